@@ -1,0 +1,258 @@
+// Group commit, shared by every Store implementation so they cannot drift apart: writes of
+// one event-loop turn are staged in an overlay that reads consult first, and one scheduled
+// callback commits the overlay in one transaction, then settles every promise of the turn.
+// Implementations supply only the committed data (`CommittedLayer`).
+import { CommitError, InvalidStoreArgumentError, StoreClosedError } from './errors.js'
+import { compareKeys, inRange, isWellFormedKey, keyRange, type KeyRange } from './key-order.js'
+import { StagedChanges, validateBatch, validateText, type IdempotencyEntry } from './staged-changes.js'
+import type { MemberRecord, ScanOptions, Store, StoredHint, StoredKey, WriteBatch } from './store.js'
+
+/** What is on disk (or its in-memory stand-in). Reads see committed data only. */
+export interface CommittedLayer {
+  /** The file path, or a label for in-memory data; used in error messages. */
+  readonly label: string
+  getKey(key: string): StoredKey | undefined
+  hasKey(key: string): boolean
+  /** Keys in `range`, in byte order, at most `limit` (all when undefined). */
+  scan(range: KeyRange, limit: number | undefined): StoredKey[]
+  countKeys(): number
+  getMeta(name: string): Uint8Array | undefined
+  getIdempotency(id: string): IdempotencyEntry | undefined
+  listHints(target: string | undefined, limit: number | undefined): StoredHint[]
+  listMembers(): MemberRecord[]
+  /** Highest hint id ever handed out and committed (0 if none). */
+  maxHintId(): number
+  /**
+   * Applies every change atomically, or throws and applies nothing. Returns the number of
+   * entries each of `changes.prunes` deleted, in order.
+   */
+  commit(changes: StagedChanges): number[]
+  close(): void
+}
+
+/** Runs `fn` soon, after the current turn: setImmediate by default, the simulator's queue in tests. */
+export type Schedule = (fn: () => void) => void
+
+export const defaultSchedule: Schedule = (fn) => {
+  setImmediate(fn)
+}
+
+export interface StoreStats {
+  /** Transactions committed since open. */
+  commits: number
+  /** Transactions that failed (their writes were rejected and dropped). */
+  failedCommits: number
+  /** write() and pruneIdempotency() calls committed since open. */
+  operationsCommitted: number
+}
+
+interface PendingCommit {
+  readonly changes: StagedChanges
+  readonly done: Promise<void>
+  readonly resolve: () => void
+  readonly reject: (err: unknown) => void
+  pruneCounts: number[]
+}
+
+export class GroupCommitStore implements Store {
+  private pending: PendingCommit | undefined
+  private nextHintId: number
+  private closing: Promise<void> | undefined
+  private readonly counters: StoreStats = { commits: 0, failedCommits: 0, operationsCommitted: 0 }
+
+  constructor(
+    private readonly layer: CommittedLayer,
+    private readonly schedule: Schedule = defaultSchedule,
+  ) {
+    this.nextHintId = layer.maxHintId() + 1
+  }
+
+  getKey(key: string): StoredKey | undefined {
+    this.assertOpen()
+    if (!storable(key)) return undefined
+    return this.pending?.changes.keys.get(key) ?? this.layer.getKey(key)
+  }
+
+  scan(opts: ScanOptions): StoredKey[] {
+    this.assertOpen()
+    const { prefix, after, limit } = opts
+    if (prefix !== undefined) validateText(prefix, 'scan prefix')
+    if (after !== undefined) validateText(after, 'scan after')
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+      throw new InvalidStoreArgumentError(`scan limit must be a non-negative integer, got ${String(limit)}`)
+    }
+    if (limit === 0) return []
+    const range = keyRange(prefix, after)
+    const committed = this.layer.scan(range, limit)
+    const staged = this.pending?.changes.keys
+    if (staged === undefined || staged.size === 0) return committed
+    const extra: StoredKey[] = []
+    for (const k of staged.values()) if (inRange(k.key, range)) extra.push(k)
+    if (extra.length === 0) return committed
+    extra.sort((a, b) => compareKeys(a.key, b.key))
+    return mergeByKey(committed, extra, limit ?? Infinity)
+  }
+
+  countKeys(): number {
+    this.assertOpen()
+    let n = this.layer.countKeys()
+    for (const key of this.pending?.changes.keys.keys() ?? []) if (!this.layer.hasKey(key)) n++
+    return n
+  }
+
+  getMeta(name: string): Uint8Array | undefined {
+    this.assertOpen()
+    if (!storable(name)) return undefined
+    const staged = this.pending?.changes.meta.get(name)
+    if (staged !== undefined) return staged ?? undefined
+    return this.layer.getMeta(name)
+  }
+
+  getIdempotency(id: string, nowMs: number): Uint8Array | undefined {
+    this.assertOpen()
+    if (!storable(id)) return undefined
+    const entry = this.pending?.changes.idempotency.get(id) ?? this.layer.getIdempotency(id)
+    return entry !== undefined && nowMs < entry.expiresAt ? entry.result : undefined
+  }
+
+  listHints(target?: string, limit?: number): StoredHint[] {
+    this.assertOpen()
+    if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
+      throw new InvalidStoreArgumentError(`listHints limit must be a non-negative integer, got ${String(limit)}`)
+    }
+    if (target !== undefined && !storable(target)) return []
+    const changes = this.pending?.changes
+    if (changes === undefined) return this.layer.listHints(target, limit)
+    const removed = changes.hintsRemoved
+    // Fetch enough committed rows to make up for the ones staged for removal.
+    const fetch = limit === undefined ? undefined : limit + removed.size
+    const out = this.layer.listHints(target, fetch).filter((h) => !removed.has(h.id))
+    // Staged hints have higher ids than every committed one, so they go last.
+    for (const h of changes.hintsAdded.values()) if (target === undefined || h.target === target) out.push(h)
+    return limit === undefined ? out : out.slice(0, limit)
+  }
+
+  listMembers(): MemberRecord[] {
+    this.assertOpen()
+    const staged = this.pending?.changes.members
+    const committed = this.layer.listMembers()
+    if (staged === undefined || staged.size === 0) return committed
+    const byPeer = new Map(committed.map((m) => [m.peerId, m.record]))
+    for (const [peerId, record] of staged) {
+      if (record === null) byPeer.delete(peerId)
+      else byPeer.set(peerId, record)
+    }
+    return [...byPeer]
+      .map(([peerId, record]) => ({ peerId, record }))
+      .sort((a, b) => compareKeys(a.peerId, b.peerId))
+  }
+
+  write(batch: WriteBatch): Promise<void> {
+    if (this.closing !== undefined) return Promise.reject(new StoreClosedError(this.layer.label))
+    try {
+      validateBatch(batch)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const pending = this.pendingCommit()
+    pending.changes.stage(batch, () => this.nextHintId++)
+    return pending.done
+  }
+
+  pruneIdempotency(nowMs: number): Promise<number> {
+    if (this.closing !== undefined) return Promise.reject(new StoreClosedError(this.layer.label))
+    if (typeof nowMs !== 'number' || !Number.isFinite(nowMs)) {
+      return Promise.reject(new InvalidStoreArgumentError(`pruneIdempotency expects a time in ms, got ${String(nowMs)}`))
+    }
+    const pending = this.pendingCommit()
+    const index = pending.changes.stagePrune(nowMs)
+    return pending.done.then(() => pending.pruneCounts[index] ?? 0)
+  }
+
+  close(): Promise<void> {
+    if (this.closing === undefined) {
+      // A failed final commit is reported through the promises of the writes it held.
+      if (this.pending !== undefined) this.commit(this.pending)
+      this.layer.close()
+      this.closing = Promise.resolve()
+    }
+    return this.closing
+  }
+
+  stats(): StoreStats {
+    return { ...this.counters }
+  }
+
+  private pendingCommit(): PendingCommit {
+    if (this.pending !== undefined) return this.pending
+    let resolve!: () => void
+    let reject!: (err: unknown) => void
+    const done = new Promise<void>((res, rej) => {
+      resolve = res
+      reject = rej
+    })
+    const pending: PendingCommit = { changes: new StagedChanges(), done, resolve, reject, pruneCounts: [] }
+    this.pending = pending
+    this.schedule(() => {
+      // close() may have committed it already.
+      if (this.pending === pending) this.commit(pending)
+    })
+    return pending
+  }
+
+  private commit(pending: PendingCommit): void {
+    // Detach first: on success the data is committed, on failure it must vanish from reads.
+    this.pending = undefined
+    try {
+      pending.pruneCounts = this.layer.commit(pending.changes)
+    } catch (err) {
+      this.counters.failedCommits++
+      pending.reject(new CommitError(this.layer.label, pending.changes.operations, err))
+      return
+    }
+    this.counters.commits++
+    this.counters.operationsCommitted += pending.changes.operations
+    pending.resolve()
+  }
+
+  protected assertOpen(): void {
+    if (this.closing !== undefined) throw new StoreClosedError(this.layer.label)
+  }
+}
+
+/**
+ * Nothing with a lone surrogate is ever stored (writes refuse it), so a lookup of one
+ * finds nothing; asking SQLite would match the U+FFFD it converts the surrogate to.
+ */
+function storable(s: string): boolean {
+  return typeof s === 'string' && isWellFormedKey(s)
+}
+
+/** Merges two key-sorted lists; on equal keys the staged entry wins. */
+function mergeByKey(committed: StoredKey[], staged: StoredKey[], limit: number): StoredKey[] {
+  const out: StoredKey[] = []
+  let i = 0
+  let j = 0
+  while (out.length < limit && (i < committed.length || j < staged.length)) {
+    const c = committed[i]
+    const s = staged[j]
+    if (c === undefined) {
+      out.push(s as StoredKey)
+      j++
+    } else if (s === undefined) {
+      out.push(c)
+      i++
+    } else {
+      const order = compareKeys(c.key, s.key)
+      if (order < 0) {
+        out.push(c)
+        i++
+      } else {
+        out.push(s)
+        j++
+        if (order === 0) i++
+      }
+    }
+  }
+  return out
+}

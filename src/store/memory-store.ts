@@ -1,0 +1,191 @@
+// A Store without a file, for unit tests and the deterministic simulator. It shares group
+// commit with SqliteStore (GroupCommitStore), takes the simulator's scheduler, and can
+// model a crash: `crashCopy()` is what a restarted node would find on disk.
+import { DatabaseLockedError } from './errors.js'
+import { defaultSchedule, GroupCommitStore, type CommittedLayer, type Schedule } from './group-commit-store.js'
+import { compareKeys, inRange, type KeyRange } from './key-order.js'
+import type { IdempotencyEntry, StagedChanges } from './staged-changes.js'
+import type { MemberRecord, StoredHint, StoredKey } from './store.js'
+import type { StoreHooks } from './store-hooks.js'
+
+/** The committed contents: the stand-in for a data file. Byte arrays in it are never mutated. */
+export class MemoryData {
+  readonly keys = new Map<string, StoredKey>()
+  /** Keys in byte order, for scans. */
+  readonly sortedKeys: string[] = []
+  readonly meta = new Map<string, Uint8Array>()
+  readonly idempotency = new Map<string, IdempotencyEntry>()
+  /** In id order. */
+  readonly hints = new Map<number, StoredHint>()
+  maxHintId = 0
+  readonly members = new Map<string, Uint8Array>()
+  /** Set while a store has it open, like the lock on a data file. */
+  inUse = false
+
+  constructor(readonly label: string = 'memory') {}
+
+  /** A copy sharing only the immutable byte arrays. */
+  clone(): MemoryData {
+    const c = new MemoryData(this.label)
+    for (const [k, v] of this.keys) c.keys.set(k, v)
+    c.sortedKeys.push(...this.sortedKeys)
+    for (const [k, v] of this.meta) c.meta.set(k, v)
+    for (const [k, v] of this.idempotency) c.idempotency.set(k, v)
+    for (const [k, v] of this.hints) c.hints.set(k, v)
+    c.maxHintId = this.maxHintId
+    for (const [k, v] of this.members) c.members.set(k, v)
+    return c
+  }
+}
+
+export interface InMemoryStoreOptions {
+  /** Committed data to open; a new empty one by default. */
+  data?: MemoryData
+  /** Runs the group commit; setImmediate by default, the simulator's event queue in simulations. */
+  schedule?: Schedule
+  hooks?: StoreHooks
+}
+
+export class InMemoryStore extends GroupCommitStore {
+  readonly data: MemoryData
+  private readonly options: InMemoryStoreOptions
+
+  /** Throws DatabaseLockedError if another open store holds `data`. */
+  constructor(options: InMemoryStoreOptions = {}) {
+    const data = options.data ?? new MemoryData()
+    if (data.inUse) throw new DatabaseLockedError(data.label)
+    data.inUse = true
+    super(new MemoryTables(data, options.hooks ?? {}), options.schedule ?? defaultSchedule)
+    this.data = data
+    this.options = options
+  }
+
+  /**
+   * A new store holding only what was committed so far, as a node restarted after kill -9
+   * would find it. Staged writes are not in it. This store is left as it was.
+   */
+  crashCopy(options: Omit<InMemoryStoreOptions, 'data'> = {}): InMemoryStore {
+    return new InMemoryStore({ ...this.options, ...options, data: this.data.clone() })
+  }
+}
+
+class MemoryTables implements CommittedLayer {
+  readonly label: string
+
+  constructor(
+    private readonly data: MemoryData,
+    private readonly hooks: StoreHooks,
+  ) {
+    this.label = data.label
+  }
+
+  getKey(key: string): StoredKey | undefined {
+    const k = this.data.keys.get(key)
+    return k === undefined ? undefined : copyKey(k)
+  }
+
+  hasKey(key: string): boolean {
+    return this.data.keys.has(key)
+  }
+
+  scan(range: KeyRange, limit: number | undefined): StoredKey[] {
+    const sorted = this.data.sortedKeys
+    const out: StoredKey[] = []
+    for (let i = lowerIndex(sorted, range.lower); i < sorted.length && out.length < (limit ?? Infinity); i++) {
+      const key = sorted[i] as string
+      if (!inRange(key, range)) {
+        if (range.lowerExclusive && key === range.lower) continue
+        break
+      }
+      out.push(copyKey(this.data.keys.get(key) as StoredKey))
+    }
+    return out
+  }
+
+  countKeys(): number {
+    return this.data.keys.size
+  }
+
+  getMeta(name: string): Uint8Array | undefined {
+    const v = this.data.meta.get(name)
+    return v === undefined ? undefined : new Uint8Array(v)
+  }
+
+  getIdempotency(id: string): IdempotencyEntry | undefined {
+    const e = this.data.idempotency.get(id)
+    return e === undefined ? undefined : { result: new Uint8Array(e.result), expiresAt: e.expiresAt }
+  }
+
+  listHints(target: string | undefined, limit: number | undefined): StoredHint[] {
+    const out: StoredHint[] = []
+    for (const h of this.data.hints.values()) {
+      if (out.length >= (limit ?? Infinity)) break
+      if (target === undefined || h.target === target) out.push({ ...h, state: new Uint8Array(h.state) })
+    }
+    return out
+  }
+
+  listMembers(): MemberRecord[] {
+    return [...this.data.members]
+      .map(([peerId, record]) => ({ peerId, record: new Uint8Array(record) }))
+      .sort((a, b) => compareKeys(a.peerId, b.peerId))
+  }
+
+  maxHintId(): number {
+    return this.data.maxHintId
+  }
+
+  commit(changes: StagedChanges): number[] {
+    // Nothing below can throw, so running the hook first keeps the commit all-or-nothing.
+    this.hooks.beforeCommit?.()
+    const d = this.data
+    for (const k of changes.keys.values()) {
+      if (!d.keys.has(k.key)) d.sortedKeys.splice(lowerIndex(d.sortedKeys, k.key), 0, k.key)
+      d.keys.set(k.key, k)
+    }
+    for (const [name, value] of changes.meta) {
+      if (value === null) d.meta.delete(name)
+      else d.meta.set(name, value)
+    }
+    for (const [id, e] of changes.idempotency) d.idempotency.set(id, e)
+    for (const h of changes.hintsAdded.values()) {
+      d.hints.set(h.id, h)
+      d.maxHintId = Math.max(d.maxHintId, h.id)
+    }
+    for (const id of changes.hintsRemoved) d.hints.delete(id)
+    for (const [peerId, record] of changes.members) {
+      if (record === null) d.members.delete(peerId)
+      else d.members.set(peerId, record)
+    }
+    return changes.prunes.map((nowMs) => {
+      let n = 0
+      for (const [id, e] of d.idempotency) {
+        if (e.expiresAt <= nowMs) {
+          d.idempotency.delete(id)
+          n++
+        }
+      }
+      return n
+    })
+  }
+
+  close(): void {
+    this.data.inUse = false
+  }
+}
+
+/** Index of the first key >= `key` in a byte-ordered array. */
+function lowerIndex(sorted: readonly string[], key: string): number {
+  let lo = 0
+  let hi = sorted.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    if (compareKeys(sorted[mid] as string, key) < 0) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
+function copyKey(k: StoredKey): StoredKey {
+  return { ...k, state: new Uint8Array(k.state), hlc: new Uint8Array(k.hlc), digest: new Uint8Array(k.digest) }
+}

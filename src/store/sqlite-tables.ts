@@ -1,0 +1,190 @@
+// The committed data in SQLite: every statement is prepared once here, and `commit` writes
+// a whole overlay in one transaction.
+import type Database from 'better-sqlite3'
+import type { CrdtTypeName } from '../../crdts/types.js'
+import type { CommittedLayer } from './group-commit-store.js'
+import type { KeyRange } from './key-order.js'
+import type { IdempotencyEntry, StagedChanges } from './staged-changes.js'
+import type { MemberRecord, StoredHint, StoredKey } from './store.js'
+import type { StoreHooks } from './store-hooks.js'
+
+type Bytes = Buffer
+interface KeyRow { key: string; type: string; state: Bytes; hlc: Bytes; digest: Bytes }
+interface HintRow { id: number; target: string; key: string; type: string; state: Bytes; created_at: number }
+interface MemberRow { peer_id: string; record: Bytes }
+
+const KEY_COLUMNS = 'key, type, state, hlc, digest'
+const HINT_COLUMNS = 'id, target, key, type, state, created_at'
+
+export class SqliteTables implements CommittedLayer {
+  private keyCount: number
+  private readonly applyChanges: (changes: StagedChanges) => number[]
+  private readonly sql
+
+  constructor(
+    private readonly db: Database.Database,
+    readonly label: string,
+    private readonly hooks: StoreHooks = {},
+  ) {
+    const scan = (lower: '>=' | '>', upper: boolean) =>
+      db.prepare<[string, ...unknown[]], KeyRow>(
+        `SELECT ${KEY_COLUMNS} FROM keys WHERE key ${lower} ?${upper ? ' AND key < ?' : ''} ORDER BY key LIMIT ?`,
+      )
+    this.sql = {
+      getKey: db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE key = ?`),
+      hasKey: db.prepare<[string], number>('SELECT 1 FROM keys WHERE key = ?').pluck(),
+      countKeys: db.prepare<[], number>('SELECT count(*) FROM keys').pluck(),
+      // Indexed by [lowerExclusive ? 1 : 0][upper bounded ? 1 : 0].
+      scan: [
+        [scan('>=', false), scan('>=', true)],
+        [scan('>', false), scan('>', true)],
+      ] as const,
+      upsertKey: db.prepare<[string, string, Uint8Array, Uint8Array, Uint8Array]>(
+        `INSERT INTO keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT (key) DO UPDATE SET type = excluded.type, state = excluded.state,
+           hlc = excluded.hlc, digest = excluded.digest`,
+      ),
+      getMeta: db.prepare<[string], Bytes>('SELECT value FROM meta WHERE name = ?').pluck(),
+      putMeta: db.prepare<[string, Uint8Array]>(
+        'INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
+      ),
+      deleteMeta: db.prepare<[string]>('DELETE FROM meta WHERE name = ?'),
+      getIdempotency: db.prepare<[string], { result: Bytes; expires_at: number }>(
+        'SELECT result, expires_at FROM idempotency WHERE id = ?',
+      ),
+      putIdempotency: db.prepare<[string, Uint8Array, number]>(
+        `INSERT INTO idempotency (id, result, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT (id) DO UPDATE SET result = excluded.result, expires_at = excluded.expires_at`,
+      ),
+      pruneIdempotency: db.prepare<[number]>('DELETE FROM idempotency WHERE expires_at <= ?'),
+      listHints: db.prepare<[number], HintRow>(`SELECT ${HINT_COLUMNS} FROM hints ORDER BY id LIMIT ?`),
+      listHintsFor: db.prepare<[string, number], HintRow>(
+        `SELECT ${HINT_COLUMNS} FROM hints WHERE target = ? ORDER BY id LIMIT ?`,
+      ),
+      insertHint: db.prepare<[number, string, string, string, Uint8Array, number]>(
+        `INSERT INTO hints (${HINT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)`,
+      ),
+      deleteHint: db.prepare<[number]>('DELETE FROM hints WHERE id = ?'),
+      // AUTOINCREMENT remembers the highest id ever used in sqlite_sequence, even after deletes.
+      maxHintId: db
+        .prepare<[], number>(
+          `SELECT max(coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'hints'), 0),
+                      coalesce((SELECT max(id) FROM hints), 0))`,
+        )
+        .pluck(),
+      listMembers: db.prepare<[], MemberRow>('SELECT peer_id, record FROM members ORDER BY peer_id'),
+      putMember: db.prepare<[string, Uint8Array]>(
+        'INSERT INTO members (peer_id, record) VALUES (?, ?) ON CONFLICT (peer_id) DO UPDATE SET record = excluded.record',
+      ),
+      deleteMember: db.prepare<[string]>('DELETE FROM members WHERE peer_id = ?'),
+    }
+    this.keyCount = this.sql.countKeys.get() ?? 0
+    this.applyChanges = db.transaction((changes: StagedChanges) => this.apply(changes))
+  }
+
+  getKey(key: string): StoredKey | undefined {
+    const row = this.sql.getKey.get(key)
+    return row === undefined ? undefined : toStoredKey(row)
+  }
+
+  hasKey(key: string): boolean {
+    return this.sql.hasKey.get(key) !== undefined
+  }
+
+  scan(range: KeyRange, limit: number | undefined): StoredKey[] {
+    const byLower = this.sql.scan[range.lowerExclusive ? 1 : 0]
+    const max = limit ?? -1 // LIMIT -1: no limit
+    const rows =
+      range.upper === undefined
+        ? byLower[0].all(range.lower, max)
+        : byLower[1].all(range.lower, range.upper, max)
+    return rows.map(toStoredKey)
+  }
+
+  countKeys(): number {
+    return this.keyCount
+  }
+
+  getMeta(name: string): Uint8Array | undefined {
+    const value = this.sql.getMeta.get(name)
+    return value === undefined ? undefined : bytes(value)
+  }
+
+  getIdempotency(id: string): IdempotencyEntry | undefined {
+    const row = this.sql.getIdempotency.get(id)
+    return row === undefined ? undefined : { result: bytes(row.result), expiresAt: row.expires_at }
+  }
+
+  listHints(target: string | undefined, limit: number | undefined): StoredHint[] {
+    const max = limit ?? -1
+    const rows = target === undefined ? this.sql.listHints.all(max) : this.sql.listHintsFor.all(target, max)
+    return rows.map((r) => ({
+      id: r.id,
+      target: r.target,
+      key: r.key,
+      type: r.type as CrdtTypeName,
+      state: bytes(r.state),
+      createdAt: r.created_at,
+    }))
+  }
+
+  listMembers(): MemberRecord[] {
+    return this.sql.listMembers.all().map((r) => ({ peerId: r.peer_id, record: bytes(r.record) }))
+  }
+
+  maxHintId(): number {
+    return this.sql.maxHintId.get() ?? 0
+  }
+
+  commit(changes: StagedChanges): number[] {
+    const before = this.keyCount
+    try {
+      return this.applyChanges(changes)
+    } catch (err) {
+      this.keyCount = before
+      throw err
+    }
+  }
+
+  close(): void {
+    this.db.close()
+  }
+
+  /** Runs inside the transaction; throwing rolls all of it back. */
+  private apply(changes: StagedChanges): number[] {
+    const s = this.sql
+    for (const k of changes.keys.values()) {
+      if (s.hasKey.get(k.key) === undefined) this.keyCount++
+      s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest)
+    }
+    for (const [name, value] of changes.meta) {
+      if (value === null) s.deleteMeta.run(name)
+      else s.putMeta.run(name, value)
+    }
+    for (const [id, e] of changes.idempotency) s.putIdempotency.run(id, e.result, e.expiresAt)
+    for (const h of changes.hintsAdded.values()) s.insertHint.run(h.id, h.target, h.key, h.type, h.state, h.createdAt)
+    for (const id of changes.hintsRemoved) s.deleteHint.run(id)
+    for (const [peerId, record] of changes.members) {
+      if (record === null) s.deleteMember.run(peerId)
+      else s.putMember.run(peerId, record)
+    }
+    const pruned = changes.prunes.map((nowMs) => s.pruneIdempotency.run(nowMs).changes)
+    this.hooks.beforeCommit?.()
+    return pruned
+  }
+}
+
+function toStoredKey(row: KeyRow): StoredKey {
+  return {
+    key: row.key,
+    type: row.type as CrdtTypeName,
+    state: bytes(row.state),
+    hlc: bytes(row.hlc),
+    digest: bytes(row.digest),
+  }
+}
+
+/** A plain Uint8Array view (no copy) of a Buffer SQLite returned. */
+function bytes(b: Buffer): Uint8Array {
+  return new Uint8Array(b.buffer, b.byteOffset, b.byteLength)
+}

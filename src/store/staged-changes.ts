@@ -1,0 +1,135 @@
+// The in-memory overlay of writes issued since the last commit. Reads consult it before
+// the committed data; the commit applies it as one transaction. Later writes to the same
+// row replace earlier ones, so a turn that bumps one counter 1,000 times commits one row.
+import type { CrdtTypeName } from '../../crdts/types.js'
+import { stateDigest } from './digest.js'
+import { InvalidStoreArgumentError } from './errors.js'
+import { isWellFormedKey } from './key-order.js'
+import type { StoredHint, StoredKey, WriteBatch } from './store.js'
+
+export interface IdempotencyEntry {
+  result: Uint8Array
+  expiresAt: number
+}
+
+export class StagedChanges {
+  readonly keys = new Map<string, StoredKey>()
+  /** `null` marks a deletion. */
+  readonly meta = new Map<string, Uint8Array | null>()
+  readonly idempotency = new Map<string, IdempotencyEntry>()
+  /** In id order, because ids are handed out in increasing order. */
+  readonly hintsAdded = new Map<number, StoredHint>()
+  readonly hintsRemoved = new Set<number>()
+  /** `null` marks a removal. */
+  readonly members = new Map<string, Uint8Array | null>()
+  /** `nowMs` of each pruneIdempotency call, applied after everything else. */
+  readonly prunes: number[] = []
+  /** How many write()/pruneIdempotency() calls this overlay holds. */
+  operations = 0
+
+  /** Adds an already validated batch. Bytes are copied so callers may reuse their buffers. */
+  stage(batch: WriteBatch, nextHintId: () => number): void {
+    this.operations++
+    for (const k of batch.keys ?? []) {
+      const state = copy(k.state)
+      this.keys.set(k.key, { key: k.key, type: k.type, state, hlc: copy(k.hlc), digest: stateDigest(state) })
+    }
+    for (const m of batch.meta ?? []) this.meta.set(m.name, m.value === null ? null : copy(m.value))
+    for (const e of batch.idempotency ?? []) {
+      this.idempotency.set(e.id, { result: copy(e.result), expiresAt: e.expiresAt })
+    }
+    for (const h of batch.hints?.add ?? []) {
+      const id = nextHintId()
+      this.hintsAdded.set(id, { id, target: h.target, key: h.key, type: h.type, state: copy(h.state), createdAt: h.createdAt })
+    }
+    for (const id of batch.hints?.remove ?? []) {
+      this.hintsAdded.delete(id)
+      this.hintsRemoved.add(id)
+    }
+    for (const m of batch.members?.upsert ?? []) this.members.set(m.peerId, copy(m.record))
+    for (const peerId of batch.members?.remove ?? []) this.members.set(peerId, null)
+  }
+
+  stagePrune(nowMs: number): number {
+    this.operations++
+    return this.prunes.push(nowMs) - 1
+  }
+}
+
+function copy(bytes: Uint8Array): Uint8Array {
+  return new Uint8Array(bytes)
+}
+
+const TYPE_NAMES: ReadonlySet<string> = new Set<CrdtTypeName>(['gcounter', 'pncounter', 'orset', 'lww'])
+
+/**
+ * Rejects what the store could not keep faithfully, before anything is staged, so a bad
+ * batch never poisons the transaction it would share with other callers' writes.
+ */
+export function validateBatch(batch: WriteBatch): void {
+  if (typeof batch !== 'object' || batch === null) fail('write() expects a batch object')
+  for (const k of list(batch.keys, 'keys')) {
+    text(k.key, 'keys[].key')
+    crdtType(k.type, 'keys[].type')
+    bytes(k.state, 'keys[].state')
+    bytes(k.hlc, 'keys[].hlc')
+  }
+  for (const m of list(batch.meta, 'meta')) {
+    text(m.name, 'meta[].name')
+    if (m.value !== null) bytes(m.value, 'meta[].value')
+  }
+  for (const e of list(batch.idempotency, 'idempotency')) {
+    text(e.id, 'idempotency[].id')
+    bytes(e.result, 'idempotency[].result')
+    time(e.expiresAt, 'idempotency[].expiresAt')
+  }
+  for (const h of list(batch.hints?.add, 'hints.add')) {
+    text(h.target, 'hints.add[].target')
+    text(h.key, 'hints.add[].key')
+    crdtType(h.type, 'hints.add[].type')
+    bytes(h.state, 'hints.add[].state')
+    time(h.createdAt, 'hints.add[].createdAt')
+  }
+  for (const id of list(batch.hints?.remove, 'hints.remove')) {
+    if (!Number.isSafeInteger(id)) fail(`hints.remove expects hint ids (integers), got ${String(id)}`)
+  }
+  for (const m of list(batch.members?.upsert, 'members.upsert')) {
+    text(m.peerId, 'members.upsert[].peerId')
+    bytes(m.record, 'members.upsert[].record')
+  }
+  for (const peerId of list(batch.members?.remove, 'members.remove')) text(peerId, 'members.remove[]')
+}
+
+/** For read arguments (scan bounds, names): same rule as for stored strings. */
+export function validateText(value: unknown, what: string): asserts value is string {
+  text(value, what)
+}
+
+function list<T>(value: T[] | undefined, what: string): T[] {
+  if (value === undefined) return []
+  if (!Array.isArray(value)) fail(`${what} must be an array`)
+  return value
+}
+
+function text(value: unknown, what: string): asserts value is string {
+  if (typeof value !== 'string') fail(`${what} must be a string, got ${typeof value}`)
+  if (!isWellFormedKey(value)) fail(`${what} contains a lone surrogate, which has no UTF-8 encoding`)
+}
+
+function crdtType(value: unknown, what: string): void {
+  if (typeof value !== 'string' || !TYPE_NAMES.has(value)) {
+    fail(`${what} must be one of ${[...TYPE_NAMES].join(', ')}, got ${String(value)}`)
+  }
+}
+
+function bytes(value: unknown, what: string): void {
+  if (!(value instanceof Uint8Array)) fail(`${what} must be a Uint8Array`)
+}
+
+function time(value: unknown, what: string): void {
+  if (!Number.isSafeInteger(value)) fail(`${what} must be an integer number of milliseconds, got ${String(value)}`)
+}
+
+function fail(reason: string): never {
+  throw new InvalidStoreArgumentError(reason)
+}

@@ -1,0 +1,107 @@
+// The engine reaches disk only through this interface. Reads are synchronous and see the
+// writes this process has staged; writes are asynchronous and group-committed: every
+// write issued in one event-loop turn lands in one transaction, and its promise resolves
+// only after that transaction committed. States, clocks and records are opaque bytes:
+// the store never decodes them.
+import type { CrdtTypeName } from '../../crdts/types.js'
+
+/** One key as stored. Returned byte arrays are shared: treat them as read-only. */
+export interface StoredKey {
+  key: string
+  type: CrdtTypeName
+  /** The encoded CRDT state. */
+  state: Uint8Array
+  /** Encoded HLC (8 bytes) of the key's last change. */
+  hlc: Uint8Array
+  /** `stateDigest(state)`: 16 bytes, computed by the store on write. */
+  digest: Uint8Array
+}
+
+/** An upsert of one key. The store copies the bytes, so the caller may reuse its buffers. */
+export interface KeyWrite {
+  key: string
+  type: CrdtTypeName
+  state: Uint8Array
+  hlc: Uint8Array
+}
+
+export interface MetaWrite {
+  name: string
+  /** `null` deletes the entry. */
+  value: Uint8Array | null
+}
+
+export interface IdempotencyWrite {
+  id: string
+  result: Uint8Array
+  /** Milliseconds since the epoch; the entry is gone once `nowMs >= expiresAt`. */
+  expiresAt: number
+}
+
+/** A delta kept for a replica that was unreachable (hinted handoff). */
+export interface HintInput {
+  /** Peer id of the intended owner. */
+  target: string
+  key: string
+  type: CrdtTypeName
+  state: Uint8Array
+  /** Milliseconds since the epoch (from the engine's Clock). */
+  createdAt: number
+}
+
+export interface StoredHint extends HintInput {
+  /** Assigned by the store, strictly increasing, never reused while the hint exists. */
+  id: number
+}
+
+export interface MemberRecord {
+  peerId: string
+  /** Encoded member entry, opaque to the store. */
+  record: Uint8Array
+}
+
+/**
+ * One atomic unit of change. Within a batch the parts apply in the order listed here;
+ * batches apply in the order `write()` was called.
+ */
+export interface WriteBatch {
+  keys?: KeyWrite[]
+  meta?: MetaWrite[]
+  idempotency?: IdempotencyWrite[]
+  hints?: { add?: HintInput[]; remove?: number[] }
+  members?: { upsert?: MemberRecord[]; remove?: string[] }
+}
+
+export interface ScanOptions {
+  /** Only keys that start with this string. */
+  prefix?: string
+  /** Only keys strictly after this one (for paging: pass the last key of the previous page). */
+  after?: string
+  /** At most this many keys (a non-negative integer); all when omitted. */
+  limit?: number
+}
+
+export interface Store {
+  /** Staged (not yet committed) writes of this process are visible. */
+  getKey(key: string): StoredKey | undefined
+  /** Keys in byte order of their UTF-8 encoding (code point order), staged writes included. */
+  scan(opts: ScanOptions): StoredKey[]
+  countKeys(): number
+  getMeta(name: string): Uint8Array | undefined
+  /** `undefined` when missing or expired (`nowMs >= expiresAt`). */
+  getIdempotency(id: string, nowMs: number): Uint8Array | undefined
+  /** Hints in id order (oldest first), optionally only those for one target. */
+  listHints(target?: string, limit?: number): StoredHint[]
+  /** Members in peer id order. */
+  listMembers(): MemberRecord[]
+  /**
+   * Stages the batch at once (reads see it) and resolves after the transaction holding it
+   * committed. If that commit fails the promise rejects and the batch is dropped: reads no
+   * longer see it. An invalid batch rejects without staging anything.
+   */
+  write(batch: WriteBatch): Promise<void>
+  /** Deletes expired idempotency entries; resolves with how many were deleted. Group-committed too. */
+  pruneIdempotency(nowMs: number): Promise<number>
+  /** Commits staged writes, then releases the data file. Idempotent. */
+  close(): Promise<void>
+}

@@ -1,0 +1,303 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import Database from 'better-sqlite3'
+import { afterEach, describe, expect, it } from 'vitest'
+import {
+  CorruptDatabaseError,
+  DatabaseLockedError,
+  DatabaseOpenError,
+  ForeignDatabaseError,
+  UnsupportedSchemaVersionError,
+} from '../../src/store/errors.js'
+import { APPLICATION_ID, MIGRATIONS, migrate, type Migration } from '../../src/store/migrations.js'
+import { SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite-store.js'
+import type { KeyWrite } from '../../src/store/store.js'
+import { sqliteHarness, tempDir } from './harness.js'
+import { runStoreTests } from './store-acceptance.js'
+
+runStoreTests('SqliteStore', sqliteHarness)
+
+const fixture = fileURLToPath(new URL('./fixtures/store-process.ts', import.meta.url))
+const kw = (key: string, state = new Uint8Array([1])): KeyWrite => ({ key, type: 'lww', state, hlc: new Uint8Array(8) })
+
+describe('SqliteStore', () => {
+  // Everything a test opens or creates is released here, even when it fails.
+  const cleanups: (() => unknown)[] = []
+  afterEach(async () => {
+    for (const fn of cleanups.splice(0).reverse()) await fn()
+  })
+  function scratch(): string {
+    const { dir, remove } = tempDir()
+    cleanups.push(remove)
+    return dir
+  }
+  async function open(opts: SqliteStoreOptions): Promise<SqliteStore> {
+    const store = await SqliteStore.open(opts)
+    cleanups.push(() => store.close())
+    return store
+  }
+
+  describe('exclusive ownership', () => {
+    function startProcess(mode: 'hold' | 'try-open' | 'churn', path: string) {
+      const child = spawn(process.execPath, ['--import', 'tsx', fixture, mode, path], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      })
+      cleanups.push(() => {
+        if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL')
+      })
+      let stderr = ''
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+      /** Resolves with the first line the child prints; rejects if it exits first. */
+      const firstLine = new Promise<string>((resolve, reject) => {
+        let out = ''
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString()
+          const nl = out.indexOf('\n')
+          if (nl >= 0) resolve(out.slice(0, nl))
+        })
+        child.on('exit', (code) => reject(new Error(`child exited (${code}) before printing: ${stderr}`)))
+      })
+      return { child, firstLine }
+    }
+
+    it('refuses a file held by another live process, and opens it once that process was killed', async () => {
+      const path = join(scratch(), 'data.db')
+      const holder = startProcess('hold', path)
+      expect(await holder.firstLine).toBe('ready')
+
+      const err = await SqliteStore.open({ path }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(DatabaseLockedError)
+      expect((err as Error).message).toContain(path)
+      expect((err as Error).message).toMatch(/another rumordb process/)
+      expect((err as Error).message).toMatch(/stop that process or pick another data directory/)
+
+      const exited = once(holder.child, 'exit')
+      holder.child.kill('SIGKILL')
+      expect((await exited)[1]).toBe('SIGKILL')
+
+      const store = await open({ path })
+      // The holder's acknowledged write survived kill -9.
+      expect(store.getKey('held')?.state).toEqual(new Uint8Array([42]))
+      expect(store.integrityCheck()).toBe('ok')
+    })
+
+    it('makes a second process fail with DatabaseLockedError while this one holds the file', async () => {
+      const path = join(scratch(), 'data.db')
+      await open({ path })
+      const other = startProcess('try-open', path)
+      const outcome = JSON.parse(await other.firstLine) as { opened: boolean; name?: string; message?: string }
+      expect(outcome).toMatchObject({ opened: false, name: 'DatabaseLockedError' })
+      expect(outcome.message).toContain(path)
+    })
+
+    it('keeps every acknowledged write when the writing process is killed mid-stream', async () => {
+      const path = join(scratch(), 'data.db')
+      const writer = startProcess('churn', path)
+      await writer.firstLine
+      // Let it run until a few hundred writes were acknowledged, then kill it wherever it is.
+      let lastAck = -1
+      await new Promise<void>((resolve, reject) => {
+        writer.child.on('exit', (code) => reject(new Error(`the writer exited early (${code})`)))
+        writer.child.stdout.on('data', (d: Buffer) => {
+          const acks = d.toString().match(/ack (\d+)/g) ?? []
+          for (const a of acks) lastAck = Number(a.slice(4))
+          if (lastAck >= 500) resolve()
+        })
+      })
+      const exited = once(writer.child, 'exit')
+      writer.child.kill('SIGKILL')
+      await exited
+
+      const store = await open({ path })
+      expect(store.integrityCheck()).toBe('ok')
+      for (let n = 0; n <= lastAck; n++) expect(store.getKey(`w${n}`), `w${n}`).toBeDefined()
+      expect(store.countKeys()).toBeGreaterThanOrEqual(lastAck + 1)
+    })
+
+    it('refuses a second store on the same file in the same process', async () => {
+      const path = join(scratch(), 'data.db')
+      const first = await open({ path })
+      await expect(SqliteStore.open({ path, busyTimeoutMs: 0 })).rejects.toThrow(DatabaseLockedError)
+      await first.close()
+      const second = await open({ path })
+      expect(second.countKeys()).toBe(0)
+    })
+  })
+
+  describe('files that are not ours', () => {
+    it.each([
+      ['a long text file', 'this is not a database, just text. '.repeat(100)],
+      ['a short text file', 'hello'],
+      ['random bytes', Buffer.from(Array.from({ length: 8192 }, (_, i) => (i * 7919 + 13) % 251))],
+    ])('refuses %s with CorruptDatabaseError naming the path, and leaves it alone', async (_what, content) => {
+      const path = join(scratch(), 'data.db')
+      writeFileSync(path, content)
+      const before = readFileSync(path)
+      const err = await SqliteStore.open({ path }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(CorruptDatabaseError)
+      expect((err as Error).message).toContain(path)
+      expect((err as Error).message).toMatch(/restore it from a backup|pick another data directory/)
+      expect(readFileSync(path)).toEqual(before)
+    })
+
+    it('refuses an SQLite file of another application (tables, no mark) and leaves it alone', async () => {
+      const path = join(scratch(), 'other.db')
+      const other = new Database(path)
+      other.exec('CREATE TABLE notes (body TEXT)')
+      other.close()
+      const before = readFileSync(path)
+      const err = await SqliteStore.open({ path }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(ForeignDatabaseError)
+      expect((err as Error).message).toContain(path)
+      expect((err as Error).message).toMatch(/notes/)
+      expect(readFileSync(path)).toEqual(before)
+    })
+
+    it('refuses an SQLite file with another application_id', async () => {
+      const path = join(scratch(), 'other.db')
+      const other = new Database(path)
+      other.pragma('application_id = 1234')
+      other.close()
+      const before = readFileSync(path)
+      await expect(SqliteStore.open({ path })).rejects.toThrow(ForeignDatabaseError)
+      await expect(SqliteStore.open({ path })).rejects.toThrow(/0x4d2/)
+      expect(readFileSync(path)).toEqual(before)
+    })
+
+    it('refuses a file written by a newer schema version', async () => {
+      const path = join(scratch(), 'data.db')
+      const newer = new Database(path)
+      newer.pragma(`application_id = ${APPLICATION_ID}`)
+      newer.pragma('user_version = 99')
+      newer.close()
+      const err = await SqliteStore.open({ path }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(UnsupportedSchemaVersionError)
+      expect((err as Error).message).toContain(path)
+      expect((err as Error).message).toMatch(/upgrade rumordb/)
+    })
+
+    it('reports a directory in place of the file as DatabaseOpenError', async () => {
+      const path = join(scratch(), 'data.db')
+      mkdirSync(path)
+      const err = await SqliteStore.open({ path }).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(DatabaseOpenError)
+      expect((err as Error).message).toContain(path)
+    })
+  })
+
+  describe('schema', () => {
+    it('migrates an empty SQLite file from version 0 to the latest and marks it as rumordb', async () => {
+      const path = join(scratch(), 'data.db')
+      new Database(path).close()
+      const store = await open({ path })
+      const latest = MIGRATIONS.at(-1)?.version
+      expect(latest).toBe(1)
+      expect(store.diagnostics()).toMatchObject({ userVersion: latest, applicationId: APPLICATION_ID, openedAtVersion: 0 })
+      await store.close()
+      const again = await open({ path })
+      expect(again.diagnostics().openedAtVersion).toBe(1)
+    })
+
+    it('creates a missing data directory', async () => {
+      const path = join(scratch(), 'nested', 'deeper', 'data.db')
+      const store = await open({ path })
+      expect(statSync(path).isFile()).toBe(true)
+      expect(store.countKeys()).toBe(0)
+    })
+
+    it('runs only the migrations above the file version, all in one transaction', () => {
+      const path = join(scratch(), 'data.db')
+      const db = new Database(path)
+      cleanups.push(() => db.close())
+      expect(migrate(db, path)).toEqual({ from: 0, to: 1 })
+      let v1Runs = 0
+      const v2: Migration = { version: 2, description: 'add a column', up: (d) => d.exec('ALTER TABLE members ADD COLUMN seen INTEGER') }
+      const list: Migration[] = [{ version: 1, description: 'v1', up: () => void v1Runs++ }, v2]
+      expect(migrate(db, path, list)).toEqual({ from: 1, to: 2 })
+      expect(v1Runs).toBe(0)
+      expect(db.pragma('user_version', { simple: true })).toBe(2)
+
+      const broken: Migration = { version: 3, description: 'fails half way', up: (d) => {
+        d.exec('CREATE TABLE half (x)')
+        throw new Error('boom')
+      } }
+      expect(() => migrate(db, path, [...list, broken])).toThrow('boom')
+      expect(db.pragma('user_version', { simple: true })).toBe(2)
+      expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'half'").pluck().get()).toBe(0)
+    })
+  })
+
+  describe('settings', () => {
+    it('uses WAL, exclusive locking and synchronous NORMAL by default', async () => {
+      const store = await open({ path: join(scratch(), 'data.db') })
+      expect(store.diagnostics()).toMatchObject({ journalMode: 'wal', lockingMode: 'exclusive', synchronous: 'NORMAL' })
+    })
+
+    it('applies synchronous FULL when asked', async () => {
+      const store = await open({ path: join(scratch(), 'data.db'), synchronous: 'FULL' })
+      expect(store.diagnostics().synchronous).toBe('FULL')
+    })
+
+    it('rejects an unknown synchronous mode', async () => {
+      const path = join(scratch(), 'data.db')
+      await expect(SqliteStore.open({ path, synchronous: 'OFF' as 'FULL' })).rejects.toThrow(DatabaseOpenError)
+    })
+  })
+
+  describe('group commit on disk', () => {
+    it('writes one turn of writes as one transaction (counted in WAL frames)', async () => {
+      const path = join(scratch(), 'data.db')
+      const store = await open({ path })
+      await store.write({ keys: [kw('warm-up')] })
+      const frameBytes = store.diagnostics().pageSize + 24
+      const walFrames = () => statSync(`${path}-wal`).size / frameBytes
+
+      // Every committed transaction appends at least one frame (the changed leaf page).
+      const start = walFrames()
+      await Promise.all(Array.from({ length: 200 }, (_, i) => store.write({ keys: [kw(`same-turn-${i}`)] })))
+      const sameTurn = walFrames() - start
+      for (let i = 0; i < 50; i++) await store.write({ keys: [kw(`own-turn-${i}`)] })
+      const ownTurns = walFrames() - start - sameTurn
+
+      expect(sameTurn).toBeLessThanOrEqual(8)
+      expect(ownTurns).toBeGreaterThanOrEqual(50)
+      expect(store.countKeys()).toBe(251)
+    })
+
+    it('rolls back a transaction that failed after its statements ran', async () => {
+      const path = join(scratch(), 'data.db')
+      let fail = false
+      const store = await open({
+        path,
+        hooks: {
+          beforeCommit: () => {
+            if (fail) throw new Error('injected')
+          },
+        },
+      })
+      await store.write({ keys: [kw('a')], meta: [{ name: 'm', value: new Uint8Array([1]) }] })
+      fail = true
+      const lost = store.write({
+        keys: [kw('b'), kw('a', new Uint8Array([2]))],
+        meta: [{ name: 'm', value: null }],
+        idempotency: [{ id: 'i', result: new Uint8Array([1]), expiresAt: 5 }],
+        hints: { add: [{ target: 't', key: 'b', type: 'lww', state: new Uint8Array([1]), createdAt: 1 }] },
+        members: { upsert: [{ peerId: 'p', record: new Uint8Array([1]) }] },
+      })
+      await expect(lost).rejects.toThrow(/none of them was stored/)
+      fail = false
+      expect(store.integrityCheck()).toBe('ok')
+      await store.close()
+      const again = await open({ path })
+      expect(again.scan({}).map((k) => [k.key, [...k.state]])).toEqual([['a', [1]]])
+      expect(again.getMeta('m')).toEqual(new Uint8Array([1]))
+      expect(again.getIdempotency('i', 0)).toBeUndefined()
+      expect(again.listHints()).toEqual([])
+      expect(again.listMembers()).toEqual([])
+      expect(again.countKeys()).toBe(1)
+    })
+  })
+})

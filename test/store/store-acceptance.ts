@@ -1,0 +1,434 @@
+// The acceptance suite every Store implementation must pass (automerge-repo style):
+// `runStoreTests('SqliteStore', setup)` in one file per implementation.
+import { createHash } from 'node:crypto'
+import { describe, expect, it } from 'vitest'
+import type { CrdtTypeName } from '../../crdts/types.js'
+import { CommitError, InvalidStoreArgumentError, StoreClosedError } from '../../src/store/errors.js'
+import type { StoreStats } from '../../src/store/group-commit-store.js'
+import type { KeyWrite, Store } from '../../src/store/store.js'
+import type { StoreHooks } from '../../src/store/store-hooks.js'
+
+export interface StoreUnderTest extends Store {
+  stats?(): StoreStats
+}
+
+export interface StoreHarness {
+  store: StoreUnderTest
+  /** Opens the same data again; call only after `store.close()`. */
+  reopen?: () => Promise<StoreUnderTest>
+  /**
+   * What a node killed right now would find on restart: a new store over a snapshot of
+   * the committed data. The snapshot is taken synchronously, before the first await.
+   */
+  crash?: () => Promise<StoreUnderTest>
+  /** Closes every store it opened and removes its files. */
+  cleanup: () => Promise<void>
+}
+
+export interface StoreSetupOptions {
+  hooks?: StoreHooks
+}
+
+const bytes = (...b: number[]) => new Uint8Array(b)
+const text = (s: string) => new TextEncoder().encode(s)
+const hlc = (n: number) => {
+  const out = new Uint8Array(8)
+  new DataView(out.buffer).setBigUint64(0, BigInt(n))
+  return out
+}
+const kw = (key: string, state: Uint8Array = text(key), type: CrdtTypeName = 'lww', clock = 1): KeyWrite => ({
+  key,
+  type,
+  state,
+  hlc: hlc(clock),
+})
+const sha256Prefix = (state: Uint8Array) => new Uint8Array(createHash('sha256').update(state).digest().subarray(0, 16))
+const utf8Order = (a: string, b: string) => Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'))
+const keysOf = (rows: { key: string }[]) => rows.map((r) => r.key)
+
+/** Keys chosen so that UTF-16 order and UTF-8 byte order disagree (U+1F600 vs U+E000/U+FFFD). */
+const MIXED_KEYS = ['a', 'ab', 'abc', 'b', 'é', 'éa', '\u{E000}', '\u{FFFD}', '\u{1F600}', '\u{1F600}x', 'z', 'A']
+
+export function runStoreTests(
+  name: string,
+  setup: (opts?: StoreSetupOptions) => Promise<StoreHarness>,
+): void {
+  describe(`Store acceptance: ${name}`, () => {
+    async function withStore(fn: (h: StoreHarness) => Promise<void>, opts?: StoreSetupOptions): Promise<void> {
+      const h = await setup(opts)
+      try {
+        await fn(h)
+      } finally {
+        await h.cleanup()
+      }
+    }
+
+    it('puts, gets and overwrites a key', () =>
+      withStore(async ({ store }) => {
+        expect(store.getKey('k')).toBeUndefined()
+        await store.write({ keys: [kw('k', bytes(1, 2, 3), 'gcounter', 5)] })
+        const got = store.getKey('k')
+        expect(got).toEqual({ key: 'k', type: 'gcounter', state: bytes(1, 2, 3), hlc: hlc(5), digest: sha256Prefix(bytes(1, 2, 3)) })
+        await store.write({ keys: [kw('k', bytes(9), 'gcounter', 6)] })
+        expect(store.getKey('k')?.state).toEqual(bytes(9))
+        expect(store.getKey('k')?.hlc).toEqual(hlc(6))
+        expect(store.countKeys()).toBe(1)
+      }))
+
+    it('copies written bytes, so callers may reuse their buffers', () =>
+      withStore(async ({ store }) => {
+        const state = bytes(1, 2, 3)
+        const p = store.write({ keys: [kw('k', state)] })
+        state[0] = 99
+        await p
+        expect(store.getKey('k')?.state).toEqual(bytes(1, 2, 3))
+      }))
+
+    it('computes the digest as the first 16 bytes of SHA-256 and changes it with the state', () =>
+      withStore(async ({ store }) => {
+        await store.write({ keys: [kw('a', text('state one')), kw('b', text('state one')), kw('c', text('state two'))] })
+        const [a, b, c] = ['a', 'b', 'c'].map((k) => store.getKey(k)?.digest)
+        expect(a).toEqual(sha256Prefix(text('state one')))
+        expect(a).toHaveLength(16)
+        expect(b).toEqual(a)
+        expect(c).not.toEqual(a)
+        await store.write({ keys: [kw('a', text('state three'))] })
+        expect(store.getKey('a')?.digest).toEqual(sha256Prefix(text('state three')))
+      }))
+
+    it('scans in UTF-8 byte order with prefix, after and limit', () =>
+      withStore(async ({ store }) => {
+        // Half committed, half staged: the merge of both must keep the order.
+        const shuffled = [...MIXED_KEYS].reverse()
+        await store.write({ keys: shuffled.slice(0, 6).map((k) => kw(k)) })
+        void store.write({ keys: shuffled.slice(6).map((k) => kw(k)) })
+        const expected = [...MIXED_KEYS].sort(utf8Order)
+        expect(keysOf(store.scan({}))).toEqual(expected)
+        expect(keysOf(store.scan({ prefix: 'a' }))).toEqual(['a', 'ab', 'abc'])
+        expect(keysOf(store.scan({ prefix: 'ab' }))).toEqual(['ab', 'abc'])
+        expect(keysOf(store.scan({ prefix: 'é' }))).toEqual(['é', 'éa'])
+        expect(keysOf(store.scan({ prefix: '\u{1F600}' }))).toEqual(['\u{1F600}', '\u{1F600}x'])
+        expect(keysOf(store.scan({ prefix: 'nope' }))).toEqual([])
+        expect(keysOf(store.scan({ after: 'b' }))).toEqual(expected.filter((k) => utf8Order(k, 'b') > 0))
+        expect(keysOf(store.scan({ after: '\u{FFFD}' }))).toEqual(['\u{1F600}', '\u{1F600}x'])
+        expect(keysOf(store.scan({ prefix: 'a', after: 'a' }))).toEqual(['ab', 'abc'])
+        expect(keysOf(store.scan({ prefix: 'ab', after: 'a' }))).toEqual(['ab', 'abc'])
+        expect(keysOf(store.scan({ prefix: 'a', after: 'b' }))).toEqual([])
+        expect(keysOf(store.scan({ limit: 3 }))).toEqual(expected.slice(0, 3))
+        expect(store.scan({ limit: 0 })).toEqual([])
+        // Paging with after + limit visits every key once, in order.
+        const paged: string[] = []
+        for (let page = store.scan({ limit: 2 }); page.length > 0; page = store.scan({ after: paged.at(-1), limit: 2 })) {
+          paged.push(...keysOf(page))
+        }
+        expect(paged).toEqual(expected)
+        expect(store.scan({ prefix: 'abc' })[0]).toEqual(store.getKey('abc'))
+      }))
+
+    it('rejects a negative or fractional scan limit', () =>
+      withStore(async ({ store }) => {
+        expect(() => store.scan({ limit: -1 })).toThrow(InvalidStoreArgumentError)
+        expect(() => store.scan({ limit: 1.5 })).toThrow(InvalidStoreArgumentError)
+      }))
+
+    it('shows staged writes to reads before they are committed', () =>
+      withStore(async ({ store }) => {
+        await store.write({ keys: [kw('old', bytes(1))] })
+        const p = store.write({ keys: [kw('new', bytes(2)), kw('old', bytes(3))] })
+        expect(store.getKey('new')?.state).toEqual(bytes(2))
+        expect(store.getKey('new')?.digest).toEqual(sha256Prefix(bytes(2)))
+        expect(store.getKey('old')?.state).toEqual(bytes(3))
+        expect(keysOf(store.scan({}))).toEqual(['new', 'old'])
+        expect(store.scan({}).map((k) => k.state)).toEqual([bytes(2), bytes(3)])
+        expect(store.countKeys()).toBe(2)
+        // A read-modify-write in the same turn builds on the staged value.
+        const current = store.getKey('old')?.state[0] ?? 0
+        const q = store.write({ keys: [kw('old', bytes(current + 1))] })
+        expect(store.getKey('old')?.state).toEqual(bytes(4))
+        await Promise.all([p, q])
+        expect(store.getKey('old')?.state).toEqual(bytes(4))
+        expect(store.countKeys()).toBe(2)
+      }))
+
+    it('commits the writes of one turn in one transaction and settles them together', () =>
+      withStore(async ({ store }) => {
+        await store.write({ keys: [kw('warm-up')] })
+        const before = store.stats?.().commits
+        const settled: number[] = []
+        const promises = Array.from({ length: 100 }, (_, i) =>
+          store.write({ keys: [kw(`k${i}`)] }).then(() => settled.push(i)),
+        )
+        // Nothing settles within the turn that issued the writes.
+        await Promise.resolve()
+        expect(settled).toEqual([])
+        await Promise.all(promises)
+        expect(settled).toHaveLength(100)
+        if (before !== undefined) expect(store.stats?.().commits).toBe(before + 1)
+        // Writes of different turns take different transactions.
+        await store.write({ keys: [kw('x')] })
+        await store.write({ keys: [kw('y')] })
+        if (before !== undefined) expect(store.stats?.().commits).toBe(before + 3)
+        expect(store.countKeys()).toBe(103)
+      }))
+
+    it('resolves a write only once it is committed: a crash right then keeps it', () =>
+      withStore(async (h) => {
+        if (h.crash === undefined) return
+        let snapshot: Promise<StoreUnderTest> | undefined
+        await h.store.write({ keys: [kw('durable', bytes(7))] }).then(() => {
+          snapshot = h.crash?.()
+        })
+        const restarted = await (snapshot as Promise<StoreUnderTest>)
+        expect(restarted.getKey('durable')?.state).toEqual(bytes(7))
+      }))
+
+    it('loses staged writes in a crash before their commit', () =>
+      withStore(async (h) => {
+        if (h.crash === undefined) return
+        await h.store.write({ keys: [kw('committed')] })
+        const pending = h.store.write({ keys: [kw('staged')], meta: [{ name: 'm', value: bytes(1) }] })
+        const restarted = await h.crash()
+        expect(restarted.getKey('committed')).toBeDefined()
+        expect(restarted.getKey('staged')).toBeUndefined()
+        expect(restarted.getMeta('m')).toBeUndefined()
+        await pending
+      }))
+
+    it('resolves after commit, so a reopened store sees the data', () =>
+      withStore(async (h) => {
+        if (h.reopen === undefined) return
+        await h.store.write({ keys: [kw('k', bytes(4))] })
+        await h.store.close()
+        const again = await h.reopen()
+        expect(again.getKey('k')?.state).toEqual(bytes(4))
+      }))
+
+    it('sets, reads and deletes meta entries', () =>
+      withStore(async ({ store }) => {
+        expect(store.getMeta('identity')).toBeUndefined()
+        await store.write({ meta: [{ name: 'identity', value: bytes(1) }, { name: 'hlc', value: bytes(2) }] })
+        expect(store.getMeta('identity')).toEqual(bytes(1))
+        await store.write({ meta: [{ name: 'identity', value: bytes(3) }] })
+        expect(store.getMeta('identity')).toEqual(bytes(3))
+        const p = store.write({ meta: [{ name: 'identity', value: null }] })
+        expect(store.getMeta('identity')).toBeUndefined()
+        await p
+        expect(store.getMeta('identity')).toBeUndefined()
+        expect(store.getMeta('hlc')).toEqual(bytes(2))
+      }))
+
+    it('keeps idempotency results until they expire and prunes expired ones', () =>
+      withStore(async ({ store }) => {
+        await store.write({
+          idempotency: [
+            { id: 'r1', result: bytes(1), expiresAt: 1_000 },
+            { id: 'r2', result: bytes(2), expiresAt: 2_000 },
+            { id: 'r3', result: bytes(3), expiresAt: 500 },
+          ],
+        })
+        expect(store.getIdempotency('r1', 999)).toEqual(bytes(1))
+        expect(store.getIdempotency('r1', 1_000)).toBeUndefined()
+        expect(store.getIdempotency('missing', 0)).toBeUndefined()
+        expect(await store.pruneIdempotency(1_000)).toBe(2)
+        expect(store.getIdempotency('r1', 0)).toBeUndefined()
+        expect(store.getIdempotency('r2', 1_999)).toEqual(bytes(2))
+        expect(await store.pruneIdempotency(1_000)).toBe(0)
+        // Staged entries are visible and a prune in the same turn counts them.
+        void store.write({ idempotency: [{ id: 'r4', result: bytes(4), expiresAt: 1_500 }] })
+        expect(store.getIdempotency('r4', 1_499)).toEqual(bytes(4))
+        expect(await store.pruneIdempotency(1_500)).toBe(1)
+        expect(store.getIdempotency('r2', 0)).toEqual(bytes(2))
+      }))
+
+    it('adds, lists and removes hints', () =>
+      withStore(async ({ store }) => {
+        const hint = (target: string, key: string, createdAt: number) => ({
+          target,
+          key,
+          type: 'pncounter' as const,
+          state: text(key),
+          createdAt,
+        })
+        await store.write({ hints: { add: [hint('peerA', 'k1', 10), hint('peerB', 'k2', 11), hint('peerA', 'k3', 12)] } })
+        const all = store.listHints()
+        expect(all.map((h) => [h.target, h.key, h.createdAt])).toEqual([
+          ['peerA', 'k1', 10],
+          ['peerB', 'k2', 11],
+          ['peerA', 'k3', 12],
+        ])
+        expect(all[0]).toMatchObject({ type: 'pncounter', state: text('k1') })
+        const ids = all.map((h) => h.id)
+        expect([...ids].sort((a, b) => a - b)).toEqual(ids)
+        expect(new Set(ids).size).toBe(3)
+        expect(store.listHints('peerA').map((h) => h.key)).toEqual(['k1', 'k3'])
+        expect(store.listHints('peerA', 1).map((h) => h.key)).toEqual(['k1'])
+        expect(store.listHints(undefined, 2).map((h) => h.key)).toEqual(['k1', 'k2'])
+        expect(store.listHints('nobody')).toEqual([])
+
+        // Staged removals and additions are visible at once, limits included.
+        const p = store.write({ hints: { remove: [ids[0] as number], add: [hint('peerA', 'k4', 13)] } })
+        expect(store.listHints('peerA').map((h) => h.key)).toEqual(['k3', 'k4'])
+        expect(store.listHints('peerA', 1).map((h) => h.key)).toEqual(['k3'])
+        const staged = store.listHints('peerA')[1]
+        await p
+        expect(store.listHints('peerA')[1]).toEqual(staged)
+        expect((staged?.id ?? 0) > Math.max(...ids)).toBe(true)
+
+        // Ids are not reused after the newest hint is removed.
+        await store.write({ hints: { remove: [staged?.id ?? -1] } })
+        await store.write({ hints: { add: [hint('peerC', 'k5', 14)] } })
+        expect((store.listHints('peerC')[0]?.id ?? 0) > (staged?.id ?? 0)).toBe(true)
+        // A hint added and removed in the same turn never shows up.
+        void store.write({ hints: { add: [hint('peerD', 'k6', 15)] } })
+        const transient = store.listHints('peerD')[0]?.id
+        expect(transient).toBeDefined()
+        await store.write({ hints: { remove: [transient as number] } })
+        expect(store.listHints('peerD')).toEqual([])
+      }))
+
+    it('upserts and removes members, listed in peer id order', () =>
+      withStore(async ({ store }) => {
+        await store.write({ members: { upsert: [{ peerId: 'p2', record: bytes(2) }, { peerId: 'p1', record: bytes(1) }] } })
+        expect(store.listMembers()).toEqual([
+          { peerId: 'p1', record: bytes(1) },
+          { peerId: 'p2', record: bytes(2) },
+        ])
+        const p = store.write({ members: { upsert: [{ peerId: 'p1', record: bytes(9) }, { peerId: 'p0', record: bytes(0) }], remove: ['p2'] } })
+        const staged = store.listMembers()
+        expect(staged).toEqual([
+          { peerId: 'p0', record: bytes(0) },
+          { peerId: 'p1', record: bytes(9) },
+        ])
+        await p
+        expect(store.listMembers()).toEqual(staged)
+      }))
+
+    it('applies the parts of a batch and the batches of a turn in order', () =>
+      withStore(async ({ store }) => {
+        void store.write({ members: { upsert: [{ peerId: 'p', record: bytes(1) }], remove: ['p'] } })
+        void store.write({ meta: [{ name: 'm', value: bytes(1) }] })
+        await store.write({ meta: [{ name: 'm', value: bytes(2) }], members: { upsert: [{ peerId: 'q', record: bytes(1) }] } })
+        expect(store.getMeta('m')).toEqual(bytes(2))
+        expect(store.listMembers().map((m) => m.peerId)).toEqual(['q'])
+      }))
+
+    it('finds nothing under a name with a lone surrogate, not even the U+FFFD it resembles', () =>
+      withStore(async ({ store }) => {
+        await store.write({
+          keys: [kw('\uFFFD')],
+          meta: [{ name: '\uFFFD', value: bytes(1) }],
+          idempotency: [{ id: '\uFFFD', result: bytes(1), expiresAt: 10 }],
+          hints: { add: [{ target: '\uFFFD', key: 'k', type: 'lww', state: bytes(1), createdAt: 1 }] },
+        })
+        expect(store.getKey('\uD800')).toBeUndefined()
+        expect(store.getMeta('\uD800')).toBeUndefined()
+        expect(store.getIdempotency('\uD800', 0)).toBeUndefined()
+        expect(store.listHints('\uD800')).toEqual([])
+        expect(() => store.scan({ prefix: '\uD800' })).toThrow(InvalidStoreArgumentError)
+        expect(store.getKey('\uFFFD')).toBeDefined()
+      }))
+
+    it('rejects an invalid batch without staging any part of it', () =>
+      withStore(async ({ store }) => {
+        const bad = store.write({ keys: [kw('fine'), kw('bad \uD800 key')] })
+        expect(store.getKey('fine')).toBeUndefined()
+        await expect(bad).rejects.toThrow(InvalidStoreArgumentError)
+        await expect(store.write({ keys: [{ ...kw('t'), type: 'nope' as CrdtTypeName }] })).rejects.toThrow(/type/)
+        await expect(store.write({ idempotency: [{ id: 'i', result: bytes(1), expiresAt: 1.5 }] })).rejects.toThrow(
+          InvalidStoreArgumentError,
+        )
+        // A good write in the same turn as a bad one is unaffected.
+        const good = store.write({ keys: [kw('good')] })
+        void store.write({ keys: [kw('\uDFFF')] }).catch(() => {})
+        await good
+        expect(keysOf(store.scan({}))).toEqual(['good'])
+      }))
+
+    it('rejects every write of a failing commit and forgets them', async () => {
+      let failNext = false
+      const hooks: StoreHooks = {
+        beforeCommit: () => {
+          if (failNext) {
+            failNext = false
+            throw new Error('disk full (injected)')
+          }
+        },
+      }
+      await withStore(async ({ store }) => {
+        await store.write({ keys: [kw('kept', bytes(1))] })
+        failNext = true
+        const a = store.write({ keys: [kw('lost'), kw('kept', bytes(2))], meta: [{ name: 'm', value: bytes(1) }] })
+        const b = store.write({ hints: { add: [{ target: 't', key: 'lost', type: 'lww', state: bytes(1), createdAt: 1 }] } })
+        const c = store.pruneIdempotency(0)
+        expect(store.getKey('lost')).toBeDefined()
+        for (const p of [a, b, c]) await expect(p).rejects.toThrow(CommitError)
+        await expect(a).rejects.toMatchObject({ cause: { message: 'disk full (injected)' } })
+        expect(store.getKey('lost')).toBeUndefined()
+        expect(store.getKey('kept')?.state).toEqual(bytes(1))
+        expect(store.getMeta('m')).toBeUndefined()
+        expect(store.listHints()).toEqual([])
+        expect(store.countKeys()).toBe(1)
+        // The store keeps working.
+        await store.write({ keys: [kw('after', bytes(3))] })
+        expect(keysOf(store.scan({}))).toEqual(['after', 'kept'])
+        expect(store.countKeys()).toBe(2)
+      }, { hooks })
+    })
+
+    it('flushes staged writes on close', () =>
+      withStore(async (h) => {
+        const p = h.store.write({ keys: [kw('late', bytes(5))] })
+        await h.store.close()
+        await p
+        if (h.reopen === undefined) return
+        const again = await h.reopen()
+        expect(again.getKey('late')?.state).toEqual(bytes(5))
+      }))
+
+    it('closes idempotently and refuses use after close', () =>
+      withStore(async ({ store }) => {
+        await store.close()
+        await store.close()
+        expect(() => store.getKey('k')).toThrow(StoreClosedError)
+        expect(() => store.scan({})).toThrow(StoreClosedError)
+        await expect(store.write({ keys: [kw('k')] })).rejects.toThrow(StoreClosedError)
+        await expect(store.pruneIdempotency(0)).rejects.toThrow(StoreClosedError)
+      }))
+
+    it('keeps everything across close and reopen', () =>
+      withStore(async (h) => {
+        if (h.reopen === undefined) return
+        const { store } = h
+        await store.write({
+          keys: MIXED_KEYS.map((k, i) => kw(k, text(`state ${i}`), i % 2 === 0 ? 'orset' : 'pncounter', i)),
+          meta: [{ name: 'identity', value: bytes(1, 2) }],
+          idempotency: [{ id: 'op', result: bytes(3), expiresAt: 10_000 }],
+          hints: { add: [{ target: 'p', key: 'a', type: 'orset', state: bytes(4), createdAt: 7 }] },
+          members: { upsert: [{ peerId: 'p', record: bytes(5) }] },
+        })
+        const snapshot = {
+          keys: store.scan({}),
+          count: store.countKeys(),
+          meta: store.getMeta('identity'),
+          idem: store.getIdempotency('op', 0),
+          hints: store.listHints(),
+          members: store.listMembers(),
+        }
+        await store.close()
+        const again = await h.reopen()
+        expect({
+          keys: again.scan({}),
+          count: again.countKeys(),
+          meta: again.getMeta('identity'),
+          idem: again.getIdempotency('op', 0),
+          hints: again.listHints(),
+          members: again.listMembers(),
+        }).toEqual(snapshot)
+        expect(snapshot.count).toBe(MIXED_KEYS.length)
+        // New hints continue after the old ids.
+        await again.write({ hints: { add: [{ target: 'p', key: 'b', type: 'orset', state: bytes(6), createdAt: 8 }] } })
+        const [first, second] = again.listHints()
+        expect((second?.id ?? 0) > (first?.id ?? 0)).toBe(true)
+      }))
+  })
+}
