@@ -1,0 +1,63 @@
+// Defaults for the cluster building blocks. Callers apply them with `??`, so every
+// option can be overridden without this file knowing who overrides it.
+
+/** Virtual nodes a member places on the ring unless its member record says otherwise. */
+export const DEFAULT_VNODES = 128
+
+/**
+ * Ring tokens placed per virtual node. Random placement of only 128 tokens per member
+ * leaves the most loaded of 64 members above 1.3× its fair share in ~5% of memberships
+ * (share ~ Gamma(128): coefficient of variation 1/√128 ≈ 9%). Four tokens per vnode
+ * (512 per member) cut that spread in half and made the 1.3× bound hold in every one of
+ * thousands of sampled memberships, while placement stays a pure function of each
+ * member's own id, so a join moves keys only to the joining member. See
+ * test/cluster/measure-ring-balance.ts.
+ */
+export const TOKENS_PER_VNODE = 4
+
+/**
+ * Upper bound on a member's vnodes. The value arrives from the network (member
+ * records), so it must not let one peer make every node build a huge ring.
+ */
+export const MAX_VNODES = 1024
+
+/** Replicas per key (the design's `n`); callers use min(n, members). */
+export const DEFAULT_REPLICAS = 3
+
+// Phi-accrual failure detector (Hayashibara et al. 2004; defaults follow Akka's).
+
+/** Phi above which a peer is suspected: 8 ≈ a 1e-8 chance the peer is merely late. */
+export const DEFAULT_PHI_THRESHOLD = 8
+
+/** Inter-arrival samples kept per peer: enough for a stable mean, bounded memory. */
+export const DEFAULT_MAX_SAMPLE_SIZE = 1000
+
+/**
+ * Floor on the standard deviation. Perfectly regular heartbeats (a LAN, or the
+ * simulator) would otherwise give σ ≈ 0, and the first few ms of delay would suspect.
+ */
+export const DEFAULT_MIN_STD_DEVIATION_MS = 100
+
+/**
+ * Extra silence tolerated on top of the mean interval before phi starts to climb: it
+ * absorbs GC and event-loop stalls. A false suspicion only makes the coordinator skip a
+ * replica (hints, not data loss), so this stays short.
+ */
+export const DEFAULT_ACCEPTABLE_HEARTBEAT_PAUSE_MS = 1000
+
+/**
+ * Guess of the heartbeat interval used to seed a peer's history on its first
+ * heartbeat, with σ = estimate / 4 (Akka's bootstrap), until real samples replace it.
+ */
+export const DEFAULT_FIRST_HEARTBEAT_ESTIMATE_MS = 1000
+
+// Member table wire format limits. Decoding checks them before allocating anything.
+
+/** Peer ids are libp2p peer ids (~52 ASCII chars); 256 UTF-8 bytes leaves room. */
+export const MAX_PEER_ID_BYTES = 256
+/** Per-address limit (a multiaddr string). */
+export const MAX_ADDR_BYTES = 1024
+/** Addresses per member. */
+export const MAX_ADDRS = 64
+/** Members in one encoded table. */
+export const MAX_MEMBERS = 65_536
