@@ -1,0 +1,373 @@
+// Add-wins observed-remove set without tombstones (optimized OR-set, Bieniusa et al. 2012;
+// riak_dt ORSWOT; the delta-state AWORSet of Almeida et al.). Every add tags the element with
+// a fresh dot; the causal context records every dot the state has seen. A dot that is in the
+// context but no longer in the store was removed, so a remove only has to forget dots: the
+// state grows with live elements and writers, never with the number of removes.
+import {
+  assertActor,
+  createEncoder,
+  decodeStrict,
+  readCount,
+  readHeader,
+  readString,
+  readVarUint,
+  toUint8Array,
+  writeHeader,
+  writeString,
+  writeVarUint,
+  type Decoder,
+  type Encoder,
+} from './codec.js'
+import { canonicalJson, MAX_JSON_BYTES, ownedJsonCopy, parseCanonicalJson } from './canonical-json.js'
+import {
+  compareDots,
+  contextFromDots,
+  contextHas,
+  contextIncludes,
+  contextsEqual,
+  contextSize,
+  EMPTY_CONTEXT,
+  joinContexts,
+  nextCounter,
+  readContext,
+  sameDots,
+  sortedActors,
+  writeContext,
+  type CausalContext,
+  type Dot,
+} from './causal-context.js'
+import { CrdtDecodeError, InvalidValueError } from './errors.js'
+import type { Crdt, JsonValue, Witnessing } from './types.js'
+
+export interface ORSetEntry {
+  /** Canonical JSON of the element: its identity. */
+  readonly key: string
+  /** The element, deeply frozen. */
+  readonly value: JsonValue
+  /** The live dots tagging the element, sorted by (actor, counter); never empty. */
+  readonly dots: readonly Dot[]
+}
+
+export interface ORSetState {
+  /**
+   * Live elements in ascending key order (UTF-16 code units). A sorted array rather than a
+   * Map: merge copies the entries, and copying an array is far cheaper than rehashing a Map.
+   */
+  readonly entries: readonly ORSetEntry[]
+  /** Every dot this state has seen; includes every dot in `entries`. */
+  readonly context: CausalContext
+}
+
+export interface ORSetType extends Crdt<ORSetState, JsonValue[]>, Witnessing<ORSetState> {
+  readonly name: 'orset'
+  readonly tag: 3
+  /**
+   * Delta adding `element` under a new dot of `actor`, superseding the element's observed
+   * dots. Throws InvalidValueError / ValueTooLargeError for an element that is not plain JSON
+   * or too large, RangeError (TypeError if not a string) for a bad actor id.
+   */
+  add(s: ORSetState, actor: string, element: JsonValue): ORSetState
+  /**
+   * Delta removing the element's observed dots; adds that `s` has not seen survive (add wins).
+   * An element that is not present gives the empty delta. Validates like `add`.
+   */
+  remove(s: ORSetState, element: JsonValue): ORSetState
+  /** Whether the element is present; validates like `add`. */
+  has(s: ORSetState, element: JsonValue): boolean
+  /** The elements, deeply frozen, sorted by canonical JSON (UTF-16 code-unit order). */
+  value(s: ORSetState): JsonValue[]
+}
+
+const TAG = 3
+const NO_ENTRIES: readonly ORSetEntry[] = Object.freeze([])
+const EMPTY: ORSetState = Object.freeze({ entries: NO_ENTRIES, context: EMPTY_CONTEXT })
+
+/** The dots not in `ctx`; the same array when none is. */
+function withoutSeen(dots: readonly Dot[], ctx: CausalContext): readonly Dot[] {
+  for (let i = 0; i < dots.length; i++) {
+    const d = dots[i] as Dot
+    if (!contextHas(ctx, d.actor, d.counter)) continue
+    const kept = dots.slice(0, i)
+    for (let j = i + 1; j < dots.length; j++) {
+      const e = dots[j] as Dot
+      if (!contextHas(ctx, e.actor, e.counter)) kept.push(e)
+    }
+    return kept
+  }
+  return dots
+}
+
+/**
+ * Dot-set join: keep dots both sides have, and each side's dots the other has not seen.
+ * Returns one of the inputs when the result equals it, which keeps merges allocation-free
+ * between replicas that already agree.
+ */
+function joinDots(d1: readonly Dot[], c1: CausalContext, d2: readonly Dot[], c2: CausalContext): readonly Dot[] {
+  if (sameDots(d1, d2)) return d1
+  const out: Dot[] = []
+  let i = 0
+  let j = 0
+  while (i < d1.length || j < d2.length) {
+    const x = d1[i]
+    const y = d2[j]
+    const order = x === undefined ? 1 : y === undefined ? -1 : compareDots(x, y)
+    if (order === 0) {
+      out.push(x as Dot)
+      i++
+      j++
+    } else if (order < 0) {
+      if (!contextHas(c2, (x as Dot).actor, (x as Dot).counter)) out.push(x as Dot)
+      i++
+    } else {
+      if (!contextHas(c1, (y as Dot).actor, (y as Dot).counter)) out.push(y as Dot)
+      j++
+    }
+  }
+  if (sameDots(out, d1)) return d1
+  if (sameDots(out, d2)) return d2
+  return out
+}
+
+/** Index of the entry with `key` in sorted `entries`, or -1. */
+function indexOfKey(entries: readonly ORSetEntry[], key: string): number {
+  let lo = 0
+  let hi = entries.length - 1
+  while (lo <= hi) {
+    const mid = (lo + hi) >>> 1
+    const k = (entries[mid] as ORSetEntry).key
+    if (k === key) return mid
+    if (k < key) lo = mid + 1
+    else hi = mid - 1
+  }
+  return -1
+}
+
+function withDots(entry: ORSetEntry, dots: readonly Dot[]): ORSetEntry {
+  return dots === entry.dots ? entry : { key: entry.key, value: entry.value, dots }
+}
+
+/** One linear pass over both sorted entry lists; returns an input when the result equals it. */
+function merge(a: ORSetState, b: ORSetState): ORSetState {
+  if (a === b) return a
+  const A = a.entries
+  const B = b.entries
+  const ca = a.context
+  const cb = b.context
+  const out: ORSetEntry[] = []
+  let sameAsA = true
+  let sameAsB = true
+  let i = 0
+  let j = 0
+  while (i < A.length && j < B.length) {
+    const x = A[i] as ORSetEntry
+    const y = B[j] as ORSetEntry
+    if (x.key === y.key) {
+      const dots = joinDots(x.dots, ca, y.dots, cb)
+      if (dots.length > 0) out.push(dots === y.dots ? y : withDots(x, dots))
+      if (dots !== x.dots) sameAsA = false
+      if (dots !== y.dots) sameAsB = false
+      i++
+      j++
+    } else if (x.key < y.key) {
+      const dots = withoutSeen(x.dots, cb)
+      if (dots.length > 0) out.push(withDots(x, dots))
+      if (dots !== x.dots) sameAsA = false
+      sameAsB = false
+      i++
+    } else {
+      const dots = withoutSeen(y.dots, ca)
+      if (dots.length > 0) out.push(withDots(y, dots))
+      if (dots !== y.dots) sameAsB = false
+      sameAsA = false
+      j++
+    }
+  }
+  // An empty context removes nothing, so the tail of the other side is kept as is.
+  for (; i < A.length; i++) {
+    const x = A[i] as ORSetEntry
+    const dots = cb.size === 0 ? x.dots : withoutSeen(x.dots, cb)
+    if (dots.length > 0) out.push(withDots(x, dots))
+    if (dots !== x.dots) sameAsA = false
+    sameAsB = false
+  }
+  for (; j < B.length; j++) {
+    const y = B[j] as ORSetEntry
+    const dots = ca.size === 0 ? y.dots : withoutSeen(y.dots, ca)
+    if (dots.length > 0) out.push(withDots(y, dots))
+    if (dots !== y.dots) sameAsB = false
+    sameAsA = false
+  }
+  const context = joinContexts(ca, cb)
+  if (sameAsA && context === ca) return a
+  if (sameAsB && context === cb) return b
+  return { entries: sameAsA ? A : sameAsB ? B : out, context }
+}
+
+function add(s: ORSetState, actor: string, element: JsonValue): ORSetState {
+  assertActor(actor)
+  const key = canonicalJson(element)
+  const existing = s.entries[indexOfKey(s.entries, key)]
+  const dot: Dot = { actor, counter: nextCounter(s.context, actor) }
+  const value = existing?.value ?? ownedJsonCopy(element, key)
+  return {
+    entries: [{ key, value, dots: [dot] }],
+    context: contextFromDots(existing === undefined ? [dot] : [...existing.dots, dot]),
+  }
+}
+
+function remove(s: ORSetState, element: JsonValue): ORSetState {
+  const existing = s.entries[indexOfKey(s.entries, canonicalJson(element))]
+  if (existing === undefined) return EMPTY
+  return { entries: NO_ENTRIES, context: contextFromDots(existing.dots) }
+}
+
+function equals(a: ORSetState, b: ORSetState): boolean {
+  if (a === b) return true
+  if (a.entries.length !== b.entries.length || !contextsEqual(a.context, b.context)) return false
+  for (let i = 0; i < a.entries.length; i++) {
+    const x = a.entries[i] as ORSetEntry
+    const y = b.entries[i] as ORSetEntry
+    if (x !== y && (x.key !== y.key || !sameDots(x.dots, y.dots))) return false
+  }
+  return true
+}
+
+function actorIndex(actors: readonly string[]): Map<string, number> {
+  const index = new Map<string, number>()
+  actors.forEach((actor, i) => index.set(actor, i))
+  return index
+}
+
+/** Dots as (actor index, counter) pairs; the actor table is sorted, so index order is actor order. */
+function writeDots(enc: Encoder, dots: readonly Dot[], index: ReadonlyMap<string, number>): void {
+  writeVarUint(enc, dots.length)
+  for (const d of dots) {
+    writeVarUint(enc, index.get(d.actor) as number)
+    writeVarUint(enc, d.counter)
+  }
+}
+
+/** Reads sorted, distinct dots that the context `ctx` includes. */
+function readDots(dec: Decoder, ctx: CausalContext, actors: readonly string[], minCount: number): Dot[] {
+  const n = readCount(dec, 2, 'dot')
+  if (n < minCount) throw new CrdtDecodeError('element without dots')
+  const dots: Dot[] = []
+  let prevIndex = -1
+  let prevCounter = 0
+  for (let i = 0; i < n; i++) {
+    const index = readVarUint(dec)
+    const actor = actors[index]
+    if (actor === undefined) throw new CrdtDecodeError(`dot refers to actor #${index} of ${actors.length}`)
+    const counter = readVarUint(dec)
+    if (index < prevIndex || (index === prevIndex && counter <= prevCounter)) {
+      throw new CrdtDecodeError('dots not in strictly ascending order')
+    }
+    if (!contextHas(ctx, actor, counter)) throw new CrdtDecodeError(`dot (${actor}, ${counter}) is outside the causal context`)
+    prevIndex = index
+    prevCounter = counter
+    dots.push({ actor, counter })
+  }
+  return dots
+}
+
+function encode(s: ORSetState): Uint8Array {
+  const actors = sortedActors(s.context)
+  const index = actorIndex(actors)
+  const enc = createEncoder(16 + actors.length * 24 + s.entries.length * 24)
+  writeHeader(enc, TAG)
+  writeContext(enc, s.context, actors)
+  writeVarUint(enc, s.entries.length)
+  for (const entry of s.entries) {
+    writeString(enc, entry.key)
+    writeDots(enc, entry.dots, index)
+  }
+  return toUint8Array(enc)
+}
+
+function readState(dec: Decoder): ORSetState {
+  readHeader(dec, TAG, 'orset')
+  const { ctx, actors } = readContext(dec)
+  // An element takes at least 5 bytes: length, one character, dot count, one dot.
+  const n = readCount(dec, 5, 'element')
+  const entries: ORSetEntry[] = []
+  // Counters per actor, to check at the end that no dot tags two elements.
+  const used = new Map(actors.map((actor) => [actor, [] as number[]]))
+  let prevKey: string | undefined
+  for (let i = 0; i < n; i++) {
+    const key = readString(dec, MAX_JSON_BYTES)
+    if (prevKey !== undefined && !(prevKey < key)) throw new CrdtDecodeError('elements not in strictly ascending order')
+    prevKey = key
+    let value: JsonValue
+    try {
+      value = parseCanonicalJson(key)
+    } catch (cause) {
+      if (cause instanceof InvalidValueError) throw new CrdtDecodeError(`bad element: ${cause.message}`, { cause })
+      throw cause
+    }
+    const dots = readDots(dec, ctx, actors, 1)
+    for (const d of dots) (used.get(d.actor) as number[]).push(d.counter)
+    entries.push({ key, value, dots })
+  }
+  for (const [actor, counters] of used) {
+    counters.sort((x, y) => x - y)
+    for (let k = 1; k < counters.length; k++) {
+      if (counters[k] === counters[k - 1]) throw new CrdtDecodeError(`dot (${actor}, ${counters[k]}) tags two elements`)
+    }
+  }
+  return { entries, context: ctx }
+}
+
+/**
+ * A witness is the delta's context plus its live dots. A state includes the delta exactly
+ * when it has seen the whole context and holds none of the dots the delta removed.
+ */
+function witness(delta: ORSetState): Uint8Array {
+  const actors = sortedActors(delta.context)
+  const index = actorIndex(actors)
+  const live: Dot[] = []
+  for (const entry of delta.entries) live.push(...entry.dots)
+  live.sort(compareDots)
+  const enc = createEncoder(16 + actors.length * 24 + live.length * 4)
+  writeHeader(enc, TAG)
+  writeContext(enc, delta.context, actors)
+  writeDots(enc, live, index)
+  return toUint8Array(enc)
+}
+
+function covers(s: ORSetState, w: Uint8Array): boolean {
+  const { ctx, live } = decodeStrict(w, (dec) => {
+    readHeader(dec, TAG, 'orset witness')
+    const { ctx, actors } = readContext(dec)
+    return { ctx, live: readDots(dec, ctx, actors, 0) }
+  })
+  if (!contextIncludes(s.context, ctx)) return false
+  if (contextSize(ctx) === live.length) return true
+  const liveByActor = new Map<string, Set<number>>()
+  for (const d of live) {
+    const set = liveByActor.get(d.actor)
+    if (set === undefined) liveByActor.set(d.actor, new Set([d.counter]))
+    else set.add(d.counter)
+  }
+  for (const entry of s.entries) {
+    for (const d of entry.dots) {
+      if (contextHas(ctx, d.actor, d.counter) && liveByActor.get(d.actor)?.has(d.counter) !== true) return false
+    }
+  }
+  return true
+}
+
+export const ORSet: ORSetType = Object.freeze({
+  name: 'orset',
+  tag: TAG,
+  empty: () => EMPTY,
+  add,
+  remove,
+  has: (s: ORSetState, element: JsonValue) => indexOfKey(s.entries, canonicalJson(element)) >= 0,
+  merge,
+  value: (s: ORSetState) => s.entries.map((entry) => entry.value),
+  equals,
+  encode,
+  decode: (bytes: Uint8Array) => decodeStrict(bytes, readState),
+  witness,
+  covers,
+} as const)

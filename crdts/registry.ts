@@ -1,0 +1,52 @@
+// The replicated types by name and by tag, so storage and the wire can hold any of them and
+// dispatch on the tag byte that starts every encoding.
+import { FORMAT_VERSION } from './codec.js'
+import { CrdtDecodeError } from './errors.js'
+import { GCounter, type GCounterState } from './gcounter.js'
+import { LWWRegister, type LWWRegisterState } from './lww-register.js'
+import { ORSet, type ORSetState } from './orset.js'
+import { PNCounter, type PNCounterState } from './pncounter.js'
+import type { CrdtTypeName, JsonValue } from './types.js'
+
+export const crdtTypes = Object.freeze({
+  gcounter: GCounter,
+  pncounter: PNCounter,
+  orset: ORSet,
+  lww: LWWRegister,
+} as const)
+
+export type CrdtTypes = typeof crdtTypes
+
+/** State type of each named CRDT. */
+export interface CrdtStates {
+  gcounter: GCounterState
+  pncounter: PNCounterState
+  orset: ORSetState
+  lww: LWWRegisterState
+}
+
+/** Value type of each named CRDT. */
+export interface CrdtValues {
+  gcounter: number
+  pncounter: number
+  orset: JsonValue[]
+  lww: JsonValue | undefined
+}
+
+export const crdtTypeNames: readonly CrdtTypeName[] = Object.freeze(['gcounter', 'pncounter', 'orset', 'lww'])
+
+export function isCrdtTypeName(name: unknown): name is CrdtTypeName {
+  return typeof name === 'string' && Object.hasOwn(crdtTypes, name)
+}
+
+const byTag = new Map<number, CrdtTypeName>(crdtTypeNames.map((name) => [crdtTypes[name].tag, name]))
+
+/** The type of an encoded state, read from its tag and version bytes. */
+export function typeOfEncoded(bytes: Uint8Array): CrdtTypeName {
+  if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
+  if (bytes.length < 2) throw new CrdtDecodeError('encoding shorter than its 2-byte header')
+  const name = byTag.get(bytes[0] as number)
+  if (name === undefined) throw new CrdtDecodeError(`unknown CRDT type tag ${bytes[0]}`)
+  if (bytes[1] !== FORMAT_VERSION) throw new CrdtDecodeError(`unsupported ${name} format version ${bytes[1]}`)
+  return name
+}
