@@ -1,0 +1,30 @@
+// Bounds of the wire format. Decoding checks every one of them, and encoding checks them
+// too, so a node never sends a frame its peers would refuse. Senders of batches split
+// them to fit (MAX_KEYS_PER_BATCH entries and MAX_FRAME_BYTES per frame).
+export { MAX_ADDR_BYTES, MAX_ADDRS, MAX_PEER_ID_BYTES, MAX_VNODES } from '../cluster/constants.js'
+export { DIGEST_BYTES } from '../store/digest.js'
+export { MAX_KEY_BYTES } from '../validation.js'
+
+/** First byte of every frame. A peer speaking another version is refused, not guessed at. */
+export const WIRE_VERSION = 1
+
+/** Whole frame, header included. */
+export const MAX_FRAME_BYTES = 4 * 1024 * 1024
+
+/** Entries in one list: states, digest entries, wanted keys, arcs. */
+export const MAX_KEYS_PER_BATCH = 1024
+
+/** Member announcements in one `members` response. */
+export const MAX_MEMBERS = 4096
+
+/** Arc hashes: 16-byte XOR aggregates of key fingerprints. */
+export const ARC_HASH_BYTES = 16
+
+/** Ring versions and Merkle roots are hashes; this only bounds them. */
+export const MAX_HASH_BYTES = 64
+
+/** Human-readable text in `error` responses: enough for a reason and a key. */
+export const MAX_ERROR_MESSAGE_BYTES = 4096
+
+/** Client-chosen idempotency keys (src/idempotency.ts allows 256 UTF-16 units, ≤ 768 bytes). */
+export const MAX_IDEMPOTENCY_KEY_BYTES = 1024

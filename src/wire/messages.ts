@@ -1,0 +1,186 @@
+// Every message nodes exchange, as one discriminated union on `type`. Requests go over
+// Transport.request and are answered by exactly one response (or `error`); broadcasts go
+// over Transport.broadcast. States and deltas travel as CRDT encodings (crdts/ codecs),
+// so the wire never re-encodes them. The binary frame format lives in ./codec.ts.
+import type { Operation } from '../operations.js'
+
+/** A member as announced: the member table (src/cluster/member-table.ts) record. */
+export interface MemberAnnouncement {
+  readonly peerId: string
+  readonly addrs: readonly string[]
+  readonly vnodes: number
+  readonly incarnation: number
+  readonly status: 'alive' | 'left'
+}
+
+/** (key, state) pairs: full states or deltas, each a crdts/ encoding with its own type tag. */
+export interface KeyState {
+  readonly key: string
+  readonly state: Uint8Array
+}
+
+export interface KeyDigest {
+  readonly key: string
+  /** 16-byte state digest (src/store/digest.ts). */
+  readonly digest: Uint8Array
+}
+
+export interface ArcHash {
+  /** The arc's end token on the ring: (previous token, end]. */
+  readonly end: bigint
+  /** 16-byte XOR-aggregate of the arc's key fingerprints. */
+  readonly hash: Uint8Array
+}
+
+// ---- requests ------------------------------------------------------------------------
+
+/** Coordinator → first live preferred replica: apply this operation with your actor id. */
+export interface ApplyRequest {
+  readonly type: 'apply'
+  readonly key: string
+  readonly op: Operation
+  readonly idempotencyKey?: string
+}
+
+/** Merge this delta/state durably; with `hintFor`, also keep it as a hint for that owner. */
+export interface ReplicateRequest {
+  readonly type: 'replicate'
+  readonly key: string
+  readonly state: Uint8Array
+  readonly hintFor?: string
+}
+
+export interface ReadRequest {
+  readonly type: 'read'
+  readonly key: string
+}
+
+/** A peer introduces itself directly and asks for the member table. */
+export interface JoinRequest {
+  readonly type: 'join'
+  readonly member: MemberAnnouncement
+}
+
+/** Anti-entropy step 1: the Merkle root of the arcs both sides replicate. */
+export interface SyncRootRequest {
+  readonly type: 'sync-root'
+  /** Hash of the membership view the ring was built from: different views, different arcs. */
+  readonly ringVersion: Uint8Array
+  readonly root: Uint8Array
+}
+
+/** Anti-entropy step 3: my (key, digest) entries in the arcs whose hashes differ. */
+export interface SyncKeysRequest {
+  readonly type: 'sync-keys'
+  readonly ringVersion: Uint8Array
+  readonly arcs: readonly bigint[]
+  readonly entries: readonly KeyDigest[]
+}
+
+/** Anti-entropy step 5: the states you asked for. */
+export interface SyncPushRequest {
+  readonly type: 'sync-push'
+  readonly states: readonly KeyState[]
+}
+
+export type Request =
+  | ApplyRequest
+  | ReplicateRequest
+  | ReadRequest
+  | JoinRequest
+  | SyncRootRequest
+  | SyncKeysRequest
+  | SyncPushRequest
+
+// ---- responses -----------------------------------------------------------------------
+
+export interface AppliedResponse {
+  readonly type: 'applied'
+  /** What other replicas need: the mutator's delta. */
+  readonly delta: Uint8Array
+  /** The applying replica's full state after the write (the coordinator answers with its value). */
+  readonly state: Uint8Array
+  readonly witness: Uint8Array
+}
+
+/** A durable commit happened. */
+export interface AckResponse {
+  readonly type: 'ack'
+}
+
+export interface StateResponse {
+  readonly type: 'state'
+  /** Absent when the replica has never seen the key. */
+  readonly state?: Uint8Array
+}
+
+export interface MembersResponse {
+  readonly type: 'members'
+  readonly members: readonly MemberAnnouncement[]
+}
+
+/** Anti-entropy step 2: the roots matched, nothing to do. */
+export interface SyncEqualResponse {
+  readonly type: 'sync-equal'
+}
+
+/** Anti-entropy step 2: roots differ (or views do): here are my hashes of the shared arcs. */
+export interface SyncArcsResponse {
+  readonly type: 'sync-arcs'
+  readonly ringVersion: Uint8Array
+  readonly arcs: readonly ArcHash[]
+}
+
+/** Anti-entropy step 4: states you lack or hold differently, and the keys I want from you. */
+export interface SyncStatesResponse {
+  readonly type: 'sync-states'
+  readonly states: readonly KeyState[]
+  readonly want: readonly string[]
+}
+
+export type ErrorCode =
+  | 'BAD_REQUEST'
+  | 'TYPE_MISMATCH'
+  | 'INVALID_VALUE'
+  | 'TOO_LARGE'
+  | 'CLOCK_DRIFT'
+  | 'UNAVAILABLE'
+  | 'INTERNAL'
+
+export interface ErrorResponse {
+  readonly type: 'error'
+  readonly code: ErrorCode
+  readonly message: string
+}
+
+export type Response =
+  | AppliedResponse
+  | AckResponse
+  | StateResponse
+  | MembersResponse
+  | SyncEqualResponse
+  | SyncArcsResponse
+  | SyncStatesResponse
+  | ErrorResponse
+
+// ---- broadcasts (gossipsub topics in production) --------------------------------------
+
+/** Sent every heartbeat interval; also how members learn of each other. */
+export interface HeartbeatBroadcast {
+  readonly type: 'heartbeat'
+  readonly member: MemberAnnouncement
+  /** Strictly increasing per incarnation; lets receivers drop duplicates and stale copies. */
+  readonly seq: number
+}
+
+/** Rumor mongering: a freshly applied delta. */
+export interface RumorBroadcast {
+  readonly type: 'rumor'
+  readonly key: string
+  readonly state: Uint8Array
+}
+
+export type Broadcast = HeartbeatBroadcast | RumorBroadcast
+
+export type Message = Request | Response | Broadcast
+export type MessageType = Message['type']

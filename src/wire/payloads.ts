@@ -1,0 +1,334 @@
+// One entry per message type: its tag byte, its protobuf message, and the mapping both
+// ways. `toPb` is where every limit is checked: encoding runs it on the caller's message,
+// and decoding runs it on the decoded message before comparing re-encoded bytes, so the
+// two sides cannot disagree. `fromPb` only builds the message (copying bytes, naming
+// codes, parsing JSON text).
+import type { Codec, DecodeOptions } from 'protons-runtime'
+import type { JsonValue } from '../../crdts/index.js'
+import type { Operation } from '../operations.js'
+import * as f from './fields.js'
+import type { Fail } from './fields.js'
+import {
+  ARC_HASH_BYTES,
+  DIGEST_BYTES,
+  MAX_ADDR_BYTES,
+  MAX_ADDRS,
+  MAX_ERROR_MESSAGE_BYTES,
+  MAX_HASH_BYTES,
+  MAX_IDEMPOTENCY_KEY_BYTES,
+  MAX_KEYS_PER_BATCH,
+  MAX_MEMBERS,
+  MAX_PEER_ID_BYTES,
+  MAX_VNODES,
+} from './limits.js'
+import type { ErrorCode, KeyDigest, KeyState, MemberAnnouncement, Message, MessageType } from './messages.js'
+import * as pb from './rumordb-pb.js'
+
+type MessageOf<T extends MessageType> = Extract<Message, { type: T }>
+
+export interface PayloadCodec<T extends MessageType, P> {
+  /** Second byte of the frame. Below 0x80, so protons writes it as one varint byte. */
+  readonly tag: number
+  readonly codec: () => Codec<P>
+  /**
+   * List limits for protons, one above ours: it stops reading a hostile list early, while
+   * a list just over our limit still reaches `toPb` and gets the precise message.
+   */
+  readonly limits?: NonNullable<DecodeOptions<P>['limits']>
+  toPb(msg: MessageOf<T>, fail: Fail): P
+  fromPb(payload: P, fail: Fail): MessageOf<T>
+}
+
+// ---- parts ----------------------------------------------------------------------------
+
+const STATUSES: readonly MemberAnnouncement['status'][] = ['alive', 'left']
+
+// Listed in protobuf code order: code = index + 1, and 0 (the unwritten default) is "missing".
+const ERROR_CODES: readonly ErrorCode[] = [
+  'BAD_REQUEST',
+  'TYPE_MISMATCH',
+  'INVALID_VALUE',
+  'TOO_LARGE',
+  'CLOCK_DRIFT',
+  'UNAVAILABLE',
+  'INTERNAL',
+]
+
+const MEMBER_LIMITS = { addrs: MAX_ADDRS + 1 }
+const BATCH_LIMIT = MAX_KEYS_PER_BATCH + 1
+
+function object(value: unknown, what: string, fail: Fail): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null) return fail(`${what} must be an object, got ${f.describe(value)}`)
+  return value as Record<string, unknown>
+}
+
+function memberToPb(value: unknown, what: string, fail: Fail): pb.Member {
+  const m = object(value, what, fail)
+  const status = STATUSES.indexOf(m.status as MemberAnnouncement['status'])
+  if (status < 0) fail(`${what}.status must be 'alive' or 'left', got ${f.describe(m.status)}`)
+  const addrs = f.list<unknown>(m.addrs, `${what}.addrs`, MAX_ADDRS, fail)
+  return {
+    peerId: f.text(m.peerId, `${what}.peerId`, true, MAX_PEER_ID_BYTES, fail),
+    addrs: addrs.map((addr, i) => f.text(addr, `${what}.addrs[${i}]`, true, MAX_ADDR_BYTES, fail)),
+    vnodes: f.intIn(m.vnodes, `${what}.vnodes`, 0, MAX_VNODES, fail),
+    incarnation: f.safeUint(m.incarnation, `${what}.incarnation`, fail),
+    status,
+  }
+}
+
+function memberFromPb(p: pb.Member | undefined, what: string, fail: Fail): MemberAnnouncement {
+  if (p === undefined) return fail(`${what} is missing`)
+  const status = STATUSES[p.status] ?? fail(`${what}.status code ${p.status} is unknown (0 alive, 1 left)`)
+  return { peerId: p.peerId, addrs: p.addrs, vnodes: p.vnodes, incarnation: p.incarnation, status }
+}
+
+function keyStatesToPb(value: unknown, what: string, fail: Fail): pb.KeyState[] {
+  return f.list<unknown>(value, what, MAX_KEYS_PER_BATCH, fail).map((entry, i) => {
+    const e = object(entry, `${what}[${i}]`, fail)
+    return { key: f.key(e.key, `${what}[${i}].key`, fail), state: f.bytes(e.state, `${what}[${i}].state`, fail) }
+  })
+}
+
+function keyStatesFromPb(entries: readonly pb.KeyState[]): KeyState[] {
+  return entries.map((e) => ({ key: e.key, state: f.ownBytes(e.state) }))
+}
+
+function keys(value: unknown, what: string, fail: Fail): string[] {
+  return f.list<unknown>(value, what, MAX_KEYS_PER_BATCH, fail).map((k, i) => f.key(k, `${what}[${i}]`, fail))
+}
+
+/** protons 7 reads fixed64 as signed (int64); ring tokens are unsigned. */
+function unsigned64(value: bigint): bigint {
+  return BigInt.asUintN(64, value)
+}
+
+function hash(value: unknown, what: string, fail: Fail): Uint8Array {
+  return f.bytes(value, what, fail, { max: MAX_HASH_BYTES })
+}
+
+// ---- operations -----------------------------------------------------------------------
+
+function opToPb(value: unknown, fail: Fail): Pick<pb.Apply, 'op' | 'amount' | 'json'> {
+  const op = object(value, 'op', fail)
+  const amount = (): number => f.safeUint(op.amount, 'op.amount', fail)
+  const json = (field: string): string => f.toJsonText(op[field], `op.${field}`, fail)
+  switch (`${String(op.type)}.${String(op.op)}`) {
+    case 'gcounter.increment':
+      return { op: 1, amount: amount(), json: '' }
+    case 'pncounter.increment':
+      return { op: 2, amount: amount(), json: '' }
+    case 'pncounter.decrement':
+      return { op: 3, amount: amount(), json: '' }
+    case 'orset.add':
+      return { op: 4, amount: 0, json: json('element') }
+    case 'orset.remove':
+      return { op: 5, amount: 0, json: json('element') }
+    case 'lww.set':
+      return { op: 6, amount: 0, json: json('value') }
+    default:
+      return fail(`op ${f.describe(op.type)}.${f.describe(op.op)} is not an operation of any CRDT type`)
+  }
+}
+
+function opFromPb(p: pb.Apply, fail: Fail): Operation {
+  const counter = p.op >= 1 && p.op <= 3
+  if (counter && p.json !== '') fail(`counter operation code ${p.op} carries a JSON value`)
+  if (!counter && p.amount !== 0) fail(`operation code ${p.op} carries an amount`)
+  const json = (): JsonValue => f.fromJsonText(p.json, p.op === 6 ? 'op.value' : 'op.element', fail)
+  switch (p.op) {
+    case 1:
+      return { type: 'gcounter', op: 'increment', amount: p.amount }
+    case 2:
+      return { type: 'pncounter', op: 'increment', amount: p.amount }
+    case 3:
+      return { type: 'pncounter', op: 'decrement', amount: p.amount }
+    case 4:
+      return { type: 'orset', op: 'add', element: json() }
+    case 5:
+      return { type: 'orset', op: 'remove', element: json() }
+    case 6:
+      return { type: 'lww', op: 'set', value: json() }
+    default:
+      return fail(`operation code ${p.op} is unknown`)
+  }
+}
+
+// ---- the table ------------------------------------------------------------------------
+
+export type PayloadCodecs = { readonly [T in MessageType]: PayloadCodec<T, never> }
+
+function entry<T extends MessageType, P>(c: PayloadCodec<T, P>): PayloadCodec<T, never> {
+  return c as unknown as PayloadCodec<T, never>
+}
+
+const empty = <T extends 'ack' | 'sync-equal'>(type: T, tag: number, codec: () => Codec<object>): PayloadCodec<T, never> =>
+  entry<T, object>({ tag, codec, toPb: () => ({}), fromPb: () => ({ type }) as MessageOf<T> })
+
+/** Tags: requests 0x01.., responses 0x11.., broadcasts 0x21... Never reuse a retired tag. */
+export const PAYLOADS: PayloadCodecs = {
+  // ---- requests
+  apply: entry<'apply', pb.Apply>({
+    tag: 0x01,
+    codec: pb.Apply.codec,
+    toPb: (m, fail) => {
+      const out: pb.Apply = { key: f.key(m.key, 'key', fail), ...opToPb(m.op, fail) }
+      if (m.idempotencyKey !== undefined) {
+        out.idempotencyKey = f.text(m.idempotencyKey, 'idempotencyKey', true, MAX_IDEMPOTENCY_KEY_BYTES, fail)
+      }
+      return out
+    },
+    fromPb: (p, fail) => {
+      const op = opFromPb(p, fail)
+      return p.idempotencyKey === undefined
+        ? { type: 'apply', key: p.key, op }
+        : { type: 'apply', key: p.key, op, idempotencyKey: p.idempotencyKey }
+    },
+  }),
+  replicate: entry<'replicate', pb.Replicate>({
+    tag: 0x02,
+    codec: pb.Replicate.codec,
+    toPb: (m, fail) => {
+      const out: pb.Replicate = { key: f.key(m.key, 'key', fail), state: f.bytes(m.state, 'state', fail) }
+      if (m.hintFor !== undefined) out.hintFor = f.text(m.hintFor, 'hintFor', true, MAX_PEER_ID_BYTES, fail)
+      return out
+    },
+    fromPb: (p) => {
+      const state = f.ownBytes(p.state)
+      return p.hintFor === undefined
+        ? { type: 'replicate', key: p.key, state }
+        : { type: 'replicate', key: p.key, state, hintFor: p.hintFor }
+    },
+  }),
+  read: entry<'read', pb.Read>({
+    tag: 0x03,
+    codec: pb.Read.codec,
+    toPb: (m, fail) => ({ key: f.key(m.key, 'key', fail) }),
+    fromPb: (p) => ({ type: 'read', key: p.key }),
+  }),
+  join: entry<'join', pb.Join>({
+    tag: 0x04,
+    codec: pb.Join.codec,
+    limits: { member: MEMBER_LIMITS },
+    toPb: (m, fail) => ({ member: memberToPb(m.member, 'member', fail) }),
+    fromPb: (p, fail) => ({ type: 'join', member: memberFromPb(p.member, 'member', fail) }),
+  }),
+  'sync-root': entry<'sync-root', pb.SyncRoot>({
+    tag: 0x05,
+    codec: pb.SyncRoot.codec,
+    toPb: (m, fail) => ({ ringVersion: hash(m.ringVersion, 'ringVersion', fail), root: hash(m.root, 'root', fail) }),
+    fromPb: (p) => ({ type: 'sync-root', ringVersion: f.ownBytes(p.ringVersion), root: f.ownBytes(p.root) }),
+  }),
+  'sync-keys': entry<'sync-keys', pb.SyncKeys>({
+    tag: 0x06,
+    codec: pb.SyncKeys.codec,
+    limits: { arcs: BATCH_LIMIT, entries: BATCH_LIMIT },
+    toPb: (m, fail) => ({
+      ringVersion: hash(m.ringVersion, 'ringVersion', fail),
+      arcs: f.list<unknown>(m.arcs, 'arcs', MAX_KEYS_PER_BATCH, fail).map((end, i) => f.uint64(end, `arcs[${i}]`, fail)),
+      entries: f.list<unknown>(m.entries, 'entries', MAX_KEYS_PER_BATCH, fail).map((entry, i) => {
+        const e = object(entry, `entries[${i}]`, fail)
+        return {
+          key: f.key(e.key, `entries[${i}].key`, fail),
+          digest: f.bytes(e.digest, `entries[${i}].digest`, fail, { exact: DIGEST_BYTES }),
+        }
+      }),
+    }),
+    fromPb: (p) => ({
+      type: 'sync-keys',
+      ringVersion: f.ownBytes(p.ringVersion),
+      arcs: p.arcs.map(unsigned64),
+      entries: p.entries.map((e): KeyDigest => ({ key: e.key, digest: f.ownBytes(e.digest) })),
+    }),
+  }),
+  'sync-push': entry<'sync-push', pb.SyncPush>({
+    tag: 0x07,
+    codec: pb.SyncPush.codec,
+    limits: { states: BATCH_LIMIT },
+    toPb: (m, fail) => ({ states: keyStatesToPb(m.states, 'states', fail) }),
+    fromPb: (p) => ({ type: 'sync-push', states: keyStatesFromPb(p.states) }),
+  }),
+
+  // ---- responses
+  applied: entry<'applied', pb.Applied>({
+    tag: 0x11,
+    codec: pb.Applied.codec,
+    toPb: (m, fail) => ({
+      delta: f.bytes(m.delta, 'delta', fail),
+      state: f.bytes(m.state, 'state', fail),
+      witness: f.bytes(m.witness, 'witness', fail),
+    }),
+    fromPb: (p) => ({ type: 'applied', delta: f.ownBytes(p.delta), state: f.ownBytes(p.state), witness: f.ownBytes(p.witness) }),
+  }),
+  ack: empty('ack', 0x12, pb.Ack.codec),
+  state: entry<'state', pb.State>({
+    tag: 0x13,
+    codec: pb.State.codec,
+    toPb: (m, fail) => (m.state === undefined ? {} : { state: f.bytes(m.state, 'state', fail) }),
+    fromPb: (p) => (p.state === undefined ? { type: 'state' } : { type: 'state', state: f.ownBytes(p.state) }),
+  }),
+  members: entry<'members', pb.Members>({
+    tag: 0x14,
+    codec: pb.Members.codec,
+    limits: { members: MAX_MEMBERS + 1, members$: MEMBER_LIMITS },
+    toPb: (m, fail) => ({
+      members: f.list<unknown>(m.members, 'members', MAX_MEMBERS, fail).map((x, i) => memberToPb(x, `members[${i}]`, fail)),
+    }),
+    fromPb: (p, fail) => ({ type: 'members', members: p.members.map((x, i) => memberFromPb(x, `members[${i}]`, fail)) }),
+  }),
+  'sync-equal': empty('sync-equal', 0x15, pb.SyncEqual.codec),
+  'sync-arcs': entry<'sync-arcs', pb.SyncArcs>({
+    tag: 0x16,
+    codec: pb.SyncArcs.codec,
+    limits: { arcs: BATCH_LIMIT },
+    toPb: (m, fail) => ({
+      ringVersion: hash(m.ringVersion, 'ringVersion', fail),
+      arcs: f.list<unknown>(m.arcs, 'arcs', MAX_KEYS_PER_BATCH, fail).map((arc, i) => {
+        const a = object(arc, `arcs[${i}]`, fail)
+        return {
+          end: f.uint64(a.end, `arcs[${i}].end`, fail),
+          hash: f.bytes(a.hash, `arcs[${i}].hash`, fail, { exact: ARC_HASH_BYTES }),
+        }
+      }),
+    }),
+    fromPb: (p) => ({
+      type: 'sync-arcs',
+      ringVersion: f.ownBytes(p.ringVersion),
+      arcs: p.arcs.map((a) => ({ end: unsigned64(a.end), hash: f.ownBytes(a.hash) })),
+    }),
+  }),
+  'sync-states': entry<'sync-states', pb.SyncStates>({
+    tag: 0x17,
+    codec: pb.SyncStates.codec,
+    limits: { states: BATCH_LIMIT, want: BATCH_LIMIT },
+    toPb: (m, fail) => ({ states: keyStatesToPb(m.states, 'states', fail), want: keys(m.want, 'want', fail) }),
+    fromPb: (p) => ({ type: 'sync-states', states: keyStatesFromPb(p.states), want: p.want }),
+  }),
+  error: entry<'error', pb.ErrorReply>({
+    tag: 0x18,
+    codec: pb.ErrorReply.codec,
+    toPb: (m, fail) => {
+      const code = ERROR_CODES.indexOf(m.code)
+      if (code < 0) fail(`code must be one of ${ERROR_CODES.join(', ')}, got ${f.describe(m.code)}`)
+      return { code: code + 1, message: f.text(m.message, 'message', false, MAX_ERROR_MESSAGE_BYTES, fail) }
+    },
+    fromPb: (p, fail) => {
+      const code = ERROR_CODES[p.code - 1] ?? fail(`error code ${p.code} is unknown`)
+      return { type: 'error', code, message: p.message }
+    },
+  }),
+
+  // ---- broadcasts
+  heartbeat: entry<'heartbeat', pb.Heartbeat>({
+    tag: 0x21,
+    codec: pb.Heartbeat.codec,
+    limits: { member: MEMBER_LIMITS },
+    toPb: (m, fail) => ({ member: memberToPb(m.member, 'member', fail), seq: f.safeUint(m.seq, 'seq', fail) }),
+    fromPb: (p, fail) => ({ type: 'heartbeat', member: memberFromPb(p.member, 'member', fail), seq: p.seq }),
+  }),
+  rumor: entry<'rumor', pb.Rumor>({
+    tag: 0x22,
+    codec: pb.Rumor.codec,
+    toPb: (m, fail) => ({ key: f.key(m.key, 'key', fail), state: f.bytes(m.state, 'state', fail) }),
+    fromPb: (p) => ({ type: 'rumor', key: p.key, state: f.ownBytes(p.state) }),
+  }),
+}

@@ -1,0 +1,102 @@
+// fast-check arbitraries for every wire message, within the wire limits. The record is
+// typed per message type, so adding a type to messages.ts fails compilation here until
+// it has an arbitrary.
+import fc from 'fast-check'
+import { canonicalJson, type JsonValue } from '../../crdts/index.js'
+import type { Operation } from '../../src/operations.js'
+import type { MemberAnnouncement, Message, MessageType } from '../../src/wire/messages.js'
+
+type MessageOf<T extends MessageType> = Extract<Message, { type: T }>
+
+const utf8 = (s: string): number => Buffer.byteLength(s, 'utf8')
+
+/** Well-formed text of 1..maxBytes UTF-8 bytes, mostly short, sometimes any code point. */
+export function textArb(maxBytes: number, minLength = 1): fc.Arbitrary<string> {
+  return fc
+    .oneof(
+      fc.string({ minLength, maxLength: 24 }),
+      fc.string({ unit: 'binary', minLength, maxLength: 24 }),
+      fc.string({ unit: 'binary-ascii', minLength, maxLength: maxBytes }),
+    )
+    .filter((s) => s.isWellFormed() && utf8(s) <= maxBytes)
+}
+
+export const keyArb = textArb(1024)
+const peerIdArb = textArb(256)
+const bytesArb = fc.uint8Array({ maxLength: 48 })
+const hash16Arb = fc.uint8Array({ minLength: 16, maxLength: 16 })
+const hashArb = fc.uint8Array({ maxLength: 64 })
+const safeNatArb = fc.oneof(fc.nat(1000), fc.maxSafeNat())
+const tokenArb = fc.oneof(fc.constantFrom(0n, 1n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }))
+
+/** JSON values as they come back from canonical text (no -0, own keys only). */
+export const jsonArb: fc.Arbitrary<JsonValue> = fc
+  .oneof(fc.jsonValue({ maxDepth: 3 }), fc.jsonValue({ maxDepth: 2, stringUnit: 'binary' }))
+  .map((v) => JSON.parse(canonicalJson(v)) as JsonValue)
+
+export const operationArb: fc.Arbitrary<Operation> = fc.oneof(
+  fc.record({ type: fc.constant('gcounter' as const), op: fc.constant('increment' as const), amount: safeNatArb }),
+  fc.record({ type: fc.constant('pncounter' as const), op: fc.constantFrom('increment' as const, 'decrement' as const), amount: safeNatArb }),
+  fc.record({ type: fc.constant('orset' as const), op: fc.constantFrom('add' as const, 'remove' as const), element: jsonArb }),
+  fc.record({ type: fc.constant('lww' as const), op: fc.constant('set' as const), value: jsonArb }),
+)
+
+export const memberArb: fc.Arbitrary<MemberAnnouncement> = fc.record({
+  peerId: peerIdArb,
+  addrs: fc.array(textArb(1024), { maxLength: 4 }),
+  vnodes: fc.integer({ min: 0, max: 1024 }),
+  incarnation: safeNatArb,
+  status: fc.constantFrom('alive' as const, 'left' as const),
+})
+
+const keyStatesArb = fc.array(fc.record({ key: keyArb, state: bytesArb }), { maxLength: 5 })
+
+const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
+  apply: fc.record(
+    { type: fc.constant('apply'), key: keyArb, op: operationArb, idempotencyKey: textArb(1024) },
+    { requiredKeys: ['type', 'key', 'op'] },
+  ),
+  replicate: fc.record(
+    { type: fc.constant('replicate'), key: keyArb, state: bytesArb, hintFor: peerIdArb },
+    { requiredKeys: ['type', 'key', 'state'] },
+  ),
+  read: fc.record({ type: fc.constant('read'), key: keyArb }),
+  join: fc.record({ type: fc.constant('join'), member: memberArb }),
+  'sync-root': fc.record({ type: fc.constant('sync-root'), ringVersion: hashArb, root: hashArb }),
+  'sync-keys': fc.record({
+    type: fc.constant('sync-keys'),
+    ringVersion: hashArb,
+    arcs: fc.array(tokenArb, { maxLength: 5 }),
+    entries: fc.array(fc.record({ key: keyArb, digest: hash16Arb }), { maxLength: 5 }),
+  }),
+  'sync-push': fc.record({ type: fc.constant('sync-push'), states: keyStatesArb }),
+  applied: fc.record({ type: fc.constant('applied'), delta: bytesArb, state: bytesArb, witness: bytesArb }),
+  ack: fc.constant({ type: 'ack' }),
+  state: fc.record({ type: fc.constant('state'), state: bytesArb }, { requiredKeys: ['type'] }),
+  members: fc.record({ type: fc.constant('members'), members: fc.array(memberArb, { maxLength: 4 }) }),
+  'sync-equal': fc.constant({ type: 'sync-equal' }),
+  'sync-arcs': fc.record({
+    type: fc.constant('sync-arcs'),
+    ringVersion: hashArb,
+    arcs: fc.array(fc.record({ end: tokenArb, hash: hash16Arb }), { maxLength: 5 }),
+  }),
+  'sync-states': fc.record({ type: fc.constant('sync-states'), states: keyStatesArb, want: fc.array(keyArb, { maxLength: 5 }) }),
+  error: fc.record({
+    type: fc.constant('error'),
+    code: fc.constantFrom('BAD_REQUEST', 'TYPE_MISMATCH', 'INVALID_VALUE', 'TOO_LARGE', 'CLOCK_DRIFT', 'UNAVAILABLE', 'INTERNAL'),
+    message: textArb(4096, 0),
+  }),
+  heartbeat: fc.record({ type: fc.constant('heartbeat'), member: memberArb, seq: safeNatArb }),
+  rumor: fc.record({ type: fc.constant('rumor'), key: keyArb, state: bytesArb }),
+}
+
+export const MESSAGE_TYPES = Object.keys(arbs) as MessageType[]
+
+/**
+ * fast-check builds records without a prototype; decoded messages are plain objects.
+ * structuredClone makes them comparable with toStrictEqual (which also sees stray
+ * `undefined` properties that toEqual would forgive).
+ */
+export const messageArbs = Object.fromEntries(MESSAGE_TYPES.map((t) => [t, arbs[t].map((m) => structuredClone(m))])) as typeof arbs
+
+export const anyMessageArb: fc.Arbitrary<Message> = fc.oneof(...MESSAGE_TYPES.map((t) => messageArbs[t] as fc.Arbitrary<Message>))
