@@ -32,7 +32,7 @@ export class StagedChanges {
     this.operations++
     for (const k of batch.keys ?? []) {
       const state = copy(k.state)
-      this.keys.set(k.key, { key: k.key, type: k.type, state, hlc: copy(k.hlc), digest: stateDigest(state) })
+      this.keys.set(k.key, stagedKey(k.key, k.type, state, copy(k.hlc)))
     }
     for (const m of batch.meta ?? []) this.meta.set(m.name, m.value === null ? null : copy(m.value))
     for (const e of batch.idempotency ?? []) {
@@ -53,6 +53,25 @@ export class StagedChanges {
   stagePrune(nowMs: number): number {
     this.operations++
     return this.prunes.push(nowMs) - 1
+  }
+}
+
+/**
+ * A staged key whose digest is computed on first use: a key written many times in one
+ * turn is hashed once, at commit, instead of once per write. A plain object with an own
+ * enumerable getter, so copies and comparisons see an ordinary StoredKey.
+ */
+function stagedKey(key: string, type: CrdtTypeName, state: Uint8Array, hlc: Uint8Array): StoredKey {
+  let digest: Uint8Array | undefined
+  return {
+    key,
+    type,
+    state,
+    hlc,
+    get digest() {
+      digest ??= stateDigest(state)
+      return digest
+    },
   }
 }
 

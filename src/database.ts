@@ -1,0 +1,244 @@
+// The embedded database: `openDatabase({ dataDir })` → typed handles per key, change
+// subscriptions and scans, durable in SQLite. With the network off, this node is the only
+// replica and applies every write itself.
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { CrdtTypeName } from '../crdts/types.js'
+import { systemClock, type Clock, type TimerHandle } from './clock.js'
+import { DatabaseClosedError, InvalidOptionError, InvalidTokenError, StaleReadError } from './errors.js'
+import {
+  CounterHandle,
+  GCounterHandle,
+  RegisterHandle,
+  SetHandle,
+  type KeyAccess,
+  type ReadOptions,
+  type WriteOptions,
+  type WriteResult,
+} from './handles.js'
+import {
+  decodeIdempotencyRecord,
+  DEFAULT_IDEMPOTENCY_TTL_MS,
+  encodeIdempotencyRecord,
+  fingerprint,
+  validateIdempotencyKey,
+  type WriteOutcome,
+} from './idempotency.js'
+import { loadOrCreateActor } from './node-identity.js'
+import type { Operation } from './operations.js'
+import { crdtOf, Replica } from './replica.js'
+import { decodeSessionToken, encodeSessionToken, stateCovers } from './session-token.js'
+import { SqliteStore, type SynchronousMode } from './store/index.js'
+import type { Store } from './store/store.js'
+import { Subscriptions, type Change, type ChangeListener } from './subscriptions.js'
+import { validateKey } from './validation.js'
+
+export const DATABASE_FILE = 'rumordb.sqlite'
+const SCAN_PAGE = 256
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000
+
+export interface OpenDatabaseOptions {
+  /** Directory for the database file; created if missing. */
+  readonly dataDir: string
+  /** SQLite durability: NORMAL (default) survives process crashes, FULL also power loss. */
+  readonly synchronous?: SynchronousMode
+  /** How long idempotency keys are remembered (default 24 h). */
+  readonly idempotencyTtlMs?: number
+  /** Remote HLC timestamps further ahead than this are refused (default 500 ms). */
+  readonly maxClockOffsetMs?: number
+  /** Receives errors thrown by subscription listeners (default: console.error). */
+  readonly onListenerError?: (err: unknown, change: Change) => void
+  /** Time source; tests inject a fake one. */
+  readonly clock?: Clock
+}
+
+export interface ScanEntry {
+  readonly key: string
+  readonly type: CrdtTypeName
+  readonly value: unknown
+}
+
+export interface ScanOptions {
+  readonly prefix?: string
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) {
+    throw new InvalidOptionError('openDatabase({ dataDir }): dataDir must be a directory path, e.g. "./data"')
+  }
+  const ttl = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
+  if (!Number.isSafeInteger(ttl) || ttl <= 0) {
+    throw new InvalidOptionError('idempotencyTtlMs must be a positive integer number of milliseconds')
+  }
+  const dataDir = resolve(options.dataDir)
+  mkdirSync(dataDir, { recursive: true })
+  const store = await SqliteStore.open({ path: join(dataDir, DATABASE_FILE), synchronous: options.synchronous ?? 'NORMAL' })
+  try {
+    const clock = options.clock ?? systemClock
+    const actor = await loadOrCreateActor(store)
+    const replica = new Replica({ store, clock, actor, maxClockOffsetMs: options.maxClockOffsetMs })
+    return new Database({ dataDir, store, clock, replica, idempotencyTtlMs: ttl, onListenerError: options.onListenerError })
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+}
+
+interface DatabaseInit {
+  readonly dataDir: string
+  readonly store: Store
+  readonly clock: Clock
+  readonly replica: Replica
+  readonly idempotencyTtlMs: number
+  readonly onListenerError?: (err: unknown, change: Change) => void
+}
+
+export class Database implements KeyAccess {
+  readonly dataDir: string
+  private readonly store: Store
+  private readonly clock: Clock
+  private readonly replica: Replica
+  private readonly idempotencyTtlMs: number
+  private readonly subscriptions: Subscriptions
+  private readonly inFlight = new Set<Promise<unknown>>()
+  private readonly pendingIdempotency = new Map<string, Promise<WriteResult<unknown>>>()
+  private pruneTimer: TimerHandle | undefined
+  private closing: Promise<void> | undefined
+
+  constructor(init: DatabaseInit) {
+    this.dataDir = init.dataDir
+    this.store = init.store
+    this.clock = init.clock
+    this.replica = init.replica
+    this.idempotencyTtlMs = init.idempotencyTtlMs
+    this.subscriptions = new Subscriptions(
+      init.onListenerError ?? ((err, change) => console.error(`rumordb: a subscriber for ${JSON.stringify(change.key)} threw`, err)),
+    )
+    this.schedulePrune()
+  }
+
+  /** This node's actor id: the identity its writes carry inside CRDT states. */
+  get actorId(): string {
+    return this.replica.actor
+  }
+
+  counter(key: string): CounterHandle {
+    return new CounterHandle(this, key)
+  }
+  gcounter(key: string): GCounterHandle {
+    return new GCounterHandle(this, key)
+  }
+  set(key: string): SetHandle {
+    return new SetHandle(this, key)
+  }
+  register(key: string): RegisterHandle {
+    return new RegisterHandle(this, key)
+  }
+
+  /** Calls `fn` after every committed change of a key starting with `prefix`. Returns `off()`. */
+  subscribe(prefix: string, fn: ChangeListener): () => void {
+    this.assertOpen()
+    return this.subscriptions.add(prefix, fn)
+  }
+
+  /** Every key (optionally under a prefix) in key order, with its type and value. */
+  async *scan(options: ScanOptions = {}): AsyncGenerator<ScanEntry> {
+    const prefix = options.prefix ?? ''
+    if (typeof prefix !== 'string') throw new InvalidOptionError('scan({ prefix }): prefix must be a string')
+    let after: string | undefined
+    for (;;) {
+      this.assertOpen()
+      const page = this.store.scan({ prefix, after, limit: SCAN_PAGE })
+      for (const row of page) {
+        yield { key: row.key, type: row.type, value: crdtOf(row.type).value(crdtOf(row.type).decode(row.state)) }
+      }
+      if (page.length < SCAN_PAGE) return
+      after = page[page.length - 1]?.key
+    }
+  }
+
+  write(key: string, op: Operation, options: WriteOptions = {}): Promise<WriteResult<unknown>> {
+    return this.track(async () => {
+      this.assertOpen()
+      validateKey(key)
+      const id = options.idempotencyKey
+      if (id === undefined) return this.applyWrite(key, op)
+      validateIdempotencyKey(id)
+      const pending = this.pendingIdempotency.get(id)
+      if (pending !== undefined) {
+        await pending.catch(() => undefined)
+      }
+      const fp = fingerprint(key, op)
+      const stored = this.store.getIdempotency(id, this.clock.now())
+      if (stored !== undefined) return decodeIdempotencyRecord(id, fp, stored)
+      const running = this.applyWrite(key, op, { id, fp })
+      this.pendingIdempotency.set(id, running)
+      try {
+        return await running
+      } finally {
+        if (this.pendingIdempotency.get(id) === running) this.pendingIdempotency.delete(id)
+      }
+    })
+  }
+
+  readState(key: string, type: CrdtTypeName, options: ReadOptions = {}): Promise<unknown> {
+    return this.track(async () => {
+      this.assertOpen()
+      validateKey(key)
+      const state = this.replica.readTyped(key, type)
+      if (options.token !== undefined) {
+        const token = decodeSessionToken(key, options.token)
+        if (token.type !== type) throw new InvalidTokenError(`it was issued for a ${token.type}, not a ${type}`)
+        if (!stateCovers(type, state, token.witness)) throw new StaleReadError(key)
+      }
+      return state
+    })
+  }
+
+  /** Waits for in-flight operations, commits, and releases the data directory. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.pruneTimer !== undefined) this.clock.clearTimeout(this.pruneTimer)
+      await Promise.allSettled([...this.inFlight])
+      this.subscriptions.clear()
+      await this.store.close()
+    })()
+    return this.closing
+  }
+
+  private async applyWrite(key: string, op: Operation, idem?: { id: string; fp: string }): Promise<WriteResult<unknown>> {
+    let outcome: WriteOutcome | undefined
+    const applied = await this.replica.apply(key, op, (w) => {
+      const crdt = crdtOf(w.type)
+      outcome = { value: crdt.value(w.state), token: encodeSessionToken(key, w.type, w.witness) }
+      if (idem === undefined) return {}
+      const expiresAt = this.clock.now() + this.idempotencyTtlMs
+      return { idempotency: [{ id: idem.id, result: encodeIdempotencyRecord(idem.fp, outcome), expiresAt }] }
+    })
+    const result = outcome as WriteOutcome
+    this.subscriptions.emit({ key, type: applied.type, value: result.value, origin: 'local' })
+    return result
+  }
+
+  private track<T>(fn: () => Promise<T>): Promise<T> {
+    const p = fn()
+    this.inFlight.add(p)
+    const done = (): void => {
+      this.inFlight.delete(p)
+    }
+    p.then(done, done)
+    return p
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined) throw new DatabaseClosedError()
+  }
+
+  private schedulePrune(): void {
+    this.pruneTimer = this.clock.setTimeout(() => {
+      if (this.closing !== undefined) return
+      this.store.pruneIdempotency(this.clock.now()).catch(() => undefined)
+      this.schedulePrune()
+    }, PRUNE_INTERVAL_MS)
+  }
+}

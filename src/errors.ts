@@ -1,0 +1,86 @@
+// Named errors of the database API. Each message says what went wrong and what to do.
+// Value errors come from the CRDT library so that one class is thrown for one mistake.
+import type { CrdtTypeName } from '../crdts/types.js'
+
+export { InvalidValueError, ValueTooLargeError } from '../crdts/index.js'
+
+export class RumorDbError extends Error {
+  /** Stable machine-readable code, also used by the HTTP API. */
+  readonly code: string
+  constructor(code: string, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+    this.code = code
+  }
+}
+
+/** How each type is named in messages, with the handle that reads and writes it. */
+const TYPE_LABELS: { readonly [T in CrdtTypeName]: { readonly noun: string; readonly handle: string } } = {
+  gcounter: { noun: 'a G-counter', handle: 'db.gcounter' },
+  pncounter: { noun: 'a PN-counter', handle: 'db.counter' },
+  orset: { noun: 'an OR-set', handle: 'db.set' },
+  lww: { noun: 'an LWW register', handle: 'db.register' },
+}
+
+export class TypeMismatchError extends RumorDbError {
+  readonly key: string
+  readonly existing: CrdtTypeName
+  readonly requested: CrdtTypeName
+  constructor(key: string, existing: CrdtTypeName, requested: CrdtTypeName) {
+    super(
+      'TYPE_MISMATCH',
+      `key ${JSON.stringify(key)} holds ${TYPE_LABELS[existing].noun} (${existing}), not ${TYPE_LABELS[requested].noun} (${requested}): ` +
+        `a key's type is fixed by its first write; use ${TYPE_LABELS[existing].handle}(${JSON.stringify(key)}) or another key`,
+    )
+    this.key = key
+    this.existing = existing
+    this.requested = requested
+  }
+}
+
+export class InvalidKeyError extends RumorDbError {
+  constructor(reason: string) {
+    super('INVALID_KEY', `invalid key: ${reason}; keys are non-empty UTF-8 strings of at most 1024 bytes`)
+  }
+}
+
+export class DatabaseClosedError extends RumorDbError {
+  constructor() {
+    super('CLOSED', 'the database is closed; open it again with openDatabase()')
+  }
+}
+
+export class InvalidTokenError extends RumorDbError {
+  constructor(reason: string) {
+    super('INVALID_TOKEN', `invalid session token: ${reason}; pass the token exactly as a write on this key returned it`)
+  }
+}
+
+export class InvalidOptionError extends RumorDbError {
+  constructor(reason: string) {
+    super('INVALID_OPTION', reason)
+  }
+}
+
+export class QuorumNotMetError extends RumorDbError {
+  readonly acks: number
+  readonly required: number
+  constructor(key: string, acks: number, required: number) {
+    super(
+      'QUORUM_NOT_MET',
+      `write to ${JSON.stringify(key)} reached ${acks} of ${required} required replicas; it is durable where it landed and will ` +
+        'propagate when peers return; retry later or lower w, or drop requireQuorum to accept it',
+    )
+    this.acks = acks
+    this.required = required
+  }
+}
+
+export class StaleReadError extends RumorDbError {
+  constructor(key: string) {
+    super(
+      'STALE_READ',
+      `no reachable replica has the write that the session token names for ${JSON.stringify(key)} yet; retry later, or read from the node that took the write`,
+    )
+  }
+}

@@ -1,0 +1,105 @@
+// Typed handles per key: the embedded API. They only build operations and call the
+// database's two entry points, so the same handles later go through the quorum
+// coordinator unchanged.
+import { ORSet, type ORSetState } from '../crdts/index.js'
+import type { CrdtTypeName, JsonValue } from '../crdts/types.js'
+import type { Operation, ValueOf } from './operations.js'
+import { crdtOf } from './replica.js'
+import { validateAmount, validateKey } from './validation.js'
+
+export interface WriteOptions {
+  /** A retry with the same key (within its expiry) returns the first result and applies nothing. */
+  readonly idempotencyKey?: string
+}
+
+export interface ReadOptions {
+  /** A token from an earlier write: the read returns a state that includes that write. */
+  readonly token?: string
+}
+
+export interface WriteResult<V> {
+  readonly value: V
+  /** Opaque session token for read-your-writes. */
+  readonly token: string
+}
+
+export interface KeyAccess {
+  write(key: string, op: Operation, options?: WriteOptions): Promise<WriteResult<unknown>>
+  /** The key's decoded CRDT state (the type's empty state when the key was never written). */
+  readState(key: string, type: CrdtTypeName, options?: ReadOptions): Promise<unknown>
+}
+
+abstract class Handle<T extends CrdtTypeName> {
+  constructor(
+    protected readonly access: KeyAccess,
+    readonly key: string,
+    private readonly type: T,
+  ) {
+    validateKey(key)
+  }
+
+  protected async write(op: Operation, options?: WriteOptions): Promise<WriteResult<ValueOf[T]>> {
+    return (await this.access.write(this.key, op, options)) as WriteResult<ValueOf[T]>
+  }
+
+  /** The key's current value (0, [] or undefined when it was never written). */
+  async value(options?: ReadOptions): Promise<ValueOf[T]> {
+    return crdtOf(this.type).value(await this.access.readState(this.key, this.type, options)) as ValueOf[T]
+  }
+}
+
+/** A PN-counter: increments and decrements from any node add up. */
+export class CounterHandle extends Handle<'pncounter'> {
+  constructor(access: KeyAccess, key: string) {
+    super(access, key, 'pncounter')
+  }
+  increment(amount = 1, options?: WriteOptions): Promise<WriteResult<number>> {
+    validateAmount(amount)
+    return this.write({ type: 'pncounter', op: 'increment', amount }, options)
+  }
+  decrement(amount = 1, options?: WriteOptions): Promise<WriteResult<number>> {
+    validateAmount(amount)
+    return this.write({ type: 'pncounter', op: 'decrement', amount }, options)
+  }
+}
+
+/** A grow-only counter. */
+export class GCounterHandle extends Handle<'gcounter'> {
+  constructor(access: KeyAccess, key: string) {
+    super(access, key, 'gcounter')
+  }
+  increment(amount = 1, options?: WriteOptions): Promise<WriteResult<number>> {
+    validateAmount(amount)
+    return this.write({ type: 'gcounter', op: 'increment', amount }, options)
+  }
+}
+
+/** An add-wins observed-remove set of JSON values. */
+export class SetHandle extends Handle<'orset'> {
+  constructor(access: KeyAccess, key: string) {
+    super(access, key, 'orset')
+  }
+  add(element: JsonValue, options?: WriteOptions): Promise<WriteResult<JsonValue[]>> {
+    return this.write({ type: 'orset', op: 'add', element }, options)
+  }
+  remove(element: JsonValue, options?: WriteOptions): Promise<WriteResult<JsonValue[]>> {
+    return this.write({ type: 'orset', op: 'remove', element }, options)
+  }
+  /** The elements, sorted by canonical JSON. */
+  values(options?: ReadOptions): Promise<JsonValue[]> {
+    return this.value(options)
+  }
+  async has(element: JsonValue, options?: ReadOptions): Promise<boolean> {
+    return ORSet.has((await this.access.readState(this.key, 'orset', options)) as ORSetState, element)
+  }
+}
+
+/** A last-writer-wins register on the hybrid logical clock. */
+export class RegisterHandle extends Handle<'lww'> {
+  constructor(access: KeyAccess, key: string) {
+    super(access, key, 'lww')
+  }
+  set(value: JsonValue, options?: WriteOptions): Promise<WriteResult<JsonValue | undefined>> {
+    return this.write({ type: 'lww', op: 'set', value }, options)
+  }
+}

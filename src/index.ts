@@ -1,0 +1,28 @@
+// rumordb: the embedded database. The polyfill is imported first (libp2p needs it on Node 20).
+import './polyfill.js'
+
+export { openDatabase, Database, DATABASE_FILE } from './database.js'
+export type { OpenDatabaseOptions, ScanEntry, ScanOptions } from './database.js'
+export { CounterHandle, GCounterHandle, SetHandle, RegisterHandle } from './handles.js'
+export type { WriteOptions, ReadOptions, WriteResult } from './handles.js'
+export type { Change, ChangeListener } from './subscriptions.js'
+export type { Operation, ValueOf } from './operations.js'
+export {
+  RumorDbError,
+  TypeMismatchError,
+  InvalidKeyError,
+  InvalidValueError,
+  ValueTooLargeError,
+  DatabaseClosedError,
+  InvalidTokenError,
+  InvalidOptionError,
+  QuorumNotMetError,
+  StaleReadError,
+} from './errors.js'
+export {
+  DatabaseLockedError,
+  CorruptDatabaseError,
+  ForeignDatabaseError,
+  UnsupportedSchemaVersionError,
+} from './store/errors.js'
+export type { JsonValue, CrdtTypeName } from '../crdts/types.js'

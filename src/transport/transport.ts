@@ -1,0 +1,63 @@
+// The engine talks to peers only through this interface: request/response to one peer
+// and best-effort broadcast to all. It carries bytes (frames of src/wire), so the codec is
+// exercised the same way over libp2p streams and inside the deterministic simulator.
+
+export interface RequestOptions {
+  /** Give up after this long: the promise rejects with TransportTimeoutError. */
+  readonly timeoutMs: number
+  readonly signal?: AbortSignal
+}
+
+/** Answers one request frame from `from` with one response frame. */
+export type RequestHandler = (from: string, frame: Uint8Array) => Promise<Uint8Array>
+export type BroadcastHandler = (from: string, frame: Uint8Array) => void
+export type PeerListener = (peerId: string) => void
+
+export interface Transport {
+  /** This node's peer id (the libp2p peer id in production). */
+  readonly localPeerId: string
+  /**
+   * Sends a request frame and resolves with the peer's response frame. Rejects with
+   * PeerUnreachableError when the peer cannot be reached, TransportTimeoutError after
+   * `timeoutMs`, or the signal's reason when aborted. Never resolves twice.
+   */
+  request(peer: string, frame: Uint8Array, options: RequestOptions): Promise<Uint8Array>
+  /** Best effort to every peer in the cluster (gossipsub in production): may be lost, duplicated, reordered. */
+  broadcast(frame: Uint8Array): void
+  /** One handler each; set before start(). */
+  setRequestHandler(handler: RequestHandler): void
+  setBroadcastHandler(handler: BroadcastHandler): void
+  /** A peer became reachable (discovered, connected) or stopped being reachable. */
+  onPeerSeen(listener: PeerListener): void
+  onPeerLost(listener: PeerListener): void
+  /** Peers currently connected or known reachable. */
+  peers(): string[]
+  start(): Promise<void>
+  /** Idempotent; rejects every pending request. */
+  stop(): Promise<void>
+}
+
+export class TransportError extends Error {
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+export class PeerUnreachableError extends TransportError {
+  constructor(readonly peer: string, reason = 'no route to it') {
+    super(`peer ${peer} is unreachable: ${reason}`)
+  }
+}
+
+export class TransportTimeoutError extends TransportError {
+  constructor(readonly peer: string, readonly timeoutMs: number) {
+    super(`peer ${peer} did not answer within ${timeoutMs} ms`)
+  }
+}
+
+export class TransportStoppedError extends TransportError {
+  constructor() {
+    super('the transport is stopped')
+  }
+}
