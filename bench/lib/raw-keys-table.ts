@@ -1,0 +1,95 @@
+// The practical limit under rumordb's storage: upserts straight into a file opened the
+// way rumordb opens its own (same pragmas, same schema), with no engine on top.
+import type Database from 'better-sqlite3'
+import { seededRandom } from '../../src/random.js'
+import { openSqliteDatabase, type SynchronousMode } from '../../src/store/sqlite-open.js'
+
+/** What every upserted row looks like: rumordb's type column and blob sizes. */
+export interface RowShape {
+  readonly type: string
+  readonly stateBytes: number
+  readonly hlcBytes: number
+}
+
+/** Commits every key of the set as one row upsert, all in one transaction. */
+export type Committer = (keys: ReadonlySet<string>) => void
+
+// Same statement as SqliteTables' upsertKey.
+const UPSERT_SQL = `INSERT INTO keys (key, type, state, hlc, digest) VALUES (?, ?, ?, ?, ?)
+  ON CONFLICT (key) DO UPDATE SET type = excluded.type, state = excluded.state,
+    hlc = excluded.hlc, digest = excluded.digest`
+const DIGEST_BYTES = 16
+/** Distinct blobs per shape, cycled through so rows do not all carry the same bytes. */
+const BLOB_POOL = 256
+
+export class RawKeysTable {
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly upsert: Database.Statement<[string, string, Uint8Array, Uint8Array, Uint8Array]>,
+  ) {}
+
+  /** Opens (creating) a data file through rumordb's own open path: WAL, EXCLUSIVE, migrations. */
+  static open(path: string, synchronous: SynchronousMode): RawKeysTable {
+    const { db } = openSqliteDatabase({ path, synchronous })
+    return new RawKeysTable(db, db.prepare(UPSERT_SQL))
+  }
+
+  sqliteVersion(): string {
+    return String(this.db.prepare('SELECT sqlite_version()').pluck().get())
+  }
+
+  committer(shape: RowShape, seed: number): Committer {
+    const rng = seededRandom(seed)
+    const pool = Array.from({ length: BLOB_POOL }, () => ({
+      state: rng.bytes(shape.stateBytes),
+      hlc: rng.bytes(shape.hlcBytes),
+      digest: rng.bytes(DIGEST_BYTES),
+    }))
+    let next = 0
+    return this.db.transaction((keys: ReadonlySet<string>) => {
+      for (const key of keys) {
+        const b = pool[next++ % BLOB_POOL] as (typeof pool)[number]
+        this.upsert.run(key, shape.type, b.state, b.hlc, b.digest)
+      }
+    })
+  }
+
+  close(): void {
+    this.db.close()
+  }
+}
+
+export interface BatchedRun {
+  readonly transactions: number
+  /** Rows written: fewer than writes when a transaction saw one key twice. */
+  readonly rows: number
+}
+
+/**
+ * Commits `ops` writes (keys from `keyAt`) in transactions of `batch` writes on average (a
+ * fractional mean alternates sizes), collapsing writes to one key within a transaction as
+ * rumordb's overlay does.
+ */
+export function upsertInBatches(
+  commit: Committer,
+  ops: number,
+  batch: number,
+  keyAt: (i: number) => string,
+  onProgress?: (done: number) => void,
+): BatchedRun {
+  let transactions = 0
+  let rows = 0
+  let i = 0
+  while (i < ops) {
+    const end = Math.min(ops, Math.max(i + 1, Math.round((transactions + 1) * batch)))
+    const keys = new Set<string>()
+    for (; i < end; i++) keys.add(keyAt(i))
+    commit(keys)
+    transactions++
+    rows += keys.size
+    if (transactions % 64 === 0) onProgress?.(i)
+  }
+  onProgress?.(i)
+  return { transactions, rows }
+}
+
