@@ -27,11 +27,12 @@ import {
 import { loadOrCreateActor } from './node-identity.js'
 import type { Operation } from './operations.js'
 import { crdtOf, Replica } from './replica.js'
-import { decodeSessionToken, encodeSessionToken, stateCovers } from './session-token.js'
+import { decodeSessionToken, encodeSessionToken } from './session-token.js'
 import { SqliteStore, type SynchronousMode } from './store/index.js'
 import type { Store } from './store/store.js'
 import { Subscriptions, type Change, type ChangeListener } from './subscriptions.js'
 import { validateKey } from './validation.js'
+import { LocalWritePath, type WritePath } from './write-path.js'
 
 export const DATABASE_FILE = 'rumordb.sqlite'
 const SCAN_PAGE = 256
@@ -77,7 +78,15 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const clock = options.clock ?? systemClock
     const actor = await loadOrCreateActor(store)
     const replica = new Replica({ store, clock, actor, maxClockOffsetMs: options.maxClockOffsetMs })
-    return new Database({ dataDir, store, clock, replica, idempotencyTtlMs: ttl, onListenerError: options.onListenerError })
+    return new Database({
+      dataDir,
+      store,
+      clock,
+      replica,
+      path: new LocalWritePath(replica),
+      idempotencyTtlMs: ttl,
+      onListenerError: options.onListenerError,
+    })
   } catch (err) {
     await store.close()
     throw err
@@ -89,6 +98,7 @@ interface DatabaseInit {
   readonly store: Store
   readonly clock: Clock
   readonly replica: Replica
+  readonly path: WritePath
   readonly idempotencyTtlMs: number
   readonly onListenerError?: (err: unknown, change: Change) => void
 }
@@ -98,6 +108,7 @@ export class Database implements KeyAccess {
   private readonly store: Store
   private readonly clock: Clock
   private readonly replica: Replica
+  private readonly path: WritePath
   private readonly idempotencyTtlMs: number
   private readonly subscriptions: Subscriptions
   private readonly inFlight = new Set<Promise<unknown>>()
@@ -110,10 +121,14 @@ export class Database implements KeyAccess {
     this.store = init.store
     this.clock = init.clock
     this.replica = init.replica
+    this.path = init.path
     this.idempotencyTtlMs = init.idempotencyTtlMs
     this.subscriptions = new Subscriptions(
       init.onListenerError ?? ((err, change) => console.error(`rumordb: a subscriber for ${JSON.stringify(change.key)} threw`, err)),
     )
+    this.replica.onCommitted((change) => {
+      this.subscriptions.emit({ key: change.key, type: change.type, value: crdtOf(change.type).value(change.state), origin: change.origin })
+    })
     this.schedulePrune()
   }
 
@@ -162,7 +177,7 @@ export class Database implements KeyAccess {
       this.assertOpen()
       validateKey(key)
       const id = options.idempotencyKey
-      if (id === undefined) return this.applyWrite(key, op)
+      if (id === undefined) return this.applyWrite(key, op, options)
       validateIdempotencyKey(id)
       const pending = this.pendingIdempotency.get(id)
       if (pending !== undefined) {
@@ -171,7 +186,7 @@ export class Database implements KeyAccess {
       const fp = fingerprint(key, op)
       const stored = this.store.getIdempotency(id, this.clock.now())
       if (stored !== undefined) return decodeIdempotencyRecord(id, fp, stored)
-      const running = this.applyWrite(key, op, { id, fp })
+      const running = this.applyWrite(key, op, options, { id, fp })
       this.pendingIdempotency.set(id, running)
       try {
         return await running
@@ -185,13 +200,12 @@ export class Database implements KeyAccess {
     return this.track(async () => {
       this.assertOpen()
       validateKey(key)
-      const state = this.replica.readTyped(key, type)
-      if (options.token !== undefined) {
-        const token = decodeSessionToken(key, options.token)
-        if (token.type !== type) throw new InvalidTokenError(`it was issued for a ${token.type}, not a ${type}`)
-        if (!stateCovers(type, state, token.witness)) throw new StaleReadError(key)
-      }
-      return state
+      const token = options.token === undefined ? undefined : decodeSessionToken(key, options.token)
+      const witness = token?.type === type ? token.witness : undefined
+      const result = await this.path.read(key, type, { r: options.r, witness })
+      // A token of another type: the key's own type mismatch (thrown by the read) says more.
+      if (token !== undefined && token.type !== type) throw new InvalidTokenError(`it was issued for a ${token.type}, not a ${type}`)
+      return result.state
     })
   }
 
@@ -206,18 +220,26 @@ export class Database implements KeyAccess {
     return this.closing
   }
 
-  private async applyWrite(key: string, op: Operation, idem?: { id: string; fp: string }): Promise<WriteResult<unknown>> {
-    let outcome: WriteOutcome | undefined
-    const applied = await this.replica.apply(key, op, (w) => {
-      const crdt = crdtOf(w.type)
-      outcome = { value: crdt.value(w.state), token: encodeSessionToken(key, w.type, w.witness) }
-      if (idem === undefined) return {}
-      const expiresAt = this.clock.now() + this.idempotencyTtlMs
-      return { idempotency: [{ id: idem.id, result: encodeIdempotencyRecord(idem.fp, outcome), expiresAt }] }
+  private async applyWrite(key: string, op: Operation, options: WriteOptions, idem?: { id: string; fp: string }): Promise<WriteResult<unknown>> {
+    const outcomeOf = (type: CrdtTypeName, state: unknown, witness: Uint8Array): WriteOutcome => ({
+      value: crdtOf(type).value(state),
+      token: encodeSessionToken(key, type, witness),
     })
-    const result = outcome as WriteOutcome
-    this.subscriptions.emit({ key, type: applied.type, value: result.value, origin: 'local' })
-    return result
+    const record = (outcome: WriteOutcome) => ({
+      id: (idem as { id: string }).id,
+      result: encodeIdempotencyRecord((idem as { fp: string }).fp, outcome),
+      expiresAt: this.clock.now() + this.idempotencyTtlMs,
+    })
+    const result = await this.path.write(key, op, {
+      n: options.n,
+      w: options.w,
+      requireQuorum: options.requireQuorum,
+      localExtras: idem === undefined ? undefined : (w) => ({ idempotency: [record(outcomeOf(w.type, w.state, w.witness))] }),
+    })
+    const outcome = outcomeOf(result.type, result.state, result.witness)
+    // A write applied by another replica could not carry the record in its commit.
+    if (idem !== undefined && !result.appliedLocally) await this.store.write({ idempotency: [record(outcome)] })
+    return { ...outcome, acks: result.acks, quorum: result.quorum }
   }
 
   private track<T>(fn: () => Promise<T>): Promise<T> {

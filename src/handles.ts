@@ -10,17 +10,29 @@ import { validateAmount, validateKey } from './validation.js'
 export interface WriteOptions {
   /** A retry with the same key (within its expiry) returns the first result and applies nothing. */
   readonly idempotencyKey?: string
+  /** Replicas that must acknowledge a durable commit before the call returns (cluster mode). */
+  readonly w?: number
+  /** Replicas per key (cluster mode; default min(3, members)). */
+  readonly n?: number
+  /** Throw QuorumNotMetError when fewer than w replicas acknowledged (the write still stays). */
+  readonly requireQuorum?: boolean
 }
 
 export interface ReadOptions {
   /** A token from an earlier write: the read returns a state that includes that write. */
   readonly token?: string
+  /** Replicas to ask (cluster mode; default 2). */
+  readonly r?: number
 }
 
 export interface WriteResult<V> {
   readonly value: V
   /** Opaque session token for read-your-writes. */
   readonly token: string
+  /** Replicas that acknowledged a durable commit (1 with the network off). */
+  readonly acks?: number
+  /** Whether w replicas acknowledged. */
+  readonly quorum?: boolean
 }
 
 export interface KeyAccess {

@@ -162,7 +162,7 @@ describe('idempotency keys', () => {
   it('returns the first result and applies nothing on a retry', async () => {
     const first = await db.counter('c').increment(5, { idempotencyKey: 'req-1' })
     const again = await db.counter('c').increment(5, { idempotencyKey: 'req-1' })
-    expect(again).toEqual(first)
+    expect({ value: again.value, token: again.token }).toEqual({ value: first.value, token: first.token })
     expect(await db.counter('c').value()).toBe(5)
     await db.counter('c').increment(5, { idempotencyKey: 'req-2' })
     expect(await db.counter('c').value()).toBe(10)

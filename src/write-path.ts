@@ -1,0 +1,67 @@
+// How the database's handles reach replicas. With the network off, the local replica is
+// the only one; with it on, the cluster coordinator (src/cluster/coordinator.ts) answers
+// the same two calls, so handles, errors and results are the same in both modes.
+import type { CrdtTypeName } from '../crdts/types.js'
+import { StaleReadError, TypeMismatchError } from './errors.js'
+import type { Operation } from './operations.js'
+import { crdtOf, type AppliedWrite, type BatchExtras, type Replica } from './replica.js'
+
+export interface PathWriteOptions {
+  readonly n?: number
+  readonly w?: number
+  readonly requireQuorum?: boolean
+  /** Rows committed atomically with the write when this node applies it. */
+  readonly localExtras?: (applied: AppliedWrite) => BatchExtras
+}
+
+export interface PathWriteResult {
+  readonly type: CrdtTypeName
+  readonly state: unknown
+  readonly witness: Uint8Array
+  readonly acks: number
+  readonly required: number
+  readonly quorum: boolean
+  /** Whether localExtras were committed with the write. */
+  readonly appliedLocally: boolean
+}
+
+export interface PathReadOptions {
+  readonly n?: number
+  readonly r?: number
+  /** The state returned must include the write this witness names (session token). */
+  readonly witness?: Uint8Array
+  readonly timeoutMs?: number
+}
+
+export interface PathReadResult {
+  /** Undefined when no replica has the key. */
+  readonly type: CrdtTypeName | undefined
+  readonly state: unknown
+  readonly replicas: number
+}
+
+export interface WritePath {
+  write(key: string, op: Operation, options?: PathWriteOptions): Promise<PathWriteResult>
+  read(key: string, type: CrdtTypeName, options?: PathReadOptions): Promise<PathReadResult>
+}
+
+/** Network off: this node is the only replica. */
+export class LocalWritePath implements WritePath {
+  constructor(private readonly replica: Replica) {}
+
+  async write(key: string, op: Operation, options: PathWriteOptions = {}): Promise<PathWriteResult> {
+    const applied = await this.replica.apply(key, op, options.localExtras)
+    return { type: op.type, state: applied.state, witness: applied.witness, acks: 1, required: 1, quorum: true, appliedLocally: true }
+  }
+
+  async read(key: string, type: CrdtTypeName, options: PathReadOptions = {}): Promise<PathReadResult> {
+    const current = this.replica.read(key)
+    if (current !== undefined && current.type !== type) throw new TypeMismatchError(key, current.type, type)
+    const crdt = crdtOf(type)
+    const state = current?.state ?? crdt.empty()
+    if (options.witness !== undefined && !(crdt as unknown as { covers(s: unknown, w: Uint8Array): boolean }).covers(state, options.witness)) {
+      throw new StaleReadError(key)
+    }
+    return { type: current?.type, state, replicas: 1 }
+  }
+}
