@@ -90,6 +90,17 @@ export function peerSetStrayContextEntries(state: unknown): number {
   return stray
 }
 
+/**
+ * The one-dot delta of adding `element`, as their DotSet.add builds it. Their replica's
+ * add() returns `s.join(s.removeValue(v), s.add(id, v))`, which joins into the whole
+ * state `s`, so what it returns is the full state; this is the small delta their code
+ * meant to ship. Changes `state` in place (their DotSet.add does), so pass a state
+ * nothing else uses.
+ */
+export function peerSetAddDelta(state: unknown, actor: string, element: unknown): unknown {
+  return (state as { add(id: string, value: unknown): unknown }).add(actor, element)
+}
+
 /** Their OR-set state without those stray entries: what it would encode to without the bug. */
 export function peerSetWithoutStrayEntries(state: unknown): unknown {
   const s = state as PeerDotSet
