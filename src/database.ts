@@ -234,6 +234,7 @@ export class Database implements KeyAccess {
       n: options.n,
       w: options.w,
       requireQuorum: options.requireQuorum,
+      idempotencyKey: idem?.id,
       localExtras: idem === undefined ? undefined : (w) => ({ idempotency: [record(outcomeOf(w.type, w.state, w.witness))] }),
     })
     const outcome = outcomeOf(result.type, result.state, result.witness)

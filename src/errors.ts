@@ -84,3 +84,13 @@ export class StaleReadError extends RumorDbError {
     )
   }
 }
+
+export class WriteOutcomeUnknownError extends RumorDbError {
+  constructor(key: string, peer: string) {
+    super(
+      'OUTCOME_UNKNOWN',
+      `replica ${peer} stopped answering while applying a write to ${JSON.stringify(key)}: it may or may not have been applied; ` +
+        'retry with the same idempotencyKey (a retry the replica already applied is not applied again)',
+    )
+  }
+}

@@ -10,6 +10,8 @@ export interface PathWriteOptions {
   readonly n?: number
   readonly w?: number
   readonly requireQuorum?: boolean
+  /** Identifies the write across retries: a replica applies one id at most once. */
+  readonly idempotencyKey?: string
   /** Rows committed atomically with the write when this node applies it. */
   readonly localExtras?: (applied: AppliedWrite) => BatchExtras
 }

@@ -26,9 +26,9 @@ export interface KeyDigest {
 }
 
 export interface ArcHash {
-  /** The arc's end token on the ring: (previous token, end]. */
+  /** End token of a group of consecutive shared arcs: the group ends at (…, end]. */
   readonly end: bigint
-  /** 16-byte XOR-aggregate of the arc's key fingerprints. */
+  /** 16-byte XOR-aggregate of the group's key fingerprints. */
   readonly hash: Uint8Array
 }
 
@@ -73,6 +73,7 @@ export interface SyncRootRequest {
 export interface SyncKeysRequest {
   readonly type: 'sync-keys'
   readonly ringVersion: Uint8Array
+  /** Flattened (start, end] pairs of the ring ranges the entries cover (at most 512 ranges). */
   readonly arcs: readonly bigint[]
   readonly entries: readonly KeyDigest[]
 }

@@ -1,0 +1,324 @@
+// The quorum coordinator (DESIGN.md, write and read paths). A write goes to the first live
+// member of the key's preference list, which applies it with its own actor id; the delta
+// then goes to the other preferred replicas, or, for each unreachable one, to the next
+// live member on the ring with a hint naming the owner. The call returns after `w`
+// durable acknowledgements, or, when fewer are possible, with the true count and
+// `quorum: false`: the write is durable where it landed and propagates from there.
+// Reads ask `r` live replicas, join their states and repair the ones that were behind.
+import { CrdtDecodeError, typeOfEncoded } from '../../crdts/index.js'
+import type { CrdtTypeName } from '../../crdts/types.js'
+import type { Clock } from '../clock.js'
+import type { Random } from '../random.js'
+import { QuorumNotMetError, StaleReadError, TypeMismatchError, WriteOutcomeUnknownError } from '../errors.js'
+import type { Operation } from '../operations.js'
+import { crdtOf, type AppliedWrite, type BatchExtras, type Replica } from '../replica.js'
+import { PeerUnreachableError, TransportError, TransportStoppedError } from '../transport/transport.js'
+import { WireDecodeError } from '../wire/errors.js'
+import type { AppliedResponse, Broadcast, Request, Response } from '../wire/messages.js'
+import type { PathReadOptions, PathReadResult, PathWriteOptions, PathWriteResult, WritePath } from '../write-path.js'
+import { DEFAULT_N, DEFAULT_R, DEFAULT_SESSION_READ_TIMEOUT_MS, DEFAULT_W, MAX_RUMOR_STATE_BYTES } from './engine-constants.js'
+import { errorFromResponse, RemoteError } from './remote-errors.js'
+import type { Membership } from './membership.js'
+import { preferenceList, successors } from './ring.js'
+
+export type ClusterWriteOptions = PathWriteOptions
+export type ClusterWriteResult = PathWriteResult
+export type ClusterReadOptions = PathReadOptions
+export type ClusterReadResult = PathReadResult
+
+export interface CoordinatorInit {
+  readonly self: string
+  readonly replica: Replica
+  readonly membership: Membership
+  readonly clock: Clock
+  readonly random: Random
+  readonly send: (peer: string, request: Request) => Promise<Response>
+  readonly broadcast: (message: Broadcast) => void
+  /** Keeps a hint here when no other node can take a delta. */
+  readonly keepHint: (target: string, key: string, state: Uint8Array) => Promise<void>
+  readonly defaults?: { readonly n?: number; readonly r?: number; readonly w?: number }
+  readonly sessionReadTimeoutMs?: number
+}
+
+export interface CoordinatorStats {
+  writes: number
+  reads: number
+  quorumMissed: number
+  fallbackWrites: number
+  hintsKeptLocally: number
+  readRepairs: number
+}
+
+export class Coordinator implements WritePath {
+  readonly stats: CoordinatorStats = { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, hintsKeptLocally: 0, readRepairs: 0 }
+  private readonly background = new Set<Promise<unknown>>()
+
+  constructor(private readonly init: CoordinatorInit) {}
+
+  /** Resolves when replication work started by earlier calls has finished (for stop()). */
+  async drain(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background])
+  }
+
+  async write(key: string, op: Operation, options: ClusterWriteOptions = {}): Promise<ClusterWriteResult> {
+    this.stats.writes++
+    const { self, membership } = this.init
+    const { ring } = membership.ring()
+    const n = clampReplicas(options.n ?? this.init.defaults?.n ?? DEFAULT_N, ring.members.length)
+    const required = options.w ?? Math.min(this.init.defaults?.w ?? DEFAULT_W, n)
+    const preferred = preferenceList(ring, key, n)
+    const failed = new Set<string>()
+    // One id for every attempt of this write: a replica applies it at most once.
+    const opId = options.idempotencyKey ?? Buffer.from(this.init.random.bytes(16)).toString('base64url')
+
+    // 1. The first live preferred replica applies the operation with its own actor id.
+    // Only when a request provably never arrived (unreachable) is the next one tried: after
+    // a timeout the first replica may have applied it, and applying it again elsewhere
+    // would count an increment twice.
+    let applier: string | undefined
+    let applied: { delta: Uint8Array; state: unknown; witness: Uint8Array; type: CrdtTypeName } | undefined
+    for (const peer of preferred) {
+      if (!membership.isLive(peer)) continue
+      if (peer === self) {
+        applied = await this.applyLocally(key, op, (w) => options.localExtras?.(w) ?? {})
+        applier = self
+        break
+      }
+      const response = await this.applyRemotely(peer, key, op, opId)
+      if (response === undefined) {
+        failed.add(peer)
+        continue
+      }
+      const type = typeOfEncoded(response.state)
+      applied = { delta: response.delta, state: crdtOf(type).decode(response.state), witness: response.witness, type }
+      applier = peer
+      break
+    }
+
+    // No preferred replica reachable: apply here and keep a hint for the first owner, so the
+    // write is never refused for lack of peers.
+    const slots = preferred.filter((p) => p !== applier)
+    if (applier === undefined) {
+      const owner = slots.shift() as string
+      const now = this.init.clock.now()
+      applied = await this.applyLocally(key, op, (w) => ({
+        ...options.localExtras?.(w),
+        ...hintExtras(owner, key, crdtOf(w.type).encode(w.delta), now),
+      }))
+      applier = self
+      this.stats.fallbackWrites++
+    }
+    const result = applied as NonNullable<typeof applied>
+    if (result.delta.length <= MAX_RUMOR_STATE_BYTES) this.init.broadcast({ type: 'rumor', key, state: result.delta })
+
+    // 2. The delta goes to the other preferred replicas, or to fallbacks with hints.
+    const acked = new Set<string>([applier])
+    const walk = successors(ring, key)
+    const used = new Set<string>([...preferred, applier])
+    const nextFallback = (): string | undefined => {
+      for (;;) {
+        const next = walk.next()
+        if (next.done === true) return undefined
+        const candidate = next.value
+        if (used.has(candidate) || !membership.isLive(candidate)) continue
+        used.add(candidate)
+        return candidate
+      }
+    }
+    const deliveries = slots.map((target) =>
+      this.deliver(key, result.delta, target, !failed.has(target) && membership.isLive(target), nextFallback).then((holder) => {
+        acked.add(holder)
+      }),
+    )
+    await untilCount(deliveries, () => acked.size >= required)
+    const pending = Promise.allSettled(deliveries)
+    this.track(pending)
+
+    const acks = acked.size
+    const quorum = acks >= required
+    if (!quorum) {
+      this.stats.quorumMissed++
+      if (options.requireQuorum === true) throw new QuorumNotMetError(key, acks, required)
+    }
+    return { type: result.type, state: result.state, witness: result.witness, acks, required, quorum, appliedLocally: applier === self }
+  }
+
+  async read(key: string, type: CrdtTypeName, options: ClusterReadOptions = {}): Promise<ClusterReadResult> {
+    this.stats.reads++
+    const { membership } = this.init
+    const { ring } = membership.ring()
+    const n = clampReplicas(options.n ?? this.init.defaults?.n ?? DEFAULT_N, ring.members.length)
+    const wanted = Math.min(options.r ?? Math.min(this.init.defaults?.r ?? DEFAULT_R, n), ring.members.length)
+    const preferred = preferenceList(ring, key, n)
+    const candidates = [...successors(ring, key)].filter((p) => membership.isLive(p))
+    const crdt = crdtOf(type)
+    const answers = new Map<string, unknown>()
+    let joined = crdt.empty()
+    let found = false
+    let next = 0
+
+    const ask = async (count: number): Promise<void> => {
+      const batch = candidates.slice(next, next + count)
+      next += batch.length
+      const results = await Promise.allSettled(batch.map((peer) => this.readFrom(peer, key, type)))
+      results.forEach((res, i) => {
+        const peer = batch[i] as string
+        if (res.status === 'rejected') {
+          if (!isUnreachable(res.reason)) throw res.reason
+          return
+        }
+        answers.set(peer, res.value)
+        if (res.value !== undefined) {
+          found = true
+          joined = crdt.merge(joined, res.value)
+        }
+      })
+    }
+
+    while (answers.size < wanted && next < candidates.length) await ask(wanted - answers.size)
+    if (options.witness !== undefined) {
+      const witness = options.witness
+      const covered = (): boolean => (crdt as unknown as { covers(s: unknown, w: Uint8Array): boolean }).covers(joined, witness)
+      if (!covered()) await ask(candidates.length)
+      const deadline = this.init.clock.now() + (options.timeoutMs ?? this.init.sessionReadTimeoutMs ?? DEFAULT_SESSION_READ_TIMEOUT_MS)
+      let delay = 20
+      while (!covered()) {
+        if (this.init.clock.now() + delay > deadline) throw new StaleReadError(key)
+        await new Promise<void>((resolve) => this.init.clock.setTimeout(resolve, delay))
+        delay = Math.min(delay * 2, 500)
+        next = 0
+        await ask(candidates.length)
+      }
+    }
+    this.repair(key, type, joined, answers, new Set(preferred))
+    return { type: found ? type : undefined, state: joined, replicas: answers.size }
+  }
+
+  /**
+   * Asks `peer` to apply the operation. Undefined when the request certainly did not reach
+   * it; after an ambiguous failure (timeout) it retries once with the same operation id and
+   * then gives up with WriteOutcomeUnknownError.
+   */
+  private async applyRemotely(peer: string, key: string, op: Operation, opId: string): Promise<AppliedResponse | undefined> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const response = await this.init.send(peer, { type: 'apply', key, op, idempotencyKey: opId })
+        if (response.type !== 'applied') throw errorFromResponse(peer, response, key, op.type)
+        return response
+      } catch (err) {
+        if (err instanceof PeerUnreachableError || err instanceof TransportStoppedError) return undefined
+        if (!isUnreachable(err)) throw err
+        if (err instanceof RemoteError) return undefined // it answered: nothing was applied
+        if (attempt >= 1) throw new WriteOutcomeUnknownError(key, peer)
+      }
+    }
+  }
+
+  private async applyLocally(
+    key: string,
+    op: Operation,
+    extras: (w: AppliedWrite) => BatchExtras,
+  ): Promise<{ delta: Uint8Array; state: unknown; witness: Uint8Array; type: CrdtTypeName }> {
+    const applied = await this.init.replica.apply(key, op, extras)
+    return { delta: crdtOf(op.type).encode(applied.delta), state: applied.state, witness: applied.witness, type: op.type }
+  }
+
+  /**
+   * Gets the delta durably onto `target`, or onto a fallback with a hint for it, or, when
+   * nobody else can take it, into a hint kept here. Resolves with the node that holds it.
+   */
+  private async deliver(key: string, delta: Uint8Array, target: string, tryTarget: boolean, nextFallback: () => string | undefined): Promise<string> {
+    if (tryTarget && (await this.replicate(target, key, delta))) return target
+    for (let fallback = nextFallback(); fallback !== undefined; fallback = nextFallback()) {
+      if (await this.replicate(fallback, key, delta, target)) return fallback
+    }
+    await this.init.keepHint(target, key, delta)
+    this.stats.hintsKeptLocally++
+    return this.init.self
+  }
+
+  private async replicate(peer: string, key: string, state: Uint8Array, hintFor?: string): Promise<boolean> {
+    if (peer === this.init.self) {
+      await this.init.replica.merge(key, state, hintFor === undefined ? undefined : hintExtras(hintFor, key, state, this.init.clock.now()))
+      return true
+    }
+    try {
+      const response = await this.init.send(peer, hintFor === undefined ? { type: 'replicate', key, state } : { type: 'replicate', key, state, hintFor })
+      return response.type === 'ack'
+    } catch (err) {
+      if (isUnreachable(err)) return false
+      throw err
+    }
+  }
+
+  private async readFrom(peer: string, key: string, type: CrdtTypeName): Promise<unknown> {
+    if (peer === this.init.self) {
+      const local = this.init.replica.read(key)
+      if (local === undefined) return undefined
+      if (local.type !== type) throw new TypeMismatchError(key, local.type, type)
+      return local.state
+    }
+    const response = await this.init.send(peer, { type: 'read', key })
+    if (response.type !== 'state') throw errorFromResponse(peer, response, key, type)
+    if (response.state === undefined) return undefined
+    let stored: CrdtTypeName
+    try {
+      stored = typeOfEncoded(response.state)
+      if (stored !== type) throw new TypeMismatchError(key, stored, type)
+      return crdtOf(type).decode(response.state)
+    } catch (err) {
+      if (err instanceof CrdtDecodeError) throw new RemoteError(peer, 'BAD_REQUEST', `undecodable state for ${key}`)
+      throw err
+    }
+  }
+
+  /** Read repair: every preferred replica that answered with less gets the joined state. */
+  private repair(key: string, type: CrdtTypeName, joined: unknown, answers: Map<string, unknown>, preferred: Set<string>): void {
+    const crdt = crdtOf(type)
+    let encoded: Uint8Array | undefined
+    for (const [peer, state] of answers) {
+      if (!preferred.has(peer)) continue
+      if (state !== undefined && crdt.equals(state, joined)) continue
+      if (state === undefined && crdt.equals(joined, crdt.empty())) continue
+      encoded ??= crdt.encode(joined)
+      this.stats.readRepairs++
+      this.track(this.replicate(peer, key, encoded).catch(() => false))
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.background.add(p)
+    void p.finally(() => this.background.delete(p))
+  }
+}
+
+function clampReplicas(n: number, members: number): number {
+  return Math.max(1, Math.min(n, members))
+}
+
+export function hintExtras(target: string, key: string, state: Uint8Array, now: number): BatchExtras {
+  return { hints: { add: [{ target, key, type: typeOfEncoded(state), state, createdAt: now }] } }
+}
+
+/**
+ * Failures that say nothing about the request itself (unreachable, timed out, garbled, or
+ * the replica could not serve it): the coordinator tries another replica. Anything else is
+ * the caller's mistake and is thrown as it is.
+ */
+function isUnreachable(err: unknown): boolean {
+  if (err instanceof TransportError || err instanceof WireDecodeError) return true
+  return err instanceof RemoteError && (err.remoteCode === 'UNAVAILABLE' || err.remoteCode === 'INTERNAL' || err.remoteCode === 'BAD_REQUEST')
+}
+
+/** Resolves once `done()` holds after some promise settled, or when all have settled. */
+async function untilCount(promises: Promise<unknown>[], done: () => boolean): Promise<void> {
+  if (done() || promises.length === 0) return
+  await new Promise<void>((resolve) => {
+    let settled = 0
+    const check = (): void => {
+      settled++
+      if (done() || settled === promises.length) resolve()
+    }
+    for (const p of promises) p.then(check, check)
+  })
+}

@@ -1,0 +1,217 @@
+// One node of the cluster: membership, the quorum coordinator, the replica side of the
+// protocols, hinted handoff and anti-entropy, wired to one Transport, one Store, one
+// Clock and one Random. The same engine runs over libp2p (node/) and in the simulator.
+import type { CrdtTypeName } from '../../crdts/types.js'
+import type { Clock, TimerHandle } from '../clock.js'
+import type { Operation } from '../operations.js'
+import type { Random } from '../random.js'
+import type { Replica } from '../replica.js'
+import type { Store } from '../store/store.js'
+import type { Transport } from '../transport/transport.js'
+import { AntiEntropy } from './anti-entropy.js'
+import { ArcIndex } from './arc-index.js'
+import { Coordinator, hintExtras, type ClusterReadOptions, type ClusterReadResult, type ClusterWriteOptions, type ClusterWriteResult } from './coordinator.js'
+import { DEFAULT_N, DEFAULT_R, DEFAULT_W } from './engine-constants.js'
+import { HintedHandoff } from './hinted-handoff.js'
+import { Membership, type MemberView } from './membership.js'
+import { createMessenger, type Messenger } from './messenger.js'
+import { RequestRouter } from './request-router.js'
+
+export interface EngineConfig {
+  readonly n?: number
+  readonly r?: number
+  readonly w?: number
+  readonly vnodes?: number
+  /** Addresses this node announces (libp2p multiaddrs in production). */
+  readonly addrs?: readonly string[]
+  readonly heartbeatIntervalMs?: number
+  readonly antiEntropyIntervalMs?: number
+  readonly handoffIntervalMs?: number
+  readonly phiThreshold?: number
+  readonly sessionReadTimeoutMs?: number
+}
+
+export interface EngineInit {
+  readonly store: Store
+  readonly transport: Transport
+  readonly clock: Clock
+  readonly random: Random
+  readonly replica: Replica
+  readonly config?: EngineConfig
+}
+
+export interface EngineStatus {
+  readonly id: string
+  readonly keys: number
+  readonly pendingHints: number
+  readonly members: Record<'alive' | 'suspect' | 'left', number>
+  readonly messages: Messenger['stats']
+  readonly coordinator: Coordinator['stats']
+  readonly antiEntropy: AntiEntropy['stats']
+  readonly handoff: HintedHandoff['stats']
+  readonly rumors: RequestRouter['stats']
+}
+
+const JOIN_RETRY_BASE_MS = 200
+const JOIN_RETRY_MAX_MS = 10_000
+const JOIN_ATTEMPTS = 8
+
+export class Engine {
+  readonly self: string
+  readonly membership: Membership
+  readonly coordinator: Coordinator
+  readonly handoff: HintedHandoff
+  readonly antiEntropy: AntiEntropy
+  readonly arcIndex: ArcIndex
+  readonly messenger: Messenger
+  private readonly router: RequestRouter
+  private readonly joinTimers = new Map<string, TimerHandle>()
+  private readonly offs: (() => void)[] = []
+  private started = false
+
+  constructor(private readonly init: EngineInit) {
+    const { store, transport, clock, random, replica } = init
+    const config = init.config ?? {}
+    this.self = transport.localPeerId
+    const replicas = (): number => config.n ?? DEFAULT_N
+    let router: RequestRouter | undefined
+    this.messenger = createMessenger({
+      transport,
+      now: () => clock.now(),
+      onRequest: (from, request) => (router as RequestRouter).handleRequest(from, request),
+      onBroadcast: (from, message) => router?.handleBroadcast(from, message),
+    })
+    const send = this.messenger.send.bind(this.messenger)
+    this.membership = new Membership({
+      self: { peerId: this.self, addrs: config.addrs, vnodes: config.vnodes },
+      store,
+      clock,
+      send,
+      broadcast: (m) => this.messenger.broadcast(m),
+      heartbeatIntervalMs: config.heartbeatIntervalMs,
+      phiThreshold: config.phiThreshold,
+    })
+    this.arcIndex = new ArcIndex()
+    this.antiEntropy = new AntiEntropy({
+      self: this.self,
+      store,
+      replica,
+      index: this.arcIndex,
+      clock,
+      random,
+      send,
+      livePeers: () => this.membership.livePeers(),
+      ring: () => ({ ...this.membership.ring(), n: replicas() }),
+      intervalMs: config.antiEntropyIntervalMs,
+    })
+    this.coordinator = new Coordinator({
+      self: this.self,
+      replica,
+      membership: this.membership,
+      clock,
+      random,
+      send,
+      broadcast: (m) => this.messenger.broadcast(m),
+      keepHint: (target, key, state) => replica.merge(key, state, hintExtras(target, key, state, clock.now())).then(() => undefined),
+      defaults: { n: config.n ?? DEFAULT_N, r: config.r ?? DEFAULT_R, w: config.w ?? DEFAULT_W },
+      sessionReadTimeoutMs: config.sessionReadTimeoutMs,
+    })
+    this.handoff = new HintedHandoff({
+      store,
+      clock,
+      random,
+      send,
+      health: (peer) => this.membership.health(peer),
+      intervalMs: config.handoffIntervalMs,
+    })
+    router = new RequestRouter({
+      self: this.self,
+      replica,
+      store,
+      membership: this.membership,
+      now: () => clock.now(),
+      replicas,
+      antiEntropy: (from, request) => this.antiEntropy.handle(from, request),
+    })
+    this.router = router
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return
+    this.started = true
+    const { transport, replica, store } = this.init
+    this.offs.push(replica.onCommitted((change) => this.arcIndex.update(change.key)))
+    // Membership changes only re-file keys under the new ring; the store is not rescanned.
+    this.offs.push(this.membership.onChange(() => this.arcIndex.setRing(this.membership.ring().ring)))
+    transport.onPeerSeen((peer) => this.peerSeen(peer))
+    await this.membership.start()
+    this.arcIndex.rebuild(this.membership.ring().ring, store)
+    await transport.start()
+    for (const peer of transport.peers()) this.peerSeen(peer)
+    this.handoff.start()
+    this.antiEntropy.start()
+  }
+
+  /** Stops timers, lets replication in flight finish, stops the transport. Idempotent. */
+  async stop(): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    for (const timer of this.joinTimers.values()) this.init.clock.clearTimeout(timer)
+    this.joinTimers.clear()
+    for (const off of this.offs.splice(0)) off()
+    await this.antiEntropy.stop()
+    await this.handoff.stop()
+    await this.coordinator.drain()
+    await this.membership.stop()
+    await this.init.transport.stop()
+  }
+
+  write(key: string, op: Operation, options?: ClusterWriteOptions): Promise<ClusterWriteResult> {
+    return this.coordinator.write(key, op, options)
+  }
+
+  read(key: string, type: CrdtTypeName, options?: ClusterReadOptions): Promise<ClusterReadResult> {
+    return this.coordinator.read(key, type, options)
+  }
+
+  members(): MemberView[] {
+    return this.membership.members()
+  }
+
+  status(): EngineStatus {
+    const members = { alive: 0, suspect: 0, left: 0 }
+    for (const m of this.membership.members()) members[m.status]++
+    return {
+      id: this.self,
+      keys: this.init.store.countKeys(),
+      pendingHints: this.handoff.pending(),
+      members,
+      messages: { ...this.messenger.stats },
+      coordinator: { ...this.coordinator.stats },
+      antiEntropy: { ...this.antiEntropy.stats },
+      handoff: { ...this.handoff.stats },
+      rumors: { ...this.router.stats },
+    }
+  }
+
+  /** A discovered peer: join it (introduce ourselves, learn its table), retrying with backoff. */
+  private peerSeen(peer: string, attempt = 0): void {
+    if (!this.started || peer === this.self) return
+    this.handoff.peerReturned(peer)
+    if (attempt === 0 && this.joinTimers.has(peer)) return
+    this.membership.join(peer).then(
+      () => {
+        this.joinTimers.delete(peer)
+      },
+      () => {
+        if (!this.started || attempt + 1 >= JOIN_ATTEMPTS) {
+          this.joinTimers.delete(peer)
+          return
+        }
+        const ceiling = Math.min(JOIN_RETRY_MAX_MS, JOIN_RETRY_BASE_MS * 2 ** attempt)
+        const delay = ceiling / 2 + this.init.random.next() * (ceiling / 2)
+        this.joinTimers.set(peer, this.init.clock.setTimeout(() => this.peerSeen(peer, attempt + 1), delay))
+      },
+    )
+  }
+}

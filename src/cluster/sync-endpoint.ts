@@ -1,0 +1,270 @@
+// One node's end of anti-entropy exchanges: its view of the ring (index re-filed and
+// sharing plan rebuilt when the ring changes), the arcs it shares with each peer, reading
+// and merging states within batch limits, and the answers to the three sync requests.
+// The initiator side (anti-entropy.ts) uses the same pieces, so both ends agree on what
+// a peer may send and on the walk order of keys.
+import type { Clock } from '../clock.js'
+import type { Replica } from '../replica.js'
+import type { Store } from '../store/store.js'
+import { MAX_KEY_BYTES, MAX_KEYS_PER_BATCH } from '../wire/limits.js'
+import type { ErrorResponse, KeyState, Response, SyncKeysRequest, SyncPushRequest, SyncRootRequest } from '../wire/messages.js'
+import { arcOf, bytesEqual, type ArcIndex } from './arc-index.js'
+import { ANTI_ENTROPY_EXPECTED_DIFFS, MAX_SYNC_BATCH_BYTES } from './constants.js'
+import { DEFAULT_N } from './engine-constants.js'
+import { keyPosition } from './hash.js'
+import { groupArcs, groupHashes, rootOf, sharingPlan, type SharingPlan } from './merkle.js'
+import type { Ring } from './ring.js'
+import { keysInRange, RangeCover, rangesFromWire, spanAtMostOnce } from './sync-ranges.js'
+
+/** Estimated bytes per listed state or key beyond its key and state (protobuf tags, lengths). */
+const ENTRY_OVERHEAD_BYTES = 16
+/** A state this large still fits a batch next to a full list of wanted keys. */
+export const MAX_SYNC_STATE_BYTES = MAX_SYNC_BATCH_BYTES - MAX_KEYS_PER_BATCH * (MAX_KEY_BYTES + ENTRY_OVERHEAD_BYTES)
+export const NO_ARCS = new Uint32Array(0)
+
+export interface AntiEntropyRingView {
+  readonly ring: Ring
+  /** `ringVersionOf(members)` of the view the ring was built from. */
+  readonly version: Uint8Array
+  readonly n?: number
+}
+
+export interface SyncView {
+  readonly ring: Ring
+  readonly version: Uint8Array
+  readonly plan: SharingPlan
+}
+
+export interface SyncEndpointInit {
+  readonly self: string
+  readonly store: Store
+  readonly replica: Pick<Replica, 'merge'>
+  readonly index: ArcIndex
+  readonly clock: Clock
+  readonly ring: () => AntiEntropyRingView
+  readonly n?: number
+  readonly log?: (message: string, error?: unknown) => void
+}
+
+/** Counters both ends update; AntiEntropyStats extends them. */
+export interface SyncCounters {
+  /** States sent, as initiator (sync-push) and responder (sync-states). */
+  keysSent: number
+  /** States received and merged, both roles. */
+  keysReceived: number
+  /** Received states Replica.merge refused (type mismatch, bad bytes, clock drift). */
+  mergeErrors: number
+  /** States too large for any batch: never sent. */
+  oversizedStates: number
+}
+
+export interface PeerSyncStatus {
+  readonly id: string
+  /** The last exchange with this peer (either side started it) found the shared arcs equal. */
+  readonly inSync: boolean
+  /** Clock time of that exchange. */
+  readonly lastExchange: number
+}
+
+export class SyncEndpoint {
+  private plan: SharingPlan | undefined
+  private planN = 0
+  /** Per peer of the current plan: 1 for each arc shared with it. */
+  private readonly sharedMasks = new Map<string, Uint8Array>()
+  private readonly exchanges = new Map<string, { at: number; inSync: boolean }>()
+
+  constructor(
+    private readonly init: SyncEndpointInit,
+    private readonly counters: SyncCounters,
+  ) {}
+
+  /** The current ring view, with the index re-filed and the sharing plan rebuilt when it changed. */
+  view(): SyncView {
+    const { ring, version, n: viewN } = this.init.ring()
+    const n = viewN ?? this.init.n ?? DEFAULT_N
+    const { index, store } = this.init
+    if (index.ring === undefined) index.rebuild(ring, store)
+    else if (index.ring !== ring) index.setRing(ring)
+    if (this.plan === undefined || this.plan.ring !== ring || this.planN !== n) {
+      this.plan = sharingPlan(ring, this.init.self, n)
+      this.planN = n
+      this.sharedMasks.clear()
+    }
+    return { ring, version, plan: this.plan }
+  }
+
+  /** Neither the ring nor the index moved on since `view` was taken. */
+  isCurrent(view: SyncView): boolean {
+    return this.init.ring().ring === view.ring && this.init.index.ring === view.ring
+  }
+
+  /** Ascending indices of the arcs shared with `peer` in the view. */
+  arcsWith(view: SyncView, peer: string): Uint32Array {
+    return view.plan.peers.get(peer) ?? NO_ARCS
+  }
+
+  /** Whether an arc of the view's ring is shared with `peer`. */
+  sharedWith(view: SyncView, peer: string): (arc: number) => boolean {
+    const cached = view.plan === this.plan
+    let mask = cached ? this.sharedMasks.get(peer) : undefined
+    if (mask === undefined) {
+      mask = new Uint8Array(view.ring.tokens.length)
+      for (const arc of this.arcsWith(view, peer)) mask[arc] = 1
+      if (cached) this.sharedMasks.set(peer, mask)
+    }
+    const shared = mask
+    return (arc) => arc >= 0 && shared[arc] === 1
+  }
+
+  positionOf(key: string): bigint {
+    return this.init.index.get(key)?.position ?? keyPosition(key)
+  }
+
+  /** Merges in one turn, so the store commits them in one transaction. Returns how many merged. */
+  async mergeAll(states: readonly KeyState[]): Promise<number> {
+    const results = await Promise.allSettled(states.map((s) => this.init.replica.merge(s.key, s.state)))
+    let merged = 0
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') merged++
+      else {
+        this.counters.mergeErrors++
+        this.init.log?.(`anti-entropy: cannot merge key ${JSON.stringify(states[i]!.key)}`, r.reason)
+      }
+    })
+    this.counters.keysReceived += merged
+    return merged
+  }
+
+  /** Our states of `keys`, in order, at most one batch. */
+  statesFor(keys: readonly string[]): KeyState[] {
+    const states: KeyState[] = []
+    let budget = MAX_SYNC_BATCH_BYTES
+    for (const key of keys) {
+      if (states.length === MAX_KEYS_PER_BATCH) break
+      const stored = this.init.store.getKey(key)
+      if (stored === undefined) continue
+      const size = stateSize(key, stored.state)
+      if (size > MAX_SYNC_STATE_BYTES) {
+        this.oversized(key, size)
+        continue
+      }
+      if (size > budget) break
+      states.push({ key, state: stored.state })
+      budget -= size
+    }
+    return states
+  }
+
+  record(peer: string, inSync: boolean): void {
+    this.exchanges.set(peer, { at: this.init.clock.now(), inSync })
+  }
+
+  /** The last exchange with each peer, in id order. */
+  peerSyncStatus(): PeerSyncStatus[] {
+    return [...this.exchanges]
+      .map(([id, e]) => ({ id, inSync: e.inSync, lastExchange: e.at }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  // ---- answers ------------------------------------------------------------------------
+
+  answerRoot(from: string, request: SyncRootRequest): Response {
+    const view = this.view()
+    const { ring, version } = view
+    if (!bytesEqual(request.ringVersion, version)) return { type: 'sync-arcs', ringVersion: version, arcs: [] }
+    const { index } = this.init
+    const arcs = this.arcsWith(view, from)
+    if (bytesEqual(rootOf(ring, arcs, index, view.plan.n), request.root)) {
+      this.record(from, true)
+      return { type: 'sync-equal' }
+    }
+    this.record(from, false)
+    const ends = groupArcs(arcs, (arc) => index.keyCount(arc), MAX_KEYS_PER_BATCH, ANTI_ENTROPY_EXPECTED_DIFFS)
+    return { type: 'sync-arcs', ringVersion: version, arcs: groupHashes(ring, arcs, ends, index) }
+  }
+
+  /** Our states the sender lacks or holds differently, in walk order, and the keys we want. */
+  answerKeys(from: string, request: SyncKeysRequest): Response {
+    const view = this.view()
+    if (!bytesEqual(request.ringVersion, view.version)) {
+      return refuse('UNAVAILABLE', 'sync-keys: the ring view changed since sync-root; the next round starts over')
+    }
+    const ranges = rangesFromWire(request.arcs)
+    if (ranges === undefined) return refuse('BAD_REQUEST', 'sync-keys: arcs must list (start, end) pairs')
+    if (!spanAtMostOnce(ranges)) return refuse('BAD_REQUEST', 'sync-keys: the ranges overlap')
+    if (request.entries.length > MAX_KEYS_PER_BATCH) return refuse('BAD_REQUEST', `sync-keys: more than ${MAX_KEYS_PER_BATCH} entries`)
+    const { index, store } = this.init
+    const accept = this.sharedWith(view, from)
+    const cover = new RangeCover(view.ring, ranges, accept)
+
+    const theirs = new Map<string, Uint8Array>()
+    for (const entry of request.entries) if (cover.has(this.positionOf(entry.key))) theirs.set(entry.key, entry.digest)
+    const want: string[] = []
+    let budget = MAX_SYNC_BATCH_BYTES
+    for (const [key, digest] of theirs) {
+      const mine = index.get(key)
+      if (mine === undefined || !bytesEqual(mine.digest, digest)) {
+        want.push(key)
+        budget -= utf8Length(key) + ENTRY_OVERHEAD_BYTES
+      }
+    }
+
+    const states: KeyState[] = []
+    const seen = new Set<string>()
+    walk: for (const range of ranges) {
+      for (const mine of keysInRange(index, view.ring, range, accept)) {
+        const digest = theirs.get(mine.key)
+        if ((digest !== undefined && bytesEqual(digest, mine.digest)) || seen.has(mine.key)) continue
+        seen.add(mine.key)
+        const stored = store.getKey(mine.key)
+        if (stored === undefined) continue
+        const size = stateSize(mine.key, stored.state)
+        if (size > MAX_SYNC_STATE_BYTES) {
+          this.oversized(mine.key, size)
+          continue
+        }
+        if (states.length === MAX_KEYS_PER_BATCH || size > budget) break walk
+        states.push({ key: mine.key, state: stored.state })
+        budget -= size
+      }
+    }
+    this.counters.keysSent += states.length
+    return { type: 'sync-states', states, want }
+  }
+
+  async answerPush(from: string, request: SyncPushRequest): Promise<Response> {
+    if (request.states.length > MAX_KEYS_PER_BATCH) return refuse('BAD_REQUEST', `sync-push: more than ${MAX_KEYS_PER_BATCH} states`)
+    const view = this.view()
+    const accept = this.sharedWith(view, from)
+    // States of arcs we do not share with the sender are not ours to keep.
+    await this.mergeAll(uniqueStates(request.states).filter((s) => accept(arcOf(view.ring, this.positionOf(s.key)))))
+    return { type: 'ack' }
+  }
+
+  private oversized(key: string, size: number): void {
+    this.counters.oversizedStates++
+    this.init.log?.(`anti-entropy: the state of ${JSON.stringify(key)} (${size} bytes) does not fit a sync batch; it is not reconciled`)
+  }
+}
+
+function refuse(code: ErrorResponse['code'], message: string): ErrorResponse {
+  return { type: 'error', code, message }
+}
+
+/** First occurrence of each key. */
+export function uniqueStates(states: readonly KeyState[]): KeyState[] {
+  const seen = new Set<string>()
+  return states.filter((s) => {
+    if (seen.has(s.key)) return false
+    seen.add(s.key)
+    return true
+  })
+}
+
+function utf8Length(s: string): number {
+  return Buffer.byteLength(s, 'utf8')
+}
+
+function stateSize(key: string, state: Uint8Array): number {
+  return utf8Length(key) + state.length + ENTRY_OVERHEAD_BYTES
+}

@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_NEMESIS, ENGINE_TIMING, runNemesis } from './nemesis.js'
+
+/** After the final heal, every key must converge within this many anti-entropy intervals. */
+const MAX_ROUNDS_TO_CONVERGE = 20
+
+// RUMORDB_TEST_SEED=<n> replays one seed; RUMORDB_NEMESIS_SEEDS=<count> runs more.
+const FIRST = Number(process.env.RUMORDB_TEST_SEED ?? 1)
+const COUNT = process.env.RUMORDB_TEST_SEED !== undefined ? 1 : Number(process.env.RUMORDB_NEMESIS_SEEDS ?? 40)
+
+describe('randomized fault schedules: convergence and no lost acknowledged writes', () => {
+  for (let seed = FIRST; seed < FIRST + COUNT; seed++) {
+    it(`seed ${seed}`, async () => {
+      const report = await runNemesis({ ...DEFAULT_NEMESIS, seed })
+      const context = `seed ${seed} (replay: RUMORDB_TEST_SEED=${seed} npx vitest run test/engine/nemesis.test.ts)\nfaults: ${report.faults.join('; ')}`
+      expect(report.acked, context).toBeGreaterThan(0)
+      expect(report.problems, context).toEqual([])
+      expect(report.convergedAfterMs, context).toBeDefined()
+      expect((report.convergedAfterMs as number) / ENGINE_TIMING.antiEntropyIntervalMs, context).toBeLessThanOrEqual(MAX_ROUNDS_TO_CONVERGE)
+    })
+  }
+})
