@@ -4,7 +4,11 @@
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import type { CrdtTypeName } from '../crdts/types.js'
+import { Engine, type EngineConfig, type EngineStatus } from './cluster/engine.js'
+import type { MemberView } from './cluster/membership.js'
 import { systemClock, type Clock, type TimerHandle } from './clock.js'
+import { systemRandom } from './random.js'
+import type { Transport } from './transport/transport.js'
 import { DatabaseClosedError, InvalidOptionError, InvalidTokenError, StaleReadError } from './errors.js'
 import {
   CounterHandle,
@@ -35,12 +39,47 @@ import { validateKey } from './validation.js'
 import { LocalWritePath, type WritePath } from './write-path.js'
 
 export const DATABASE_FILE = 'rumordb.sqlite'
+const META_HEALTH_PROBE = 'health-probe'
+
+export interface KeyValue {
+  readonly key: string
+  readonly type: CrdtTypeName
+  readonly value: unknown
+  readonly replicas: number
+}
+
+export type DatabaseStatus =
+  | ({ readonly networked: true } & EngineStatus)
+  | {
+      readonly networked: false
+      readonly id: string
+      readonly keys: number
+      readonly pendingHints: number
+      readonly members: Record<'alive' | 'suspect' | 'left', number>
+    }
 const SCAN_PAGE = 256
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000
+
+export interface ReplicationOptions {
+  /** Replicas per key (default min(3, members)). */
+  readonly n?: number
+  /** Replicas asked by a read (default 2). */
+  readonly r?: number
+  /** Durable acknowledgements a write waits for (default 2). */
+  readonly w?: number
+}
 
 export interface OpenDatabaseOptions {
   /** Directory for the database file; created if missing. */
   readonly dataDir: string
+  /**
+   * Joins a cluster through this transport (node/ builds one on libp2p). Without it the
+   * database is local: this node is the only replica.
+   */
+  readonly transport?: Transport
+  readonly replication?: ReplicationOptions
+  /** Engine timings and placement weight (tests and benchmarks tune these). */
+  readonly engine?: Omit<EngineConfig, 'n' | 'r' | 'w'>
   /** SQLite durability: NORMAL (default) survives process crashes, FULL also power loss. */
   readonly synchronous?: SynchronousMode
   /** How long idempotency keys are remembered (default 24 h). */
@@ -78,12 +117,25 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     const clock = options.clock ?? systemClock
     const actor = await loadOrCreateActor(store)
     const replica = new Replica({ store, clock, actor, maxClockOffsetMs: options.maxClockOffsetMs })
+    let engine: Engine | undefined
+    if (options.transport !== undefined) {
+      engine = new Engine({
+        store,
+        transport: options.transport,
+        clock,
+        random: systemRandom,
+        replica,
+        config: { ...options.engine, ...options.replication },
+      })
+      await engine.start()
+    }
     return new Database({
       dataDir,
       store,
       clock,
       replica,
-      path: new LocalWritePath(replica),
+      engine,
+      path: engine ?? new LocalWritePath(replica),
       idempotencyTtlMs: ttl,
       onListenerError: options.onListenerError,
     })
@@ -96,6 +148,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 interface DatabaseInit {
   readonly dataDir: string
   readonly store: Store
+  readonly engine: Engine | undefined
   readonly clock: Clock
   readonly replica: Replica
   readonly path: WritePath
@@ -109,6 +162,7 @@ export class Database implements KeyAccess {
   private readonly clock: Clock
   private readonly replica: Replica
   private readonly path: WritePath
+  private readonly engine: Engine | undefined
   private readonly idempotencyTtlMs: number
   private readonly subscriptions: Subscriptions
   private readonly inFlight = new Set<Promise<unknown>>()
@@ -122,6 +176,7 @@ export class Database implements KeyAccess {
     this.clock = init.clock
     this.replica = init.replica
     this.path = init.path
+    this.engine = init.engine
     this.idempotencyTtlMs = init.idempotencyTtlMs
     this.subscriptions = new Subscriptions(
       init.onListenerError ?? ((err, change) => console.error(`rumordb: a subscriber for ${JSON.stringify(change.key)} threw`, err)),
@@ -135,6 +190,58 @@ export class Database implements KeyAccess {
   /** This node's actor id: the identity its writes carry inside CRDT states. */
   get actorId(): string {
     return this.replica.actor
+  }
+
+  /** This node's id in the cluster (the peer id), or the actor id when local. */
+  get nodeId(): string {
+    return this.engine?.self ?? this.replica.actor
+  }
+
+  /** Whether the database replicates through a transport. */
+  get networked(): boolean {
+    return this.engine !== undefined
+  }
+
+  /** A key's type, value and how many replicas answered; undefined when no replica has it. */
+  get(key: string, options: ReadOptions = {}): Promise<KeyValue | undefined> {
+    return this.track(async () => {
+      this.assertOpen()
+      validateKey(key)
+      const token = options.token === undefined ? undefined : decodeSessionToken(key, options.token)
+      const result = await this.path.read(key, token?.type, { r: options.r, witness: token?.witness })
+      if (result.type === undefined) return undefined
+      return { key, type: result.type, value: crdtOf(result.type).value(result.state), replicas: result.replicas }
+    })
+  }
+
+  /** Keys this node stores, in key order (a cluster node lists the keys it replicates). */
+  keys(options: { prefix?: string; after?: string; limit?: number } = {}): { key: string; type: CrdtTypeName }[] {
+    this.assertOpen()
+    const limit = options.limit ?? 1000
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidOptionError('keys({ limit }): limit must be a non-negative integer')
+    return this.store.scan({ prefix: options.prefix, after: options.after, limit }).map((k) => ({ key: k.key, type: k.type }))
+  }
+
+  /** The cluster's members as this node sees them (itself included). */
+  members(): { self: string; members: MemberView[] } {
+    this.assertOpen()
+    if (this.engine === undefined) {
+      return { self: this.nodeId, members: [{ id: this.nodeId, addrs: [], vnodes: 0, incarnation: 0, status: 'alive' }] }
+    }
+    return { self: this.engine.self, members: this.engine.members() }
+  }
+
+  /** Counters for status pages and metrics. */
+  status(): DatabaseStatus {
+    this.assertOpen()
+    if (this.engine !== undefined) return { networked: true, ...this.engine.status() }
+    return { networked: false, id: this.nodeId, keys: this.store.countKeys(), pendingHints: 0, members: { alive: 1, suspect: 0, left: 0 } }
+  }
+
+  /** Deep health: a write to the database commits. Throws what went wrong. */
+  async checkWritable(): Promise<void> {
+    this.assertOpen()
+    await this.store.write({ meta: [{ name: META_HEALTH_PROBE, value: new TextEncoder().encode(String(this.clock.now())) }] })
   }
 
   counter(key: string): CounterHandle {
@@ -209,11 +316,12 @@ export class Database implements KeyAccess {
     })
   }
 
-  /** Waits for in-flight operations, commits, and releases the data directory. Idempotent. */
+  /** Waits for in-flight operations, leaves the network, commits and releases the data directory. Idempotent. */
   close(): Promise<void> {
     this.closing ??= (async () => {
       if (this.pruneTimer !== undefined) this.clock.clearTimeout(this.pruneTimer)
       await Promise.allSettled([...this.inFlight])
+      await this.engine?.stop()
       this.subscriptions.clear()
       await this.store.close()
     })()

@@ -65,11 +65,11 @@ export class CounterHandle extends Handle<'pncounter'> {
   constructor(access: KeyAccess, key: string) {
     super(access, key, 'pncounter')
   }
-  increment(amount = 1, options?: WriteOptions): Promise<WriteResult<number>> {
+  async increment(amount = 1, options?: WriteOptions): Promise<WriteResult<number>> {
     validateAmount(amount)
     return this.write({ type: 'pncounter', op: 'increment', amount }, options)
   }
-  decrement(amount = 1, options?: WriteOptions): Promise<WriteResult<number>> {
+  async decrement(amount = 1, options?: WriteOptions): Promise<WriteResult<number>> {
     validateAmount(amount)
     return this.write({ type: 'pncounter', op: 'decrement', amount }, options)
   }
@@ -80,7 +80,7 @@ export class GCounterHandle extends Handle<'gcounter'> {
   constructor(access: KeyAccess, key: string) {
     super(access, key, 'gcounter')
   }
-  increment(amount = 1, options?: WriteOptions): Promise<WriteResult<number>> {
+  async increment(amount = 1, options?: WriteOptions): Promise<WriteResult<number>> {
     validateAmount(amount)
     return this.write({ type: 'gcounter', op: 'increment', amount }, options)
   }
@@ -91,14 +91,14 @@ export class SetHandle extends Handle<'orset'> {
   constructor(access: KeyAccess, key: string) {
     super(access, key, 'orset')
   }
-  add(element: JsonValue, options?: WriteOptions): Promise<WriteResult<JsonValue[]>> {
+  async add(element: JsonValue, options?: WriteOptions): Promise<WriteResult<JsonValue[]>> {
     return this.write({ type: 'orset', op: 'add', element }, options)
   }
-  remove(element: JsonValue, options?: WriteOptions): Promise<WriteResult<JsonValue[]>> {
+  async remove(element: JsonValue, options?: WriteOptions): Promise<WriteResult<JsonValue[]>> {
     return this.write({ type: 'orset', op: 'remove', element }, options)
   }
   /** The elements, sorted by canonical JSON. */
-  values(options?: ReadOptions): Promise<JsonValue[]> {
+  async values(options?: ReadOptions): Promise<JsonValue[]> {
     return this.value(options)
   }
   async has(element: JsonValue, options?: ReadOptions): Promise<boolean> {
@@ -111,7 +111,7 @@ export class RegisterHandle extends Handle<'lww'> {
   constructor(access: KeyAccess, key: string) {
     super(access, key, 'lww')
   }
-  set(value: JsonValue, options?: WriteOptions): Promise<WriteResult<JsonValue | undefined>> {
+  async set(value: JsonValue, options?: WriteOptions): Promise<WriteResult<JsonValue | undefined>> {
     return this.write({ type: 'lww', op: 'set', value }, options)
   }
 }

@@ -2,7 +2,10 @@
 import './polyfill.js'
 
 export { openDatabase, Database, DATABASE_FILE } from './database.js'
-export type { OpenDatabaseOptions, ScanEntry, ScanOptions } from './database.js'
+export type { OpenDatabaseOptions, ReplicationOptions, ScanEntry, ScanOptions, KeyValue, DatabaseStatus } from './database.js'
+export type { Transport } from './transport/transport.js'
+export type { EngineConfig } from './cluster/engine.js'
+export type { MemberView, MemberHealth } from './cluster/membership.js'
 export { CounterHandle, GCounterHandle, SetHandle, RegisterHandle } from './handles.js'
 export type { WriteOptions, ReadOptions, WriteResult } from './handles.js'
 export type { Change, ChangeListener } from './subscriptions.js'
@@ -18,6 +21,7 @@ export {
   InvalidOptionError,
   QuorumNotMetError,
   StaleReadError,
+  WriteOutcomeUnknownError,
 } from './errors.js'
 export {
   DatabaseLockedError,

@@ -38,13 +38,15 @@ export interface PathReadOptions {
 export interface PathReadResult {
   /** Undefined when no replica has the key. */
   readonly type: CrdtTypeName | undefined
+  /** The joined state (the type's empty state for a missing key of a requested type). */
   readonly state: unknown
   readonly replicas: number
 }
 
 export interface WritePath {
   write(key: string, op: Operation, options?: PathWriteOptions): Promise<PathWriteResult>
-  read(key: string, type: CrdtTypeName, options?: PathReadOptions): Promise<PathReadResult>
+  /** With `type` undefined the key's own type is used (state undefined when the key is missing). */
+  read(key: string, type: CrdtTypeName | undefined, options?: PathReadOptions): Promise<PathReadResult>
 }
 
 /** Network off: this node is the only replica. */
@@ -56,9 +58,11 @@ export class LocalWritePath implements WritePath {
     return { type: op.type, state: applied.state, witness: applied.witness, acks: 1, required: 1, quorum: true, appliedLocally: true }
   }
 
-  async read(key: string, type: CrdtTypeName, options: PathReadOptions = {}): Promise<PathReadResult> {
+  async read(key: string, requested: CrdtTypeName | undefined, options: PathReadOptions = {}): Promise<PathReadResult> {
     const current = this.replica.read(key)
-    if (current !== undefined && current.type !== type) throw new TypeMismatchError(key, current.type, type)
+    if (current !== undefined && requested !== undefined && current.type !== requested) throw new TypeMismatchError(key, current.type, requested)
+    const type = requested ?? current?.type
+    if (type === undefined) return { type: undefined, state: undefined, replicas: 1 }
     const crdt = crdtOf(type)
     const state = current?.state ?? crdt.empty()
     if (options.witness !== undefined && !(crdt as unknown as { covers(s: unknown, w: Uint8Array): boolean }).covers(state, options.witness)) {

@@ -143,7 +143,12 @@ export class Coordinator implements WritePath {
     return { type: result.type, state: result.state, witness: result.witness, acks, required, quorum, appliedLocally: applier === self }
   }
 
-  async read(key: string, type: CrdtTypeName, options: ClusterReadOptions = {}): Promise<ClusterReadResult> {
+  /**
+   * Joins the states of `r` live replicas. With `type` undefined, the key's type is learned
+   * from the replicas (a key that two partitions wrote with different types throws
+   * TypeMismatchError naming both).
+   */
+  async read(key: string, type: CrdtTypeName | undefined, options: ClusterReadOptions = {}): Promise<ClusterReadResult> {
     this.stats.reads++
     const { membership } = this.init
     const { ring } = membership.ring()
@@ -151,34 +156,39 @@ export class Coordinator implements WritePath {
     const wanted = Math.min(options.r ?? Math.min(this.init.defaults?.r ?? DEFAULT_R, n), ring.members.length)
     const preferred = preferenceList(ring, key, n)
     const candidates = [...successors(ring, key)].filter((p) => membership.isLive(p))
-    const crdt = crdtOf(type)
     const answers = new Map<string, unknown>()
-    let joined = crdt.empty()
-    let found = false
+    let known: CrdtTypeName | undefined = type
+    let joined: unknown = type === undefined ? undefined : crdtOf(type).empty()
     let next = 0
 
     const ask = async (count: number): Promise<void> => {
       const batch = candidates.slice(next, next + count)
       next += batch.length
-      const results = await Promise.allSettled(batch.map((peer) => this.readFrom(peer, key, type)))
+      const results = await Promise.allSettled(batch.map((peer) => this.readFrom(peer, key)))
       results.forEach((res, i) => {
         const peer = batch[i] as string
         if (res.status === 'rejected') {
           if (!isUnreachable(res.reason)) throw res.reason
           return
         }
-        answers.set(peer, res.value)
-        if (res.value !== undefined) {
-          found = true
-          joined = crdt.merge(joined, res.value)
+        const answer = res.value
+        if (answer === undefined) {
+          answers.set(peer, undefined)
+          return
         }
+        if (known !== undefined && answer.type !== known) throw new TypeMismatchError(key, answer.type, known)
+        known ??= answer.type
+        const crdt = crdtOf(known)
+        answers.set(peer, answer.state)
+        joined = crdt.merge(joined ?? crdt.empty(), answer.state)
       })
     }
 
     while (answers.size < wanted && next < candidates.length) await ask(wanted - answers.size)
     if (options.witness !== undefined) {
       const witness = options.witness
-      const covered = (): boolean => (crdt as unknown as { covers(s: unknown, w: Uint8Array): boolean }).covers(joined, witness)
+      const covered = (): boolean =>
+        known !== undefined && joined !== undefined && (crdtOf(known) as unknown as { covers(s: unknown, w: Uint8Array): boolean }).covers(joined, witness)
       if (!covered()) await ask(candidates.length)
       const deadline = this.init.clock.now() + (options.timeoutMs ?? this.init.sessionReadTimeoutMs ?? DEFAULT_SESSION_READ_TIMEOUT_MS)
       let delay = 20
@@ -190,8 +200,9 @@ export class Coordinator implements WritePath {
         await ask(candidates.length)
       }
     }
-    this.repair(key, type, joined, answers, new Set(preferred))
-    return { type: found ? type : undefined, state: joined, replicas: answers.size }
+    const found = [...answers.values()].some((s) => s !== undefined)
+    if (known !== undefined && found) this.repair(key, known, joined, answers, new Set(preferred))
+    return { type: found ? known : undefined, state: joined ?? (type === undefined ? undefined : crdtOf(type).empty()), replicas: answers.size }
   }
 
   /**
@@ -251,21 +262,14 @@ export class Coordinator implements WritePath {
     }
   }
 
-  private async readFrom(peer: string, key: string, type: CrdtTypeName): Promise<unknown> {
-    if (peer === this.init.self) {
-      const local = this.init.replica.read(key)
-      if (local === undefined) return undefined
-      if (local.type !== type) throw new TypeMismatchError(key, local.type, type)
-      return local.state
-    }
+  private async readFrom(peer: string, key: string): Promise<{ type: CrdtTypeName; state: unknown } | undefined> {
+    if (peer === this.init.self) return this.init.replica.read(key)
     const response = await this.init.send(peer, { type: 'read', key })
-    if (response.type !== 'state') throw errorFromResponse(peer, response, key, type)
+    if (response.type !== 'state') throw errorFromResponse(peer, response, key, undefined)
     if (response.state === undefined) return undefined
-    let stored: CrdtTypeName
     try {
-      stored = typeOfEncoded(response.state)
-      if (stored !== type) throw new TypeMismatchError(key, stored, type)
-      return crdtOf(type).decode(response.state)
+      const type = typeOfEncoded(response.state)
+      return { type, state: crdtOf(type).decode(response.state) }
     } catch (err) {
       if (err instanceof CrdtDecodeError) throw new RemoteError(peer, 'BAD_REQUEST', `undecodable state for ${key}`)
       throw err

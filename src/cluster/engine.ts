@@ -170,7 +170,7 @@ export class Engine {
     return this.coordinator.write(key, op, options)
   }
 
-  read(key: string, type: CrdtTypeName, options?: ClusterReadOptions): Promise<ClusterReadResult> {
+  read(key: string, type: CrdtTypeName | undefined, options?: ClusterReadOptions): Promise<ClusterReadResult> {
     return this.coordinator.read(key, type, options)
   }
 

@@ -18,12 +18,12 @@ export class RemoteError extends RumorDbError {
 const TYPE_IN_MESSAGE = /\((gcounter|pncounter|orset|lww)\)/
 
 /** The error a caller sees for a replica's refusal (or an unexpected answer). */
-export function errorFromResponse(peer: string, response: Response, key: string, requested: CrdtTypeName): Error {
+export function errorFromResponse(peer: string, response: Response, key: string, requested: CrdtTypeName | undefined): Error {
   if (response.type !== 'error') return new RemoteError(peer, 'INTERNAL', `unexpected ${response.type} response`)
   switch (response.code) {
     case 'TYPE_MISMATCH': {
       const existing = TYPE_IN_MESSAGE.exec(response.message)?.[1] as CrdtTypeName | undefined
-      if (existing !== undefined && existing !== requested) return new TypeMismatchError(key, existing, requested)
+      if (existing !== undefined && requested !== undefined && existing !== requested) return new TypeMismatchError(key, existing, requested)
       return new RemoteError(peer, response.code, response.message)
     }
     case 'INVALID_VALUE':
