@@ -13,7 +13,7 @@ import { ArcIndex } from './arc-index.js'
 import { Coordinator, hintExtras, type ClusterReadOptions, type ClusterReadResult, type ClusterWriteOptions, type ClusterWriteResult } from './coordinator.js'
 import { DEFAULT_N, DEFAULT_R, DEFAULT_W } from './engine-constants.js'
 import { HintedHandoff } from './hinted-handoff.js'
-import { Membership, type MemberView } from './membership.js'
+import { Membership, type MemberView, type RingCache } from './membership.js'
 import { createMessenger, type Messenger } from './messenger.js'
 import { RequestRouter } from './request-router.js'
 
@@ -29,6 +29,8 @@ export interface EngineConfig {
   readonly handoffIntervalMs?: number
   readonly phiThreshold?: number
   readonly sessionReadTimeoutMs?: number
+  /** Rings are immutable and depend only on the membership view: engines may share them. */
+  readonly ringCache?: RingCache
 }
 
 export interface EngineInit {
@@ -90,6 +92,7 @@ export class Engine {
       broadcast: (m) => this.messenger.broadcast(m),
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       phiThreshold: config.phiThreshold,
+      ringCache: config.ringCache,
     })
     this.arcIndex = new ArcIndex()
     this.antiEntropy = new AntiEntropy({
@@ -199,6 +202,9 @@ export class Engine {
     if (!this.started || peer === this.self) return
     this.handoff.peerReturned(peer)
     if (attempt === 0 && this.joinTimers.has(peer)) return
+    // A member we already know alive needs no join: its heartbeats keep us current, and
+    // skipping it keeps a restart of a large cluster from turning into N² table transfers.
+    if (attempt === 0 && this.membership.health(peer) === 'alive') return
     this.membership.join(peer).then(
       () => {
         this.joinTimers.delete(peer)

@@ -31,6 +31,9 @@ export interface RingView {
   readonly version: Uint8Array
 }
 
+/** Rings by membership-view version (hex), shared by engines in one process (the simulator). */
+export type RingCache = Map<string, Ring>
+
 export interface MembershipInit {
   readonly self: { readonly peerId: string; readonly addrs?: readonly string[]; readonly vnodes?: number }
   readonly store: Store
@@ -39,6 +42,7 @@ export interface MembershipInit {
   readonly broadcast: (message: { type: 'heartbeat'; member: MemberAnnouncement; seq: number }) => void
   readonly heartbeatIntervalMs?: number
   readonly phiThreshold?: number
+  readonly ringCache?: RingCache
 }
 
 export class Membership {
@@ -52,7 +56,7 @@ export class Membership {
   private timer: TimerHandle | undefined
   private started = false
   private leaving = false
-  private ringCache: RingView | undefined
+  private ringView: RingView | undefined
   private persisting: Promise<void> = Promise.resolve()
 
   constructor(private readonly init: MembershipInit) {
@@ -152,12 +156,18 @@ export class Membership {
 
   /** The ring over every member that has not left (suspects included, so placement is stable). */
   ring(): RingView {
-    if (this.ringCache === undefined) {
-      const alive = memberTable.aliveMembers(this.table)
-      const ring = buildRing(alive.map((r) => ({ id: r.peerId, vnodes: r.vnodes })))
-      this.ringCache = { ring, members: ring.members, version: ringVersionOf(alive.map((r) => ({ id: r.peerId, vnodes: r.vnodes }))) }
+    if (this.ringView === undefined) {
+      const view = memberTable.aliveMembers(this.table).map((r) => ({ id: r.peerId, vnodes: r.vnodes }))
+      const version = ringVersionOf(view)
+      const cacheKey = Buffer.from(version).toString('hex')
+      let ring = this.init.ringCache?.get(cacheKey)
+      if (ring === undefined) {
+        ring = buildRing(view)
+        this.init.ringCache?.set(cacheKey, ring)
+      }
+      this.ringView = { ring, members: ring.members, version }
     }
-    return this.ringCache
+    return this.ringView
   }
 
   phi(peer: string): number {
@@ -209,7 +219,7 @@ export class Membership {
     if (memberTable.equals(merged, this.table)) return
     const changed = [...delta.keys()].filter((id) => merged.get(id) !== this.table.get(id))
     this.table = merged
-    this.ringCache = undefined
+    this.ringView = undefined
     const upsert = changed.map((peerId) => ({
       peerId,
       record: memberTable.encode(new Map([[peerId, merged.get(peerId) as MemberRecord]])),
