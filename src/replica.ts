@@ -3,6 +3,7 @@
 // database calls directly while the network is off. Every change is one group-committed
 // store batch that also carries the clock, so the HLC never goes back across restarts.
 import {
+  ClockDriftError,
   crdtTypes,
   decodeTimestamp,
   encodeTimestamp,
@@ -62,6 +63,11 @@ export interface CommittedChange {
 
 export type CommitListener = (change: CommittedChange) => void
 
+export interface ReplicaStats {
+  /** Remote registers refused because their timestamp was too far ahead of our clock. */
+  clockDriftRefused: number
+}
+
 export interface ReplicaInit {
   readonly store: Store
   readonly clock: Clock
@@ -89,6 +95,7 @@ export class Replica {
   readonly actor: string
   readonly hlc: HybridLogicalClock
   private readonly store: Store
+  readonly stats: ReplicaStats = { clockDriftRefused: 0 }
   private readonly listeners = new Set<CommitListener>()
   private readonly cache: StateCache
 
@@ -165,7 +172,12 @@ export class Replica {
     if (type === 'lww' && incoming !== null) {
       // A register from a node whose clock runs far ahead would win every later write:
       // refuse it (ClockDriftError) instead of merging; the clock stays unchanged.
-      this.hlc.update((incoming as LWWRegisterState & object).timestamp)
+      try {
+        this.hlc.update((incoming as LWWRegisterState & object).timestamp)
+      } catch (err) {
+        if (err instanceof ClockDriftError) this.stats.clockDriftRefused++
+        throw err
+      }
     }
     const state = crdt.merge(current, incoming)
     if (crdt.equals(state, current) && this.store.getKey(key) !== undefined) {

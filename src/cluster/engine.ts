@@ -52,6 +52,7 @@ export interface EngineStatus {
   readonly antiEntropy: AntiEntropy['stats']
   readonly handoff: HintedHandoff['stats']
   readonly rumors: RequestRouter['stats']
+  readonly clockDriftRefused: number
 }
 
 const JOIN_RETRY_BASE_MS = 200
@@ -194,6 +195,7 @@ export class Engine {
       antiEntropy: { ...this.antiEntropy.stats },
       handoff: { ...this.handoff.stats },
       rumors: { ...this.router.stats },
+      clockDriftRefused: this.init.replica.stats.clockDriftRefused,
     }
   }
 
