@@ -73,8 +73,8 @@ export interface ReplicaInit {
   readonly clock: Clock
   readonly actor: string
   readonly maxClockOffsetMs?: number
-  /** Decoded states kept in memory (default 4096 keys; 0 disables the cache). */
-  readonly cacheEntries?: number
+  /** Memory budget of the decoded-state cache in encoded bytes (default 32 MiB; 0 disables it). */
+  readonly cacheBytes?: number
 }
 
 type AnyCrdt = {
@@ -102,7 +102,7 @@ export class Replica {
   constructor(init: ReplicaInit) {
     this.store = init.store
     this.actor = init.actor
-    this.cache = new StateCache(init.cacheEntries)
+    this.cache = new StateCache(init.cacheBytes)
     const persisted = init.store.getMeta(META_HLC)
     this.hlc = new HybridLogicalClock({
       now: () => init.clock.now(),
@@ -126,7 +126,7 @@ export class Replica {
     const stored = this.store.getKey(key)
     if (stored === undefined) return undefined
     const entry = { type: stored.type, state: crdtOf(stored.type).decode(stored.state) }
-    this.cache.set(key, entry)
+    this.cache.set(key, entry, stored.state.length)
     return entry
   }
 
@@ -197,7 +197,7 @@ export class Replica {
   /** Stages the batch (the cache follows at once) and waits for its commit. */
   private async commit(key: string, type: CrdtTypeName, state: unknown, batch: WriteBatch): Promise<void> {
     const written = this.store.write(batch)
-    this.cache.set(key, { type, state })
+    this.cache.set(key, { type, state }, batch.keys?.[0]?.state.length ?? 0)
     try {
       await written
     } catch (err) {
