@@ -22,13 +22,18 @@ export interface EngineConfig {
   readonly r?: number
   readonly w?: number
   readonly vnodes?: number
-  /** Addresses this node announces (libp2p multiaddrs in production). */
-  readonly addrs?: readonly string[]
+  /** Addresses this node announces (libp2p multiaddrs in production); read when it announces. */
+  readonly addrs?: readonly string[] | (() => readonly string[])
   readonly heartbeatIntervalMs?: number
   readonly antiEntropyIntervalMs?: number
   readonly handoffIntervalMs?: number
   readonly phiThreshold?: number
   readonly sessionReadTimeoutMs?: number
+  /**
+   * Publish each write's delta as a rumor (default true). Off, a write reaches the other
+   * replicas only through the coordinator, hinted handoff and anti-entropy.
+   */
+  readonly rumors?: boolean
   /** Rings are immutable and depend only on the membership view: engines may share them. */
   readonly ringCache?: RingCache
 }
@@ -71,6 +76,7 @@ export class Engine {
   private readonly joinTimers = new Map<string, TimerHandle>()
   private readonly offs: (() => void)[] = []
   private started = false
+  private membershipReady = false
 
   constructor(private readonly init: EngineInit) {
     const { store, transport, clock, random, replica } = init
@@ -119,6 +125,7 @@ export class Engine {
       keepHint: (target, key, state) => replica.merge(key, state, hintExtras(target, key, state, clock.now())).then(() => undefined),
       defaults: { n: config.n ?? DEFAULT_N, r: config.r ?? DEFAULT_R, w: config.w ?? DEFAULT_W },
       sessionReadTimeoutMs: config.sessionReadTimeoutMs,
+      rumors: config.rumors,
     })
     this.handoff = new HintedHandoff({
       store,
@@ -147,10 +154,15 @@ export class Engine {
     this.offs.push(replica.onCommitted((change) => this.arcIndex.update(change.key)))
     // Membership changes only re-file keys under the new ring; the store is not rescanned.
     this.offs.push(this.membership.onChange(() => this.arcIndex.setRing(this.membership.ring().ring)))
-    transport.onPeerSeen((peer) => this.peerSeen(peer))
-    await this.membership.start()
-    this.arcIndex.rebuild(this.membership.ring().ring, store)
+    // The transport starts first so the announced addresses carry the real ports; peers it
+    // reports before membership is up are picked up from peers() right after.
+    transport.onPeerSeen((peer) => {
+      if (this.membershipReady) this.peerSeen(peer)
+    })
     await transport.start()
+    await this.membership.start()
+    this.membershipReady = true
+    this.arcIndex.rebuild(this.membership.ring().ring, store)
     for (const peer of transport.peers()) this.peerSeen(peer)
     this.handoff.start()
     this.antiEntropy.start()
@@ -160,6 +172,7 @@ export class Engine {
   async stop(): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.membershipReady = false
     for (const timer of this.joinTimers.values()) this.init.clock.clearTimeout(timer)
     this.joinTimers.clear()
     for (const off of this.offs.splice(0)) off()

@@ -35,7 +35,7 @@ export interface RingView {
 export type RingCache = Map<string, Ring>
 
 export interface MembershipInit {
-  readonly self: { readonly peerId: string; readonly addrs?: readonly string[]; readonly vnodes?: number }
+  readonly self: { readonly peerId: string; readonly addrs?: readonly string[] | (() => readonly string[]); readonly vnodes?: number }
   readonly store: Store
   readonly clock: Clock
   readonly send: (peer: string, request: Request) => Promise<Response>
@@ -185,7 +185,7 @@ export class Membership {
     await this.apply(
       memberTable.announce(this.table, {
         peerId: this.self,
-        addrs: this.init.self.addrs ?? [],
+        addrs: typeof this.init.self.addrs === 'function' ? this.init.self.addrs() : (this.init.self.addrs ?? []),
         vnodes: this.init.self.vnodes ?? DEFAULT_VNODES,
         incarnation,
         status,
