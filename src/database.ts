@@ -292,7 +292,7 @@ export class Database implements KeyAccess {
       }
       const fp = fingerprint(key, op)
       const stored = this.store.getIdempotency(id, this.clock.now())
-      if (stored !== undefined) return decodeIdempotencyRecord(id, fp, stored)
+      if (stored !== undefined) return { ...decodeIdempotencyRecord(id, fp, stored), replayed: true }
       const running = this.applyWrite(key, op, options, { id, fp })
       this.pendingIdempotency.set(id, running)
       try {

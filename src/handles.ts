@@ -33,6 +33,8 @@ export interface WriteResult<V> {
   readonly acks?: number
   /** Whether w replicas acknowledged. */
   readonly quorum?: boolean
+  /** True when an idempotency key matched an earlier write: this is that write's result, nothing was applied. */
+  readonly replayed?: boolean
 }
 
 export interface KeyAccess {

@@ -9,7 +9,8 @@ export type { MemberView, MemberHealth } from './cluster/membership.js'
 export { CounterHandle, GCounterHandle, SetHandle, RegisterHandle } from './handles.js'
 export type { WriteOptions, ReadOptions, WriteResult } from './handles.js'
 export type { Change, ChangeListener } from './subscriptions.js'
-export type { Operation, ValueOf } from './operations.js'
+export type { Operation, OperationName, ValueOf } from './operations.js'
+export { CRDT_TYPE_NAMES, OPERATIONS_OF } from './operations.js'
 export {
   RumorDbError,
   TypeMismatchError,

@@ -2,7 +2,7 @@
 // the only one; with it on, the cluster coordinator (src/cluster/coordinator.ts) answers
 // the same two calls, so handles, errors and results are the same in both modes.
 import type { CrdtTypeName } from '../crdts/types.js'
-import { StaleReadError, TypeMismatchError } from './errors.js'
+import { InvalidOptionError, QuorumNotMetError, StaleReadError, TypeMismatchError } from './errors.js'
 import type { Operation } from './operations.js'
 import { crdtOf, type AppliedWrite, type BatchExtras, type Replica } from './replica.js'
 
@@ -54,8 +54,13 @@ export class LocalWritePath implements WritePath {
   constructor(private readonly replica: Replica) {}
 
   async write(key: string, op: Operation, options: PathWriteOptions = {}): Promise<PathWriteResult> {
+    const required = options.w ?? 1
+    if (!Number.isSafeInteger(required) || required < 1) throw new InvalidOptionError(`w must be a positive integer, got ${String(options.w)}`)
     const applied = await this.replica.apply(key, op, options.localExtras)
-    return { type: op.type, state: applied.state, witness: applied.witness, acks: 1, required: 1, quorum: true, appliedLocally: true }
+    // One replica: asking for more acknowledgements than that is a quorum this node cannot meet.
+    const quorum = required <= 1
+    if (!quorum && options.requireQuorum === true) throw new QuorumNotMetError(key, 1, required)
+    return { type: op.type, state: applied.state, witness: applied.witness, acks: 1, required, quorum, appliedLocally: true }
   }
 
   async read(key: string, requested: CrdtTypeName | undefined, options: PathReadOptions = {}): Promise<PathReadResult> {

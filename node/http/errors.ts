@@ -1,0 +1,135 @@
+// How the HTTP API reports failures: one JSON shape, `{ error: { code, message } }`, and
+// one table from the database's named errors to status codes. Pure, so the table is
+// tested without a server (some errors, like QUORUM_NOT_MET, need a cluster to happen).
+import {
+  InvalidKeyError,
+  InvalidOptionError,
+  InvalidTokenError,
+  InvalidValueError,
+  QuorumNotMetError,
+  StaleReadError,
+  TypeMismatchError,
+  ValueTooLargeError,
+  WriteOutcomeUnknownError,
+} from '../../src/index.js'
+
+export type ErrorCode =
+  | 'INVALID_REQUEST'
+  | 'UNAUTHORIZED'
+  | 'NOT_FOUND'
+  | 'TYPE_MISMATCH'
+  | 'TOO_LARGE'
+  | 'QUORUM_NOT_MET'
+  | 'STALE_READ'
+  | 'OUTCOME_UNKNOWN'
+  | 'UNAVAILABLE'
+  | 'NOT_READY'
+  | 'INTERNAL'
+
+export interface ErrorBody {
+  readonly error: {
+    readonly code: ErrorCode
+    readonly message: string
+    /** QUORUM_NOT_MET only: replicas that acknowledged, and how many were required. */
+    readonly acks?: number
+    readonly required?: number
+  }
+}
+
+export interface HttpFailure {
+  readonly status: number
+  readonly body: ErrorBody
+}
+
+/** createHttpServer refuses to expose the database beyond this machine without a token. */
+export class HttpTokenRequiredError extends Error {
+  readonly code = 'HTTP_TOKEN_REQUIRED'
+  constructor(host: string) {
+    super(
+      `refusing to serve the HTTP API on ${JSON.stringify(host)} without a token: anyone who can reach that address could ` +
+        'read and write every key; pass --http-token <secret> (createHttpServer({ httpToken })) or bind to 127.0.0.1',
+    )
+    this.name = 'HttpTokenRequiredError'
+  }
+}
+
+/** A createHttpServer option that cannot work (a bad port, an empty token, …). */
+export class InvalidHttpOptionError extends Error {
+  readonly code = 'INVALID_HTTP_OPTION'
+  constructor(reason: string) {
+    super(reason)
+    this.name = 'InvalidHttpOptionError'
+  }
+}
+
+export function failure(status: number, code: ErrorCode, message: string): HttpFailure {
+  return { status, body: { error: { code, message } } }
+}
+
+/** Codes of errors that mean "this node is shutting down", from the database and its store. */
+const CLOSED_CODES = new Set(['CLOSED', 'STORE_CLOSED'])
+
+/**
+ * The status and body for an error thrown while serving a request. STALE_READ is 503 (the
+ * write is not here yet: retry later or elsewhere); OUTCOME_UNKNOWN is 504 (a replica this
+ * node was waiting on stopped answering, as a gateway timeout: retry with the same
+ * Idempotency-Key).
+ */
+export function httpFailureOf(err: unknown): HttpFailure {
+  // Fastify's own errors first: some of them (body too large) are RangeErrors.
+  const frameworkStatus = frameworkStatusOf(err)
+  if (frameworkStatus === 413) {
+    return failure(413, 'TOO_LARGE', 'the request body is over the 1 MiB limit; elements and values may be at most 64 KiB')
+  }
+  if (frameworkStatus !== undefined && frameworkStatus >= 400 && frameworkStatus < 500) {
+    return failure(400, 'INVALID_REQUEST', describeClientError(err as Error & { code?: string }))
+  }
+  if (err instanceof QuorumNotMetError) {
+    return { status: 503, body: { error: { code: 'QUORUM_NOT_MET', message: err.message, acks: err.acks, required: err.required } } }
+  }
+  if (err instanceof TypeMismatchError) return failure(409, 'TYPE_MISMATCH', err.message)
+  if (err instanceof StaleReadError) return failure(503, 'STALE_READ', err.message)
+  if (err instanceof WriteOutcomeUnknownError) return failure(504, 'OUTCOME_UNKNOWN', err.message)
+  // Before RangeError: ValueTooLargeError is one.
+  if (err instanceof ValueTooLargeError) return failure(413, 'TOO_LARGE', err.message)
+  if (
+    err instanceof InvalidKeyError ||
+    err instanceof InvalidTokenError ||
+    err instanceof InvalidOptionError ||
+    err instanceof InvalidValueError ||
+    err instanceof RangeError
+  ) {
+    return failure(400, 'INVALID_REQUEST', err.message)
+  }
+  const code = codeOf(err)
+  if (code !== undefined && CLOSED_CODES.has(code)) {
+    return failure(503, 'UNAVAILABLE', 'this node is shutting down; send the request to another node or retry when it is back')
+  }
+  return failure(500, 'INTERNAL', err instanceof Error ? err.message : 'internal error')
+}
+
+function codeOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' ? code : undefined
+}
+
+/** The status of an error fastify raised (bad JSON, schema failure, body too large, …). */
+function frameworkStatusOf(err: unknown): number | undefined {
+  const e = err as { statusCode?: unknown; validation?: unknown } | null
+  const fromFastify = codeOf(err)?.startsWith('FST_') === true || e?.validation !== undefined
+  return fromFastify && typeof e?.statusCode === 'number' ? e.statusCode : undefined
+}
+
+/** Fastify's own messages, with the fix spelled out where the default says too little. */
+function describeClientError(err: Error & { code?: string }): string {
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return 'the request body must be JSON: send it with Content-Type: application/json'
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return 'the request body is empty: send a JSON object such as {"type":"pncounter","op":"increment"}'
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return `the request body is not valid JSON (${err.message})`
+    default:
+      return err.message
+  }
+}

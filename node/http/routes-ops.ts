@@ -1,0 +1,57 @@
+// For operators and orchestrators: liveness, readiness and Prometheus metrics.
+import type { FastifyInstance } from 'fastify'
+import { failure } from './errors.js'
+import type { RouteDeps } from './routes-kv.js'
+import { okResponseSchema, readyResponseSchema } from './schemas.js'
+
+/** A readiness check that has not answered by then counts as failing. */
+export const READY_TIMEOUT_MS = 5_000
+
+export interface OpsDeps extends RouteDeps {
+  /** Whether the network side (libp2p) is up; absent for a node without one. */
+  readonly isNetworkReady?: () => boolean | Promise<boolean>
+}
+
+type Check = 'sqlite' | 'network'
+
+export function registerOpsRoutes(app: FastifyInstance, { db, metrics, isNetworkReady }: OpsDeps): void {
+  // Liveness: the process answers. Deliberately touches nothing else.
+  app.get('/healthz', { schema: { response: okResponseSchema } }, async () => ({ ok: true }))
+
+  app.get('/readyz', { schema: { response: readyResponseSchema } }, async (request, reply) => {
+    const checks: [Check, () => Promise<void>][] = [['sqlite', () => db.checkWritable()]]
+    if (isNetworkReady !== undefined) {
+      checks.push([
+        'network',
+        async () => {
+          if (!(await isNetworkReady())) throw new Error('the network is not ready (no listening transport or no peers joined yet)')
+        },
+      ])
+    }
+    const results = await Promise.all(checks.map(async ([name, check]) => [name, await settle(check)] as const))
+    const failed = results.filter(([, err]) => err !== undefined)
+    if (failed.length === 0) return { ok: true }
+    const message = failed.map(([name, err]) => `${name}: ${err instanceof Error ? err.message : String(err)}`).join('; ')
+    request.log.warn({ failing: failed.map(([name]) => name) }, `not ready: ${message}`)
+    const { body } = failure(503, 'NOT_READY', message)
+    return reply.code(503).send({ ok: false, failing: failed.map(([name]) => name), error: body.error })
+  })
+
+  app.get('/metrics', async (_request, reply) => {
+    const text = await metrics.scrape()
+    return reply.type(metrics.registry.contentType).send(text)
+  })
+}
+
+/** The error a check failed with (a timeout counts), or undefined when it passed. */
+async function settle(check: () => Promise<void>): Promise<unknown> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<Error>((resolve) => {
+    timer = setTimeout(() => resolve(new Error(`no answer within ${READY_TIMEOUT_MS} ms`)), READY_TIMEOUT_MS)
+  })
+  try {
+    return await Promise.race([check().then(() => undefined, (err: unknown) => err ?? new Error('failed')), timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}

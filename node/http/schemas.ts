@@ -1,0 +1,248 @@
+// JSON schemas of every route: fastify validates requests with them (Ajv, with type
+// coercion and removal of unknown properties turned off, so `"amount": "5"` or a stray
+// field is refused rather than silently fixed) and serializes replies with them.
+// Query strings stay strings and are parsed by the routes after validation.
+import type { FastifySchemaValidationError } from 'fastify'
+import { CRDT_TYPE_NAMES, OPERATIONS_OF } from '../../src/operations.js'
+
+/** Ajv options for every route: validate, never rewrite the request. */
+export const AJV_OPTIONS = { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } as const
+
+export const MAX_BODY_BYTES = 1024 * 1024
+/** Keys are at most 1,024 UTF-8 bytes; longer ones must reach the handler to get a clear 400. */
+export const MAX_PARAM_LENGTH = 8 * 1024
+export const DEFAULT_KEYS_LIMIT = 100
+
+const ANY_JSON = {}
+const POSITIVE_SMALL_INT = { type: 'string', pattern: '^[1-9][0-9]{0,2}$' }
+const KEYS_LIMIT = { type: 'string', pattern: '^(?:[1-9][0-9]{0,3}|10000)$' }
+/** How a failed pattern is explained (Ajv reports only the pattern). */
+const PATTERN_MEANING = new Map<string, string>([
+  [POSITIVE_SMALL_INT.pattern, 'an integer from 1 to 999'],
+  [KEYS_LIMIT.pattern, 'an integer from 1 to 10000'],
+])
+
+/** What each type accepts besides `type` and `op`: counters take an amount, sets an element, registers a value. */
+const ARGUMENT_OF = { gcounter: 'amount', pncounter: 'amount', orset: 'element', lww: 'value' } as const
+const ARGUMENTS = ['amount', 'element', 'value'] as const
+
+/**
+ * Per-type rules, in two passes over CRDT_TYPE_NAMES so that a wrong op is reported before
+ * a missing argument: rule i applies to type CRDT_TYPE_NAMES[i % 4].
+ */
+const ifType = (type: string) => ({ type: 'object', properties: { type: { const: type } } })
+const TYPE_RULES = [
+  ...CRDT_TYPE_NAMES.map((type) => ({ if: ifType(type), then: { type: 'object', properties: { op: { enum: OPERATIONS_OF[type] } } } })),
+  ...CRDT_TYPE_NAMES.map((type) => {
+    const argument = ARGUMENT_OF[type]
+    const forbidden = Object.fromEntries(ARGUMENTS.filter((a) => a !== argument).map((a) => [a, false]))
+    return {
+      if: ifType(type),
+      // Counters default to amount 1; a set needs its element, a register its value (null included).
+      then: { type: 'object', properties: forbidden, ...(argument === 'amount' ? {} : { required: [argument] }) },
+    }
+  }),
+]
+
+export const writeBodySchema = {
+  type: 'object',
+  required: ['type', 'op'],
+  additionalProperties: false,
+  properties: {
+    type: { type: 'string', enum: CRDT_TYPE_NAMES },
+    op: { type: 'string', enum: ['increment', 'decrement', 'add', 'remove', 'set'] },
+    amount: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    element: ANY_JSON,
+    value: ANY_JSON,
+  },
+  allOf: TYPE_RULES,
+} as const
+
+export const keyParamsSchema = {
+  type: 'object',
+  required: ['key'],
+  properties: { key: { type: 'string', minLength: 1 } },
+} as const
+
+export const writeQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    w: POSITIVE_SMALL_INT,
+    requireQuorum: { type: 'string', enum: ['true', 'false'] },
+  },
+} as const
+
+export const writeHeadersSchema = {
+  type: 'object',
+  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 256 } },
+} as const
+
+export const readQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    r: POSITIVE_SMALL_INT,
+    token: { type: 'string', minLength: 1, maxLength: 4096 },
+  },
+} as const
+
+export const keysQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    prefix: { type: 'string', maxLength: 4096 },
+    /** Pagination: keys strictly after this one. */
+    after: { type: 'string', maxLength: 4096 },
+    limit: KEYS_LIMIT,
+  },
+} as const
+
+const errorResponse = {
+  type: 'object',
+  required: ['error'],
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' }, acks: { type: 'integer' }, required: { type: 'integer' } },
+    },
+  },
+} as const
+
+const crdtType = { type: 'string', enum: CRDT_TYPE_NAMES } as const
+
+export const writeResponseSchema = {
+  200: {
+    type: 'object',
+    required: ['key', 'type', 'value', 'token'],
+    properties: {
+      key: { type: 'string' },
+      type: crdtType,
+      value: ANY_JSON,
+      // Absent on an idempotent replay: the first write's acks were not recorded.
+      acks: { type: 'integer' },
+      quorum: { type: 'boolean' },
+      token: { type: 'string' },
+      replayed: { type: 'boolean' },
+    },
+  },
+} as const
+
+export const readResponseSchema = {
+  200: {
+    type: 'object',
+    required: ['key', 'type', 'value', 'replicas'],
+    properties: { key: { type: 'string' }, type: crdtType, value: ANY_JSON, replicas: { type: 'integer' } },
+  },
+  404: errorResponse,
+} as const
+
+export const keysResponseSchema = {
+  200: {
+    type: 'object',
+    required: ['keys'],
+    properties: {
+      keys: {
+        type: 'array',
+        items: { type: 'object', required: ['key', 'type'], properties: { key: { type: 'string' }, type: crdtType } },
+      },
+    },
+  },
+} as const
+
+export const membersResponseSchema = {
+  200: {
+    type: 'object',
+    required: ['self', 'members'],
+    properties: {
+      self: { type: 'string' },
+      members: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['id', 'addrs', 'status', 'vnodes'],
+          properties: {
+            id: { type: 'string' },
+            addrs: { type: 'array', items: { type: 'string' } },
+            status: { type: 'string', enum: ['alive', 'suspect', 'left'] },
+            vnodes: { type: 'integer' },
+          },
+        },
+      },
+    },
+  },
+} as const
+
+/** A group of counters (see StatusView for the fields). */
+const counters = { type: 'object', additionalProperties: { type: 'integer' } } as const
+
+export const statusResponseSchema = {
+  200: {
+    type: 'object',
+    required: ['id', 'networked', 'keys', 'pendingHints', 'members', 'antiEntropy', 'gossip', 'handoff', 'coordinator'],
+    properties: {
+      id: { type: 'string' },
+      networked: { type: 'boolean' },
+      keys: { type: 'integer' },
+      pendingHints: { type: 'integer' },
+      members: counters,
+      antiEntropy: counters,
+      gossip: counters,
+      handoff: counters,
+      coordinator: counters,
+    },
+  },
+} as const
+
+export const okResponseSchema = {
+  200: { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' } } },
+} as const
+
+export const readyResponseSchema = {
+  200: okResponseSchema[200],
+  503: {
+    type: 'object',
+    required: ['ok', 'failing', 'error'],
+    properties: {
+      ok: { type: 'boolean' },
+      failing: { type: 'array', items: { type: 'string', enum: ['sqlite', 'network'] } },
+      error: errorResponse.properties.error,
+    },
+  },
+} as const
+
+/**
+ * Turns Ajv's first error into a sentence: where, what was expected, and for which type
+ * (the per-type rules are `allOf[i]`, see TYPE_RULES).
+ */
+export function formatSchemaError(errors: FastifySchemaValidationError[], dataVar: string): Error {
+  const first = errors[0]
+  if (first === undefined) return new Error(`${dataVar} is invalid`)
+  const where = `${dataVar}${first.instancePath.replaceAll('/', '.')}`
+  const params = first.params as Record<string, unknown>
+  const rule = /^#\/allOf\/(\d+)\/then\//.exec(first.schemaPath)
+  const type = rule === null ? undefined : CRDT_TYPE_NAMES[Number(rule[1]) % CRDT_TYPE_NAMES.length]
+  const forType = type === undefined ? '' : ` for type ${type}`
+  let text: string
+  switch (first.keyword) {
+    case 'enum':
+      text = `${where} must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}${forType}`
+      break
+    case 'false schema':
+      text = type === undefined ? `${where} is not allowed` : `${where} is not allowed for type ${type}: it takes "${ARGUMENT_OF[type]}"`
+      break
+    case 'required':
+      text = `${where} must have "${String(params.missingProperty)}"${forType}`
+      break
+    case 'additionalProperties':
+      text = `${where} has an unknown property "${String(params.additionalProperty)}"`
+      break
+    case 'pattern':
+      text = `${where} must be ${PATTERN_MEANING.get(String(params.pattern)) ?? `a string matching ${String(params.pattern)}`}`
+      break
+    default:
+      text = `${where} ${first.message ?? 'is invalid'}${forType}`
+  }
+  return new Error(text)
+}

@@ -1,0 +1,115 @@
+// The shape /v1/status answers and /metrics reads: db.status() flattened into fixed groups
+// of counters, with zeros where a local database (no engine) has none, so clients and
+// dashboards see the same fields whether the network is on or off.
+import type { DatabaseStatus } from '../../src/index.js'
+
+export interface StatusView {
+  readonly id: string
+  readonly networked: boolean
+  readonly keys: number
+  readonly pendingHints: number
+  readonly members: { readonly alive: number; readonly suspect: number; readonly left: number }
+  readonly antiEntropy: {
+    readonly rounds: number
+    readonly equalRounds: number
+    readonly syncedRounds: number
+    readonly viewMismatchRounds: number
+    readonly failedRounds: number
+    readonly keysSent: number
+    readonly keysReceived: number
+    readonly mergeErrors: number
+    readonly requestsServed: number
+  }
+  readonly gossip: {
+    readonly rumorsMerged: number
+    readonly rumorsIgnored: number
+    readonly broadcastsSent: number
+    readonly broadcastsReceived: number
+    readonly requestsSent: number
+    readonly requestsFailed: number
+    readonly requestsReceived: number
+    readonly bytesSent: number
+    readonly bytesReceived: number
+  }
+  readonly handoff: { readonly delivered: number; readonly failedAttempts: number; readonly dropped: number }
+  readonly coordinator: {
+    readonly writes: number
+    readonly reads: number
+    readonly quorumMissed: number
+    readonly fallbackWrites: number
+    readonly readRepairs: number
+  }
+}
+
+export function statusView(status: DatabaseStatus): StatusView {
+  const base = {
+    id: status.id,
+    networked: status.networked,
+    keys: status.keys,
+    pendingHints: status.pendingHints,
+    members: { alive: status.members.alive, suspect: status.members.suspect, left: status.members.left },
+  }
+  if (!status.networked) {
+    return {
+      ...base,
+      antiEntropy: {
+        rounds: 0,
+        equalRounds: 0,
+        syncedRounds: 0,
+        viewMismatchRounds: 0,
+        failedRounds: 0,
+        keysSent: 0,
+        keysReceived: 0,
+        mergeErrors: 0,
+        requestsServed: 0,
+      },
+      gossip: {
+        rumorsMerged: 0,
+        rumorsIgnored: 0,
+        broadcastsSent: 0,
+        broadcastsReceived: 0,
+        requestsSent: 0,
+        requestsFailed: 0,
+        requestsReceived: 0,
+        bytesSent: 0,
+        bytesReceived: 0,
+      },
+      handoff: { delivered: 0, failedAttempts: 0, dropped: 0 },
+      coordinator: { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, readRepairs: 0 },
+    }
+  }
+  const { antiEntropy: ae, messages: m, rumors, handoff, coordinator: c } = status
+  return {
+    ...base,
+    antiEntropy: {
+      rounds: ae.rounds,
+      equalRounds: ae.equalRounds,
+      syncedRounds: ae.syncedRounds,
+      viewMismatchRounds: ae.viewMismatchRounds,
+      failedRounds: ae.failedRounds,
+      keysSent: ae.keysSent,
+      keysReceived: ae.keysReceived,
+      mergeErrors: ae.mergeErrors,
+      requestsServed: ae.requestsServed,
+    },
+    gossip: {
+      rumorsMerged: rumors.rumorsMerged,
+      rumorsIgnored: rumors.rumorsIgnored,
+      broadcastsSent: m.broadcastsSent,
+      broadcastsReceived: m.broadcastsReceived,
+      requestsSent: m.requestsSent,
+      requestsFailed: m.requestsFailed,
+      requestsReceived: m.requestsReceived,
+      bytesSent: m.bytesSent,
+      bytesReceived: m.bytesReceived,
+    },
+    handoff: { delivered: handoff.delivered, failedAttempts: handoff.failedAttempts, dropped: handoff.dropped },
+    coordinator: {
+      writes: c.writes,
+      reads: c.reads,
+      quorumMissed: c.quorumMissed,
+      fallbackWrites: c.fallbackWrites,
+      readRepairs: c.readRepairs,
+    },
+  }
+}
