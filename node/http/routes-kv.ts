@@ -92,7 +92,7 @@ export function registerKvRoutes(app: FastifyInstance, { db, metrics }: RouteDep
       }
       const quorum = result.quorum ?? true
       metrics.operation(op.type, op.op, 'ok')
-      metrics.writeAcked(result.acks, quorum)
+      metrics.writeAcked(result.acks ?? 1, quorum)
       return { key, type: op.type, value: result.value, acks: result.acks, quorum, token: result.token }
     },
   )
