@@ -154,6 +154,9 @@ export class Engine {
     this.offs.push(replica.onCommitted((change) => this.arcIndex.update(change.key)))
     // Membership changes only re-file keys under the new ring; the store is not rescanned.
     this.offs.push(this.membership.onChange(() => this.arcIndex.setRing(this.membership.ring().ring)))
+    // Members announce their addresses: tell the transport, so every member is reachable,
+    // not only the peers this node discovered itself.
+    this.offs.push(this.membership.onChange(() => this.shareAddresses()))
     // The transport starts first so the announced addresses carry the real ports; peers it
     // reports before membership is up are picked up from peers() right after.
     transport.onPeerSeen((peer) => {
@@ -163,6 +166,7 @@ export class Engine {
     await this.membership.start()
     this.membershipReady = true
     this.arcIndex.rebuild(this.membership.ring().ring, store)
+    this.shareAddresses()
     for (const peer of transport.peers()) this.peerSeen(peer)
     this.handoff.start()
     this.antiEntropy.start()
@@ -209,6 +213,14 @@ export class Engine {
       handoff: { ...this.handoff.stats },
       rumors: { ...this.router.stats },
       clockDriftRefused: this.init.replica.stats.clockDriftRefused,
+    }
+  }
+
+  private shareAddresses(): void {
+    const learn = this.init.transport.learnPeerAddresses?.bind(this.init.transport)
+    if (learn === undefined) return
+    for (const m of this.membership.members()) {
+      if (m.id !== this.self && m.status !== 'left' && m.addrs.length > 0) learn(m.id, m.addrs)
     }
   }
 

@@ -32,6 +32,12 @@ export interface Transport {
   onPeerLost(listener: PeerListener): void
   /** Peers currently connected or known reachable. */
   peers(): string[]
+  /**
+   * Addresses a peer announced in the member table, so requests can reach members this
+   * node never discovered itself (libp2p: added to the peer store). Optional: transports
+   * that route by peer id alone (the simulator) do without.
+   */
+  learnPeerAddresses?(peer: string, addrs: readonly string[]): void
   start(): Promise<void>
   /** Idempotent; rejects every pending request. */
   stop(): Promise<void>

@@ -1,0 +1,124 @@
+// `rumordb get | incr | decr | gincr | add | rm | set | members | status`: thin clients of
+// a node's HTTP API. Human-readable output by default, `--json` for scripts.
+import type { Command } from 'commander'
+import { callNode, CliError, errorReason, type ClientOptions } from './http-client.js'
+
+interface GlobalClientFlags {
+  node: string
+  token?: string
+  json?: boolean
+}
+
+type Print = (line: string) => void
+
+function clientOptions(flags: GlobalClientFlags): ClientOptions {
+  return { node: flags.node, token: flags.token ?? process.env.RUMORDB_HTTP_TOKEN }
+}
+
+function parseJsonArg(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new CliError(`${what} must be JSON, e.g. '"milk"', '42' or '{"sku":"apple"}' (quote it for your shell); got ${text}`, 2)
+  }
+}
+
+function parseAmount(text: string | undefined): number {
+  if (text === undefined) return 1
+  const n = Number(text)
+  if (!Number.isSafeInteger(n) || n < 0 || !/^\d+$/.test(text)) {
+    throw new CliError(`N must be a non-negative integer, got ${text}; use decr to subtract`, 2)
+  }
+  return n
+}
+
+function show(value: unknown): string {
+  return JSON.stringify(value)
+}
+
+async function write(flags: GlobalClientFlags & { w?: string; requireQuorum?: boolean; idempotencyKey?: string }, key: string, body: Record<string, unknown>, print: Print): Promise<void> {
+  const query = new URLSearchParams()
+  if (flags.w !== undefined) query.set('w', flags.w)
+  if (flags.requireQuorum === true) query.set('requireQuorum', 'true')
+  const headers: Record<string, string> = flags.idempotencyKey === undefined ? {} : { 'idempotency-key': flags.idempotencyKey }
+  const path = `v1/kv/${encodeURIComponent(key)}${query.size > 0 ? `?${query}` : ''}`
+  const { status, body: reply } = await callNode(clientOptions(flags), 'POST', path, { body, headers })
+  if (status !== 200) throw new CliError(errorReason(status, reply))
+  const r = reply as { key: string; type: string; value: unknown; acks: number; quorum: boolean; token: string }
+  if (flags.json === true) return print(JSON.stringify(r))
+  print(`${r.key} (${r.type}) = ${show(r.value)}   [${r.acks} ack${r.acks === 1 ? '' : 's'}${r.quorum ? '' : ', quorum not met: it will propagate'}]`)
+}
+
+export function addClientCommands(program: Command, print: Print = (l) => console.log(l)): void {
+  const flags = (cmd: Command): GlobalClientFlags => cmd.optsWithGlobals() as GlobalClientFlags
+  const writeOptions = (cmd: Command): Command =>
+    cmd
+      .option('--w <count>', 'replicas that must acknowledge before the command returns')
+      .option('--require-quorum', 'fail (exit 1) when fewer than w replicas acknowledged; the write still stays')
+      .option('--idempotency-key <id>', 'a retry with the same id is applied once')
+
+  program
+    .command('get')
+    .description("read a key's value (any type)")
+    .argument('<key>')
+    .option('--r <count>', 'replicas to ask')
+    .option('--token <token>', 'session token from a write: wait for a state that includes it')
+    .action(async (key: string, opts: { r?: string; token?: string }, cmd: Command) => {
+      const query = new URLSearchParams()
+      if (opts.r !== undefined) query.set('r', opts.r)
+      if (opts.token !== undefined) query.set('token', opts.token)
+      const path = `v1/kv/${encodeURIComponent(key)}${query.size > 0 ? `?${query}` : ''}`
+      const { status, body } = await callNode(clientOptions(flags(cmd)), 'GET', path)
+      if (status === 404) throw new CliError(`${key}: no such key`)
+      if (status !== 200) throw new CliError(errorReason(status, body))
+      const r = body as { key: string; type: string; value: unknown; replicas: number }
+      print(flags(cmd).json === true ? JSON.stringify(r) : `${r.key} (${r.type}) = ${show(r.value)}   [${r.replicas} replica${r.replicas === 1 ? '' : 's'}]`)
+    })
+
+  for (const [name, type, op, help] of [
+    ['incr', 'pncounter', 'increment', 'add N (default 1) to a PN-counter'],
+    ['decr', 'pncounter', 'decrement', 'subtract N (default 1) from a PN-counter'],
+    ['gincr', 'gcounter', 'increment', 'add N (default 1) to a grow-only counter'],
+  ] as const) {
+    writeOptions(program.command(name).description(help).argument('<key>').argument('[N]', 'amount, a non-negative integer'))
+      .action(async (key: string, n: string | undefined, opts: object, cmd: Command) => {
+        await write({ ...flags(cmd), ...opts }, key, { type, op, amount: parseAmount(n) }, print)
+      })
+  }
+  writeOptions(program.command('add').description('add a JSON element to an OR-set').argument('<key>').argument('<json>'))
+    .action(async (key: string, json: string, opts: object, cmd: Command) => {
+      await write({ ...flags(cmd), ...opts }, key, { type: 'orset', op: 'add', element: parseJsonArg(json, 'the element') }, print)
+    })
+  writeOptions(program.command('rm').description('remove a JSON element from an OR-set').argument('<key>').argument('<json>'))
+    .action(async (key: string, json: string, opts: object, cmd: Command) => {
+      await write({ ...flags(cmd), ...opts }, key, { type: 'orset', op: 'remove', element: parseJsonArg(json, 'the element') }, print)
+    })
+  writeOptions(program.command('set').description('set an LWW register to a JSON value').argument('<key>').argument('<json>'))
+    .action(async (key: string, json: string, opts: object, cmd: Command) => {
+      await write({ ...flags(cmd), ...opts }, key, { type: 'lww', op: 'set', value: parseJsonArg(json, 'the value') }, print)
+    })
+
+  program
+    .command('members')
+    .description('list the cluster members this node sees')
+    .action(async (_opts: object, cmd: Command) => {
+      const { status, body } = await callNode(clientOptions(flags(cmd)), 'GET', 'v1/members')
+      if (status !== 200) throw new CliError(errorReason(status, body))
+      if (flags(cmd).json === true) return print(JSON.stringify(body))
+      const r = body as { self: string; members: { id: string; status: string; addrs: string[]; vnodes: number }[] }
+      for (const m of r.members) {
+        print(`${m.id === r.self ? '*' : ' '} ${m.id}  ${m.status.padEnd(7)} vnodes=${m.vnodes}  ${m.addrs.join(' ')}`.trimEnd())
+      }
+    })
+
+  program
+    .command('status')
+    .description("show the node's id, keys, hints, members and replication counters")
+    .action(async (_opts: object, cmd: Command) => {
+      const { status, body } = await callNode(clientOptions(flags(cmd)), 'GET', 'v1/status')
+      if (status !== 200) throw new CliError(errorReason(status, body))
+      if (flags(cmd).json === true) return print(JSON.stringify(body))
+      const r = body as Record<string, unknown>
+      for (const [k, v] of Object.entries(r)) print(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+    })
+}

@@ -1,0 +1,145 @@
+// `rumordb start`: a node on the network, with its data in a local SQLite file and the
+// HTTP API on loopback. When ready it writes DIR/node.json and logs one `ready` line;
+// SIGINT/SIGTERM stop it cleanly (in-flight writes finish, SQLite closes).
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { Option, type Command } from 'commander'
+import { createHttpServer } from '../http/server.js'
+import { createLogger, forComponent } from '../logger.js'
+import { openDatabase } from '../open-database.js'
+import { CliError } from './http-client.js'
+
+export const NODE_INFO_FILE = 'node.json'
+const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4001']
+
+export interface StartFlags {
+  data: string
+  listen: string[]
+  http: string
+  httpToken?: string
+  bootstrap: string[]
+  mdns: boolean
+  swarmKey?: string
+  cluster: string
+  n: string
+  r: string
+  w: string
+  logLevel: string
+}
+
+/** `HOST:PORT`, `[v6]:PORT` or `:PORT`. */
+export function parseHostPort(text: string): { host: string; port: number } {
+  const match = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text)
+  const port = Number(match?.[3])
+  if (match === null || !Number.isInteger(port) || port > 65535) {
+    throw new CliError(`--http ${JSON.stringify(text)}: expected HOST:PORT, e.g. 127.0.0.1:7070 (port 0 picks a free one)`, 2)
+  }
+  return { host: match[1] ?? (match[2] || '127.0.0.1'), port }
+}
+
+function positive(name: string, text: string): number {
+  const n = Number(text)
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(n) || n < 1) throw new CliError(`--${name} must be a positive integer, got ${text}`, 2)
+  return n
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value]
+}
+
+export function addStartCommand(program: Command): void {
+  program
+    .command('start')
+    .description('start a node: libp2p peer, HTTP API on loopback, data in a local SQLite file')
+    .option('--data <dir>', 'data directory (database, peer key, node.json)', './rumordb-data')
+    .addOption(
+      new Option('--listen <multiaddr>', 'libp2p listen address, repeatable (tcp port 0 picks a free port)')
+        .argParser(collect)
+        .default([], DEFAULT_LISTEN.join(' ')),
+    )
+    .option('--http <host:port>', 'HTTP API address; anything but loopback requires --http-token', '127.0.0.1:7070')
+    .option('--http-token <token>', 'bearer token the HTTP API requires (env RUMORDB_HTTP_TOKEN)')
+    .addOption(new Option('--bootstrap <multiaddr>', 'peer to dial, with /p2p/<peer id>, repeatable').argParser(collect).default([], 'none'))
+    .option('--no-mdns', 'do not discover peers on the LAN by multicast DNS')
+    .option('--swarm-key <file>', 'private cluster: only nodes with the same key (rumordb keygen) can connect')
+    .option('--cluster <name>', 'cluster name: nodes join only peers of the same cluster', 'default')
+    .option('--n <count>', 'replicas per key', '3')
+    .option('--r <count>', 'replicas a read asks', '2')
+    .option('--w <count>', 'acknowledgements a write waits for', '2')
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
+    .action(async (flags: StartFlags) => {
+      await startNode(flags)
+    })
+}
+
+export async function startNode(flags: StartFlags): Promise<void> {
+  const logger = createLogger(flags.logLevel)
+  const dataDir = resolve(flags.data)
+  const http = parseHostPort(flags.http)
+  const replication = { n: positive('n', flags.n), r: positive('r', flags.r), w: positive('w', flags.w) }
+  let swarmKey: Uint8Array | undefined
+  if (flags.swarmKey !== undefined) {
+    try {
+      swarmKey = readFileSync(flags.swarmKey)
+    } catch (err) {
+      throw new CliError(`cannot read --swarm-key ${flags.swarmKey}: ${(err as Error).message}; create one with \`rumordb keygen > swarm.key\``, 2)
+    }
+  }
+  mkdirSync(dataDir, { recursive: true })
+  const db = await openDatabase({
+    dataDir,
+    replication,
+    network: {
+      listen: flags.listen.length > 0 ? flags.listen : DEFAULT_LISTEN,
+      bootstrap: flags.bootstrap,
+      mdns: flags.mdns,
+      swarmKey,
+      cluster: flags.cluster,
+      logger: forComponent(logger, 'libp2p'),
+    },
+  })
+  const transport = db.transport
+  if (transport === undefined) throw new Error('a networked database has a transport')
+  let server: ReturnType<typeof createHttpServer>
+  let url: string
+  try {
+    server = createHttpServer({
+      db,
+      host: http.host,
+      port: http.port,
+      httpToken: flags.httpToken ?? process.env.RUMORDB_HTTP_TOKEN,
+      logger: forComponent(logger, 'http'),
+      isNetworkReady: () => transport.libp2p.status === 'started',
+    })
+    url = (await server.listen()).url
+  } catch (err) {
+    await db.close()
+    throw err
+  }
+  const info = { peerId: transport.peerId, http: url, addrs: transport.multiaddrs() }
+  const file = join(dataDir, NODE_INFO_FILE)
+  writeFileSync(`${file}.tmp`, `${JSON.stringify(info, null, 2)}\n`)
+  renameSync(`${file}.tmp`, file)
+  logger.info({ ...info, dataDir, cluster: flags.cluster, ...replication }, 'ready')
+
+  let stopping = false
+  const stop = (signal: string): void => {
+    if (stopping) {
+      logger.warn({ signal }, 'second signal: exiting without waiting')
+      process.exit(1)
+    }
+    stopping = true
+    logger.info({ signal }, 'stopping: finishing in-flight writes')
+    void (async () => {
+      await server.close()
+      await db.close()
+      logger.info({}, 'stopped')
+      process.exit(0)
+    })().catch((err: unknown) => {
+      logger.error({ err }, 'stop failed')
+      process.exit(1)
+    })
+  }
+  process.once('SIGINT', () => stop('SIGINT'))
+  process.once('SIGTERM', () => stop('SIGTERM'))
+}
