@@ -38,6 +38,8 @@ export interface CoordinatorInit {
   readonly keepHint: (target: string, key: string, state: Uint8Array) => Promise<void>
   readonly defaults?: { readonly n?: number; readonly r?: number; readonly w?: number }
   readonly sessionReadTimeoutMs?: number
+  /** Broadcast each write's delta as a rumor (default true). */
+  readonly rumors?: boolean
 }
 
 export interface CoordinatorStats {
@@ -109,7 +111,7 @@ export class Coordinator implements WritePath {
       this.stats.fallbackWrites++
     }
     const result = applied as NonNullable<typeof applied>
-    if (result.delta.length <= MAX_RUMOR_STATE_BYTES) this.init.broadcast({ type: 'rumor', key, state: result.delta })
+    if (this.init.rumors !== false && result.delta.length <= MAX_RUMOR_STATE_BYTES) this.init.broadcast({ type: 'rumor', key, state: result.delta })
 
     // 2. The delta goes to the other preferred replicas, or to fallbacks with hints.
     const acked = new Set<string>([applier])
