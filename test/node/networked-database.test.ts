@@ -1,0 +1,72 @@
+// Three embedded databases on real libp2p over 127.0.0.1, joined by bootstrap: writes of
+// every type on one are read with r = 3 on another, and read repair and anti-entropy
+// make all three equal.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { openDatabase, type NetworkedDatabase } from '../../node/index.js'
+
+const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
+const FAST = { heartbeatIntervalMs: 200, antiEntropyIntervalMs: 300, handoffIntervalMs: 300 }
+let dir: string
+const dbs: NetworkedDatabase[] = []
+
+async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise<void>((r) => setTimeout(r, 50))
+  }
+}
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'rumordb-p2p-'))
+  const first = await openDatabase({ dataDir: join(dir, 'a'), network: { listen: LOOPBACK, mdns: false }, engine: FAST })
+  dbs.push(first)
+  const bootstrap = first.transport!.multiaddrs()
+  for (const name of ['b', 'c']) {
+    dbs.push(await openDatabase({ dataDir: join(dir, name), network: { listen: LOOPBACK, mdns: false, bootstrap }, engine: FAST }))
+  }
+  await until(() => dbs.every((d) => d.members().members.filter((m) => m.status === 'alive').length === 3), 'three alive members everywhere')
+}, 60_000)
+
+afterAll(async () => {
+  await Promise.all(dbs.map((d) => d.close()))
+  rmSync(dir, { recursive: true, force: true })
+})
+
+describe('openDatabase({ network }) on libp2p', () => {
+  it('reads writes of every type from another node with r = 3', async () => {
+    const [a, , c] = dbs as [NetworkedDatabase, NetworkedDatabase, NetworkedDatabase]
+    expect((await a.counter('visits').increment(3)).quorum).toBe(true)
+    await a.counter('visits').decrement(1)
+    await a.gcounter('likes').increment(7)
+    await a.set('tags').add({ color: 'red' })
+    await a.register('title').set('hello')
+    expect(await c.get('visits', { r: 3 })).toEqual({ key: 'visits', type: 'pncounter', value: 2, replicas: 3 })
+    expect(await c.get('likes', { r: 3 })).toEqual({ key: 'likes', type: 'gcounter', value: 7, replicas: 3 })
+    expect(await c.get('tags', { r: 3 })).toEqual({ key: 'tags', type: 'orset', value: [{ color: 'red' }], replicas: 3 })
+    expect(await c.get('title', { r: 3 })).toEqual({ key: 'title', type: 'lww', value: 'hello', replicas: 3 })
+  })
+
+  it('makes all three replicas equal (every node stores every key with n = 3)', async () => {
+    const [a, b, c] = dbs as [NetworkedDatabase, NetworkedDatabase, NetworkedDatabase]
+    await Promise.all([a.counter('shared').increment(1), b.counter('shared').increment(2), c.counter('shared').increment(4)])
+    await until(async () => {
+      const local = await Promise.all(dbs.map((d) => d.get('shared', { r: 1 })))
+      return local.every((v) => v?.value === 7)
+    }, 'every node to hold 7 locally')
+    const keysOf = (d: NetworkedDatabase): string[] => d.keys({ limit: 100 }).map((k) => k.key)
+    await until(() => keysOf(a).length === 5 && keysOf(b).length === 5 && keysOf(c).length === 5, 'every node to store all five keys')
+    expect(keysOf(b)).toEqual(keysOf(a))
+  })
+
+  it('uses the persisted peer id as its node id and announces real addresses', () => {
+    for (const d of dbs) {
+      expect(d.nodeId).toBe(d.transport!.peerId)
+      const self = d.members().members.find((m) => m.id === d.nodeId)
+      expect(self?.addrs.some((addr) => addr.startsWith('/ip4/127.0.0.1/tcp/') && !addr.includes('/tcp/0/'))).toBe(true)
+    }
+  })
+})
