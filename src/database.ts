@@ -6,6 +6,9 @@ import { join, resolve } from 'node:path'
 import type { CrdtTypeName } from '../crdts/types.js'
 import { Engine, type EngineConfig, type EngineStatus } from './cluster/engine.js'
 import type { MemberView } from './cluster/membership.js'
+import { ArcIndex } from './cluster/arc-index.js'
+import { buildRing } from './cluster/ring.js'
+import { syncStatus, type SyncStatus } from './cluster/sync-status.js'
 import { systemClock, type Clock, type TimerHandle } from './clock.js'
 import { systemRandom } from './random.js'
 import type { Transport } from './transport/transport.js'
@@ -236,6 +239,20 @@ export class Database implements KeyAccess {
     this.assertOpen()
     if (this.engine !== undefined) return { networked: true, ...this.engine.status() }
     return { networked: false, id: this.nodeId, keys: this.store.countKeys(), pendingHints: 0, members: { alive: 1, suspect: 0, left: 0 } }
+  }
+
+  /**
+   * Digests of the data this node holds, per replica set, and whether the last
+   * anti-entropy exchange with each peer found them equal. Two nodes holding the same
+   * keys report the same digests. With the network off: the whole store as one range.
+   */
+  syncStatus(): SyncStatus {
+    this.assertOpen()
+    if (this.engine !== undefined) return this.engine.syncStatus()
+    const index = new ArcIndex()
+    const ring = buildRing([{ id: this.nodeId, vnodes: 1 }])
+    index.rebuild(ring, this.store)
+    return syncStatus(index, ring, this.nodeId, 1, [])
   }
 
   /** Deep health: a write to the database commits. Throws what went wrong. */

@@ -6,6 +6,7 @@ export type { OpenDatabaseOptions, ReplicationOptions, ScanEntry, ScanOptions, K
 export type { Transport } from './transport/transport.js'
 export type { EngineConfig } from './cluster/engine.js'
 export type { MemberView, MemberHealth } from './cluster/membership.js'
+export type { SyncStatus, ReplicaSetDigest } from './cluster/sync-status.js'
 export { CounterHandle, GCounterHandle, SetHandle, RegisterHandle } from './handles.js'
 export type { WriteOptions, ReadOptions, WriteResult } from './handles.js'
 export type { Change, ChangeListener } from './subscriptions.js'

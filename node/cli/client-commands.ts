@@ -117,8 +117,13 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
     .action(async (_opts: object, cmd: Command) => {
       const { status, body } = await callNode(clientOptions(flags(cmd)), 'GET', 'v1/status')
       if (status !== 200) throw new CliError(errorReason(status, body))
-      if (flags(cmd).json === true) return print(JSON.stringify(body))
+      const sync = await callNode(clientOptions(flags(cmd)), 'GET', 'v1/sync')
+      if (sync.status !== 200) throw new CliError(errorReason(sync.status, sync.body))
+      if (flags(cmd).json === true) return print(JSON.stringify({ ...(body as object), sync: sync.body }))
       const r = body as Record<string, unknown>
       for (const [k, v] of Object.entries(r)) print(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
+      const s = sync.body as { digest: string; ranges: unknown[]; peers: { id: string; inSync: boolean; lastExchange: string }[] }
+      print(`sync: digest ${s.digest}, ${s.ranges.length} replica set${s.ranges.length === 1 ? '' : 's'}`)
+      for (const p of s.peers) print(`  ${p.id}  ${p.inSync ? 'in sync' : 'differs'}  (last exchange ${p.lastExchange})`)
     })
 }

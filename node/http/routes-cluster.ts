@@ -1,7 +1,7 @@
 // The cluster as this node sees it: members (itself included) and engine counters.
 import type { FastifyInstance } from 'fastify'
 import type { RouteDeps } from './routes-kv.js'
-import { membersResponseSchema, statusResponseSchema } from './schemas.js'
+import { membersResponseSchema, statusResponseSchema, syncResponseSchema } from './schemas.js'
 import { statusView } from './status-view.js'
 
 export function registerClusterRoutes(app: FastifyInstance, { db }: Pick<RouteDeps, 'db'>): void {
@@ -11,4 +11,16 @@ export function registerClusterRoutes(app: FastifyInstance, { db }: Pick<RouteDe
   })
 
   app.get('/v1/status', { schema: { response: statusResponseSchema } }, async () => statusView(db.status()))
+
+  // "Am I synced?": digests per replica set (equal on nodes holding the same keys) and,
+  // per peer, whether the last anti-entropy exchange found the shared ranges equal.
+  app.get('/v1/sync', { schema: { response: syncResponseSchema } }, async () => {
+    const s = db.syncStatus()
+    return {
+      digest: s.digest,
+      keys: s.keys,
+      ranges: s.ranges.map((r) => ({ replicas: [...r.replicas], keys: r.keys, digest: r.digest })),
+      peers: s.peers.map((p) => ({ id: p.id, inSync: p.inSync, lastExchange: new Date(p.lastExchange).toISOString() })),
+    }
+  })
 }

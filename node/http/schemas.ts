@@ -246,3 +246,32 @@ export function formatSchemaError(errors: FastifySchemaValidationError[], dataVa
   }
   return new Error(text)
 }
+
+const hexDigest = { type: 'string', pattern: '^[0-9a-f]{32}$' } as const
+
+export const syncResponseSchema = {
+  200: {
+    type: 'object',
+    required: ['digest', 'keys', 'ranges', 'peers'],
+    properties: {
+      digest: hexDigest,
+      keys: { type: 'integer' },
+      ranges: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['replicas', 'keys', 'digest'],
+          properties: { replicas: { type: 'array', items: { type: 'string' } }, keys: { type: 'integer' }, digest: hexDigest },
+        },
+      },
+      peers: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['id', 'inSync', 'lastExchange'],
+          properties: { id: { type: 'string' }, inSync: { type: 'boolean' }, lastExchange: { type: 'string' } },
+        },
+      },
+    },
+  },
+} as const

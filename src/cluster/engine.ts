@@ -16,6 +16,7 @@ import { HintedHandoff } from './hinted-handoff.js'
 import { Membership, type MemberView, type RingCache } from './membership.js'
 import { createMessenger, type Messenger } from './messenger.js'
 import { RequestRouter } from './request-router.js'
+import { syncStatus, type SyncStatus } from './sync-status.js'
 
 export interface EngineConfig {
   readonly n?: number
@@ -197,6 +198,12 @@ export class Engine {
 
   members(): MemberView[] {
     return this.membership.members()
+  }
+
+  /** Digests of what this node holds, per replica set, and per-peer anti-entropy state. */
+  syncStatus(): SyncStatus {
+    const n = this.init.config?.n ?? DEFAULT_N
+    return syncStatus(this.arcIndex, this.membership.ring().ring, this.self, n, this.antiEntropy.peerSyncStatus())
   }
 
   status(): EngineStatus {

@@ -34,6 +34,22 @@ describe('GET /v1/members and /v1/status', () => {
   })
 })
 
+describe('GET /v1/sync', () => {
+  it('reports the digest of what the node holds; it changes with a write and not with a read', async () => {
+    const { server, db } = await testServer()
+    const before = (await server.app.inject({ method: 'GET', url: '/v1/sync' })).json()
+    expect(before).toEqual({ digest: '0'.repeat(32), keys: 0, ranges: [{ replicas: [db.nodeId], keys: 0, digest: '0'.repeat(32) }], peers: [] })
+    await db.counter('a').increment()
+    const after = (await server.app.inject({ method: 'GET', url: '/v1/sync' })).json()
+    expect(after.keys).toBe(1)
+    expect(after.digest).toMatch(/^[0-9a-f]{32}$/)
+    expect(after.digest).not.toBe(before.digest)
+    expect(after.ranges[0].digest).toBe(after.digest)
+    await db.counter('a').value()
+    expect((await server.app.inject({ method: 'GET', url: '/v1/sync' })).json()).toEqual(after)
+  })
+})
+
 describe('a networked node alone in its cluster', () => {
   async function networkedServer() {
     const hub = new MemoryHub()
