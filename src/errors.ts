@@ -4,15 +4,9 @@ import type { CrdtTypeName } from '../crdts/types.js'
 
 export { InvalidValueError, ValueTooLargeError } from '../crdts/index.js'
 
-export class RumorDbError extends Error {
-  /** Stable machine-readable code, also used by the HTTP API. */
-  readonly code: string
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.name = new.target.name
-    this.code = code
-  }
-}
+import { RumorDbError } from './error-base.js'
+
+export { RumorDbError }
 
 /** How each type is named in messages, with the handle that reads and writes it. */
 const TYPE_LABELS: { readonly [T in CrdtTypeName]: { readonly noun: string; readonly handle: string } } = {

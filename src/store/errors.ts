@@ -1,15 +1,8 @@
 // Named errors of the storage layer. Each message names the file and says what to do.
-// They share the `code` convention of the engine's errors so the HTTP API can map them.
+// They extend the engine's error base, so the HTTP API maps them by `code` like the rest.
+import { RumorDbError } from '../error-base.js'
 
-export class StoreError extends Error {
-  /** Stable machine-readable code. */
-  readonly code: string
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.name = new.target.name
-    this.code = code
-  }
-}
+export class StoreError extends RumorDbError {}
 
 /** Another live process (or another open store in this process) owns the data file. */
 export class DatabaseLockedError extends StoreError {
