@@ -4,6 +4,7 @@
 // persistent peers (the bootstrap list, explicit dials) are retried at the backoff
 // ceiling for as long as the node runs. stop() cancels every timer and dial in flight.
 import type { PeerId } from '@libp2p/interface'
+import { backoffDelay as sharedBackoffDelay } from '../../src/backoff.js'
 import type { TransportLogger } from './logger.js'
 
 export interface BackoffOptions {
@@ -34,8 +35,7 @@ interface Entry {
 
 /** Delay before retry number `failures` (≥ 1): uniform in [ceiling/2, ceiling), ceiling = min(max, base·2^(failures-1)). */
 export function backoffDelay(failures: number, options: Pick<BackoffOptions, 'baseMs' | 'maxMs'>, random: () => number): number {
-  const ceiling = Math.min(options.maxMs, options.baseMs * 2 ** Math.max(0, failures - 1))
-  return ceiling / 2 + random() * (ceiling / 2)
+  return sharedBackoffDelay(failures, options, { next: random })
 }
 
 export class Redialer {

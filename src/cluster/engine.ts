@@ -2,6 +2,7 @@
 // protocols, hinted handoff and anti-entropy, wired to one Transport, one Store, one
 // Clock and one Random. The same engine runs over libp2p (node/) and in the simulator.
 import type { CrdtTypeName } from '../../crdts/types.js'
+import { backoffDelay } from '../backoff.js'
 import type { Clock, TimerHandle } from '../clock.js'
 import type { Operation } from '../operations.js'
 import type { Random } from '../random.js'
@@ -248,8 +249,7 @@ export class Engine {
           this.joinTimers.delete(peer)
           return
         }
-        const ceiling = Math.min(JOIN_RETRY_MAX_MS, JOIN_RETRY_BASE_MS * 2 ** attempt)
-        const delay = ceiling / 2 + this.init.random.next() * (ceiling / 2)
+        const delay = backoffDelay(attempt + 1, { baseMs: JOIN_RETRY_BASE_MS, maxMs: JOIN_RETRY_MAX_MS }, this.init.random)
         this.joinTimers.set(peer, this.init.clock.setTimeout(() => this.peerSeen(peer, attempt + 1), delay))
       },
     )

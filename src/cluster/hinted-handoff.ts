@@ -2,6 +2,7 @@
 // failure detector sees it alive again, oldest first, with exponential backoff and jitter
 // between failed attempts. A hint is removed only after the owner acknowledged a durable
 // commit, and hints live in the store, so they survive restarts.
+import { backoffDelay } from '../backoff.js'
 import type { Clock, TimerHandle } from '../clock.js'
 import type { Random } from '../random.js'
 import type { Store, StoredHint } from '../store/store.js'
@@ -114,8 +115,7 @@ export class HintedHandoff {
 
   private fail(target: string): void {
     const attempts = (this.backoff.get(target)?.attempts ?? 0) + 1
-    const ceiling = Math.min(HANDOFF_MAX_BACKOFF_MS, HANDOFF_BASE_BACKOFF_MS * 2 ** (attempts - 1))
-    const delay = ceiling / 2 + this.init.random.next() * (ceiling / 2)
+    const delay = backoffDelay(attempts, { baseMs: HANDOFF_BASE_BACKOFF_MS, maxMs: HANDOFF_MAX_BACKOFF_MS }, this.init.random)
     this.backoff.set(target, { attempts, notBefore: this.init.clock.now() + delay })
   }
 
