@@ -6,7 +6,7 @@ const MAX_ROUNDS_TO_CONVERGE = 20
 
 // RUMORDB_TEST_SEED=<n> replays one seed; RUMORDB_NEMESIS_SEEDS=<count> runs more.
 const FIRST = Number(process.env.RUMORDB_TEST_SEED ?? 1)
-const COUNT = process.env.RUMORDB_TEST_SEED !== undefined ? 1 : Number(process.env.RUMORDB_NEMESIS_SEEDS ?? 40)
+const COUNT = process.env.RUMORDB_TEST_SEED !== undefined ? 1 : Number(process.env.RUMORDB_NEMESIS_SEEDS ?? 200)
 
 describe('randomized fault schedules: convergence and no lost acknowledged writes', () => {
   for (let seed = FIRST; seed < FIRST + COUNT; seed++) {
