@@ -3,6 +3,7 @@
 import '../src/polyfill.js'
 
 const BENCHES: Record<string, string> = {
+  cluster: './cluster.js',
   crdts: './crdts.js',
   storage: './storage.js',
 }

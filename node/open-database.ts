@@ -1,6 +1,7 @@
 // openDatabase with networking: the src/ database plus a libp2p transport. src/ never
 // imports libp2p; this module is where the two meet.
 import { openDatabase as openLocalDatabase, type Database, type OpenDatabaseOptions } from '../src/index.js'
+import type { Transport } from '../src/transport/transport.js'
 import { createLibp2pTransport, type Libp2pTransport, type TransportLogger } from './libp2p/index.js'
 
 export interface NetworkOptions {
@@ -15,6 +16,8 @@ export interface NetworkOptions {
   /** Nodes only join peers of the same cluster name (default `default`). */
   readonly cluster?: string
   readonly logger?: TransportLogger
+  /** Puts a transport between the engine and libp2p (fault injection in tests and benchmarks). */
+  readonly wrapTransport?: (transport: Transport) => Transport
 }
 
 export interface OpenNetworkedDatabaseOptions extends Omit<OpenDatabaseOptions, 'transport'> {
@@ -40,7 +43,8 @@ export async function openDatabase(options: OpenNetworkedDatabaseOptions): Promi
     logger: network.logger,
   })
   try {
-    const db = await openLocalDatabase({ ...rest, transport, engine: { ...rest.engine, addrs: () => transport.multiaddrs() } })
+    const engineTransport = network.wrapTransport?.(transport) ?? transport
+    const db = await openLocalDatabase({ ...rest, transport: engineTransport, engine: { ...rest.engine, addrs: () => transport.multiaddrs() } })
     return Object.assign(db, { transport })
   } catch (err) {
     await transport.stop()

@@ -4,6 +4,7 @@ import '../../src/polyfill.js'
 import { readFileSync } from 'node:fs'
 import { Command, CommanderError } from 'commander'
 import { generateSwarmKey } from '../libp2p/index.js'
+import { addBenchCommand } from './bench-command.js'
 import { addClientCommands } from './client-commands.js'
 import { CliError } from './http-client.js'
 import { addStartCommand } from './start.js'
@@ -33,6 +34,7 @@ export function buildProgram(): Command {
     .exitOverride()
   addStartCommand(program)
   addClientCommands(program)
+  addBenchCommand(program)
   program
     .command('keygen')
     .description('print a new swarm key for a private cluster: rumordb keygen > swarm.key')

@@ -4,6 +4,7 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
+import { faultInjectorFromEnv } from '../faults/index.js'
 import { createHttpServer } from '../http/server.js'
 import { createLogger, forComponent } from '../logger.js'
 import { openDatabase } from '../open-database.js'
@@ -25,6 +26,8 @@ export interface StartFlags {
   r: string
   w: string
   logLevel: string
+  /** Hidden: stop when standard input closes (a benchmark's nodes die with their parent). */
+  stopWithStdin?: boolean
 }
 
 /** `HOST:PORT`, `[v6]:PORT` or `:PORT`. */
@@ -67,6 +70,7 @@ export function addStartCommand(program: Command): void {
     .option('--r <count>', 'replicas a read asks', '2')
     .option('--w <count>', 'acknowledgements a write waits for', '2')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
+    .addOption(new Option('--stop-with-stdin', 'stop when standard input closes (for a parent process that starts nodes)').hideHelp())
     .action(async (flags: StartFlags) => {
       await startNode(flags)
     })
@@ -86,6 +90,9 @@ export async function startNode(flags: StartFlags): Promise<void> {
     }
   }
   mkdirSync(dataDir, { recursive: true })
+  // RUMORDB_FAULT_INJECTION=1 (tests, `rumordb bench cluster`): partitions over POST /v1/_faults.
+  const faults = faultInjectorFromEnv()
+  if (faults !== undefined) logger.warn({}, 'fault injection is on: POST /v1/_faults can partition this node')
   const db = await openDatabase({
     dataDir,
     replication,
@@ -96,6 +103,7 @@ export async function startNode(flags: StartFlags): Promise<void> {
       swarmKey,
       cluster: flags.cluster,
       logger: forComponent(logger, 'libp2p'),
+      wrapTransport: faults === undefined ? undefined : (t) => faults.wrap(t),
     },
   })
   const transport = db.transport
@@ -110,6 +118,7 @@ export async function startNode(flags: StartFlags): Promise<void> {
       httpToken: flags.httpToken ?? process.env.RUMORDB_HTTP_TOKEN,
       logger: forComponent(logger, 'http'),
       isNetworkReady: () => transport.libp2p.status === 'started',
+      faults,
     })
     url = (await server.listen()).url
   } catch (err) {
@@ -142,4 +151,11 @@ export async function startNode(flags: StartFlags): Promise<void> {
   }
   process.once('SIGINT', () => stop('SIGINT'))
   process.once('SIGTERM', () => stop('SIGTERM'))
+  if (flags.stopWithStdin === true) {
+    // The parent holds the other end of the pipe: it closes when the parent exits, even by SIGKILL.
+    process.stdin.once('close', () => {
+      if (!stopping) stop('stdin closed')
+    })
+    process.stdin.resume()
+  }
 }

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Database } from '../../src/index.js'
+import { registerFaultRoutes, type FaultInjector } from '../faults/index.js'
 import { bearerTokenHook, checkBinding } from './auth.js'
 import { failure, httpFailureOf, InvalidHttpOptionError } from './errors.js'
 import { createHttpMetrics, type HttpMetrics } from './metrics.js'
@@ -30,6 +31,8 @@ export interface HttpServerOptions {
   readonly isNetworkReady?: () => boolean | Promise<boolean>
   /** Export process_* and nodejs_* metrics on /metrics (default true). */
   readonly processMetrics?: boolean
+  /** Tests and benchmarks only: exposes POST /v1/_faults (partitions). Absent: no such route. */
+  readonly faults?: FaultInjector
 }
 
 export interface HttpServer {
@@ -88,6 +91,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   registerKvRoutes(app, { db, metrics })
   registerClusterRoutes(app, { db })
   registerOpsRoutes(app, { db, metrics, isNetworkReady })
+  if (options.faults !== undefined) registerFaultRoutes(app, options.faults)
 
   let closing: Promise<void> | undefined
   return {

@@ -1,0 +1,275 @@
+// `npm run bench -- cluster [--quick] [--nodes 3,5,10] [--writes 1000] [--types all] …`
+// (also `rumordb bench cluster …`)
+//
+// rumordb as a real cluster: `rumordb start` processes on 127.0.0.1, bootstrapped from the
+// first one, driven over their HTTP API. For each cluster size:
+//   (1) burst: W writes on one node, then the time from the last acknowledged write until
+//       every replica set's members report equal digests (GET /v1/sync, polled);
+//   (2) concurrent: W writes spread over every node, same measure;
+//   (3) partition: the nodes split in two (fault injection), W writes on both sides, heal,
+//       then the time from the heal until converged;
+//   (4) quorum write and read latency (p50/p95/p99) and throughput at w/r = 1, 2, 3.
+// It also records engine bytes sent and received per node and each process's peak RSS.
+// A run that does not converge within the timeout is FAILED, never a number. Writes raw
+// numbers to <out>/<date>-cluster.json, a Markdown report to <date>-cluster.md and SVG
+// plots to <date>-cluster-*.svg, with the peer systems' results (<date>-peers.json, from
+// `npm run bench -- peers`) as extra series when present.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { performance } from 'node:perf_hooks'
+import { seededRandom } from '../src/random.js'
+import { machineInfo } from './lib/machine.js'
+import { startProgress } from './lib/progress.js'
+import { writeReport, type BenchReport } from './lib/report.js'
+import { GOALS } from './cluster/goals.js'
+import { parseOptions, USAGE, type ClusterBenchOptions } from './cluster/options.js'
+import { LocalCluster } from './cluster/local-cluster.js'
+import { loadPeerResults } from './cluster/peer-results.js'
+import { buildPlots, type RumordbSeries } from './cluster/plots.js'
+import { formatMarkdown, formatReport, judgeGoals, type Verdict } from './cluster/report.js'
+import { ExpectedCounters, makeWrites, meanDeltaBytes } from './cluster/workload.js'
+import {
+  KeyLedger,
+  runConvergence,
+  runLatency,
+  verifyCounters,
+  type ConvergenceRun,
+  type ConvergenceWorkload,
+  type CounterCheck,
+  type LatencyResult,
+  type RunContext,
+} from './cluster/workloads.js'
+import type { PeerResults } from './cluster/peer-results.js'
+
+export { GOALS }
+export { parseOptions, USAGE, type ClusterBenchOptions, type Workload } from './cluster/options.js'
+export { formatMarkdown, formatReport } from './cluster/report.js'
+
+export interface NodeCountResult {
+  readonly nodes: number
+  /** Replicas per key in this cluster: min(n, nodes). */
+  readonly replicas: number
+  /** Cluster start (processes ready and every member alive), ms; null when it did not start. */
+  readonly startMs: number | null
+  /** Why this cluster size has no or partial results (it did not start, or a run broke off). */
+  readonly error?: string
+  /** The untimed warm-up write per type (null when it did not run). */
+  readonly warmup: { readonly convergeMs: number | null; readonly failure?: string } | null
+  readonly idle: { readonly ms: number; readonly bytesSentPerSecond: readonly number[]; readonly bytesReceivedPerSecond: readonly number[] } | null
+  readonly runs: readonly ConvergenceRun[]
+  readonly latency: readonly LatencyResult[]
+  readonly counters: CounterCheck | null
+  /** VmHWM of each node process at the end of its runs; null where it cannot be read. */
+  readonly peakRssBytes: readonly (number | null)[]
+}
+
+export interface ClusterResults {
+  readonly goals: typeof GOALS
+  /** Mean encoded size of the deltas the burst writes create (crdts/ codecs). */
+  readonly deltaBytes: number
+  readonly nodeCounts: readonly NodeCountResult[]
+  readonly peers: PeerResults | null
+  readonly verdicts: readonly Verdict[]
+  readonly plots: readonly string[]
+  readonly markdown: string | null
+}
+
+export type ClusterReport = BenchReport<ClusterBenchOptions, ClusterResults>
+
+export async function main(args: string[]): Promise<void> {
+  if (args.includes('--help') || args.includes('-h')) {
+    console.log(USAGE)
+    return
+  }
+  let options: ClusterBenchOptions
+  try {
+    options = parseOptions(args)
+  } catch (err) {
+    console.error(`${(err as Error).message}\n${USAGE}`)
+    process.exitCode = 2
+    return
+  }
+  const { report, path } = await runClusterBenchmark(options)
+  console.log(formatReport(report))
+  console.log(`\nresults: ${path}`)
+  if (report.results.markdown !== null) console.log(`report:  ${report.results.markdown}`)
+  for (const plot of report.results.plots) console.log(`plot:    ${plot}`)
+}
+
+export async function runClusterBenchmark(options: ClusterBenchOptions): Promise<{ report: ClusterReport; path: string }> {
+  const date = new Date().toISOString()
+  const machine = { ...machineInfo(), packages: installedVersions(['libp2p', '@chainsafe/libp2p-gossipsub', '@chainsafe/libp2p-yamux', 'better-sqlite3', 'fastify']) }
+  const random = seededRandom(options.seed)
+  // The yardstick for bytes per update: the deltas of a burst like the measured ones.
+  const sample = makeWrites('delta', options.writes, options.keys, options.types, seededRandom(options.seed))
+  const actors = Array.from({ length: 8 }, (_, i) => `actor-${String(i).padStart(10, '0')}`) // 16 characters, like rumordb's
+  const deltaBytes = meanDeltaBytes(sample, actors, seededRandom(options.seed))
+
+  const nodeCounts: NodeCountResult[] = []
+  for (const nodes of options.nodes) nodeCounts.push(await runNodeCount(options, nodes, random))
+
+  const peers = loadPeerResults(options.outDir, options.peersFile)
+  const series = nodeCounts.map((r) => seriesOf(r, options.writes))
+  const context = `rumordb ${rumordbVersion()}, n=${options.n} w=${options.w} r=${options.r}, types ${options.types.join('/')}; 127.0.0.1, ${machine.cores} cores, node ${machine.node}, ${date.slice(0, 10)}`
+  const plots: string[] = []
+  if (options.plots && nodeCounts.some((r) => r.runs.length + r.latency.length > 0)) {
+    for (const plot of buildPlots(series, peers?.entries ?? [], context)) {
+      const path = join(options.outDir, `${date.slice(0, 10)}-${plot.name}`)
+      writeFileSync(path, `${plot.svg}\n`)
+      plots.push(path)
+    }
+  }
+  const verdicts = judgeGoals(options, nodeCounts, deltaBytes, peers)
+  const markdownPath = join(options.outDir, `${date.slice(0, 10)}-cluster.md`)
+  const results: ClusterResults = { goals: GOALS, deltaBytes, nodeCounts, peers, verdicts, plots, markdown: markdownPath }
+  const report: ClusterReport = { benchmark: 'cluster', date, options, machine, machineAfter: machineInfo(), results }
+  const path = writeReport(options.outDir, report)
+  writeFileSync(markdownPath, formatMarkdown(report))
+  return { report, path }
+}
+
+async function runNodeCount(options: ClusterBenchOptions, nodes: number, random: ReturnType<typeof seededRandom>): Promise<NodeCountResult> {
+  const replicas = Math.min(options.n, nodes)
+  const empty = { nodes, replicas, warmup: null, idle: null, runs: [], latency: [], counters: null, peakRssBytes: [] }
+  const starting = startProgress(`${nodes} nodes: starting`, nodes, options.progress)
+  const t0 = performance.now()
+  let cluster: LocalCluster
+  try {
+    cluster = await LocalCluster.start({
+      nodes,
+      n: options.n,
+      r: options.r,
+      w: options.w,
+      connections: Math.max(options.concurrency, options.clients),
+      startTimeoutMs: 90_000,
+      joinTimeoutMs: 90_000,
+      onNodeReady: (ready) => starting.update(ready),
+    })
+  } catch (err) {
+    return { ...empty, startMs: null, error: `cluster did not start: ${(err as Error).message.split('\n')[0]}` }
+  } finally {
+    starting.stop()
+  }
+  const startMs = performance.now() - t0
+  const stopOnSignal = (): void => {
+    void cluster.stop().finally(() => process.exit(130))
+  }
+  process.once('SIGINT', stopOnSignal)
+  // Whatever was measured before an unexpected error (a node crashed, HTTP failed) is kept.
+  let warmup: NodeCountResult['warmup'] = null
+  let idle: NodeCountResult['idle'] = null
+  const runs: ConvergenceRun[] = []
+  const latency: LatencyResult[] = []
+  let counters: CounterCheck | null = null
+  let error: string | undefined
+  let peakRssBytes: (number | null)[] = []
+  try {
+    const ctx: RunContext = {
+      cluster,
+      settings: {
+        writes: options.writes,
+        keys: options.keys,
+        types: options.types,
+        concurrency: options.concurrency,
+        pollIntervalMs: options.pollIntervalMs,
+        timeoutMs: options.timeoutMs,
+        heal: options.heal,
+      },
+      ledger: new KeyLedger(),
+      counters: new ExpectedCounters(),
+      random,
+    }
+    // Warm-up (untimed): one write per type, converged, so connections and the gossip mesh exist.
+    const warm = await runConvergence({ ...ctx, settings: { ...ctx.settings, writes: options.types.length, keys: options.types.length, heal: true } }, 'burst', -1)
+    warmup = { convergeMs: warm.convergeMs, ...(warm.failure === undefined ? {} : { failure: warm.failure }) }
+    idle = await measureIdle(cluster, options.idleMs)
+
+    const convergence = options.workloads.filter((w): w is ConvergenceWorkload => w !== 'latency')
+    const total = convergence.length * options.repeats * options.writes
+    const bar = startProgress(`${nodes} nodes: convergence runs`, total, options.progress)
+    try {
+      for (const workload of convergence) {
+        for (let repeat = 0; repeat < options.repeats; repeat++) {
+          const done = runs.length * options.writes
+          runs.push(await runConvergence({ ...ctx, onProgress: (d) => bar.update(done + d) }, workload, repeat))
+        }
+      }
+    } finally {
+      bar.stop()
+    }
+
+    if (options.workloads.includes('latency')) {
+      const levels = Array.from({ length: Math.min(3, replicas) }, (_, i) => i + 1)
+      const lbar = startProgress(`${nodes} nodes: quorum latency`, levels.length * 2 * options.latencySamples, options.progress)
+      try {
+        for (const [i, level] of levels.entries()) {
+          const offset = i * 2 * options.latencySamples
+          latency.push(await runLatency(ctx, level, options.latencySamples, options.clients, (d) => lbar.update(offset + d)))
+        }
+      } finally {
+        lbar.stop()
+      }
+    }
+    counters = await verifyCounters(ctx, options.n, options.verifyKeys)
+  } catch (err) {
+    error = `run aborted: ${(err as Error).message.split('\n')[0]}`
+  } finally {
+    peakRssBytes = cluster.peakRssBytes()
+    process.off('SIGINT', stopOnSignal)
+    await cluster.stop()
+  }
+  return { nodes, replicas, startMs, warmup, idle, runs, latency, counters, peakRssBytes, ...(error === undefined ? {} : { error }) }
+}
+
+/** Bytes per second each node sends and receives with no writes: heartbeats and anti-entropy. */
+async function measureIdle(cluster: LocalCluster, ms: number): Promise<NonNullable<NodeCountResult['idle']>> {
+  const before = await cluster.counters()
+  const t0 = performance.now()
+  await new Promise<void>((resolve) => setTimeout(resolve, ms))
+  const after = await cluster.counters()
+  const seconds = (performance.now() - t0) / 1000
+  return {
+    ms: seconds * 1000,
+    bytesSentPerSecond: after.map((a, i) => (a.bytesSent - before[i]!.bytesSent) / seconds),
+    bytesReceivedPerSecond: after.map((a, i) => (a.bytesReceived - before[i]!.bytesReceived) / seconds),
+  }
+}
+
+/** One cluster size's numbers in the shape the plots take. */
+export function seriesOf(r: NodeCountResult, writes: number): RumordbSeries {
+  const ok = (w: ConvergenceWorkload): number[] => r.runs.filter((x) => x.workload === w && x.convergeMs !== null).map((x) => x.convergeMs as number)
+  const failed = (w: ConvergenceWorkload): number => r.runs.filter((x) => x.workload === w && x.convergeMs === null).length
+  const burst = r.runs.filter((x) => x.workload === 'burst')
+  const perNode = (field: 'bytesSent' | 'bytesReceived'): number | null =>
+    burst.length === 0 ? null : burst.reduce((sum, x) => sum + x[field].reduce((a, b) => a + b, 0) / x[field].length, 0) / burst.length
+  return {
+    nodes: r.nodes,
+    writes,
+    convergeMs: { burst: ok('burst'), concurrent: ok('concurrent'), partition: ok('partition') },
+    failed: { burst: failed('burst'), concurrent: failed('concurrent'), partition: failed('partition') },
+    burstFromFirstWriteMs: burst.filter((x) => x.fromFirstWriteMs !== null).map((x) => x.fromFirstWriteMs as number),
+    latency: r.latency,
+    bytesSentPerNode: perNode('bytesSent'),
+    bytesReceivedPerNode: perNode('bytesReceived'),
+  }
+}
+
+function rumordbVersion(): string {
+  return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
+}
+
+/**
+ * rumordb's version and its installed dependencies' versions, read from node_modules
+ * directly: several (libp2p among them) do not export their package.json.
+ */
+function installedVersions(names: readonly string[]): Record<string, string> {
+  const versions: Record<string, string> = { rumordb: rumordbVersion() }
+  for (const name of names) {
+    try {
+      versions[name] = (JSON.parse(readFileSync(new URL(`../node_modules/${name}/package.json`, import.meta.url), 'utf8')) as { version: string }).version
+    } catch {
+      versions[name] = 'unknown'
+    }
+  }
+  return versions
+}

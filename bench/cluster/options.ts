@@ -1,0 +1,164 @@
+// Options of the cluster benchmark: full and --quick presets, and the command-line parser.
+import { parseArgs } from 'node:util'
+import { isCrdtTypeName, type CrdtTypeName } from '../../crdts/index.js'
+import { positiveInt } from '../lib/args.js'
+import { DEFAULT_RESULTS_DIR } from '../lib/report.js'
+import { ALL_TYPES } from './workload.js'
+import { CONVERGENCE_WORKLOADS, type ConvergenceWorkload } from './workloads.js'
+
+export type Workload = ConvergenceWorkload | 'latency'
+const WORKLOADS: readonly Workload[] = [...CONVERGENCE_WORKLOADS, 'latency']
+
+export interface ClusterBenchOptions {
+  readonly nodes: readonly number[]
+  readonly writes: number
+  /** Keys the writes of one run spread over (default: writes ÷ 4). */
+  readonly keys: number
+  readonly types: readonly CrdtTypeName[]
+  readonly workloads: readonly Workload[]
+  /** Timed runs of each convergence workload per cluster size. */
+  readonly repeats: number
+  /** Writes in flight during the convergence workloads. */
+  readonly concurrency: number
+  /** Concurrent HTTP clients during the latency runs. */
+  readonly clients: number
+  /** Requests per operation and quorum level in the latency runs. */
+  readonly latencySamples: number
+  readonly n: number
+  readonly r: number
+  readonly w: number
+  readonly pollIntervalMs: number
+  /** A run not converged this long after its last write (or heal) is FAILED. */
+  readonly timeoutMs: number
+  /** Quiet time measured before the runs: background traffic (heartbeats, anti-entropy) per second. */
+  readonly idleMs: number
+  /** Counter keys read back after the runs to check no acknowledged write was lost. */
+  readonly verifyKeys: number
+  /** Partition runs heal the cut (false only to prove a run that cannot converge is FAILED). */
+  readonly heal: boolean
+  readonly seed: number
+  readonly outDir: string
+  /** Peer results file (default: the newest <date>-peers.json in outDir). */
+  readonly peersFile?: string
+  readonly plots: boolean
+  readonly progress: boolean
+  readonly quick: boolean
+}
+
+const FULL: ClusterBenchOptions = {
+  nodes: [3, 5, 10],
+  writes: 1000,
+  keys: 250,
+  types: ALL_TYPES,
+  workloads: WORKLOADS,
+  repeats: 5,
+  concurrency: 16,
+  clients: 8,
+  latencySamples: 2000,
+  n: 3,
+  r: 2,
+  w: 2,
+  pollIntervalMs: 20,
+  timeoutMs: 60_000,
+  idleMs: 3000,
+  verifyKeys: 100,
+  heal: true,
+  seed: 1,
+  outDir: DEFAULT_RESULTS_DIR,
+  plots: true,
+  progress: process.stderr.isTTY === true,
+  quick: false,
+}
+
+/** Same workload shapes, fewer and smaller runs: under five minutes on a 2-core machine. */
+const QUICK: ClusterBenchOptions = {
+  ...FULL,
+  nodes: [3, 5],
+  writes: 300,
+  keys: 75,
+  repeats: 2,
+  latencySamples: 200,
+  timeoutMs: 30_000,
+  idleMs: 2000,
+  verifyKeys: 40,
+  quick: true,
+}
+
+export const USAGE = `usage: npm run bench -- cluster [--quick] [--nodes 3,5,10] [--writes N] [--keys N] [--types all|gcounter,pncounter,orset,lww]
+             [--workloads burst,concurrent,partition,latency] [--repeats N] [--concurrency N] [--clients N]
+             [--latency-samples N] [--n N] [--r N] [--w N] [--poll-ms MS] [--timeout-ms MS] [--seed N]
+             [--out DIR] [--peers FILE] [--no-plots]
+       (or: rumordb bench cluster …)`
+
+export function parseOptions(args: string[]): ClusterBenchOptions {
+  const { values } = parseArgs({
+    args,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      quick: { type: 'boolean' },
+      nodes: { type: 'string' },
+      writes: { type: 'string' },
+      keys: { type: 'string' },
+      types: { type: 'string' },
+      workloads: { type: 'string' },
+      repeats: { type: 'string' },
+      concurrency: { type: 'string' },
+      clients: { type: 'string' },
+      'latency-samples': { type: 'string' },
+      n: { type: 'string' },
+      r: { type: 'string' },
+      w: { type: 'string' },
+      'poll-ms': { type: 'string' },
+      'timeout-ms': { type: 'string' },
+      seed: { type: 'string' },
+      out: { type: 'string' },
+      peers: { type: 'string' },
+      'no-plots': { type: 'boolean' },
+    },
+  })
+  const base = values.quick === true ? QUICK : FULL
+  const writes = positiveInt('--writes', values.writes, base.writes)
+  const nodes = values.nodes === undefined ? base.nodes : values.nodes.split(',').map((t) => positiveInt('--nodes', t.trim(), 0))
+  if (nodes.some((n) => n < 2 || n > 64)) throw new RangeError(`--nodes must list cluster sizes from 2 to 64, got ${values.nodes}`)
+  const types = parseTypes(values.types)
+  const n = positiveInt('--n', values.n, base.n)
+  const options: ClusterBenchOptions = {
+    ...base,
+    nodes: [...new Set(nodes)].sort((a, b) => a - b),
+    writes,
+    keys: positiveInt('--keys', values.keys, values.writes === undefined ? base.keys : Math.max(types.length, Math.round(writes / 4))),
+    types,
+    workloads: parseWorkloads(values.workloads),
+    repeats: positiveInt('--repeats', values.repeats, base.repeats),
+    concurrency: positiveInt('--concurrency', values.concurrency, base.concurrency),
+    clients: positiveInt('--clients', values.clients, base.clients),
+    latencySamples: positiveInt('--latency-samples', values['latency-samples'], base.latencySamples),
+    n,
+    r: positiveInt('--r', values.r, Math.min(base.r, n)),
+    w: positiveInt('--w', values.w, Math.min(base.w, n)),
+    pollIntervalMs: positiveInt('--poll-ms', values['poll-ms'], base.pollIntervalMs),
+    timeoutMs: positiveInt('--timeout-ms', values['timeout-ms'], base.timeoutMs),
+    seed: positiveInt('--seed', values.seed, base.seed),
+    outDir: values.out ?? base.outDir,
+    ...(values.peers === undefined ? {} : { peersFile: values.peers }),
+    plots: values['no-plots'] !== true,
+  }
+  if (options.r > n || options.w > n) throw new RangeError(`--r and --w cannot exceed --n (${n})`)
+  return options
+}
+
+function parseTypes(text: string | undefined): CrdtTypeName[] {
+  if (text === undefined || text === 'all') return [...ALL_TYPES]
+  const types = text.split(',').map((t) => t.trim())
+  for (const t of types) if (!isCrdtTypeName(t)) throw new RangeError(`--types: unknown type ${t}; use all or some of ${ALL_TYPES.join(',')}`)
+  return [...new Set(types)] as CrdtTypeName[]
+}
+
+function parseWorkloads(text: string | undefined): Workload[] {
+  if (text === undefined || text === 'all') return [...WORKLOADS]
+  const chosen = text.split(',').map((t) => t.trim())
+  for (const w of chosen) if (!(WORKLOADS as readonly string[]).includes(w)) throw new RangeError(`--workloads: unknown workload ${w}; use some of ${WORKLOADS.join(',')}`)
+  return WORKLOADS.filter((w) => chosen.includes(w))
+}
+

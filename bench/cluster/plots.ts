@@ -1,0 +1,183 @@
+// The cluster report's plots. Every system enters through the same shape as the peer
+// benchmark's results ({ system, nodes, writes, convergeMs }), so peer systems are just
+// more series: rumordb's burst runs are converted to it first.
+import { barChartSvg, cdfPoints, lineChartSvg, type BarSeries, type LineSeries } from '../lib/svg-plot.js'
+import { percentile } from '../lib/stats.js'
+import type { PeerResult } from './peer-results.js'
+import type { ConvergenceWorkload, LatencyResult } from './workloads.js'
+
+/** One system's burst results at one cluster size: the plots' common input. */
+export type SystemConvergence = PeerResult
+
+export interface RumordbSeries {
+  readonly nodes: number
+  readonly writes: number
+  /** Converged runs' times per workload (FAILED runs are not numbers, so they are not here). */
+  readonly convergeMs: Readonly<Record<ConvergenceWorkload, readonly number[]>>
+  readonly failed: Readonly<Record<ConvergenceWorkload, number>>
+  /** Converged burst runs' first write → converged: the peer benchmark's measure. */
+  readonly burstFromFirstWriteMs: readonly number[]
+  readonly latency: readonly LatencyResult[]
+  /** Mean per node during the burst runs. */
+  readonly bytesSentPerNode: number | null
+  readonly bytesReceivedPerNode: number | null
+}
+
+export interface PlotFile {
+  /** Suffix after `<date>-`: e.g. `cluster-convergence.svg`. */
+  readonly name: string
+  readonly svg: string
+}
+
+const WORKLOAD_LABEL: Record<ConvergenceWorkload, string> = {
+  burst: 'burst on one node',
+  concurrent: 'writers on every node',
+  partition: 'partition, then heal',
+}
+
+export function rumordbAsSystem(r: RumordbSeries): SystemConvergence {
+  const ms = r.burstFromFirstWriteMs
+  return { system: 'rumordb', nodes: r.nodes, writes: r.writes, convergeMs: ms.length === 0 ? null : ms }
+}
+
+export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly SystemConvergence[], context: string): PlotFile[] {
+  const writes = rumordb[0]?.writes ?? 0
+  const systems = [...rumordb.map(rumordbAsSystem), ...peers.filter((p) => p.writes === writes)]
+  const names = [...new Set(systems.map((s) => s.system))]
+  const colorOf = (system: string): number => names.indexOf(system)
+  const nodeCounts = [...new Set(systems.map((s) => s.nodes))].sort((a, b) => a - b)
+  const failedNotes: string[] = []
+
+  // 1. Median time to converge vs cluster size.
+  const lines: LineSeries[] = (['burst', 'concurrent', 'partition'] as const)
+    .filter((w) => rumordb.some((r) => r.convergeMs[w].length + r.failed[w] > 0))
+    .map((w, i) => {
+      for (const r of rumordb) if (r.failed[w] > 0) failedNotes.push(`rumordb ${w} at ${r.nodes} nodes: ${r.failed[w]} FAILED`)
+      return {
+        label: `rumordb: ${WORKLOAD_LABEL[w]}`,
+        color: 0,
+        dash: i,
+        points: rumordb.filter((r) => r.convergeMs[w].length > 0).map((r) => ({ x: r.nodes, y: median(r.convergeMs[w]) })),
+      }
+    })
+  const convergence = lineChartSvg({
+    title: `rumordb: time to converge after ${writes.toLocaleString('en-US')} writes (median of runs)`,
+    subtitle: context,
+    xLabel: 'nodes in the cluster',
+    yLabel: 'last acknowledged write → converged (ms)',
+    xTicks: rumordb.map((r) => r.nodes),
+    series: lines,
+    footnote:
+      failedNotes.length === 0
+        ? 'From the last acknowledged write (partition: from the heal) until every replica set agrees and no hint is pending.'
+        : `Not plotted (no number): ${failedNotes.join('; ')}`,
+  })
+
+  // 1b. The burst against the peer systems, on the peer benchmark's measure.
+  const peerNotes: string[] = []
+  const versus: LineSeries[] = names.map((name) => {
+    const mine = systems.filter((s) => s.system === name)
+    for (const s of mine) if (s.convergeMs === null) peerNotes.push(`${name} at ${s.nodes} nodes: FAILED`)
+    return {
+      label: `${name}${name === 'rumordb' ? '' : ' (peer)'}`,
+      color: colorOf(name),
+      points: mine.filter((s) => s.convergeMs !== null && s.convergeMs.length > 0).map((s) => ({ x: s.nodes, y: median(s.convergeMs!) })),
+    }
+  })
+  const noPeers = names.length === 1 ? `No peer results for ${writes.toLocaleString('en-US')}-write bursts (npm run bench -- peers). ` : ''
+  const burstVsPeers = lineChartSvg({
+    title: `Burst of ${writes.toLocaleString('en-US')} writes on node 0: first write → every node converged`,
+    subtitle: context,
+    xLabel: 'nodes in the cluster',
+    yLabel: 'first write → converged, median (ms)',
+    xTicks: nodeCounts,
+    series: versus,
+    footnote: `${noPeers}${peerNotes.length === 0 ? 'Same measure as the peer benchmark: from the first write of the burst.' : `Not plotted (no number): ${peerNotes.join('; ')}`}`,
+  })
+
+  // 2. CDF of burst convergence times, one line per system and cluster size.
+  const cdf = lineChartSvg({
+    title: `CDF of time to converge: burst of ${writes.toLocaleString('en-US')} writes on node 0`,
+    subtitle: context,
+    xLabel: 'first write → converged (ms)',
+    yLabel: 'fraction of runs converged',
+    yRange: [0, 1],
+    series: systems
+      .filter((s) => s.convergeMs !== null && s.convergeMs.length > 0)
+      .map((s) => ({
+        label: `${s.system}, ${s.nodes} nodes (${s.convergeMs!.length} runs)`,
+        color: colorOf(s.system),
+        dash: nodeCounts.indexOf(s.nodes),
+        step: true,
+        points: cdfPoints(s.convergeMs!),
+      })),
+    footnote: `A run that did not converge within the timeout is FAILED and is not a point here${cdfFailures(rumordb, systems)}.`,
+  })
+
+  // 3. Quorum latency percentiles, one chart per cluster size.
+  const latency = rumordb
+    .filter((r) => r.latency.length > 0)
+    .map((r): PlotFile => {
+      const categories = [...r.latency.map((l) => `write w=${l.level}`), ...r.latency.map((l) => `read r=${l.level}`)]
+      const pick = (p: 'p50' | 'p95' | 'p99'): BarSeries => ({
+        label: `rumordb ${p}`,
+        values: [...r.latency.map((l) => l.write[p]), ...r.latency.map((l) => l.read[p])],
+      })
+      const clients = r.latency[0]?.clients ?? 0
+      return {
+        name: `cluster-latency-${r.nodes}n.svg`,
+        svg: barChartSvg({
+          title: `Quorum latency on ${r.nodes} nodes, ${clients} concurrent HTTP clients`,
+          subtitle: context,
+          xLabel: 'operation and quorum (w = acks a write waits for, r = replicas a read asks)',
+          yLabel: 'latency (ms)',
+          categories,
+          series: [pick('p50'), pick('p95'), pick('p99')],
+        }),
+      }
+    })
+
+  // 4. Bytes per node during the burst.
+  const kib = (b: number | null | undefined): number | null => (b === null || b === undefined ? null : b / 1024)
+  const bytesSeries: BarSeries[] = [
+    { label: 'rumordb sent', color: 0, values: nodeCounts.map((n) => kib(rumordb.find((r) => r.nodes === n)?.bytesSentPerNode)) },
+    { label: 'rumordb received', color: 3, values: nodeCounts.map((n) => kib(rumordb.find((r) => r.nodes === n)?.bytesReceivedPerNode)) },
+    ...names
+      .filter((n) => n !== 'rumordb' && systems.some((s) => s.system === n && s.bytesPerNode !== undefined))
+      .map((name) => ({
+        label: `${name} (TCP bytes written)`,
+        color: colorOf(name),
+        values: nodeCounts.map((n) => kib(systems.find((s) => s.system === name && s.nodes === n)?.bytesPerNode)),
+      })),
+  ]
+  const bytes = barChartSvg({
+    title: `Bytes per node during a burst of ${writes.toLocaleString('en-US')} writes (mean over nodes and runs)`,
+    subtitle: context,
+    xLabel: 'nodes in the cluster',
+    yLabel: 'engine frame bytes per node (KiB)',
+    categories: nodeCounts.map((n) => `${n} nodes`),
+    series: bytesSeries,
+    footnote: 'rumordb: engine frames (requests, responses, gossip) without libp2p, Noise or muxer overhead; peers: all bytes their sockets wrote.',
+  })
+
+  return [
+    { name: 'cluster-convergence.svg', svg: convergence },
+    { name: 'cluster-burst-vs-peers.svg', svg: burstVsPeers },
+    { name: 'cluster-cdf.svg', svg: cdf },
+    ...latency,
+    { name: 'cluster-bytes.svg', svg: bytes },
+  ]
+}
+
+/** "; FAILED: …" naming the systems and sizes with FAILED runs, or nothing. */
+function cdfFailures(rumordb: readonly RumordbSeries[], systems: readonly SystemConvergence[]): string {
+  const failed = [
+    ...rumordb.filter((r) => r.failed.burst > 0).map((r) => `rumordb ${r.nodes} nodes (${r.failed.burst} runs)`),
+    ...systems.filter((s) => s.convergeMs === null).map((s) => `${s.system} ${s.nodes} nodes`),
+  ]
+  return failed.length === 0 ? '' : `; FAILED: ${failed.join(', ')}`
+}
+
+export function median(samples: readonly number[]): number {
+  return percentile(Float64Array.from(samples).sort(), 50)
+}

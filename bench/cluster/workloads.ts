@@ -1,0 +1,309 @@
+// The cluster benchmark's workloads on a running LocalCluster: a burst on one node,
+// concurrent writers on every node, writes on both sides of a partition then a heal, each
+// timed until the cluster converges; and quorum read/write latency at each level.
+import { performance } from 'node:perf_hooks'
+import type { CrdtTypeName } from '../../crdts/index.js'
+import type { Random } from '../../src/random.js'
+import { runConcurrent } from '../lib/load.js'
+import { percentile } from '../lib/stats.js'
+import { waitForConvergence } from './convergence.js'
+import type { JsonResponse } from './http-json.js'
+import type { LocalCluster, NodeCounters } from './local-cluster.js'
+import { ExpectedCounters, makeWrites, type Write } from './workload.js'
+
+export type ConvergenceWorkload = 'burst' | 'concurrent' | 'partition'
+export const CONVERGENCE_WORKLOADS: readonly ConvergenceWorkload[] = ['burst', 'concurrent', 'partition']
+
+export interface WorkloadSettings {
+  readonly writes: number
+  readonly keys: number
+  readonly types: readonly CrdtTypeName[]
+  /** Writes in flight at once. */
+  readonly concurrency: number
+  readonly pollIntervalMs: number
+  readonly timeoutMs: number
+  /** Partition runs only: heal after the writes (false only to prove a FAILED run is reported). */
+  readonly heal: boolean
+}
+
+/** Keys the cluster must hold: those of acknowledged writes for sure, those of failed ones maybe. */
+export class KeyLedger {
+  private readonly sure = new Set<string>()
+  private readonly maybe = new Set<string>()
+
+  record(key: string, acknowledged: boolean): void {
+    if (acknowledged) {
+      this.sure.add(key)
+      this.maybe.delete(key)
+    } else if (!this.sure.has(key)) {
+      this.maybe.add(key)
+    }
+  }
+
+  /** Keys certainly written; with `maybe` keys the cluster may hold up to that many more. */
+  get count(): { readonly sure: number; readonly maybe: number } {
+    return { sure: this.sure.size, maybe: this.maybe.size }
+  }
+}
+
+export interface ConvergenceRun {
+  readonly workload: ConvergenceWorkload
+  readonly repeat: number
+  readonly writes: number
+  /** Writes answered 200, and of those the ones that reported quorum: false. */
+  readonly acked: number
+  readonly notQuorum: number
+  /** Writes answered with an error (their outcome is unknown). */
+  readonly failed: number
+  /** First write sent → last write answered. */
+  readonly writeMs: number
+  /** Last acknowledged write (partition: the heal) → converged; null when it did not (FAILED). */
+  readonly convergeMs: number | null
+  /** First write sent → converged (what the peer benchmark measures); null when FAILED. */
+  readonly fromFirstWriteMs: number | null
+  readonly polls: number
+  /** Why the run FAILED. */
+  readonly failure?: string
+  /** First write sent → convergence found (or the timeout). */
+  readonly phaseMs: number
+  /** Engine frame bytes each node sent and received during the phase. */
+  readonly bytesSent: readonly number[]
+  readonly bytesReceived: readonly number[]
+  /** Nodes on each side of the cut (partition runs). */
+  readonly groups?: readonly (readonly number[])[]
+}
+
+interface SendResult {
+  readonly acked: number
+  readonly notQuorum: number
+  readonly failed: number
+  readonly ms: number
+  /** performance.now() of the last acknowledgement. */
+  readonly lastAck: number
+  readonly firstError?: string
+}
+
+/** Sends `writes`, write i to node `nodeOf(i)`, `concurrency` in flight; never throws for a refused write. */
+async function sendWrites(
+  cluster: LocalCluster,
+  writes: readonly Write[],
+  nodeOf: (i: number) => number,
+  concurrency: number,
+  ledger: KeyLedger,
+  counters: ExpectedCounters,
+  onProgress?: (done: number) => void,
+): Promise<SendResult> {
+  let acked = 0
+  let notQuorum = 0
+  let failed = 0
+  let lastAck = performance.now()
+  let firstError: string | undefined
+  const ms = await runConcurrent(
+    writes.length,
+    concurrency,
+    async (i) => {
+      const write = writes[i] as Write
+      let res: JsonResponse
+      try {
+        res = await (cluster.clients[nodeOf(i)] ?? cluster.clients[0]!).request('POST', `/v1/kv/${encodeURIComponent(write.key)}`, write.body)
+      } catch (err) {
+        res = { status: 0, body: { error: { message: (err as Error).message } } }
+      }
+      const ok = res.status === 200
+      ledger.record(write.key, ok)
+      counters.record(write, ok)
+      if (ok) {
+        acked++
+        lastAck = performance.now()
+        if ((res.body as { quorum?: boolean }).quorum === false) notQuorum++
+      } else {
+        failed++
+        firstError ??= `${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`
+      }
+    },
+    { onProgress, progressEvery: 16 },
+  )
+  return { acked, notQuorum, failed, ms, lastAck, ...(firstError === undefined ? {} : { firstError }) }
+}
+
+export interface RunContext {
+  readonly cluster: LocalCluster
+  readonly settings: WorkloadSettings
+  readonly ledger: KeyLedger
+  readonly counters: ExpectedCounters
+  readonly random: Random
+  readonly onProgress?: (done: number) => void
+}
+
+/** One timed convergence run of `workload` (its keys are new: `<workload>.<repeat>-<k>`). */
+export async function runConvergence(ctx: RunContext, workload: ConvergenceWorkload, repeat: number): Promise<ConvergenceRun> {
+  const { cluster, settings, ledger } = ctx
+  const nodes = cluster.nodes.length
+  const writes = makeWrites(`${workload}.${repeat}`, settings.writes, settings.keys, settings.types, ctx.random)
+  // Both sides of the cut keep at least one node; node 0 is on the larger side.
+  const groups = workload === 'partition' ? split(nodes) : undefined
+  const before = await cluster.counters()
+  const started = performance.now()
+  if (groups !== undefined) await cluster.partition(groups)
+  const nodeOf = workload === 'burst' ? () => 0 : (i: number) => i % nodes
+  const firstWrite = performance.now()
+  const sent = await sendWrites(cluster, writes, nodeOf, settings.concurrency, ledger, ctx.counters, ctx.onProgress)
+  let since = sent.lastAck
+  if (groups !== undefined && settings.heal) {
+    await cluster.heal()
+    since = performance.now()
+  }
+  const keys = ledger.count
+  const outcome =
+    sent.acked === 0
+      ? ({ converged: false, ms: null, polls: 0, reason: `no write was acknowledged (first error ${sent.firstError ?? 'none'})` } as const)
+      : await waitForConvergence(
+          { ids: cluster.ids, syncViews: () => cluster.syncViews(), pendingHints: () => cluster.pendingHints() },
+          { expectedKeys: keys, since, intervalMs: settings.pollIntervalMs, timeoutMs: settings.timeoutMs },
+        )
+  const phaseMs = performance.now() - started
+  const after = await cluster.counters()
+  if (groups !== undefined && !settings.heal) await cluster.heal() // leave the cluster whole for what follows
+  return {
+    workload,
+    repeat,
+    writes: writes.length,
+    acked: sent.acked,
+    notQuorum: sent.notQuorum,
+    failed: sent.failed,
+    writeMs: sent.ms,
+    convergeMs: outcome.converged ? outcome.ms : null,
+    fromFirstWriteMs: outcome.converged ? since + outcome.ms - firstWrite : null,
+    polls: outcome.polls,
+    ...(outcome.converged ? {} : { failure: outcome.reason }),
+    phaseMs,
+    bytesSent: delta(before, after, 'bytesSent'),
+    bytesReceived: delta(before, after, 'bytesReceived'),
+    ...(groups === undefined ? {} : { groups }),
+  }
+}
+
+/** Nodes 0 … ⌈N/2⌉−1 on one side, the rest on the other. */
+export function split(nodes: number): number[][] {
+  const cut = Math.ceil(nodes / 2)
+  return [Array.from({ length: cut }, (_, i) => i), Array.from({ length: nodes - cut }, (_, i) => cut + i)]
+}
+
+function delta(before: readonly NodeCounters[], after: readonly NodeCounters[], field: 'bytesSent' | 'bytesReceived'): number[] {
+  return after.map((a, i) => a[field] - (before[i]?.[field] ?? 0))
+}
+
+export interface LatencySummary {
+  readonly count: number
+  /** Requests answered with an error (reads: other than 404). */
+  readonly errors: number
+  /** Reads answered 404: the replicas asked did not have the key yet (a stale read, allowed in an AP store at low r/w). */
+  readonly notFound: number
+  readonly firstError?: string
+  readonly mean: number
+  readonly p50: number
+  readonly p95: number
+  readonly p99: number
+  readonly max: number
+  /** Operations per second with `clients` in flight. */
+  readonly opsPerSecond: number
+}
+
+export interface LatencyResult {
+  /** w for writes and r for reads. */
+  readonly level: number
+  readonly clients: number
+  readonly write: LatencySummary
+  readonly read: LatencySummary
+}
+
+/**
+ * `samples` writes with ?w=level, then `samples` reads with ?r=level of the same keys,
+ * `clients` in flight, spread over every node. Milliseconds per request as the client saw it.
+ */
+export async function runLatency(
+  ctx: RunContext,
+  level: number,
+  samples: number,
+  clients: number,
+  onProgress?: (done: number) => void,
+): Promise<LatencyResult> {
+  const { cluster } = ctx
+  const nodes = cluster.nodes.length
+  const writes = makeWrites(`lat.w${level}`, samples, Math.max(ctx.settings.types.length, Math.min(200, samples)), ctx.settings.types, ctx.random)
+  const timed = async (op: (i: number) => Promise<JsonResponse>, offset: number, isRead: boolean): Promise<LatencySummary> => {
+    const ms = new Float64Array(samples)
+    let errors = 0
+    let notFound = 0
+    let firstError: string | undefined
+    const elapsed = await runConcurrent(
+      samples,
+      clients,
+      async (i) => {
+        const t0 = performance.now()
+        let res: JsonResponse
+        try {
+          res = await op(i)
+        } catch (err) {
+          res = { status: 0, body: (err as Error).message }
+        }
+        ms[i] = performance.now() - t0
+        if (res.status === 200) return
+        if (isRead && res.status === 404) notFound++
+        else {
+          errors++
+          firstError ??= `${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`
+        }
+      },
+      { onProgress: (done) => onProgress?.(offset + done), progressEvery: 32 },
+    )
+    return { ...summarizeLatency(ms, elapsed), errors, notFound, ...(firstError === undefined ? {} : { firstError }) }
+  }
+  const write = await timed(async (i) => {
+    const w = writes[i] as Write
+    const res = await cluster.clients[i % nodes]!.request('POST', `/v1/kv/${encodeURIComponent(w.key)}?w=${level}`, w.body)
+    ctx.ledger.record(w.key, res.status === 200)
+    ctx.counters.record(w, res.status === 200)
+    return res
+  }, 0, false)
+  const read = await timed((i) => cluster.clients[(i + 1) % nodes]!.request('GET', `/v1/kv/${encodeURIComponent((writes[i] as Write).key)}?r=${level}`), samples, true)
+  return { level, clients, write, read }
+}
+
+function summarizeLatency(ms: Float64Array, elapsedMs: number): Omit<LatencySummary, 'errors' | 'notFound' | 'firstError'> {
+  const sorted = Float64Array.from(ms).sort()
+  let sum = 0
+  for (const v of sorted) sum += v
+  return {
+    count: sorted.length,
+    mean: sum / sorted.length,
+    p50: percentile(sorted, 50),
+    p95: percentile(sorted, 95),
+    p99: percentile(sorted, 99),
+    max: sorted[sorted.length - 1] as number,
+    opsPerSecond: (sorted.length * 1000) / elapsedMs,
+  }
+}
+
+export interface CounterCheck {
+  readonly checked: number
+  readonly mismatches: readonly { readonly key: string; readonly expected: number; readonly got: unknown }[]
+}
+
+/**
+ * After convergence: up to `limit` counter keys read back with r = n from node `i % N` must
+ * hold exactly the sum of their acknowledged writes (no acknowledged write lost, none twice).
+ */
+export async function verifyCounters(ctx: RunContext, n: number, limit: number): Promise<CounterCheck> {
+  const known = ctx.counters.known()
+  const picked = known.length <= limit ? known : Array.from({ length: limit }, (_, i) => known[Math.floor((i * known.length) / limit)] as [string, number])
+  const mismatches: { key: string; expected: number; got: unknown }[] = []
+  const nodes = ctx.cluster.nodes.length
+  await runConcurrent(picked.length, 4, async (i) => {
+    const [key, expected] = picked[i] as [string, number]
+    const res = await ctx.cluster.clients[i % nodes]!.request('GET', `/v1/kv/${encodeURIComponent(key)}?r=${Math.min(n, nodes)}`)
+    const got = res.status === 200 ? (res.body as { value?: unknown }).value : `HTTP ${res.status}`
+    if (got !== expected) mismatches.push({ key, expected, got })
+  })
+  return { checked: picked.length, mismatches }
+}

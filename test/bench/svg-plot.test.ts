@@ -1,0 +1,55 @@
+// The benchmark plots' SVG writer: round ticks, CDF steps, escaped text, every series in
+// the legend, and a labelled gap (not a zero bar) for a missing value.
+import { describe, expect, it } from 'vitest'
+import { barChartSvg, cdfPoints, escapeXml, lineChartSvg, niceTicks } from '../../bench/lib/svg-plot.js'
+
+describe('svg-plot', () => {
+  it('picks round ticks covering the range', () => {
+    expect(niceTicks(0, 10)).toEqual([0, 2, 4, 6, 8, 10])
+    expect(niceTicks(0, 0.9)).toEqual([0, 0.2, 0.4, 0.6, 0.8, 1])
+    expect(niceTicks(3, 3)).toEqual([0, 1, 2, 3])
+    expect(niceTicks(Number.NaN, 1)).toEqual([0, 1])
+  })
+
+  it('turns samples into CDF steps from 0 to 1', () => {
+    expect(cdfPoints([30, 10, 20])).toEqual([
+      { x: 10, y: 0 },
+      { x: 10, y: 1 / 3 },
+      { x: 20, y: 2 / 3 },
+      { x: 30, y: 1 },
+    ])
+    expect(cdfPoints([])).toEqual([])
+  })
+
+  it('draws a line chart with title, axis labels and one legend entry per series', () => {
+    const svg = lineChartSvg({
+      title: 'Time <to> converge',
+      xLabel: 'nodes',
+      yLabel: 'ms',
+      series: [
+        { label: 'rumordb & co', points: [{ x: 3, y: 10 }, { x: 5, y: 20 }] },
+        { label: 'peer', points: cdfPoints([1, 2]), step: true },
+      ],
+    })
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true)
+    expect(svg.endsWith('</svg>')).toBe(true)
+    expect(svg).toContain('Time &lt;to&gt; converge')
+    expect(svg).toContain('rumordb &amp; co')
+    expect(svg.match(/<path /g)).toHaveLength(2)
+    expect(svg).not.toContain('NaN')
+  })
+
+  it('draws bars, and a missing value as a label instead of a bar', () => {
+    const svg = barChartSvg({
+      title: 'Latency',
+      xLabel: 'op',
+      yLabel: 'ms',
+      categories: ['w=1', 'w=2'],
+      series: [{ label: 'p99', values: [4, null] }],
+      missingLabel: 'FAILED',
+    })
+    expect(svg.match(/<rect [^>]*fill="#4e79a7"/g)).toHaveLength(1 + 1) // one bar, one legend box
+    expect(svg).toContain('>FAILED</text>')
+    expect(escapeXml(`a"'b`)).toBe('a&quot;&apos;b')
+  })
+})
