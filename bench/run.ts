@@ -6,6 +6,7 @@ const BENCHES: Record<string, string> = {
   cluster: './cluster.js',
   crdts: './crdts.js',
   storage: './storage.js',
+  sim: './sim.js',
 }
 
 const [name, ...args] = process.argv.slice(2)

@@ -86,6 +86,9 @@ export class ArcIndex {
   private words = new Uint32Array(0)
   /** Keys per arc; undefined for arcs that never held one. */
   private arcKeys: (Set<string> | undefined)[] = []
+  /** Bumped whenever an aggregate or the ring changes: memoized values compare it. */
+  private version = 0
+  private readonly memos = new WeakMap<Uint32Array, { version: number; n: number; value: Uint8Array }>()
 
   /** The ring the arcs belong to; undefined until the first rebuild. */
   get ring(): Ring | undefined {
@@ -133,6 +136,7 @@ export class ArcIndex {
 
   private refile(ring: Ring): void {
     this.current = ring
+    this.version++
     const arcs = ring.tokens.length
     this.words = new Uint32Array(arcs * 4)
     this.arcKeys = new Array<Set<string> | undefined>(arcs)
@@ -181,6 +185,19 @@ export class ArcIndex {
     acc[1] = (acc[1]! ^ words[base + 1]!) >>> 0
     acc[2] = (acc[2]! ^ words[base + 2]!) >>> 0
     acc[3] = (acc[3]! ^ words[base + 3]!) >>> 0
+  }
+
+  /**
+   * `compute()` over the arcs `arcs` with `n`, reused until an aggregate or the ring
+   * changes. A plan with n = members gives every peer the same arcs array, so one value
+   * then serves every exchange (merkle.ts rootOf).
+   */
+  memoize(arcs: Uint32Array, n: number, compute: () => Uint8Array): Uint8Array {
+    const memo = this.memos.get(arcs)
+    if (memo !== undefined && memo.version === this.version && memo.n === n) return memo.value.slice()
+    const value = compute()
+    this.memos.set(arcs, { version: this.version, n, value: value.slice() })
+    return value
   }
 
   /** Keys indexed in arc `arc`. */
@@ -239,6 +256,7 @@ export class ArcIndex {
   }
 
   private xor(entry: Entry): void {
+    this.version++
     const base = entry.arc * 4
     const { words } = this
     words[base] = (words[base]! ^ entry.f0) >>> 0

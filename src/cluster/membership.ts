@@ -124,6 +124,9 @@ export class Membership {
         this.detector.heartbeat(from, this.init.clock.now())
       }
     }
+    // Nearly every heartbeat repeats the record we hold: nothing to validate or merge.
+    const known = this.table.get(member.peerId)
+    if (known !== undefined && memberTable.compareRecords(member, known) === 0) return
     void this.learn([member])
   }
 
@@ -214,9 +217,10 @@ export class Membership {
   }
 
   private async apply(delta: MemberTable): Promise<void> {
-    if (delta.size === 0) return
+    // Most deltas are heartbeats repeating a known record: they change nothing, and
+    // finding that out must not cost a copy of the whole table per heartbeat.
+    if (!this.wouldChange(delta)) return
     const merged = memberTable.merge(this.table, delta)
-    if (memberTable.equals(merged, this.table)) return
     const changed = [...delta.keys()].filter((id) => merged.get(id) !== this.table.get(id))
     this.table = merged
     this.ringView = undefined
@@ -228,6 +232,15 @@ export class Membership {
     this.persisting = this.persisting.then(() => write).catch(() => undefined)
     for (const listener of this.listeners) listener()
     await write
+  }
+
+  /** Whether merging `delta` changes the table: some record is new or beats ours. */
+  private wouldChange(delta: MemberTable): boolean {
+    for (const [peerId, record] of delta) {
+      const current = this.table.get(peerId)
+      if (current === undefined || memberTable.compareRecords(record, current) > 0) return true
+    }
+    return false
   }
 
   private heartbeat(): void {

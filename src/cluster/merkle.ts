@@ -12,6 +12,9 @@ import type { Ring } from './ring.js'
 export const RING_VERSION_BYTES = 16
 export const ROOT_BYTES = 16
 
+/** Index of a 64-bit word's high 32-bit half in a Uint32Array view of it (platform byte order). */
+const HIGH_HALF = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 1 : 0
+
 const VERSION_DOMAIN = 'rumordb:ring-version:v1\0'
 const ROOT_DOMAIN = 'rumordb:anti-entropy-root:v1\0'
 
@@ -52,6 +55,7 @@ export function sharingPlan(ring: Ring, self: string, n: number): SharingPlan {
   const count = tokens.length
   const me = members.indexOf(self)
   const wanted = Math.min(n, members.length)
+  if (me >= 0 && wanted >= 2 && wanted === members.length) return fullReplication(ring, self, wanted)
   const lists: number[][] = members.map(() => [])
   if (me >= 0 && wanted >= 2) {
     const stamp = new Uint32Array(members.length)
@@ -79,6 +83,21 @@ export function sharingPlan(ring: Ring, self: string, n: number): SharingPlan {
   return { ring, self, n: wanted, peers }
 }
 
+/**
+ * n = members: every preference list holds every member, so each peer shares every
+ * non-empty arc. The walks above would each go round the ring (O(tokens²)); the peers
+ * share one array instead, which also lets callers cache per-array work.
+ */
+function fullReplication(ring: Ring, self: string, n: number): SharingPlan {
+  const { tokens, members } = ring
+  const arcs: number[] = []
+  for (let i = 0; i < tokens.length; i++) if (i === 0 || tokens[i] !== tokens[i - 1]) arcs.push(i)
+  const all = Uint32Array.from(arcs)
+  const peers = new Map<string, Uint32Array>()
+  for (const id of members) if (id !== self) peers.set(id, all)
+  return { ring, self, n, peers }
+}
+
 /** Ascending indices of the arcs whose n-member preference list contains both members. */
 export function sharedArcs(ring: Ring, self: string, peer: string, n: number): number[] {
   return Array.from(sharingPlan(ring, self, n).peers.get(peer) ?? [])
@@ -89,19 +108,30 @@ export function sharedArcs(ring: Ring, self: string, peer: string, n: number): n
  * is equal on two replicas exactly when all their shared arcs are (up to 2^-128).
  */
 export function rootOf(ring: Ring, arcs: Uint32Array, index: ArcIndex, n: number): Uint8Array {
-  const buf = Buffer.alloc(8 + arcs.length * 24)
-  buf.writeUInt32BE(n, 0)
-  buf.writeUInt32BE(arcs.length, 4)
+  // The index's ring is the one its aggregates belong to; a caller passing another gets no memo.
+  if (index.ring !== ring) return computeRoot(ring, arcs, index, n)
+  return index.memoize(arcs, n, () => computeRoot(ring, arcs, index, n))
+}
+
+function computeRoot(ring: Ring, arcs: Uint32Array, index: ArcIndex, n: number): Uint8Array {
+  const bytes = new Uint8Array(8 + arcs.length * 24)
+  const out = new DataView(bytes.buffer)
+  out.setUint32(0, n)
+  out.setUint32(4, arcs.length)
+  // Tokens as 32-bit halves: BigInt writes cost more than the hash at thousands of arcs.
+  const { tokens } = ring
+  const halves = new Uint32Array(tokens.buffer, tokens.byteOffset, tokens.length * 2)
   const acc = new Uint32Array(4)
   for (let k = 0; k < arcs.length; k++) {
     const arc = arcs[k]!
     const at = 8 + k * 24
-    buf.writeBigUInt64BE(ring.tokens[arc]!, at)
+    out.setUint32(at, halves[2 * arc + HIGH_HALF]!)
+    out.setUint32(at + 4, halves[2 * arc + 1 - HIGH_HALF]!)
     acc.fill(0)
     index.xorArcInto(arc, acc)
-    for (let w = 0; w < 4; w++) buf.writeUInt32BE(acc[w]!, at + 8 + w * 4)
+    for (let w = 0; w < 4; w++) out.setUint32(at + 8 + w * 4, acc[w]!)
   }
-  return first(createHash('sha256').update(ROOT_DOMAIN, 'utf8').update(buf).digest(), ROOT_BYTES)
+  return first(createHash('sha256').update(ROOT_DOMAIN, 'utf8').update(bytes).digest(), ROOT_BYTES)
 }
 
 /**

@@ -1,5 +1,6 @@
 // The pure parts of anti-entropy: ring versions, shared arcs, arc groups, and the ranges
 // one exchange covers.
+import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { arcOf, ArcIndex } from '../../src/cluster/arc-index.js'
@@ -57,6 +58,24 @@ describe('sharedArcs', () => {
     )
   })
 
+  it('with n ≥ members shares every non-empty arc with every peer, as the walks would', () => {
+    fc.assert(
+      fc.property(ids, fc.integer({ min: 0, max: 2 }), (members, extra) => {
+        fc.pre(members.length >= 2)
+        const ring = ringOf(members, 3)
+        const n = members.length + extra
+        const plan = sharingPlan(ring, members[0]!, n)
+        expect(plan.n).toBe(members.length)
+        expect([...plan.peers.keys()].sort()).toEqual(members.slice(1).sort())
+        const arcs = Array.from(ring.tokens.keys()).filter((i) => i === 0 || ring.tokens[i] !== ring.tokens[i - 1])
+        for (const [peer, shared] of plan.peers) {
+          expect(Array.from(shared)).toEqual(arcs)
+          expect(sharedArcs(ring, peer, members[0]!, n)).toEqual(arcs)
+        }
+      }),
+    )
+  })
+
   it('plans nothing for a member off the ring or with n = 1', () => {
     const ring = ringOf(['a', 'b'])
     expect(sharingPlan(ring, 'z', 3).peers.size).toBe(0)
@@ -92,6 +111,23 @@ describe('arc groups', () => {
     expect(rootOf(ring, arcs, empty, 2)).not.toEqual(rootOf(ring, arcs, one, 2))
     expect(rootOf(ring, arcs, empty, 2)).not.toEqual(rootOf(ring, arcs, empty, 3))
     expect(rootOf(ring, arcs, one, 2)).toEqual(rootOf(ring, arcs, await indexWith(ring, ['k']), 2))
+  })
+
+  it('root is SHA-256 over n, the arc count and each (end token, aggregate), big-endian: peers of any version agree', async () => {
+    const ring = ringOf(['a', 'b', 'c'], 8)
+    const index = await indexWith(ring, Array.from({ length: 300 }, (_, i) => `r${i}`))
+    for (const n of [2, 3]) {
+      const arcs = sharingPlan(ring, 'a', n).peers.get('b')!
+      const buf = Buffer.alloc(8 + arcs.length * 24)
+      buf.writeUInt32BE(n, 0)
+      buf.writeUInt32BE(arcs.length, 4)
+      arcs.forEach((arc, k) => {
+        buf.writeBigUInt64BE(ring.tokens[arc]!, 8 + k * 24)
+        Buffer.from(index.arcHash(arc)).copy(buf, 16 + k * 24)
+      })
+      const expected = createHash('sha256').update('rumordb:anti-entropy-root:v1\0', 'utf8').update(buf).digest().subarray(0, 16)
+      expect(Buffer.from(rootOf(ring, arcs, index, n))).toEqual(expected)
+    }
   })
 })
 

@@ -1,8 +1,10 @@
+import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { GCounter } from '../../crdts/index.js'
 import { arcOf, ArcIndex, keyFingerprint } from '../../src/cluster/arc-index.js'
 import { keyPosition } from '../../src/cluster/hash.js'
+import { rootOf } from '../../src/cluster/merkle.js'
 import { buildRing, inRange, type Ring } from '../../src/cluster/ring.js'
 import type { Clock } from '../../src/clock.js'
 import type { Operation } from '../../src/operations.js'
@@ -144,6 +146,45 @@ describe('ArcIndex', () => {
       }),
       { numRuns: 60 },
     )
+  })
+
+  it('memoized roots follow every change of an aggregate and of the ring', async () => {
+    const store = new InMemoryStore()
+    const replica = new Replica({ store, clock, actor: 'node-a' })
+    const index = new ArcIndex()
+    index.rebuild(ringA, store)
+    replica.onCommitted((change) => index.update(change.key))
+    // One arcs array per ring, as a sharing plan with n = members hands every peer.
+    const arcsOf = new Map([ringA, ringB, ringACopy].map((r) => [r, Uint32Array.from(r.tokens.keys())]))
+    const reference = (ring: Ring): string => {
+      const arcs = arcsOf.get(ring)!
+      const buf = Buffer.alloc(8 + arcs.length * 24)
+      buf.writeUInt32BE(2, 0)
+      buf.writeUInt32BE(arcs.length, 4)
+      arcs.forEach((arc, k) => {
+        buf.writeBigUInt64BE(ring.tokens[arc]!, 8 + k * 24)
+        Buffer.from(index.arcHash(arc)).copy(buf, 16 + k * 24)
+      })
+      return hex(createHash('sha256').update('rumordb:anti-entropy-root:v1\0', 'utf8').update(buf).digest().subarray(0, 16))
+    }
+    let ring = ringA
+    const check = (): void => {
+      expect(hex(rootOf(ring, arcsOf.get(ring)!, index, 2))).toBe(reference(ring))
+      // Again from the memo, and the caller's copy is its own.
+      const root = rootOf(ring, arcsOf.get(ring)!, index, 2)
+      root.fill(0)
+      expect(hex(rootOf(ring, arcsOf.get(ring)!, index, 2))).toBe(reference(ring))
+    }
+    check()
+    for (let i = 0; i < 30; i++) {
+      if (i % 7 === 6) {
+        ring = [ringB, ringACopy, ringA][i % 3]!
+        index.setRing(ring)
+      } else {
+        await replica.apply(`m${i % 5}`, { type: 'gcounter', op: 'increment', amount: 1 })
+      }
+      check()
+    }
   })
 
   it('reuses fingerprints across a rebuild on a new ring and agrees with a rebuild from scratch', async () => {

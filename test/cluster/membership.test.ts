@@ -1,0 +1,49 @@
+// Membership's handling of records from the network, driven directly (no engine).
+import { describe, expect, it } from 'vitest'
+import { Membership } from '../../src/cluster/membership.js'
+import { SimClock, SimScheduler } from '../../src/sim/index.js'
+import { InMemoryStore } from '../../src/store/index.js'
+
+async function started(): Promise<{ membership: Membership; store: InMemoryStore; scheduler: SimScheduler; changes: () => number }> {
+  const scheduler = new SimScheduler()
+  const store = new InMemoryStore({ schedule: scheduler.defer })
+  const membership = new Membership({
+    self: { peerId: 'a', vnodes: 4 },
+    store,
+    clock: new SimClock(scheduler),
+    send: () => Promise.reject(new Error('no network here')),
+    broadcast: () => undefined,
+    heartbeatIntervalMs: 1000,
+  })
+  let changes = 0
+  membership.onChange(() => changes++)
+  await scheduler.runUntilSettled(membership.start())
+  return { membership, store, scheduler, changes: () => changes }
+}
+
+describe('Membership', () => {
+  it('a heartbeat repeating a known record changes nothing; a newer incarnation does', async () => {
+    const { membership, store, scheduler, changes } = await started()
+    const b = { peerId: 'b', addrs: [], vnodes: 4, incarnation: 0, status: 'alive' as const }
+    membership.handleHeartbeat('b', b, 1)
+    await scheduler.runFor(10)
+    const ring = membership.ring()
+    const afterFirst = { changes: changes(), rows: store.listMembers() }
+    expect(ring.members).toEqual(['a', 'b'])
+
+    // The same record again: no change event, no store write, the same ring view object.
+    membership.handleHeartbeat('b', b, 2)
+    membership.handleHeartbeat('b', { ...b }, 3)
+    await scheduler.runFor(10)
+    expect(changes()).toBe(afterFirst.changes)
+    expect(store.listMembers()).toEqual(afterFirst.rows)
+    expect(membership.ring()).toBe(ring)
+
+    // A newer incarnation of b replaces the record and is persisted.
+    membership.handleHeartbeat('b', { ...b, incarnation: 1, vnodes: 8 }, 1)
+    await scheduler.runFor(10)
+    expect(changes()).toBe(afterFirst.changes + 1)
+    expect(membership.members().find((m) => m.id === 'b')).toMatchObject({ incarnation: 1, vnodes: 8 })
+    expect(membership.ring()).not.toBe(ring)
+  })
+})
