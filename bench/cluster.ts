@@ -40,6 +40,7 @@ import {
   type RunContext,
 } from './cluster/workloads.js'
 import type { PeerResults } from './cluster/peer-results.js'
+import { benchMain } from './lib/bench-main.js'
 
 export { GOALS }
 export { parseOptions, USAGE, type ClusterBenchOptions, type Workload } from './cluster/options.js'
@@ -81,19 +82,16 @@ export async function main(args: string[]): Promise<void> {
     console.log(USAGE)
     return
   }
-  let options: ClusterBenchOptions
-  try {
-    options = parseOptions(args)
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`)
-    process.exitCode = 2
-    return
-  }
-  const { report, path } = await runClusterBenchmark(options)
-  console.log(formatReport(report))
-  console.log(`\nresults: ${path}`)
-  if (report.results.markdown !== null) console.log(`report:  ${report.results.markdown}`)
-  for (const plot of report.results.plots) console.log(`plot:    ${plot}`)
+  await benchMain(args, {
+    usage: USAGE,
+    parse: parseOptions,
+    run: runClusterBenchmark,
+    format: formatReport,
+    outputs: (report) => [
+      ...(report.results.markdown !== null ? [`report:  ${report.results.markdown}`] : []),
+      ...report.results.plots.map((plot) => `plot:    ${plot}`),
+    ],
+  })
 }
 
 export async function runClusterBenchmark(options: ClusterBenchOptions): Promise<{ report: ClusterReport; path: string }> {

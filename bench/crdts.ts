@@ -30,6 +30,7 @@ import { pairTimingSteps, timePair, type PairTiming } from './lib/paired-timing.
 import { startProgress } from './lib/progress.js'
 import { DEFAULT_RESULTS_DIR, writeReport, type BenchReport } from './lib/report.js'
 import { formatNumber, formatTable } from './lib/table.js'
+import { benchMain } from './lib/bench-main.js'
 
 /** The issue's goals: merges at least twice delta-crdts' throughput, encodings no larger. */
 export const GOALS = { minMergeRatio: 2, maxBytesRatio: 1 } as const
@@ -89,17 +90,7 @@ export interface CrdtResults {
 export type CrdtReport = BenchReport<CrdtBenchOptions, CrdtResults>
 
 export async function main(args: string[]): Promise<void> {
-  let options: CrdtBenchOptions
-  try {
-    options = parseOptions(args)
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`)
-    process.exitCode = 2
-    return
-  }
-  const { report, path } = await runCrdtBenchmark(options)
-  console.log(formatReport(report))
-  console.log(`\nresults: ${path}`)
+  await benchMain(args, { usage: USAGE, parse: parseOptions, run: runCrdtBenchmark, format: formatReport })
 }
 
 const USAGE = `usage: npm run bench -- crdts [--quick] [--rounds N] [--sample-ms N] [--warmup-ms N] [--seed N] [--out DIR]`

@@ -22,6 +22,7 @@ import { epidemicBound, NEVER_SUSPECT_PHI, SCENARIOS, type ConvergenceRun, type 
 import { runSetups } from './lib/sim-pool.js'
 import { summarize, type Summary } from './lib/stats.js'
 import { formatNumber, formatTable } from './lib/table.js'
+import { benchMain } from './lib/bench-main.js'
 
 /** The issue's goal: AE-only rounds at 1,000 nodes without loss within 1.5 × the bound. */
 export const GOAL = { scenario: 'ae-only', nodes: 1000, loss: 0, maxRatio: 1.5 } as const
@@ -114,17 +115,7 @@ const USAGE =
   '[--scenarios ae-only,rumor-ae,placement] [--vnodes V] [--keys K] [--max-rounds R] [--heartbeat-ms MS] [--jobs J] [--out DIR]'
 
 export async function main(args: string[]): Promise<void> {
-  let options: SimBenchOptions
-  try {
-    options = parseOptions(args)
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`)
-    process.exitCode = 2
-    return
-  }
-  const { report, path } = await runSimBenchmark(options)
-  console.log(formatReport(report))
-  console.log(`\nresults: ${path}`)
+  await benchMain(args, { usage: USAGE, parse: parseOptions, run: runSimBenchmark, format: formatReport })
 }
 
 export function parseOptions(args: string[]): SimBenchOptions {

@@ -29,6 +29,7 @@ import { startProgress } from './lib/progress.js'
 import { DEFAULT_RESULTS_DIR, writeReport, type BenchReport } from './lib/report.js'
 import { opsPerSecond, summarizeFlagged, type FlaggedSummary } from './lib/stats.js'
 import { formatNumber, formatTable } from './lib/table.js'
+import { benchMain } from './lib/bench-main.js'
 
 /** The issue's goals: concurrent writes reach half the raw limit; one write's p99 stays under 2 ms. */
 export const GOALS = { minConcurrentRatio: 0.5, maxSingleWriteP99Ms: 2 } as const
@@ -130,17 +131,7 @@ export interface StorageResults {
 export type StorageReport = BenchReport<StorageBenchOptions, StorageResults>
 
 export async function main(args: string[]): Promise<void> {
-  let options: StorageBenchOptions
-  try {
-    options = parseOptions(args)
-  } catch (err) {
-    console.error(`${(err as Error).message}\n${USAGE}`)
-    process.exitCode = 2
-    return
-  }
-  const { report, path } = await runStorageBenchmark(options)
-  console.log(formatReport(report))
-  console.log(`\nresults: ${path}`)
+  await benchMain(args, { usage: USAGE, parse: parseOptions, run: runStorageBenchmark, format: formatReport })
 }
 
 const USAGE = `usage: npm run bench -- storage [--quick] [--ops N] [--concurrency C] [--samples N]
