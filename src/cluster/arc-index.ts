@@ -16,7 +16,7 @@ import { compareKeys } from '../store/key-order.js'
 import type { Store } from '../store/store.js'
 import type { KeyDigest } from '../wire/messages.js'
 import { keyPosition, RING_SIZE } from './hash.js'
-import type { Ring } from './ring.js'
+import { tokenIndexAt, type Ring } from './ring.js'
 
 export const FINGERPRINT_BYTES = 16
 
@@ -55,16 +55,7 @@ interface Entry extends IndexedKey {
  * the first token ≥ position, wrapping to 0; -1 on a ring without tokens.
  */
 export function arcOf(ring: Ring, position: bigint): number {
-  const { tokens } = ring
-  if (tokens.length === 0) return -1
-  let low = 0
-  let high = tokens.length
-  while (low < high) {
-    const mid = (low + high) >>> 1
-    if (tokens[mid]! < position) low = mid + 1
-    else high = mid
-  }
-  return low === tokens.length ? 0 : low
+  return ring.tokens.length === 0 ? -1 : tokenIndexAt(ring, position)
 }
 
 /** Start (exclusive) of arc i: the previous token, wrapping. */

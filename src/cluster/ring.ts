@@ -81,7 +81,8 @@ function validate(members: readonly RingMemberInput[]): { id: string; tokenCount
 }
 
 /** Index of the token owning `position`: the first token ≥ position, wrapping to 0. */
-function tokenIndexAt(ring: Ring, position: bigint): number {
+/** Index of the first token at or clockwise after `position` (the arc that holds it). */
+export function tokenIndexAt(ring: Ring, position: bigint): number {
   const { tokens } = ring
   let low = 0
   let high = tokens.length
