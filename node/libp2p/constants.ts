@@ -1,10 +1,10 @@
 // Defaults of the libp2p transport. Options override them with `??`.
 import { MAX_FRAME_BYTES } from '../../src/wire/limits.js'
 
-/** Request/response for everything but anti-entropy. */
-export const RPC_PROTOCOL = '/rumordb/rpc/1.0.0'
+/** Request/response for everything but anti-entropy (version 2: pipelined requests on a long-lived stream). */
+export const RPC_PROTOCOL = '/rumordb/rpc/2.0.0'
 /** Anti-entropy requests (sync-root, sync-keys, sync-push): own stream limits, so bulk sync cannot starve quorum traffic. */
-export const SYNC_PROTOCOL = '/rumordb/sync/1.0.0'
+export const SYNC_PROTOCOL = '/rumordb/sync/2.0.0'
 
 export const DEFAULT_CLUSTER = 'default'
 export const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4001']
@@ -25,16 +25,15 @@ export const MAX_GOSSIP_FRAME_BYTES = 256 * 1024
 /** Whole gossipsub RPCs (several messages and control data) from one peer. */
 export const MAX_GOSSIP_RPC_BYTES = 1024 * 1024
 
-/** A peer that opened a stream has this long to send its whole request. */
+/** A request frame, once begun, must be complete within this; an idle channel stays open. */
 export const DEFAULT_SERVER_READ_TIMEOUT_MS = 10_000
-/** The request handler has this long to answer before the stream is reset (requesters give up sooner). */
+/** The request handler has this long to answer before the requester is told it failed (requesters give up sooner). */
 export const DEFAULT_SERVER_HANDLER_TIMEOUT_MS = 30_000
-/** Closing a finished stream politely; after this it is reset. */
-export const STREAM_CLOSE_TIMEOUT_MS = 2_000
-
-/** Concurrent streams per connection and protocol. Quorum traffic fans out; sync is one exchange at a time per peer. */
-export const MAX_RPC_STREAMS = 256
-export const MAX_SYNC_STREAMS = 32
+/**
+ * Request channels (long-lived streams) per connection and protocol. A node opens one per
+ * peer and protocol; a few more cover a channel being replaced while the old one closes.
+ */
+export const MAX_CHANNELS_PER_PEER = 8
 
 /** Redialing discovered peers: first retry after about BASE, doubling up to MAX, at most ATTEMPTS dials. */
 export const DEFAULT_DIAL_BACKOFF_BASE_MS = 500

@@ -8,7 +8,7 @@ import type { BroadcastHandler } from '../../src/transport/transport.js'
 import { decodeBroadcast } from '../../src/wire/codec.js'
 import type { Libp2pTransportCounters } from './counters.js'
 import type { TransportLogger } from './logger.js'
-import { describe } from './request-stream.js'
+import { describe } from './describe.js'
 
 /** True when `frame` may be delivered and forwarded. */
 export type BroadcastValidator = (frame: Uint8Array) => boolean

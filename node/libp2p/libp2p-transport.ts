@@ -17,7 +17,9 @@ import {
   type Transport,
 } from '../../src/transport/transport.js'
 import { MAX_ADDRS } from '../../src/wire/limits.js'
-import { MAX_RPC_STREAMS, MAX_STREAM_FRAME_BYTES, MAX_SYNC_STREAMS, RPC_PROTOCOL, SYNC_PROTOCOL } from './constants.js'
+import { ChannelPool, protocolFor } from './channel.js'
+import { serveChannel } from './channel-server.js'
+import { MAX_CHANNELS_PER_PEER, MAX_STREAM_FRAME_BYTES, RPC_PROTOCOL, SYNC_PROTOCOL } from './constants.js'
 import { zeroCounters, type Libp2pTransportCounters } from './counters.js'
 import { TransportConfigError } from './errors.js'
 import { Gossip } from './gossip.js'
@@ -26,7 +28,7 @@ import type { TransportLogger } from './logger.js'
 import { mdnsServiceTag, parseAddress, resolveOptions, type Libp2pTransportOptions, type ResolvedOptions } from './options.js'
 import { PeerTracker } from './peer-tracker.js'
 import { Redialer } from './redialer.js'
-import { describe, exchange, serveStream } from './request-stream.js'
+import { describe } from './describe.js'
 
 export type { Libp2pTransportOptions }
 
@@ -87,6 +89,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
   private readonly tracker: PeerTracker
   private readonly redialer: Redialer
   private readonly gossip: Gossip
+  private readonly channels: ChannelPool
   private readonly dialTimeoutMs: number
   /** Addresses last stored per member, so repeated announcements skip the peer store. */
   private readonly learned = new Map<string, string>()
@@ -118,6 +121,11 @@ class Libp2pTransportImpl implements Libp2pTransport {
         this.stats.dialsFailed++
       },
       log: this.log,
+    })
+    this.channels = new ChannelPool(libp2p, {
+      maxFrameBytes: MAX_STREAM_FRAME_BYTES,
+      openTimeoutMs: this.dialTimeoutMs,
+      shutdown: this.shutdown.signal,
     })
     this.gossip = new Gossip({
       pubsub: libp2p.services.pubsub,
@@ -185,13 +193,10 @@ class Libp2pTransportImpl implements Libp2pTransport {
       counters: this.stats,
       log: this.log,
     }
-    for (const [protocol, streams] of [
-      [RPC_PROTOCOL, MAX_RPC_STREAMS],
-      [SYNC_PROTOCOL, MAX_SYNC_STREAMS],
-    ] as const) {
-      await libp2p.handle(protocol, ({ stream, connection }) => serveStream(stream, connection, serve), {
-        maxInboundStreams: streams,
-        maxOutboundStreams: streams,
+    for (const protocol of [RPC_PROTOCOL, SYNC_PROTOCOL]) {
+      await libp2p.handle(protocol, ({ stream, connection }) => void serveChannel(stream, connection, serve), {
+        maxInboundStreams: MAX_CHANNELS_PER_PEER,
+        maxOutboundStreams: MAX_CHANNELS_PER_PEER,
       })
     }
     libp2p.addEventListener('peer:connect', this.onConnect)
@@ -256,13 +261,8 @@ class Libp2pTransportImpl implements Libp2pTransport {
     signal?.addEventListener('abort', onAbort, { once: true })
     const timer = setTimeout(() => controller.abort(new TransportTimeoutError(peer, timeoutMs)), timeoutMs)
     this.pending.add(controller)
-    const aborted = new Promise<never>((_, reject) => {
-      controller.signal.addEventListener('abort', () => reject(controller.signal.reason), { once: true })
-    })
-    const work = exchange(this.libp2p, target, frame, MAX_STREAM_FRAME_BYTES, controller.signal)
-    work.catch(() => undefined) // the race below reports it, or the abort reason wins
     try {
-      const response = await Promise.race([work, aborted])
+      const response = await this.channels.request(target, protocolFor(frame), frame, controller.signal)
       this.stats.rpcBytesReceived += response.length
       return response
     } catch (err) {

@@ -23,7 +23,7 @@ import { decodableBroadcast, type BroadcastValidator } from './gossip.js'
 import { silentLogger, type TransportLogger } from './logger.js'
 import { loadOrCreatePeerKey } from './peer-key.js'
 import type { BackoffOptions } from './redialer.js'
-import { describe } from './request-stream.js'
+import { describe } from './describe.js'
 import { parseSwarmKey } from './swarm-key.js'
 
 export interface Libp2pTransportOptions {

@@ -49,10 +49,12 @@ export interface CoordinatorStats {
   fallbackWrites: number
   hintsKeptLocally: number
   readRepairs: number
+  /** Writes whose delta was also broadcast, because it missed a replica. */
+  rumorsSent: number
 }
 
 export class Coordinator implements WritePath {
-  readonly stats: CoordinatorStats = { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, hintsKeptLocally: 0, readRepairs: 0 }
+  readonly stats: CoordinatorStats = { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, hintsKeptLocally: 0, readRepairs: 0, rumorsSent: 0 }
   private readonly background = new Set<Promise<unknown>>()
 
   constructor(private readonly init: CoordinatorInit) {}
@@ -100,6 +102,7 @@ export class Coordinator implements WritePath {
     // No preferred replica reachable: apply here and keep a hint for the first owner, so the
     // write is never refused for lack of peers.
     const slots = preferred.filter((p) => p !== applier)
+    const heldForOwner = applier === undefined
     if (applier === undefined) {
       const owner = slots.shift() as string
       const now = this.init.clock.now()
@@ -111,7 +114,6 @@ export class Coordinator implements WritePath {
       this.stats.fallbackWrites++
     }
     const result = applied as NonNullable<typeof applied>
-    if (this.init.rumors !== false && result.delta.length <= MAX_RUMOR_STATE_BYTES) this.init.broadcast({ type: 'rumor', key, state: result.delta })
 
     // 2. The delta goes to the other preferred replicas, or to fallbacks with hints.
     const acked = new Set<string>([applier])
@@ -127,14 +129,31 @@ export class Coordinator implements WritePath {
         return candidate
       }
     }
+    // Replicas the delta did not reach directly: it went to a fallback or a local hint.
+    let missed = heldForOwner ? 1 : 0
     const deliveries = slots.map((target) =>
-      this.deliver(key, result.delta, target, !failed.has(target) && membership.isLive(target), nextFallback).then((holder) => {
-        acked.add(holder)
-      }),
+      this.deliver(key, result.delta, target, !failed.has(target) && membership.isLive(target), nextFallback).then(
+        (holder) => {
+          acked.add(holder)
+          if (holder !== target) missed++
+        },
+        (err: unknown) => {
+          missed++
+          throw err
+        },
+      ),
     )
     await untilCount(deliveries, () => acked.size >= required)
-    const pending = Promise.allSettled(deliveries)
-    this.track(pending)
+    // 3. A rumor only where direct delivery missed a replica: gossip may route around the
+    // broken link, while a rumor after a delivered write would only repeat it to every node.
+    this.track(
+      Promise.allSettled(deliveries).then(() => {
+        if (missed > 0 && this.init.rumors !== false && result.delta.length <= MAX_RUMOR_STATE_BYTES) {
+          this.stats.rumorsSent++
+          this.init.broadcast({ type: 'rumor', key, state: result.delta })
+        }
+      }),
+    )
 
     const acks = acked.size
     const quorum = acks >= required
