@@ -12,10 +12,11 @@
 // It also records engine bytes sent and received per node and each process's peak RSS.
 // A run that does not converge within the timeout is FAILED, never a number. Writes raw
 // numbers to <out>/<date>-cluster.json, a Markdown report to <date>-cluster.md and SVG
-// plots to <date>-cluster-*.svg, with the peer systems' results (<date>-peers.json, from
-// `npm run bench -- peers`) as extra series when present.
+// plots to <date>-cluster-*.svg. With --with-peers the peer systems (bench/peers) run the
+// same burst after rumordb's clusters stop and write <date>-peers.json; without it the
+// newest such file (`npm run bench:peers`) is shown as another run's numbers, not judged.
 import { readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { seededRandom } from '../src/random.js'
 import { machineInfo } from './lib/machine.js'
@@ -25,6 +26,7 @@ import { GOALS } from './cluster/goals.js'
 import { parseOptions, USAGE, type ClusterBenchOptions } from './cluster/options.js'
 import { LocalCluster } from './cluster/local-cluster.js'
 import { loadPeerResults } from './cluster/peer-results.js'
+import { assertPeersInstalled, PeersNotInstalledError, runPeersInRun } from './cluster/peers-in-run.js'
 import { buildPlots, type RumordbSeries } from './cluster/plots.js'
 import { formatMarkdown, formatReport, judgeGoals, type Verdict } from './cluster/report.js'
 import { ExpectedCounters, makeWrites, meanDeltaBytes } from './cluster/workload.js'
@@ -69,7 +71,10 @@ export interface ClusterResults {
   /** Mean encoded size of the deltas the burst writes create (crdts/ codecs). */
   readonly deltaBytes: number
   readonly nodeCounts: readonly NodeCountResult[]
+  /** The peer systems' results: run in this run (--with-peers) or read from an earlier run's file. */
   readonly peers: PeerResults | null
+  /** Why --with-peers produced no peer results (rumordb's results are kept). */
+  readonly peersError?: string
   readonly verdicts: readonly Verdict[]
   readonly plots: readonly string[]
   readonly markdown: string | null
@@ -82,19 +87,28 @@ export async function main(args: string[]): Promise<void> {
     console.log(USAGE)
     return
   }
-  await benchMain(args, {
-    usage: USAGE,
-    parse: parseOptions,
-    run: runClusterBenchmark,
-    format: formatReport,
-    outputs: (report) => [
-      ...(report.results.markdown !== null ? [`report:  ${report.results.markdown}`] : []),
-      ...report.results.plots.map((plot) => `plot:    ${plot}`),
-    ],
-  })
+  try {
+    await benchMain(args, {
+      usage: USAGE,
+      parse: parseOptions,
+      run: runClusterBenchmark,
+      format: formatReport,
+      outputs: (report) => [
+        ...(report.results.markdown !== null ? [`report:  ${report.results.markdown}`] : []),
+        ...(report.results.peers?.ranInThisRun === true ? [`peers:   ${report.results.peers.file}`] : []),
+        ...report.results.plots.map((plot) => `plot:    ${plot}`),
+      ],
+    })
+  } catch (err) {
+    if (!(err instanceof PeersNotInstalledError)) throw err
+    console.error(err.message)
+    process.exitCode = 1
+  }
 }
 
 export async function runClusterBenchmark(options: ClusterBenchOptions): Promise<{ report: ClusterReport; path: string }> {
+  // Before any cluster starts: a missing install must not cost a whole rumordb run.
+  if (options.withPeers) assertPeersInstalled(options.peerSystems)
   const date = new Date().toISOString()
   const machine = { ...machineInfo(), packages: installedVersions(['libp2p', '@chainsafe/libp2p-gossipsub', '@chainsafe/libp2p-yamux', 'better-sqlite3', 'fastify']) }
   const random = seededRandom(options.seed)
@@ -106,12 +120,23 @@ export async function runClusterBenchmark(options: ClusterBenchOptions): Promise
   const nodeCounts: NodeCountResult[] = []
   for (const nodes of options.nodes) nodeCounts.push(await runNodeCount(options, nodes, random))
 
-  const peers = loadPeerResults(options.outDir, options.peersFile)
+  let peers: PeerResults | null = null
+  let peersError: string | undefined
+  if (options.withPeers) {
+    try {
+      peers = await runPeersInRun(options)
+    } catch (err) {
+      peersError = `--with-peers did not run: ${(err as Error).message.split('\n')[0]}`
+    }
+  } else {
+    peers = loadPeerResults(options.outDir, options.peersFile)
+  }
   const series = nodeCounts.map((r) => seriesOf(r, options.writes))
   const context = `rumordb ${rumordbVersion()}, n=${options.n} w=${options.w} r=${options.r}, types ${options.types.join('/')}; 127.0.0.1, ${machine.cores} cores, node ${machine.node}, ${date.slice(0, 10)}`
   const plots: string[] = []
   if (options.plots && nodeCounts.some((r) => r.runs.length + r.latency.length > 0)) {
-    for (const plot of buildPlots(series, peers?.entries ?? [], context)) {
+    const peersFrom = peers === null || peers.ranInThisRun ? null : `${basename(peers.file)}, ${peers.date?.slice(0, 10) ?? 'date unknown'}`
+    for (const plot of buildPlots(series, peers?.entries ?? [], context, peersFrom)) {
       const path = join(options.outDir, `${date.slice(0, 10)}-${plot.name}`)
       writeFileSync(path, `${plot.svg}\n`)
       plots.push(path)
@@ -119,7 +144,7 @@ export async function runClusterBenchmark(options: ClusterBenchOptions): Promise
   }
   const verdicts = judgeGoals(options, nodeCounts, deltaBytes, peers)
   const markdownPath = join(options.outDir, `${date.slice(0, 10)}-cluster.md`)
-  const results: ClusterResults = { goals: GOALS, deltaBytes, nodeCounts, peers, verdicts, plots, markdown: markdownPath }
+  const results: ClusterResults = { goals: GOALS, deltaBytes, nodeCounts, peers, ...(peersError === undefined ? {} : { peersError }), verdicts, plots, markdown: markdownPath }
   const report: ClusterReport = { benchmark: 'cluster', date, options, machine, machineAfter: machineInfo(), results }
   const path = writeReport(options.outDir, report)
   writeFileSync(markdownPath, formatMarkdown(report))

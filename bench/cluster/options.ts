@@ -3,6 +3,8 @@ import { parseArgs } from 'node:util'
 import { isCrdtTypeName, type CrdtTypeName } from '../../crdts/index.js'
 import { positiveInt } from '../lib/args.js'
 import { DEFAULT_RESULTS_DIR } from '../lib/report.js'
+import { DEFAULT_PEER_OPTIONS } from '../peers/index.js'
+import { isSystemName, SYSTEM_NAMES, type SystemName } from '../peers/systems/catalog.js'
 import { ALL_TYPES } from './workload.js'
 import { CONVERGENCE_WORKLOADS, type ConvergenceWorkload } from './workloads.js'
 
@@ -38,8 +40,15 @@ export interface ClusterBenchOptions {
   readonly heal: boolean
   readonly seed: number
   readonly outDir: string
-  /** Peer results file (default: the newest <date>-peers.json in outDir). */
+  /** Peer results file (default: the newest <date>-peers.json in outDir); not with withPeers. */
   readonly peersFile?: string
+  /** Runs the peer systems (bench/peers) in this run on the burst workload, instead of loading a file. */
+  readonly withPeers: boolean
+  readonly peerSystems: readonly SystemName[]
+  /** Trials per peer system and cluster size (default: `repeats`, so both medians are over as many runs). */
+  readonly peerRepeats: number
+  /** A peer trial not converged this long after its first write is FAILED. */
+  readonly peerTimeoutMs: number
   readonly plots: boolean
   readonly progress: boolean
   readonly quick: boolean
@@ -65,6 +74,10 @@ const FULL: ClusterBenchOptions = {
   heal: true,
   seed: 1,
   outDir: DEFAULT_RESULTS_DIR,
+  withPeers: false,
+  peerSystems: SYSTEM_NAMES,
+  peerRepeats: 5,
+  peerTimeoutMs: DEFAULT_PEER_OPTIONS.convergeTimeoutMs,
   plots: true,
   progress: process.stderr.isTTY === true,
   quick: false,
@@ -88,7 +101,10 @@ export const USAGE = `usage: npm run bench -- cluster [--quick] [--nodes 3,5,10]
              [--workloads burst,concurrent,partition,latency] [--repeats N] [--concurrency N] [--clients N]
              [--latency-samples N] [--n N] [--r N] [--w N] [--poll-ms MS] [--timeout-ms MS] [--seed N]
              [--out DIR] [--peers FILE] [--no-plots]
-       (or: rumordb bench cluster …)`
+             [--with-peers [--peer-systems orbitdb,automerge,gun] [--peer-repeats N] [--peer-timeout-s S]]
+       (or: rumordb bench cluster …)
+  --with-peers runs the peer systems of bench/peers on the same burst (install them first:
+  bash bench/peers/install.sh); --peer-repeats defaults to --repeats, --peer-timeout-s to ${DEFAULT_PEER_OPTIONS.convergeTimeoutMs / 1000}.`
 
 export function parseOptions(args: string[]): ClusterBenchOptions {
   const { values } = parseArgs({
@@ -115,6 +131,10 @@ export function parseOptions(args: string[]): ClusterBenchOptions {
       out: { type: 'string' },
       peers: { type: 'string' },
       'no-plots': { type: 'boolean' },
+      'with-peers': { type: 'boolean' },
+      'peer-systems': { type: 'string' },
+      'peer-repeats': { type: 'string' },
+      'peer-timeout-s': { type: 'string' },
     },
   })
   const base = values.quick === true ? QUICK : FULL
@@ -123,14 +143,25 @@ export function parseOptions(args: string[]): ClusterBenchOptions {
   if (nodes.some((n) => n < 2 || n > 64)) throw new RangeError(`--nodes must list cluster sizes from 2 to 64, got ${values.nodes}`)
   const types = parseTypes(values.types)
   const n = positiveInt('--n', values.n, base.n)
+  const repeats = positiveInt('--repeats', values.repeats, base.repeats)
+  const workloads = parseWorkloads(values.workloads)
+  const withPeers = values['with-peers'] === true
+  if (!withPeers) {
+    for (const flag of ['peer-systems', 'peer-repeats', 'peer-timeout-s'] as const) {
+      if (values[flag] !== undefined) throw new RangeError(`--${flag} only applies with --with-peers`)
+    }
+  } else {
+    if (values.peers !== undefined) throw new RangeError('--peers FILE and --with-peers exclude each other: --with-peers runs the peers in this run instead of reading a file')
+    if (!workloads.includes('burst')) throw new RangeError('--with-peers compares the burst workload: include burst in --workloads')
+  }
   const options: ClusterBenchOptions = {
     ...base,
     nodes: [...new Set(nodes)].sort((a, b) => a - b),
     writes,
     keys: positiveInt('--keys', values.keys, values.writes === undefined ? base.keys : Math.max(types.length, Math.round(writes / 4))),
     types,
-    workloads: parseWorkloads(values.workloads),
-    repeats: positiveInt('--repeats', values.repeats, base.repeats),
+    workloads,
+    repeats,
     concurrency: positiveInt('--concurrency', values.concurrency, base.concurrency),
     clients: positiveInt('--clients', values.clients, base.clients),
     latencySamples: positiveInt('--latency-samples', values['latency-samples'], base.latencySamples),
@@ -142,6 +173,10 @@ export function parseOptions(args: string[]): ClusterBenchOptions {
     seed: positiveInt('--seed', values.seed, base.seed),
     outDir: values.out ?? base.outDir,
     ...(values.peers === undefined ? {} : { peersFile: values.peers }),
+    withPeers,
+    peerSystems: parseSystems(values['peer-systems']),
+    peerRepeats: positiveInt('--peer-repeats', values['peer-repeats'], repeats),
+    peerTimeoutMs: 1000 * positiveInt('--peer-timeout-s', values['peer-timeout-s'], base.peerTimeoutMs / 1000),
     plots: values['no-plots'] !== true,
   }
   if (options.r > n || options.w > n) throw new RangeError(`--r and --w cannot exceed --n (${n})`)
@@ -153,6 +188,13 @@ function parseTypes(text: string | undefined): CrdtTypeName[] {
   const types = text.split(',').map((t) => t.trim())
   for (const t of types) if (!isCrdtTypeName(t)) throw new RangeError(`--types: unknown type ${t}; use all or some of ${ALL_TYPES.join(',')}`)
   return [...new Set(types)] as CrdtTypeName[]
+}
+
+function parseSystems(text: string | undefined): SystemName[] {
+  if (text === undefined || text === 'all') return [...SYSTEM_NAMES]
+  const chosen = text.split(',').map((t) => t.trim())
+  for (const s of chosen) if (!isSystemName(s)) throw new RangeError(`--peer-systems: unknown system ${s}; use all or some of ${SYSTEM_NAMES.join(',')}`)
+  return SYSTEM_NAMES.filter((s) => chosen.includes(s))
 }
 
 function parseWorkloads(text: string | undefined): Workload[] {

@@ -1,16 +1,19 @@
-// Results of the peer systems' run (`npm run bench -- peers`, another benchmark), read so
-// the cluster report and plots can put them beside rumordb's. Each row names a system, a
+// Results of the peer systems' run (`npm run bench:peers`, or this benchmark's
+// --with-peers, which writes the same file), read so the cluster report and plots can put
+// them beside rumordb's. Each row names a system, a
 // cluster size and a burst size; its times are per trial (`trials[].outcome.convergeMs`)
 // or a plain `convergeMs: number[]`; a failed row (status 'failed' or convergeMs null)
 // has no times. Read leniently, wherever the rows sit in the file, because that file's
 // shape is its own.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 
 export interface PeerResult {
   readonly system: string
   readonly nodes: number
   readonly writes: number
+  /** Distinct keys the writes cycle over, where the file says. */
+  readonly keys?: number
   /** First write → converged per run, ms; null when the system did not converge (FAILED). */
   readonly convergeMs: readonly number[] | null
   /** Bytes per node per run (the peer benchmark: TCP bytes all peers wrote ÷ nodes), where measured. */
@@ -19,6 +22,14 @@ export interface PeerResult {
 
 export interface PeerResults {
   readonly file: string
+  /** When the peers ran: the file's `date` (ISO), else the date in its name; null when neither says. */
+  readonly date: string | null
+  /**
+   * True when the peers ran in this very run (--with-peers), under the same load and build
+   * as rumordb's runs; false for numbers read from an earlier run's file, which are shown
+   * but not judged against the goal.
+   */
+  readonly ranInThisRun: boolean
   readonly entries: readonly PeerResult[]
 }
 
@@ -26,8 +37,15 @@ export interface PeerResults {
 export function loadPeerResults(dir: string, file?: string): PeerResults | null {
   const path = file ?? newestPeersFile(dir)
   if (path === undefined || !existsSync(path)) return null
+  return readPeerResults(path, false)
+}
+
+/** The peer results in `path`; `ranInThisRun` says whether this run wrote them. */
+export function readPeerResults(path: string, ranInThisRun: boolean): PeerResults {
   const parsed = JSON.parse(readFileSync(path, 'utf8')) as unknown
-  return { file: path, entries: findEntries(parsed) }
+  const date = (parsed as { date?: unknown } | null)?.date
+  const named = /^(\d{4}-\d{2}-\d{2})-/.exec(basename(path))?.[1]
+  return { file: path, date: typeof date === 'string' ? date : (named ?? null), ranInThisRun, entries: findEntries(parsed) }
 }
 
 function newestPeersFile(dir: string): string | undefined {
@@ -54,7 +72,14 @@ function asPeerResult(o: Record<string, unknown>): PeerResult | null {
   const times = o.status === 'failed' ? null : timesOf(o)
   if (times === undefined) return null
   const bytes = typeof o.bytesPerNode === 'number' ? o.bytesPerNode : medianOf(o.bytesSent, nodes)
-  return { system, nodes, writes, convergeMs: times, ...(bytes === undefined ? {} : { bytesPerNode: bytes }) }
+  return {
+    system,
+    nodes,
+    writes,
+    ...(typeof o.keys === 'number' ? { keys: o.keys } : {}),
+    convergeMs: times,
+    ...(bytes === undefined ? {} : { bytesPerNode: bytes }),
+  }
 }
 
 /** Per-run times: `convergeMs` as an array, or the successful trials' outcomes; undefined when neither is there. */

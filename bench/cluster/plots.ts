@@ -40,7 +40,11 @@ export function rumordbAsSystem(r: RumordbSeries): SystemConvergence {
   return { system: 'rumordb', nodes: r.nodes, writes: r.writes, convergeMs: ms.length === 0 ? null : ms }
 }
 
-export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly SystemConvergence[], context: string): PlotFile[] {
+/**
+ * `peersFrom`: where the peer series come from, for the plots' footnotes: null when they
+ * ran in this run, else a short "file, date" of the other run (their labels then say so).
+ */
+export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly SystemConvergence[], context: string, peersFrom: string | null = null): PlotFile[] {
   const writes = rumordb[0]?.writes ?? 0
   const systems = [...rumordb.map(rumordbAsSystem), ...peers.filter((p) => p.writes === writes)]
   const names = [...new Set(systems.map((s) => s.system))]
@@ -79,12 +83,13 @@ export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly Sy
     const mine = systems.filter((s) => s.system === name)
     for (const s of mine) if (s.convergeMs === null) peerNotes.push(`${name} at ${s.nodes} nodes: FAILED`)
     return {
-      label: `${name}${name === 'rumordb' ? '' : ' (peer)'}`,
+      label: `${name}${name === 'rumordb' ? '' : peersFrom === null ? ' (peer)' : ' (peer, other run)'}`,
       color: colorOf(name),
       points: mine.filter((s) => s.convergeMs !== null && s.convergeMs.length > 0).map((s) => ({ x: s.nodes, y: median(s.convergeMs!) })),
     }
   })
-  const noPeers = names.length === 1 ? `No peer results for ${writes.toLocaleString('en-US')}-write bursts (npm run bench -- peers). ` : ''
+  const noPeers = names.length === 1 ? `No peer results for ${writes.toLocaleString('en-US')}-write bursts (run with --with-peers). ` : ''
+  const otherRun = names.length > 1 && peersFrom !== null ? `Peers from another run (${peersFrom}), not this one. ` : ''
   const burstVsPeers = lineChartSvg({
     title: `Burst of ${writes.toLocaleString('en-US')} writes on node 0: first write → every node converged`,
     subtitle: context,
@@ -92,7 +97,7 @@ export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly Sy
     yLabel: 'first write → converged, median (ms)',
     xTicks: nodeCounts,
     series: versus,
-    footnote: `${noPeers}${peerNotes.length === 0 ? 'Same measure as the peer benchmark: from the first write of the burst.' : `Not plotted (no number): ${peerNotes.join('; ')}`}`,
+    footnote: `${noPeers}${otherRun}${peerNotes.length === 0 ? 'Same measure as the peer benchmark: from the first write of the burst.' : `Not plotted (no number): ${peerNotes.join('; ')}`}`,
   })
 
   // 2. CDF of burst convergence times, one line per system and cluster size.
@@ -111,7 +116,7 @@ export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly Sy
         step: true,
         points: cdfPoints(s.convergeMs!),
       })),
-    footnote: `A run that did not converge within the timeout is FAILED and is not a point here${cdfFailures(rumordb, systems)}.`,
+    footnote: `${otherRun}A run that did not converge within the timeout is FAILED and is not a point here${cdfFailures(rumordb, systems)}.`,
   })
 
   // 3. Quorum latency percentiles, one chart per cluster size.
