@@ -12,6 +12,7 @@ import { CHANNEL_FRAME_OVERHEAD, encodeResponse, parseRequest, STATUS_FAILED, ST
 import type { Libp2pTransportCounters } from './counters.js'
 import { describe } from './describe.js'
 import { FrameError } from './errors.js'
+import { FrameBatcher } from './frame-batcher.js'
 import { readFrames } from './framing.js'
 import type { TransportLogger } from './logger.js'
 
@@ -35,9 +36,10 @@ export async function serveChannel(stream: Stream, connection: Connection, optio
   const from = connection.remotePeer.toString()
   const { counters, log } = options
   const out = pushable<Uint8Array>()
+  const batcher = new FrameBatcher(out)
   const sending = stream.sink(out).catch(() => undefined)
   const reset = (reason: unknown): void => {
-    out.end()
+    batcher.end()
     stream.abort(reason instanceof Error ? reason : new Error(String(reason)))
   }
   const onShutdown = (): void => reset(new Error('transport stopped'))
@@ -58,11 +60,11 @@ export async function serveChannel(stream: Stream, connection: Connection, optio
       const response = await handle(from, request, options)
       counters.requestsServed++
       counters.rpcBytesSent += response.length
-      out.push(encodeResponse(id, STATUS_OK, response))
+      batcher.push(encodeResponse(id, STATUS_OK, response))
     } catch (err) {
       counters.requestsRefused++
       log.warn({ peer: from, protocol: stream.protocol, err: describe(err) }, 'request handler failed; answering failed')
-      out.push(encodeResponse(id, STATUS_FAILED, new TextEncoder().encode(describe(err).slice(0, 500))))
+      batcher.push(encodeResponse(id, STATUS_FAILED, new TextEncoder().encode(describe(err).slice(0, 500))))
     } finally {
       inFlight--
       slotFreed?.()
@@ -84,7 +86,7 @@ export async function serveChannel(stream: Stream, connection: Connection, optio
     }
     // The requester closed its side: finish the answers in flight, then close ours.
     while (inFlight > 0) await new Promise<void>((resolve) => (slotFreed = resolve))
-    out.end()
+    batcher.end()
     await sending
   } catch (err) {
     if (!options.shutdown.aborted) {

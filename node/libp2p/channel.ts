@@ -16,6 +16,7 @@ import { MESSAGE_TAGS } from '../../src/wire/codec.js'
 import { CHANNEL_FRAME_OVERHEAD, encodeRequest, parseResponse, STATUS_OK } from './channel-frames.js'
 import { describe } from './describe.js'
 import { FrameError } from './errors.js'
+import { FrameBatcher } from './frame-batcher.js'
 import { readFrames } from './framing.js'
 import { RPC_PROTOCOL, SYNC_PROTOCOL } from './constants.js'
 
@@ -42,6 +43,7 @@ export class RequestChannel {
   private nextId = 0
   private readonly pending = new Map<number, Pending>()
   private readonly out: Pushable<Uint8Array> = pushable<Uint8Array>()
+  private readonly batcher = new FrameBatcher(this.out)
   private closedBy: Error | undefined
 
   constructor(
@@ -79,14 +81,14 @@ export class RequestChannel {
           reject(err)
         },
       })
-      this.out.push(encodeRequest(id, frame))
+      this.batcher.push(encodeRequest(id, frame))
     })
   }
 
   close(reason: Error): void {
     if (this.closedBy !== undefined) return
     this.closedBy = reason
-    this.out.end()
+    this.batcher.end()
     this.stream.abort(reason)
     for (const p of this.pending.values()) p.reject(reason)
     this.pending.clear()

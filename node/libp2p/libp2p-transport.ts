@@ -64,6 +64,9 @@ export async function createLibp2pTransport(options: Libp2pTransportOptions = {}
   return new Libp2pTransportImpl(host, resolved)
 }
 
+/** Request targets whose parsed peer id is kept; past this the cache starts over. */
+const MAX_CACHED_PEER_IDS = 1024
+
 /** Multicodec of the /p2p/<peer id> part of a multiaddr. */
 const P2P_CODE = 421
 
@@ -91,6 +94,8 @@ class Libp2pTransportImpl implements Libp2pTransport {
   private readonly gossip: Gossip
   private readonly channels: ChannelPool
   private readonly dialTimeoutMs: number
+  /** Parsed peer ids of request targets (parsing one costs more than a request's own work). */
+  private readonly peerIds = new Map<string, PeerId>()
   /** Addresses last stored per member, so repeated announcements skip the peer store. */
   private readonly learned = new Map<string, string>()
 
@@ -244,11 +249,15 @@ class Libp2pTransportImpl implements Libp2pTransport {
     const { signal, timeoutMs } = options
     signal?.throwIfAborted()
     if (peer === this.peerId) throw new PeerUnreachableError(peer, 'it is this node')
-    let target: PeerId
-    try {
-      target = peerIdFromString(peer)
-    } catch {
-      throw new PeerUnreachableError(peer, 'not a libp2p peer id')
+    let target = this.peerIds.get(peer)
+    if (target === undefined) {
+      try {
+        target = peerIdFromString(peer)
+      } catch {
+        throw new PeerUnreachableError(peer, 'not a libp2p peer id')
+      }
+      if (this.peerIds.size >= MAX_CACHED_PEER_IDS) this.peerIds.clear()
+      this.peerIds.set(peer, target)
     }
     if (frame.length > MAX_STREAM_FRAME_BYTES) {
       throw new TransportError(`request frame of ${frame.length} bytes is above the limit of ${MAX_STREAM_FRAME_BYTES}`)

@@ -9,8 +9,13 @@ import {
   REQUEST_TIMEOUT_MARGIN_MS,
 } from './engine-constants.js'
 
+/** A peer's timeout is recomputed (a sort of its window) after this many new samples. */
+const RECOMPUTE_EVERY = 16
+
 export class LatencyTracker {
   private readonly samples = new Map<string, number[]>()
+  /** Timeouts computed from a recent window, and how many samples arrived since. */
+  private readonly timeouts = new Map<string, { timeoutMs: number; stale: number }>()
 
   record(peer: string, ms: number): void {
     let window = this.samples.get(peer)
@@ -20,6 +25,8 @@ export class LatencyTracker {
     }
     window.push(Math.max(0, ms))
     if (window.length > LATENCY_WINDOW) window.shift()
+    const cached = this.timeouts.get(peer)
+    if (cached !== undefined) cached.stale++
   }
 
   /** p-th percentile (0..1) of the peer's recent round trips, or undefined without samples. */
@@ -30,13 +37,19 @@ export class LatencyTracker {
     return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
   }
 
+  /** p99 × 2 plus a margin, within bounds; the default without samples. Up to RECOMPUTE_EVERY samples behind. */
   timeoutFor(peer: string): number {
+    const cached = this.timeouts.get(peer)
+    if (cached !== undefined && cached.stale < RECOMPUTE_EVERY) return cached.timeoutMs
     const p99 = this.percentile(peer, 0.99)
     if (p99 === undefined) return DEFAULT_REQUEST_TIMEOUT_MS
-    return Math.min(MAX_REQUEST_TIMEOUT_MS, Math.max(MIN_REQUEST_TIMEOUT_MS, Math.ceil(p99 * 2 + REQUEST_TIMEOUT_MARGIN_MS)))
+    const timeoutMs = Math.min(MAX_REQUEST_TIMEOUT_MS, Math.max(MIN_REQUEST_TIMEOUT_MS, Math.ceil(p99 * 2 + REQUEST_TIMEOUT_MARGIN_MS)))
+    this.timeouts.set(peer, { timeoutMs, stale: 0 })
+    return timeoutMs
   }
 
   forget(peer: string): void {
     this.samples.delete(peer)
+    this.timeouts.delete(peer)
   }
 }

@@ -46,6 +46,20 @@ describe(`engine robustness (seed ${SEED})`, () => {
     expect(t.timeoutFor('glacial')).toBe(MAX_REQUEST_TIMEOUT_MS)
   })
 
+  it('follows a peer that slows down within a bounded number of samples', () => {
+    const t = new LatencyTracker()
+    for (let i = 0; i < 200; i++) t.record('p', 2)
+    expect(t.timeoutFor('p')).toBe(MIN_REQUEST_TIMEOUT_MS)
+    // Its window fills with slow round trips: the cached timeout is recomputed after at most 16 more samples.
+    for (let i = 0; i < 200; i++) t.record('p', 300)
+    let seen = t.timeoutFor('p')
+    for (let i = 0; i < 16 && seen === MIN_REQUEST_TIMEOUT_MS; i++) {
+      t.record('p', 300)
+      seen = t.timeoutFor('p')
+    }
+    expect(seen).toBeGreaterThan(600)
+  })
+
   it('a read with a session token fails with StaleReadError when no reachable replica has the write', async () => {
     const c = await cluster(5)
     const key = 'token-timeout'
