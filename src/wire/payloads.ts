@@ -252,12 +252,18 @@ export const PAYLOADS: PayloadCodecs = {
   applied: entry<'applied', pb.Applied>({
     tag: 0x11,
     codec: pb.Applied.codec,
-    toPb: (m, fail) => ({
-      delta: f.bytes(m.delta, 'delta', fail),
-      state: f.bytes(m.state, 'state', fail),
-      witness: f.bytes(m.witness, 'witness', fail),
-    }),
-    fromPb: (p) => ({ type: 'applied', delta: f.ownBytes(p.delta), state: f.ownBytes(p.state), witness: f.ownBytes(p.witness) }),
+    // A state equal to the delta (a counter or register with one writer, a key's first
+    // write) is not sent twice: the field is left empty, which no encoded state is.
+    toPb: (m, fail) => {
+      const state = f.bytes(m.state, 'state', fail)
+      if (state.length === 0) fail('state must not be empty (an encoded state never is)')
+      const delta = f.bytes(m.delta, 'delta', fail)
+      return { delta, state: sameBytes(state, delta) ? new Uint8Array(0) : state, witness: f.bytes(m.witness, 'witness', fail) }
+    },
+    fromPb: (p) => {
+      const delta = f.ownBytes(p.delta)
+      return { type: 'applied', delta, state: p.state.length === 0 ? delta : f.ownBytes(p.state), witness: f.ownBytes(p.witness) }
+    },
   }),
   ack: empty('ack', 0x12, pb.Ack.codec),
   state: entry<'state', pb.State>({
@@ -331,4 +337,10 @@ export const PAYLOADS: PayloadCodecs = {
     toPb: (m, fail) => ({ key: f.key(m.key, 'key', fail), state: f.bytes(m.state, 'state', fail) }),
     fromPb: (p) => ({ type: 'rumor', key: p.key, state: f.ownBytes(p.state) }),
   }),
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }

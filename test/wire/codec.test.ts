@@ -167,4 +167,14 @@ describe('frame sizes', () => {
     console.log('frame sizes', sizes)
     expect(sizes).toEqual({ ack: 2, 'sync-equal': 2, 'state (absent)': 2, 'rumor k=1 s=1': 8, 'read k=1': 5 })
   })
+
+  it('sends an applied state equal to its delta once, and refuses an empty state', () => {
+    const delta = new Uint8Array(40).fill(3)
+    const witness = new Uint8Array(20).fill(1)
+    const same = encodeMessage({ type: 'applied', delta, state: new Uint8Array(delta), witness })
+    const other = encodeMessage({ type: 'applied', delta, state: new Uint8Array(40).fill(4), witness })
+    expect(other.length - same.length).toBe(42)
+    expect(decodeResponse(same)).toEqual({ type: 'applied', delta, state: delta, witness })
+    expect(() => encodeMessage({ type: 'applied', delta, state: new Uint8Array(0), witness })).toThrow(WireEncodeError)
+  })
 })
