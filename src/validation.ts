@@ -1,6 +1,8 @@
 // Checks of caller input, done before anything is read or written so that bad input
 // changes nothing.
+import { canonicalJson } from '../crdts/index.js'
 import { InvalidKeyError } from './errors.js'
+import type { Operation } from './operations.js'
 
 export const MAX_KEY_BYTES = 1024
 const encoder = new TextEncoder()
@@ -19,6 +21,25 @@ export function validateAmount(amount: unknown): asserts amount is number {
     throw new RangeError(
       `amount must be a non-negative safe integer, got ${describe(amount)}; use decrement() on a counter to subtract`,
     )
+  }
+}
+
+/**
+ * What applying `op` would refuse about its argument, checked without applying it: an
+ * amount that is not a non-negative safe integer (RangeError), an element or value that is
+ * not plain JSON (InvalidValueError) or over 64 KiB in canonical form (ValueTooLargeError).
+ */
+export function validateOperationArgument(op: Operation): void {
+  switch (op.type) {
+    case 'gcounter':
+    case 'pncounter':
+      validateAmount(op.amount)
+      return
+    case 'orset':
+      canonicalJson(op.element)
+      return
+    case 'lww':
+      canonicalJson(op.value)
   }
 }
 

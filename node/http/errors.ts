@@ -12,6 +12,7 @@ import {
   ValueTooLargeError,
   WriteOutcomeUnknownError,
 } from '../../src/index.js'
+import { MAX_BODY_BYTES } from './schemas.js'
 
 export type ErrorCode =
   | 'INVALID_REQUEST'
@@ -73,13 +74,14 @@ const CLOSED_CODES = new Set(['CLOSED', 'STORE_CLOSED'])
  * The status and body for an error thrown while serving a request. STALE_READ is 503 (the
  * write is not here yet: retry later or elsewhere); OUTCOME_UNKNOWN is 504 (a replica this
  * node was waiting on stopped answering, as a gateway timeout: retry with the same
- * Idempotency-Key).
+ * Idempotency-Key). `bodyLimitBytes` is the limit of the route that refused a body.
  */
-export function httpFailureOf(err: unknown): HttpFailure {
+export function httpFailureOf(err: unknown, bodyLimitBytes: number = MAX_BODY_BYTES): HttpFailure {
   // Fastify's own errors first: some of them (body too large) are RangeErrors.
   const frameworkStatus = frameworkStatusOf(err)
   if (frameworkStatus === 413) {
-    return failure(413, 'TOO_LARGE', 'the request body is over the 1 MiB limit; elements and values may be at most 64 KiB')
+    const limit = `${Math.round((bodyLimitBytes / (1024 * 1024)) * 100) / 100} MiB`
+    return failure(413, 'TOO_LARGE', `the request body is over the ${limit} limit; elements and values may be at most 64 KiB`)
   }
   if (frameworkStatus !== undefined && frameworkStatus >= 400 && frameworkStatus < 500) {
     return failure(400, 'INVALID_REQUEST', describeClientError(err as Error & { code?: string }))

@@ -2,7 +2,7 @@
 // schemas before they get here; the database's own errors become HTTP errors in the
 // server's error handler (errors.ts).
 import type { FastifyInstance } from 'fastify'
-import type { CrdtTypeName, Database, JsonValue, Operation } from '../../src/index.js'
+import type { CrdtTypeName, Database, JsonValue, Operation, WriteOptions } from '../../src/index.js'
 import { failure } from './errors.js'
 import type { HttpMetrics } from './metrics.js'
 import {
@@ -24,7 +24,7 @@ export interface RouteDeps {
 }
 
 /** The body after schema validation: the type/op pair and its argument are known to fit. */
-interface WriteBody {
+export interface WriteBody {
   readonly type: CrdtTypeName
   readonly op: Operation['op']
   readonly amount?: number
@@ -52,10 +52,47 @@ function outcomeOf(err: unknown): string {
   return typeof code === 'string' ? code.toLowerCase() : err instanceof RangeError ? 'invalid_value' : 'error'
 }
 
-export function registerKvRoutes(app: FastifyInstance, { db, metrics }: RouteDeps): void {
+/** The query string of a write, after schema validation. */
+export interface WriteQuery {
+  readonly w?: string
+  readonly requireQuorum?: 'true' | 'false'
+}
+
+export function writeOptionsOf(query: WriteQuery): { w: number | undefined; requireQuorum: boolean } {
+  return { w: query.w === undefined ? undefined : Number(query.w), requireQuorum: query.requireQuorum === 'true' }
+}
+
+/** What a write answers: the body of POST /v1/kv/:key and of an ok item of POST /v1/batch. */
+export type WriteReply =
+  | { key: string; type: CrdtTypeName; value: unknown; acks: number | undefined; quorum: boolean; token: string }
+  | { key: string; type: CrdtTypeName; value: unknown; token: string; replayed: true }
+
+/** Applies one write and counts it in the metrics; a failure is counted, then thrown. */
+export async function writeAndRecord({ db, metrics }: RouteDeps, key: string, op: Operation, options: WriteOptions): Promise<WriteReply> {
+  let result
+  try {
+    result = await db.write(key, op, options)
+  } catch (err) {
+    metrics.operation(op.type, op.op, outcomeOf(err))
+    if ((err as { code?: unknown }).code === 'QUORUM_NOT_MET') metrics.quorumMissed()
+    throw err
+  }
+  // A replay of an idempotency key returns the recorded value and token only.
+  if (result.replayed === true) {
+    metrics.operation(op.type, op.op, 'replayed')
+    return { key, type: op.type, value: result.value, token: result.token, replayed: true }
+  }
+  const quorum = result.quorum ?? true
+  metrics.operation(op.type, op.op, 'ok')
+  metrics.writeAcked(result.acks ?? 1, quorum)
+  return { key, type: op.type, value: result.value, acks: result.acks, quorum, token: result.token }
+}
+
+export function registerKvRoutes(app: FastifyInstance, deps: RouteDeps): void {
+  const { db, metrics } = deps
   app.post<{
     Params: { key: string }
-    Querystring: { w?: string; requireQuorum?: 'true' | 'false' }
+    Querystring: WriteQuery
     Headers: { 'idempotency-key'?: string }
     Body: WriteBody
   }>(
@@ -69,32 +106,11 @@ export function registerKvRoutes(app: FastifyInstance, { db, metrics }: RouteDep
         response: writeResponseSchema,
       },
     },
-    async (request) => {
-      const { key } = request.params
-      const op = operationOf(request.body)
-      const idempotencyKey = request.headers['idempotency-key']
-      let result
-      try {
-        result = await db.write(key, op, {
-          w: request.query.w === undefined ? undefined : Number(request.query.w),
-          requireQuorum: request.query.requireQuorum === 'true',
-          idempotencyKey,
-        })
-      } catch (err) {
-        metrics.operation(op.type, op.op, outcomeOf(err))
-        if ((err as { code?: unknown }).code === 'QUORUM_NOT_MET') metrics.quorumMissed()
-        throw err
-      }
-      // A replay of an idempotency key returns the recorded value and token only.
-      if (result.replayed === true) {
-        metrics.operation(op.type, op.op, 'replayed')
-        return { key, type: op.type, value: result.value, token: result.token, replayed: true }
-      }
-      const quorum = result.quorum ?? true
-      metrics.operation(op.type, op.op, 'ok')
-      metrics.writeAcked(result.acks ?? 1, quorum)
-      return { key, type: op.type, value: result.value, acks: result.acks, quorum, token: result.token }
-    },
+    async (request) =>
+      writeAndRecord(deps, request.params.key, operationOf(request.body), {
+        ...writeOptionsOf(request.query),
+        idempotencyKey: request.headers['idempotency-key'],
+      }),
   )
 
   app.get<{ Params: { key: string }; Querystring: { r?: string; token?: string } }>(

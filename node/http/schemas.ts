@@ -9,6 +9,13 @@ import { CRDT_TYPE_NAMES, OPERATIONS_OF } from '../../src/operations.js'
 export const AJV_OPTIONS = { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } as const
 
 export const MAX_BODY_BYTES = 1024 * 1024
+/** Writes in one POST /v1/batch. */
+export const MAX_BATCH_WRITES = 1000
+/**
+ * Body limit of POST /v1/batch: 1,000 writes of values averaging up to ~16 KiB. Not
+ * 1,000 × 64 KiB: a parsed body takes several times its size in memory.
+ */
+export const MAX_BATCH_BODY_BYTES = 16 * 1024 * 1024
 /** Keys are at most 1,024 UTF-8 bytes; longer ones must reach the handler to get a clear 400. */
 export const MAX_PARAM_LENGTH = 8 * 1024
 export const DEFAULT_KEYS_LIMIT = 100
@@ -23,7 +30,7 @@ const PATTERN_MEANING = new Map<string, string>([
 ])
 
 /** What each type accepts besides `type` and `op`: counters take an amount, sets an element, registers a value. */
-const ARGUMENT_OF = { gcounter: 'amount', pncounter: 'amount', orset: 'element', lww: 'value' } as const
+export const ARGUMENT_OF = { gcounter: 'amount', pncounter: 'amount', orset: 'element', lww: 'value' } as const
 const ARGUMENTS = ['amount', 'element', 'value'] as const
 
 /**
@@ -58,6 +65,22 @@ export const writeBodySchema = {
   allOf: TYPE_RULES,
 } as const
 
+const IDEMPOTENCY_KEY = { type: 'string', minLength: 1, maxLength: 256 } as const
+
+/** One item of a batch: a write body plus its key and, optionally, its idempotency key. */
+const batchItemSchema = {
+  ...writeBodySchema,
+  required: ['key', 'type', 'op'],
+  properties: { key: { type: 'string', minLength: 1 }, ...writeBodySchema.properties, idempotencyKey: IDEMPOTENCY_KEY },
+} as const
+
+export const batchBodySchema = {
+  type: 'object',
+  required: ['writes'],
+  additionalProperties: false,
+  properties: { writes: { type: 'array', minItems: 1, maxItems: MAX_BATCH_WRITES, items: batchItemSchema } },
+} as const
+
 export const keyParamsSchema = {
   type: 'object',
   required: ['key'],
@@ -75,7 +98,7 @@ export const writeQuerySchema = {
 
 export const writeHeadersSchema = {
   type: 'object',
-  properties: { 'idempotency-key': { type: 'string', minLength: 1, maxLength: 256 } },
+  properties: { 'idempotency-key': IDEMPOTENCY_KEY },
 } as const
 
 export const readQuerySchema = {
@@ -125,6 +148,24 @@ export const writeResponseSchema = {
       quorum: { type: 'boolean' },
       token: { type: 'string' },
       replayed: { type: 'boolean' },
+    },
+  },
+} as const
+
+export const batchResponseSchema = {
+  200: {
+    type: 'object',
+    required: ['results'],
+    properties: {
+      results: {
+        type: 'array',
+        // An ok item has the fields of a single write's reply, a failed one has `error`.
+        items: {
+          type: 'object',
+          required: ['key', 'type', 'ok'],
+          properties: { ...writeResponseSchema[200].properties, ok: { type: 'boolean' }, error: errorResponse.properties.error },
+        },
+      },
     },
   },
 } as const
@@ -219,9 +260,11 @@ export const readyResponseSchema = {
 export function formatSchemaError(errors: FastifySchemaValidationError[], dataVar: string): Error {
   const first = errors[0]
   if (first === undefined) return new Error(`${dataVar} is invalid`)
-  const where = `${dataVar}${first.instancePath.replaceAll('/', '.')}`
+  // Array items read as in JavaScript: body.writes[3].amount.
+  const where = dataVar + first.instancePath.split('/').slice(1).map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`)).join('')
   const params = first.params as Record<string, unknown>
-  const rule = /^#\/allOf\/(\d+)\/then\//.exec(first.schemaPath)
+  // The rules are nested in a batch: #/properties/writes/items/allOf/i/then/….
+  const rule = /\/allOf\/(\d+)\/then\//.exec(first.schemaPath)
   const type = rule === null ? undefined : CRDT_TYPE_NAMES[Number(rule[1]) % CRDT_TYPE_NAMES.length]
   const forType = type === undefined ? '' : ` for type ${type}`
   let text: string
@@ -237,6 +280,12 @@ export function formatSchemaError(errors: FastifySchemaValidationError[], dataVa
       break
     case 'additionalProperties':
       text = `${where} has an unknown property "${String(params.additionalProperty)}"`
+      break
+    case 'minItems':
+      text = `${where} must have at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'}`
+      break
+    case 'maxItems':
+      text = `${where} must have at most ${String(params.limit)} items; send the rest in another request`
       break
     case 'pattern':
       text = `${where} must be ${PATTERN_MEANING.get(String(params.pattern)) ?? `a string matching ${String(params.pattern)}`}`

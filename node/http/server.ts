@@ -9,6 +9,7 @@ import { registerFaultRoutes, type FaultInjector } from '../faults/index.js'
 import { bearerTokenHook, checkBinding } from './auth.js'
 import { failure, httpFailureOf, InvalidHttpOptionError } from './errors.js'
 import { createHttpMetrics, type HttpMetrics } from './metrics.js'
+import { registerBatchRoutes } from './routes-batch.js'
 import { registerClusterRoutes } from './routes-cluster.js'
 import { registerKvRoutes } from './routes-kv.js'
 import { registerOpsRoutes } from './routes-ops.js'
@@ -74,7 +75,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     metrics.request(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000)
   })
   app.setErrorHandler(async (err, request, reply) => {
-    const { status, body } = httpFailureOf(err)
+    const { status, body } = httpFailureOf(err, request.routeOptions.bodyLimit)
     if (status >= 500) request.log.error({ err }, `${body.error.code}: ${body.error.message}`)
     else request.log.info(`${body.error.code}: ${body.error.message}`)
     return reply.code(status).send(body)
@@ -83,12 +84,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     const { status, body } = failure(
       404,
       'NOT_FOUND',
-      `no route ${request.method} ${request.url.split('?')[0] ?? ''}; the API is /v1/kv/:key, /v1/keys, /v1/members, /v1/status, /healthz, /readyz and /metrics`,
+      `no route ${request.method} ${request.url.split('?')[0] ?? ''}; the API is /v1/kv/:key, /v1/batch, /v1/keys, /v1/members, /v1/status, /healthz, /readyz and /metrics`,
     )
     return reply.code(status).send(body)
   })
 
   registerKvRoutes(app, { db, metrics })
+  registerBatchRoutes(app, { db, metrics })
   registerClusterRoutes(app, { db })
   registerOpsRoutes(app, { db, metrics, isNetworkReady })
   if (options.faults !== undefined) registerFaultRoutes(app, options.faults)
