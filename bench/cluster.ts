@@ -4,7 +4,9 @@
 // rumordb as a real cluster: `rumordb start` processes on 127.0.0.1, bootstrapped from the
 // first one, driven over their HTTP API. For each cluster size:
 //   (1) burst: W writes on one node, then the time from the last acknowledged write until
-//       every replica set's members report equal digests (GET /v1/sync, polled);
+//       every replica set's members report equal digests (GET /v1/sync, polled); once with
+//       one request per write (burst) and once with the same writes in POST /v1/batch
+//       requests (burst-batched);
 //   (2) concurrent: W writes spread over every node, same measure;
 //   (3) partition: the nodes split in two (fault injection), W writes on both sides, heal,
 //       then the time from the heal until converged;
@@ -15,7 +17,7 @@
 // plots to <date>-cluster-*.svg. With --with-peers the peer systems (bench/peers) run the
 // same burst after rumordb's clusters stop and write <date>-peers.json; without it the
 // newest such file (`npm run bench:peers`) is shown as another run's numbers, not judged.
-import { readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { seededRandom } from '../src/random.js'
@@ -31,6 +33,7 @@ import { buildPlots, type RumordbSeries } from './cluster/plots.js'
 import { formatMarkdown, formatReport, judgeGoals, type Verdict } from './cluster/report.js'
 import { ExpectedCounters, makeWrites, meanDeltaBytes } from './cluster/workload.js'
 import {
+  CONVERGENCE_WORKLOADS,
   KeyLedger,
   runConvergence,
   runLatency,
@@ -131,9 +134,11 @@ export async function runClusterBenchmark(options: ClusterBenchOptions): Promise
   } else {
     peers = loadPeerResults(options.outDir, options.peersFile)
   }
-  const series = nodeCounts.map((r) => seriesOf(r, options.writes))
+  const series = nodeCounts.map((r) => seriesOf(r, options))
   const context = `rumordb ${rumordbVersion()}, n=${options.n} w=${options.w} r=${options.r}, types ${options.types.join('/')}; 127.0.0.1, ${machine.cores} cores, node ${machine.node}, ${date.slice(0, 10)}`
   const plots: string[] = []
+  // The plots are written before the report, which would otherwise be the first to create it.
+  mkdirSync(options.outDir, { recursive: true })
   if (options.plots && nodeCounts.some((r) => r.runs.length + r.latency.length > 0)) {
     const peersFrom = peers === null || peers.ranInThisRun ? null : `${basename(peers.file)}, ${peers.date?.slice(0, 10) ?? 'date unknown'}`
     for (const plot of buildPlots(series, peers?.entries ?? [], context, peersFrom)) {
@@ -194,6 +199,9 @@ async function runNodeCount(options: ClusterBenchOptions, nodes: number, random:
         keys: options.keys,
         types: options.types,
         concurrency: options.concurrency,
+        batchSize: options.batchSize,
+        batchConcurrency: options.batchConcurrency,
+        seed: options.seed,
         pollIntervalMs: options.pollIntervalMs,
         timeoutMs: options.timeoutMs,
         heal: options.heal,
@@ -211,8 +219,10 @@ async function runNodeCount(options: ClusterBenchOptions, nodes: number, random:
     const total = convergence.length * options.repeats * options.writes
     const bar = startProgress(`${nodes} nodes: convergence runs`, total, options.progress)
     try {
-      for (const workload of convergence) {
-        for (let repeat = 0; repeat < options.repeats; repeat++) {
+      // Repeat-major: drift during the runs (the neighbours' load, the keys piling up) falls
+      // on every workload alike, not on whichever runs last.
+      for (let repeat = 0; repeat < options.repeats; repeat++) {
+        for (const workload of convergence) {
           const done = runs.length * options.writes
           runs.push(await runConvergence({ ...ctx, onProgress: (d) => bar.update(done + d) }, workload, repeat))
         }
@@ -259,18 +269,23 @@ async function measureIdle(cluster: LocalCluster, ms: number): Promise<NonNullab
 }
 
 /** One cluster size's numbers in the shape the plots take. */
-export function seriesOf(r: NodeCountResult, writes: number): RumordbSeries {
+export function seriesOf(r: NodeCountResult, options: Pick<ClusterBenchOptions, 'writes' | 'batchSize'>): RumordbSeries {
   const ok = (w: ConvergenceWorkload): number[] => r.runs.filter((x) => x.workload === w && x.convergeMs !== null).map((x) => x.convergeMs as number)
   const failed = (w: ConvergenceWorkload): number => r.runs.filter((x) => x.workload === w && x.convergeMs === null).length
+  const fromFirst = (w: ConvergenceWorkload): number[] =>
+    r.runs.filter((x) => x.workload === w && x.fromFirstWriteMs !== null).map((x) => x.fromFirstWriteMs as number)
   const burst = r.runs.filter((x) => x.workload === 'burst')
   const perNode = (field: 'bytesSent' | 'bytesReceived'): number | null =>
     burst.length === 0 ? null : burst.reduce((sum, x) => sum + x[field].reduce((a, b) => a + b, 0) / x[field].length, 0) / burst.length
+  const byWorkload = <T>(f: (w: ConvergenceWorkload) => T): Record<ConvergenceWorkload, T> =>
+    Object.fromEntries(CONVERGENCE_WORKLOADS.map((w) => [w, f(w)])) as Record<ConvergenceWorkload, T>
   return {
     nodes: r.nodes,
-    writes,
-    convergeMs: { burst: ok('burst'), concurrent: ok('concurrent'), partition: ok('partition') },
-    failed: { burst: failed('burst'), concurrent: failed('concurrent'), partition: failed('partition') },
-    burstFromFirstWriteMs: burst.filter((x) => x.fromFirstWriteMs !== null).map((x) => x.fromFirstWriteMs as number),
+    writes: options.writes,
+    batchSize: options.batchSize,
+    convergeMs: byWorkload(ok),
+    failed: byWorkload(failed),
+    fromFirstWriteMs: { burst: fromFirst('burst'), 'burst-batched': fromFirst('burst-batched') },
     latency: r.latency,
     bytesSentPerNode: perNode('bytesSent'),
     bytesReceivedPerNode: perNode('bytesReceived'),

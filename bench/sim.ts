@@ -256,7 +256,7 @@ function notes(o: SimBenchOptions): string[] {
     'Bound = log₃N + ln ln N, the rounds a synchronous push-pull epidemic needs (Karp et al. 2000).',
     'ae-only / rumor-ae: one gcounter increment applied at one random node\'s replica (not through the coordinator, which ' +
       'would send it to every replica itself), n = N so every node is a replica; ae-only turns rumors off (EngineConfig.rumors), ' +
-      'rumor-ae has the origin broadcast the delta as a rumor like the coordinator does. The simulator\'s broadcast delivers ' +
+      'rumor-ae has the origin broadcast the delta as a rumor, as the coordinator does when it could not deliver to a replica itself. The simulator\'s broadcast delivers ' +
       'to every node directly (a full gossip mesh), so one rumor reaches every node the link does not lose it to.',
     `placement: n = ${o.replicas}, ${formatNumber(o.keys)} keys, one increment each through engine.write at a random node, at uniform ` +
       `instants of a ${o.writeWindowMs} ms window while the cluster runs; a write that throws is retried with the same idempotency key.`,

@@ -5,6 +5,7 @@ import { positiveInt } from '../lib/args.js'
 import { DEFAULT_RESULTS_DIR } from '../lib/report.js'
 import { DEFAULT_PEER_OPTIONS } from '../peers/index.js'
 import { isSystemName, SYSTEM_NAMES, type SystemName } from '../peers/systems/catalog.js'
+import { MAX_BATCH_SIZE } from './send-writes.js'
 import { ALL_TYPES } from './workload.js'
 import { CONVERGENCE_WORKLOADS, type ConvergenceWorkload } from './workloads.js'
 
@@ -20,8 +21,12 @@ export interface ClusterBenchOptions {
   readonly workloads: readonly Workload[]
   /** Timed runs of each convergence workload per cluster size. */
   readonly repeats: number
-  /** Writes in flight during the convergence workloads. */
+  /** Writes in flight during the convergence workloads (one request each). */
   readonly concurrency: number
+  /** burst-batched: writes per POST /v1/batch (1 … 1000). */
+  readonly batchSize: number
+  /** burst-batched: batches in flight. */
+  readonly batchConcurrency: number
   /** Concurrent HTTP clients during the latency runs. */
   readonly clients: number
   /** Requests per operation and quorum level in the latency runs. */
@@ -62,6 +67,8 @@ const FULL: ClusterBenchOptions = {
   workloads: WORKLOADS,
   repeats: 5,
   concurrency: 16,
+  batchSize: 100,
+  batchConcurrency: 2,
   clients: 8,
   latencySamples: 2000,
   n: 3,
@@ -98,11 +105,15 @@ const QUICK: ClusterBenchOptions = {
 }
 
 export const USAGE = `usage: npm run bench -- cluster [--quick] [--nodes 3,5,10] [--writes N] [--keys N] [--types all|gcounter,pncounter,orset,lww]
-             [--workloads burst,concurrent,partition,latency] [--repeats N] [--concurrency N] [--clients N]
+             [--workloads burst,burst-batched,concurrent,partition,latency] [--repeats N] [--concurrency N]
+             [--batch-size N] [--batch-concurrency N] [--clients N]
              [--latency-samples N] [--n N] [--r N] [--w N] [--poll-ms MS] [--timeout-ms MS] [--seed N]
              [--out DIR] [--peers FILE] [--no-plots]
              [--with-peers [--peer-systems orbitdb,automerge,gun] [--peer-repeats N] [--peer-timeout-s S]]
        (or: rumordb bench cluster …)
+  burst sends its writes to node 0 one POST /v1/kv/:key each, --concurrency in flight; burst-batched
+  sends the same writes as POST /v1/batch requests of --batch-size (1 … ${MAX_BATCH_SIZE}, default 100) writes,
+  --batch-concurrency (default 2) in flight.
   --with-peers runs the peer systems of bench/peers on the same burst (install them first:
   bash bench/peers/install.sh); --peer-repeats defaults to --repeats, --peer-timeout-s to ${DEFAULT_PEER_OPTIONS.convergeTimeoutMs / 1000}.`
 
@@ -120,6 +131,8 @@ export function parseOptions(args: string[]): ClusterBenchOptions {
       workloads: { type: 'string' },
       repeats: { type: 'string' },
       concurrency: { type: 'string' },
+      'batch-size': { type: 'string' },
+      'batch-concurrency': { type: 'string' },
       clients: { type: 'string' },
       'latency-samples': { type: 'string' },
       n: { type: 'string' },
@@ -152,8 +165,17 @@ export function parseOptions(args: string[]): ClusterBenchOptions {
     }
   } else {
     if (values.peers !== undefined) throw new RangeError('--peers FILE and --with-peers exclude each other: --with-peers runs the peers in this run instead of reading a file')
-    if (!workloads.includes('burst')) throw new RangeError('--with-peers compares the burst workload: include burst in --workloads')
+    if (!workloads.includes('burst') && !workloads.includes('burst-batched')) {
+      throw new RangeError('--with-peers compares the burst workload: include burst or burst-batched in --workloads')
+    }
   }
+  if (!workloads.includes('burst-batched')) {
+    for (const flag of ['batch-size', 'batch-concurrency'] as const) {
+      if (values[flag] !== undefined) throw new RangeError(`--${flag} only applies to the burst-batched workload: include it in --workloads`)
+    }
+  }
+  const batchSize = positiveInt('--batch-size', values['batch-size'], base.batchSize)
+  if (batchSize > MAX_BATCH_SIZE) throw new RangeError(`--batch-size must be from 1 to ${MAX_BATCH_SIZE} (the most POST /v1/batch takes), got ${batchSize}`)
   const options: ClusterBenchOptions = {
     ...base,
     nodes: [...new Set(nodes)].sort((a, b) => a - b),
@@ -163,6 +185,8 @@ export function parseOptions(args: string[]): ClusterBenchOptions {
     workloads,
     repeats,
     concurrency: positiveInt('--concurrency', values.concurrency, base.concurrency),
+    batchSize,
+    batchConcurrency: positiveInt('--batch-concurrency', values['batch-concurrency'], base.batchConcurrency),
     clients: positiveInt('--clients', values.clients, base.clients),
     latencySamples: positiveInt('--latency-samples', values['latency-samples'], base.latencySamples),
     n,

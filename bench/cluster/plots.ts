@@ -1,22 +1,27 @@
 // The cluster report's plots. Every system enters through the same shape as the peer
 // benchmark's results ({ system, nodes, writes, convergeMs }), so peer systems are just
-// more series: rumordb's burst runs are converted to it first.
+// more series: rumordb's two bursts (one request per write, batched) are converted to it
+// first, as two systems.
 import { barChartSvg, cdfPoints, lineChartSvg, type BarSeries, type LineSeries } from '../lib/svg-plot.js'
 import { percentile } from '../lib/stats.js'
 import type { PeerResult } from './peer-results.js'
-import type { ConvergenceWorkload, LatencyResult } from './workloads.js'
+import { BURST_WORKLOADS, CONVERGENCE_WORKLOADS, type ConvergenceWorkload, type LatencyResult } from './workloads.js'
 
 /** One system's burst results at one cluster size: the plots' common input. */
 export type SystemConvergence = PeerResult
 
+export type BurstWorkload = (typeof BURST_WORKLOADS)[number]
+
 export interface RumordbSeries {
   readonly nodes: number
   readonly writes: number
+  /** Writes per POST /v1/batch in burst-batched. */
+  readonly batchSize: number
   /** Converged runs' times per workload (FAILED runs are not numbers, so they are not here). */
   readonly convergeMs: Readonly<Record<ConvergenceWorkload, readonly number[]>>
   readonly failed: Readonly<Record<ConvergenceWorkload, number>>
   /** Converged burst runs' first write → converged: the peer benchmark's measure. */
-  readonly burstFromFirstWriteMs: readonly number[]
+  readonly fromFirstWriteMs: Readonly<Record<BurstWorkload, readonly number[]>>
   readonly latency: readonly LatencyResult[]
   /** Mean per node during the burst runs. */
   readonly bytesSentPerNode: number | null
@@ -29,15 +34,30 @@ export interface PlotFile {
   readonly svg: string
 }
 
-const WORKLOAD_LABEL: Record<ConvergenceWorkload, string> = {
-  burst: 'burst on one node',
-  concurrent: 'writers on every node',
-  partition: 'partition, then heal',
+function workloadLabel(w: ConvergenceWorkload, batchSize: number): string {
+  switch (w) {
+    case 'burst':
+      return 'burst on one node, 1 request per write'
+    case 'burst-batched':
+      return `burst on one node, batches of ${batchSize}`
+    case 'concurrent':
+      return 'writers on every node'
+    case 'partition':
+      return 'partition, then heal'
+  }
 }
 
-export function rumordbAsSystem(r: RumordbSeries): SystemConvergence {
-  const ms = r.burstFromFirstWriteMs
-  return { system: 'rumordb', nodes: r.nodes, writes: r.writes, convergeMs: ms.length === 0 ? null : ms }
+/** rumordb's name as a system in the plots, one per way of sending the burst. */
+export function rumordbSystemName(w: BurstWorkload, batchSize: number): string {
+  return w === 'burst' ? 'rumordb, 1 request/write' : `rumordb, batches of ${batchSize}`
+}
+
+/** rumordb's bursts as systems: one per burst workload that ran at this size. */
+export function rumordbAsSystems(r: RumordbSeries): SystemConvergence[] {
+  return BURST_WORKLOADS.filter((w) => r.fromFirstWriteMs[w].length + r.failed[w] > 0).map((w) => {
+    const ms = r.fromFirstWriteMs[w]
+    return { system: rumordbSystemName(w, r.batchSize), nodes: r.nodes, writes: r.writes, convergeMs: ms.length === 0 ? null : ms }
+  })
 }
 
 /**
@@ -46,19 +66,20 @@ export function rumordbAsSystem(r: RumordbSeries): SystemConvergence {
  */
 export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly SystemConvergence[], context: string, peersFrom: string | null = null): PlotFile[] {
   const writes = rumordb[0]?.writes ?? 0
-  const systems = [...rumordb.map(rumordbAsSystem), ...peers.filter((p) => p.writes === writes)]
+  const ours = rumordb.flatMap(rumordbAsSystems)
+  const isOurs = (system: string): boolean => ours.some((s) => s.system === system)
+  const systems = [...ours, ...peers.filter((p) => p.writes === writes)]
   const names = [...new Set(systems.map((s) => s.system))]
   const colorOf = (system: string): number => names.indexOf(system)
   const nodeCounts = [...new Set(systems.map((s) => s.nodes))].sort((a, b) => a - b)
   const failedNotes: string[] = []
 
   // 1. Median time to converge vs cluster size.
-  const lines: LineSeries[] = (['burst', 'concurrent', 'partition'] as const)
-    .filter((w) => rumordb.some((r) => r.convergeMs[w].length + r.failed[w] > 0))
+  const lines: LineSeries[] = CONVERGENCE_WORKLOADS.filter((w) => rumordb.some((r) => r.convergeMs[w].length + r.failed[w] > 0))
     .map((w, i) => {
       for (const r of rumordb) if (r.failed[w] > 0) failedNotes.push(`rumordb ${w} at ${r.nodes} nodes: ${r.failed[w]} FAILED`)
       return {
-        label: `rumordb: ${WORKLOAD_LABEL[w]}`,
+        label: `rumordb: ${workloadLabel(w, rumordb[0]?.batchSize ?? 0)}`,
         color: 0,
         dash: i,
         points: rumordb.filter((r) => r.convergeMs[w].length > 0).map((r) => ({ x: r.nodes, y: median(r.convergeMs[w]) })),
@@ -83,13 +104,13 @@ export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly Sy
     const mine = systems.filter((s) => s.system === name)
     for (const s of mine) if (s.convergeMs === null) peerNotes.push(`${name} at ${s.nodes} nodes: FAILED`)
     return {
-      label: `${name}${name === 'rumordb' ? '' : peersFrom === null ? ' (peer)' : ' (peer, other run)'}`,
+      label: `${name}${isOurs(name) ? '' : peersFrom === null ? ' (peer)' : ' (peer, other run)'}`,
       color: colorOf(name),
       points: mine.filter((s) => s.convergeMs !== null && s.convergeMs.length > 0).map((s) => ({ x: s.nodes, y: median(s.convergeMs!) })),
     }
   })
-  const noPeers = names.length === 1 ? `No peer results for ${writes.toLocaleString('en-US')}-write bursts (run with --with-peers). ` : ''
-  const otherRun = names.length > 1 && peersFrom !== null ? `Peers from another run (${peersFrom}), not this one. ` : ''
+  const noPeers = names.every(isOurs) ? `No peer results for ${writes.toLocaleString('en-US')}-write bursts (run with --with-peers). ` : ''
+  const otherRun = !names.every(isOurs) && peersFrom !== null ? `Peers from another run (${peersFrom}), not this one. ` : ''
   const burstVsPeers = lineChartSvg({
     title: `Burst of ${writes.toLocaleString('en-US')} writes on node 0: first write → every node converged`,
     subtitle: context,
@@ -97,7 +118,7 @@ export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly Sy
     yLabel: 'first write → converged, median (ms)',
     xTicks: nodeCounts,
     series: versus,
-    footnote: `${noPeers}${otherRun}${peerNotes.length === 0 ? 'Same measure as the peer benchmark: from the first write of the burst.' : `Not plotted (no number): ${peerNotes.join('; ')}`}`,
+    footnote: `${noPeers}${otherRun}${peerNotes.length === 0 ? 'Same measure as the peer benchmark: from the first write of the burst. The peers write in-process; rumordb\'s client is another process speaking HTTP.' : `Not plotted (no number): ${peerNotes.join('; ')}`}`,
   })
 
   // 2. CDF of burst convergence times, one line per system and cluster size.
@@ -116,7 +137,7 @@ export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly Sy
         step: true,
         points: cdfPoints(s.convergeMs!),
       })),
-    footnote: `${otherRun}A run that did not converge within the timeout is FAILED and is not a point here${cdfFailures(rumordb, systems)}.`,
+    footnote: `${otherRun}A run that did not converge within the timeout is FAILED and is not a point here${cdfFailures(rumordb, systems.filter((x) => !isOurs(x.system)))}.`,
   })
 
   // 3. Quorum latency percentiles, one chart per cluster size.
@@ -148,7 +169,7 @@ export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly Sy
     { label: 'rumordb sent', color: 0, values: nodeCounts.map((n) => kib(rumordb.find((r) => r.nodes === n)?.bytesSentPerNode)) },
     { label: 'rumordb received', color: 3, values: nodeCounts.map((n) => kib(rumordb.find((r) => r.nodes === n)?.bytesReceivedPerNode)) },
     ...names
-      .filter((n) => n !== 'rumordb' && systems.some((s) => s.system === n && s.bytesPerNode !== undefined))
+      .filter((n) => !isOurs(n) && systems.some((s) => s.system === n && s.bytesPerNode !== undefined))
       .map((name) => ({
         label: `${name} (TCP bytes written)`,
         color: colorOf(name),
@@ -175,10 +196,12 @@ export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly Sy
 }
 
 /** "; FAILED: …" naming the systems and sizes with FAILED runs, or nothing. */
-function cdfFailures(rumordb: readonly RumordbSeries[], systems: readonly SystemConvergence[]): string {
+function cdfFailures(rumordb: readonly RumordbSeries[], peers: readonly SystemConvergence[]): string {
   const failed = [
-    ...rumordb.filter((r) => r.failed.burst > 0).map((r) => `rumordb ${r.nodes} nodes (${r.failed.burst} runs)`),
-    ...systems.filter((s) => s.convergeMs === null).map((s) => `${s.system} ${s.nodes} nodes`),
+    ...rumordb.flatMap((r) =>
+      BURST_WORKLOADS.filter((w) => r.failed[w] > 0).map((w) => `${rumordbSystemName(w, r.batchSize)} ${r.nodes} nodes (${r.failed[w]} runs)`),
+    ),
+    ...peers.filter((s) => s.convergeMs === null).map((s) => `${s.system} ${s.nodes} nodes`),
   ]
   return failed.length === 0 ? '' : `; FAILED: ${failed.join(', ')}`
 }

@@ -1,25 +1,38 @@
-// The cluster benchmark's workloads on a running LocalCluster: a burst on one node,
-// concurrent writers on every node, writes on both sides of a partition then a heal, each
-// timed until the cluster converges; and quorum read/write latency at each level.
+// The cluster benchmark's workloads on a running LocalCluster: a burst on one node (one
+// request per write, or the same writes in batches), concurrent writers on every node,
+// writes on both sides of a partition then a heal, each timed until the cluster converges;
+// and quorum read/write latency at each level.
 import { performance } from 'node:perf_hooks'
 import type { CrdtTypeName } from '../../crdts/index.js'
-import type { Random } from '../../src/random.js'
+import { seededRandom, type Random } from '../../src/random.js'
 import { runConcurrent } from '../lib/load.js'
 import { percentile } from '../lib/stats.js'
 import { waitForConvergence } from './convergence.js'
 import type { JsonResponse } from './http-json.js'
 import type { LocalCluster, NodeCounters } from './local-cluster.js'
+import { sendBatches, sendWrites } from './send-writes.js'
 import { ExpectedCounters, makeWrites, type Write } from './workload.js'
 
-export type ConvergenceWorkload = 'burst' | 'concurrent' | 'partition'
-export const CONVERGENCE_WORKLOADS: readonly ConvergenceWorkload[] = ['burst', 'concurrent', 'partition']
+/**
+ * burst: W writes on node 0, one POST /v1/kv/:key each; burst-batched: the same writes on
+ * node 0 in POST /v1/batch requests (how a bulk client is meant to write).
+ */
+export type ConvergenceWorkload = 'burst' | 'burst-batched' | 'concurrent' | 'partition'
+export const CONVERGENCE_WORKLOADS: readonly ConvergenceWorkload[] = ['burst', 'burst-batched', 'concurrent', 'partition']
+/** The two ways of sending the burst, as the report names them. */
+export const BURST_WORKLOADS = ['burst', 'burst-batched'] as const satisfies readonly ConvergenceWorkload[]
 
 export interface WorkloadSettings {
   readonly writes: number
   readonly keys: number
   readonly types: readonly CrdtTypeName[]
-  /** Writes in flight at once. */
+  /** Writes in flight at once (one request each). */
   readonly concurrency: number
+  /** burst-batched: writes per POST /v1/batch, and batches in flight at once. */
+  readonly batchSize: number
+  readonly batchConcurrency: number
+  /** Seeds the burst's writes, so burst and burst-batched run r send the same writes. */
+  readonly seed: number
   readonly pollIntervalMs: number
   readonly timeoutMs: number
   /** Partition runs only: heal after the writes (false only to prove a FAILED run is reported). */
@@ -50,11 +63,13 @@ export interface ConvergenceRun {
   readonly workload: ConvergenceWorkload
   readonly repeat: number
   readonly writes: number
-  /** Writes answered 200, and of those the ones that reported quorum: false. */
+  /** Writes acknowledged (answered 200, or ok: true in a batch), and of those the ones that reported quorum: false. */
   readonly acked: number
   readonly notQuorum: number
-  /** Writes answered with an error (their outcome is unknown). */
+  /** Writes answered with an error or ok: false (their outcome is unknown). */
   readonly failed: number
+  /** HTTP requests the writes took (burst-batched: one per batch); absent in results written before it was recorded. */
+  readonly requests?: number
   /** First write sent → last write answered. */
   readonly writeMs: number
   /** Last acknowledged write (partition: the heal) → converged; null when it did not (FAILED). */
@@ -73,59 +88,6 @@ export interface ConvergenceRun {
   readonly groups?: readonly (readonly number[])[]
 }
 
-interface SendResult {
-  readonly acked: number
-  readonly notQuorum: number
-  readonly failed: number
-  readonly ms: number
-  /** performance.now() of the last acknowledgement. */
-  readonly lastAck: number
-  readonly firstError?: string
-}
-
-/** Sends `writes`, write i to node `nodeOf(i)`, `concurrency` in flight; never throws for a refused write. */
-async function sendWrites(
-  cluster: LocalCluster,
-  writes: readonly Write[],
-  nodeOf: (i: number) => number,
-  concurrency: number,
-  ledger: KeyLedger,
-  counters: ExpectedCounters,
-  onProgress?: (done: number) => void,
-): Promise<SendResult> {
-  let acked = 0
-  let notQuorum = 0
-  let failed = 0
-  let lastAck = performance.now()
-  let firstError: string | undefined
-  const ms = await runConcurrent(
-    writes.length,
-    concurrency,
-    async (i) => {
-      const write = writes[i] as Write
-      let res: JsonResponse
-      try {
-        res = await (cluster.clients[nodeOf(i)] ?? cluster.clients[0]!).request('POST', `/v1/kv/${encodeURIComponent(write.key)}`, write.body)
-      } catch (err) {
-        res = { status: 0, body: { error: { message: (err as Error).message } } }
-      }
-      const ok = res.status === 200
-      ledger.record(write.key, ok)
-      counters.record(write, ok)
-      if (ok) {
-        acked++
-        lastAck = performance.now()
-        if ((res.body as { quorum?: boolean }).quorum === false) notQuorum++
-      } else {
-        failed++
-        firstError ??= `${res.status}: ${JSON.stringify(res.body).slice(0, 200)}`
-      }
-    },
-    { onProgress, progressEvery: 16 },
-  )
-  return { acked, notQuorum, failed, ms, lastAck, ...(firstError === undefined ? {} : { firstError }) }
-}
-
 export interface RunContext {
   readonly cluster: LocalCluster
   readonly settings: WorkloadSettings
@@ -135,19 +97,38 @@ export interface RunContext {
   readonly onProgress?: (done: number) => void
 }
 
+/**
+ * The writes of run `repeat` of `workload`, on new keys `<workload>.<repeat>-<k>`. Both
+ * bursts draw from a generator seeded by (seed, repeat), not from `random`: run r of burst
+ * and of burst-batched send the same writes to the same key numbers, only the prefix differs.
+ */
+export function convergenceWrites(
+  settings: Pick<WorkloadSettings, 'writes' | 'keys' | 'types' | 'seed'>,
+  workload: ConvergenceWorkload,
+  repeat: number,
+  random: Random,
+): Write[] {
+  const isBurst = workload === 'burst' || workload === 'burst-batched'
+  const from = isBurst ? seededRandom((settings.seed ^ Math.imul(repeat + 2, 0x9e3779b1)) >>> 0) : random
+  return makeWrites(`${workload}.${repeat}`, settings.writes, settings.keys, settings.types, from)
+}
+
 /** One timed convergence run of `workload` (its keys are new: `<workload>.<repeat>-<k>`). */
 export async function runConvergence(ctx: RunContext, workload: ConvergenceWorkload, repeat: number): Promise<ConvergenceRun> {
   const { cluster, settings, ledger } = ctx
   const nodes = cluster.nodes.length
-  const writes = makeWrites(`${workload}.${repeat}`, settings.writes, settings.keys, settings.types, ctx.random)
+  const isBurst = workload === 'burst' || workload === 'burst-batched'
+  const writes = convergenceWrites(settings, workload, repeat, ctx.random)
   // Both sides of the cut keep at least one node; node 0 is on the larger side.
   const groups = workload === 'partition' ? split(nodes) : undefined
   const before = await cluster.counters()
   const started = performance.now()
   if (groups !== undefined) await cluster.partition(groups)
-  const nodeOf = workload === 'burst' ? () => 0 : (i: number) => i % nodes
   const firstWrite = performance.now()
-  const sent = await sendWrites(cluster, writes, nodeOf, settings.concurrency, ledger, ctx.counters, ctx.onProgress)
+  const sent =
+    workload === 'burst-batched'
+      ? await sendBatches(cluster.clients[0]!, writes, settings.batchSize, settings.batchConcurrency, ledger, ctx.counters, ctx.onProgress)
+      : await sendWrites(cluster.clients, writes, isBurst ? () => 0 : (i) => i % nodes, settings.concurrency, ledger, ctx.counters, ctx.onProgress)
   let since = sent.lastAck
   if (groups !== undefined && settings.heal) {
     await cluster.heal()
@@ -171,6 +152,7 @@ export async function runConvergence(ctx: RunContext, workload: ConvergenceWorkl
     acked: sent.acked,
     notQuorum: sent.notQuorum,
     failed: sent.failed,
+    requests: sent.requests,
     writeMs: sent.ms,
     convergeMs: outcome.converged ? outcome.ms : null,
     fromFirstWriteMs: outcome.converged ? since + outcome.ms - firstWrite : null,

@@ -31,6 +31,8 @@ function tiny(overrides: Partial<ClusterBenchOptions>): ClusterBenchOptions {
     latencySamples: 20,
     clients: 4,
     concurrency: 4,
+    batchSize: 5,
+    batchConcurrency: 2,
     idleMs: 300,
     verifyKeys: 6,
     timeoutMs: 20_000,
@@ -40,11 +42,11 @@ function tiny(overrides: Partial<ClusterBenchOptions>): ClusterBenchOptions {
 }
 
 describe('cluster benchmark', () => {
-  it('runs every workload on three real nodes, converges, and writes its files', async () => {
+  it('runs every workload (burst-batched over POST /v1/batch too) on three real nodes, converges, and writes its files', async () => {
     const { report, path } = await runClusterBenchmark(tiny({}))
     const [r] = report.results.nodeCounts
     expect(r?.error).toBeUndefined()
-    for (const workload of ['burst', 'concurrent', 'partition'] as const) {
+    for (const workload of ['burst', 'burst-batched', 'concurrent', 'partition'] as const) {
       const [run] = runsOf(report, 3, workload)
       expect(run?.failure, `${workload}: ${run?.failure}`).toBeUndefined()
       expect(run!.convergeMs).toBeGreaterThanOrEqual(0)
@@ -54,6 +56,9 @@ describe('cluster benchmark', () => {
       expect(run!.bytesReceived.reduce((a, b) => a + b, 0)).toBeGreaterThan(0)
     }
     expect(runsOf(report, 3, 'partition')[0]!.groups).toEqual([[0, 1], [2]])
+    // burst-batched sent its 12 writes as batches of 5 over POST /v1/batch, the burst one request each.
+    expect(runsOf(report, 3, 'burst-batched')[0]!.requests).toBe(3)
+    expect(runsOf(report, 3, 'burst')[0]!.requests).toBe(12)
     expect(r!.latency.map((l) => l.level)).toEqual([1, 2, 3])
     for (const l of r!.latency) {
       for (const s of [l.write, l.read]) {
