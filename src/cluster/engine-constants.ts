@@ -8,9 +8,14 @@ export const DEFAULT_ANTI_ENTROPY_INTERVAL_MS = 1000
 export const DEFAULT_HANDOFF_INTERVAL_MS = 1000
 export const DEFAULT_MAX_CLOCK_OFFSET_MS = 500
 
-/** Adaptive request timeouts (LatencyTracker). */
+/**
+ * Adaptive request timeouts (LatencyTracker). The floor is far above loopback round trips
+ * on purpose: a burst queues requests behind group commits and CPU, and a timeout there
+ * turns an applied write into "outcome unknown" for the client. Dead peers are found by
+ * the failure detector, not by request timeouts.
+ */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 1000
-export const MIN_REQUEST_TIMEOUT_MS = 50
+export const MIN_REQUEST_TIMEOUT_MS = 500
 export const MAX_REQUEST_TIMEOUT_MS = 5000
 export const REQUEST_TIMEOUT_MARGIN_MS = 20
 export const LATENCY_WINDOW = 200

@@ -46,6 +46,22 @@ describe(`engine robustness (seed ${SEED})`, () => {
     expect(t.timeoutFor('glacial')).toBe(MAX_REQUEST_TIMEOUT_MS)
   })
 
+  it('a replica that turns slow (a burst queues its requests) still acknowledges: no outcome-unknown writes', async () => {
+    const c = await cluster(3)
+    const [coordinator] = c.ids as [string]
+    const e = c.engine(coordinator)
+    // Many fast round trips teach the coordinator a 1-3 ms latency to its peers.
+    for (let i = 0; i < 60; i++) await c.settle(e.write(`warm-${i}`, { type: 'gcounter', op: 'increment', amount: 1 }))
+    // Every link now takes 150 ms each way: 100x the learned round trip.
+    c.net.setDefaultLink({ latency: { baseMs: 150, jitterMs: 0 } })
+    const results = await c.settle(
+      Promise.allSettled(Array.from({ length: 10 }, (_, i) => e.write(`slow-${i}`, { type: 'gcounter', op: 'increment', amount: 1 }))),
+    )
+    const failures = results.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason))
+    expect(failures).toEqual([])
+    expect(results.every((r) => r.status === 'fulfilled' && r.value.quorum)).toBe(true)
+  })
+
   it('follows a peer that slows down within a bounded number of samples', () => {
     const t = new LatencyTracker()
     for (let i = 0; i < 200; i++) t.record('p', 2)
