@@ -1,6 +1,7 @@
 // `npm run bench -- sim [--quick] [--nodes 10,100,1000] [--loss 0,0.1,0.3] [--seeds K] [--seed S]
 //                       [--scenarios ae-only,rumor-ae,placement] [--vnodes V] [--keys K]
-//                       [--max-rounds R] [--heartbeat-ms MS] [--jobs J] [--out DIR]`
+//                       [--max-rounds R] [--heartbeat-ms MS] [--jobs J] [--out DIR] [--no-plots]`
+// `npm run bench -- sim --render <date>-sim.json [--out DIR] [--no-plots]`
 //
 // How fast updates reach every replica, on the deterministic simulator with real engines:
 //   (1) full replication (n = N) of ONE update injected at one node's replica, with
@@ -10,19 +11,27 @@
 // time until every replica has the update(s), exchanges each node initiated, bytes per
 // node, and rounds ÷ the push-pull epidemic bound log₃N + ln ln N. It prints the
 // distribution over seeds, judges the goal (AE-only, 1,000 nodes, no loss: within 1.5×
-// the bound), and writes the raw runs to <out>/<YYYY-MM-DD>-sim.json.
+// the bound), and writes the raw runs to <out>/<YYYY-MM-DD>-sim.json, the same tables as
+// Markdown to <YYYY-MM-DD>-sim.md and SVG plots to <YYYY-MM-DD>-sim-*.svg. --render redraws
+// the Markdown and plots of an earlier run's JSON (beside it, or into --out) without running.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { availableParallelism } from 'node:os'
+import { dirname, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { TOKENS_PER_VNODE } from '../src/cluster/constants.js'
 import { positiveInt } from './lib/args.js'
-import { describeMachine, machineInfo } from './lib/machine.js'
+import { machineInfo } from './lib/machine.js'
 import { startProgress } from './lib/progress.js'
 import { DEFAULT_RESULTS_DIR, writeReport, type BenchReport } from './lib/report.js'
 import { epidemicBound, NEVER_SUSPECT_PHI, SCENARIOS, type ConvergenceRun, type ConvergenceSetup, type Scenario } from './lib/sim-convergence.js'
 import { runSetups } from './lib/sim-pool.js'
 import { summarize, type Summary } from './lib/stats.js'
-import { formatNumber, formatTable } from './lib/table.js'
+import { formatNumber } from './lib/table.js'
 import { benchMain } from './lib/bench-main.js'
+import { buildSimPlots } from './lib/sim-plots.js'
+import { formatMarkdown, formatReport, NotASimReportError, parseSimReport } from './lib/sim-report.js'
+
+export { formatMarkdown, formatReport, NotASimReportError }
 
 /** The issue's goal: AE-only rounds at 1,000 nodes without loss within 1.5 × the bound. */
 export const GOAL = { scenario: 'ae-only', nodes: 1000, loss: 0, maxRatio: 1.5 } as const
@@ -47,6 +56,8 @@ export interface SimBenchOptions {
   /** Runs at once, each on its own worker thread (1: in this thread). Results do not depend on it. */
   readonly jobs: number
   readonly outDir: string
+  /** Write the SVG plots beside the results (the Markdown report is always written). */
+  readonly plots: boolean
   readonly progress: boolean
 }
 
@@ -67,6 +78,7 @@ const FULL: SimBenchOptions = {
   maxRounds: 120,
   jobs: Math.min(2, availableParallelism()),
   outDir: DEFAULT_RESULTS_DIR,
+  plots: true,
   progress: process.stderr.isTTY === true,
 }
 
@@ -110,12 +122,93 @@ export interface SimResults {
 
 export type SimReport = BenchReport<SimBenchOptions, SimResults>
 
+/** The Markdown report and the plots written beside the results, absolute paths. */
+export interface SimFiles {
+  readonly markdown: string
+  readonly plots: readonly string[]
+}
+
 const USAGE =
   'usage: npm run bench -- sim [--quick] [--nodes 10,100,1000] [--loss 0,0.1,0.3] [--seeds K] [--seed S] ' +
-  '[--scenarios ae-only,rumor-ae,placement] [--vnodes V] [--keys K] [--max-rounds R] [--heartbeat-ms MS] [--jobs J] [--out DIR]'
+  '[--scenarios ae-only,rumor-ae,placement] [--vnodes V] [--keys K] [--max-rounds R] [--heartbeat-ms MS] [--jobs J] [--out DIR] [--no-plots]\n' +
+  '       npm run bench -- sim --render <date>-sim.json [--out DIR] [--no-plots]'
 
 export async function main(args: string[]): Promise<void> {
-  await benchMain(args, { usage: USAGE, parse: parseOptions, run: runSimBenchmark, format: formatReport })
+  if (args.some((a) => a === '--render' || a.startsWith('--render='))) {
+    await renderMain(args)
+    return
+  }
+  let files: SimFiles | undefined
+  await benchMain(args, {
+    usage: USAGE,
+    parse: parseOptions,
+    run: async (o) => {
+      const run = await runSimBenchmark(o)
+      files = run.files
+      return run
+    },
+    format: formatReport,
+    outputs: () => (files === undefined ? [] : fileLines(files)),
+  })
+}
+
+function fileLines(files: SimFiles): string[] {
+  return [`report:  ${files.markdown}`, ...files.plots.map((plot) => `plot:    ${plot}`)]
+}
+
+export interface RenderOptions {
+  readonly file: string
+  /** Default: the JSON's directory. */
+  readonly outDir: string | undefined
+  readonly plots: boolean
+}
+
+export function parseRenderOptions(args: string[]): RenderOptions {
+  const { values } = parseArgs({ args, strict: true, options: { render: { type: 'string' }, out: { type: 'string' }, 'no-plots': { type: 'boolean' } } })
+  if (values.render === undefined || values.render === '') throw new RangeError('--render takes the <date>-sim.json to redraw')
+  return { file: values.render, outDir: values.out, plots: values['no-plots'] !== true }
+}
+
+async function renderMain(args: string[]): Promise<void> {
+  let options: RenderOptions
+  try {
+    options = parseRenderOptions(args)
+  } catch (err) {
+    console.error(`${(err as Error).message} (--render takes only --out and --no-plots)\n${USAGE}`)
+    process.exitCode = 2
+    return
+  }
+  let rendered: { report: SimReport; files: SimFiles }
+  try {
+    rendered = renderSimReport(options)
+  } catch (err) {
+    if (!(err instanceof NotASimReportError) && (err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    console.error((err as Error).message)
+    process.exitCode = 1
+    return
+  }
+  console.log(formatReport(rendered.report))
+  console.log(`\nrendered from: ${resolve(options.file)}`)
+  for (const line of fileLines(rendered.files)) console.log(line)
+}
+
+/** Reads an earlier run's JSON and writes its Markdown report and plots; never runs anything. */
+export function renderSimReport(options: RenderOptions): { report: SimReport; files: SimFiles } {
+  const report = parseSimReport(readFileSync(options.file, 'utf8'), options.file)
+  return { report, files: writeSimFiles(report, options.outDir ?? dirname(options.file), options.plots) }
+}
+
+/** Writes `<date>-sim.md` and (with `plots`) `<date>-sim-*.svg` into `outDir`. */
+export function writeSimFiles(report: SimReport, outDir: string, plots: boolean): SimFiles {
+  const dir = resolve(outDir)
+  mkdirSync(dir, { recursive: true })
+  const day = report.date.slice(0, 10)
+  const svgs = plots ? buildSimPlots(report, GOAL) : []
+  const plotNames = svgs.map((plot) => `${day}-${plot.name}`)
+  svgs.forEach((plot, i) => writeFileSync(join(dir, plotNames[i] as string), `${plot.svg}\n`))
+  const markdown = join(dir, `${day}-sim.md`)
+  writeFileSync(markdown, formatMarkdown(report, plotNames))
+  return { markdown, plots: plotNames.map((name) => join(dir, name)) }
 }
 
 export function parseOptions(args: string[]): SimBenchOptions {
@@ -135,6 +228,7 @@ export function parseOptions(args: string[]): SimBenchOptions {
       'heartbeat-ms': { type: 'string' },
       jobs: { type: 'string' },
       out: { type: 'string' },
+      'no-plots': { type: 'boolean' },
     },
   })
   const base = values.quick === true ? QUICK : FULL
@@ -155,6 +249,7 @@ export function parseOptions(args: string[]): SimBenchOptions {
     heartbeatIntervalMs: positiveInt('--heartbeat-ms', values['heartbeat-ms'], base.heartbeatIntervalMs),
     jobs: positiveInt('--jobs', values.jobs, base.jobs),
     outDir: values.out ?? base.outDir,
+    plots: values['no-plots'] !== true,
   }
 }
 
@@ -192,8 +287,8 @@ export function setupOf(o: SimBenchOptions, scenario: Scenario, nodes: number, l
   }
 }
 
-/** Runs every configuration and seed, writes the report and returns it with its path. */
-export async function runSimBenchmark(o: SimBenchOptions): Promise<{ report: SimReport; path: string }> {
+/** Runs every configuration and seed, writes the results, the Markdown report and the plots, and returns their paths. */
+export async function runSimBenchmark(o: SimBenchOptions): Promise<{ report: SimReport; path: string; files: SimFiles }> {
   const date = new Date().toISOString()
   const machine = machineInfo()
   const configs = o.nodes.flatMap((nodes) => o.losses.flatMap((loss) => o.scenarios.map((scenario) => ({ scenario, nodes, loss }))))
@@ -211,7 +306,8 @@ export async function runSimBenchmark(o: SimBenchOptions): Promise<{ report: Sim
   const summaries = configs.map((c) => summarizeConfig(c, runs.filter((r) => r.scenario === c.scenario && r.nodes === c.nodes && r.loss === c.loss)))
   const results: SimResults = { summaries, goal: judgeGoal(summaries), runs, notes: notes(o) }
   const report: SimReport = { benchmark: 'sim', date, options: o, machine, machineAfter: machineInfo(), results }
-  return { report, path: writeReport(o.outDir, report) }
+  const path = writeReport(o.outDir, report)
+  return { report, path, files: writeSimFiles(report, o.outDir, o.plots) }
 }
 
 export function summarizeConfig(c: { scenario: Scenario; nodes: number; loss: number }, runs: readonly ConvergenceRun[]): ConfigSummary {
@@ -268,50 +364,4 @@ function notes(o: SimBenchOptions): string[] {
     `Loss applies to every frame (requests, responses, broadcasts) independently; latency 1 ms + exponential jitter (mean 0.5 ms). ` +
       `Bytes/node: bytes each node sent from the injection to the end, heartbeats counted apart. ${o.warmupMs} ms warm-up before the injection.`,
   ]
-}
-
-export function formatReport(report: SimReport): string {
-  const { options: o, results: r } = report
-  const header = ['scenario', 'N', 'loss', 'conv', 'rounds p50', 'p90', 'max', 'time p50 (s)', 'bound', 'p50/bound', 'max/bound', 'AE exch/node', 'bytes/node', 'hb bytes/node']
-  const fixed = (x: number | undefined, digits = 2): string => (x === undefined ? '-' : x.toFixed(digits))
-  const rows = r.summaries.map((s) => {
-    const failed = s.rounds === null
-    const f = (x: number | undefined, digits = 2): string => (failed ? 'FAILED' : fixed(x, digits))
-    return [
-      s.scenario,
-      formatNumber(s.nodes),
-      `${formatNumber(s.loss * 100)}%`,
-      `${s.converged}/${s.seeds}`,
-      f(s.rounds?.p50),
-      f(s.rounds?.p90),
-      f(s.rounds?.max),
-      f(s.timeMs === null ? undefined : s.timeMs.p50 / 1000),
-      s.bound.toFixed(2),
-      f(s.ratio?.p50),
-      f(s.ratio?.max),
-      s.aeExchangesPerNode.toFixed(1),
-      formatNumber(s.bytesPerNode),
-      formatNumber(s.heartbeatBytesPerNode),
-    ]
-  })
-  const g = r.goal
-  const verdict = g.pass === null ? 'not run' : g.pass ? 'PASS' : 'FAIL'
-  const measured = g.maxRounds === null ? (g.pass === null ? '' : ' (did not converge in every seed)') : ` (max ${g.maxRounds.toFixed(2)} rounds)`
-  const seeds = o.seeds === 1 ? `seed ${o.seed}` : `seeds ${o.seed}..${o.seed + o.seeds - 1}`
-  return [
-    `sim: convergence of real engines on the deterministic simulator, ${seeds}, limit ${o.maxRounds} rounds per run, ${o.jobs} job${o.jobs === 1 ? '' : 's'}`,
-    `machine: ${describeMachine(report.machine)}`,
-    `after:   load ${report.machineAfter?.loadAverage.join(' ') ?? '?'}, wall ${formatNumber(totalWallSeconds(r.runs))} s in runs`,
-    '',
-    formatTable(header, rows),
-    '',
-    `goal: ${g.description}: ${verdict}${measured}`,
-    '',
-    'Notes:',
-    ...r.notes.map((n, i) => `  ${i + 1}. ${n}`),
-  ].join('\n')
-}
-
-function totalWallSeconds(runs: readonly ConvergenceRun[]): number {
-  return runs.reduce((sum, r) => sum + r.wallMs, 0) / 1000
 }

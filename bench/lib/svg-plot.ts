@@ -1,8 +1,9 @@
-// Small SVG charts for benchmark reports: lines (also step lines, for CDFs) and grouped
-// bars, each with a title, axis labels with units and a legend, so a plot reads on its
-// own. Hand-written on purpose: none of the project's dependencies plots, and a plotting
-// library (with a headless browser or canvas behind it) is a heavy install for a few line
-// and bar charts that take ~250 lines of string building. Pure: returns SVG text.
+// Small SVG charts for benchmark reports: lines (also step lines, for CDFs; linear or
+// log x) and grouped bars, each with a title, axis labels with units and a legend, so a
+// plot reads on its own. Hand-written on purpose: none of the project's dependencies
+// plots, and a plotting library (with a headless browser or canvas behind it) is a heavy
+// install for a few line and bar charts that take ~250 lines of string building. Pure:
+// returns SVG text.
 
 export interface Point {
   readonly x: number
@@ -30,8 +31,10 @@ export interface LineChart {
   readonly xLabel: string
   readonly yLabel: string
   readonly series: readonly LineSeries[]
-  /** Ticks to label on x (default: nice ticks over the data). */
+  /** Ticks to label on x (default: nice ticks over the data, or powers of ten when xLog). */
   readonly xTicks?: readonly number[]
+  /** Logarithmic x (cluster sizes 10…1,000); points with x ≤ 0 cannot be placed and are left out. */
+  readonly xLog?: boolean
   /** Force the y range to include these (e.g. [0, 1] for a CDF). */
   readonly yRange?: readonly [number, number]
   readonly yFormat?: (y: number) => string
@@ -80,14 +83,19 @@ function widthFor(labels: readonly string[], chart: { title: string; subtitle?: 
 }
 
 export function lineChartSvg(chart: LineChart): string {
-  const points = chart.series.flatMap((s) => s.points)
+  const placeable = (p: Point): boolean => chart.xLog !== true || p.x > 0
+  const points = chart.series.flatMap((s) => s.points.filter(placeable))
   const xs = points.map((p) => p.x)
   const ys = points.map((p) => p.y)
-  const xTicks = chart.xTicks ?? niceTicks(Math.min(...xs, Infinity), Math.max(...xs, -Infinity))
-  const [x0, x1] = extent([...xs, ...xTicks])
+  const lo = Math.min(...xs, Infinity)
+  const hi = Math.max(...xs, -Infinity)
+  const xTicks = (chart.xTicks ?? (chart.xLog === true ? decadeTicks(lo, hi) : niceTicks(lo, hi))).filter((t) => chart.xLog !== true || t > 0)
+  // Positions are linear in tx(x): log10 on a log axis; tick labels keep the data's values.
+  const tx = chart.xLog === true ? Math.log10 : (x: number): number => x
+  const [x0, x1] = extent([...xs, ...xTicks].map(tx))
   const yTicks = niceTicks(Math.min(...ys, chart.yRange?.[0] ?? Infinity, 0), Math.max(...ys, chart.yRange?.[1] ?? -Infinity))
   const [y0, y1] = extent(yTicks)
-  const sx = (x: number): number => MARGIN.left + (x1 === x0 ? PLOT_W / 2 : ((x - x0) / (x1 - x0)) * PLOT_W)
+  const sx = (x: number): number => MARGIN.left + (x1 === x0 ? PLOT_W / 2 : ((tx(x) - x0) / (x1 - x0)) * PLOT_W)
   const sy = (y: number): number => MARGIN.top + PLOT_H - (y1 === y0 ? PLOT_H / 2 : ((y - y0) / (y1 - y0)) * PLOT_H)
   const out = frame(widthFor(chart.series.map((s) => s.label), chart), chart.title, chart.subtitle, chart.xLabel, chart.yLabel, chart.footnote)
   out.push(...yGrid(yTicks, sy, chart.yFormat ?? formatTick))
@@ -99,7 +107,7 @@ export function lineChartSvg(chart: LineChart): string {
   chart.series.forEach((s, i) => {
     const color = PALETTE[(s.color ?? i) % PALETTE.length] as string
     const dash = DASHES[(s.dash ?? 0) % DASHES.length] as string
-    const sorted = [...s.points].sort((a, b) => a.x - b.x)
+    const sorted = s.points.filter(placeable).sort((a, b) => a.x - b.x)
     if (sorted.length > 0) {
       let d = `M${sx(sorted[0]!.x).toFixed(1)},${sy(sorted[0]!.y).toFixed(1)}`
       for (let k = 1; k < sorted.length; k++) {
@@ -164,6 +172,14 @@ export function niceTicks(lo: number, hi: number, target = 5): number[] {
   const ticks: number[] = []
   for (let t = Math.floor(lo / step) * step; t <= hi + step * 0.999; t += step) ticks.push(Number(t.toPrecision(12)))
   return ticks
+}
+
+/** Powers of ten from the one at or below lo to the one at or above hi (a log axis). */
+export function decadeTicks(lo: number, hi: number): number[] {
+  if (!(lo > 0) || !Number.isFinite(hi) || hi < lo) return [1, 10]
+  const ticks: number[] = []
+  for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++) ticks.push(10 ** k)
+  return ticks.length === 1 ? [ticks[0] as number, (ticks[0] as number) * 10] : ticks
 }
 
 function extent(values: readonly number[]): [number, number] {

@@ -1,4 +1,4 @@
-// Plain-text tables for benchmark output: first column left-aligned, the rest right-aligned.
+// Tables for benchmark output, plain text or Markdown: first column left-aligned, the rest right-aligned.
 
 export function formatTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const all = [header, ...rows]
@@ -16,4 +16,10 @@ export function formatTable(header: readonly string[], rows: readonly (readonly 
 export function formatNumber(n: number, digits = 0): string {
   if (!Number.isFinite(n)) return String(n)
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+}
+
+/** The same table in Markdown: the first column left-aligned, the others right-aligned (numbers). */
+export function formatMarkdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const line = (r: readonly string[]): string => `| ${r.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`
+  return [line(header), line(header.map((_, i) => (i === 0 ? '---' : '---:'))), ...rows.map(line)].join('\n')
 }

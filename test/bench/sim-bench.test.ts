@@ -1,9 +1,9 @@
 // Keeps `npm run bench -- sim` from rotting: tiny configurations must converge with sane
 // numbers, one that cannot converge must be reported as failed (never as a number), and
 // the report must judge the goal from the run. It checks the harness, not the speed.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { epidemicBound, runConvergence, type ConvergenceRun } from '../../bench/lib/sim-convergence.js'
 import { runSetups } from '../../bench/lib/sim-pool.js'
@@ -67,8 +67,17 @@ describe('sim benchmark', () => {
 
   it('writes the results file and prints the table with the bound, ratios and the goal verdict', async () => {
     const o = { ...tiny(), scenarios: ['ae-only' as const], losses: [0, 1], maxRounds: 10 }
-    const { report, path } = await runSimBenchmark(o)
+    const { report, path, files } = await runSimBenchmark(o)
     expect(path).toMatch(/\d{4}-\d{2}-\d{2}-sim\.json$/)
+    // The Markdown report and the plots sit beside the results.
+    expect(files.markdown).toBe(path.replace(/\.json$/, '.md'))
+    expect(readFileSync(files.markdown, 'utf8')).toMatch(/## Goal\n\n\*\*not run\*\*/)
+    expect(files.plots.map((p) => basename(p))).toEqual([
+      basename(path).replace('.json', '-rounds-loss-0.svg'),
+      basename(path).replace('.json', '-rounds-loss-100.svg'),
+      basename(path).replace('.json', '-bytes-ae-only.svg'),
+    ])
+    for (const plot of files.plots) expect(readFileSync(plot, 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/)
     const written = JSON.parse(readFileSync(path, 'utf8')) as SimReport
     expect(written.options.seed).toBe(o.seed)
     expect(written.machine.cores).toBeGreaterThan(0)
@@ -81,6 +90,12 @@ describe('sim benchmark', () => {
     expect(text).toMatch(/ae-only\s+5\s+100%\s+0\/1\s+FAILED/)
     expect(text).toContain(epidemicBound(5).toFixed(2))
     expect(text).toMatch(/goal: .*: not run/)
+  })
+
+  it('--no-plots writes the Markdown report and no plots', async () => {
+    const { files } = await runSimBenchmark({ ...tiny(), scenarios: ['rumor-ae' as const], plots: false })
+    expect(files.plots).toEqual([])
+    expect(readdirSync(outDir).sort()).toEqual([basename(files.markdown).replace('.md', '.json'), basename(files.markdown)])
   })
 
   it('worker threads give the same runs as one thread', async () => {

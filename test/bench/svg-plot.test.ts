@@ -1,7 +1,7 @@
 // The benchmark plots' SVG writer: round ticks, CDF steps, escaped text, every series in
 // the legend, and a labelled gap (not a zero bar) for a missing value.
 import { describe, expect, it } from 'vitest'
-import { barChartSvg, cdfPoints, escapeXml, lineChartSvg, niceTicks } from '../../bench/lib/svg-plot.js'
+import { barChartSvg, cdfPoints, decadeTicks, escapeXml, lineChartSvg, niceTicks } from '../../bench/lib/svg-plot.js'
 
 describe('svg-plot', () => {
   it('picks round ticks covering the range', () => {
@@ -36,6 +36,27 @@ describe('svg-plot', () => {
     expect(svg).toContain('Time &lt;to&gt; converge')
     expect(svg).toContain('rumordb &amp; co')
     expect(svg.match(/<path /g)).toHaveLength(2)
+    expect(svg).not.toContain('NaN')
+  })
+
+  it('spaces a log x axis by decades and leaves out points it cannot place', () => {
+    expect(decadeTicks(10, 1000)).toEqual([10, 100, 1000])
+    expect(decadeTicks(5, 20)).toEqual([1, 10, 100])
+    expect(decadeTicks(10, 10)).toEqual([10, 100])
+    expect(decadeTicks(0, 10)).toEqual([1, 10])
+    const svg = lineChartSvg({
+      title: 'Rounds',
+      xLabel: 'nodes (log scale)',
+      yLabel: 'rounds',
+      xLog: true,
+      series: [{ label: 'ae', points: [{ x: 0, y: 9 }, { x: 10, y: 1 }, { x: 100, y: 2 }, { x: 1000, y: 3 }] }],
+    })
+    // The three markers sit at equal distances: 10 → 100 is as far as 100 → 1,000.
+    const cx = [...svg.matchAll(/<circle cx="([\d.]+)"/g)].map((m) => Number(m[1])).slice(0, 3)
+    expect(cx).toHaveLength(3)
+    expect((cx[1] as number) - (cx[0] as number)).toBeCloseTo((cx[2] as number) - (cx[1] as number), 0)
+    expect(svg).toContain('>1,000</text>')
+    expect(svg.match(/<circle /g)).toHaveLength(3 + 1) // x = 0 is not drawn; one legend marker
     expect(svg).not.toContain('NaN')
   })
 
