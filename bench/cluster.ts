@@ -232,12 +232,16 @@ async function runNodeCount(options: ClusterBenchOptions, nodes: number, random:
     }
 
     if (options.workloads.includes('latency')) {
+      // Each level twice: one client (the latency of a request on an otherwise idle
+      // cluster, what the goal is about) and `clients` at once (throughput, queueing).
       const levels = Array.from({ length: Math.min(3, replicas) }, (_, i) => i + 1)
-      const lbar = startProgress(`${nodes} nodes: quorum latency`, levels.length * 2 * options.latencySamples, options.progress)
+      const clientCounts = [...new Set([1, options.clients])]
+      const steps = levels.flatMap((level) => clientCounts.map((clients) => ({ level, clients })))
+      const lbar = startProgress(`${nodes} nodes: quorum latency`, steps.length * 2 * options.latencySamples, options.progress)
       try {
-        for (const [i, level] of levels.entries()) {
+        for (const [i, { level, clients }] of steps.entries()) {
           const offset = i * 2 * options.latencySamples
-          latency.push(await runLatency(ctx, level, options.latencySamples, options.clients, (d) => lbar.update(offset + d)))
+          latency.push(await runLatency(ctx, level, options.latencySamples, clients, (d) => lbar.update(offset + d)))
         }
       } finally {
         lbar.stop()

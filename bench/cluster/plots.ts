@@ -140,28 +140,30 @@ export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly Sy
     footnote: `${otherRun}A run that did not converge within the timeout is FAILED and is not a point here${cdfFailures(rumordb, systems.filter((x) => !isOurs(x.system)))}.`,
   })
 
-  // 3. Quorum latency percentiles, one chart per cluster size.
+  // 3. Quorum latency percentiles, one chart per cluster size and number of clients.
   const latency = rumordb
     .filter((r) => r.latency.length > 0)
-    .map((r): PlotFile => {
-      const categories = [...r.latency.map((l) => `write w=${l.level}`), ...r.latency.map((l) => `read r=${l.level}`)]
-      const pick = (p: 'p50' | 'p95' | 'p99'): BarSeries => ({
-        label: `rumordb ${p}`,
-        values: [...r.latency.map((l) => l.write[p]), ...r.latency.map((l) => l.read[p])],
-      })
-      const clients = r.latency[0]?.clients ?? 0
-      return {
-        name: `cluster-latency-${r.nodes}n.svg`,
-        svg: barChartSvg({
-          title: `Quorum latency on ${r.nodes} nodes, ${clients} concurrent HTTP clients`,
-          subtitle: context,
-          xLabel: 'operation and quorum (w = acks a write waits for, r = replicas a read asks)',
-          yLabel: 'latency (ms)',
-          categories,
-          series: [pick('p50'), pick('p95'), pick('p99')],
-        }),
-      }
-    })
+    .flatMap((r) =>
+      [...new Set(r.latency.map((l) => l.clients))].map((clients): PlotFile => {
+        const runs = r.latency.filter((l) => l.clients === clients)
+        const categories = [...runs.map((l) => `write w=${l.level}`), ...runs.map((l) => `read r=${l.level}`)]
+        const pick = (p: 'p50' | 'p95' | 'p99'): BarSeries => ({
+          label: `rumordb ${p}`,
+          values: [...runs.map((l) => l.write[p]), ...runs.map((l) => l.read[p])],
+        })
+        return {
+          name: `cluster-latency-${r.nodes}n-${clients}c.svg`,
+          svg: barChartSvg({
+            title: `Quorum latency on ${r.nodes} nodes, ${clients === 1 ? 'one HTTP client' : `${clients} concurrent HTTP clients`}`,
+            subtitle: context,
+            xLabel: 'operation and quorum (w = acks a write waits for, r = replicas a read asks)',
+            yLabel: 'latency (ms)',
+            categories,
+            series: [pick('p50'), pick('p95'), pick('p99')],
+          }),
+        }
+      }),
+    )
 
   // 4. Bytes per node during the burst.
   const kib = (b: number | null | undefined): number | null => (b === null || b === undefined ? null : b / 1024)

@@ -59,7 +59,15 @@ describe('cluster benchmark', () => {
     // burst-batched sent its 12 writes as batches of 5 over POST /v1/batch, the burst one request each.
     expect(runsOf(report, 3, 'burst-batched')[0]!.requests).toBe(3)
     expect(runsOf(report, 3, 'burst')[0]!.requests).toBe(12)
-    expect(r!.latency.map((l) => l.level)).toEqual([1, 2, 3])
+    // Each level with one client (the goal's measure), then with `clients` at once.
+    expect(r!.latency.map((l) => [l.level, l.clients])).toEqual([
+      [1, 1],
+      [1, 4],
+      [2, 1],
+      [2, 4],
+      [3, 1],
+      [3, 4],
+    ])
     for (const l of r!.latency) {
       for (const s of [l.write, l.read]) {
         expect(s.errors, s.firstError).toBe(0)
@@ -83,7 +91,8 @@ describe('cluster benchmark', () => {
     for (const plot of report.results.plots) expect(readFileSync(plot, 'utf8')).toMatch(/^<svg[\s\S]*<\/svg>\n$/)
     const text = formatReport(report)
     expect(text).toMatch(/N\/A\s+burst of 1,000 writes on 5 nodes/)
-    expect(text).toMatch(/quorum write p99 at w = 2/)
+    expect(text).toMatch(/quorum write p99 at w = 2 < 10 ms \(3 nodes, one client\): p99 .*; not judged, 4 clients at once: p99/)
+    for (const name of ['cluster-latency-3n-1c.svg', 'cluster-latency-3n-4c.svg']) expect(report.results.plots.some((p) => p.endsWith(`-${name}`)), name).toBe(true)
   }, 120_000)
 
   it('reports a partition that never heals as FAILED, not as a time', async () => {
