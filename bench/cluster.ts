@@ -18,7 +18,7 @@
 // same burst after rumordb's clusters stop and write <date>-peers.json; without it the
 // newest such file (`npm run bench:peers`) is shown as another run's numbers, not judged.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 import { seededRandom } from '../src/random.js'
 import { machineInfo } from './lib/machine.js'
@@ -90,6 +90,17 @@ export async function main(args: string[]): Promise<void> {
     console.log(USAGE)
     return
   }
+  const renderAt = args.indexOf('--render')
+  if (renderAt >= 0) {
+    const file = args[renderAt + 1]
+    const outAt = args.indexOf('--out')
+    if (file === undefined || file.startsWith('--')) throw new RangeError(`--render takes the <date>-cluster.json to redraw\n${USAGE}`)
+    const report = renderClusterReport(file, outAt >= 0 ? args[outAt + 1] : undefined)
+    console.log(formatReport(report))
+    console.log(`\nrendered from: ${file}`)
+    for (const line of [`report:  ${report.results.markdown}`, ...report.results.plots.map((p) => `plot:    ${p}`)]) console.log(line)
+    return
+  }
   try {
     await benchMain(args, {
       usage: USAGE,
@@ -134,19 +145,9 @@ export async function runClusterBenchmark(options: ClusterBenchOptions): Promise
   } else {
     peers = loadPeerResults(options.outDir, options.peersFile)
   }
-  const series = nodeCounts.map((r) => seriesOf(r, options))
-  const context = `rumordb ${rumordbVersion()}, n=${options.n} w=${options.w} r=${options.r}, types ${options.types.join('/')}; 127.0.0.1, ${machine.cores} cores, node ${machine.node}, ${date.slice(0, 10)}`
-  const plots: string[] = []
   // The plots are written before the report, which would otherwise be the first to create it.
   mkdirSync(options.outDir, { recursive: true })
-  if (options.plots && nodeCounts.some((r) => r.runs.length + r.latency.length > 0)) {
-    const peersFrom = peers === null || peers.ranInThisRun ? null : `${basename(peers.file)}, ${peers.date?.slice(0, 10) ?? 'date unknown'}`
-    for (const plot of buildPlots(series, peers?.entries ?? [], context, peersFrom)) {
-      const path = join(options.outDir, `${date.slice(0, 10)}-${plot.name}`)
-      writeFileSync(path, `${plot.svg}\n`)
-      plots.push(path)
-    }
-  }
+  const plots = options.plots ? writePlots(options, nodeCounts, peers, date, machine.cores, machine.node, options.outDir) : []
   const verdicts = judgeGoals(options, nodeCounts, deltaBytes, peers)
   const markdownPath = join(options.outDir, `${date.slice(0, 10)}-cluster.md`)
   const results: ClusterResults = { goals: GOALS, deltaBytes, nodeCounts, peers, ...(peersError === undefined ? {} : { peersError }), verdicts, plots, markdown: markdownPath }
@@ -154,6 +155,44 @@ export async function runClusterBenchmark(options: ClusterBenchOptions): Promise
   const path = writeReport(options.outDir, report)
   writeFileSync(markdownPath, formatMarkdown(report))
   return { report, path }
+}
+
+function writePlots(
+  options: ClusterBenchOptions,
+  nodeCounts: readonly NodeCountResult[],
+  peers: PeerResults | null,
+  date: string,
+  cores: number,
+  node: string,
+  outDir: string,
+): string[] {
+  if (!nodeCounts.some((r) => r.runs.length + r.latency.length > 0)) return []
+  const series = nodeCounts.map((r) => seriesOf(r, options))
+  const context = `rumordb ${rumordbVersion()}, n=${options.n} w=${options.w} r=${options.r}, types ${options.types.join('/')}; 127.0.0.1, ${cores} cores, node ${node}, ${date.slice(0, 10)}`
+  const peersFrom = peers === null || peers.ranInThisRun ? null : `${basename(peers.file)}, ${peers.date?.slice(0, 10) ?? 'date unknown'}`
+  return buildPlots(series, peers?.entries ?? [], context, peersFrom).map((plot) => {
+    const path = join(outDir, `${date.slice(0, 10)}-${plot.name}`)
+    writeFileSync(path, `${plot.svg}\n`)
+    return path
+  })
+}
+
+/**
+ * Redraws the Markdown report and the plots of an earlier run from its JSON (next to it,
+ * or into `outDir`), without rerunning anything; the JSON itself is not rewritten.
+ */
+export function renderClusterReport(file: string, outDir = dirname(file)): ClusterReport {
+  const report = JSON.parse(readFileSync(file, 'utf8')) as ClusterReport
+  if (report.benchmark !== 'cluster' || !Array.isArray(report.results?.nodeCounts)) {
+    throw new Error(`${file} is not a cluster benchmark result (benchmark: ${JSON.stringify((report as { benchmark?: unknown }).benchmark)})`)
+  }
+  mkdirSync(outDir, { recursive: true })
+  const { results, options, machine, date } = report
+  const plots = options.plots ? writePlots(options, results.nodeCounts, results.peers, date, machine.cores, machine.node, outDir) : []
+  const markdown = join(outDir, `${date.slice(0, 10)}-cluster.md`)
+  const rendered: ClusterReport = { ...report, results: { ...results, plots, markdown } }
+  writeFileSync(markdown, formatMarkdown(rendered))
+  return rendered
 }
 
 async function runNodeCount(options: ClusterBenchOptions, nodes: number, random: ReturnType<typeof seededRandom>): Promise<NodeCountResult> {

@@ -110,6 +110,7 @@ export const USAGE = `usage: npm run bench -- cluster [--quick] [--nodes 3,5,10]
              [--latency-samples N] [--n N] [--r N] [--w N] [--poll-ms MS] [--timeout-ms MS] [--seed N]
              [--out DIR] [--peers FILE] [--no-plots]
              [--with-peers [--peer-systems orbitdb,automerge,gun] [--peer-repeats N] [--peer-timeout-s S]]
+       npm run bench -- cluster --render <date>-cluster.json [--out DIR]   (redraws the report and plots of a run)
        (or: rumordb bench cluster …)
   burst sends its writes to node 0 one POST /v1/kv/:key each, --concurrency in flight; burst-batched
   sends the same writes as POST /v1/batch requests of --batch-size (1 … ${MAX_BATCH_SIZE}, default 100) writes,

@@ -115,8 +115,10 @@ export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly Sy
     title: `Burst of ${writes.toLocaleString('en-US')} writes on node 0: first write → every node converged`,
     subtitle: context,
     xLabel: 'nodes in the cluster',
-    yLabel: 'first write → converged, median (ms)',
+    yLabel: 'first write → converged, median (ms, log scale)',
     xTicks: nodeCounts,
+    // Systems differ by orders of magnitude: on a linear axis the slowest flattens the rest.
+    yLog: true,
     series: versus,
     footnote: `${noPeers}${otherRun}${peerNotes.length === 0 ? 'Same measure as the peer benchmark: from the first write of the burst. The peers write in-process; rumordb\'s client is another process speaking HTTP.' : `Not plotted (no number): ${peerNotes.join('; ')}`}`,
   })
@@ -125,8 +127,9 @@ export function buildPlots(rumordb: readonly RumordbSeries[], peers: readonly Sy
   const cdf = lineChartSvg({
     title: `CDF of time to converge: burst of ${writes.toLocaleString('en-US')} writes on node 0`,
     subtitle: context,
-    xLabel: 'first write → converged (ms)',
+    xLabel: 'first write → converged (ms, log scale)',
     yLabel: 'fraction of runs converged',
+    xLog: true,
     yRange: [0, 1],
     series: systems
       .filter((s) => s.convergeMs !== null && s.convergeMs.length > 0)

@@ -37,6 +37,8 @@ export interface LineChart {
   readonly xLog?: boolean
   /** Force the y range to include these (e.g. [0, 1] for a CDF). */
   readonly yRange?: readonly [number, number]
+  /** Logarithmic y (times spanning orders of magnitude); points with y ≤ 0 are left out. */
+  readonly yLog?: boolean
   readonly yFormat?: (y: number) => string
   /** A note under the plot (where data is missing, what a FAILED run means…). */
   readonly footnote?: string
@@ -83,7 +85,7 @@ function widthFor(labels: readonly string[], chart: { title: string; subtitle?: 
 }
 
 export function lineChartSvg(chart: LineChart): string {
-  const placeable = (p: Point): boolean => chart.xLog !== true || p.x > 0
+  const placeable = (p: Point): boolean => (chart.xLog !== true || p.x > 0) && (chart.yLog !== true || p.y > 0)
   const points = chart.series.flatMap((s) => s.points.filter(placeable))
   const xs = points.map((p) => p.x)
   const ys = points.map((p) => p.y)
@@ -93,10 +95,14 @@ export function lineChartSvg(chart: LineChart): string {
   // Positions are linear in tx(x): log10 on a log axis; tick labels keep the data's values.
   const tx = chart.xLog === true ? Math.log10 : (x: number): number => x
   const [x0, x1] = extent([...xs, ...xTicks].map(tx))
-  const yTicks = niceTicks(Math.min(...ys, chart.yRange?.[0] ?? Infinity, 0), Math.max(...ys, chart.yRange?.[1] ?? -Infinity))
-  const [y0, y1] = extent(yTicks)
+  const yTicks =
+    chart.yLog === true
+      ? logTicks(Math.min(...ys, chart.yRange?.[0] ?? Infinity), Math.max(...ys, chart.yRange?.[1] ?? -Infinity))
+      : niceTicks(Math.min(...ys, chart.yRange?.[0] ?? Infinity, 0), Math.max(...ys, chart.yRange?.[1] ?? -Infinity))
+  const ty = chart.yLog === true ? Math.log10 : (y: number): number => y
+  const [y0, y1] = extent(yTicks.map(ty))
   const sx = (x: number): number => MARGIN.left + (x1 === x0 ? PLOT_W / 2 : ((tx(x) - x0) / (x1 - x0)) * PLOT_W)
-  const sy = (y: number): number => MARGIN.top + PLOT_H - (y1 === y0 ? PLOT_H / 2 : ((y - y0) / (y1 - y0)) * PLOT_H)
+  const sy = (y: number): number => MARGIN.top + PLOT_H - (y1 === y0 ? PLOT_H / 2 : ((ty(y) - y0) / (y1 - y0)) * PLOT_H)
   const out = frame(widthFor(chart.series.map((s) => s.label), chart), chart.title, chart.subtitle, chart.xLabel, chart.yLabel, chart.footnote)
   out.push(...yGrid(yTicks, sy, chart.yFormat ?? formatTick))
   for (const t of xTicks) {
@@ -180,6 +186,19 @@ export function decadeTicks(lo: number, hi: number): number[] {
   const ticks: number[] = []
   for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++) ticks.push(10 ** k)
   return ticks.length === 1 ? [ticks[0] as number, (ticks[0] as number) * 10] : ticks
+}
+
+/** 1, 2, 5 × powers of ten covering [lo, hi] (lo > 0), for a logarithmic axis. */
+export function logTicks(lo: number, hi: number): number[] {
+  if (!(lo > 0) || !Number.isFinite(hi) || hi < lo) return [1, 10]
+  const ticks: number[] = []
+  for (let k = Math.floor(Math.log10(lo)); k <= Math.ceil(Math.log10(hi)); k++) {
+    for (const m of [1, 2, 5]) ticks.push(m * 10 ** k)
+  }
+  // Keep one tick at or below lo and one at or above hi.
+  const first = ticks.findLastIndex((t) => t <= lo)
+  const last = ticks.findIndex((t) => t >= hi)
+  return ticks.slice(Math.max(0, first), last < 0 ? undefined : last + 1)
 }
 
 function extent(values: readonly number[]): [number, number] {

@@ -11,9 +11,10 @@ import { buildPlots } from '../../bench/cluster/plots.js'
 import { bytesPerUpdate, judgeGoals } from '../../bench/cluster/report.js'
 import { batchOutcomes, sendBatches, sendWrites, type JsonRequester } from '../../bench/cluster/send-writes.js'
 import { ExpectedCounters, type Write } from '../../bench/cluster/workload.js'
-import { convergenceWrites, KeyLedger, type ConvergenceRun, type ConvergenceWorkload } from '../../bench/cluster/workloads.js'
+import { convergenceWrites, KeyLedger } from '../../bench/cluster/workloads.js'
 import { machineInfo } from '../../bench/lib/machine.js'
 import { seededRandom } from '../../src/random.js'
+import { convergenceRun } from './run-fixture.js'
 
 describe('burst-batched options', () => {
   it('is on by default in full and --quick runs, batches of 100, 2 in flight', () => {
@@ -166,24 +167,6 @@ describe('burst-batched writes', () => {
   })
 })
 
-function run(workload: ConvergenceWorkload, repeat: number, fromFirstWriteMs: number | null, bytesReceived = 1000): ConvergenceRun {
-  return {
-    workload,
-    repeat,
-    writes: 1000,
-    acked: 1000,
-    notQuorum: 0,
-    failed: 0,
-    writeMs: 50,
-    convergeMs: fromFirstWriteMs === null ? null : fromFirstWriteMs - 50,
-    fromFirstWriteMs,
-    polls: 3,
-    ...(fromFirstWriteMs === null ? { failure: 'not converged within 60000 ms' } : {}),
-    phaseMs: fromFirstWriteMs ?? 60_000,
-    bytesSent: [1, 1, 1, 1, 1],
-    bytesReceived: [bytesReceived, bytesReceived, bytesReceived, bytesReceived, bytesReceived],
-  }
-}
 
 function fiveNodes(burst: readonly (number | null)[], batched: readonly (number | null)[]): NodeCountResult {
   return {
@@ -192,7 +175,7 @@ function fiveNodes(burst: readonly (number | null)[], batched: readonly (number 
     startMs: 1000,
     warmup: { convergeMs: 10 },
     idle: { ms: 1000, bytesSentPerSecond: [0, 0, 0, 0, 0], bytesReceivedPerSecond: [0, 0, 0, 0, 0] },
-    runs: [...burst.map((t, i) => run('burst', i, t, 40_000)), ...batched.map((t, i) => run('burst-batched', i, t, 20_000))],
+    runs: [...burst.map((t, i) => convergenceRun('burst', i, t, 40_000)), ...batched.map((t, i) => convergenceRun('burst-batched', i, t, 20_000))],
     latency: [],
     counters: null,
     peakRssBytes: [],

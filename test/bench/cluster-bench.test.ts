@@ -3,9 +3,9 @@
 // must be reported FAILED, not as a number. Checks the harness, not the speed.
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { formatReport, parseOptions, runClusterBenchmark, type ClusterBenchOptions, type ClusterReport } from '../../bench/cluster.js'
+import { formatReport, parseOptions, renderClusterReport, runClusterBenchmark, type ClusterBenchOptions, type ClusterReport } from '../../bench/cluster.js'
 import { checkConvergence, type SyncView } from '../../bench/cluster/convergence.js'
 import { loadPeerResults } from '../../bench/cluster/peer-results.js'
 import { runsOf } from '../../bench/cluster/report.js'
@@ -93,6 +93,16 @@ describe('cluster benchmark', () => {
     expect(text).toMatch(/N\/A\s+burst of 1,000 writes on 5 nodes/)
     expect(text).toMatch(/quorum write p99 at w = 2 < 10 ms \(3 nodes, one client\): p99 .*; not judged, 4 clients at once: p99/)
     for (const name of ['cluster-latency-3n-1c.svg', 'cluster-latency-3n-4c.svg']) expect(report.results.plots.some((p) => p.endsWith(`-${name}`)), name).toBe(true)
+
+    // --render redraws the report and plots from the JSON alone, elsewhere, leaving the JSON as it was.
+    const json = readFileSync(path, 'utf8')
+    const elsewhere = join(outDir, 'rendered')
+    const rendered = renderClusterReport(path, elsewhere)
+    expect(readFileSync(path, 'utf8')).toBe(json)
+    expect(rendered.results.markdown).toBe(join(elsewhere, `${written.date.slice(0, 10)}-cluster.md`))
+    expect(readFileSync(rendered.results.markdown!, 'utf8')).toBe(readFileSync(report.results.markdown!, 'utf8').replaceAll(outDir, elsewhere))
+    expect(rendered.results.plots.map((p) => basename(p))).toEqual(report.results.plots.map((p) => basename(p)))
+    expect(() => renderClusterReport(report.results.plots[0]!.replace(/\.svg$/, '.json'))).toThrow()
   }, 120_000)
 
   it('reports a partition that never heals as FAILED, not as a time', async () => {

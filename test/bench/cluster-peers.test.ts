@@ -11,10 +11,10 @@ import { readPeerResults, type PeerResults } from '../../bench/cluster/peer-resu
 import { assertPeersInstalled, peerOptionsOf, peersInstallProblem, PeersNotInstalledError } from '../../bench/cluster/peers-in-run.js'
 import { burstVersusPeers } from '../../bench/cluster/peer-comparison.js'
 import { judgeGoals, type Verdict } from '../../bench/cluster/report.js'
-import type { ConvergenceRun } from '../../bench/cluster/workloads.js'
 import { machineInfo } from '../../bench/lib/machine.js'
 import { missingPeerPackages, type PeerResult as PeerRow } from '../../bench/peers/index.js'
 import type { PeerReport } from '../../bench/peers/run.js'
+import { convergenceRun } from './run-fixture.js'
 
 const missing = missingPeerPackages(['gun'])
 const skipReason = missing.length === 0 ? '' : `skipping the real --with-peers run: ${missing.join(', ')} not installed (run bash bench/peers/install.sh)`
@@ -30,24 +30,6 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
-function burstRun(repeat: number, fromFirstWriteMs: number | null): ConvergenceRun {
-  return {
-    workload: 'burst',
-    repeat,
-    writes: 1000,
-    acked: 1000,
-    notQuorum: 0,
-    failed: 0,
-    writeMs: 50,
-    convergeMs: fromFirstWriteMs === null ? null : fromFirstWriteMs - 50,
-    fromFirstWriteMs,
-    polls: 3,
-    ...(fromFirstWriteMs === null ? { failure: 'not converged within 60000 ms' } : {}),
-    phaseMs: fromFirstWriteMs ?? 60_000,
-    bytesSent: [1, 1, 1, 1, 1],
-    bytesReceived: [1, 1, 1, 1, 1],
-  }
-}
 
 function fiveNodes(times: readonly (number | null)[]): NodeCountResult {
   return {
@@ -56,7 +38,7 @@ function fiveNodes(times: readonly (number | null)[]): NodeCountResult {
     startMs: 1000,
     warmup: { convergeMs: 10 },
     idle: null,
-    runs: times.map((t, i) => burstRun(i, t)),
+    runs: times.map((t, i) => convergenceRun('burst', i, t)),
     latency: [],
     counters: null,
     peakRssBytes: [],

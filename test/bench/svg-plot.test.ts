@@ -1,7 +1,7 @@
 // The benchmark plots' SVG writer: round ticks, CDF steps, escaped text, every series in
 // the legend, and a labelled gap (not a zero bar) for a missing value.
 import { describe, expect, it } from 'vitest'
-import { barChartSvg, cdfPoints, decadeTicks, escapeXml, lineChartSvg, niceTicks } from '../../bench/lib/svg-plot.js'
+import { barChartSvg, cdfPoints, decadeTicks, escapeXml, lineChartSvg, logTicks, niceTicks } from '../../bench/lib/svg-plot.js'
 
 describe('svg-plot', () => {
   it('picks round ticks covering the range', () => {
@@ -72,5 +72,25 @@ describe('svg-plot', () => {
     expect(svg.match(/<rect [^>]*fill="#4e79a7"/g)).toHaveLength(1 + 1) // one bar, one legend box
     expect(svg).toContain('>FAILED</text>')
     expect(escapeXml(`a"'b`)).toBe('a&quot;&apos;b')
+  })
+})
+
+describe('logarithmic y axis', () => {
+  it('labels 1-2-5 ticks that cover the data and places points by their logarithm', () => {
+    expect(logTicks(450, 45_000)).toEqual([200, 500, 1000, 2000, 5000, 10_000, 20_000, 50_000])
+    expect(logTicks(3, 3)).toEqual([2, 5])
+    const svg = lineChartSvg({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      yLog: true,
+      series: [{ label: 'a', points: [{ x: 1, y: 10 }, { x: 2, y: 1000 }, { x: 3, y: 0 }] }],
+    })
+    // y = 0 cannot be placed on a log axis: two points drawn, halfway between is 100.
+    const path = /<path d="M([\d.]+),([\d.]+) L([\d.]+),([\d.]+)"/.exec(svg)
+    expect(path).not.toBeNull()
+    const [, , ya, , yb] = path!.map(Number)
+    expect(ya).toBeGreaterThan(yb!)
+    expect(svg).toContain('>1,000<')
   })
 })
