@@ -94,7 +94,9 @@ export class Coordinator implements WritePath {
         continue
       }
       const type = typeOfEncoded(response.state)
-      applied = { delta: response.delta, state: crdtOf(type).decode(response.state), witness: response.witness, type }
+      // The witness (for the session token) is a function of the delta: derived here, not sent.
+      const crdt = crdtOf(type)
+      applied = { delta: response.delta, state: crdt.decode(response.state), witness: crdt.witness(crdt.decode(response.delta)), type }
       applier = peer
       break
     }

@@ -77,7 +77,7 @@ export class RequestRouter {
     let answer: AppliedResponse | undefined
     await this.init.replica.apply(request.key, request.op, (w) => {
       const crdt = crdtOf(w.type)
-      answer = { type: 'applied', delta: crdt.encode(w.delta), state: crdt.encode(w.state), witness: w.witness }
+      answer = { type: 'applied', delta: crdt.encode(w.delta), state: crdt.encode(w.state) }
       if (opId === undefined) return {}
       return { idempotency: [{ id: opId, result: encodeMessage(answer), expiresAt: this.init.now() + OP_ID_TTL_MS }] }
     })

@@ -101,7 +101,6 @@ export interface AppliedResponse {
   readonly delta: Uint8Array
   /** The applying replica's full state after the write (the coordinator answers with its value). */
   readonly state: Uint8Array
-  readonly witness: Uint8Array
 }
 
 /** A durable commit happened. */

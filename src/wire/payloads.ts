@@ -258,11 +258,11 @@ export const PAYLOADS: PayloadCodecs = {
       const state = f.bytes(m.state, 'state', fail)
       if (state.length === 0) fail('state must not be empty (an encoded state never is)')
       const delta = f.bytes(m.delta, 'delta', fail)
-      return { delta, state: sameBytes(state, delta) ? new Uint8Array(0) : state, witness: f.bytes(m.witness, 'witness', fail) }
+      return { delta, state: sameBytes(state, delta) ? new Uint8Array(0) : state }
     },
     fromPb: (p) => {
       const delta = f.ownBytes(p.delta)
-      return { type: 'applied', delta, state: p.state.length === 0 ? delta : f.ownBytes(p.state), witness: f.ownBytes(p.witness) }
+      return { type: 'applied', delta, state: p.state.length === 0 ? delta : f.ownBytes(p.state) }
     },
   }),
   ack: empty('ack', 0x12, pb.Ack.codec),

@@ -880,7 +880,6 @@ export namespace SyncPush {
 export interface Applied {
   delta: Uint8Array
   state: Uint8Array
-  witness: Uint8Array
 }
 
 export namespace Applied {
@@ -903,19 +902,13 @@ export namespace Applied {
           w.bytes(obj.state)
         }
 
-        if ((obj.witness != null && obj.witness.byteLength > 0)) {
-          w.uint32(26)
-          w.bytes(obj.witness)
-        }
-
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           delta: uint8ArrayAlloc(0),
-          state: uint8ArrayAlloc(0),
-          witness: uint8ArrayAlloc(0)
+          state: uint8ArrayAlloc(0)
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -930,10 +923,6 @@ export namespace Applied {
             }
             case 2: {
               obj.state = reader.bytes()
-              break
-            }
-            case 3: {
-              obj.witness = reader.bytes()
               break
             }
             default: {

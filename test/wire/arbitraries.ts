@@ -72,8 +72,8 @@ const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
   'sync-push': fc.record({ type: fc.constant('sync-push'), states: keyStatesArb }),
   // States are never empty; a state equal to the delta (sent once) is drawn often.
   applied: fc
-    .record({ delta: bytesArb, state: fc.uint8Array({ minLength: 1, maxLength: 48 }), witness: bytesArb, same: fc.boolean() })
-    .map(({ delta, state, witness, same }) => ({ type: 'applied' as const, delta: same ? state : delta, state, witness })),
+    .record({ delta: bytesArb, state: fc.uint8Array({ minLength: 1, maxLength: 48 }), same: fc.boolean() })
+    .map(({ delta, state, same }) => ({ type: 'applied' as const, delta: same ? state : delta, state })),
   ack: fc.constant({ type: 'ack' }),
   state: fc.record({ type: fc.constant('state'), state: bytesArb }, { requiredKeys: ['type'] }),
   members: fc.record({ type: fc.constant('members'), members: fc.array(memberArb, { maxLength: 4 }) }),

@@ -170,11 +170,10 @@ describe('frame sizes', () => {
 
   it('sends an applied state equal to its delta once, and refuses an empty state', () => {
     const delta = new Uint8Array(40).fill(3)
-    const witness = new Uint8Array(20).fill(1)
-    const same = encodeMessage({ type: 'applied', delta, state: new Uint8Array(delta), witness })
-    const other = encodeMessage({ type: 'applied', delta, state: new Uint8Array(40).fill(4), witness })
+    const same = encodeMessage({ type: 'applied', delta, state: new Uint8Array(delta) })
+    const other = encodeMessage({ type: 'applied', delta, state: new Uint8Array(40).fill(4) })
     expect(other.length - same.length).toBe(42)
-    expect(decodeResponse(same)).toEqual({ type: 'applied', delta, state: delta, witness })
-    expect(() => encodeMessage({ type: 'applied', delta, state: new Uint8Array(0), witness })).toThrow(WireEncodeError)
+    expect(decodeResponse(same)).toEqual({ type: 'applied', delta, state: delta })
+    expect(() => encodeMessage({ type: 'applied', delta, state: new Uint8Array(0) })).toThrow(WireEncodeError)
   })
 })
