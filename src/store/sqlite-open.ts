@@ -27,6 +27,15 @@ export interface SqliteOpenOptions {
 export const DEFAULT_BUSY_TIMEOUT_MS = 200
 /** Bounds the WAL file left on disk after checkpoints. */
 const JOURNAL_SIZE_LIMIT_BYTES = 64 * 1024 * 1024
+/**
+ * WAL pages before a commit runs a checkpoint (SQLite's default is 1,000, about 4 MB). A
+ * checkpoint copies pages into the database file and fsyncs it on the thread that
+ * commits, 9-15 ms here; at the default that stalled about one write in 130 per node and
+ * set the cluster's p99 write latency. 10,000 pages (about 40 MB, under the journal size
+ * limit) makes stalls ten times rarer, and a key rewritten many times between checkpoints
+ * is copied once. The cost: a larger WAL to replay when a killed node reopens.
+ */
+export const WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 export interface OpenedDatabase {
   db: Database.Database
@@ -60,6 +69,7 @@ export function openSqliteDatabase(opts: SqliteOpenOptions): OpenedDatabase {
     }
     db.pragma(`synchronous = ${synchronous}`)
     db.pragma(`journal_size_limit = ${JOURNAL_SIZE_LIMIT_BYTES}`)
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`)
     const migration = migrate(db, path)
     return { db, migration }
   } catch (err) {

@@ -19,6 +19,8 @@ export interface SqliteDiagnostics {
   userVersion: number
   applicationId: number
   pageSize: number
+  /** WAL pages that trigger a checkpoint. */
+  walAutocheckpoint: number
   /** Schema version found when the file was opened (0 for a new file). */
   openedAtVersion: number
 }
@@ -63,6 +65,7 @@ export class SqliteStore extends GroupCommitStore {
       userVersion: pragmaNumber(this.db, 'user_version'),
       applicationId: pragmaNumber(this.db, 'application_id'),
       pageSize: pragmaNumber(this.db, 'page_size'),
+      walAutocheckpoint: pragmaNumber(this.db, 'wal_autocheckpoint'),
       openedAtVersion: this.openedAtVersion,
     }
   }
