@@ -1,6 +1,7 @@
 // Hinted handoff: deltas kept for an owner that was unreachable are delivered when the
-// failure detector sees it alive again, oldest first, with exponential backoff and jitter
-// between failed attempts. A hint is removed only after the owner acknowledged a durable
+// failure detector sees it alive again, oldest first, in batches of HANDOFF_BATCH sent
+// together (one pass delivers every hint while the owner keeps answering), with
+// exponential backoff and jitter between failed attempts. A hint is removed only after the owner acknowledged a durable
 // commit, and hints live in the store, so they survive restarts.
 import { backoffDelay } from '../backoff.js'
 import type { Clock, TimerHandle } from '../clock.js'
@@ -36,6 +37,8 @@ export class HintedHandoff {
   private timer: TimerHandle | undefined
   private running: Promise<void> | undefined
   private started = false
+  /** Set by stop(): a pass in progress sends no further batch. */
+  private stopping = false
 
   constructor(private readonly init: HintedHandoffInit) {}
 
@@ -47,6 +50,7 @@ export class HintedHandoff {
 
   async stop(): Promise<void> {
     this.started = false
+    this.stopping = true
     if (this.timer !== undefined) this.init.clock.clearTimeout(this.timer)
     this.timer = undefined
     await this.running
@@ -73,7 +77,7 @@ export class HintedHandoff {
     const targets = new Map<string, StoredHint[]>()
     for (const hint of this.init.store.listHints()) {
       const list = targets.get(hint.target) ?? []
-      if (list.length < HANDOFF_BATCH) list.push(hint)
+      list.push(hint)
       targets.set(hint.target, list)
     }
     const now = this.init.clock.now()
@@ -94,22 +98,29 @@ export class HintedHandoff {
     )
   }
 
+  /** Batch after batch, each sent at once; stops at the first batch with a failure. */
   private async deliver(target: string, hints: StoredHint[]): Promise<void> {
-    const delivered: StoredHint[] = []
-    for (const hint of hints) {
-      try {
-        const response = await this.init.send(target, { type: 'replicate', key: hint.key, state: hint.state })
-        if (response.type !== 'ack') throw new Error(`owner answered ${response.type}`)
-        delivered.push(hint)
-      } catch {
+    for (let start = 0; start < hints.length && !this.stopping; start += HANDOFF_BATCH) {
+      const batch = hints.slice(start, start + HANDOFF_BATCH)
+      const outcomes = await Promise.all(batch.map((hint) => this.handOver(target, hint)))
+      const delivered = batch.filter((_, i) => outcomes[i])
+      if (delivered.length > 0) await this.remove(delivered, 'delivered')
+      if (delivered.length < batch.length) {
         this.stats.failedAttempts++
         this.fail(target)
-        break
+        return
       }
-    }
-    if (delivered.length > 0) {
       this.backoff.delete(target)
-      await this.remove(delivered, 'delivered')
+    }
+  }
+
+  /** True once the owner acknowledged a durable commit of the hint's state. */
+  private async handOver(target: string, hint: StoredHint): Promise<boolean> {
+    try {
+      const response = await this.init.send(target, { type: 'replicate', key: hint.key, state: hint.state })
+      return response.type === 'ack'
+    } catch {
+      return false
     }
   }
 
