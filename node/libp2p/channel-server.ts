@@ -17,7 +17,7 @@ import { readFrames } from './framing.js'
 import type { TransportLogger } from './logger.js'
 
 /** Requests of one channel being handled at once; the next frame is read when one finishes. */
-export const MAX_IN_FLIGHT = 64
+const MAX_IN_FLIGHT = 64
 
 export interface ServeOptions {
   readonly handler: () => RequestHandler | undefined

@@ -136,11 +136,6 @@ export class ChannelPool {
     options.shutdown.addEventListener('abort', () => this.closeAll(options.shutdown.reason), { once: true })
   }
 
-  /** Channels currently open (for tests and status). */
-  get size(): number {
-    return this.open.size
-  }
-
   async request(peer: PeerId, protocol: string, frame: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
     // A channel can close between being looked up and being written to (its connection
     // dropped): the request was not sent, so one fresh channel is tried.

@@ -3,6 +3,7 @@
 // and decoding runs it on the decoded message before comparing re-encoded bytes, so the
 // two sides cannot disagree. `fromPb` only builds the message (copying bytes, naming
 // codes, parsing JSON text).
+import { equals } from 'uint8arrays/equals'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { JsonValue } from '../../crdts/index.js'
 import type { Operation } from '../operations.js'
@@ -258,7 +259,7 @@ export const PAYLOADS: PayloadCodecs = {
       const state = f.bytes(m.state, 'state', fail)
       if (state.length === 0) fail('state must not be empty (an encoded state never is)')
       const delta = f.bytes(m.delta, 'delta', fail)
-      return { delta, state: sameBytes(state, delta) ? new Uint8Array(0) : state }
+      return { delta, state: equals(state, delta) ? new Uint8Array(0) : state }
     },
     fromPb: (p) => {
       const delta = f.ownBytes(p.delta)
@@ -337,10 +338,4 @@ export const PAYLOADS: PayloadCodecs = {
     toPb: (m, fail) => ({ key: f.key(m.key, 'key', fail), state: f.bytes(m.state, 'state', fail) }),
     fromPb: (p) => ({ type: 'rumor', key: p.key, state: f.ownBytes(p.state) }),
   }),
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
