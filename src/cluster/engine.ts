@@ -4,6 +4,7 @@
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { backoffDelay } from '../backoff.js'
 import type { Clock, TimerHandle } from '../clock.js'
+import { silentLogger, type Logger } from '../logger.js'
 import type { Operation } from '../operations.js'
 import type { Random } from '../random.js'
 import type { Replica } from '../replica.js'
@@ -47,6 +48,8 @@ export interface EngineInit {
   readonly random: Random
   readonly replica: Replica
   readonly config?: EngineConfig
+  /** Operator-facing events; each part logs under its own component name. Silent by default. */
+  readonly logger?: Logger
 }
 
 export interface EngineStatus {
