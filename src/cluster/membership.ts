@@ -4,7 +4,7 @@
 // flap) but coordinators skip it. Leaving is explicit.
 import type { Clock, TimerHandle } from '../clock.js'
 import type { Store } from '../store/store.js'
-import type { MemberAnnouncement, Request, Response } from '../wire/messages.js'
+import type { HeartbeatBroadcast, MemberAnnouncement, Request, Response } from '../wire/messages.js'
 import { DEFAULT_VNODES } from './constants.js'
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './engine-constants.js'
 import * as memberTable from './member-table.js'
@@ -39,7 +39,7 @@ export interface MembershipInit {
   readonly store: Store
   readonly clock: Clock
   readonly send: (peer: string, request: Request) => Promise<Response>
-  readonly broadcast: (message: { type: 'heartbeat'; member: MemberAnnouncement; seq: number }) => void
+  readonly broadcast: (message: HeartbeatBroadcast) => void
   readonly heartbeatIntervalMs?: number
   readonly phiThreshold?: number
   readonly ringCache?: RingCache
@@ -244,7 +244,7 @@ export class Membership {
   }
 
   private heartbeat(): void {
-    this.init.broadcast({ type: 'heartbeat', member: this.selfRecord(), seq: ++this.seq })
+    this.init.broadcast({ type: 'heartbeat', member: this.selfRecord(), seq: ++this.seq, time: this.init.clock.now() })
   }
 
   private tick(): void {

@@ -20,6 +20,7 @@ const REQUEST_TYPES: ReadonlySet<MessageType> = new Set<Request['type']>([
   'replicate',
   'read',
   'join',
+  'claim',
   'sync-root',
   'sync-keys',
   'sync-push',
@@ -27,6 +28,8 @@ const REQUEST_TYPES: ReadonlySet<MessageType> = new Set<Request['type']>([
 const RESPONSE_TYPES: ReadonlySet<MessageType> = new Set<Response['type']>([
   'applied',
   'ack',
+  'replayed',
+  'claimed',
   'state',
   'members',
   'sync-equal',

@@ -28,3 +28,9 @@ export const MAX_ERROR_MESSAGE_BYTES = 4096
 
 /** Client-chosen idempotency keys (src/idempotency.ts allows 256 UTF-16 units, ≤ 768 bytes). */
 export const MAX_IDEMPOTENCY_KEY_BYTES = 1024
+
+/** A write's fingerprint (base64url SHA-256: 43 characters); this only bounds it. */
+export const MAX_FINGERPRINT_BYTES = 128
+
+/** An idempotency outcome record: the write's value (up to a whole set) and its token. */
+export const MAX_RECORD_BYTES = MAX_FRAME_BYTES

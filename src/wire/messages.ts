@@ -40,6 +40,17 @@ export interface ApplyRequest {
   readonly key: string
   readonly op: Operation
   readonly idempotencyKey?: string
+  /**
+   * Present when `idempotencyKey` is the client's: the applier commits the write's outcome
+   * record with the write and answers `replayed` if it already holds one for the key.
+   */
+  readonly fingerprint?: string
+}
+
+/** The outcome record of a client-keyed write (src/idempotency.ts), replicated with its delta. */
+export interface IdempotencyRecordPayload {
+  readonly id: string
+  readonly result: Uint8Array
 }
 
 /** Merge this delta/state durably; with `hintFor`, also keep it as a hint for that owner. */
@@ -48,6 +59,8 @@ export interface ReplicateRequest {
   readonly key: string
   readonly state: Uint8Array
   readonly hintFor?: string
+  /** Committed with the merge, so every replica that stores the write can answer a retry. */
+  readonly record?: IdempotencyRecordPayload
 }
 
 export interface ReadRequest {
@@ -59,6 +72,20 @@ export interface ReadRequest {
 export interface JoinRequest {
   readonly type: 'join'
   readonly member: MemberAnnouncement
+}
+
+/**
+ * Before a client-keyed write is applied, its coordinator asks the key's replicas to accept
+ * `applier` as the one node that applies write `id`. A node accepts one applier per id and
+ * remembers it: only an applier accepted by a majority may apply, so two retries through
+ * different nodes can never both apply (src/cluster/idempotent-writes.ts).
+ */
+export interface ClaimRequest {
+  readonly type: 'claim'
+  readonly key: string
+  readonly id: string
+  readonly fingerprint: string
+  readonly applier: string
 }
 
 /** Anti-entropy step 1: the Merkle root of the arcs both sides replicate. */
@@ -89,6 +116,7 @@ export type Request =
   | ReplicateRequest
   | ReadRequest
   | JoinRequest
+  | ClaimRequest
   | SyncRootRequest
   | SyncKeysRequest
   | SyncPushRequest
@@ -106,6 +134,19 @@ export interface AppliedResponse {
 /** A durable commit happened. */
 export interface AckResponse {
   readonly type: 'ack'
+}
+
+/** The keyed write was applied before: its outcome record (src/idempotency.ts). */
+export interface ReplayedResponse {
+  readonly type: 'replayed'
+  readonly result: Uint8Array
+}
+
+/** The applier this node accepts for a claimed write id, and the fingerprint it was claimed with. */
+export interface ClaimedResponse {
+  readonly type: 'claimed'
+  readonly applier: string
+  readonly fingerprint: string
 }
 
 export interface StateResponse {
@@ -156,6 +197,8 @@ export interface ErrorResponse {
 export type Response =
   | AppliedResponse
   | AckResponse
+  | ReplayedResponse
+  | ClaimedResponse
   | StateResponse
   | MembersResponse
   | SyncEqualResponse
@@ -171,6 +214,8 @@ export interface HeartbeatBroadcast {
   readonly member: MemberAnnouncement
   /** Strictly increasing per incarnation; lets receivers drop duplicates and stale copies. */
   readonly seq: number
+  /** The sender's wall clock when it sent this (ms since the epoch): clock-offset checks. */
+  readonly time: number
 }
 
 /** Rumor mongering: a freshly applied delta. */

@@ -16,10 +16,12 @@ import {
   MAX_ADDRS,
   MAX_ERROR_MESSAGE_BYTES,
   MAX_HASH_BYTES,
+  MAX_FINGERPRINT_BYTES,
   MAX_IDEMPOTENCY_KEY_BYTES,
   MAX_KEYS_PER_BATCH,
   MAX_MEMBERS,
   MAX_PEER_ID_BYTES,
+  MAX_RECORD_BYTES,
   MAX_VNODES,
 } from './limits.js'
 import type { ErrorCode, KeyDigest, KeyState, MemberAnnouncement, Message, MessageType } from './messages.js'
@@ -176,13 +178,21 @@ export const PAYLOADS: PayloadCodecs = {
       if (m.idempotencyKey !== undefined) {
         out.idempotencyKey = f.text(m.idempotencyKey, 'idempotencyKey', true, MAX_IDEMPOTENCY_KEY_BYTES, fail)
       }
+      if (m.fingerprint !== undefined) {
+        if (m.idempotencyKey === undefined) fail('fingerprint without idempotencyKey')
+        out.fingerprint = f.text(m.fingerprint, 'fingerprint', true, MAX_FINGERPRINT_BYTES, fail)
+      }
       return out
     },
     fromPb: (p, fail) => {
       const op = opFromPb(p, fail)
-      return p.idempotencyKey === undefined
-        ? { type: 'apply', key: p.key, op }
-        : { type: 'apply', key: p.key, op, idempotencyKey: p.idempotencyKey }
+      return {
+        type: 'apply',
+        key: p.key,
+        op,
+        ...(p.idempotencyKey === undefined ? {} : { idempotencyKey: p.idempotencyKey }),
+        ...(p.fingerprint === undefined ? {} : { fingerprint: p.fingerprint }),
+      }
     },
   }),
   replicate: entry<'replicate', pb.Replicate>({
@@ -191,14 +201,22 @@ export const PAYLOADS: PayloadCodecs = {
     toPb: (m, fail) => {
       const out: pb.Replicate = { key: f.key(m.key, 'key', fail), state: f.bytes(m.state, 'state', fail) }
       if (m.hintFor !== undefined) out.hintFor = f.text(m.hintFor, 'hintFor', true, MAX_PEER_ID_BYTES, fail)
+      if (m.record !== undefined) {
+        const r = object(m.record, 'record', fail)
+        out.record = {
+          id: f.text(r.id, 'record.id', true, MAX_IDEMPOTENCY_KEY_BYTES, fail),
+          result: f.bytes(r.result, 'record.result', fail, { max: MAX_RECORD_BYTES }),
+        }
+      }
       return out
     },
-    fromPb: (p) => {
-      const state = f.ownBytes(p.state)
-      return p.hintFor === undefined
-        ? { type: 'replicate', key: p.key, state }
-        : { type: 'replicate', key: p.key, state, hintFor: p.hintFor }
-    },
+    fromPb: (p) => ({
+      type: 'replicate',
+      key: p.key,
+      state: f.ownBytes(p.state),
+      ...(p.hintFor === undefined ? {} : { hintFor: p.hintFor }),
+      ...(p.record === undefined ? {} : { record: { id: p.record.id, result: f.ownBytes(p.record.result) } }),
+    }),
   }),
   read: entry<'read', pb.Read>({
     tag: 0x03,
@@ -212,6 +230,17 @@ export const PAYLOADS: PayloadCodecs = {
     limits: { member: MEMBER_LIMITS },
     toPb: (m, fail) => ({ member: memberToPb(m.member, 'member', fail) }),
     fromPb: (p, fail) => ({ type: 'join', member: memberFromPb(p.member, 'member', fail) }),
+  }),
+  claim: entry<'claim', pb.Claim>({
+    tag: 0x08,
+    codec: pb.Claim.codec,
+    toPb: (m, fail) => ({
+      key: f.key(m.key, 'key', fail),
+      id: f.text(m.id, 'id', true, MAX_IDEMPOTENCY_KEY_BYTES, fail),
+      fingerprint: f.text(m.fingerprint, 'fingerprint', true, MAX_FINGERPRINT_BYTES, fail),
+      applier: f.text(m.applier, 'applier', true, MAX_PEER_ID_BYTES, fail),
+    }),
+    fromPb: (p) => ({ type: 'claim', key: p.key, id: p.id, fingerprint: p.fingerprint, applier: p.applier }),
   }),
   'sync-root': entry<'sync-root', pb.SyncRoot>({
     tag: 0x05,
@@ -267,6 +296,25 @@ export const PAYLOADS: PayloadCodecs = {
     },
   }),
   ack: empty('ack', 0x12, pb.Ack.codec),
+  replayed: entry<'replayed', pb.Replayed>({
+    tag: 0x19,
+    codec: pb.Replayed.codec,
+    toPb: (m, fail) => {
+      const result = f.bytes(m.result, 'result', fail, { max: MAX_RECORD_BYTES })
+      if (result.length === 0) fail('result must not be empty (an outcome record never is)')
+      return { result }
+    },
+    fromPb: (p) => ({ type: 'replayed', result: f.ownBytes(p.result) }),
+  }),
+  claimed: entry<'claimed', pb.Claimed>({
+    tag: 0x1a,
+    codec: pb.Claimed.codec,
+    toPb: (m, fail) => ({
+      applier: f.text(m.applier, 'applier', true, MAX_PEER_ID_BYTES, fail),
+      fingerprint: f.text(m.fingerprint, 'fingerprint', true, MAX_FINGERPRINT_BYTES, fail),
+    }),
+    fromPb: (p) => ({ type: 'claimed', applier: p.applier, fingerprint: p.fingerprint }),
+  }),
   state: entry<'state', pb.State>({
     tag: 0x13,
     codec: pb.State.codec,
@@ -329,8 +377,12 @@ export const PAYLOADS: PayloadCodecs = {
     tag: 0x21,
     codec: pb.Heartbeat.codec,
     limits: { member: MEMBER_LIMITS },
-    toPb: (m, fail) => ({ member: memberToPb(m.member, 'member', fail), seq: f.safeUint(m.seq, 'seq', fail) }),
-    fromPb: (p, fail) => ({ type: 'heartbeat', member: memberFromPb(p.member, 'member', fail), seq: p.seq }),
+    toPb: (m, fail) => ({
+      member: memberToPb(m.member, 'member', fail),
+      seq: f.safeUint(m.seq, 'seq', fail),
+      time: f.safeUint(m.time, 'time', fail),
+    }),
+    fromPb: (p, fail) => ({ type: 'heartbeat', member: memberFromPb(p.member, 'member', fail), seq: p.seq, time: p.time }),
   }),
   rumor: entry<'rumor', pb.Rumor>({
     tag: 0x22,

@@ -344,6 +344,7 @@ export interface Apply {
   amount: number
   json: string
   idempotencyKey?: string
+  fingerprint?: string
 }
 
 export namespace Apply {
@@ -379,6 +380,11 @@ export namespace Apply {
         if (obj.idempotencyKey != null) {
           w.uint32(42)
           w.string(obj.idempotencyKey)
+        }
+
+        if (obj.fingerprint != null) {
+          w.uint32(50)
+          w.string(obj.fingerprint)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -418,6 +424,10 @@ export namespace Apply {
               obj.idempotencyKey = reader.string()
               break
             }
+            case 6: {
+              obj.fingerprint = reader.string()
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -441,10 +451,82 @@ export namespace Apply {
   }
 }
 
+export interface IdempotencyRecord {
+  id: string
+  result: Uint8Array
+}
+
+export namespace IdempotencyRecord {
+  let _codec: Codec<IdempotencyRecord>
+
+  export const codec = (): Codec<IdempotencyRecord> => {
+    if (_codec == null) {
+      _codec = message<IdempotencyRecord>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.id != null && obj.id !== '')) {
+          w.uint32(10)
+          w.string(obj.id)
+        }
+
+        if ((obj.result != null && obj.result.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.result)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          id: '',
+          result: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.id = reader.string()
+              break
+            }
+            case 2: {
+              obj.result = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<IdempotencyRecord>): Uint8Array => {
+    return encodeMessage(obj, IdempotencyRecord.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<IdempotencyRecord>): IdempotencyRecord => {
+    return decodeMessage(buf, IdempotencyRecord.codec(), opts)
+  }
+}
+
 export interface Replicate {
   key: string
   state: Uint8Array
   hintFor?: string
+  record?: IdempotencyRecord
 }
 
 export namespace Replicate {
@@ -472,6 +554,11 @@ export namespace Replicate {
           w.string(obj.hintFor)
         }
 
+        if (obj.record != null) {
+          w.uint32(34)
+          IdempotencyRecord.codec().encode(obj.record, w)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -497,6 +584,12 @@ export namespace Replicate {
             }
             case 3: {
               obj.hintFor = reader.string()
+              break
+            }
+            case 4: {
+              obj.record = IdempotencyRecord.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.record
+              })
               break
             }
             default: {
@@ -639,6 +732,99 @@ export namespace Join {
 
   export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Join>): Join => {
     return decodeMessage(buf, Join.codec(), opts)
+  }
+}
+
+export interface Claim {
+  key: string
+  id: string
+  fingerprint: string
+  applier: string
+}
+
+export namespace Claim {
+  let _codec: Codec<Claim>
+
+  export const codec = (): Codec<Claim> => {
+    if (_codec == null) {
+      _codec = message<Claim>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.key != null && obj.key !== '')) {
+          w.uint32(10)
+          w.string(obj.key)
+        }
+
+        if ((obj.id != null && obj.id !== '')) {
+          w.uint32(18)
+          w.string(obj.id)
+        }
+
+        if ((obj.fingerprint != null && obj.fingerprint !== '')) {
+          w.uint32(26)
+          w.string(obj.fingerprint)
+        }
+
+        if ((obj.applier != null && obj.applier !== '')) {
+          w.uint32(34)
+          w.string(obj.applier)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          key: '',
+          id: '',
+          fingerprint: '',
+          applier: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.key = reader.string()
+              break
+            }
+            case 2: {
+              obj.id = reader.string()
+              break
+            }
+            case 3: {
+              obj.fingerprint = reader.string()
+              break
+            }
+            case 4: {
+              obj.applier = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<Claim>): Uint8Array => {
+    return encodeMessage(obj, Claim.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Claim>): Claim => {
+    return decodeMessage(buf, Claim.codec(), opts)
   }
 }
 
@@ -992,6 +1178,137 @@ export namespace Ack {
 
   export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Ack>): Ack => {
     return decodeMessage(buf, Ack.codec(), opts)
+  }
+}
+
+export interface Replayed {
+  result: Uint8Array
+}
+
+export namespace Replayed {
+  let _codec: Codec<Replayed>
+
+  export const codec = (): Codec<Replayed> => {
+    if (_codec == null) {
+      _codec = message<Replayed>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.result != null && obj.result.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.result)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          result: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.result = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<Replayed>): Uint8Array => {
+    return encodeMessage(obj, Replayed.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Replayed>): Replayed => {
+    return decodeMessage(buf, Replayed.codec(), opts)
+  }
+}
+
+export interface Claimed {
+  applier: string
+  fingerprint: string
+}
+
+export namespace Claimed {
+  let _codec: Codec<Claimed>
+
+  export const codec = (): Codec<Claimed> => {
+    if (_codec == null) {
+      _codec = message<Claimed>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.applier != null && obj.applier !== '')) {
+          w.uint32(10)
+          w.string(obj.applier)
+        }
+
+        if ((obj.fingerprint != null && obj.fingerprint !== '')) {
+          w.uint32(18)
+          w.string(obj.fingerprint)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          applier: '',
+          fingerprint: ''
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.applier = reader.string()
+              break
+            }
+            case 2: {
+              obj.fingerprint = reader.string()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<Claimed>): Uint8Array => {
+    return encodeMessage(obj, Claimed.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Claimed>): Claimed => {
+    return decodeMessage(buf, Claimed.codec(), opts)
   }
 }
 
@@ -1406,6 +1723,7 @@ export namespace ErrorReply {
 export interface Heartbeat {
   member?: Member
   seq: number
+  time: number
 }
 
 export namespace Heartbeat {
@@ -1428,12 +1746,18 @@ export namespace Heartbeat {
           w.uint64Number(obj.seq)
         }
 
+        if ((obj.time != null && obj.time !== 0)) {
+          w.uint32(24)
+          w.uint64Number(obj.time)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          seq: 0
+          seq: 0,
+          time: 0
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1450,6 +1774,10 @@ export namespace Heartbeat {
             }
             case 2: {
               obj.seq = reader.uint64Number()
+              break
+            }
+            case 3: {
+              obj.time = reader.uint64Number()
               break
             }
             default: {

@@ -52,14 +52,25 @@ export const memberArb: fc.Arbitrary<MemberAnnouncement> = fc.record({
 const keyStatesArb = fc.array(fc.record({ key: keyArb, state: bytesArb }), { maxLength: 5 })
 
 const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
-  apply: fc.record(
-    { type: fc.constant('apply'), key: keyArb, op: operationArb, idempotencyKey: textArb(1024) },
-    { requiredKeys: ['type', 'key', 'op'] },
+  // A fingerprint only comes with an idempotency key.
+  apply: fc.oneof(
+    fc.record({ type: fc.constant('apply'), key: keyArb, op: operationArb }),
+    fc.record(
+      { type: fc.constant('apply'), key: keyArb, op: operationArb, idempotencyKey: textArb(1024), fingerprint: textArb(128) },
+      { requiredKeys: ['type', 'key', 'op', 'idempotencyKey'] },
+    ),
   ),
   replicate: fc.record(
-    { type: fc.constant('replicate'), key: keyArb, state: bytesArb, hintFor: peerIdArb },
+    {
+      type: fc.constant('replicate'),
+      key: keyArb,
+      state: bytesArb,
+      hintFor: peerIdArb,
+      record: fc.record({ id: textArb(1024), result: fc.uint8Array({ maxLength: 48 }) }),
+    },
     { requiredKeys: ['type', 'key', 'state'] },
   ),
+  claim: fc.record({ type: fc.constant('claim'), key: keyArb, id: textArb(1024), fingerprint: textArb(128), applier: peerIdArb }),
   read: fc.record({ type: fc.constant('read'), key: keyArb }),
   join: fc.record({ type: fc.constant('join'), member: memberArb }),
   'sync-root': fc.record({ type: fc.constant('sync-root'), ringVersion: hashArb, root: hashArb }),
@@ -75,6 +86,8 @@ const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
     .record({ delta: bytesArb, state: fc.uint8Array({ minLength: 1, maxLength: 48 }), same: fc.boolean() })
     .map(({ delta, state, same }) => ({ type: 'applied' as const, delta: same ? state : delta, state })),
   ack: fc.constant({ type: 'ack' }),
+  replayed: fc.record({ type: fc.constant('replayed'), result: fc.uint8Array({ minLength: 1, maxLength: 48 }) }),
+  claimed: fc.record({ type: fc.constant('claimed'), applier: peerIdArb, fingerprint: textArb(128) }),
   state: fc.record({ type: fc.constant('state'), state: bytesArb }, { requiredKeys: ['type'] }),
   members: fc.record({ type: fc.constant('members'), members: fc.array(memberArb, { maxLength: 4 }) }),
   'sync-equal': fc.constant({ type: 'sync-equal' }),
@@ -89,7 +102,7 @@ const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
     code: fc.constantFrom('BAD_REQUEST', 'TYPE_MISMATCH', 'INVALID_VALUE', 'TOO_LARGE', 'CLOCK_DRIFT', 'UNAVAILABLE', 'INTERNAL'),
     message: textArb(4096, 0),
   }),
-  heartbeat: fc.record({ type: fc.constant('heartbeat'), member: memberArb, seq: safeNatArb }),
+  heartbeat: fc.record({ type: fc.constant('heartbeat'), member: memberArb, seq: safeNatArb, time: safeNatArb }),
   rumor: fc.record({ type: fc.constant('rumor'), key: keyArb, state: bytesArb }),
 }
 
