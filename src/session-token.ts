@@ -59,15 +59,23 @@ export function decodeSessionToken(key: string, token: string): SessionToken {
   for (let i = 0; i < KEY_HASH_BYTES; i++) {
     if (bytes[2 + i] !== expected[i]) throw new InvalidTokenError(`it was issued for another key than ${JSON.stringify(key)}`)
   }
-  return { type, witness: bytes.subarray(2 + KEY_HASH_BYTES) }
+  const witness = bytes.subarray(2 + KEY_HASH_BYTES)
+  assertWellFormedWitness(type, witness)
+  return { type, witness }
 }
 
-/** Whether an encoded state includes the write a token names. */
-export function stateCovers(type: CrdtTypeName, state: unknown, witness: Uint8Array): boolean {
+/**
+ * Decodes the witness once, here, so that a garbled one is the caller's InvalidTokenError
+ * and not a CrdtDecodeError from deep in a read (or a read that waits for a state no
+ * replica can have). `covers` decodes the whole witness before it compares, and checks
+ * the witness's own type tag, so asking it about the empty state is a complete check.
+ */
+function assertWellFormedWitness(type: CrdtTypeName, witness: Uint8Array): void {
+  const crdt = crdtTypes[type] as unknown as { covers(s: unknown, w: Uint8Array): boolean; empty(): unknown }
   try {
-    return (crdtTypes[type] as { covers(s: unknown, w: Uint8Array): boolean }).covers(state, witness)
+    crdt.covers(crdt.empty(), witness)
   } catch (err) {
-    if (err instanceof CrdtDecodeError) throw new InvalidTokenError('its witness is malformed')
+    if (err instanceof CrdtDecodeError) throw new InvalidTokenError('its witness is corrupt or truncated')
     throw err
   }
 }

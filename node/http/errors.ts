@@ -16,6 +16,7 @@ import { MAX_BODY_BYTES } from './schemas.js'
 
 export type ErrorCode =
   | 'INVALID_REQUEST'
+  | 'INVALID_TOKEN'
   | 'UNAUTHORIZED'
   | 'NOT_FOUND'
   | 'TYPE_MISMATCH'
@@ -94,9 +95,10 @@ export function httpFailureOf(err: unknown, bodyLimitBytes: number = MAX_BODY_BY
   if (err instanceof WriteOutcomeUnknownError) return failure(504, 'OUTCOME_UNKNOWN', err.message)
   // Before RangeError: ValueTooLargeError is one.
   if (err instanceof ValueTooLargeError) return failure(413, 'TOO_LARGE', err.message)
+  // Its own code: a client that kept a token it cannot use should drop it, not fix the request.
+  if (err instanceof InvalidTokenError) return failure(400, 'INVALID_TOKEN', err.message)
   if (
     err instanceof InvalidKeyError ||
-    err instanceof InvalidTokenError ||
     err instanceof InvalidOptionError ||
     err instanceof InvalidValueError ||
     err instanceof RangeError
