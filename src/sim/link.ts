@@ -22,6 +22,11 @@ export interface LinkConfig {
   /** Probability that a frame is held back by an extra uniform delay in [0, reorderDelayMs). */
   readonly reorder: number
   readonly reorderDelayMs: number
+  /**
+   * Probability that an answer is lost with its connection reset: the request was handled
+   * (applied, committed), but the requester gets ConnectionResetError instead of the answer.
+   */
+  readonly reset: number
 }
 
 /** A partial config: unset fields come from the network default. */
@@ -34,6 +39,7 @@ export const DEFAULT_LINK: LinkConfig = {
   duplicate: 0,
   reorder: 0,
   reorderDelayMs: 20,
+  reset: 0,
 }
 
 export function mergeLink(base: LinkConfig, overrides: LinkOverrides): LinkConfig {
@@ -68,6 +74,7 @@ function validateLink(link: LinkConfig): void {
   probability('loss', link.loss)
   probability('duplicate', link.duplicate)
   probability('reorder', link.reorder)
+  probability('reset', link.reset)
   nonNegative('reorderDelayMs', link.reorderDelayMs)
   nonNegative('latency.baseMs', link.latency.baseMs)
   nonNegative('latency.jitterMs', link.latency.jitterMs)

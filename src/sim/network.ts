@@ -44,7 +44,7 @@ export interface SimNetworkOptions {
 export interface SimTraceEvent {
   readonly time: number
   /** send: a frame left; lost: dropped by link loss; duplicated: a second copy was made; dropped: the receiver was unreachable; delivered: it arrived. */
-  readonly event: 'send' | 'lost' | 'duplicated' | 'dropped' | 'delivered'
+  readonly event: 'send' | 'lost' | 'duplicated' | 'dropped' | 'delivered' | 'reset'
   readonly kind: FrameKind
   readonly from: string
   readonly to: string
@@ -64,6 +64,8 @@ export interface NetworkCounters {
   dropped: number
   /** Extra copies made by link duplication. */
   duplicated: number
+  /** Answers lost with their connection reset (link `reset`). */
+  resets: number
   /** Frames sent, by kind. */
   requests: number
   responses: number
@@ -88,6 +90,7 @@ export class SimNetwork {
     lost: 0,
     dropped: 0,
     duplicated: 0,
+    resets: 0,
     requests: 0,
     responses: 0,
     broadcasts: 0,
@@ -108,7 +111,7 @@ export class SimNetwork {
     this.trace = options.trace
     this.wire = {
       endpoint: (peerId) => this.nodes.get(peerId)?.endpointRef,
-      send: (from, to, kind, frame, deliver, refused) => this.send(from, to, kind, frame, deliver, refused),
+      send: (from, to, kind, frame, deliver, refused, reset) => this.send(from, to, kind, frame, deliver, refused, reset),
       broadcast: (from, frame) => this.broadcastFrom(from, frame),
       peersOf: (endpoint) => this.peersOf(endpoint),
       started: (endpoint) => this.reachabilityOf(endpoint, 'seen'),
@@ -163,14 +166,27 @@ export class SimNetwork {
    * are cancelled, frames on their way to it are lost, and reachable peers get `lost`.
    * Take the crash copy of its store at the same instant (`store.crashCopy(...)`).
    * Crashing a crashed node does nothing.
+   *
+   * `connections: 'reset'` is a process that died on a host that lives on: requests others
+   * have pending with it fail with ConnectionResetError one link delay later, and new ones
+   * are refused (PeerUnreachableError) until it restarts. `'silent'` is a host that is gone:
+   * they time out. The default follows the network's `deadPeers`.
    */
-  crash(id: string): void {
+  crash(id: string, options: { connections?: 'reset' | 'silent' } = {}): void {
     const node = this.node(id)
     if (node.crashed) return
     node.crashed = true
     const endpoint = node.endpointRef
+    const mode = options.connections ?? (this.deadPeers === 'refuse' ? 'reset' : 'silent')
     if (endpoint.isRunning) this.reachabilityOf(endpoint, 'lost')
-    this.openRequests -= endpoint.kill()
+    if (mode === 'reset') {
+      for (const other of this.running()) {
+        if (other !== endpoint && this.reachable(id, other.localPeerId)) {
+          other.resetRequestsTo(id, sampleDelay(this.link(id, other.localPeerId), this.random))
+        }
+      }
+    }
+    this.openRequests -= endpoint.kill(mode)
     endpoint.clock.halt()
     this.topology++
   }
@@ -285,6 +301,7 @@ export class SimNetwork {
     frame: Uint8Array,
     deliver: (copy: Uint8Array) => void,
     refused: (() => void) | undefined,
+    reset?: () => void,
   ): void {
     const fromId = from.localPeerId
     const toId = to.localPeerId
@@ -300,13 +317,20 @@ export class SimNetwork {
     const link = this.link(fromId, toId)
     if (!to.isRunning || !this.reachable(fromId, toId)) {
       this.drop(kind, fromId, toId, bytes)
-      if (refused !== undefined && this.deadPeers === 'refuse' && this.reachable(fromId, toId)) {
+      const refuses = this.deadPeers === 'refuse' || (to.isDead && to.deathMode === 'reset')
+      if (refused !== undefined && refuses && this.reachable(fromId, toId)) {
         const roundTrip = sampleDelay(link, this.random) + sampleDelay(this.link(toId, fromId), this.random)
         this.scheduler.after(roundTrip, refused)
       }
       return
     }
     const random = this.random
+    if (reset !== undefined && link.reset > 0 && random.next() < link.reset) {
+      totals.resets++
+      this.trace?.({ time: this.scheduler.now, event: 'reset', kind, from: fromId, to: toId, bytes })
+      this.scheduler.after(sampleDelay(link, random), reset)
+      return
+    }
     if (link.loss > 0 && random.next() < link.loss) {
       totals.lost++
       this.trace?.({ time: this.scheduler.now, event: 'lost', kind, from: fromId, to: toId, bytes })
@@ -345,7 +369,7 @@ export class SimNetwork {
     const fromId = from.localPeerId
     for (const to of this.running()) {
       if (to === from || !this.reachable(fromId, to.localPeerId)) continue
-      this.send(from, to, 'broadcast', frame, (copy) => to.receiveBroadcast(fromId, copy), undefined)
+      this.send(from, to, 'broadcast', frame, (copy) => to.receiveBroadcast(fromId, copy), undefined, undefined)
     }
   }
 

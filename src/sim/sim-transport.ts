@@ -16,12 +16,20 @@
 // - stop(): every pending request rejects with TransportStoppedError, as does any later call;
 // - crash (network.crash): the endpoint is dead, as is the process: its pending requests
 //   never settle, its timers never fire, frames to it vanish, and nothing it sends leaves.
+//   A crash with `connections: 'reset'` (the process died, its host lives on) also resets
+//   every request other nodes have pending with it (ConnectionResetError: it may have been
+//   handled) and refuses later ones (PeerUnreachableError) until the node restarts;
+// - an answer lost with its connection reset (link `reset`): the request was handled, the
+//   requester gets ConnectionResetError;
+// - `answerHook` lets a harness kill the node after a request was handled and committed,
+//   before its answer leaves (the hook crashes the node and returns true).
 // - request() before start() rejects with TransportStoppedError; broadcast() before start
 //   or after stop does nothing; start() after stop() rejects (network.restart gives a new
 //   endpoint). A broadcast handler or peer listener that throws ends the simulation run
 //   with that error: engine handlers must not throw, even on garbage frames.
 import type { TimerHandle } from '../clock.js'
 import {
+  ConnectionResetError,
   PeerUnreachableError,
   TransportError,
   TransportStoppedError,
@@ -62,6 +70,7 @@ export interface SimWire {
     frame: Uint8Array,
     deliver: (copy: Uint8Array) => void,
     refused?: () => void,
+    reset?: () => void,
   ): void
   /** Sends one copy of `frame` to every peer `from` can reach. */
   broadcast(from: SimTransport, frame: Uint8Array): void
@@ -75,6 +84,7 @@ export interface SimWire {
 type EndpointState = 'new' | 'running' | 'stopped' | 'dead'
 
 interface PendingRequest {
+  readonly peer: string
   settled: boolean
   timer: TimerHandle | undefined
   detachAbort: (() => void) | undefined
@@ -95,6 +105,13 @@ export class SimTransport implements Transport {
   private stopping: Promise<void> | undefined
   /** Cached peers() (see SimNetwork). */
   peerCache: { version: number; peers: string[] } | undefined
+  /** How this endpoint's death looks to others: its connections reset (host up) or go silent (host gone). */
+  deathMode: 'reset' | 'silent' = 'silent'
+  /**
+   * Called when a request was handled, before its answer leaves; returning true means the
+   * node was killed meanwhile and the answer must not be sent. For fault injection.
+   */
+  answerHook: ((from: string, request: Uint8Array) => boolean) | undefined
 
   constructor(
     readonly localPeerId: string,
@@ -181,7 +198,7 @@ export class SimTransport implements Transport {
     if (target === undefined) return Promise.reject(new PeerUnreachableError(peer, 'no such peer in the network'))
 
     return new Promise<Uint8Array>((resolve, reject) => {
-      const p: PendingRequest = { settled: false, timer: undefined, detachAbort: undefined, resolve, reject }
+      const p: PendingRequest = { peer, settled: false, timer: undefined, detachAbort: undefined, resolve, reject }
       this.pending.add(p)
       this.wire.requestOpened()
       if (timeoutMs !== Infinity) {
@@ -209,7 +226,18 @@ export class SimTransport implements Transport {
           void target.serve(this.localPeerId, copy).then(([ok, out]) => {
             // A handler that finishes after its node crashed or stopped sends nothing.
             if (!target.isRunning) return
-            this.wire.send(target, this, 'response', out, (response) => answer(response, ok))
+            if (target.answerHook?.(this.localPeerId, copy) === true || !target.isRunning) return
+            this.wire.send(
+              target,
+              this,
+              'response',
+              out,
+              (response) => answer(response, ok),
+              undefined,
+              () => {
+                if (this.state === 'running') this.settle(p, () => reject(new ConnectionResetError(peer)))
+              },
+            )
           })
         },
         () => this.settle(p, () => reject(new PeerUnreachableError(peer, 'connection refused (the peer is down)'))),
@@ -249,10 +277,26 @@ export class SimTransport implements Transport {
     for (const listener of event === 'seen' ? this.seenListeners : this.lostListeners) listener(peerId)
   }
 
+  /**
+   * `peer` died with its connections reset: after `delayMs` every request still pending
+   * with it fails with ConnectionResetError (it may have been handled).
+   */
+  resetRequestsTo(peer: string, delayMs: number): void {
+    if (this.state !== 'running') return
+    const victims = [...this.pending].filter((p) => p.peer === peer)
+    if (victims.length === 0) return
+    this.clock.setTimeout(() => {
+      if (this.state !== 'running') return
+      for (const p of victims) this.settle(p, () => p.reject(new ConnectionResetError(peer, 'connection reset: the peer process died')))
+    }, delayMs)
+  }
+
   /** The node crashed: nothing of this endpoint runs again. Returns how many requests were left pending. */
-  kill(): number {
+  kill(mode: 'reset' | 'silent' = 'silent'): number {
     const left = this.state === 'dead' ? 0 : this.pending.size
     this.state = 'dead'
+    this.deathMode = mode
+    this.answerHook = undefined
     for (const p of this.pending) {
       p.settled = true
       p.detachAbort?.()

@@ -18,8 +18,10 @@ export interface Transport {
   readonly localPeerId: string
   /**
    * Sends a request frame and resolves with the peer's response frame. Rejects with
-   * PeerUnreachableError when the peer cannot be reached, TransportTimeoutError after
-   * `timeoutMs`, or the signal's reason when aborted. Never resolves twice.
+   * PeerUnreachableError only when the request certainly never reached the peer (no
+   * route, connection refused), TransportTimeoutError after `timeoutMs`,
+   * ConnectionResetError (or another TransportError) when the connection broke after the
+   * request may have left, or the signal's reason when aborted. Never resolves twice.
    */
   request(peer: string, frame: Uint8Array, options: RequestOptions): Promise<Uint8Array>
   /** Best effort to every peer in the cluster (gossipsub in production): may be lost, duplicated, reordered. */
@@ -59,6 +61,16 @@ export class PeerUnreachableError extends TransportError {
 export class TransportTimeoutError extends TransportError {
   constructor(readonly peer: string, readonly timeoutMs: number) {
     super(`peer ${peer} did not answer within ${timeoutMs} ms`)
+  }
+}
+
+/**
+ * The connection broke after the request may have left (a TCP reset, a stream reset, the
+ * peer's process died): the peer may or may not have handled it. Never proof that it did not.
+ */
+export class ConnectionResetError extends TransportError {
+  constructor(readonly peer: string, reason = 'connection reset by peer') {
+    super(`request to ${peer} failed: ${reason}; it may have been handled`)
   }
 }
 

@@ -197,7 +197,7 @@ describe('SimNetwork', () => {
     expect(net.nodeCounters(b.id)).toEqual({ messagesSent: 1, bytesSent: 4, messagesReceived: 2, bytesReceived: 14 })
     expect(net.nodeCounters(c.id)).toEqual({ messagesSent: 1, bytesSent: 4, messagesReceived: 2, bytesReceived: 14 })
     expect(net.counters()).toEqual({
-      sent: 4, bytesSent: 28, delivered: 4, bytesDelivered: 28, lost: 0, dropped: 0, duplicated: 0, requests: 1, responses: 1, broadcasts: 2,
+      sent: 4, bytesSent: 28, delivered: 4, bytesDelivered: 28, resets: 0, lost: 0, dropped: 0, duplicated: 0, requests: 1, responses: 1, broadcasts: 2,
     })
     expect(net.isQuiet()).toBe(true)
   })

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { SimNetwork, type SimNetworkOptions } from '../../src/sim/index.js'
-import { PeerUnreachableError, TransportTimeoutError } from '../../src/transport/transport.js'
+import { ConnectionResetError, PeerUnreachableError, TransportTimeoutError } from '../../src/transport/transport.js'
 import { runTransportTests } from './transport-acceptance.js'
 
 runTransportTests('SimTransport', async () => {
@@ -95,6 +95,48 @@ describe('SimTransport specifics', () => {
         expect(net.scheduler.now - start).toBeLessThan(50)
       }
     }
+  })
+
+  it('an answer lost with its connection reset: handled, then ConnectionResetError, not a timeout', async () => {
+    const { net, a, b, handled } = await pair()
+    net.setLink(b.id, a.id, { reset: 1 }, { oneWay: true })
+    const start = net.scheduler.now
+    const err = await net.scheduler.runUntilSettled(a.transport.request(b.id, new Uint8Array([1]), { timeoutMs: 5000 })).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(ConnectionResetError)
+    expect(handled()).toBe(1)
+    expect(net.scheduler.now - start).toBeLessThan(50)
+    expect(net.counters().resets).toBe(1)
+  })
+
+  it("a process killed with its host up: pending requests reset, later ones refused, until it restarts", async () => {
+    const { net, a, b } = await pair({ link: { latency: { baseMs: 5, jitterMs: 0 } } })
+    b.transport.setRequestHandler(() => new Promise<Uint8Array>(() => undefined)) // never answers
+    const pending = a.transport.request(b.id, new Uint8Array([1]), { timeoutMs: 5000 }).catch((e: unknown) => e)
+    await net.scheduler.runFor(20) // the request arrived and is being handled
+    net.crash(b.id, { connections: 'reset' })
+    const start = net.scheduler.now
+    expect(await net.scheduler.runUntilSettled(pending)).toBeInstanceOf(ConnectionResetError)
+    expect(net.scheduler.now - start).toBeLessThan(50)
+    const later = await net.scheduler.runUntilSettled(a.transport.request(b.id, new Uint8Array([1]), { timeoutMs: 5000 }).catch((e: unknown) => e))
+    expect(later).toBeInstanceOf(PeerUnreachableError)
+    // The default network (deadPeers: timeout) makes a plain crash silent: requests time out.
+    const { net: net2, a: a2, b: b2 } = await pair()
+    net2.crash(b2.id)
+    expect(await net2.scheduler.runUntilSettled(a2.transport.request(b2.id, new Uint8Array([1]), { timeoutMs: 300 }).catch((e: unknown) => e))).toBeInstanceOf(
+      TransportTimeoutError,
+    )
+  })
+
+  it('answerHook kills the node after it handled a request and before its answer leaves', async () => {
+    const { net, a, b, handled } = await pair()
+    b.transport.answerHook = () => {
+      net.crash(b.id, { connections: 'reset' })
+      return true
+    }
+    const err = await net.scheduler.runUntilSettled(a.transport.request(b.id, new Uint8Array([1]), { timeoutMs: 5000 }).catch((e: unknown) => e))
+    expect(handled()).toBe(1)
+    expect(err).toBeInstanceOf(ConnectionResetError)
+    expect(net.node(b.id).up).toBe(false)
   })
 
   it('a request to itself is refused at once', async () => {
