@@ -79,3 +79,16 @@ function assertWellFormedWitness(type: CrdtTypeName, witness: Uint8Array): void 
     throw err
   }
 }
+
+/**
+ * Whether an encoded state includes the write a token names. decodeSessionToken has
+ * already checked the witness; the catch keeps a witness from elsewhere an InvalidTokenError.
+ */
+export function stateCovers(type: CrdtTypeName, state: unknown, witness: Uint8Array): boolean {
+  try {
+    return (crdtTypes[type] as unknown as { covers(s: unknown, w: Uint8Array): boolean }).covers(state, witness)
+  } catch (err) {
+    if (err instanceof CrdtDecodeError) throw new InvalidTokenError('its witness is corrupt or truncated')
+    throw err
+  }
+}
