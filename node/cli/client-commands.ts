@@ -9,7 +9,7 @@ interface GlobalClientFlags {
   json?: boolean
 }
 
-type Print = (line: string) => void
+export type Print = (line: string) => void
 
 function clientOptions(flags: GlobalClientFlags): ClientOptions {
   return { node: flags.node, token: flags.token ?? process.env.RUMORDB_HTTP_TOKEN }
@@ -44,9 +44,20 @@ async function write(flags: GlobalClientFlags & { w?: string; requireQuorum?: bo
   const path = `v1/kv/${encodeURIComponent(key)}${query.size > 0 ? `?${query}` : ''}`
   const { status, body: reply } = await callNode(clientOptions(flags), 'POST', path, { body, headers })
   if (status !== 200) throw new CliError(errorReason(status, reply))
-  const r = reply as { key: string; type: string; value: unknown; acks: number; quorum: boolean; token: string }
+  const r = reply as WriteReply
   if (flags.json === true) return print(JSON.stringify(r))
-  print(`${r.key} (${r.type}) = ${show(r.value)}   [${r.acks} ack${r.acks === 1 ? '' : 's'}${r.quorum ? '' : ', quorum not met: it will propagate'}]`)
+  print(`${r.key} (${r.type}) = ${show(r.value)}   [${r.replayed === true ? 'replayed: applied once, earlier' : acksNote(r.acks, r.quorum)}]`)
+  // Its own line, so that it can be copied whole into `get --session`.
+  print(`session token: ${r.token}   (read your write: get --session TOKEN)`)
+}
+
+/** What POST /v1/kv/:key answers; a replayed idempotency key carries no acks. */
+type WriteReply =
+  | { key: string; type: string; value: unknown; acks: number; quorum: boolean; token: string; replayed?: undefined }
+  | { key: string; type: string; value: unknown; token: string; replayed: true; acks?: undefined; quorum?: undefined }
+
+function acksNote(acks: number, quorum: boolean): string {
+  return `${acks} ack${acks === 1 ? '' : 's'}${quorum ? '' : ', quorum not met: it will propagate'}`
 }
 
 export function addClientCommands(program: Command, print: Print = (l) => console.log(l)): void {
@@ -62,11 +73,13 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
     .description("read a key's value (any type)")
     .argument('<key>')
     .option('--r <count>', 'replicas to ask')
-    .option('--token <token>', 'session token from a write: wait for a state that includes it')
-    .action(async (key: string, opts: { r?: string; token?: string }, cmd: Command) => {
+    // Not --token: that is the global bearer token, and commander gives a global option
+    // precedence wherever it appears on the line, so a `get --token` never reached get.
+    .option('--session <token>', "session token a write printed: read a state that includes that write")
+    .action(async (key: string, opts: { r?: string; session?: string }, cmd: Command) => {
       const query = new URLSearchParams()
       if (opts.r !== undefined) query.set('r', opts.r)
-      if (opts.token !== undefined) query.set('token', opts.token)
+      if (opts.session !== undefined) query.set('token', opts.session)
       const path = `v1/kv/${encodeURIComponent(key)}${query.size > 0 ? `?${query}` : ''}`
       const { status, body } = await callNode(clientOptions(flags(cmd)), 'GET', path)
       if (status === 404) throw new CliError(`${key}: no such key`)
