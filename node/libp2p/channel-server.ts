@@ -15,6 +15,7 @@ import { FrameError } from './errors.js'
 import { FrameBatcher } from './frame-batcher.js'
 import { readFrames } from './framing.js'
 import type { TransportLogger } from './logger.js'
+import type { ShutdownHooks } from './shutdown-hooks.js'
 
 /** Requests of one channel being handled at once; the next frame is read when one finishes. */
 const MAX_IN_FLIGHT = 64
@@ -25,8 +26,8 @@ export interface ServeOptions {
   /** A frame once begun must be complete within this (an idle channel may stay open). */
   readonly readTimeoutMs: number
   readonly handlerTimeoutMs: number
-  /** Fires when the transport stops: the channel is reset. */
-  readonly shutdown: AbortSignal
+  /** When the transport stops, the channel is reset and handlers still running fail. */
+  readonly shutdown: ShutdownHooks
   readonly counters: Libp2pTransportCounters
   readonly log: TransportLogger
 }
@@ -42,9 +43,7 @@ export async function serveChannel(stream: Stream, connection: Connection, optio
     batcher.end()
     stream.abort(reason instanceof Error ? reason : new Error(String(reason)))
   }
-  const onShutdown = (): void => reset(new Error('transport stopped'))
-  options.shutdown.addEventListener('abort', onShutdown, { once: true })
-  if (options.shutdown.aborted) onShutdown()
+  const offShutdown = options.shutdown.on(() => reset(new Error('transport stopped')))
 
   let stallTimer: ReturnType<typeof setTimeout> | undefined
   const events = {
@@ -89,14 +88,14 @@ export async function serveChannel(stream: Stream, connection: Connection, optio
     batcher.end()
     await sending
   } catch (err) {
-    if (!options.shutdown.aborted) {
+    if (!options.shutdown.stopped) {
       counters.requestsRefused++
       log.debug({ peer: from, protocol: stream.protocol, err: describe(err) }, 'reset a request channel')
     }
     reset(err)
   } finally {
     clearTimeout(stallTimer)
-    options.shutdown.removeEventListener('abort', onShutdown)
+    offShutdown()
   }
 }
 
@@ -115,15 +114,13 @@ async function handle(from: string, request: Uint8Array, options: ServeOptions):
   return response
 }
 
-function withDeadline<T>(work: Promise<T>, ms: number, shutdown: AbortSignal): Promise<T> {
+function withDeadline<T>(work: Promise<T>, ms: number, shutdown: ShutdownHooks): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const stop = (): void => reject(new Error('transport stopped'))
     const timer = setTimeout(() => reject(new Error(`request handler did not answer within ${ms} ms`)), ms)
-    shutdown.addEventListener('abort', stop, { once: true })
-    if (shutdown.aborted) stop()
+    const offShutdown = shutdown.on(() => reject(new Error('transport stopped')))
     work.then(resolve, reject).finally(() => {
       clearTimeout(timer)
-      shutdown.removeEventListener('abort', stop)
+      offShutdown()
     })
   })
 }

@@ -28,6 +28,7 @@ import type { TransportLogger } from './logger.js'
 import { mdnsServiceTag, parseAddress, resolveOptions, type Libp2pTransportOptions, type ResolvedOptions } from './options.js'
 import { PeerTracker } from './peer-tracker.js'
 import { Redialer } from './redialer.js'
+import { ShutdownHooks } from './shutdown-hooks.js'
 import { describe } from './describe.js'
 
 export type { Libp2pTransportOptions }
@@ -194,7 +195,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
       maxFrameBytes: MAX_STREAM_FRAME_BYTES,
       readTimeoutMs: this.options.serverReadTimeoutMs,
       handlerTimeoutMs: this.options.serverHandlerTimeoutMs,
-      shutdown: this.shutdown.signal,
+      shutdown: new ShutdownHooks(this.shutdown.signal),
       counters: this.stats,
       log: this.log,
     }
