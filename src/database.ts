@@ -10,9 +10,10 @@ import { ArcIndex } from './cluster/arc-index.js'
 import { buildRing } from './cluster/ring.js'
 import { syncStatus, type SyncStatus } from './cluster/sync-status.js'
 import { systemClock, type Clock, type TimerHandle } from './clock.js'
-import { systemRandom } from './random.js'
+import { silentLogger, type Logger } from './logger.js'
+import { systemRandom, type Random } from './random.js'
 import type { Transport } from './transport/transport.js'
-import { DatabaseClosedError, InvalidOptionError, InvalidTokenError, StaleReadError } from './errors.js'
+import { DatabaseClosedError, InvalidOptionError, InvalidTokenError } from './errors.js'
 import {
   CounterHandle,
   GCounterHandle,
@@ -23,14 +24,7 @@ import {
   type WriteOptions,
   type WriteResult,
 } from './handles.js'
-import {
-  decodeIdempotencyRecord,
-  DEFAULT_IDEMPOTENCY_TTL_MS,
-  encodeIdempotencyRecord,
-  fingerprint,
-  validateIdempotencyKey,
-  type WriteOutcome,
-} from './idempotency.js'
+import { decodeIdempotencyRecord, DEFAULT_IDEMPOTENCY_TTL_MS, fingerprint, outcomeId, validateIdempotencyKey, type KeyedWrite } from './idempotency.js'
 import { loadOrCreateActor } from './node-identity.js'
 import type { Operation } from './operations.js'
 import { crdtOf, Replica } from './replica.js'
@@ -39,7 +33,7 @@ import { SqliteStore, type SynchronousMode } from './store/index.js'
 import type { Store } from './store/store.js'
 import { Subscriptions, type Change, type ChangeListener } from './subscriptions.js'
 import { validateKey } from './validation.js'
-import { LocalWritePath, type WritePath } from './write-path.js'
+import { LocalWritePath, type PathWriteResult, type WritePath } from './write-path.js'
 
 export const DATABASE_FILE = 'rumordb.sqlite'
 const META_HEALTH_PROBE = 'health-probe'
@@ -72,29 +66,6 @@ export interface ReplicationOptions {
   readonly w?: number
 }
 
-export interface OpenDatabaseOptions {
-  /** Directory for the database file; created if missing. */
-  readonly dataDir: string
-  /**
-   * Joins a cluster through this transport (node/ builds one on libp2p). Without it the
-   * database is local: this node is the only replica.
-   */
-  readonly transport?: Transport
-  readonly replication?: ReplicationOptions
-  /** Engine timings and placement weight (tests and benchmarks tune these). */
-  readonly engine?: Omit<EngineConfig, 'n' | 'r' | 'w'>
-  /** SQLite durability: NORMAL (default) survives process crashes, FULL also power loss. */
-  readonly synchronous?: SynchronousMode
-  /** How long idempotency keys are remembered (default 24 h). */
-  readonly idempotencyTtlMs?: number
-  /** Remote HLC timestamps further ahead than this are refused (default 500 ms). */
-  readonly maxClockOffsetMs?: number
-  /** Receives errors thrown by subscription listeners (default: console.error). */
-  readonly onListenerError?: (err: unknown, change: Change) => void
-  /** Time source; tests inject a fake one. */
-  readonly clock?: Clock
-}
-
 export interface ScanEntry {
   readonly key: string
   readonly type: CrdtTypeName
@@ -105,46 +76,114 @@ export interface ScanOptions {
   readonly prefix?: string
 }
 
+/** Behaviour of a database, whatever it runs on. */
+export interface DatabaseOptions {
+  readonly replication?: ReplicationOptions
+  /** Engine timings and placement weight (tests and benchmarks tune these). */
+  readonly engine?: Omit<EngineConfig, 'n' | 'r' | 'w' | 'idempotencyTtlMs' | 'maxClockOffsetMs'>
+  /** How long idempotency keys are remembered (default 24 h). */
+  readonly idempotencyTtlMs?: number
+  /** Remote HLC timestamps further ahead than this are refused (default 500 ms). */
+  readonly maxClockOffsetMs?: number
+  /** Receives errors thrown by subscription listeners (default: console.error). */
+  readonly onListenerError?: (err: unknown, change: Change) => void
+}
+
+export interface OpenDatabaseOptions extends DatabaseOptions {
+  /** Directory for the database file; created if missing. */
+  readonly dataDir: string
+  /**
+   * Joins a cluster through this transport (node/ builds one on libp2p). Without it the
+   * database is local: this node is the only replica.
+   */
+  readonly transport?: Transport
+  /** SQLite durability: NORMAL (default) survives process crashes, FULL also power loss. */
+  readonly synchronous?: SynchronousMode
+  /** Time source; tests inject a fake one. */
+  readonly clock?: Clock
+  /** Operator-facing events (node/ passes its pino logger); silent by default. */
+  readonly logger?: Logger
+}
+
+/**
+ * What a database runs on: the only parts that differ between a real node (SQLite, libp2p,
+ * the system clock) and the deterministic simulator (an in-memory store driven by virtual
+ * time, a simulated network, a seeded random source).
+ */
+export interface DatabaseComponents {
+  readonly store: Store
+  readonly clock: Clock
+  readonly random: Random
+  /** Without one the database is local: this node is the only replica. */
+  readonly transport?: Transport
+  readonly logger?: Logger
+  /** Where the data lives, for messages (a directory, or a label in the simulator). */
+  readonly location?: string
+}
+
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) {
     throw new InvalidOptionError('openDatabase({ dataDir }): dataDir must be a directory path, e.g. "./data"')
   }
-  const ttl = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
-  if (!Number.isSafeInteger(ttl) || ttl <= 0) {
-    throw new InvalidOptionError('idempotencyTtlMs must be a positive integer number of milliseconds')
-  }
+  validateOptions(options)
   const dataDir = resolve(options.dataDir)
   mkdirSync(dataDir, { recursive: true })
   const store = await SqliteStore.open({ path: join(dataDir, DATABASE_FILE), synchronous: options.synchronous ?? 'NORMAL' })
   try {
-    const clock = options.clock ?? systemClock
-    const actor = await loadOrCreateActor(store)
-    const replica = new Replica({ store, clock, actor, maxClockOffsetMs: options.maxClockOffsetMs })
-    let engine: Engine | undefined
-    if (options.transport !== undefined) {
-      engine = new Engine({
-        store,
-        transport: options.transport,
-        clock,
-        random: systemRandom,
-        replica,
-        config: { ...options.engine, ...options.replication },
-      })
-      await engine.start()
-    }
-    return new Database({
-      dataDir,
-      store,
-      clock,
-      replica,
-      engine,
-      path: engine ?? new LocalWritePath(replica),
-      idempotencyTtlMs: ttl,
-      onListenerError: options.onListenerError,
-    })
+    return await createDatabase(
+      { store, clock: options.clock ?? systemClock, random: systemRandom, transport: options.transport, logger: options.logger, location: dataDir },
+      options,
+    )
   } catch (err) {
     await store.close()
     throw err
+  }
+}
+
+/**
+ * A database on the given components: what openDatabase returns, and what the simulator
+ * runs (src/sim/cluster.ts). Starts the engine when there is a transport. The store is the
+ * caller's until this resolves; then close() closes it.
+ */
+export async function createDatabase(components: DatabaseComponents, options: DatabaseOptions = {}): Promise<Database> {
+  validateOptions(options)
+  const { store, clock, random, transport } = components
+  const logger = components.logger ?? silentLogger
+  const ttl = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
+  const actor = await loadOrCreateActor(store, random)
+  const replica = new Replica({ store, clock, actor, maxClockOffsetMs: options.maxClockOffsetMs })
+  let engine: Engine | undefined
+  if (transport !== undefined) {
+    engine = new Engine({
+      store,
+      transport,
+      clock,
+      random,
+      replica,
+      logger,
+      config: { ...options.engine, ...options.replication, idempotencyTtlMs: ttl, maxClockOffsetMs: options.maxClockOffsetMs },
+    })
+    await engine.start()
+  }
+  return new Database({
+    dataDir: components.location ?? 'memory',
+    store,
+    clock,
+    replica,
+    engine,
+    path: engine ?? new LocalWritePath(replica, clock, ttl, options.replication?.w),
+    onListenerError: options.onListenerError,
+  })
+}
+
+function validateOptions(options: DatabaseOptions): void {
+  const ttl = options.idempotencyTtlMs
+  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl <= 0)) {
+    throw new InvalidOptionError('idempotencyTtlMs must be a positive integer number of milliseconds')
+  }
+  for (const name of ['n', 'r', 'w'] as const) {
+    const v = options.replication?.[name]
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidOptionError(`replication.${name} must be a positive integer, got ${String(v)}`)
   }
 }
 
@@ -155,7 +194,6 @@ interface DatabaseInit {
   readonly clock: Clock
   readonly replica: Replica
   readonly path: WritePath
-  readonly idempotencyTtlMs: number
   readonly onListenerError?: (err: unknown, change: Change) => void
 }
 
@@ -163,10 +201,11 @@ export class Database implements KeyAccess {
   readonly dataDir: string
   private readonly store: Store
   private readonly clock: Clock
-  private readonly replica: Replica
+  /** @internal The local replica, for the simulator and tests. */
+  readonly replica: Replica
   private readonly path: WritePath
-  private readonly engine: Engine | undefined
-  private readonly idempotencyTtlMs: number
+  /** @internal The cluster engine, for the simulator and tests; undefined when local. */
+  readonly engine: Engine | undefined
   private readonly subscriptions: Subscriptions
   private readonly inFlight = new Set<Promise<unknown>>()
   private readonly pendingIdempotency = new Map<string, Promise<WriteResult<unknown>>>()
@@ -180,7 +219,6 @@ export class Database implements KeyAccess {
     this.replica = init.replica
     this.path = init.path
     this.engine = init.engine
-    this.idempotencyTtlMs = init.idempotencyTtlMs
     this.subscriptions = new Subscriptions(
       init.onListenerError ?? ((err, change) => console.error(`rumordb: a subscriber for ${JSON.stringify(change.key)} threw`, err)),
     )
@@ -303,14 +341,11 @@ export class Database implements KeyAccess {
       const id = options.idempotencyKey
       if (id === undefined) return this.applyWrite(key, op, options)
       validateIdempotencyKey(id)
+      // Attempts of one key through this node run one after another: the second finds the first's record.
       const pending = this.pendingIdempotency.get(id)
-      if (pending !== undefined) {
-        await pending.catch(() => undefined)
-      }
-      const fp = fingerprint(key, op)
-      const stored = this.store.getIdempotency(id, this.clock.now())
-      if (stored !== undefined) return { ...decodeIdempotencyRecord(id, fp, stored), replayed: true }
-      const running = this.applyWrite(key, op, options, { id, fp })
+      if (pending !== undefined) await pending.catch(() => undefined)
+      const keyed = { id, fingerprint: fingerprint(key, op) }
+      const running = this.applyWrite(key, op, options, keyed)
       this.pendingIdempotency.set(id, running)
       try {
         return await running
@@ -345,27 +380,23 @@ export class Database implements KeyAccess {
     return this.closing
   }
 
-  private async applyWrite(key: string, op: Operation, options: WriteOptions, idem?: { id: string; fp: string }): Promise<WriteResult<unknown>> {
-    const outcomeOf = (type: CrdtTypeName, state: unknown, witness: Uint8Array): WriteOutcome => ({
-      value: crdtOf(type).value(state),
-      token: encodeSessionToken(key, type, witness),
-    })
-    const record = (outcome: WriteOutcome) => ({
-      id: (idem as { id: string }).id,
-      result: encodeIdempotencyRecord((idem as { fp: string }).fp, outcome),
-      expiresAt: this.clock.now() + this.idempotencyTtlMs,
-    })
-    const result = await this.path.write(key, op, {
-      n: options.n,
-      w: options.w,
-      requireQuorum: options.requireQuorum,
-      idempotencyKey: idem?.id,
-      localExtras: idem === undefined ? undefined : (w) => ({ idempotency: [record(outcomeOf(w.type, w.state, w.witness))] }),
-    })
-    const outcome = outcomeOf(result.type, result.state, result.witness)
-    // A write applied by another replica could not carry the record in its commit.
-    if (idem !== undefined && !result.appliedLocally) await this.store.write({ idempotency: [record(outcome)] })
-    return { ...outcome, acks: result.acks, quorum: result.quorum }
+  private async applyWrite(key: string, op: Operation, options: WriteOptions, keyed?: KeyedWrite): Promise<WriteResult<unknown>> {
+    if (keyed !== undefined) {
+      // A record here is final (records are never rewritten): no need to ask the cluster.
+      const recorded = this.store.getIdempotency(outcomeId(keyed.id), this.clock.now())
+      if (recorded !== undefined) return this.replayed(keyed, recorded)
+    }
+    const result: PathWriteResult = await this.path.write(key, op, { n: options.n, w: options.w, requireQuorum: options.requireQuorum, idempotency: keyed })
+    if (result.kind === 'replayed') return this.replayed(keyed as KeyedWrite, result.record)
+    const value = crdtOf(result.type).value(result.state)
+    // Every write through this database is one 'local' change for subscribers: the replica
+    // emits it when this node committed the write, and here when only other nodes did.
+    if (!result.committedHere) this.subscriptions.emit({ key, type: result.type, value, origin: 'local' })
+    return { value, token: encodeSessionToken(key, result.type, result.witness), acks: result.acks, quorum: result.quorum }
+  }
+
+  private replayed(keyed: KeyedWrite, record: Uint8Array): WriteResult<unknown> {
+    return { ...decodeIdempotencyRecord(keyed.id, keyed.fingerprint, record), replayed: true }
   }
 
   private track<T>(fn: () => Promise<T>): Promise<T> {

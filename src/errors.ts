@@ -80,11 +80,61 @@ export class StaleReadError extends RumorDbError {
 }
 
 export class WriteOutcomeUnknownError extends RumorDbError {
-  constructor(key: string, peer: string) {
+  readonly key: string
+  readonly peer: string
+  constructor(key: string, peer: string, reason = 'stopped answering while applying a write to') {
     super(
       'OUTCOME_UNKNOWN',
-      `replica ${peer} stopped answering while applying a write to ${JSON.stringify(key)}: it may or may not have been applied; ` +
-        'retry with the same idempotencyKey (a retry the replica already applied is not applied again)',
+      `replica ${peer} ${reason} ${JSON.stringify(key)}: it may or may not have been applied; ` +
+        'retry with the same idempotencyKey (a write with that key is applied at most once, whichever node the retry goes through)',
     )
+    this.key = key
+    this.peer = peer
+  }
+}
+
+/**
+ * A write with an idempotency key needs a majority of the key's replicas to agree on the one
+ * node that applies it; this request could not reach one. It applied nothing itself.
+ */
+export class IdempotencyUnavailableError extends RumorDbError {
+  readonly key: string
+  readonly reached: number
+  readonly required: number
+  constructor(key: string, reached: number, required: number) {
+    super(
+      'IDEMPOTENCY_UNAVAILABLE',
+      `a write to ${JSON.stringify(key)} with an idempotency key needs ${required} of the key's replicas to agree on who applies it, ` +
+        `and only ${reached} did: this request applied nothing (an earlier attempt with the same key may have); ` +
+        'retry later with the same idempotencyKey, or write without one (writes without a key never wait for peers)',
+    )
+    this.key = key
+    this.reached = reached
+    this.required = required
+  }
+}
+
+/**
+ * This node's wall clock is off the cluster's (more than half of the live nodes disagree
+ * with it by more than maxClockOffsetMs), so it refuses register writes: their timestamps
+ * would come from the wrong clock. Nothing was applied. Also what a coordinator throws when
+ * the replica it asked to apply a register write refused for this reason.
+ */
+export class ClockSkewError extends RumorDbError {
+  /** The node whose clock is off. */
+  readonly node: string
+  /** Its clock minus the cluster's, ms (positive: ahead). */
+  readonly offsetMs: number
+  readonly maxOffsetMs: number
+  constructor(node: string, offsetMs: number, maxOffsetMs: number) {
+    super(
+      'CLOCK_SKEW',
+      `node ${node}'s wall clock is ${Math.abs(Math.round(offsetMs))} ms ${offsetMs >= 0 ? 'ahead of' : 'behind'} the cluster's ` +
+        `(limit ${maxOffsetMs} ms), so it refuses register writes: nothing was written; fix that node's clock (sync it with NTP), ` +
+        'and it accepts them again by itself once its clock agrees; counters and sets are not affected',
+    )
+    this.node = node
+    this.offsetMs = offsetMs
+    this.maxOffsetMs = maxOffsetMs
   }
 }

@@ -1,16 +1,41 @@
-// Idempotency keys: a retried write with the same key returns the first result and
-// applies nothing. The record is committed in the same transaction as the write, so a
-// crash can never keep one without the other. Records also remember what the write
-// was, so reusing a key for a different write is an error instead of a silent no-op.
+// Idempotency keys: a retried write with the same key applies at most once, cluster-wide,
+// for the key's TTL, and returns the first result. Three kinds of records live in the
+// store's idempotency table, each under its own prefix so they can never collide:
+//
+//   idem:<key>   the outcome of a client-keyed write (fingerprint, value, token). The node
+//                that applies the write commits it in the same transaction as the write,
+//                and every replica that later stores the write's delta commits it with the
+//                merge (it travels with the write, not on the coordinator).
+//   claim:<key>  which node may apply the keyed write (src/cluster/keyed-writes.ts).
+//   op:<id>      the applier's answer to one coordinator's internal operation id, so a
+//                duplicated or retried request from that coordinator applies once.
+//
+// Records also remember what the write was (a fingerprint of key and operation), so
+// reusing a key for a different write is an error instead of a silent no-op.
 import { createHash } from 'node:crypto'
 import { canonicalJson } from '../crdts/index.js'
-import type { JsonValue } from '../crdts/types.js'
+import type { CrdtTypeName, JsonValue } from '../crdts/types.js'
 import { InvalidOptionError, RumorDbError } from './errors.js'
 import type { Operation } from './operations.js'
+import { crdtOf } from './replica.js'
+import { encodeSessionToken } from './session-token.js'
+import type { IdempotencyWrite } from './store/store.js'
 
 const RECORD_VERSION = 1
+const CLAIM_VERSION = 1
 const MAX_ID_LENGTH = 256
 export const DEFAULT_IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000
+
+/** Store ids of the three record kinds. */
+export const outcomeId = (key: string): string => `idem:${key}`
+export const claimId = (key: string): string => `claim:${key}`
+export const operationId = (id: string): string => `op:${id}`
+
+/** A client idempotency key and the fingerprint of the write it names. */
+export interface KeyedWrite {
+  readonly id: string
+  readonly fingerprint: string
+}
 
 export interface WriteOutcome {
   readonly value: unknown
@@ -24,8 +49,8 @@ export class CorruptIdempotencyRecordError extends RumorDbError {
 }
 
 export function validateIdempotencyKey(id: unknown): asserts id is string {
-  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH) {
-    throw new InvalidOptionError(`idempotencyKey must be a non-empty string of at most ${MAX_ID_LENGTH} characters`)
+  if (typeof id !== 'string' || id.length === 0 || id.length > MAX_ID_LENGTH || !id.isWellFormed()) {
+    throw new InvalidOptionError(`idempotencyKey must be a non-empty, well-formed string of at most ${MAX_ID_LENGTH} characters`)
   }
 }
 
@@ -47,11 +72,39 @@ export function encodeIdempotencyRecord(fp: string, outcome: WriteOutcome): Uint
   return out
 }
 
+/** The outcome record of a keyed write, as its applier commits it with the write. */
+export function outcomeRecord(
+  write: KeyedWrite,
+  applied: { readonly key: string; readonly type: CrdtTypeName; readonly state: unknown; readonly delta: unknown },
+  expiresAt: number,
+): IdempotencyWrite {
+  const crdt = crdtOf(applied.type)
+  const outcome = { value: crdt.value(applied.state), token: encodeSessionToken(applied.key, applied.type, crdt.witness(applied.delta)) }
+  return { id: outcomeId(write.id), result: encodeIdempotencyRecord(write.fingerprint, outcome), expiresAt }
+}
+
 /**
  * The first result of the write `fp` under `id`. Throws InvalidOptionError when the key
  * was used for another write, CorruptIdempotencyRecordError when the record is unreadable.
  */
 export function decodeIdempotencyRecord(id: string, fp: string, bytes: Uint8Array): WriteOutcome {
+  const record = parseRecord(id, bytes)
+  if (record.fingerprint !== fp) throw reusedKey(id)
+  return { value: record.value, token: record.token }
+}
+
+/** The fingerprint a record was written for (to tell a reused key from a retry). */
+export function recordFingerprint(id: string, bytes: Uint8Array): string {
+  return parseRecord(id, bytes).fingerprint
+}
+
+export function reusedKey(id: string): InvalidOptionError {
+  return new InvalidOptionError(
+    `idempotency key ${JSON.stringify(id)} was already used for a different write; use a new key for each distinct write`,
+  )
+}
+
+function parseRecord(id: string, bytes: Uint8Array): { fingerprint: string; token: string; value: unknown } {
   let parsed: unknown
   try {
     if (bytes[0] !== RECORD_VERSION) throw new Error('version')
@@ -62,10 +115,31 @@ export function decodeIdempotencyRecord(id: string, fp: string, bytes: Uint8Arra
   if (typeof parsed !== 'object' || parsed === null) throw new CorruptIdempotencyRecordError(id)
   const record = parsed as { f?: unknown; t?: unknown; v?: unknown }
   if (typeof record.f !== 'string' || typeof record.t !== 'string') throw new CorruptIdempotencyRecordError(id)
-  if (record.f !== fp) {
-    throw new InvalidOptionError(
-      `idempotency key ${JSON.stringify(id)} was already used for a different write; use a new key for each distinct write`,
-    )
+  return { fingerprint: record.f, token: record.t, value: record.v }
+}
+
+/** A claim: the one node accepted to apply a keyed write, and the write's fingerprint. */
+export interface Claim {
+  readonly applier: string
+  readonly fingerprint: string
+}
+
+export function encodeClaim(claim: Claim): Uint8Array {
+  const text = new TextEncoder().encode(JSON.stringify({ a: claim.applier, f: claim.fingerprint }))
+  const out = new Uint8Array(1 + text.length)
+  out[0] = CLAIM_VERSION
+  out.set(text, 1)
+  return out
+}
+
+/** Undefined for bytes that are not a claim (a damaged row counts as no claim: the caller may not grant on it). */
+export function decodeClaim(bytes: Uint8Array): Claim | undefined {
+  try {
+    if (bytes[0] !== CLAIM_VERSION) return undefined
+    const parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(1))) as { a?: unknown; f?: unknown }
+    if (typeof parsed.a !== 'string' || typeof parsed.f !== 'string') return undefined
+    return { applier: parsed.a, fingerprint: parsed.f }
+  } catch {
+    return undefined
   }
-  return { value: record.v, token: record.t }
 }

@@ -53,12 +53,33 @@ export interface MergeResult {
 /** Extra rows committed atomically with a write (idempotency records, hints, …). */
 export type BatchExtras = Omit<WriteBatch, 'keys'>
 
+/**
+ * Where a change came from: 'local' for a write made through this node's database API
+ * (whichever replica applied it), 'remote' for anything a peer sent (a write another node
+ * coordinated, replication, anti-entropy, hinted handoff).
+ */
+export type ChangeOrigin = 'local' | 'remote'
+
 /** A committed change of one key, as listeners see it. */
 export interface CommittedChange {
   readonly key: string
   readonly type: CrdtTypeName
   readonly state: unknown
-  readonly origin: 'local' | 'remote'
+  readonly origin: ChangeOrigin
+}
+
+export interface ApplyOptions {
+  /** Default 'local'. */
+  readonly origin?: ChangeOrigin
+  /** Rows committed atomically with the write, built from it (idempotency records, hints). */
+  readonly extras?: (write: AppliedWrite) => BatchExtras
+}
+
+export interface MergeOptions {
+  /** Default 'remote'. */
+  readonly origin?: ChangeOrigin
+  /** Rows committed atomically with the merge (even when the state was already included). */
+  readonly extras?: BatchExtras
 }
 
 export type CommitListener = (change: CommittedChange) => void
@@ -94,7 +115,7 @@ export function crdtOf(type: CrdtTypeName): AnyCrdt {
 export class Replica {
   readonly actor: string
   readonly hlc: HybridLogicalClock
-  private readonly store: Store
+  readonly store: Store
   readonly stats: ReplicaStats = { clockDriftRefused: 0 }
   private readonly listeners = new Set<CommitListener>()
   private readonly cache: StateCache
@@ -142,7 +163,7 @@ export class Replica {
    * Applies `op` with this replica's actor id. Validation and type checks happen before
    * anything is staged, so a refused operation changes nothing. Resolves after commit.
    */
-  async apply(key: string, op: Operation, extras?: (write: AppliedWrite) => BatchExtras): Promise<AppliedWrite> {
+  async apply(key: string, op: Operation, options: ApplyOptions = {}): Promise<AppliedWrite> {
     const current = this.readTyped(key, op.type)
     const timestamp = this.hlc.now()
     const delta = mutate(current, op, this.actor, timestamp)
@@ -150,12 +171,12 @@ export class Replica {
     const state = crdt.merge(current, delta)
     const applied: AppliedWrite = { key, type: op.type, state, delta, witness: crdt.witness(delta) }
     const batch: WriteBatch = {
-      ...extras?.(applied),
+      ...options.extras?.(applied),
       keys: [{ key, type: op.type, state: crdt.encode(state), hlc: encodeTimestamp(timestamp) }],
     }
     batch.meta = [...(batch.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }]
     await this.commit(key, op.type, state, batch)
-    this.notify({ key, type: op.type, state, origin: 'local' })
+    this.notify({ key, type: op.type, state, origin: options.origin ?? 'local' })
     return applied
   }
 
@@ -164,7 +185,8 @@ export class Replica {
    * Throws CrdtDecodeError on bad bytes and TypeMismatchError when the key holds another
    * type; nothing is staged in either case.
    */
-  async merge(key: string, encoded: Uint8Array, extras?: BatchExtras): Promise<MergeResult> {
+  async merge(key: string, encoded: Uint8Array, options: MergeOptions = {}): Promise<MergeResult> {
+    const extras = options.extras
     const type = typeOfEncoded(encoded)
     const crdt = crdtOf(type)
     const incoming = crdt.decode(encoded)
@@ -190,7 +212,7 @@ export class Replica {
       keys: [{ key, type, state: crdt.encode(state), hlc: encodeTimestamp(timestamp) }],
       meta: [...(extras?.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }],
     })
-    this.notify({ key, type, state, origin: 'remote' })
+    this.notify({ key, type, state, origin: options.origin ?? 'remote' })
     return { key, type, state, changed: true }
   }
 

@@ -2,30 +2,40 @@
 // the only one; with it on, the cluster coordinator (src/cluster/coordinator.ts) answers
 // the same two calls, so handles, errors and results are the same in both modes.
 import type { CrdtTypeName } from '../crdts/types.js'
+import type { Clock } from './clock.js'
 import { InvalidOptionError, QuorumNotMetError, StaleReadError, TypeMismatchError } from './errors.js'
+import { outcomeId, outcomeRecord, type KeyedWrite } from './idempotency.js'
 import type { Operation } from './operations.js'
-import { crdtOf, type AppliedWrite, type BatchExtras, type Replica } from './replica.js'
+import { crdtOf, type Replica } from './replica.js'
+import { stateCovers } from './session-token.js'
 
 export interface PathWriteOptions {
   readonly n?: number
   readonly w?: number
   readonly requireQuorum?: boolean
-  /** Identifies the write across retries: a replica applies one id at most once. */
-  readonly idempotencyKey?: string
-  /** Rows committed atomically with the write when this node applies it. */
-  readonly localExtras?: (applied: AppliedWrite) => BatchExtras
+  /** A client idempotency key: the write applies at most once, cluster-wide, for the key's TTL. */
+  readonly idempotency?: KeyedWrite
 }
 
-export interface PathWriteResult {
+export interface AppliedResult {
+  readonly kind: 'applied'
   readonly type: CrdtTypeName
   readonly state: unknown
   readonly witness: Uint8Array
   readonly acks: number
   readonly required: number
   readonly quorum: boolean
-  /** Whether localExtras were committed with the write. */
-  readonly appliedLocally: boolean
+  /** Whether this node committed the write (it is a replica of the key, or held it for one). */
+  readonly committedHere: boolean
 }
+
+/** The keyed write was applied before: its outcome record (src/idempotency.ts). */
+export interface ReplayedResult {
+  readonly kind: 'replayed'
+  readonly record: Uint8Array
+}
+
+export type PathWriteResult = AppliedResult | ReplayedResult
 
 export interface PathReadOptions {
   readonly n?: number
@@ -51,16 +61,31 @@ export interface WritePath {
 
 /** Network off: this node is the only replica. */
 export class LocalWritePath implements WritePath {
-  constructor(private readonly replica: Replica) {}
+  constructor(
+    private readonly replica: Replica,
+    private readonly clock: Clock,
+    private readonly idempotencyTtlMs: number,
+    /** The configured w: never lowered, so asking for more than this one replica is a quorum missed. */
+    private readonly defaultW?: number,
+  ) {}
 
   async write(key: string, op: Operation, options: PathWriteOptions = {}): Promise<PathWriteResult> {
-    const required = options.w ?? 1
+    const required = options.w ?? this.defaultW ?? 1
     if (!Number.isSafeInteger(required) || required < 1) throw new InvalidOptionError(`w must be a positive integer, got ${String(options.w)}`)
-    const applied = await this.replica.apply(key, op, options.localExtras)
+    const keyed = options.idempotency
+    if (keyed !== undefined) {
+      const recorded = this.replica.store.getIdempotency(outcomeId(keyed.id), this.clock.now())
+      if (recorded !== undefined) return { kind: 'replayed', record: recorded }
+    }
+    const expiresAt = this.clock.now() + this.idempotencyTtlMs
+    const applied = await this.replica.apply(key, op, {
+      origin: 'local',
+      extras: keyed === undefined ? undefined : (w) => ({ idempotency: [outcomeRecord(keyed, w, expiresAt)] }),
+    })
     // One replica: asking for more acknowledgements than that is a quorum this node cannot meet.
     const quorum = required <= 1
     if (!quorum && options.requireQuorum === true) throw new QuorumNotMetError(key, 1, required)
-    return { type: op.type, state: applied.state, witness: applied.witness, acks: 1, required, quorum, appliedLocally: true }
+    return { kind: 'applied', type: op.type, state: applied.state, witness: applied.witness, acks: 1, required, quorum, committedHere: true }
   }
 
   async read(key: string, requested: CrdtTypeName | undefined, options: PathReadOptions = {}): Promise<PathReadResult> {
@@ -68,11 +93,8 @@ export class LocalWritePath implements WritePath {
     if (current !== undefined && requested !== undefined && current.type !== requested) throw new TypeMismatchError(key, current.type, requested)
     const type = requested ?? current?.type
     if (type === undefined) return { type: undefined, state: undefined, replicas: 1 }
-    const crdt = crdtOf(type)
-    const state = current?.state ?? crdt.empty()
-    if (options.witness !== undefined && !(crdt as unknown as { covers(s: unknown, w: Uint8Array): boolean }).covers(state, options.witness)) {
-      throw new StaleReadError(key)
-    }
+    const state = current?.state ?? crdtOf(type).empty()
+    if (options.witness !== undefined && !stateCovers(type, state, options.witness)) throw new StaleReadError(key)
     return { type: current?.type, state, replicas: 1 }
   }
 }

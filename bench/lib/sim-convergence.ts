@@ -235,12 +235,12 @@ async function placement(cluster: SimCluster, setup: ConvergenceSetup, random: R
 
   const write = async (i: number): Promise<void> => {
     const coordinator = cluster.engine(ids[random.int(ids.length)] as string)
-    const idempotencyKey = `bench-${setup.seed}-${i}`
+    const idempotency = { id: `bench-${setup.seed}-${i}`, fingerprint: `${keys[i]!}+1` }
     // Until it succeeds (the run's time limit bounds it): a write that never landed
     // would leave its key missing everywhere, which no replication can repair.
     for (;;) {
       try {
-        await coordinator.write(keys[i]!, INCREMENT, { idempotencyKey })
+        await coordinator.write(keys[i]!, INCREMENT, { idempotency })
         return
       } catch {
         writeRetries++

@@ -9,14 +9,16 @@ import { CrdtDecodeError, typeOfEncoded } from '../../crdts/index.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import type { Clock } from '../clock.js'
 import type { Random } from '../random.js'
-import { QuorumNotMetError, StaleReadError, TypeMismatchError, WriteOutcomeUnknownError } from '../errors.js'
+import { InvalidOptionError, QuorumNotMetError, StaleReadError, TypeMismatchError, WriteOutcomeUnknownError } from '../errors.js'
+import { outcomeId, outcomeRecord, type KeyedWrite } from '../idempotency.js'
 import type { Operation } from '../operations.js'
 import { crdtOf, type AppliedWrite, type BatchExtras, type Replica } from '../replica.js'
 import { PeerUnreachableError, TransportError, TransportStoppedError } from '../transport/transport.js'
 import { WireDecodeError } from '../wire/errors.js'
-import type { AppliedResponse, Broadcast, Request, Response } from '../wire/messages.js'
-import type { PathReadOptions, PathReadResult, PathWriteOptions, PathWriteResult, WritePath } from '../write-path.js'
+import type { AppliedResponse, Broadcast, IdempotencyRecordPayload, ReplayedResponse, Request, Response } from '../wire/messages.js'
+import type { PathReadOptions, PathReadResult, PathWriteOptions, PathWriteResult, ReplayedResult, WritePath } from '../write-path.js'
 import { DEFAULT_N, DEFAULT_R, DEFAULT_SESSION_READ_TIMEOUT_MS, DEFAULT_W, MAX_RUMOR_STATE_BYTES } from './engine-constants.js'
+import type { KeyedWrites } from './keyed-writes.js'
 import { errorFromResponse, RemoteError } from './remote-errors.js'
 import type { Membership } from './membership.js'
 import { preferenceList, successors } from './ring.js'
@@ -35,7 +37,11 @@ export interface CoordinatorInit {
   readonly send: (peer: string, request: Request) => Promise<Response>
   readonly broadcast: (message: Broadcast) => void
   /** Keeps a hint here when no other node can take a delta. */
-  readonly keepHint: (target: string, key: string, state: Uint8Array) => Promise<void>
+  readonly keepHint: (target: string, key: string, state: Uint8Array, record?: IdempotencyRecordPayload) => Promise<void>
+  /** Claims for keyed writes (keyed-writes.ts). */
+  readonly keyed: KeyedWrites
+  /** How long idempotency records are kept. */
+  readonly idempotencyTtlMs: number
   readonly defaults?: { readonly n?: number; readonly r?: number; readonly w?: number }
   readonly sessionReadTimeoutMs?: number
   /** Broadcast each write's delta as a rumor (default true). */
@@ -69,55 +75,28 @@ export class Coordinator implements WritePath {
     const { self, membership } = this.init
     const { ring } = membership.ring()
     const n = clampReplicas(options.n ?? this.init.defaults?.n ?? DEFAULT_N, ring.members.length)
-    const required = options.w ?? Math.min(this.init.defaults?.w ?? DEFAULT_W, n)
+    const required = requiredAcks(options.w ?? this.init.defaults?.w, n)
     const preferred = preferenceList(ring, key, n)
-    const failed = new Set<string>()
-    // One id for every attempt of this write: a replica applies it at most once.
-    const opId = options.idempotencyKey ?? Buffer.from(this.init.random.bytes(16)).toString('base64url')
+    const keyed = options.idempotency
 
-    // 1. The first live preferred replica applies the operation with its own actor id.
-    // Only when a request provably never arrived (unreachable) is the next one tried: after
-    // a timeout the first replica may have applied it, and applying it again elsewhere
-    // would count an increment twice.
-    let applier: string | undefined
-    let applied: { delta: Uint8Array; state: unknown; witness: Uint8Array; type: CrdtTypeName } | undefined
-    for (const peer of preferred) {
-      if (!membership.isLive(peer)) continue
-      if (peer === self) {
-        applied = await this.applyLocally(key, op, (w) => options.localExtras?.(w) ?? {})
-        applier = self
-        break
-      }
-      const response = await this.applyRemotely(peer, key, op, opId)
-      if (response === undefined) {
-        failed.add(peer)
-        continue
-      }
-      const type = typeOfEncoded(response.state)
-      // The witness (for the session token) is a function of the delta: derived here, not sent.
-      const crdt = crdtOf(type)
-      applied = { delta: response.delta, state: crdt.decode(response.state), witness: crdt.witness(crdt.decode(response.delta)), type }
-      applier = peer
-      break
+    // 1. One replica applies the operation with its own actor id: for a keyed write the one
+    // a majority accepted (keyed-writes.ts), otherwise the first live preferred replica.
+    let landed: Landed
+    if (keyed !== undefined) {
+      const decision = await this.init.keyed.decide(key, keyed, preferred)
+      if (decision.kind === 'replay') return { kind: 'replayed', record: decision.record }
+      const outcome = await this.applyKeyed(decision.applier, key, op, keyed)
+      if ('kind' in outcome) return outcome
+      landed = outcome
+    } else {
+      landed = await this.applyAtFirstLive(key, op, preferred)
     }
-
-    // No preferred replica reachable: apply here and keep a hint for the first owner, so the
-    // write is never refused for lack of peers.
-    const slots = preferred.filter((p) => p !== applier)
-    const heldForOwner = applier === undefined
-    if (applier === undefined) {
-      const owner = slots.shift() as string
-      const now = this.init.clock.now()
-      applied = await this.applyLocally(key, op, (w) => ({
-        ...options.localExtras?.(w),
-        ...hintExtras(owner, key, crdtOf(w.type).encode(w.delta), now),
-      }))
-      applier = self
-      this.stats.fallbackWrites++
-    }
-    const result = applied as NonNullable<typeof applied>
+    const { applier, applied, failed } = landed
+    const record = keyed === undefined ? undefined : this.recordFor(keyed, key, applied)
 
     // 2. The delta goes to the other preferred replicas, or to fallbacks with hints.
+    const slots = preferred.filter((p) => p !== applier)
+    if (landed.heldFor !== undefined) slots.splice(slots.indexOf(landed.heldFor), 1)
     const acked = new Set<string>([applier])
     const walk = successors(ring, key)
     const used = new Set<string>([...preferred, applier])
@@ -132,9 +111,9 @@ export class Coordinator implements WritePath {
       }
     }
     // Replicas the delta did not reach directly: it went to a fallback or a local hint.
-    let missed = heldForOwner ? 1 : 0
+    let missed = landed.heldFor !== undefined ? 1 : 0
     const deliveries = slots.map((target) =>
-      this.deliver(key, result.delta, target, !failed.has(target) && membership.isLive(target), nextFallback).then(
+      this.deliver(key, applied.delta, target, !failed.has(target) && membership.isLive(target), nextFallback, record).then(
         (holder) => {
           acked.add(holder)
           if (holder !== target) missed++
@@ -150,9 +129,9 @@ export class Coordinator implements WritePath {
     // broken link, while a rumor after a delivered write would only repeat it to every node.
     this.track(
       Promise.allSettled(deliveries).then(() => {
-        if (missed > 0 && this.init.rumors !== false && result.delta.length <= MAX_RUMOR_STATE_BYTES) {
+        if (missed > 0 && this.init.rumors !== false && applied.delta.length <= MAX_RUMOR_STATE_BYTES) {
           this.stats.rumorsSent++
-          this.init.broadcast({ type: 'rumor', key, state: result.delta })
+          this.init.broadcast({ type: 'rumor', key, state: applied.delta })
         }
       }),
     )
@@ -163,13 +142,79 @@ export class Coordinator implements WritePath {
       this.stats.quorumMissed++
       if (options.requireQuorum === true) throw new QuorumNotMetError(key, acks, required)
     }
-    return { type: result.type, state: result.state, witness: result.witness, acks, required, quorum, appliedLocally: applier === self }
+    return {
+      kind: 'applied',
+      type: applied.type,
+      state: applied.state,
+      witness: applied.witness,
+      acks,
+      required,
+      quorum,
+      committedHere: acked.has(self),
+    }
+  }
+
+  /**
+   * An unkeyed write: the first live preferred replica applies it. The next one is tried
+   * only when the request certainly did not apply (refused before it left, or answered with
+   * a refusal): after an ambiguous failure, applying elsewhere could count it twice. With
+   * no preferred replica reachable, this node applies it and keeps a hint for the first
+   * owner, so the write is never refused for lack of peers.
+   */
+  private async applyAtFirstLive(key: string, op: Operation, preferred: readonly string[]): Promise<Landed> {
+    const { self, membership } = this.init
+    const failed = new Set<string>()
+    // One id for every attempt of this write: a replica applies it at most once.
+    const opId = Buffer.from(this.init.random.bytes(16)).toString('base64url')
+    for (const peer of preferred) {
+      if (!membership.isLive(peer)) continue
+      if (peer === self) return { applier: self, applied: await this.applyLocally(key, op), failed }
+      const response = await this.applyRemotely(peer, key, op, { idempotencyKey: opId })
+      if (response === 'not-applied') {
+        failed.add(peer)
+        continue
+      }
+      if (response.type !== 'applied') throw new RemoteError(peer, 'INTERNAL', `unexpected ${response.type} answer to an unkeyed apply`)
+      return { applier: peer, applied: fromAppliedResponse(response), failed }
+    }
+    const owner = preferred.find((p) => p !== self) ?? self
+    const now = this.init.clock.now()
+    const applied = await this.applyLocally(key, op, (w) => (owner === self ? {} : hintExtras(owner, key, crdtOf(w.type).encode(w.delta), now)))
+    this.stats.fallbackWrites++
+    return { applier: self, applied, failed, heldFor: owner === self ? undefined : owner }
+  }
+
+  /** A keyed write at the applier a majority accepted; never anywhere else. */
+  private async applyKeyed(applier: string, key: string, op: Operation, keyed: KeyedWrite): Promise<Landed | ReplayedResult> {
+    const failed = new Set<string>()
+    if (applier === this.init.self) {
+      const recorded = this.init.replica.store.getIdempotency(outcomeId(keyed.id), this.init.clock.now())
+      if (recorded !== undefined) return { kind: 'replayed', record: recorded }
+      const expiresAt = this.init.clock.now() + this.init.idempotencyTtlMs
+      const applied = await this.applyLocally(key, op, (w) => ({ idempotency: [outcomeRecord(keyed, w, expiresAt)] }))
+      return { applier, applied, failed }
+    }
+    const response = await this.applyRemotely(applier, key, op, { idempotencyKey: keyed.id, fingerprint: keyed.fingerprint })
+    if (response === 'not-applied') {
+      // Not by this request; an earlier attempt through another node may have been.
+      throw new WriteOutcomeUnknownError(key, applier, 'is the only node that may apply this keyed write and could not take it; for')
+    }
+    if (response.type === 'replayed') return { kind: 'replayed', record: response.result }
+    return { applier, applied: fromAppliedResponse(response), failed }
+  }
+
+  /** The outcome record of a keyed write, as its applier committed it, for the other replicas. */
+  private recordFor(keyed: KeyedWrite, key: string, applied: LandedWrite): IdempotencyRecordPayload {
+    const { result } = outcomeRecord(keyed, { key, type: applied.type, state: applied.state, delta: crdtOf(applied.type).decode(applied.delta) }, 0)
+    return { id: keyed.id, result }
   }
 
   /**
    * Joins the states of `r` live replicas. With `type` undefined, the key's type is learned
    * from the replicas (a key that two partitions wrote with different types throws
-   * TypeMismatchError naming both).
+   * TypeMismatchError naming both). A register answer stamped more than maxClockOffsetMs
+   * ahead of this node's clock is left out (clock-offsets.ts): not joined, not repaired
+   * from, not counted in `replicas`.
    */
   async read(key: string, type: CrdtTypeName | undefined, options: ClusterReadOptions = {}): Promise<ClusterReadResult> {
     this.stats.reads++
@@ -200,6 +245,12 @@ export class Coordinator implements WritePath {
           return
         }
         if (known !== undefined && answer.type !== known) throw new TypeMismatchError(key, answer.type, known)
+        // A register stamped too far ahead of this node's clock (a replica whose clock runs
+        // fast wrote it; the others refused its delta) must not win here, nor be repaired
+        // onto others: left out as if that replica had not answered (so it is not counted in
+        // `replicas`, and another replica is asked in its place when there is one).
+        const register = answer.type === 'lww' ? (answer.state as { timestamp: { wallMs: number } } | null) : null
+        if (register !== null && membership.clockOffsets.ignoresRegister(peer, key, register.timestamp.wallMs)) return
         known ??= answer.type
         const crdt = crdtOf(known)
         answers.set(peer, answer.state)
@@ -229,31 +280,38 @@ export class Coordinator implements WritePath {
   }
 
   /**
-   * Asks `peer` to apply the operation. Undefined when the request certainly did not reach
-   * it; after an ambiguous failure (timeout) it retries once with the same operation id and
-   * then gives up with WriteOutcomeUnknownError.
+   * Asks `peer` to apply the operation. 'not-applied' only when this request certainly did
+   * not apply there: refused before it left, or answered with a refusal, and no earlier
+   * attempt was ambiguous. After an ambiguous failure (timeout, reset) it retries once with
+   * the same id (the replica applies an id at most once); if that fails too, or is refused
+   * (a refusal after an ambiguous attempt proves nothing about the first one), the outcome
+   * is unknown: WriteOutcomeUnknownError.
    */
-  private async applyRemotely(peer: string, key: string, op: Operation, opId: string): Promise<AppliedResponse | undefined> {
+  private async applyRemotely(
+    peer: string,
+    key: string,
+    op: Operation,
+    ids: { readonly idempotencyKey: string; readonly fingerprint?: string },
+  ): Promise<AppliedResponse | ReplayedResponse | 'not-applied'> {
+    const request: Request = { type: 'apply', key, op, ...ids }
+    let ambiguous = false
     for (let attempt = 0; ; attempt++) {
       try {
-        const response = await this.init.send(peer, { type: 'apply', key, op, idempotencyKey: opId })
-        if (response.type !== 'applied') throw errorFromResponse(peer, response, key, op.type)
-        return response
+        const response = await this.init.send(peer, request)
+        if (response.type === 'applied' || response.type === 'replayed') return response
+        throw errorFromResponse(peer, response, key, op.type)
       } catch (err) {
-        if (err instanceof PeerUnreachableError || err instanceof TransportStoppedError) return undefined
         if (!isUnreachable(err)) throw err
-        if (err instanceof RemoteError) return undefined // it answered: nothing was applied
-        if (attempt >= 1) throw new WriteOutcomeUnknownError(key, peer)
+        const certain = err instanceof PeerUnreachableError || err instanceof TransportStoppedError || err instanceof RemoteError
+        if (certain && !ambiguous) return 'not-applied'
+        if (ambiguous || attempt >= 1) throw new WriteOutcomeUnknownError(key, peer)
+        ambiguous = true
       }
     }
   }
 
-  private async applyLocally(
-    key: string,
-    op: Operation,
-    extras: (w: AppliedWrite) => BatchExtras,
-  ): Promise<{ delta: Uint8Array; state: unknown; witness: Uint8Array; type: CrdtTypeName }> {
-    const applied = await this.init.replica.apply(key, op, extras)
+  private async applyLocally(key: string, op: Operation, extras?: (w: AppliedWrite) => BatchExtras): Promise<LandedWrite> {
+    const applied = await this.init.replica.apply(key, op, { origin: 'local', extras })
     return { delta: crdtOf(op.type).encode(applied.delta), state: applied.state, witness: applied.witness, type: op.type }
   }
 
@@ -261,28 +319,48 @@ export class Coordinator implements WritePath {
    * Gets the delta durably onto `target`, or onto a fallback with a hint for it, or, when
    * nobody else can take it, into a hint kept here. Resolves with the node that holds it.
    */
-  private async deliver(key: string, delta: Uint8Array, target: string, tryTarget: boolean, nextFallback: () => string | undefined): Promise<string> {
-    if (tryTarget && (await this.replicate(target, key, delta))) return target
+  private async deliver(
+    key: string,
+    delta: Uint8Array,
+    target: string,
+    tryTarget: boolean,
+    nextFallback: () => string | undefined,
+    record: IdempotencyRecordPayload | undefined,
+  ): Promise<string> {
+    if (tryTarget && (await this.replicate(target, key, delta, undefined, record))) return target
     for (let fallback = nextFallback(); fallback !== undefined; fallback = nextFallback()) {
-      if (await this.replicate(fallback, key, delta, target)) return fallback
+      if (await this.replicate(fallback, key, delta, target, record)) return fallback
     }
-    await this.init.keepHint(target, key, delta)
+    await this.init.keepHint(target, key, delta, record)
     this.stats.hintsKeptLocally++
     return this.init.self
   }
 
-  private async replicate(peer: string, key: string, state: Uint8Array, hintFor?: string): Promise<boolean> {
+  private async replicate(peer: string, key: string, state: Uint8Array, hintFor?: string, record?: IdempotencyRecordPayload): Promise<boolean> {
     if (peer === this.init.self) {
-      await this.init.replica.merge(key, state, hintFor === undefined ? undefined : hintExtras(hintFor, key, state, this.init.clock.now()))
+      const extras = mergeExtras(hintFor === undefined ? undefined : hintExtras(hintFor, key, state, this.init.clock.now()), this.recordRow(record))
+      await this.init.replica.merge(key, state, { origin: 'local', extras })
       return true
     }
     try {
-      const response = await this.init.send(peer, hintFor === undefined ? { type: 'replicate', key, state } : { type: 'replicate', key, state, hintFor })
+      const request: Request = {
+        type: 'replicate',
+        key,
+        state,
+        ...(hintFor === undefined ? {} : { hintFor }),
+        ...(record === undefined ? {} : { record }),
+      }
+      const response = await this.init.send(peer, request)
       return response.type === 'ack'
     } catch (err) {
       if (isUnreachable(err)) return false
       throw err
     }
+  }
+
+  private recordRow(record: IdempotencyRecordPayload | undefined): BatchExtras | undefined {
+    if (record === undefined) return undefined
+    return { idempotency: [{ id: outcomeId(record.id), result: record.result, expiresAt: this.init.clock.now() + this.init.idempotencyTtlMs }] }
   }
 
   private async readFrom(peer: string, key: string): Promise<{ type: CrdtTypeName; state: unknown } | undefined> {
@@ -321,6 +399,47 @@ export class Coordinator implements WritePath {
 
 function clampReplicas(n: number, members: number): number {
   return Math.max(1, Math.min(n, members))
+}
+
+/**
+ * Acknowledgements a write waits for. A `w` the caller or the configuration asked for is
+ * never lowered (with fewer replicas reachable the result says `quorum: false`); only the
+ * default adapts to the cluster: 2, or 1 while this node is the only member.
+ */
+function requiredAcks(w: number | undefined, n: number): number {
+  if (w === undefined) return Math.min(DEFAULT_W, n)
+  if (!Number.isSafeInteger(w) || w < 1) throw new InvalidOptionError(`w must be a positive integer, got ${String(w)}`)
+  return w
+}
+
+/** The applied write as the coordinator carries it on: the delta encoded for the wire. */
+interface LandedWrite {
+  readonly delta: Uint8Array
+  readonly state: unknown
+  readonly witness: Uint8Array
+  readonly type: CrdtTypeName
+}
+
+interface Landed {
+  readonly applier: string
+  readonly applied: LandedWrite
+  /** Preferred replicas an apply request certainly did not reach. */
+  readonly failed: ReadonlySet<string>
+  /** The owner this node applied the write for, keeping a hint (no preferred replica was reachable). */
+  readonly heldFor?: string
+}
+
+function fromAppliedResponse(response: AppliedResponse): LandedWrite {
+  const type = typeOfEncoded(response.state)
+  // The witness (for the session token) is a function of the delta: derived here, not sent.
+  const crdt = crdtOf(type)
+  return { delta: response.delta, state: crdt.decode(response.state), witness: crdt.witness(crdt.decode(response.delta)), type }
+}
+
+function mergeExtras(a: BatchExtras | undefined, b: BatchExtras | undefined): BatchExtras | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return { ...a, ...b, idempotency: [...(a.idempotency ?? []), ...(b.idempotency ?? [])] }
 }
 
 export function hintExtras(target: string, key: string, state: Uint8Array, now: number): BatchExtras {

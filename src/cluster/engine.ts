@@ -10,15 +10,21 @@ import type { Random } from '../random.js'
 import type { Replica } from '../replica.js'
 import type { Store } from '../store/store.js'
 import type { Transport } from '../transport/transport.js'
+import type { Request, Response } from '../wire/messages.js'
 import { AntiEntropy } from './anti-entropy.js'
 import { ArcIndex } from './arc-index.js'
+import { ClockOffsets, type ClockStatus } from './clock-offsets.js'
 import { Coordinator, hintExtras, type ClusterReadOptions, type ClusterReadResult, type ClusterWriteOptions, type ClusterWriteResult } from './coordinator.js'
 import { DEFAULT_N, DEFAULT_R, DEFAULT_W } from './engine-constants.js'
 import { HintedHandoff } from './hinted-handoff.js'
+import { KeyedWrites } from './keyed-writes.js'
+import { DEFAULT_IDEMPOTENCY_TTL_MS, outcomeId, type KeyedWrite } from '../idempotency.js'
+import type { AppliedResult } from '../write-path.js'
 import { Membership, type MemberView, type RingCache } from './membership.js'
 import { createMessenger, type Messenger } from './messenger.js'
+import { responseFromError } from './remote-errors.js'
 import { RequestRouter } from './request-router.js'
-import { syncStatus, type SyncStatus } from './sync-status.js'
+import { peerReports, syncStatus, type SyncStatus } from './sync-status.js'
 
 export interface EngineConfig {
   readonly n?: number
@@ -32,6 +38,10 @@ export interface EngineConfig {
   readonly handoffIntervalMs?: number
   readonly phiThreshold?: number
   readonly sessionReadTimeoutMs?: number
+  /** How long idempotency records and claims are kept (default 24 h). */
+  readonly idempotencyTtlMs?: number
+  /** Register timestamps further ahead of this node's clock are refused (default 500 ms). */
+  readonly maxClockOffsetMs?: number
   /**
    * Publish each write's delta as a rumor (default true). Off, a write reaches the other
    * replicas only through the coordinator, hinted handoff and anti-entropy.
@@ -63,6 +73,8 @@ export interface EngineStatus {
   readonly handoff: HintedHandoff['stats']
   readonly rumors: RequestRouter['stats']
   readonly clockDriftRefused: number
+  /** Whether this node's clock agrees with the cluster's, and what was refused for clock skew. */
+  readonly clock: ClockStatus
 }
 
 const JOIN_RETRY_BASE_MS = 200
@@ -73,6 +85,7 @@ export class Engine {
   readonly self: string
   readonly membership: Membership
   readonly coordinator: Coordinator
+  readonly keyed: KeyedWrites
   readonly handoff: HintedHandoff
   readonly antiEntropy: AntiEntropy
   readonly arcIndex: ArcIndex
@@ -92,10 +105,18 @@ export class Engine {
     this.messenger = createMessenger({
       transport,
       now: () => clock.now(),
-      onRequest: (from, request) => (router as RequestRouter).handleRequest(from, request),
+      onRequest: (from, request) => this.refuseSkewedApply(request) ?? (router as RequestRouter).handleRequest(from, request),
       onBroadcast: (from, message) => router?.handleBroadcast(from, message),
     })
     const send = this.messenger.send.bind(this.messenger)
+    // Heartbeats tell whether this node's clock agrees with the cluster's (clock-offsets.ts).
+    const clockOffsets = new ClockOffsets({
+      self: this.self,
+      clock,
+      livePeers: () => this.membership.livePeers(),
+      maxOffsetMs: config.maxClockOffsetMs,
+      logger: init.logger?.forComponent('clock') ?? silentLogger,
+    })
     this.membership = new Membership({
       self: { peerId: this.self, addrs: config.addrs, vnodes: config.vnodes },
       store,
@@ -105,7 +126,18 @@ export class Engine {
       heartbeatIntervalMs: config.heartbeatIntervalMs,
       phiThreshold: config.phiThreshold,
       ringCache: config.ringCache,
+      clockOffsets,
     })
+    const idempotencyTtlMs = config.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
+    const keyed = new KeyedWrites({
+      self: this.self,
+      store,
+      clock,
+      ttlMs: idempotencyTtlMs,
+      send,
+      isLive: (peer) => this.membership.isLive(peer),
+    })
+    this.keyed = keyed
     this.arcIndex = new ArcIndex()
     this.antiEntropy = new AntiEntropy({
       self: this.self,
@@ -118,6 +150,7 @@ export class Engine {
       livePeers: () => this.membership.livePeers(),
       ring: () => ({ ...this.membership.ring(), n: replicas() }),
       intervalMs: config.antiEntropyIntervalMs,
+      logger: (init.logger ?? silentLogger).forComponent('anti-entropy'),
     })
     this.coordinator = new Coordinator({
       self: this.self,
@@ -127,8 +160,20 @@ export class Engine {
       random,
       send,
       broadcast: (m) => this.messenger.broadcast(m),
-      keepHint: (target, key, state) => replica.merge(key, state, hintExtras(target, key, state, clock.now())).then(() => undefined),
-      defaults: { n: config.n ?? DEFAULT_N, r: config.r ?? DEFAULT_R, w: config.w ?? DEFAULT_W },
+      keepHint: (target, key, state, record) =>
+        replica
+          .merge(key, state, {
+            origin: 'local',
+            extras: {
+              ...hintExtras(target, key, state, clock.now()),
+              ...(record === undefined ? {} : { idempotency: [{ id: outcomeId(record.id), result: record.result, expiresAt: clock.now() + idempotencyTtlMs }] }),
+            },
+          })
+          .then(() => undefined),
+      keyed,
+      idempotencyTtlMs,
+      // Only what was configured: a default that adapts to the cluster stays the coordinator's.
+      defaults: { n: config.n, r: config.r, w: config.w },
       sessionReadTimeoutMs: config.sessionReadTimeoutMs,
       rumors: config.rumors,
     })
@@ -147,6 +192,8 @@ export class Engine {
       membership: this.membership,
       now: () => clock.now(),
       replicas,
+      keyed,
+      idempotencyTtlMs,
       antiEntropy: (from, request) => this.antiEntropy.handle(from, request),
     })
     this.router = router
@@ -192,8 +239,26 @@ export class Engine {
     await this.init.transport.stop()
   }
 
+  /** A keyed write may answer with its first outcome (replayed); an unkeyed one always applies. */
+  write(key: string, op: Operation, options: ClusterWriteOptions & { readonly idempotency: KeyedWrite }): Promise<ClusterWriteResult>
+  write(key: string, op: Operation, options?: Omit<ClusterWriteOptions, 'idempotency'>): Promise<AppliedResult>
   write(key: string, op: Operation, options?: ClusterWriteOptions): Promise<ClusterWriteResult> {
+    // A register coordinated here must not be written while this node's clock is off, even
+    // if another replica would apply it: refused before anything is sent or applied.
+    const refusal = op.type === 'lww' ? this.membership.clockOffsets.registerWriteRefusal() : undefined
+    if (refusal !== undefined) return Promise.reject(refusal)
     return this.coordinator.write(key, op, options)
+  }
+
+  /**
+   * A peer asks this node to apply a register write while its clock is off: refused before
+   * the router applies anything, so the coordinator gets a ClockSkewError (CLOCK_DRIFT on
+   * the wire) for a request that applied nothing. Undefined for anything else.
+   */
+  private refuseSkewedApply(request: Request): Promise<Response> | undefined {
+    if (request.type !== 'apply' || request.op.type !== 'lww') return undefined
+    const refusal = this.membership.clockOffsets.registerWriteRefusal()
+    return refusal === undefined ? undefined : Promise.resolve(responseFromError(refusal))
   }
 
   read(key: string, type: CrdtTypeName | undefined, options?: ClusterReadOptions): Promise<ClusterReadResult> {
@@ -204,10 +269,22 @@ export class Engine {
     return this.membership.members()
   }
 
-  /** Digests of what this node holds, per replica set, and per-peer anti-entropy state. */
+  /**
+   * Digests of what this node holds, per replica set; per peer sharing ranges, whether it
+   * is in sync now (sync-status.ts); unreconciled keys. Cheap enough for every scrape:
+   * O(arcs × n) plus one indexed hint lookup per peer.
+   */
   syncStatus(): SyncStatus {
     const n = this.init.config?.n ?? DEFAULT_N
-    return syncStatus(this.arcIndex, this.membership.ring().ring, this.self, n, this.antiEntropy.peerSyncStatus())
+    const peers = peerReports(
+      this.antiEntropy.comparisons(),
+      (peer) => this.membership.health(peer),
+      (peer) => this.handoff.pendingFor(peer),
+    )
+    return syncStatus(this.arcIndex, this.membership.ring().ring, this.self, n, peers, {
+      unreconciled: this.antiEntropy.unreconciled(),
+      hintsPendingFor: this.handoff.oldestTarget(),
+    })
   }
 
   status(): EngineStatus {
@@ -224,6 +301,7 @@ export class Engine {
       handoff: { ...this.handoff.stats },
       rumors: { ...this.router.stats },
       clockDriftRefused: this.init.replica.stats.clockDriftRefused,
+      clock: this.membership.clockOffsets.status(),
     }
   }
 

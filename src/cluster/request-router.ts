@@ -1,13 +1,15 @@
 // Serves peers' requests and broadcasts: the replica side of the write, read and
 // membership protocols. Anything a handler throws becomes an `error` response, so a bad
 // request never takes the node down.
-import type { Replica } from '../replica.js'
+import { claimId, decodeClaim, operationId, outcomeId, outcomeRecord } from '../idempotency.js'
+import type { BatchExtras, Replica } from '../replica.js'
 import { crdtOf } from '../replica.js'
 import type { Store } from '../store/store.js'
 import { decodeResponse, encodeMessage } from '../wire/codec.js'
-import type { AppliedResponse, ApplyRequest, Broadcast, Request, Response } from '../wire/messages.js'
-import { OP_ID_PREFIX, OP_ID_TTL_MS } from './engine-constants.js'
+import type { AppliedResponse, ApplyRequest, Broadcast, ReplicateRequest, Request, Response } from '../wire/messages.js'
+import { OP_ID_TTL_MS } from './engine-constants.js'
 import { hintExtras } from './coordinator.js'
+import type { KeyedWrites } from './keyed-writes.js'
 import type { Membership } from './membership.js'
 import { responseFromError } from './remote-errors.js'
 import { preferenceList } from './ring.js'
@@ -19,6 +21,10 @@ export interface RouterInit {
   readonly membership: Membership
   readonly now: () => number
   readonly replicas: () => number
+  /** Claims of keyed writes. */
+  readonly keyed: KeyedWrites
+  /** How long outcome records of keyed writes are kept. */
+  readonly idempotencyTtlMs: number
   /** Anti-entropy requests (sync-*); undefined when the request is not one of its. */
   readonly antiEntropy: (from: string, request: Request) => Promise<Response> | undefined
 }
@@ -46,7 +52,7 @@ export class RequestRouter {
   handleBroadcast(from: string, message: Broadcast): void {
     switch (message.type) {
       case 'heartbeat':
-        this.init.membership.handleHeartbeat(from, message.member, message.seq)
+        this.init.membership.handleHeartbeat(from, message.member, message.seq, message.time)
         return
       case 'rumor': {
         const { ring } = this.init.membership.ring()
@@ -54,7 +60,7 @@ export class RequestRouter {
           this.stats.rumorsIgnored++
           return
         }
-        this.init.replica.merge(message.key, message.state).then(
+        this.init.replica.merge(message.key, message.state, { origin: 'remote' }).then(
           () => this.stats.rumorsMerged++,
           () => this.stats.refused++,
         )
@@ -64,38 +70,72 @@ export class RequestRouter {
   }
 
   /**
-   * Applies an operation once per operation id: the answer is recorded in the same commit
-   * as the write, so a duplicated or retried request gets the first answer back instead
-   * of applying a counter increment twice.
+   * Applies an operation once per id. A client-keyed write (with a fingerprint) commits its
+   * outcome record with the write and answers `replayed` once it has one; an internal
+   * operation id records the answer itself, so a duplicated or retried request from its
+   * coordinator gets the first answer back instead of applying an increment twice.
    */
   private async apply(request: ApplyRequest): Promise<Response> {
-    const opId = request.idempotencyKey === undefined ? undefined : `${OP_ID_PREFIX}${request.idempotencyKey}`
+    const { store, now } = this.init
+    const id = request.idempotencyKey
+    if (id !== undefined && request.fingerprint !== undefined) {
+      const keyed = { id, fingerprint: request.fingerprint }
+      const recorded = store.getIdempotency(outcomeId(id), now())
+      if (recorded !== undefined) return { type: 'replayed', result: recorded }
+      const claim = store.getIdempotency(claimId(id), now())
+      const claimedBy = claim === undefined ? undefined : decodeClaim(claim)?.applier
+      if (claim !== undefined && claimedBy !== this.init.self) {
+        // Another node holds the claim here: applying would risk a second application.
+        return { type: 'error', code: 'UNAVAILABLE', message: `keyed write ${JSON.stringify(id)} is claimed by ${claimedBy ?? 'an unreadable claim'}; not applied` }
+      }
+      const expiresAt = now() + this.init.idempotencyTtlMs
+      const applied = await this.init.replica.apply(request.key, request.op, {
+        origin: 'remote',
+        extras: (w) => ({ idempotency: [outcomeRecord(keyed, w, expiresAt)] }),
+      })
+      const crdt = crdtOf(applied.type)
+      return { type: 'applied', delta: crdt.encode(applied.delta), state: crdt.encode(applied.state) }
+    }
+    const opId = id === undefined ? undefined : operationId(id)
     if (opId !== undefined) {
-      const recorded = this.init.store.getIdempotency(opId, this.init.now())
+      const recorded = store.getIdempotency(opId, now())
       if (recorded !== undefined) return decodeResponse(recorded)
     }
     let answer: AppliedResponse | undefined
-    await this.init.replica.apply(request.key, request.op, (w) => {
-      const crdt = crdtOf(w.type)
-      answer = { type: 'applied', delta: crdt.encode(w.delta), state: crdt.encode(w.state) }
-      if (opId === undefined) return {}
-      return { idempotency: [{ id: opId, result: encodeMessage(answer), expiresAt: this.init.now() + OP_ID_TTL_MS }] }
+    await this.init.replica.apply(request.key, request.op, {
+      origin: 'remote',
+      extras: (w) => {
+        const crdt = crdtOf(w.type)
+        answer = { type: 'applied', delta: crdt.encode(w.delta), state: crdt.encode(w.state) }
+        if (opId === undefined) return {}
+        return { idempotency: [{ id: opId, result: encodeMessage(answer), expiresAt: now() + OP_ID_TTL_MS }] }
+      },
     })
     return answer as AppliedResponse
   }
 
+  private async replicate(request: ReplicateRequest): Promise<Response> {
+    const { now } = this.init
+    const extras: BatchExtras = {
+      ...(request.hintFor === undefined || request.hintFor === this.init.self
+        ? {}
+        : hintExtras(request.hintFor, request.key, request.state, now())),
+      ...(request.record === undefined
+        ? {}
+        : { idempotency: [{ id: outcomeId(request.record.id), result: request.record.result, expiresAt: now() + this.init.idempotencyTtlMs }] }),
+    }
+    await this.init.replica.merge(request.key, request.state, { origin: 'remote', extras: Object.keys(extras).length > 0 ? extras : undefined })
+    return { type: 'ack' }
+  }
+
   private async serve(from: string, request: Request): Promise<Response> {
-    const { replica } = this.init
     switch (request.type) {
       case 'apply':
         return this.apply(request)
-      case 'replicate': {
-        const extras = request.hintFor === undefined || request.hintFor === this.init.self
-          ? undefined
-          : hintExtras(request.hintFor, request.key, request.state, this.init.now())
-        await replica.merge(request.key, request.state, extras)
-        return { type: 'ack' }
-      }
+      case 'replicate':
+        return this.replicate(request)
+      case 'claim':
+        return this.init.keyed.handleClaim(request)
       case 'read': {
         const stored = this.init.store.getKey(request.key)
         return stored === undefined ? { type: 'state' } : { type: 'state', state: stored.state }

@@ -1,15 +1,22 @@
-// A cluster of real engines on the deterministic simulator, for engine tests and the
-// simulation benchmark. Every node has an InMemoryStore driven by the scheduler, so a
-// crash keeps exactly what was committed.
+// A cluster of whole databases on the deterministic simulator, for engine tests, the
+// nemesis and the simulation benchmark. Each node runs the same `Database` that
+// openDatabase returns (handles, idempotency keys, session tokens, subscriptions, sync
+// status); only the store (in memory, committed by the scheduler, so a crash keeps exactly
+// what was committed), the transport, the clock and the random source are simulated.
 //
 //   const c = new SimCluster({ seed, size: 5, config: { antiEntropyIntervalMs: 500 } })
 //   await c.start()
-//   await c.settle(c.engine(c.ids[0]).write('k', { type: 'gcounter', op: 'increment', amount: 1 }))
+//   await c.settle(c.db(c.ids[0]).counter('k').increment(1, { idempotencyKey: 'once' }))
+//   c.crashBeforeNextAnswer(c.ids[1], 'apply')   // killed between commit and reply
 import { DEFAULT_VNODES } from '../cluster/constants.js'
-import { Engine, type EngineConfig } from '../cluster/engine.js'
+import type { Engine, EngineConfig } from '../cluster/engine.js'
 import * as memberTable from '../cluster/member-table.js'
-import { Replica } from '../replica.js'
+import { createDatabase, type Database, type DatabaseOptions } from '../database.js'
+import type { Logger } from '../logger.js'
+import type { Replica } from '../replica.js'
 import { InMemoryStore } from '../store/index.js'
+import { MESSAGE_TAGS } from '../wire/codec.js'
+import type { Request } from '../wire/messages.js'
 import type { Transport } from '../transport/transport.js'
 import { SimNetwork, type SimTraceEvent } from './network.js'
 import type { LinkOverrides } from './link.js'
@@ -29,6 +36,10 @@ export interface SimClusterOptions {
   readonly prefix?: string
   readonly link?: LinkOverrides
   readonly config?: EngineConfig
+  /** Database options besides the engine's (idempotency TTL, clock offset, listener errors). */
+  readonly database?: Omit<DatabaseOptions, 'engine' | 'replication'>
+  /** Per node: what its database logs (silent by default). */
+  readonly logger?: (id: string) => Logger
   /** 'refuse' makes requests to dead peers fail fast, like a connection reset. */
   readonly deadPeers?: 'timeout' | 'refuse'
   /**
@@ -48,6 +59,8 @@ export interface SimMember {
   readonly id: string
   node: SimNode
   store: InMemoryStore
+  /** Set once the node started (start(), restart()). */
+  db: Database
   replica: Replica
   engine: Engine
   up: boolean
@@ -64,7 +77,8 @@ export class SimCluster {
     const nodes = this.net.addNodes(options.size, options.prefix)
     this.ids = nodes.map((n) => n.id)
     for (const node of nodes) {
-      this.members.set(node.id, this.boot(node, new InMemoryStore({ schedule: node.schedule })))
+      // db, replica and engine come with start(): opening a database takes simulated time.
+      this.members.set(node.id, { id: node.id, node, store: new InMemoryStore({ schedule: node.schedule }), up: true } as SimMember)
     }
   }
 
@@ -82,8 +96,13 @@ export class SimCluster {
     return this.member(id).engine
   }
 
+  /** The node's database, as an app on it would hold it. */
+  db(id: string): Database {
+    return this.member(id).db
+  }
+
   async start(): Promise<void> {
-    const starting = (): Promise<void[]> => Promise.all([...this.members.values()].map((m) => m.engine.start()))
+    const starting = (): Promise<void[]> => Promise.all([...this.members.values()].map((m) => this.boot(m)))
     if (this.options.preseedMembers !== true || this.seeded) {
       await this.settle(starting())
       return
@@ -106,21 +125,43 @@ export class SimCluster {
     await this.net.scheduler.runFor(ms)
   }
 
-  /** kill -9: process state is lost, the store keeps what was committed. */
-  crash(id: string): void {
+  /**
+   * kill -9: process state is lost, the store keeps what was committed. `connections`
+   * says what peers see: 'reset' (the process died, its host answers: pending requests
+   * reset, new ones refused) or 'silent' (the host is gone: they time out); the default
+   * follows the network's `deadPeers`.
+   */
+  crash(id: string, options: { connections?: 'reset' | 'silent' } = {}): void {
     const m = this.member(id)
+    if (!m.up) return
     m.store = m.store.crashCopy({ schedule: m.node.schedule })
-    this.net.crash(id)
+    this.net.crash(id, options)
     m.up = false
   }
 
-  async restart(id: string): Promise<void> {
+  /**
+   * Kills `id` (connections reset) right after it handled and committed its next request
+   * of `kind`, before the answer leaves: the requester learns nothing, the write is durable.
+   */
+  crashBeforeNextAnswer(id: string, kind: Request['type']): void {
+    const endpoint = this.member(id).node.transport
+    const tag = MESSAGE_TAGS[kind]
+    endpoint.answerHook = (_from, request) => {
+      if (request[1] !== tag) return false
+      endpoint.answerHook = undefined
+      this.crash(id, { connections: 'reset' })
+      return true
+    }
+  }
+
+  /** Restarts a crashed node on what its store committed (or on an empty store: `wipe`, a lost disk). */
+  async restart(id: string, options: { wipe?: boolean } = {}): Promise<void> {
     const m = this.member(id)
     const node = this.net.restart(id)
-    const store = m.store.crashCopy({ schedule: node.schedule })
-    const fresh = this.boot(node, store)
-    this.members.set(id, fresh)
-    await this.settle(fresh.engine.start())
+    m.node = node
+    m.store = options.wipe === true ? new InMemoryStore({ schedule: node.schedule }) : m.store.crashCopy({ schedule: node.schedule })
+    m.up = true
+    await this.settle(this.boot(m))
   }
 
   /** Every up member's encoded state of `key` (undefined where missing). */
@@ -150,16 +191,22 @@ export class SimCluster {
     )
   }
 
-  private boot(node: SimNode, store: InMemoryStore): SimMember {
-    const replica = new Replica({ store, clock: node.clock, actor: node.id })
-    const engine = new Engine({
-      store,
-      transport: this.options.transport?.(node) ?? node.transport,
-      clock: node.clock,
-      random: node.random,
-      replica,
-      config: this.options.config,
-    })
-    return { id: node.id, node, store, replica, engine, up: true }
+  /** Opens the member's database on its current node and store (and starts its engine). */
+  private async boot(m: SimMember): Promise<void> {
+    const { n, r, w, ...engine } = this.options.config ?? {}
+    const db = await createDatabase(
+      {
+        store: m.store,
+        clock: m.node.clock,
+        random: m.node.random,
+        transport: this.options.transport?.(m.node) ?? m.node.transport,
+        logger: this.options.logger?.(m.id),
+        location: `sim:${m.id}`,
+      },
+      { ...this.options.database, engine, replication: { n, r, w } },
+    )
+    m.db = db
+    m.engine = db.engine as Engine
+    m.replica = db.replica
   }
 }

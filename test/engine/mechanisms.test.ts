@@ -97,6 +97,8 @@ describe(`cluster engine on the simulator (seed ${SEED})`, () => {
       await c.settle(Promise.all(keys.slice(i, i + 64).map((k) => c.engine(coordinator).write(k, { type: 'gcounter', op: 'increment', amount: 1 }))))
     }
     const hints = () => c.upIds().reduce((sum, id) => sum + c.member(id).store.listHints(cut).length, 0)
+    // A write returns after w acks; the delivery to the cut owner's fallback may still be under way.
+    await c.settle(c.engine(coordinator).coordinator.drain())
     expect(hints()).toBe(keys.length)
 
     c.net.heal()
