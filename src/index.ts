@@ -24,6 +24,8 @@ export {
   QuorumNotMetError,
   StaleReadError,
   WriteOutcomeUnknownError,
+  IdempotencyUnavailableError,
+  ClockSkewError,
 } from './errors.js'
 export {
   DatabaseLockedError,

@@ -2,6 +2,8 @@
 // one table from the database's named errors to status codes. Pure, so the table is
 // tested without a server (some errors, like QUORUM_NOT_MET, need a cluster to happen).
 import {
+  ClockSkewError,
+  IdempotencyUnavailableError,
   InvalidKeyError,
   InvalidOptionError,
   InvalidTokenError,
@@ -24,6 +26,8 @@ export type ErrorCode =
   | 'QUORUM_NOT_MET'
   | 'STALE_READ'
   | 'OUTCOME_UNKNOWN'
+  | 'IDEMPOTENCY_UNAVAILABLE'
+  | 'CLOCK_SKEW'
   | 'UNAVAILABLE'
   | 'NOT_READY'
   | 'INTERNAL'
@@ -75,7 +79,9 @@ const CLOSED_CODES = new Set(['CLOSED', 'STORE_CLOSED'])
  * The status and body for an error thrown while serving a request. STALE_READ is 503 (the
  * write is not here yet: retry later or elsewhere); OUTCOME_UNKNOWN is 504 (a replica this
  * node was waiting on stopped answering, as a gateway timeout: retry with the same
- * Idempotency-Key). `bodyLimitBytes` is the limit of the route that refused a body.
+ * Idempotency-Key). CLOCK_SKEW is 503: a node whose clock is off the cluster's refused a
+ * register write and wrote nothing; retry once its clock is fixed. `bodyLimitBytes` is the
+ * limit of the route that refused a body.
  */
 export function httpFailureOf(err: unknown, bodyLimitBytes: number = MAX_BODY_BYTES): HttpFailure {
   // Fastify's own errors first: some of them (body too large) are RangeErrors.
@@ -93,6 +99,9 @@ export function httpFailureOf(err: unknown, bodyLimitBytes: number = MAX_BODY_BY
   if (err instanceof TypeMismatchError) return failure(409, 'TYPE_MISMATCH', err.message)
   if (err instanceof StaleReadError) return failure(503, 'STALE_READ', err.message)
   if (err instanceof WriteOutcomeUnknownError) return failure(504, 'OUTCOME_UNKNOWN', err.message)
+  // Nothing was applied by this request; the same Idempotency-Key may be retried later.
+  if (err instanceof IdempotencyUnavailableError) return failure(503, 'IDEMPOTENCY_UNAVAILABLE', err.message)
+  if (err instanceof ClockSkewError) return failure(503, 'CLOCK_SKEW', err.message)
   // Before RangeError: ValueTooLargeError is one.
   if (err instanceof ValueTooLargeError) return failure(413, 'TOO_LARGE', err.message)
   // Its own code: a client that kept a token it cannot use should drop it, not fix the request.

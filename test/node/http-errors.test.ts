@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   DatabaseClosedError,
+  IdempotencyUnavailableError,
   InvalidKeyError,
   InvalidOptionError,
   InvalidTokenError,
@@ -21,9 +22,10 @@ describe('httpFailureOf', () => {
     ['TypeMismatchError', new TypeMismatchError('k', 'orset', 'lww'), 409, 'TYPE_MISMATCH'],
     ['StaleReadError', new StaleReadError('k'), 503, 'STALE_READ'],
     ['WriteOutcomeUnknownError', new WriteOutcomeUnknownError('k', 'peer-b'), 504, 'OUTCOME_UNKNOWN'],
+    ['IdempotencyUnavailableError', new IdempotencyUnavailableError('k', 1, 2), 503, 'IDEMPOTENCY_UNAVAILABLE'],
     ['ValueTooLargeError', new ValueTooLargeError('the value is 70000 bytes, over 65536'), 413, 'TOO_LARGE'],
     ['InvalidKeyError', new InvalidKeyError('the key is empty'), 400, 'INVALID_REQUEST'],
-    ['InvalidTokenError', new InvalidTokenError('garbled'), 400, 'INVALID_REQUEST'],
+    ['InvalidTokenError', new InvalidTokenError('garbled'), 400, 'INVALID_TOKEN'],
     ['InvalidOptionError', new InvalidOptionError('w must be positive'), 400, 'INVALID_REQUEST'],
     ['InvalidValueError', new InvalidValueError('a function is not JSON'), 400, 'INVALID_REQUEST'],
     ['RangeError (amount)', new RangeError('amount must be a non-negative safe integer'), 400, 'INVALID_REQUEST'],

@@ -186,7 +186,7 @@ describe('GET /v1/kv/:key', () => {
     const other = await post(inject, 'other', { type: 'lww', op: 'set', value: 1 })
     const wrongKey = await inject({ method: 'GET', url: `${kvPath('name')}?token=${encodeURIComponent(other.json().token)}` })
     expect(wrongKey.statusCode).toBe(400)
-    expect(wrongKey.json().error.code).toBe('INVALID_REQUEST')
+    expect(wrongKey.json().error.code).toBe('INVALID_TOKEN')
     const garbage = await inject({ method: 'GET', url: `${kvPath('name')}?token=not-a-token` })
     expect(garbage.statusCode).toBe(400)
     expect(garbage.json().error.message).toContain('session token')
