@@ -124,9 +124,19 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
       }
     })
 
+  /** GET /v1/sync's answer (node/http/schemas.ts syncResponseSchema). */
+  interface SyncBody {
+    digest: string
+    ranges: unknown[]
+    synced: boolean
+    reason?: string
+    peers: { id: string; status: string; inSync: boolean; reason?: string; lastExchange?: string; pendingHints: number }[]
+    unreconciled: { key: string; peer: string; reason: string; since: string }[]
+  }
+
   program
     .command('status')
-    .description("show the node's id, keys, hints, members and replication counters")
+    .description("show the node's id, keys, hints, members, replication counters, and whether it is synced (and why not)")
     .action(async (_opts: object, cmd: Command) => {
       const { status, body } = await callNode(clientOptions(flags(cmd)), 'GET', 'v1/status')
       if (status !== 200) throw new CliError(errorReason(status, body))
@@ -135,8 +145,13 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
       if (flags(cmd).json === true) return print(JSON.stringify({ ...(body as object), sync: sync.body }))
       const r = body as Record<string, unknown>
       for (const [k, v] of Object.entries(r)) print(`${k}: ${typeof v === 'object' ? JSON.stringify(v) : String(v)}`)
-      const s = sync.body as { digest: string; ranges: unknown[]; peers: { id: string; inSync: boolean; lastExchange: string }[] }
+      const s = sync.body as SyncBody
+      print(`synced: ${s.synced ? 'yes' : `no (${s.reason ?? 'no reason given'})`}`)
       print(`sync: digest ${s.digest}, ${s.ranges.length} replica set${s.ranges.length === 1 ? '' : 's'}`)
-      for (const p of s.peers) print(`  ${p.id}  ${p.inSync ? 'in sync' : 'differs'}  (last exchange ${p.lastExchange})`)
+      for (const p of s.peers) {
+        const state = p.inSync ? 'in sync' : `not in sync: ${p.reason ?? 'no reason given'}`
+        print(`  ${p.id}  ${p.status.padEnd(7)}  ${state}  hints ${p.pendingHints}  last exchange ${p.lastExchange ?? 'never'}`)
+      }
+      for (const u of s.unreconciled) print(`  unreconciled ${JSON.stringify(u.key)} with ${u.peer} since ${u.since}: ${u.reason}`)
     })
 }

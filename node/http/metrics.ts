@@ -1,6 +1,7 @@
 // Prometheus metrics of one HTTP server, in a registry of its own (never prom-client's
 // global one, so several nodes can run in one process). Counters and histograms are fed
-// by the routes; gauges and engine totals are read from db.status() on each scrape.
+// by the routes; gauges and engine totals are read from db.status() and db.syncStatus()
+// on each scrape (both are cheap: counters, and O(arcs) over the anti-entropy index).
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client'
 import type { Database } from '../../src/index.js'
 import { statusView, type StatusView } from './status-view.js'
@@ -31,6 +32,7 @@ export function createHttpMetrics(db: Database, options: HttpMetricsOptions = {}
   // Read by scrape() and shared by every collect() below; a closed database keeps its last
   // values (/readyz is what reports it).
   let view: StatusView | undefined
+  let synced: boolean | undefined
 
   const operations = new Counter({
     name: 'rumordb_operations_total',
@@ -59,6 +61,17 @@ export function createHttpMetrics(db: Database, options: HttpMetricsOptions = {}
   gauge('rumordb_keys', 'Keys stored on this node', (v) => ({ '': v.keys }))
   gauge('rumordb_pending_hints', 'Hinted-handoff deltas waiting for their owner', (v) => ({ '': v.pendingHints }))
   gauge('rumordb_peers', 'Cluster members by status, this node included', (v) => v.members, 'status')
+  gauge('rumordb_unreconciled_keys', 'Keys anti-entropy could not merge or send to some peer (GET /v1/sync lists them)', (v) => ({
+    '': v.antiEntropy.unreconciledKeys,
+  }))
+  new Gauge({
+    name: 'rumordb_synced',
+    help: '1 when every replica set this node belongs to agrees with all its live members and no hints are pending (GET /v1/sync says why not)',
+    registers,
+    collect() {
+      if (synced !== undefined) this.set(synced ? 1 : 0)
+    },
+  })
   // Engine totals are monotonic counters kept by the engine: mirrored on scrape.
   total('rumordb_anti_entropy_rounds_total', 'Anti-entropy rounds, by outcome', 'outcome', (v) => ({
     equal: v.antiEntropy.equalRounds,
@@ -74,6 +87,11 @@ export function createHttpMetrics(db: Database, options: HttpMetricsOptions = {}
   total('rumordb_network_bytes_total', 'Bytes of peer messages (anti-entropy, gossip, quorum requests), by direction', 'direction', (v) => ({
     sent: v.gossip.bytesSent,
     received: v.gossip.bytesReceived,
+  }))
+  total('rumordb_anti_entropy_errors_total', 'Anti-entropy failures, by kind (states that did not merge, states too large to send, requests answered with an error)', 'kind', (v) => ({
+    merge: v.antiEntropy.mergeErrors,
+    oversized_state: v.antiEntropy.oversizedStates,
+    request: v.antiEntropy.requestErrors,
   }))
   total('rumordb_gossip_rumors_total', 'Gossiped deltas received, by outcome', 'outcome', (v) => ({
     merged: v.gossip.rumorsMerged,
@@ -121,6 +139,7 @@ export function createHttpMetrics(db: Database, options: HttpMetricsOptions = {}
     async scrape() {
       try {
         view = statusView(db.status())
+        synced = db.syncStatus().synced
       } catch {
         // Closed: keep the last values.
       }

@@ -12,15 +12,25 @@ export function registerClusterRoutes(app: FastifyInstance, { db }: Pick<RouteDe
 
   app.get('/v1/status', { schema: { response: statusResponseSchema } }, async () => statusView(db.status()))
 
-  // "Am I synced?": digests per replica set (equal on nodes holding the same keys) and,
-  // per peer, whether the last anti-entropy exchange found the shared ranges equal.
+  // "Am I synced?": digests per replica set (equal on nodes holding the same keys); per
+  // peer, whether it is in sync now and why not; keys anti-entropy could not reconcile.
   app.get('/v1/sync', { schema: { response: syncResponseSchema } }, async () => {
     const s = db.syncStatus()
     return {
       digest: s.digest,
       keys: s.keys,
       ranges: s.ranges.map((r) => ({ replicas: [...r.replicas], keys: r.keys, digest: r.digest })),
-      peers: s.peers.map((p) => ({ id: p.id, inSync: p.inSync, lastExchange: new Date(p.lastExchange).toISOString() })),
+      peers: s.peers.map((p) => ({
+        id: p.id,
+        status: p.status,
+        inSync: p.inSync,
+        ...(p.reason === undefined ? {} : { reason: p.reason }),
+        ...(p.lastExchange === undefined ? {} : { lastExchange: new Date(p.lastExchange).toISOString() }),
+        pendingHints: p.pendingHints,
+      })),
+      synced: s.synced,
+      ...(s.reason === undefined ? {} : { reason: s.reason }),
+      unreconciled: s.unreconciled.map((u) => ({ key: u.key, reason: u.reason, peer: u.peer, since: new Date(u.since).toISOString() })),
     }
   })
 }

@@ -301,7 +301,7 @@ const hexDigest = { type: 'string', pattern: '^[0-9a-f]{32}$' } as const
 export const syncResponseSchema = {
   200: {
     type: 'object',
-    required: ['digest', 'keys', 'ranges', 'peers'],
+    required: ['digest', 'keys', 'ranges', 'peers', 'synced', 'unreconciled'],
     properties: {
       digest: hexDigest,
       keys: { type: 'integer' },
@@ -313,12 +313,30 @@ export const syncResponseSchema = {
           properties: { replicas: { type: 'array', items: { type: 'string' } }, keys: { type: 'integer' }, digest: hexDigest },
         },
       },
+      // Every member sharing ranges with this node; lastExchange is absent until one happened.
       peers: {
         type: 'array',
         items: {
           type: 'object',
-          required: ['id', 'inSync', 'lastExchange'],
-          properties: { id: { type: 'string' }, inSync: { type: 'boolean' }, lastExchange: { type: 'string' } },
+          required: ['id', 'status', 'inSync', 'pendingHints'],
+          properties: {
+            id: { type: 'string' },
+            status: { type: 'string', enum: ['alive', 'suspect', 'left'] },
+            inSync: { type: 'boolean' },
+            reason: { type: 'string' },
+            lastExchange: { type: 'string' },
+            pendingHints: { type: 'integer' },
+          },
+        },
+      },
+      synced: { type: 'boolean' },
+      reason: { type: 'string' },
+      unreconciled: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['key', 'reason', 'peer', 'since'],
+          properties: { key: { type: 'string' }, reason: { type: 'string' }, peer: { type: 'string' }, since: { type: 'string' } },
         },
       },
     },

@@ -18,7 +18,13 @@ export interface StatusView {
     readonly keysSent: number
     readonly keysReceived: number
     readonly mergeErrors: number
+    /** States too large for a sync batch, never sent (each is also an unreconciled key). */
+    readonly oversizedStates: number
+    /** Keys not reconciled with some peer right now (GET /v1/sync lists them). */
+    readonly unreconciledKeys: number
     readonly requestsServed: number
+    /** Sync requests from peers answered with an error. */
+    readonly requestErrors: number
   }
   readonly gossip: {
     readonly rumorsMerged: number
@@ -61,7 +67,10 @@ export function statusView(status: DatabaseStatus): StatusView {
         keysSent: 0,
         keysReceived: 0,
         mergeErrors: 0,
+        oversizedStates: 0,
+        unreconciledKeys: 0,
         requestsServed: 0,
+        requestErrors: 0,
       },
       gossip: {
         rumorsMerged: 0,
@@ -90,7 +99,10 @@ export function statusView(status: DatabaseStatus): StatusView {
       keysSent: ae.keysSent,
       keysReceived: ae.keysReceived,
       mergeErrors: ae.mergeErrors,
+      oversizedStates: ae.oversizedStates,
+      unreconciledKeys: ae.unreconciledKeys,
       requestsServed: ae.requestsServed,
+      requestErrors: ae.requestErrors,
     },
     gossip: {
       rumorsMerged: rumors.rumorsMerged,

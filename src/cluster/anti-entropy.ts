@@ -11,10 +11,15 @@
 //   B → sync-states{B's differing states, want}  both directions at once
 //   A merges, → sync-push {wanted states}; B merges → ack
 //
-// Anything that goes wrong ends the round quietly (counted); the next round starts over.
+// Anything that goes wrong ends the round (counted, logged at debug or info); the next round
+// starts over. Each end records what an exchange found, with the ring version and the
+// index's change number at the moment its digests were taken, so the sync status can say
+// whether a peer is in sync now, not whether it once was. A state that cannot be merged or
+// sent is kept as an unreconciled key (unreconciled.ts) and logged at warn.
 // Batches left over (more than 1024 keys, or 3 MiB of states) are picked up by later
 // rounds: a per-peer cursor moves the key walk forward across rounds.
 import type { TimerHandle } from '../clock.js'
+import { silentLogger, type Logger } from '../logger.js'
 import type { Random } from '../random.js'
 import { MAX_KEYS_PER_BATCH } from '../wire/limits.js'
 import type { Request, Response } from '../wire/messages.js'
@@ -25,15 +30,18 @@ import { groupHashes, matchGroups, rootOf } from './merkle.js'
 import {
   SyncEndpoint,
   uniqueStates,
+  type PeerComparison,
   type PeerSyncStatus,
   type SyncCounters,
   type SyncEndpointInit,
   type SyncView,
 } from './sync-endpoint.js'
 import { RangeCover, rangesToWire, selectRanges } from './sync-ranges.js'
+import type { UnreconciledKey } from './unreconciled.js'
 
 export { ringVersionOf, sharedArcs } from './merkle.js'
-export type { AntiEntropyRingView, PeerSyncStatus } from './sync-endpoint.js'
+export type { AntiEntropyRingView, PeerComparison, PeerSyncStatus } from './sync-endpoint.js'
+export type { UnreconciledKey } from './unreconciled.js'
 
 const MAX_RANGES_PER_REQUEST = MAX_KEYS_PER_BATCH / 2
 
@@ -120,6 +128,7 @@ export class AntiEntropy {
     keysReceived: 0,
     mergeErrors: 0,
     oversizedStates: 0,
+    unreconciledKeys: 0,
     requestsServed: 0,
     requestErrors: 0,
   }
@@ -127,6 +136,7 @@ export class AntiEntropy {
   private readonly intervalMs: number
   private readonly requestTimeoutMs: number
   private readonly endpoint: SyncEndpoint
+  private readonly logger: Logger
   /** Per peer: where the next key walk starts (sync-ranges.ts). */
   private readonly cursors = new Map<string, bigint>()
   private started = false
@@ -138,6 +148,7 @@ export class AntiEntropy {
     this.self = init.self
     this.intervalMs = init.intervalMs ?? DEFAULT_ANTI_ENTROPY_INTERVAL_MS
     this.requestTimeoutMs = init.requestTimeoutMs ?? DEFAULT_ANTI_ENTROPY_REQUEST_TIMEOUT_MS
+    this.logger = init.logger ?? silentLogger
     this.endpoint = new SyncEndpoint(init, this.stats)
   }
 
@@ -183,9 +194,19 @@ export class AntiEntropy {
     }
   }
 
-  /** The last exchange with each peer, in id order. */
+  /** The last exchange with each peer that had one, in id order. */
   peerSyncStatus(): PeerSyncStatus[] {
     return this.endpoint.peerSyncStatus()
+  }
+
+  /** Per peer sharing arcs with this node: whether the latest exchange still shows them equal (sync-endpoint.ts). */
+  comparisons(): PeerComparison[] {
+    return this.endpoint.comparisons()
+  }
+
+  /** Keys anti-entropy could not merge or send, per peer, oldest first. */
+  unreconciled(): UnreconciledKey[] {
+    return this.endpoint.unreconciledKeys()
   }
 
   // ---- initiator ------------------------------------------------------------------------
@@ -205,7 +226,7 @@ export class AntiEntropy {
     try {
       view = this.endpoint.view()
     } catch (err) {
-      this.init.log?.('anti-entropy: cannot read the ring view', err)
+      this.logger.warn({ err }, 'anti-entropy cannot read the ring view; the round is skipped')
       return { outcome: 'failed', received: 0, sent: 0, error: err }
     }
     const peer = requested ?? this.pickPeer(view)
@@ -222,7 +243,10 @@ export class AntiEntropy {
     } catch (err) {
       if (controller.signal.aborted) return { outcome: 'aborted', peer, received: 0, sent: 0, error: err }
       this.stats.failedRounds++
-      this.init.log?.(`anti-entropy round with ${peer} failed`, err)
+      // Timeouts come with every partition and crash (the failure detector reports those);
+      // a peer refusing a step is rarer and worth seeing without debug on.
+      const level = err instanceof AntiEntropyTimeoutError ? 'debug' : 'info'
+      this.logger[level]({ peer, err }, `anti-entropy round with ${peer} failed; the next round starts over`)
       return { outcome: 'failed', peer, received: 0, sent: 0, error: err }
     } finally {
       this.controller = undefined
@@ -243,17 +267,25 @@ export class AntiEntropy {
     const result = (outcome: RoundOutcome, received = 0, sent = 0): RoundResult => ({ outcome, peer, received, sent })
 
     const root = rootOf(ring, arcs, index, view.plan.n)
+    const rootSeq = index.changeSeq
     const first = await this.request(peer, { type: 'sync-root', ringVersion: version, root }, signal)
     if (first.type === 'sync-equal') {
-      endpoint.record(peer, true)
+      endpoint.record(peer, 'equal', view, rootSeq)
       return result('equal')
     }
     if (first.type !== 'sync-arcs') throw new AntiEntropyPeerError(peer, 'sync-root', first)
-    if (!bytesEqual(first.ringVersion, version) || !endpoint.isCurrent(view)) return result('view-mismatch')
+    if (!bytesEqual(first.ringVersion, version) || !endpoint.isCurrent(view)) {
+      endpoint.record(peer, 'view-mismatch', view, rootSeq)
+      return result('view-mismatch')
+    }
     const ends = matchGroups(ring, arcs, first.arcs)
-    if (ends === undefined) return result('view-mismatch')
+    if (ends === undefined) {
+      endpoint.record(peer, 'view-mismatch', view, rootSeq)
+      return result('view-mismatch')
+    }
 
     const mine = groupHashes(ring, arcs, ends, index)
+    const groupSeq = index.changeSeq
     const differing: number[] = []
     let from = 0
     ends.forEach((end, g) => {
@@ -261,10 +293,10 @@ export class AntiEntropy {
       from = end
     })
     if (differing.length === 0) {
-      endpoint.record(peer, true)
+      endpoint.record(peer, 'equal', view, groupSeq)
       return result('equal')
     }
-    endpoint.record(peer, false)
+    endpoint.record(peer, 'differ', view, groupSeq)
 
     const selection = selectRanges(index, ring, differing, this.cursors.get(peer) ?? 0n, MAX_KEYS_PER_BATCH, MAX_RANGES_PER_REQUEST)
     const second = await this.request(
@@ -282,7 +314,7 @@ export class AntiEntropy {
     // Only states of the ranges asked about: a confused peer cannot plant other keys here.
     const cover = new RangeCover(ring, selection.ranges, endpoint.sharedWith(view, peer))
     const incoming = uniqueStates(second.states).filter((s) => cover.has(endpoint.positionOf(s.key)))
-    const received = await endpoint.mergeAll(incoming)
+    const received = await endpoint.mergeAll(incoming, peer)
     // A full batch of states may have left more: resume after the last one received
     // (the responder walks the ranges in our order).
     const last = second.states[second.states.length - 1]
@@ -291,7 +323,11 @@ export class AntiEntropy {
 
     const listed = new Set(selection.entries.map((e) => e.key))
     const wanted = [...new Set(second.want)].filter((key) => listed.has(key))
-    const states = endpoint.statesFor(wanted)
+    // The responder wants every listed key whose digest differs from its own: a listed
+    // key it neither wants nor sent is equal on both ends.
+    const unequal = new Set([...wanted, ...second.states.map((s) => s.key)])
+    endpoint.unreconciled.clearWhere(peer, (key) => listed.has(key) && !unequal.has(key))
+    const states = endpoint.statesFor(wanted, peer)
     if (states.length > 0) {
       const third = await this.request(peer, { type: 'sync-push', states }, signal)
       if (third.type !== 'ack') throw new AntiEntropyPeerError(peer, 'sync-push', third)
@@ -331,7 +367,7 @@ export class AntiEntropy {
     try {
       response = await answer()
     } catch (err) {
-      this.init.log?.(`anti-entropy: ${request.type} from ${from} failed`, err)
+      this.logger.warn({ peer: from, err }, `anti-entropy could not answer ${request.type} from ${from}`)
       response = { type: 'error', code: 'INTERNAL', message: `${request.type} failed: ${String((err as Error)?.message ?? err)}`.slice(0, 1024) }
     }
     if (response.type === 'error') this.stats.requestErrors++

@@ -26,6 +26,9 @@ export interface HandoffStats {
   dropped: number
 }
 
+/** pendingFor() counts at most this many hints per target; the sync status shows "1000+". */
+export const PENDING_COUNT_LIMIT = 1000
+
 interface Backoff {
   attempts: number
   notBefore: number
@@ -58,6 +61,19 @@ export class HintedHandoff {
 
   pending(): number {
     return this.init.store.listHints().length
+  }
+
+  /**
+   * Hints waiting for `target`, counted up to `limit`: the sync status asks on every
+   * scrape, and SQLite answers from the (target, id) index reading at most `limit` rows.
+   */
+  pendingFor(target: string, limit = PENDING_COUNT_LIMIT): number {
+    return this.init.store.listHints(target, limit).length
+  }
+
+  /** The target of the oldest hint, if any hint is pending (one row by primary key). */
+  oldestTarget(): string | undefined {
+    return this.init.store.listHints(undefined, 1)[0]?.target
   }
 
   /** One pass over every target with hints; resolves when the pass is done. */

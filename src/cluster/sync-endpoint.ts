@@ -4,6 +4,7 @@
 // The initiator side (anti-entropy.ts) uses the same pieces, so both ends agree on what
 // a peer may send and on the walk order of keys.
 import type { Clock } from '../clock.js'
+import { silentLogger, type Logger } from '../logger.js'
 import type { Replica } from '../replica.js'
 import type { Store } from '../store/store.js'
 import { MAX_KEY_BYTES, MAX_KEYS_PER_BATCH } from '../wire/limits.js'
@@ -15,6 +16,7 @@ import { keyPosition } from './hash.js'
 import { groupArcs, groupHashes, rootOf, sharingPlan, type SharingPlan } from './merkle.js'
 import type { Ring } from './ring.js'
 import { keysInRange, RangeCover, rangesFromWire, spanAtMostOnce } from './sync-ranges.js'
+import { UnreconciledKeys, type UnreconciledKey } from './unreconciled.js'
 
 /** Estimated bytes per listed state or key beyond its key and state (protobuf tags, lengths). */
 const ENTRY_OVERHEAD_BYTES = 16
@@ -43,7 +45,8 @@ export interface SyncEndpointInit {
   readonly clock: Clock
   readonly ring: () => AntiEntropyRingView
   readonly n?: number
-  readonly log?: (message: string, error?: unknown) => void
+  /** Anti-entropy's component logger: failed rounds at debug/info, unreconciled keys at warn. */
+  readonly logger?: Logger
 }
 
 /** Counters both ends update; AntiEntropyStats extends them. */
@@ -56,14 +59,37 @@ export interface SyncCounters {
   mergeErrors: number
   /** States too large for any batch: never sent. */
   oversizedStates: number
+  /** Keys not reconciled with some peer right now (a gauge: it goes down as they settle). */
+  unreconciledKeys: number
 }
 
 export interface PeerSyncStatus {
   readonly id: string
-  /** The last exchange with this peer (either side started it) found the shared arcs equal. */
+  /** The last exchange with this peer (either side started it) found the shared arcs equal, and it is still current (see PeerComparison). */
   readonly inSync: boolean
   /** Clock time of that exchange. */
   readonly lastExchange: number
+}
+
+/** What one exchange with a peer found, as of the moment our digests were taken. */
+export type ExchangeOutcome = 'equal' | 'differ' | 'view-mismatch'
+
+interface ExchangeRecord {
+  readonly at: number
+  readonly outcome: ExchangeOutcome
+  /** The ring version the digests were compared at. */
+  readonly ringVersion: Uint8Array
+  /** `index.changeSeq` when our digests were taken: later changes are not covered. */
+  readonly seq: number
+}
+
+/** Whether the latest exchange with a peer still shows the arcs this node shares with it equal. */
+export interface PeerComparison {
+  readonly id: string
+  readonly inSync: boolean
+  /** Why not, when not in sync. */
+  readonly reason?: string
+  readonly lastExchange?: number
 }
 
 export class SyncEndpoint {
@@ -71,12 +97,25 @@ export class SyncEndpoint {
   private planN = 0
   /** Per peer of the current plan: 1 for each arc shared with it. */
   private readonly sharedMasks = new Map<string, Uint8Array>()
-  private readonly exchanges = new Map<string, { at: number; inSync: boolean }>()
+  /** The latest exchange with each peer, either side started it. */
+  private readonly exchanges = new Map<string, ExchangeRecord>()
+  private readonly logger: Logger
+  /** Keys whose states could not be reconciled, per peer (unreconciled.ts). */
+  readonly unreconciled: UnreconciledKeys
 
   constructor(
     private readonly init: SyncEndpointInit,
     private readonly counters: SyncCounters,
-  ) {}
+  ) {
+    this.logger = init.logger ?? silentLogger
+    this.unreconciled = new UnreconciledKeys({
+      now: () => init.clock.now(),
+      logger: this.logger,
+      onSize: (size) => {
+        counters.unreconciledKeys = size
+      },
+    })
+  }
 
   /** The current ring view, with the index re-filed and the sharing plan rebuilt when it changed. */
   view(): SyncView {
@@ -89,6 +128,7 @@ export class SyncEndpoint {
       this.plan = sharingPlan(ring, this.init.self, n)
       this.planN = n
       this.sharedMasks.clear()
+      this.unreconciled.retainPeers(this.plan.peers)
     }
     return { ring, version, plan: this.plan }
   }
@@ -120,23 +160,29 @@ export class SyncEndpoint {
     return this.init.index.get(key)?.position ?? keyPosition(key)
   }
 
-  /** Merges in one turn, so the store commits them in one transaction. Returns how many merged. */
-  async mergeAll(states: readonly KeyState[]): Promise<number> {
+  /**
+   * Merges `peer`'s states in one turn, so the store commits them in one transaction.
+   * Returns how many merged; the others are counted and kept as unreconciled.
+   */
+  async mergeAll(states: readonly KeyState[], peer: string): Promise<number> {
     const results = await Promise.allSettled(states.map((s) => this.init.replica.merge(s.key, s.state)))
     let merged = 0
     results.forEach((r, i) => {
-      if (r.status === 'fulfilled') merged++
-      else {
+      const { key } = states[i]!
+      if (r.status === 'fulfilled') {
+        merged++
+        this.unreconciled.clear(key, peer)
+      } else {
         this.counters.mergeErrors++
-        this.init.log?.(`anti-entropy: cannot merge key ${JSON.stringify(states[i]!.key)}`, r.reason)
+        this.unreconciled.add(key, peer, `merge failed: ${describeError(r.reason)}`)
       }
     })
     this.counters.keysReceived += merged
     return merged
   }
 
-  /** Our states of `keys`, in order, at most one batch. */
-  statesFor(keys: readonly string[]): KeyState[] {
+  /** Our states of `keys` for `peer`, in order, at most one batch. */
+  statesFor(keys: readonly string[], peer: string): KeyState[] {
     const states: KeyState[] = []
     let budget = MAX_SYNC_BATCH_BYTES
     for (const key of keys) {
@@ -145,7 +191,7 @@ export class SyncEndpoint {
       if (stored === undefined) continue
       const size = stateSize(key, stored.state)
       if (size > MAX_SYNC_STATE_BYTES) {
-        this.oversized(key, size)
+        this.oversized(key, size, peer)
         continue
       }
       if (size > budget) break
@@ -155,15 +201,42 @@ export class SyncEndpoint {
     return states
   }
 
-  record(peer: string, inSync: boolean): void {
-    this.exchanges.set(peer, { at: this.init.clock.now(), inSync })
+  /**
+   * Remembers what an exchange with `peer` found. `seq` is `index.changeSeq` read when our
+   * digests were taken, in the same turn: the comparison covers changes up to it.
+   */
+  record(peer: string, outcome: ExchangeOutcome, view: SyncView, seq: number): void {
+    this.exchanges.set(peer, { at: this.init.clock.now(), outcome, ringVersion: view.version, seq })
+    // Every shared arc was equal: so was every key we could not reconcile with it.
+    if (outcome === 'equal') this.unreconciled.clearWhere(peer, (key) => this.sharedWith(view, peer)(this.init.index.arcOfKey(key)))
   }
 
-  /** The last exchange with each peer, in id order. */
+  /**
+   * Per peer sharing arcs with this node, in id order: in sync iff the latest exchange
+   * found equal digests at the current ring version, and no arc shared with the peer
+   * changed after our digests were taken. O(shared arcs) per peer, no store access.
+   */
+  comparisons(): PeerComparison[] {
+    const view = this.view()
+    const out: PeerComparison[] = []
+    for (const [id, arcs] of view.plan.peers) {
+      const exchange = this.exchanges.get(id)
+      out.push({ id, ...judge(exchange, view.version, this.init.index.lastChangeIn(arcs)), lastExchange: exchange?.at })
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  /** The last exchange with each peer that had one, in id order (whether it is still current, see comparisons()). */
   peerSyncStatus(): PeerSyncStatus[] {
+    const view = this.view()
     return [...this.exchanges]
-      .map(([id, e]) => ({ id, inSync: e.inSync, lastExchange: e.at }))
+      .map(([id, e]) => ({ id, inSync: judge(e, view.version, this.init.index.lastChangeIn(this.arcsWith(view, id))).inSync, lastExchange: e.at }))
       .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  /** Keys not reconciled with some peer, oldest first. */
+  unreconciledKeys(): UnreconciledKey[] {
+    return this.unreconciled.list()
   }
 
   // ---- answers ------------------------------------------------------------------------
@@ -171,14 +244,17 @@ export class SyncEndpoint {
   answerRoot(from: string, request: SyncRootRequest): Response {
     const view = this.view()
     const { ring, version } = view
-    if (!bytesEqual(request.ringVersion, version)) return { type: 'sync-arcs', ringVersion: version, arcs: [] }
     const { index } = this.init
+    if (!bytesEqual(request.ringVersion, version)) {
+      this.record(from, 'view-mismatch', view, index.changeSeq)
+      return { type: 'sync-arcs', ringVersion: version, arcs: [] }
+    }
     const arcs = this.arcsWith(view, from)
     if (bytesEqual(rootOf(ring, arcs, index, view.plan.n), request.root)) {
-      this.record(from, true)
+      this.record(from, 'equal', view, index.changeSeq)
       return { type: 'sync-equal' }
     }
-    this.record(from, false)
+    this.record(from, 'differ', view, index.changeSeq)
     const ends = groupArcs(arcs, (arc) => index.keyCount(arc), MAX_KEYS_PER_BATCH, ANTI_ENTROPY_EXPECTED_DIFFS)
     return { type: 'sync-arcs', ringVersion: version, arcs: groupHashes(ring, arcs, ends, index) }
   }
@@ -206,7 +282,7 @@ export class SyncEndpoint {
       if (mine === undefined || !bytesEqual(mine.digest, digest)) {
         want.push(key)
         budget -= utf8Length(key) + ENTRY_OVERHEAD_BYTES
-      }
+      } else this.unreconciled.clear(key, from)
     }
 
     const states: KeyState[] = []
@@ -220,7 +296,7 @@ export class SyncEndpoint {
         if (stored === undefined) continue
         const size = stateSize(mine.key, stored.state)
         if (size > MAX_SYNC_STATE_BYTES) {
-          this.oversized(mine.key, size)
+          this.oversized(mine.key, size, from)
           continue
         }
         if (states.length === MAX_KEYS_PER_BATCH || size > budget) break walk
@@ -237,14 +313,30 @@ export class SyncEndpoint {
     const view = this.view()
     const accept = this.sharedWith(view, from)
     // States of arcs we do not share with the sender are not ours to keep.
-    await this.mergeAll(uniqueStates(request.states).filter((s) => accept(arcOf(view.ring, this.positionOf(s.key)))))
+    await this.mergeAll(uniqueStates(request.states).filter((s) => accept(arcOf(view.ring, this.positionOf(s.key)))), from)
     return { type: 'ack' }
   }
 
-  private oversized(key: string, size: number): void {
+  private oversized(key: string, size: number, peer: string): void {
     this.counters.oversizedStates++
-    this.init.log?.(`anti-entropy: the state of ${JSON.stringify(key)} (${size} bytes) does not fit a sync batch; it is not reconciled`)
+    this.unreconciled.add(key, peer, `its state (${size} bytes) does not fit a sync batch of ${MAX_SYNC_BATCH_BYTES} bytes`)
   }
+}
+
+/** The comparison part of a peer's sync status (alive and hints are sync-status.ts's part). */
+function judge(exchange: ExchangeRecord | undefined, ringVersion: Uint8Array, lastChange: number): Omit<PeerComparison, 'id' | 'lastExchange'> {
+  if (exchange === undefined) return { inSync: false, reason: 'never compared' }
+  if (!bytesEqual(exchange.ringVersion, ringVersion)) return { inSync: false, reason: 'ring view changed' }
+  if (exchange.outcome === 'view-mismatch') return { inSync: false, reason: 'ring views differ' }
+  if (exchange.outcome === 'differ') return { inSync: false, reason: 'digests differ' }
+  if (exchange.seq < lastChange) return { inSync: false, reason: 'not compared since the last local change' }
+  return { inSync: true }
+}
+
+/** A short, single-line account of a merge failure for the sync status. */
+function describeError(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+  return text.replace(/\s+/g, ' ').slice(0, 300)
 }
 
 function refuse(code: ErrorResponse['code'], message: string): ErrorResponse {

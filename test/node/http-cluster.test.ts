@@ -38,7 +38,7 @@ describe('GET /v1/sync', () => {
   it('reports the digest of what the node holds; it changes with a write and not with a read', async () => {
     const { server, db } = await testServer()
     const before = (await server.app.inject({ method: 'GET', url: '/v1/sync' })).json()
-    expect(before).toEqual({ digest: '0'.repeat(32), keys: 0, ranges: [{ replicas: [db.nodeId], keys: 0, digest: '0'.repeat(32) }], peers: [] })
+    expect(before).toEqual({ digest: '0'.repeat(32), keys: 0, ranges: [{ replicas: [db.nodeId], keys: 0, digest: '0'.repeat(32) }], peers: [], synced: true, unreconciled: [] })
     await db.counter('a').increment()
     const after = (await server.app.inject({ method: 'GET', url: '/v1/sync' })).json()
     expect(after.keys).toBe(1)
