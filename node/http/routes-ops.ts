@@ -12,7 +12,7 @@ export interface OpsDeps extends RouteDeps {
   readonly isNetworkReady?: () => boolean | Promise<boolean>
 }
 
-type Check = 'sqlite' | 'network'
+type Check = 'sqlite' | 'network' | 'clock'
 
 export function registerOpsRoutes(app: FastifyInstance, { db, metrics, isNetworkReady }: OpsDeps): void {
   // Liveness: the process answers. Deliberately touches nothing else.
@@ -25,6 +25,15 @@ export function registerOpsRoutes(app: FastifyInstance, { db, metrics, isNetwork
         'network',
         async () => {
           if (!(await isNetworkReady())) throw new Error('the network is not ready (no listening transport or no peers joined yet)')
+        },
+      ])
+    }
+    if (db.networked) {
+      checks.push([
+        'clock',
+        async () => {
+          const problem = clockProblem(db)
+          if (problem !== undefined) throw new Error(problem)
         },
       ])
     }
@@ -41,6 +50,25 @@ export function registerOpsRoutes(app: FastifyInstance, { db, metrics, isNetwork
     const text = await metrics.scrape()
     return reply.type(metrics.registry.contentType).send(text)
   })
+}
+
+/**
+ * Why this node's clock keeps it from serving every write (it refuses register writes while
+ * the cluster disagrees with it), or undefined. A closed database is the sqlite check's.
+ */
+function clockProblem(db: OpsDeps['db']): string | undefined {
+  let status: ReturnType<OpsDeps['db']['status']>
+  try {
+    status = db.status()
+  } catch {
+    return undefined
+  }
+  if (!status.networked || !status.clock.off) return undefined
+  const { offsetMs, maxOffsetMs, peersDisagreeing } = status.clock
+  return (
+    `this node's wall clock is ${Math.abs(offsetMs)} ms ${offsetMs >= 0 ? 'ahead of' : 'behind'} the cluster's ` +
+    `(${peersDisagreeing} peers disagree by more than ${maxOffsetMs} ms): register writes are refused until it is fixed; sync it (NTP)`
+  )
 }
 
 /** The error a check failed with (a timeout counts), or undefined when it passed. */

@@ -1,10 +1,13 @@
 // Who is in the cluster and who is alive. The member table is a CRDT (member-table.ts), so
 // announcements converge in any order; heartbeats carry each member's own record and feed
 // a phi-accrual failure detector. A suspected member stays in the ring (placement does not
-// flap) but coordinators skip it. Leaving is explicit.
+// flap) but coordinators skip it. Leaving is explicit. Heartbeats also carry the sender's
+// wall clock, which tells this node whether its own clock agrees with the cluster's
+// (clock-offsets.ts).
 import type { Clock, TimerHandle } from '../clock.js'
 import type { Store } from '../store/store.js'
 import type { HeartbeatBroadcast, MemberAnnouncement, Request, Response } from '../wire/messages.js'
+import { ClockOffsets } from './clock-offsets.js'
 import { DEFAULT_VNODES } from './constants.js'
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './engine-constants.js'
 import * as memberTable from './member-table.js'
@@ -43,10 +46,14 @@ export interface MembershipInit {
   readonly heartbeatIntervalMs?: number
   readonly phiThreshold?: number
   readonly ringCache?: RingCache
+  /** Fed by heartbeats; by default one with the default limit and no logging. */
+  readonly clockOffsets?: ClockOffsets
 }
 
 export class Membership {
   readonly self: string
+  /** Peers' clock offsets from their heartbeats: whether this node's clock is off. */
+  readonly clockOffsets: ClockOffsets
   private table: MemberTable = memberTable.empty()
   private readonly detector: PhiAccrualDetector
   private readonly heartbeatIntervalMs: number
@@ -63,6 +70,7 @@ export class Membership {
     this.self = init.self.peerId
     this.heartbeatIntervalMs = init.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS
     this.detector = new PhiAccrualDetector({ threshold: init.phiThreshold })
+    this.clockOffsets = init.clockOffsets ?? new ClockOffsets({ self: this.self, clock: init.clock, livePeers: () => this.livePeers() })
   }
 
   /** Loads the persisted table, announces this node alive at a new incarnation, starts heartbeats. */
@@ -114,14 +122,18 @@ export class Membership {
     return { type: 'members', members: memberTable.members(this.table) }
   }
 
-  handleHeartbeat(from: string, member: MemberAnnouncement, seq: number): void {
+  /** `time` is the sender's wall clock when it sent the heartbeat (absent: no clock sample). */
+  handleHeartbeat(from: string, member: MemberAnnouncement, seq: number, time?: number): void {
     if (member.peerId === this.self) return
     if (member.peerId === from) {
       const last = this.lastSeq.get(from)
       const fresh = last === undefined || member.incarnation > last.incarnation || (member.incarnation === last.incarnation && seq > last.seq)
       if (fresh) {
         this.lastSeq.set(from, { incarnation: member.incarnation, seq })
-        this.detector.heartbeat(from, this.init.clock.now())
+        const now = this.init.clock.now()
+        this.detector.heartbeat(from, now)
+        // Only fresh heartbeats: a duplicate or a stale copy arrives late and would look behind.
+        if (time !== undefined) this.clockOffsets.record(from, time, now)
       }
     }
     // Nearly every heartbeat repeats the record we hold: nothing to validate or merge.

@@ -2,7 +2,7 @@
 // response; the coordinator turns it back into the error the caller would have got locally.
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { ClockDriftError, CrdtDecodeError, InvalidValueError, ValueTooLargeError } from '../../crdts/index.js'
-import { RumorDbError, TypeMismatchError } from '../errors.js'
+import { ClockSkewError, RumorDbError, TypeMismatchError } from '../errors.js'
 import type { ErrorCode, ErrorResponse, Response } from '../wire/messages.js'
 
 export class RemoteError extends RumorDbError {
@@ -16,6 +16,8 @@ export class RemoteError extends RumorDbError {
 }
 
 const TYPE_IN_MESSAGE = /\((gcounter|pncounter|orset|lww)\)/
+/** ClockSkewError's message: the offset and the limit. */
+const SKEW_IN_MESSAGE = /wall clock is (\d+) ms (ahead of|behind) the cluster's \(limit (\d+) ms\)/
 
 /** The error a caller sees for a replica's refusal (or an unexpected answer). */
 export function errorFromResponse(peer: string, response: Response, key: string, requested: CrdtTypeName | undefined): Error {
@@ -30,6 +32,13 @@ export function errorFromResponse(peer: string, response: Response, key: string,
       return new InvalidValueError(response.message)
     case 'TOO_LARGE':
       return new ValueTooLargeError(response.message)
+    case 'CLOCK_DRIFT': {
+      // A replica whose own clock is off refused to apply a register write: it applied nothing.
+      const skew = SKEW_IN_MESSAGE.exec(response.message)
+      if (skew === null) return new RemoteError(peer, response.code, response.message)
+      const offsetMs = Number(skew[1]) * (skew[2] === 'behind' ? -1 : 1)
+      return new ClockSkewError(peer, offsetMs, Number(skew[3]))
+    }
     default:
       return new RemoteError(peer, response.code, response.message)
   }
@@ -41,7 +50,7 @@ export function responseFromError(err: unknown): ErrorResponse {
   if (err instanceof TypeMismatchError) return { type: 'error', code: 'TYPE_MISMATCH', message }
   if (err instanceof ValueTooLargeError) return { type: 'error', code: 'TOO_LARGE', message }
   if (err instanceof InvalidValueError || err instanceof RangeError) return { type: 'error', code: 'INVALID_VALUE', message }
-  if (err instanceof ClockDriftError) return { type: 'error', code: 'CLOCK_DRIFT', message }
+  if (err instanceof ClockDriftError || err instanceof ClockSkewError) return { type: 'error', code: 'CLOCK_DRIFT', message }
   if (err instanceof CrdtDecodeError) return { type: 'error', code: 'BAD_REQUEST', message }
   return { type: 'error', code: 'INTERNAL', message }
 }
