@@ -9,7 +9,7 @@ import { CrdtDecodeError, typeOfEncoded } from '../../crdts/index.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import type { Clock } from '../clock.js'
 import type { Random } from '../random.js'
-import { InvalidOptionError, QuorumNotMetError, StaleReadError, TypeMismatchError, WriteOutcomeUnknownError } from '../errors.js'
+import { ClockSkewError, InvalidOptionError, QuorumNotMetError, StaleReadError, TypeMismatchError, WriteOutcomeUnknownError } from '../errors.js'
 import { outcomeId, outcomeRecord, type KeyedWrite } from '../idempotency.js'
 import type { Operation } from '../operations.js'
 import { crdtOf, type AppliedWrite, type BatchExtras, type Replica } from '../replica.js'
@@ -295,17 +295,23 @@ export class Coordinator implements WritePath {
   ): Promise<AppliedResponse | ReplayedResponse | 'not-applied'> {
     const request: Request = { type: 'apply', key, op, ...ids }
     let ambiguous = false
-    for (let attempt = 0; ; attempt++) {
+    for (;;) {
       try {
         const response = await this.init.send(peer, request)
         if (response.type === 'applied' || response.type === 'replayed') return response
         throw errorFromResponse(peer, response, key, op.type)
       } catch (err) {
+        // After an ambiguous attempt nothing proves the first one did not apply.
+        if (ambiguous) throw new WriteOutcomeUnknownError(key, peer)
+        // A replica whose clock is off refused a register: certainly not applied there.
+        if (err instanceof ClockSkewError) {
+          if (ids.fingerprint === undefined) return 'not-applied'
+          throw err
+        }
         if (!isUnreachable(err)) throw err
         const certain = err instanceof PeerUnreachableError || err instanceof TransportStoppedError || err instanceof RemoteError
-        if (certain && !ambiguous) return 'not-applied'
-        if (ambiguous || attempt >= 1) throw new WriteOutcomeUnknownError(key, peer)
-        ambiguous = true
+        if (certain) return 'not-applied'
+        ambiguous = true // one more attempt with the same id: the replica applies an id once
       }
     }
   }

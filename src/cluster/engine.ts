@@ -18,7 +18,7 @@ import { Coordinator, hintExtras, type ClusterReadOptions, type ClusterReadResul
 import { DEFAULT_N, DEFAULT_R, DEFAULT_W } from './engine-constants.js'
 import { HintedHandoff } from './hinted-handoff.js'
 import { KeyedWrites } from './keyed-writes.js'
-import { DEFAULT_IDEMPOTENCY_TTL_MS, outcomeId, type KeyedWrite } from '../idempotency.js'
+import { DEFAULT_IDEMPOTENCY_TTL_MS, operationId, outcomeId, type KeyedWrite } from '../idempotency.js'
 import type { AppliedResult } from '../write-path.js'
 import { Membership, type MemberView, type RingCache } from './membership.js'
 import { createMessenger, type Messenger } from './messenger.js'
@@ -257,6 +257,12 @@ export class Engine {
    */
   private refuseSkewedApply(request: Request): Promise<Response> | undefined {
     if (request.type !== 'apply' || request.op.type !== 'lww') return undefined
+    // A retry of a write applied here before gets its first answer: nothing new is written.
+    const id = request.idempotencyKey
+    const now = this.init.clock.now()
+    if (id !== undefined && this.init.store.getIdempotency(request.fingerprint === undefined ? operationId(id) : outcomeId(id), now) !== undefined) {
+      return undefined
+    }
     const refusal = this.membership.clockOffsets.registerWriteRefusal()
     return refusal === undefined ? undefined : Promise.resolve(responseFromError(refusal))
   }

@@ -154,6 +154,11 @@ export class SimCluster {
     }
   }
 
+  /** Disarms every crashBeforeNextAnswer that has not fired yet. */
+  disarmCrashes(): void {
+    for (const m of this.members.values()) m.node.transport.answerHook = undefined
+  }
+
   /** Restarts a crashed node on what its store committed (or on an empty store: `wipe`, a lost disk). */
   async restart(id: string, options: { wipe?: boolean } = {}): Promise<void> {
     const m = this.member(id)

@@ -1,13 +1,24 @@
-// A randomized fault schedule against a simulated cluster: clients write all four types
-// at random nodes while the nemesis partitions, drops, duplicates, reorders, skews clocks
-// and crashes/restarts nodes; then everything heals and the run goes quiet. The checker
-// asserts, for every key, that its replicas converged and that no acknowledged write was
-// lost. One seed decides everything, so a failure replays exactly.
+// A randomized fault schedule against a simulated cluster of whole databases. Clients
+// write all four types through the public handles at random nodes, half of the writes
+// with an idempotency key; a write that ends "outcome unknown" (or "idempotency
+// unavailable") is retried through a random other node with the same key, as a real
+// client would after a 504. Meanwhile the nemesis partitions, drops, duplicates, reorders,
+// resets connections after answers were applied, skews clocks, crashes nodes (their
+// connections reset or silent), kills nodes between a commit and its answer, and restarts
+// them. Then everything heals, every keyed write still unanswered is retried once more, and
+// the run goes quiet. The checker states the promises: replicas converge; no acknowledged
+// write is lost; a write is never counted twice (counters within [acknowledged, attempted
+// distinct operations], a keyed write exactly once once acknowledged); sets hold nothing
+// never added; registers hold a written value; and a node that says `synced: true` while
+// every node does holds what its peers hold. One seed decides everything.
 import { crdtTypes, GCounter, LWWRegister, ORSet, PNCounter } from '../../crdts/index.js'
 import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
 import { preferenceList } from '../../src/cluster/ring.js'
+import { IdempotencyUnavailableError, WriteOutcomeUnknownError } from '../../src/errors.js'
+import type { WriteOptions, WriteResult } from '../../src/handles.js'
 import type { Operation } from '../../src/operations.js'
 import { seededRandom, type Random } from '../../src/random.js'
+import { decodeSessionToken } from '../../src/session-token.js'
 import { SimCluster } from './sim-cluster.js'
 
 export interface NemesisOptions {
@@ -21,6 +32,12 @@ export interface NemesisOptions {
   readonly loss: number
   readonly duplicate: number
   readonly reorder: number
+  /** Probability that an answer is lost with its connection reset (the request was applied). */
+  readonly reset: number
+  /** Share of writes sent with an idempotency key (retried through other nodes when unknown). */
+  readonly keyedShare: number
+  /** Attempts of one keyed write while faults run (the final retry after the heal is extra). */
+  readonly maxAttempts: number
   /** Virtual ms allowed for convergence after healing. */
   readonly convergeWithinMs: number
 }
@@ -34,24 +51,38 @@ export const DEFAULT_NEMESIS: Omit<NemesisOptions, 'seed'> = {
   loss: 0.05,
   duplicate: 0.03,
   reorder: 0.1,
+  reset: 0.02,
+  keyedShare: 0.5,
+  maxAttempts: 4,
   convergeWithinMs: 30_000,
 }
 
 export const ENGINE_TIMING = { heartbeatIntervalMs: 200, antiEntropyIntervalMs: 250, handoffIntervalMs: 250 }
 
+/** One distinct operation a client meant to apply once, however many attempts it took. */
 interface WriteRecord {
   readonly key: string
   readonly op: Operation
+  readonly idempotencyKey: string | undefined
+  attempts: number
   acked: boolean
-  witness?: Uint8Array
+  /** The session token of the (first) answer. */
+  token?: string
+  /** Whether the last attempt ended with an ambiguous outcome and a retry is due. */
+  unresolved: boolean
 }
 
 export interface NemesisReport {
   readonly seed: number
+  /** Distinct operations the clients meant to apply. */
   readonly attempted: number
   readonly acked: number
+  /** Attempts, retries through other nodes included. */
+  readonly attempts: number
+  /** Acknowledged keyed writes whose answer was a replay of an earlier attempt. */
+  readonly replays: number
   readonly faults: string[]
-  /** Virtual ms from the final heal until every key's replicas were equal. */
+  /** Virtual ms from the final heal until every key's replicas were equal and every node said synced. */
   readonly convergedAfterMs: number | undefined
   readonly antiEntropyRounds: number
   readonly problems: string[]
@@ -64,7 +95,13 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   const cluster = new SimCluster({
     seed: options.seed,
     size: options.nodes,
-    link: { latency: { baseMs: 1, jitterMs: 2 }, loss: options.loss, duplicate: options.duplicate, reorder: options.reorder },
+    link: {
+      latency: { baseMs: 1, jitterMs: 2 },
+      loss: options.loss,
+      duplicate: options.duplicate,
+      reorder: options.reorder,
+      reset: options.reset,
+    },
     config: ENGINE_TIMING,
   })
   await cluster.start()
@@ -74,6 +111,36 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   const keys = TYPES.flatMap((t) => Array.from({ length: options.keysPerType }, (_, i) => ({ key: `${t}:${i}`, type: t })))
   const addedElements = new Map<string, string[]>()
   let unique = 0
+  let attempts = 0
+  let replays = 0
+
+  /** One attempt of `record` through `node`; keyed writes left unknown are retried elsewhere. */
+  const attempt = (record: WriteRecord, node: string, w: number, retryLater: boolean): Promise<void> => {
+    record.attempts++
+    attempts++
+    record.unresolved = false
+    const options: WriteOptions = { w, ...(record.idempotencyKey === undefined ? {} : { idempotencyKey: record.idempotencyKey }) }
+    return send(cluster, node, record, options).then(
+      (result) => {
+        if (result.replayed === true) replays++
+        if (!record.acked) record.token = result.token
+        record.acked = true
+      },
+      (err: unknown) => {
+        const ambiguous = err instanceof WriteOutcomeUnknownError || err instanceof IdempotencyUnavailableError
+        if (!ambiguous || record.idempotencyKey === undefined) return
+        record.unresolved = true
+        if (!retryLater || record.attempts >= maxAttempts) return
+        // As a client after a 504: a while later, through another node, with the same key.
+        const delay = 50 + rng.int(400)
+        cluster.scheduler.after(delay, () => {
+          const up = cluster.upIds().filter((id) => id !== node)
+          if (up.length > 0) void attempt(record, pick(rng, up), w, true)
+        })
+      },
+    )
+  }
+  const maxAttempts = options.maxAttempts
 
   const issue = (): void => {
     const up = cluster.upIds()
@@ -81,45 +148,41 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const node = pick(rng, up)
     const { key, type } = pick(rng, keys)
     const op = randomOp(rng, type, key, addedElements, () => `${options.seed}-${unique++}`)
-    const record: WriteRecord = { key, op, acked: false }
+    const keyed = rng.next() < options.keyedShare
+    const record: WriteRecord = { key, op, idempotencyKey: keyed ? `w-${options.seed}-${writes.length}` : undefined, attempts: 0, acked: false, unresolved: false }
     writes.push(record)
-    const w = 1 + rng.int(3)
-    cluster
-      .engine(node)
-      .write(key, op, { w })
-      .then(
-        (result) => {
-          record.acked = true
-          record.witness = result.witness
-        },
-        () => undefined,
-      )
+    void attempt(record, node, 1 + rng.int(3), true)
   }
 
-  const crashed = new Set<string>()
   const fault = async (): Promise<void> => {
     const roll = rng.next()
     const ids = cluster.ids
-    if (roll < 0.25) {
+    const up = cluster.upIds()
+    const down = ids.filter((id) => !up.includes(id))
+    if (roll < 0.22) {
       const shuffled = shuffle(rng, ids)
       const cut = 1 + rng.int(ids.length - 1)
       cluster.net.partition([shuffled.slice(0, cut), shuffled.slice(cut)])
       faults.push(`partition ${shuffled.slice(0, cut).join(',')} | ${shuffled.slice(cut).join(',')}`)
-    } else if (roll < 0.4) {
+    } else if (roll < 0.35) {
       cluster.net.heal()
       faults.push('heal')
+    } else if (roll < 0.5) {
+      if (up.length > 1) {
+        const victim = pick(rng, up)
+        const connections = rng.next() < 0.5 ? 'reset' : 'silent'
+        cluster.crash(victim, { connections })
+        faults.push(`crash ${victim} (${connections})`)
+      }
     } else if (roll < 0.6) {
-      const candidates = ids.filter((id) => !crashed.has(id))
-      if (candidates.length > 1) {
-        const victim = pick(rng, candidates)
-        cluster.crash(victim)
-        crashed.add(victim)
-        faults.push(`crash ${victim}`)
+      if (up.length > 1) {
+        const victim = pick(rng, up)
+        cluster.crashBeforeNextAnswer(victim, 'apply')
+        faults.push(`kill ${victim} between its next apply's commit and answer`)
       }
     } else if (roll < 0.8) {
-      if (crashed.size > 0) {
-        const back = pick(rng, [...crashed].sort())
-        crashed.delete(back)
+      if (down.length > 0) {
+        const back = pick(rng, down)
         faults.push(`restart ${back}`)
         await cluster.restart(back)
       }
@@ -143,33 +206,81 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   }
 
   // Heal: network whole, clocks right, every node back; then only repair traffic remains.
+  cluster.disarmCrashes()
   cluster.net.heal()
   for (const id of cluster.ids) cluster.net.setSkew(id, 0)
-  for (const id of [...crashed].sort()) await cluster.restart(id)
-  cluster.net.setDefaultLink({ loss: 0, duplicate: 0, reorder: 0 })
+  for (const id of cluster.ids) if (!cluster.member(id).up) await cluster.restart(id)
+  cluster.net.setDefaultLink({ loss: 0, duplicate: 0, reorder: 0, reset: 0 })
   faults.push('final heal')
+  // Every keyed write a client still waits on is retried until it is answered (applied, or
+  // the first attempt's result): nothing refuses it once every node is back, and it must
+  // never apply a second time. A few rounds: failure detectors first see restarted nodes.
+  const problems: string[] = []
+  for (let round = 0; round < 20; round++) {
+    const open = writes.filter((w) => w.idempotencyKey !== undefined && !w.acked)
+    if (open.length === 0) break
+    await cluster.settle(Promise.all(open.map((w) => attempt(w, pick(rng, cluster.ids), 1, false))))
+    await cluster.runFor(200)
+  }
+  for (const w of writes) if (w.idempotencyKey !== undefined && !w.acked) problems.push(`${w.key}: keyed write ${w.idempotencyKey} still unanswered after the heal`)
   const healedAt = cluster.scheduler.now
   const roundsBefore = totalRounds(cluster)
-  const converged = (): boolean => keys.every(({ key }) => replicasEqual(cluster, key))
-  await cluster.scheduler.runUntil(converged, { maxTime: healedAt + options.convergeWithinMs })
-  const convergedAfterMs = converged() ? cluster.scheduler.now - healedAt : undefined
+  const allEqual = (): boolean => keys.every(({ key }) => replicasEqual(cluster, key))
+  const allSynced = (): boolean => cluster.ids.every((id) => cluster.db(id).syncStatus().synced)
+  let syncedButDiffer: string | undefined
+  const done = (): boolean => {
+    const equal = allEqual()
+    const synced = allSynced()
+    if (synced && !equal && syncedButDiffer === undefined) {
+      syncedButDiffer = keys.filter(({ key }) => !replicasEqual(cluster, key)).map(({ key }) => `${key} ${describeStates(cluster, key)}`).join('; ')
+    }
+    return equal && synced
+  }
+  // Sampled every 100 virtual ms: a sync status per node per event would dominate the run.
+  let converged = done()
+  while (!converged && cluster.scheduler.now - healedAt < options.convergeWithinMs) {
+    await cluster.runFor(100)
+    converged = done()
+  }
+  const convergedAfterMs = converged ? cluster.scheduler.now - healedAt : undefined
 
-  const problems: string[] = []
+  if (syncedButDiffer !== undefined) problems.push(`every node said synced: true while replicas differed: ${syncedButDiffer}`)
   if (convergedAfterMs === undefined) {
     for (const { key } of keys) if (!replicasEqual(cluster, key)) problems.push(`${key}: replicas differ ${describeStates(cluster, key)}`)
+    for (const id of cluster.ids) {
+      const status = cluster.db(id).syncStatus()
+      if (!status.synced) problems.push(`${id} not synced: ${status.reason ?? '?'}`)
+    }
   }
   for (const { key, type } of keys) problems.push(...checkKey(cluster, key, type, writes.filter((w) => w.key === key)))
   const report: NemesisReport = {
     seed: options.seed,
     attempted: writes.length,
     acked: writes.filter((w) => w.acked).length,
+    attempts,
+    replays,
     faults,
     convergedAfterMs,
     antiEntropyRounds: totalRounds(cluster) - roundsBefore,
     problems,
   }
-  await cluster.settle(Promise.all(cluster.upIds().map((id) => cluster.engine(id).stop())))
+  await cluster.settle(Promise.all(cluster.upIds().map((id) => cluster.db(id).close())))
   return report
+}
+
+function send(cluster: SimCluster, node: string, record: WriteRecord, options: WriteOptions): Promise<WriteResult<unknown>> {
+  const db = cluster.db(node)
+  const { key, op } = record
+  switch (op.type) {
+    case 'gcounter':
+      return db.gcounter(key).increment(op.amount, options)
+    case 'pncounter':
+      return op.op === 'increment' ? db.counter(key).increment(op.amount, options) : db.counter(key).decrement(op.amount, options)
+    case 'orset':
+      return op.op === 'add' ? db.set(key).add(op.element, options) : db.set(key).remove(op.element, options)
+    case 'lww':
+      return db.register(key).set(op.value, options)
+  }
 }
 
 function ownersOf(cluster: SimCluster, key: string): string[] {
@@ -185,11 +296,14 @@ function replicasEqual(cluster: SimCluster, key: string): boolean {
 
 function describeStates(cluster: SimCluster, key: string): string {
   return ownersOf(cluster, key)
-    .map((id) => `${id}=${cluster.member(id).store.getKey(key)?.digest ? Buffer.from(cluster.member(id).store.getKey(key)!.digest).toString('hex').slice(0, 8) : '-'}`)
+    .map((id) => {
+      const digest = cluster.member(id).store.getKey(key)?.digest
+      return `${id}=${digest === undefined ? '-' : Buffer.from(digest).toString('hex').slice(0, 8)}`
+    })
     .join(' ')
 }
 
-/** No acknowledged write lost, nothing invented: the checks of the issue, per type. */
+/** No acknowledged write lost, none counted twice, nothing invented: per type. */
 function checkKey(cluster: SimCluster, key: string, type: CrdtTypeName, writes: WriteRecord[]): string[] {
   const owner = ownersOf(cluster, key)[0] as string
   const encoded = cluster.member(owner).store.getKey(key)?.state
@@ -197,7 +311,8 @@ function checkKey(cluster: SimCluster, key: string, type: CrdtTypeName, writes: 
   const state = encoded === undefined ? crdt.empty() : crdt.decode(encoded)
   const problems: string[] = []
   for (const w of writes) {
-    if (w.acked && w.witness !== undefined && !crdt.covers(state, w.witness)) problems.push(`${key}: acknowledged ${JSON.stringify(w.op)} is missing`)
+    if (!w.acked || w.token === undefined) continue
+    if (!crdt.covers(state, decodeSessionToken(key, w.token).witness)) problems.push(`${key}: acknowledged ${JSON.stringify(w.op)} is missing`)
   }
   const sum = (pred: (w: WriteRecord) => boolean, op?: string): number =>
     writes.filter((w) => pred(w) && (op === undefined || w.op.op === op)).reduce((s, w) => s + ('amount' in w.op ? w.op.amount : 0), 0)
