@@ -118,28 +118,55 @@ function parseRecord(id: string, bytes: Uint8Array): { fingerprint: string; toke
   return { fingerprint: record.f, token: record.t, value: record.v }
 }
 
-/** A claim: the one node accepted to apply a keyed write, and the write's fingerprint. */
-export interface Claim {
-  readonly applier: string
-  readonly fingerprint: string
+/** A Paxos ballot (rounds compare first, then proposers). */
+export interface Ballot {
+  readonly round: number
+  readonly proposer: string
 }
 
-export function encodeClaim(claim: Claim): Uint8Array {
-  const text = new TextEncoder().encode(JSON.stringify({ a: claim.applier, f: claim.fingerprint }))
+/**
+ * What a replica remembers of the Paxos instance that chooses a keyed write's applier:
+ * the write's fingerprint, the highest ballot it promised, and what it accepted last.
+ */
+export interface ClaimState {
+  readonly fingerprint: string
+  readonly promised: Ballot
+  readonly accepted?: { readonly ballot: Ballot; readonly applier: string }
+}
+
+export function compareBallots(a: Ballot, b: Ballot): number {
+  if (a.round !== b.round) return a.round < b.round ? -1 : 1
+  return a.proposer < b.proposer ? -1 : a.proposer > b.proposer ? 1 : 0
+}
+
+export function encodeClaim(claim: ClaimState): Uint8Array {
+  const body = {
+    f: claim.fingerprint,
+    p: [claim.promised.round, claim.promised.proposer],
+    ...(claim.accepted === undefined ? {} : { a: [claim.accepted.ballot.round, claim.accepted.ballot.proposer, claim.accepted.applier] }),
+  }
+  const text = new TextEncoder().encode(JSON.stringify(body))
   const out = new Uint8Array(1 + text.length)
   out[0] = CLAIM_VERSION
   out.set(text, 1)
   return out
 }
 
-/** Undefined for bytes that are not a claim (a damaged row counts as no claim: the caller may not grant on it). */
-export function decodeClaim(bytes: Uint8Array): Claim | undefined {
+/** Undefined for bytes that are not a claim state (the caller refuses rather than guess). */
+export function decodeClaim(bytes: Uint8Array): ClaimState | undefined {
   try {
     if (bytes[0] !== CLAIM_VERSION) return undefined
-    const parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(1))) as { a?: unknown; f?: unknown }
-    if (typeof parsed.a !== 'string' || typeof parsed.f !== 'string') return undefined
-    return { applier: parsed.a, fingerprint: parsed.f }
+    const parsed = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(1))) as { f?: unknown; p?: unknown; a?: unknown }
+    if (typeof parsed.f !== 'string' || !isBallotTuple(parsed.p, 2)) return undefined
+    const promised = { round: parsed.p[0] as number, proposer: parsed.p[1] as string }
+    if (parsed.a === undefined) return { fingerprint: parsed.f, promised }
+    if (!isBallotTuple(parsed.a, 3) || typeof parsed.a[2] !== 'string') return undefined
+    return { fingerprint: parsed.f, promised, accepted: { ballot: { round: parsed.a[0] as number, proposer: parsed.a[1] as string }, applier: parsed.a[2] } }
   } catch {
     return undefined
   }
+}
+
+function isBallotTuple(value: unknown, length: number): value is unknown[] {
+  return Array.isArray(value) && value.length === length && Number.isSafeInteger(value[0]) && typeof value[1] === 'string'
 }

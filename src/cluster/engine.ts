@@ -133,6 +133,7 @@ export class Engine {
       self: this.self,
       store,
       clock,
+      random,
       ttlMs: idempotencyTtlMs,
       send,
       isLive: (peer) => this.membership.isLive(peer),

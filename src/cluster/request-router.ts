@@ -1,7 +1,7 @@
 // Serves peers' requests and broadcasts: the replica side of the write, read and
 // membership protocols. Anything a handler throws becomes an `error` response, so a bad
 // request never takes the node down.
-import { claimId, decodeClaim, operationId, outcomeId, outcomeRecord } from '../idempotency.js'
+import { operationId, outcomeId, outcomeRecord } from '../idempotency.js'
 import type { BatchExtras, Replica } from '../replica.js'
 import { crdtOf } from '../replica.js'
 import type { Store } from '../store/store.js'
@@ -82,12 +82,6 @@ export class RequestRouter {
       const keyed = { id, fingerprint: request.fingerprint }
       const recorded = store.getIdempotency(outcomeId(id), now())
       if (recorded !== undefined) return { type: 'replayed', result: recorded }
-      const claim = store.getIdempotency(claimId(id), now())
-      const claimedBy = claim === undefined ? undefined : decodeClaim(claim)?.applier
-      if (claim !== undefined && claimedBy !== this.init.self) {
-        // Another node holds the claim here: applying would risk a second application.
-        return { type: 'error', code: 'UNAVAILABLE', message: `keyed write ${JSON.stringify(id)} is claimed by ${claimedBy ?? 'an unreadable claim'}; not applied` }
-      }
       const expiresAt = now() + this.init.idempotencyTtlMs
       const applied = await this.init.replica.apply(request.key, request.op, {
         origin: 'remote',

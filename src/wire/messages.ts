@@ -74,18 +74,27 @@ export interface JoinRequest {
   readonly member: MemberAnnouncement
 }
 
+/** A Paxos ballot: rounds compare first, then proposers (peer ids). */
+export interface Ballot {
+  readonly round: number
+  readonly proposer: string
+}
+
 /**
- * Before a client-keyed write is applied, its coordinator asks the key's replicas to accept
- * `applier` as the one node that applies write `id`. A node accepts one applier per id and
- * remembers it: only an applier accepted by a majority may apply, so two retries through
- * different nodes can never both apply (src/cluster/idempotent-writes.ts).
+ * Before a client-keyed write is applied, its coordinator runs single-decree Paxos with the
+ * key's replicas on the one node that applies write `id` (src/cluster/keyed-writes.ts):
+ * `prepare` a ballot, then `accept` an applier under it. Only an applier a majority
+ * accepted may apply, so two retries through different nodes can never both apply.
  */
 export interface ClaimRequest {
   readonly type: 'claim'
   readonly key: string
   readonly id: string
   readonly fingerprint: string
-  readonly applier: string
+  readonly phase: 'prepare' | 'accept'
+  readonly ballot: Ballot
+  /** Accept only. */
+  readonly applier?: string
 }
 
 /** Anti-entropy step 1: the Merkle root of the arcs both sides replicate. */
@@ -120,6 +129,7 @@ export type Request =
   | SyncRootRequest
   | SyncKeysRequest
   | SyncPushRequest
+  | TransferRequest
 
 // ---- responses -----------------------------------------------------------------------
 
@@ -142,11 +152,14 @@ export interface ReplayedResponse {
   readonly result: Uint8Array
 }
 
-/** The applier this node accepts for a claimed write id, and the fingerprint it was claimed with. */
+/** A replica's answer to a claim: promised/accepted or not, and what it holds. */
 export interface ClaimedResponse {
   readonly type: 'claimed'
-  readonly applier: string
+  readonly ok: boolean
+  /** The fingerprint the replica holds for this id (a different one: the id was reused). */
   readonly fingerprint: string
+  readonly promised: Ballot
+  readonly accepted?: { readonly ballot: Ballot; readonly applier: string }
 }
 
 export interface StateResponse {
@@ -205,6 +218,7 @@ export type Response =
   | SyncArcsResponse
   | SyncStatesResponse
   | ErrorResponse
+  | TransferResponse
 
 // ---- broadcasts (gossipsub topics in production) --------------------------------------
 
@@ -226,6 +240,57 @@ export interface RumorBroadcast {
 }
 
 export type Broadcast = HeartbeatBroadcast | RumorBroadcast
+
+// ---- large-message transfer (src/cluster/large-messages.ts) ------------------------------
+// Between messengers only (src/cluster/messenger.ts): the engine never sends or sees these.
+// A message whose frame would be above MAX_FRAME_BYTES travels as parts of at most
+// LARGE_PART_BYTES.
+
+/** One part of a large request. The part that completes the message is answered with its response. */
+export interface LargePartRequest {
+  readonly type: 'large-part'
+  /** Chosen by the sender; with the digest, it names the message among the sender's. */
+  readonly transfer: number
+  readonly index: number
+  /** Bytes of the whole message (the part count is ⌈size / LARGE_PART_BYTES⌉). */
+  readonly size: number
+  /** SHA-256 of the whole message. */
+  readonly digest: Uint8Array
+  readonly data: Uint8Array
+}
+
+/** Asks for one part of a large response kept for the asker. */
+export interface LargePullRequest {
+  readonly type: 'large-pull'
+  readonly transfer: number
+  readonly index: number
+}
+
+/** A part was stored; the message is not complete yet. */
+export interface LargeStoredResponse {
+  readonly type: 'large-stored'
+}
+
+/** The response is above one frame and is kept for a while: pull its parts. */
+export interface LargeReadyResponse {
+  readonly type: 'large-ready'
+  readonly transfer: number
+  readonly size: number
+  readonly digest: Uint8Array
+}
+
+/** One part of a large response. */
+export interface LargeDataResponse {
+  readonly type: 'large-data'
+  readonly data: Uint8Array
+}
+
+export type TransferRequest = LargePartRequest | LargePullRequest
+export type TransferResponse = LargeStoredResponse | LargeReadyResponse | LargeDataResponse
+
+/** What the engine sends and serves: every request and response but the transfer's. */
+export type EngineRequest = Exclude<Request, TransferRequest>
+export type EngineResponse = Exclude<Response, TransferResponse>
 
 export type Message = Request | Response | Broadcast
 export type MessageType = Message['type']

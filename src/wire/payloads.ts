@@ -18,13 +18,17 @@ import {
   MAX_HASH_BYTES,
   MAX_FINGERPRINT_BYTES,
   MAX_IDEMPOTENCY_KEY_BYTES,
+  LARGE_DIGEST_BYTES,
+  LARGE_PART_BYTES,
   MAX_KEYS_PER_BATCH,
+  MAX_LARGE_PARTS,
   MAX_MEMBERS,
+  MAX_MESSAGE_BYTES,
   MAX_PEER_ID_BYTES,
   MAX_RECORD_BYTES,
   MAX_VNODES,
 } from './limits.js'
-import type { ErrorCode, KeyDigest, KeyState, MemberAnnouncement, Message, MessageType } from './messages.js'
+import type { ClaimRequest, ErrorCode, KeyDigest, KeyState, MemberAnnouncement, Message, MessageType } from './messages.js'
 import * as pb from './rumordb-pb.js'
 
 type MessageOf<T extends MessageType> = Extract<Message, { type: T }>
@@ -45,6 +49,8 @@ export interface PayloadCodec<T extends MessageType, P> {
 // ---- parts ----------------------------------------------------------------------------
 
 const STATUSES: readonly MemberAnnouncement['status'][] = ['alive', 'left']
+
+const CLAIM_PHASES: readonly ClaimRequest['phase'][] = ['prepare', 'accept']
 
 // Listed in protobuf code order: code = index + 1, and 0 (the unwritten default) is "missing".
 const ERROR_CODES: readonly ErrorCode[] = [
@@ -109,6 +115,22 @@ function hash(value: unknown, what: string, fail: Fail): Uint8Array {
   return f.bytes(value, what, fail, { max: MAX_HASH_BYTES })
 }
 
+// Field bounds of the transfer messages only: how parts fit together (count, lengths,
+// digest) is checked by the receiver (src/cluster/large-messages.ts).
+function partIndex(value: unknown, fail: Fail): number {
+  return f.intIn(value, 'index', 0, MAX_LARGE_PARTS - 1, fail)
+}
+
+function messageSize(value: unknown, fail: Fail): number {
+  return f.intIn(value, 'size', 1, MAX_MESSAGE_BYTES, fail)
+}
+
+function partData(value: unknown, fail: Fail): Uint8Array {
+  const data = f.bytes(value, 'data', fail, { max: LARGE_PART_BYTES })
+  if (data.length === 0) fail('data must not be empty (a part never is)')
+  return data
+}
+
 // ---- operations -----------------------------------------------------------------------
 
 function opToPb(value: unknown, fail: Fail): Pick<pb.Apply, 'op' | 'amount' | 'json'> {
@@ -164,7 +186,7 @@ function entry<T extends MessageType, P>(c: PayloadCodec<T, P>): PayloadCodec<T,
   return c as unknown as PayloadCodec<T, never>
 }
 
-const empty = <T extends 'ack' | 'sync-equal'>(type: T, tag: number, codec: () => Codec<object>): PayloadCodec<T, never> =>
+const empty = <T extends 'ack' | 'sync-equal' | 'large-stored'>(type: T, tag: number, codec: () => Codec<object>): PayloadCodec<T, never> =>
   entry<T, object>({ tag, codec, toPb: () => ({}), fromPb: () => ({ type }) as MessageOf<T> })
 
 /** Tags: requests 0x01.., responses 0x11.., broadcasts 0x21... Never reuse a retired tag. */
@@ -234,13 +256,34 @@ export const PAYLOADS: PayloadCodecs = {
   claim: entry<'claim', pb.Claim>({
     tag: 0x08,
     codec: pb.Claim.codec,
-    toPb: (m, fail) => ({
-      key: f.key(m.key, 'key', fail),
-      id: f.text(m.id, 'id', true, MAX_IDEMPOTENCY_KEY_BYTES, fail),
-      fingerprint: f.text(m.fingerprint, 'fingerprint', true, MAX_FINGERPRINT_BYTES, fail),
-      applier: f.text(m.applier, 'applier', true, MAX_PEER_ID_BYTES, fail),
-    }),
-    fromPb: (p) => ({ type: 'claim', key: p.key, id: p.id, fingerprint: p.fingerprint, applier: p.applier }),
+    toPb: (m, fail) => {
+      const phase = CLAIM_PHASES.indexOf(m.phase)
+      if (phase < 0) fail(`phase must be 'prepare' or 'accept', got ${f.describe(m.phase)}`)
+      if ((m.phase === 'accept') !== (m.applier !== undefined)) fail('an accept (and only an accept) names an applier')
+      const ballot = object(m.ballot, 'ballot', fail)
+      return {
+        key: f.key(m.key, 'key', fail),
+        id: f.text(m.id, 'id', true, MAX_IDEMPOTENCY_KEY_BYTES, fail),
+        fingerprint: f.text(m.fingerprint, 'fingerprint', true, MAX_FINGERPRINT_BYTES, fail),
+        phase,
+        round: f.safeUint(ballot.round, 'ballot.round', fail),
+        proposer: f.text(ballot.proposer, 'ballot.proposer', true, MAX_PEER_ID_BYTES, fail),
+        applier: m.applier === undefined ? '' : f.text(m.applier, 'applier', true, MAX_PEER_ID_BYTES, fail),
+      }
+    },
+    fromPb: (p, fail) => {
+      const phase = CLAIM_PHASES[p.phase] ?? fail(`claim phase code ${p.phase} is unknown (0 prepare, 1 accept)`)
+      if ((phase === 'accept') !== (p.applier !== '')) fail('an accept (and only an accept) names an applier')
+      return {
+        type: 'claim',
+        key: p.key,
+        id: p.id,
+        fingerprint: p.fingerprint,
+        phase,
+        ballot: { round: p.round, proposer: p.proposer },
+        ...(phase === 'accept' ? { applier: p.applier } : {}),
+      }
+    },
   }),
   'sync-root': entry<'sync-root', pb.SyncRoot>({
     tag: 0x05,
@@ -309,11 +352,37 @@ export const PAYLOADS: PayloadCodecs = {
   claimed: entry<'claimed', pb.Claimed>({
     tag: 0x1a,
     codec: pb.Claimed.codec,
-    toPb: (m, fail) => ({
-      applier: f.text(m.applier, 'applier', true, MAX_PEER_ID_BYTES, fail),
-      fingerprint: f.text(m.fingerprint, 'fingerprint', true, MAX_FINGERPRINT_BYTES, fail),
-    }),
-    fromPb: (p) => ({ type: 'claimed', applier: p.applier, fingerprint: p.fingerprint }),
+    toPb: (m, fail) => {
+      const promised = object(m.promised, 'promised', fail)
+      const out: pb.Claimed = {
+        ok: m.ok === true,
+        fingerprint: f.text(m.fingerprint, 'fingerprint', true, MAX_FINGERPRINT_BYTES, fail),
+        promisedRound: f.safeUint(promised.round, 'promised.round', fail),
+        promisedBy: f.text(promised.proposer, 'promised.proposer', true, MAX_PEER_ID_BYTES, fail),
+        acceptedRound: 0,
+        acceptedBy: '',
+        acceptedApplier: '',
+      }
+      if (m.accepted !== undefined) {
+        const accepted = object(m.accepted, 'accepted', fail)
+        const ballot = object(accepted.ballot, 'accepted.ballot', fail)
+        out.acceptedRound = f.safeUint(ballot.round, 'accepted.ballot.round', fail)
+        out.acceptedBy = f.text(ballot.proposer, 'accepted.ballot.proposer', true, MAX_PEER_ID_BYTES, fail)
+        out.acceptedApplier = f.text(accepted.applier, 'accepted.applier', true, MAX_PEER_ID_BYTES, fail)
+      }
+      return out
+    },
+    fromPb: (p, fail) => {
+      const accepted = p.acceptedApplier !== ''
+      if (!accepted && (p.acceptedRound !== 0 || p.acceptedBy !== '')) fail('an accepted ballot without an applier')
+      return {
+        type: 'claimed',
+        ok: p.ok,
+        fingerprint: p.fingerprint,
+        promised: { round: p.promisedRound, proposer: p.promisedBy },
+        ...(accepted ? { accepted: { ballot: { round: p.acceptedRound, proposer: p.acceptedBy }, applier: p.acceptedApplier } } : {}),
+      }
+    },
   }),
   state: entry<'state', pb.State>({
     tag: 0x13,
@@ -370,6 +439,50 @@ export const PAYLOADS: PayloadCodecs = {
       const code = ERROR_CODES[p.code - 1] ?? fail(`error code ${p.code} is unknown`)
       return { type: 'error', code, message: p.message }
     },
+  }),
+
+  // ---- large-message transfer: requests 0x09.., responses 0x1b..
+  'large-part': entry<'large-part', pb.LargePart>({
+    tag: 0x09,
+    codec: pb.LargePart.codec,
+    toPb: (m, fail) => ({
+      transfer: f.safeUint(m.transfer, 'transfer', fail),
+      index: partIndex(m.index, fail),
+      size: messageSize(m.size, fail),
+      digest: f.bytes(m.digest, 'digest', fail, { exact: LARGE_DIGEST_BYTES }),
+      data: partData(m.data, fail),
+    }),
+    fromPb: (p) => ({
+      type: 'large-part',
+      transfer: p.transfer,
+      index: p.index,
+      size: p.size,
+      digest: f.ownBytes(p.digest),
+      data: f.ownBytes(p.data),
+    }),
+  }),
+  'large-pull': entry<'large-pull', pb.LargePull>({
+    tag: 0x0a,
+    codec: pb.LargePull.codec,
+    toPb: (m, fail) => ({ transfer: f.safeUint(m.transfer, 'transfer', fail), index: partIndex(m.index, fail) }),
+    fromPb: (p) => ({ type: 'large-pull', transfer: p.transfer, index: p.index }),
+  }),
+  'large-stored': empty('large-stored', 0x1b, pb.LargeStored.codec),
+  'large-ready': entry<'large-ready', pb.LargeReady>({
+    tag: 0x1c,
+    codec: pb.LargeReady.codec,
+    toPb: (m, fail) => ({
+      transfer: f.safeUint(m.transfer, 'transfer', fail),
+      size: messageSize(m.size, fail),
+      digest: f.bytes(m.digest, 'digest', fail, { exact: LARGE_DIGEST_BYTES }),
+    }),
+    fromPb: (p) => ({ type: 'large-ready', transfer: p.transfer, size: p.size, digest: f.ownBytes(p.digest) }),
+  }),
+  'large-data': entry<'large-data', pb.LargeData>({
+    tag: 0x1d,
+    codec: pb.LargeData.codec,
+    toPb: (m, fail) => ({ data: partData(m.data, fail) }),
+    fromPb: (p) => ({ type: 'large-data', data: f.ownBytes(p.data) }),
   }),
 
   // ---- broadcasts

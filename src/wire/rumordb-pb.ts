@@ -739,6 +739,9 @@ export interface Claim {
   key: string
   id: string
   fingerprint: string
+  phase: number
+  round: number
+  proposer: string
   applier: string
 }
 
@@ -767,8 +770,23 @@ export namespace Claim {
           w.string(obj.fingerprint)
         }
 
+        if ((obj.phase != null && obj.phase !== 0)) {
+          w.uint32(32)
+          w.uint32(obj.phase)
+        }
+
+        if ((obj.round != null && obj.round !== 0)) {
+          w.uint32(40)
+          w.uint64Number(obj.round)
+        }
+
+        if ((obj.proposer != null && obj.proposer !== '')) {
+          w.uint32(50)
+          w.string(obj.proposer)
+        }
+
         if ((obj.applier != null && obj.applier !== '')) {
-          w.uint32(34)
+          w.uint32(58)
           w.string(obj.applier)
         }
 
@@ -780,6 +798,9 @@ export namespace Claim {
           key: '',
           id: '',
           fingerprint: '',
+          phase: 0,
+          round: 0,
+          proposer: '',
           applier: ''
         }
 
@@ -802,6 +823,18 @@ export namespace Claim {
               break
             }
             case 4: {
+              obj.phase = reader.uint32()
+              break
+            }
+            case 5: {
+              obj.round = reader.uint64Number()
+              break
+            }
+            case 6: {
+              obj.proposer = reader.string()
+              break
+            }
+            case 7: {
               obj.applier = reader.string()
               break
             }
@@ -1242,8 +1275,13 @@ export namespace Replayed {
 }
 
 export interface Claimed {
-  applier: string
+  ok: boolean
   fingerprint: string
+  promisedRound: number
+  promisedBy: string
+  acceptedRound: number
+  acceptedBy: string
+  acceptedApplier: string
 }
 
 export namespace Claimed {
@@ -1256,9 +1294,9 @@ export namespace Claimed {
           w.fork()
         }
 
-        if ((obj.applier != null && obj.applier !== '')) {
-          w.uint32(10)
-          w.string(obj.applier)
+        if ((obj.ok != null && obj.ok !== false)) {
+          w.uint32(8)
+          w.bool(obj.ok)
         }
 
         if ((obj.fingerprint != null && obj.fingerprint !== '')) {
@@ -1266,13 +1304,43 @@ export namespace Claimed {
           w.string(obj.fingerprint)
         }
 
+        if ((obj.promisedRound != null && obj.promisedRound !== 0)) {
+          w.uint32(24)
+          w.uint64Number(obj.promisedRound)
+        }
+
+        if ((obj.promisedBy != null && obj.promisedBy !== '')) {
+          w.uint32(34)
+          w.string(obj.promisedBy)
+        }
+
+        if ((obj.acceptedRound != null && obj.acceptedRound !== 0)) {
+          w.uint32(40)
+          w.uint64Number(obj.acceptedRound)
+        }
+
+        if ((obj.acceptedBy != null && obj.acceptedBy !== '')) {
+          w.uint32(50)
+          w.string(obj.acceptedBy)
+        }
+
+        if ((obj.acceptedApplier != null && obj.acceptedApplier !== '')) {
+          w.uint32(58)
+          w.string(obj.acceptedApplier)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
-          applier: '',
-          fingerprint: ''
+          ok: false,
+          fingerprint: '',
+          promisedRound: 0,
+          promisedBy: '',
+          acceptedRound: 0,
+          acceptedBy: '',
+          acceptedApplier: ''
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1282,11 +1350,31 @@ export namespace Claimed {
 
           switch (tag >>> 3) {
             case 1: {
-              obj.applier = reader.string()
+              obj.ok = reader.bool()
               break
             }
             case 2: {
               obj.fingerprint = reader.string()
+              break
+            }
+            case 3: {
+              obj.promisedRound = reader.uint64Number()
+              break
+            }
+            case 4: {
+              obj.promisedBy = reader.string()
+              break
+            }
+            case 5: {
+              obj.acceptedRound = reader.uint64Number()
+              break
+            }
+            case 6: {
+              obj.acceptedBy = reader.string()
+              break
+            }
+            case 7: {
+              obj.acceptedApplier = reader.string()
               break
             }
             default: {
@@ -1717,6 +1805,370 @@ export namespace ErrorReply {
 
   export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ErrorReply>): ErrorReply => {
     return decodeMessage(buf, ErrorReply.codec(), opts)
+  }
+}
+
+export interface LargePart {
+  transfer: number
+  index: number
+  size: number
+  digest: Uint8Array
+  data: Uint8Array
+}
+
+export namespace LargePart {
+  let _codec: Codec<LargePart>
+
+  export const codec = (): Codec<LargePart> => {
+    if (_codec == null) {
+      _codec = message<LargePart>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.transfer != null && obj.transfer !== 0)) {
+          w.uint32(8)
+          w.uint64Number(obj.transfer)
+        }
+
+        if ((obj.index != null && obj.index !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.index)
+        }
+
+        if ((obj.size != null && obj.size !== 0)) {
+          w.uint32(24)
+          w.uint32(obj.size)
+        }
+
+        if ((obj.digest != null && obj.digest.byteLength > 0)) {
+          w.uint32(34)
+          w.bytes(obj.digest)
+        }
+
+        if ((obj.data != null && obj.data.byteLength > 0)) {
+          w.uint32(42)
+          w.bytes(obj.data)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          transfer: 0,
+          index: 0,
+          size: 0,
+          digest: uint8ArrayAlloc(0),
+          data: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.transfer = reader.uint64Number()
+              break
+            }
+            case 2: {
+              obj.index = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.size = reader.uint32()
+              break
+            }
+            case 4: {
+              obj.digest = reader.bytes()
+              break
+            }
+            case 5: {
+              obj.data = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<LargePart>): Uint8Array => {
+    return encodeMessage(obj, LargePart.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LargePart>): LargePart => {
+    return decodeMessage(buf, LargePart.codec(), opts)
+  }
+}
+
+export interface LargePull {
+  transfer: number
+  index: number
+}
+
+export namespace LargePull {
+  let _codec: Codec<LargePull>
+
+  export const codec = (): Codec<LargePull> => {
+    if (_codec == null) {
+      _codec = message<LargePull>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.transfer != null && obj.transfer !== 0)) {
+          w.uint32(8)
+          w.uint64Number(obj.transfer)
+        }
+
+        if ((obj.index != null && obj.index !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.index)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          transfer: 0,
+          index: 0
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.transfer = reader.uint64Number()
+              break
+            }
+            case 2: {
+              obj.index = reader.uint32()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<LargePull>): Uint8Array => {
+    return encodeMessage(obj, LargePull.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LargePull>): LargePull => {
+    return decodeMessage(buf, LargePull.codec(), opts)
+  }
+}
+
+export interface LargeStored {}
+
+export namespace LargeStored {
+  let _codec: Codec<LargeStored>
+
+  export const codec = (): Codec<LargeStored> => {
+    if (_codec == null) {
+      _codec = message<LargeStored>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {}
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<LargeStored>): Uint8Array => {
+    return encodeMessage(obj, LargeStored.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LargeStored>): LargeStored => {
+    return decodeMessage(buf, LargeStored.codec(), opts)
+  }
+}
+
+export interface LargeReady {
+  transfer: number
+  size: number
+  digest: Uint8Array
+}
+
+export namespace LargeReady {
+  let _codec: Codec<LargeReady>
+
+  export const codec = (): Codec<LargeReady> => {
+    if (_codec == null) {
+      _codec = message<LargeReady>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.transfer != null && obj.transfer !== 0)) {
+          w.uint32(8)
+          w.uint64Number(obj.transfer)
+        }
+
+        if ((obj.size != null && obj.size !== 0)) {
+          w.uint32(16)
+          w.uint32(obj.size)
+        }
+
+        if ((obj.digest != null && obj.digest.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.digest)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          transfer: 0,
+          size: 0,
+          digest: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.transfer = reader.uint64Number()
+              break
+            }
+            case 2: {
+              obj.size = reader.uint32()
+              break
+            }
+            case 3: {
+              obj.digest = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<LargeReady>): Uint8Array => {
+    return encodeMessage(obj, LargeReady.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LargeReady>): LargeReady => {
+    return decodeMessage(buf, LargeReady.codec(), opts)
+  }
+}
+
+export interface LargeData {
+  data: Uint8Array
+}
+
+export namespace LargeData {
+  let _codec: Codec<LargeData>
+
+  export const codec = (): Codec<LargeData> => {
+    if (_codec == null) {
+      _codec = message<LargeData>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.data != null && obj.data.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.data)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          data: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.data = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<LargeData>): Uint8Array => {
+    return encodeMessage(obj, LargeData.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<LargeData>): LargeData => {
+    return decodeMessage(buf, LargeData.codec(), opts)
   }
 }
 

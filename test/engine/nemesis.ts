@@ -70,6 +70,7 @@ interface WriteRecord {
   token?: string
   /** Whether the last attempt ended with an ambiguous outcome and a retry is due. */
   unresolved: boolean
+  lastError?: unknown
 }
 
 export interface NemesisReport {
@@ -127,6 +128,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
         record.acked = true
       },
       (err: unknown) => {
+        record.lastError = err
         const ambiguous = err instanceof WriteOutcomeUnknownError || err instanceof IdempotencyUnavailableError
         if (!ambiguous || record.idempotencyKey === undefined) return
         record.unresolved = true
@@ -222,7 +224,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     await cluster.settle(Promise.all(open.map((w) => attempt(w, pick(rng, cluster.ids), 1, false))))
     await cluster.runFor(200)
   }
-  for (const w of writes) if (w.idempotencyKey !== undefined && !w.acked) problems.push(`${w.key}: keyed write ${w.idempotencyKey} still unanswered after the heal`)
+  for (const w of writes) if (w.idempotencyKey !== undefined && !w.acked) problems.push(`${w.key}: keyed write ${w.idempotencyKey} still unanswered after the heal: ${String(w.lastError)}`)
   const healedAt = cluster.scheduler.now
   const roundsBefore = totalRounds(cluster)
   const allEqual = (): boolean => keys.every(({ key }) => replicasEqual(cluster, key))

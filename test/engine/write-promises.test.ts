@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { preferenceList } from '../../src/cluster/ring.js'
 import type { Change } from '../../src/subscriptions.js'
+import type { WriteResult } from '../../src/handles.js'
 import { IdempotencyUnavailableError, QuorumNotMetError, WriteOutcomeUnknownError } from '../../src/errors.js'
 import { SimCluster } from './sim-cluster.js'
 
@@ -41,7 +42,7 @@ describe(`write promises on whole databases (seed ${SEED}; replay: RUMORDB_TEST_
     const c = await cluster(5)
     for (let k = 0; k < 13; k++) {
       const key = `retry-${k}`
-      const results = []
+      const results: WriteResult<number>[] = []
       for (const id of c.ids) results.push(await c.settle(c.db(id).counter(key).increment(5, { idempotencyKey: `order-${k}` })))
       expect(results.map((r) => r.value)).toEqual([5, 5, 5, 5, 5])
       expect(results.map((r) => r.replayed === true)).toEqual([false, true, true, true, true])

@@ -4,6 +4,7 @@
 import fc from 'fast-check'
 import { canonicalJson, type JsonValue } from '../../crdts/index.js'
 import type { Operation } from '../../src/operations.js'
+import { LARGE_DIGEST_BYTES, MAX_LARGE_PARTS, MAX_MESSAGE_BYTES } from '../../src/wire/limits.js'
 import type { MemberAnnouncement, Message, MessageType } from '../../src/wire/messages.js'
 
 type MessageOf<T extends MessageType> = Extract<Message, { type: T }>
@@ -26,6 +27,7 @@ const peerIdArb = textArb(256)
 const bytesArb = fc.uint8Array({ maxLength: 48 })
 const hash16Arb = fc.uint8Array({ minLength: 16, maxLength: 16 })
 const hashArb = fc.uint8Array({ maxLength: 64 })
+const digestArb = fc.uint8Array({ minLength: LARGE_DIGEST_BYTES, maxLength: LARGE_DIGEST_BYTES })
 const safeNatArb = fc.oneof(fc.nat(1000), fc.maxSafeNat())
 const tokenArb = fc.oneof(fc.constantFrom(0n, 1n, 2n ** 63n - 1n, 2n ** 63n, 2n ** 64n - 1n), fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }))
 
@@ -49,6 +51,8 @@ export const memberArb: fc.Arbitrary<MemberAnnouncement> = fc.record({
   status: fc.constantFrom('alive' as const, 'left' as const),
 })
 
+const ballotArb = fc.record({ round: safeNatArb, proposer: peerIdArb })
+
 const keyStatesArb = fc.array(fc.record({ key: keyArb, state: bytesArb }), { maxLength: 5 })
 
 const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
@@ -70,7 +74,18 @@ const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
     },
     { requiredKeys: ['type', 'key', 'state'] },
   ),
-  claim: fc.record({ type: fc.constant('claim'), key: keyArb, id: textArb(1024), fingerprint: textArb(128), applier: peerIdArb }),
+  claim: fc.oneof(
+    fc.record({ type: fc.constant('claim'), key: keyArb, id: textArb(1024), fingerprint: textArb(128), phase: fc.constant('prepare' as const), ballot: ballotArb }),
+    fc.record({
+      type: fc.constant('claim'),
+      key: keyArb,
+      id: textArb(1024),
+      fingerprint: textArb(128),
+      phase: fc.constant('accept' as const),
+      ballot: ballotArb,
+      applier: peerIdArb,
+    }),
+  ),
   read: fc.record({ type: fc.constant('read'), key: keyArb }),
   join: fc.record({ type: fc.constant('join'), member: memberArb }),
   'sync-root': fc.record({ type: fc.constant('sync-root'), ringVersion: hashArb, root: hashArb }),
@@ -87,7 +102,16 @@ const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
     .map(({ delta, state, same }) => ({ type: 'applied' as const, delta: same ? state : delta, state })),
   ack: fc.constant({ type: 'ack' }),
   replayed: fc.record({ type: fc.constant('replayed'), result: fc.uint8Array({ minLength: 1, maxLength: 48 }) }),
-  claimed: fc.record({ type: fc.constant('claimed'), applier: peerIdArb, fingerprint: textArb(128) }),
+  claimed: fc.record(
+    {
+      type: fc.constant('claimed'),
+      ok: fc.boolean(),
+      fingerprint: textArb(128),
+      promised: ballotArb,
+      accepted: fc.record({ ballot: ballotArb, applier: peerIdArb }),
+    },
+    { requiredKeys: ['type', 'ok', 'fingerprint', 'promised'] },
+  ),
   state: fc.record({ type: fc.constant('state'), state: bytesArb }, { requiredKeys: ['type'] }),
   members: fc.record({ type: fc.constant('members'), members: fc.array(memberArb, { maxLength: 4 }) }),
   'sync-equal': fc.constant({ type: 'sync-equal' }),
@@ -102,6 +126,24 @@ const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
     code: fc.constantFrom('BAD_REQUEST', 'TYPE_MISMATCH', 'INVALID_VALUE', 'TOO_LARGE', 'CLOCK_DRIFT', 'UNAVAILABLE', 'INTERNAL'),
     message: textArb(4096, 0),
   }),
+  // Field bounds only: whether parts fit together is the receiver's check (large-messages.ts).
+  'large-part': fc.record({
+    type: fc.constant('large-part'),
+    transfer: safeNatArb,
+    index: fc.nat(MAX_LARGE_PARTS - 1),
+    size: fc.oneof(fc.integer({ min: 1, max: 1000 }), fc.integer({ min: 1, max: MAX_MESSAGE_BYTES })),
+    digest: digestArb,
+    data: fc.uint8Array({ minLength: 1, maxLength: 48 }),
+  }),
+  'large-pull': fc.record({ type: fc.constant('large-pull'), transfer: safeNatArb, index: fc.nat(MAX_LARGE_PARTS - 1) }),
+  'large-stored': fc.constant({ type: 'large-stored' }),
+  'large-ready': fc.record({
+    type: fc.constant('large-ready'),
+    transfer: safeNatArb,
+    size: fc.integer({ min: 1, max: MAX_MESSAGE_BYTES }),
+    digest: digestArb,
+  }),
+  'large-data': fc.record({ type: fc.constant('large-data'), data: fc.uint8Array({ minLength: 1, maxLength: 48 }) }),
   heartbeat: fc.record({ type: fc.constant('heartbeat'), member: memberArb, seq: safeNatArb, time: safeNatArb }),
   rumor: fc.record({ type: fc.constant('rumor'), key: keyArb, state: bytesArb }),
 }
