@@ -95,31 +95,66 @@ export function syncStatus(
   extras: SyncStatusExtras = {},
 ): SyncStatus {
   const whole = new Uint32Array(4)
-  const sets = new Map<string, { replicas: string[]; acc: Uint32Array; keys: number }>()
   let keys = 0
   const indexed = index.ring === ring
+  const { groupOf, replicaSets } = replicaSetsOf(ring, self, n)
+  const accs = replicaSets.map(() => ({ acc: new Uint32Array(4), keys: 0 }))
   for (let arc = 0; indexed && arc < ring.tokens.length; arc++) {
     index.xorArcInto(arc, whole)
     keys += index.keyCount(arc)
-    const replicas = preferenceListAt(ring, ring.tokens[arc] as bigint, Math.min(n, ring.members.length))
-    if (!replicas.includes(self)) continue
-    replicas.sort()
-    const id = replicas.join('\n')
-    let set = sets.get(id)
-    if (set === undefined) {
-      set = { replicas, acc: new Uint32Array(4), keys: 0 }
-      sets.set(id, set)
-    }
-    index.xorArcInto(arc, set.acc)
-    set.keys += index.keyCount(arc)
+    const group = groupOf[arc]!
+    if (group < 0) continue
+    index.xorArcInto(arc, accs[group]!.acc)
+    accs[group]!.keys += index.keyCount(arc)
   }
-  const ranges = [...sets.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-    .map(([, s]) => ({ replicas: s.replicas, keys: s.keys, digest: hex(s.acc) }))
+  const ranges = replicaSets.map((replicas, g) => ({ replicas: [...replicas], keys: accs[g]!.keys, digest: hex(accs[g]!.acc) }))
   const sorted = [...peers].sort((a, b) => (a.id < b.id ? -1 : 1))
   const unreconciled = [...(extras.unreconciled ?? [])]
   const reason = notSynced(sorted, unreconciled, extras.hintsPendingFor)
   return { digest: hex(whole), keys, ranges, peers: sorted, synced: reason === undefined, ...(reason === undefined ? {} : { reason }), unreconciled }
+}
+
+interface ReplicaSets {
+  /** Per arc: its replica set's index in `replicaSets`, or -1 when `self` is not in it. */
+  readonly groupOf: Int32Array
+  /** The replica sets holding `self`, each sorted, in order of their joined ids. */
+  readonly replicaSets: readonly (readonly string[])[]
+}
+
+/**
+ * Which replica set each arc belongs to depends only on the ring, self and n. Rings are
+ * immutable, so the grouping is computed once per ring (O(arcs × n)) and dies with it:
+ * a status call is then O(arcs) XORs, cheap enough for every metrics scrape.
+ */
+const replicaSetCache = new WeakMap<Ring, Map<string, ReplicaSets>>()
+
+function replicaSetsOf(ring: Ring, self: string, n: number): ReplicaSets {
+  let byView = replicaSetCache.get(ring)
+  if (byView === undefined) {
+    byView = new Map()
+    replicaSetCache.set(ring, byView)
+  }
+  const cacheKey = `${n}\n${self}`
+  const cached = byView.get(cacheKey)
+  if (cached !== undefined) return cached
+  const groupOf = new Int32Array(ring.tokens.length).fill(-1)
+  const ids = new Map<string, { replicas: string[]; arcs: number[] }>()
+  for (let arc = 0; arc < ring.tokens.length; arc++) {
+    const replicas = preferenceListAt(ring, ring.tokens[arc] as bigint, Math.min(n, ring.members.length))
+    if (!replicas.includes(self)) continue
+    replicas.sort()
+    const id = replicas.join('\n')
+    const set = ids.get(id) ?? { replicas, arcs: [] }
+    set.arcs.push(arc)
+    ids.set(id, set)
+  }
+  const sorted = [...ids.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+  sorted.forEach(([, set], g) => {
+    for (const arc of set.arcs) groupOf[arc] = g
+  })
+  const result = { groupOf, replicaSets: sorted.map(([, set]) => set.replicas) }
+  byView.set(cacheKey, result)
+  return result
 }
 
 /** The first reason this node is not synced, most specific first; undefined when synced. */
