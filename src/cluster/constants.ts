@@ -74,10 +74,45 @@ export const ANTI_ENTROPY_EXPECTED_DIFFS = 8
 
 /**
  * Bytes of states (keys and wanted keys included) in one sync-states or sync-push
- * message: room below the 4 MiB frame limit (MAX_FRAME_BYTES) for framing overhead.
- * States left out are sent in later rounds.
+ * message: room below the 4 MiB frame limit (MAX_FRAME_BYTES) for framing overhead, so
+ * a batch of many states is one frame. States left out are sent in later rounds. A
+ * state too large to share a batch goes alone in its own, which the messenger sends in
+ * parts (src/cluster/large-messages.ts).
  */
 export const MAX_SYNC_BATCH_BYTES = 3 * 1024 * 1024
 
 /** A round gives up on a peer that takes longer than this for one step. */
 export const DEFAULT_ANTI_ENTROPY_REQUEST_TIMEOUT_MS = 10_000
+
+// Large messages: above one frame, sent in parts and reassembled (src/cluster/large-messages.ts).
+// Numbers, not expressions of src/wire/limits.ts, which imports this file.
+
+/** Half-received large requests from one peer, and large responses kept for one peer (each). */
+export const MAX_LARGE_TRANSFERS_PER_PEER = 4
+
+/** Bytes of large messages held for one peer: two of the largest (2 × MAX_MESSAGE_BYTES). */
+export const MAX_LARGE_BYTES_PER_PEER = 128 * 1024 * 1024
+
+/** Bytes of large messages held for all peers together (4 × MAX_MESSAGE_BYTES). */
+export const MAX_LARGE_BYTES_TOTAL = 256 * 1024 * 1024
+
+/**
+ * A half-received large request, or a large response nobody pulls, is dropped after this
+ * long without a part or pull: its sender gave up (every part times out well before).
+ */
+export const LARGE_TRANSFER_IDLE_TIMEOUT_MS = 30_000
+
+/**
+ * A large response pulled whole is kept this much longer, for late copies of its pulls
+ * (a network that duplicates requests could otherwise answer a copy first, with "gone").
+ */
+export const LARGE_PULLED_GRACE_MS = 2_000
+
+/** Parts of one large message a sender has in flight at once. */
+export const LARGE_PARTS_IN_FLIGHT = 4
+
+/**
+ * Floor of a part's request timeout: a part carries up to 1 MiB (LARGE_PART_BYTES), far
+ * more than the small requests the adaptive timeout is measured on.
+ */
+export const MIN_LARGE_PART_TIMEOUT_MS = 5_000

@@ -6,11 +6,15 @@
 // varints, wrong wire types and trailing bytes without a rule for each. Decoding is
 // bounded: the frame size is checked first, lists are capped while protons reads them,
 // and the cost is linear in the frame. Whatever the bytes, it throws only WireDecodeError.
+//
+// A frame is at most MAX_FRAME_BYTES. The same encoding of a larger message (up to
+// MAX_MESSAGE_BYTES, `{ maxBytes }`) is what the messenger splits into parts and
+// reassembles (src/cluster/large-messages.ts), and what storage keeps of a response.
 import { decodeMessage as decodeProtobuf, writer as createWriter, type DecodeOptions } from 'protons-runtime'
 import { WireDecodeError, WireEncodeError } from './errors.js'
 import { describe, type Fail } from './fields.js'
-import { MAX_FRAME_BYTES, WIRE_VERSION } from './limits.js'
-import type { Broadcast, Message, MessageType, Request, Response } from './messages.js'
+import { MAX_FRAME_BYTES, MAX_MESSAGE_BYTES, WIRE_VERSION } from './limits.js'
+import type { Broadcast, Message, MessageType, Request, Response, TransferRequest, TransferResponse } from './messages.js'
 import { PAYLOADS, type PayloadCodec } from './payloads.js'
 
 type AnyPayloadCodec = PayloadCodec<MessageType, never>
@@ -24,6 +28,8 @@ const REQUEST_TYPES: ReadonlySet<MessageType> = new Set<Request['type']>([
   'sync-root',
   'sync-keys',
   'sync-push',
+  'large-part',
+  'large-pull',
 ])
 const RESPONSE_TYPES: ReadonlySet<MessageType> = new Set<Response['type']>([
   'applied',
@@ -36,6 +42,16 @@ const RESPONSE_TYPES: ReadonlySet<MessageType> = new Set<Response['type']>([
   'sync-arcs',
   'sync-states',
   'error',
+  'large-stored',
+  'large-ready',
+  'large-data',
+])
+const TRANSFER_TYPES: ReadonlySet<MessageType> = new Set<(TransferRequest | TransferResponse)['type']>([
+  'large-part',
+  'large-pull',
+  'large-stored',
+  'large-ready',
+  'large-data',
 ])
 const BROADCAST_TYPES: ReadonlySet<MessageType> = new Set<Broadcast['type']>(['heartbeat', 'rumor'])
 
@@ -56,15 +72,41 @@ export function isResponse(msg: Message): msg is Response {
   return RESPONSE_TYPES.has(msg.type)
 }
 
+/** A part of the large-message transfer, which only messengers exchange. */
+export function isTransferMessage(msg: Message): msg is TransferRequest | TransferResponse {
+  return TRANSFER_TYPES.has(msg.type)
+}
+
 export function isBroadcast(msg: Message): msg is Broadcast {
   return BROADCAST_TYPES.has(msg.type)
+}
+
+export interface SizeOptions {
+  /**
+   * Largest encoding accepted, at most MAX_MESSAGE_BYTES. The default is one frame
+   * (MAX_FRAME_BYTES); a larger message goes to a peer only in parts (the messenger's).
+   */
+  readonly maxBytes?: number
+}
+
+function sizeLimit(options: SizeOptions | undefined): number {
+  const max = options?.maxBytes ?? MAX_FRAME_BYTES
+  if (!(Number.isInteger(max) && max >= 2 && max <= MAX_MESSAGE_BYTES)) {
+    throw new RangeError(`maxBytes must be an integer in 2..${MAX_MESSAGE_BYTES} (MAX_MESSAGE_BYTES), got ${String(max)}`)
+  }
+  return max
+}
+
+function limitName(max: number): string {
+  return max === MAX_FRAME_BYTES ? `MAX_FRAME_BYTES (${max})` : max === MAX_MESSAGE_BYTES ? `MAX_MESSAGE_BYTES (${max})` : `the limit of ${max}`
 }
 
 /**
  * The frame of `msg`. Throws WireEncodeError when the message breaks a limit peers
  * enforce (an oversized batch or frame, a bad key, non-JSON element, …).
  */
-export function encodeMessage(msg: Message): Uint8Array {
+export function encodeMessage(msg: Message, options?: SizeOptions): Uint8Array {
+  const max = sizeLimit(options)
   const type = (msg as { type?: unknown } | null | undefined)?.type
   const codec = typeof type === 'string' ? (PAYLOADS as Record<string, AnyPayloadCodec | undefined>)[type] : undefined
   if (codec === undefined) throw new WireEncodeError(`not a message: unknown type ${describe(type)}`)
@@ -72,8 +114,12 @@ export function encodeMessage(msg: Message): Uint8Array {
     throw new WireEncodeError(`${String(type)}: ${reason}`, { cause })
   }
   const frame = writeFrame(codec, codec.toPb(msg as never, fail))
-  if (frame.length > MAX_FRAME_BYTES) {
-    throw new WireEncodeError(`${String(type)} frame is ${frame.length} bytes, above MAX_FRAME_BYTES (${MAX_FRAME_BYTES}); split it into smaller batches`)
+  if (frame.length > max) {
+    throw new WireEncodeError(
+      max === MAX_FRAME_BYTES
+        ? `${String(type)} frame is ${frame.length} bytes, above MAX_FRAME_BYTES (${max}); split it into smaller batches`
+        : `${String(type)} message is ${frame.length} bytes, above ${limitName(max)}; split it into smaller batches`,
+    )
   }
   return frame
 }
@@ -91,9 +137,10 @@ function writeFrame(codec: AnyPayloadCodec, payload: never): Uint8Array {
 }
 
 /** The message in `frame`. Throws WireDecodeError, and nothing else, unless it is a valid frame. */
-export function decodeMessage(frame: Uint8Array): Message {
+export function decodeMessage(frame: Uint8Array, options?: SizeOptions): Message {
+  const max = sizeLimit(options)
   try {
-    return decodeFrame(frame)
+    return decodeFrame(frame, max)
   } catch (err) {
     if (err instanceof WireDecodeError) throw err
     // A bug or an engine limit (e.g. stack depth) on hostile input: still a refused frame.
@@ -101,14 +148,14 @@ export function decodeMessage(frame: Uint8Array): Message {
   }
 }
 
-export function decodeRequest(frame: Uint8Array): Request {
-  const msg = decodeMessage(frame)
+export function decodeRequest(frame: Uint8Array, options?: SizeOptions): Request {
+  const msg = decodeMessage(frame, options)
   if (!isRequest(msg)) throw new WireDecodeError(`expected a request, got a ${msg.type} message`)
   return msg
 }
 
-export function decodeResponse(frame: Uint8Array): Response {
-  const msg = decodeMessage(frame)
+export function decodeResponse(frame: Uint8Array, options?: SizeOptions): Response {
+  const msg = decodeMessage(frame, options)
   if (!isResponse(msg)) throw new WireDecodeError(`expected a response, got a ${msg.type} message`)
   return msg
 }
@@ -119,10 +166,10 @@ export function decodeBroadcast(frame: Uint8Array): Broadcast {
   return msg
 }
 
-function decodeFrame(frame: Uint8Array): Message {
+function decodeFrame(frame: Uint8Array, max: number): Message {
   if (!(frame instanceof Uint8Array)) throw new WireDecodeError(`a frame must be a Uint8Array, got ${describe(frame)}`)
-  if (frame.length > MAX_FRAME_BYTES) {
-    throw new WireDecodeError(`frame is ${frame.length} bytes, above MAX_FRAME_BYTES (${MAX_FRAME_BYTES})`)
+  if (frame.length > max) {
+    throw new WireDecodeError(`${max === MAX_FRAME_BYTES ? 'frame' : 'message'} is ${frame.length} bytes, above ${limitName(max)}`)
   }
   if (frame.length < 2) throw new WireDecodeError(`frame is ${frame.length} bytes, shorter than its 2-byte header`)
   const version = frame[0] as number

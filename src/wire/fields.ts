@@ -3,7 +3,7 @@
 // value here, decoding only what protons produced, so the type tests also guard encoding.
 import { canonicalJson, type JsonValue } from '../../crdts/index.js'
 import { parseCanonicalJson } from '../../crdts/canonical-json.js'
-import { MAX_FRAME_BYTES, MAX_KEY_BYTES } from './limits.js'
+import { MAX_KEY_BYTES, MAX_MESSAGE_BYTES } from './limits.js'
 
 /** Throws; `reason` names the field and what is wrong with it. */
 export type Fail = (reason: string, cause?: unknown) => never
@@ -30,8 +30,8 @@ export function key(value: unknown, what: string, fail: Fail): string {
   return text(value, what, true, MAX_KEY_BYTES, fail)
 }
 
-/** Bytes of exactly `size`, or at most `max` (opaque CRDT states: at most a frame). */
-export function bytes(value: unknown, what: string, fail: Fail, size: { exact: number } | { max: number } = { max: MAX_FRAME_BYTES }): Uint8Array {
+/** Bytes of exactly `size`, or at most `max` (opaque CRDT states: at most a message). */
+export function bytes(value: unknown, what: string, fail: Fail, size: { exact: number } | { max: number } = { max: MAX_MESSAGE_BYTES }): Uint8Array {
   if (!(value instanceof Uint8Array)) return fail(`${what} must be a Uint8Array, got ${describe(value)}`)
   if ('exact' in size ? value.length !== size.exact : value.length > size.max) {
     return fail(`${what} is ${value.length} bytes; ${'exact' in size ? `must be exactly ${size.exact}` : `at most ${size.max}`}`)

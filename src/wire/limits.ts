@@ -1,6 +1,7 @@
 // Bounds of the wire format. Decoding checks every one of them, and encoding checks them
 // too, so a node never sends a frame its peers would refuse. Senders of batches split
-// them to fit (MAX_KEYS_PER_BATCH entries and MAX_FRAME_BYTES per frame).
+// them to fit (MAX_KEYS_PER_BATCH entries); a message above MAX_FRAME_BYTES, up to
+// MAX_MESSAGE_BYTES, is split into parts by the messenger.
 export { MAX_ADDR_BYTES, MAX_ADDRS, MAX_PEER_ID_BYTES, MAX_VNODES } from '../cluster/constants.js'
 export { DIGEST_BYTES } from '../store/digest.js'
 export { MAX_KEY_BYTES } from '../validation.js'
@@ -10,6 +11,23 @@ export const WIRE_VERSION = 1
 
 /** Whole frame, header included. */
 export const MAX_FRAME_BYTES = 4 * 1024 * 1024
+
+/**
+ * Largest message, header included. One above MAX_FRAME_BYTES travels in parts of
+ * LARGE_PART_BYTES (src/cluster/large-messages.ts) and is reassembled whole by its
+ * receiver, so this bounds the memory one message costs: a state (an OR-set of ~1,000
+ * elements of 64 KiB) is reconciled up to about this size.
+ */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+/** Bytes of one part of a large message: well below a frame, so parts share links fairly. */
+export const LARGE_PART_BYTES = 1024 * 1024
+
+/** Parts of the largest message. */
+export const MAX_LARGE_PARTS = MAX_MESSAGE_BYTES / LARGE_PART_BYTES
+
+/** A large message is identified by its SHA-256. */
+export const LARGE_DIGEST_BYTES = 32
 
 /** Entries in one list: states, digest entries, wanted keys, arcs. */
 export const MAX_KEYS_PER_BATCH = 1024
@@ -33,4 +51,4 @@ export const MAX_IDEMPOTENCY_KEY_BYTES = 1024
 export const MAX_FINGERPRINT_BYTES = 128
 
 /** An idempotency outcome record: the write's value (up to a whole set) and its token. */
-export const MAX_RECORD_BYTES = MAX_FRAME_BYTES
+export const MAX_RECORD_BYTES = MAX_MESSAGE_BYTES
