@@ -7,7 +7,7 @@ import type { Clock } from '../clock.js'
 import { silentLogger, type Logger } from '../logger.js'
 import type { Replica } from '../replica.js'
 import type { Store } from '../store/store.js'
-import { MAX_KEY_BYTES, MAX_KEYS_PER_BATCH } from '../wire/limits.js'
+import { MAX_KEY_BYTES, MAX_KEYS_PER_BATCH, MAX_MESSAGE_BYTES } from '../wire/limits.js'
 import type { ErrorResponse, KeyState, Response, SyncKeysRequest, SyncPushRequest, SyncRootRequest } from '../wire/messages.js'
 import { arcOf, bytesEqual, type ArcIndex } from './arc-index.js'
 import { ANTI_ENTROPY_EXPECTED_DIFFS, MAX_SYNC_BATCH_BYTES } from './constants.js'
@@ -20,8 +20,15 @@ import { UnreconciledKeys, type UnreconciledKey } from './unreconciled.js'
 
 /** Estimated bytes per listed state or key beyond its key and state (protobuf tags, lengths). */
 const ENTRY_OVERHEAD_BYTES = 16
-/** A state this large still fits a batch next to a full list of wanted keys. */
-export const MAX_SYNC_STATE_BYTES = MAX_SYNC_BATCH_BYTES - MAX_KEYS_PER_BATCH * (MAX_KEY_BYTES + ENTRY_OVERHEAD_BYTES)
+/** Bytes of a full list of wanted keys next to the states of a sync-states answer. */
+const MAX_WANT_BYTES = MAX_KEYS_PER_BATCH * (MAX_KEY_BYTES + ENTRY_OVERHEAD_BYTES)
+/**
+ * A state this large still fits a batch next to a full list of wanted keys. A larger one
+ * goes alone in a batch of its own, which the messenger sends in parts.
+ */
+export const MAX_SYNC_STATE_BYTES = MAX_SYNC_BATCH_BYTES - MAX_WANT_BYTES
+/** A state alone in its batch, next to a full list of wanted keys, fits the largest message (room for framing). */
+export const MAX_SYNCED_STATE_BYTES = MAX_MESSAGE_BYTES - MAX_WANT_BYTES - 1024
 export const NO_ARCS = new Uint32Array(0)
 
 export interface AntiEntropyRingView {
@@ -57,7 +64,7 @@ export interface SyncCounters {
   keysReceived: number
   /** Received states Replica.merge refused (type mismatch, bad bytes, clock drift). */
   mergeErrors: number
-  /** States too large for any batch: never sent. */
+  /** States above the largest message (MAX_SYNCED_STATE_BYTES): never sent, reported as unreconciled. */
   oversizedStates: number
   /** Keys not reconciled with some peer right now (a gauge: it goes down as they settle). */
   unreconciledKeys: number
@@ -190,9 +197,14 @@ export class SyncEndpoint {
       const stored = this.init.store.getKey(key)
       if (stored === undefined) continue
       const size = stateSize(key, stored.state)
-      if (size > MAX_SYNC_STATE_BYTES) {
+      if (size > MAX_SYNCED_STATE_BYTES) {
         this.oversized(key, size, peer)
         continue
+      }
+      // Too large to share a batch: alone in this one, or first in a later one.
+      if (size > MAX_SYNC_STATE_BYTES) {
+        if (states.length === 0) states.push({ key, state: stored.state })
+        break
       }
       if (size > budget) break
       states.push({ key, state: stored.state })
@@ -295,9 +307,14 @@ export class SyncEndpoint {
         const stored = store.getKey(mine.key)
         if (stored === undefined) continue
         const size = stateSize(mine.key, stored.state)
-        if (size > MAX_SYNC_STATE_BYTES) {
+        if (size > MAX_SYNCED_STATE_BYTES) {
           this.oversized(mine.key, size, from)
           continue
+        }
+        // Too large to share a batch: alone in this one, or first when the walk comes back.
+        if (size > MAX_SYNC_STATE_BYTES) {
+          if (states.length === 0) states.push({ key: mine.key, state: stored.state })
+          break walk
         }
         if (states.length === MAX_KEYS_PER_BATCH || size > budget) break walk
         states.push({ key: mine.key, state: stored.state })
@@ -317,9 +334,10 @@ export class SyncEndpoint {
     return { type: 'ack' }
   }
 
+  /** A state above the largest message: it cannot travel at all. */
   private oversized(key: string, size: number, peer: string): void {
     this.counters.oversizedStates++
-    this.unreconciled.add(key, peer, `its state (${size} bytes) does not fit a sync batch of ${MAX_SYNC_BATCH_BYTES} bytes`)
+    this.unreconciled.add(key, peer, `its state (${size} bytes) is above the largest message (MAX_MESSAGE_BYTES, ${MAX_MESSAGE_BYTES} bytes); remove elements to shrink it`)
   }
 }
 

@@ -1,0 +1,69 @@
+// A state above the 4 MiB frame limit reconciles over real libp2p (127.0.0.1): the
+// stream channels refuse any frame above MAX_STREAM_FRAME_BYTES, so this proves the
+// messenger's parts (1 MiB each) are what carries it. A builds a 4.5 MB OR-set alone
+// (it is then the key's only replica); B joins, becomes a replica, and gets the state by
+// anti-entropy; a read with r = 2 at B answers from both.
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, describe, expect, it } from 'vitest'
+import { openDatabase, type NetworkedDatabase } from '../../node/index.js'
+import { MAX_FRAME_BYTES } from '../../src/wire/limits.js'
+
+const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
+const FAST = { heartbeatIntervalMs: 200, antiEntropyIntervalMs: 300, handoffIntervalMs: 300 }
+const ELEMENTS = 75
+const ELEMENT_CHARS = 60_000
+let dir: string | undefined
+const dbs: NetworkedDatabase[] = []
+
+async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise<void>((r) => setTimeout(r, 50))
+  }
+}
+
+function element(i: number): string {
+  const head = `element-${i}:`
+  return head + 'x'.repeat(ELEMENT_CHARS - head.length)
+}
+
+afterAll(async () => {
+  await Promise.all(dbs.map((d) => d.close()))
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+})
+
+describe('a state above one frame on libp2p', () => {
+  it('reaches a node that joins later, in parts that each fit a frame', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'rumordb-big-'))
+    const a = await openDatabase({ dataDir: join(dir, 'a'), network: { listen: LOOPBACK, mdns: false }, engine: FAST })
+    dbs.push(a)
+    const built = Date.now()
+    for (let i = 0; i < ELEMENTS; i++) await a.set('big').add(element(i))
+    console.log(`built ${ELEMENTS} elements of ${ELEMENT_CHARS} bytes on a in ${Date.now() - built} ms`)
+
+    const joined = Date.now()
+    const b = await openDatabase({ dataDir: join(dir, 'b'), network: { listen: LOOPBACK, mdns: false, bootstrap: a.transport!.multiaddrs() }, engine: FAST })
+    dbs.push(b)
+    await until(async () => ((await b.get('big', { r: 1 }))?.value as unknown[] | undefined)?.length === ELEMENTS, 'b to hold the whole set locally')
+    console.log(`b got the set in ${Date.now() - joined} ms after it opened`)
+
+    const sent = a.status()
+    const received = b.status()
+    if (!sent.networked || !received.networked) throw new Error('not networked')
+    expect(received.messages.largeReceived).toBeGreaterThanOrEqual(1)
+    expect(sent.messages.largeSent).toBeGreaterThanOrEqual(1)
+    expect(received.antiEntropy.oversizedStates).toBe(0)
+    // The state is larger than any frame the channels take, and none was refused.
+    const stored = (await b.get('big', { r: 1 }))?.value as string[]
+    expect(stored.reduce((n, e) => n + e.length, 0)).toBeGreaterThan(MAX_FRAME_BYTES)
+    expect(a.transport!.counters().requestsRefused).toBe(0)
+    expect(b.transport!.counters().requestsRefused).toBe(0)
+
+    const read = await b.get('big', { r: 2 })
+    expect(read?.replicas).toBe(2)
+    expect((read?.value as unknown[]).length).toBe(ELEMENTS)
+  }, 120_000)
+})
