@@ -67,3 +67,18 @@ export {
   type CrdtTypes,
   type CrdtValues,
 } from './registry.js'
+export {
+  contentEquals,
+  decodeContent,
+  encodeContent,
+  entryOf,
+  isMultiTypeEncoding,
+  joinContent,
+  KEY_CONTENT_TAG,
+  resolveContent,
+  singleContent,
+  visibleEntries,
+  withState,
+  type ContentEntry,
+  type KeyContent,
+} from './key-content.js'

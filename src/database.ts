@@ -3,7 +3,10 @@
 // replica and applies every write itself.
 import { mkdirSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { decodeContent, isCrdtTypeName, visibleEntries, type ContentEntry } from '../crdts/index.js'
 import type { CrdtTypeName } from '../crdts/types.js'
+import { conflictOf } from './key-view.js'
+import { CRDT_TYPE_NAMES } from './operations.js'
 import { Engine, type EngineConfig, type EngineStatus } from './cluster/engine.js'
 import type { MemberView } from './cluster/membership.js'
 import { ArcIndex } from './cluster/arc-index.js'
@@ -70,6 +73,17 @@ export interface ScanEntry {
   readonly key: string
   readonly type: CrdtTypeName
   readonly value: unknown
+  /** A key written with different types on two sides of a partition: every side (resolve() ends it). */
+  readonly conflict?: readonly { readonly type: CrdtTypeName; readonly value: unknown }[]
+}
+
+/** What resolve() answers: the type kept, its value, and the acknowledgements of the resolution. */
+export interface ResolveResult {
+  readonly key: string
+  readonly type: CrdtTypeName
+  readonly value: unknown
+  readonly acks: number
+  readonly quorum: boolean
 }
 
 export interface ScanOptions {
@@ -327,7 +341,10 @@ export class Database implements KeyAccess {
       this.assertOpen()
       const page = this.store.scan({ prefix, after, limit: SCAN_PAGE })
       for (const row of page) {
-        yield { key: row.key, type: row.type, value: crdtOf(row.type).value(crdtOf(row.type).decode(row.state)) }
+        const content = decodeContent(row.state)
+        const conflict = conflictOf(content)
+        const shown = visibleEntries(content)[0] ?? (content[0] as ContentEntry)
+        yield { key: row.key, type: shown.type, value: crdtOf(shown.type).value(shown.state), ...(conflict === undefined ? {} : { conflict }) }
       }
       if (page.length < SCAN_PAGE) return
       after = page[page.length - 1]?.key
@@ -352,6 +369,23 @@ export class Database implements KeyAccess {
       } finally {
         if (this.pendingIdempotency.get(id) === running) this.pendingIdempotency.delete(id)
       }
+    })
+  }
+
+  /**
+   * Ends a type conflict (two sides of a partition created `key` with different types) by
+   * keeping `keep`: the other types are removed as the reachable replicas hold them now. A
+   * write of a removed type that none of them had seen yet survives, and the conflict shows
+   * again (observed-remove, like an OR-set remove). Throws TypeMismatchError when the key
+   * holds no `keep`; resolving a key without conflict just confirms its type.
+   */
+  resolve(key: string, keep: CrdtTypeName, options: { w?: number; requireQuorum?: boolean } = {}): Promise<ResolveResult> {
+    return this.track(async () => {
+      this.assertOpen()
+      validateKey(key)
+      if (!isCrdtTypeName(keep)) throw new InvalidOptionError(`resolve(key, keep): keep must be one of ${CRDT_TYPE_NAMES.join(', ')}, got ${JSON.stringify(keep)}`)
+      const result = await this.path.resolve(key, keep, { w: options.w, requireQuorum: options.requireQuorum })
+      return { key, type: keep, value: crdtOf(keep).value(result.state), acks: result.acks, quorum: result.quorum }
     })
   }
 

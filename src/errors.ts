@@ -32,6 +32,26 @@ export class TypeMismatchError extends RumorDbError {
   }
 }
 
+/**
+ * Two sides of a partition created the key with different types. Replicas keep every
+ * side's writes and converge on them; reads show the conflict until one type is kept.
+ */
+export class TypeConflictError extends RumorDbError {
+  readonly key: string
+  /** Every side's type and value, in type order. */
+  readonly values: readonly { readonly type: CrdtTypeName; readonly value: unknown }[]
+  constructor(key: string, values: readonly { readonly type: CrdtTypeName; readonly value: unknown }[]) {
+    super(
+      'TYPE_CONFLICT',
+      `key ${JSON.stringify(key)} was written as ${values.map((v) => TYPE_LABELS[v.type].noun).join(' and as ')} on two sides of a partition; ` +
+        `both are kept: resolve it by keeping one type, db.resolve(${JSON.stringify(key)}, '${values[0]?.type ?? 'lww'}') ` +
+        `(HTTP: POST /v1/kv/<key>/resolve with {"keep":"${values[0]?.type ?? 'lww'}"}; CLI: rumordb resolve KEY TYPE)`,
+    )
+    this.key = key
+    this.values = values
+  }
+}
+
 export class InvalidKeyError extends RumorDbError {
   constructor(reason: string) {
     super('INVALID_KEY', `invalid key: ${reason}; keys are non-empty UTF-8 strings of at most 1024 bytes`)

@@ -2,7 +2,7 @@
 import './polyfill.js'
 
 export { openDatabase, Database, DATABASE_FILE } from './database.js'
-export type { OpenDatabaseOptions, ReplicationOptions, ScanEntry, ScanOptions, KeyValue, DatabaseStatus } from './database.js'
+export type { OpenDatabaseOptions, ReplicationOptions, ScanEntry, ScanOptions, KeyValue, DatabaseStatus, ResolveResult } from './database.js'
 export type { Transport } from './transport/transport.js'
 export type { EngineConfig } from './cluster/engine.js'
 export type { MemberView, MemberHealth } from './cluster/membership.js'
@@ -15,6 +15,7 @@ export { CRDT_TYPE_NAMES, OPERATIONS_OF } from './operations.js'
 export {
   RumorDbError,
   TypeMismatchError,
+  TypeConflictError,
   InvalidKeyError,
   InvalidValueError,
   ValueTooLargeError,

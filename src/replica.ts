@@ -13,8 +13,19 @@ import {
   ORSet,
   type LWWRegisterState,
   PNCounter,
-  typeOfEncoded,
 } from '../crdts/index.js'
+import {
+  contentEquals,
+  decodeContent,
+  encodeContent,
+  isMultiTypeEncoding,
+  joinContent,
+  singleContent,
+  visibleEntries,
+  withState,
+  type ContentEntry,
+  type KeyContent,
+} from '../crdts/key-content.js'
 import type { CrdtTypeName } from '../crdts/types.js'
 import type { Clock } from './clock.js'
 import { TypeMismatchError } from './errors.js'
@@ -25,10 +36,15 @@ import type { Store, WriteBatch } from './store/store.js'
 export const META_ACTOR = 'actor'
 export const META_HLC = 'hlc'
 
-/** A key's current state, decoded. */
+/**
+ * A key's current state, decoded: its type and state, and, when two types were written to
+ * it concurrently (a type conflict, crdts/key-content.ts), the whole content; then `type`
+ * and `state` are those of the first visible type.
+ */
 export interface KeyState {
   readonly type: CrdtTypeName
   readonly state: unknown
+  readonly content?: KeyContent
 }
 
 export interface AppliedWrite {
@@ -146,15 +162,34 @@ export class Replica {
     if (cached !== undefined) return cached
     const stored = this.store.getKey(key)
     if (stored === undefined) return undefined
-    const entry = { type: stored.type, state: crdtOf(stored.type).decode(stored.state) }
+    const entry = isMultiTypeEncoding(stored.state)
+      ? keyStateOf(decodeContent(stored.state))
+      : { type: stored.type, state: crdtOf(stored.type).decode(stored.state) }
     this.cache.set(key, entry, stored.state.length)
     return entry
   }
 
-  /** Throws TypeMismatchError when the key exists with another type. */
+  /** Everything the key holds, every type of a conflict included; undefined when missing. */
+  readContent(key: string): KeyContent | undefined {
+    const current = this.read(key)
+    if (current === undefined) return undefined
+    return current.content ?? singleContent(current.type, current.state)
+  }
+
+  /**
+   * The key's state of `type` (its empty state when the key is missing). Throws
+   * TypeMismatchError when the key holds another type; a key in a type conflict answers for
+   * each of its conflicting types.
+   */
   readTyped(key: string, type: CrdtTypeName): unknown {
     const current = this.read(key)
     if (current === undefined) return crdtOf(type).empty()
+    if (current.content !== undefined) {
+      const visible = visibleEntries(current.content)
+      const entry = visible.find((e) => e.type === type)
+      if (entry === undefined) throw new TypeMismatchError(key, visible[0]?.type ?? current.type, type)
+      return entry.state
+    }
     if (current.type !== type) throw new TypeMismatchError(key, current.type, type)
     return current.state
   }
@@ -170,56 +205,61 @@ export class Replica {
     const crdt = crdtOf(op.type)
     const state = crdt.merge(current, delta)
     const applied: AppliedWrite = { key, type: op.type, state, delta, witness: crdt.witness(delta) }
+    const conflict = this.read(key)?.content
+    const content = conflict === undefined ? undefined : withState(conflict, op.type, state)
+    const next: KeyState = content === undefined ? { type: op.type, state } : keyStateOf(content)
     const batch: WriteBatch = {
       ...options.extras?.(applied),
-      keys: [{ key, type: op.type, state: crdt.encode(state), hlc: encodeTimestamp(timestamp) }],
+      keys: [{ key, type: next.type, state: content === undefined ? crdt.encode(state) : encodeContent(content), hlc: encodeTimestamp(timestamp) }],
     }
     batch.meta = [...(batch.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }]
-    await this.commit(key, op.type, state, batch)
+    await this.commit(key, next, batch)
     this.notify({ key, type: op.type, state, origin: options.origin ?? 'local' })
     return applied
   }
 
   /**
-   * Joins an encoded state (a delta or a full state from another replica) into the key.
-   * Throws CrdtDecodeError on bad bytes and TypeMismatchError when the key holds another
-   * type; nothing is staged in either case.
+   * Joins an encoded state (a delta, a full state, or a multi-type content from another
+   * replica) into the key. A state of another type than the key's makes a type conflict:
+   * both are kept (crdts/key-content.ts), so replicas converge without losing either side.
+   * Throws CrdtDecodeError on bad bytes and ClockDriftError for a register from too far in
+   * the future; nothing is staged then.
    */
   async merge(key: string, encoded: Uint8Array, options: MergeOptions = {}): Promise<MergeResult> {
     const extras = options.extras
-    const type = typeOfEncoded(encoded)
-    const crdt = crdtOf(type)
-    const incoming = crdt.decode(encoded)
-    const current = this.readTyped(key, type)
-    if (type === 'lww' && incoming !== null) {
+    const incoming = decodeContent(encoded)
+    for (const entry of incoming) {
+      if (entry.type !== 'lww' || entry.state === null) continue
       // A register from a node whose clock runs far ahead would win every later write:
       // refuse it (ClockDriftError) instead of merging; the clock stays unchanged.
       try {
-        this.hlc.update((incoming as LWWRegisterState & object).timestamp)
+        this.hlc.update((entry.state as LWWRegisterState & object).timestamp)
       } catch (err) {
         if (err instanceof ClockDriftError) this.stats.clockDriftRefused++
         throw err
       }
     }
-    const state = crdt.merge(current, incoming)
-    if (crdt.equals(state, current) && this.store.getKey(key) !== undefined) {
+    const current = this.readContent(key)
+    const joined = current === undefined ? incoming : joinContent(current, incoming)
+    const next = keyStateOf(joined)
+    if (current !== undefined && contentEquals(joined, current) && this.store.getKey(key) !== undefined) {
       if (extras !== undefined) await this.store.write(extras)
-      return { key, type, state, changed: false }
+      return { key, type: next.type, state: next.state, changed: false }
     }
     const timestamp = this.hlc.now()
-    await this.commit(key, type, state, {
+    await this.commit(key, next, {
       ...extras,
-      keys: [{ key, type, state: crdt.encode(state), hlc: encodeTimestamp(timestamp) }],
+      keys: [{ key, type: next.type, state: encodeContent(joined), hlc: encodeTimestamp(timestamp) }],
       meta: [...(extras?.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }],
     })
-    this.notify({ key, type, state, origin: options.origin ?? 'remote' })
-    return { key, type, state, changed: true }
+    this.notify({ key, type: next.type, state: next.state, origin: options.origin ?? 'remote' })
+    return { key, type: next.type, state: next.state, changed: true }
   }
 
   /** Stages the batch (the cache follows at once) and waits for its commit. */
-  private async commit(key: string, type: CrdtTypeName, state: unknown, batch: WriteBatch): Promise<void> {
+  private async commit(key: string, next: KeyState, batch: WriteBatch): Promise<void> {
     const written = this.store.write(batch)
-    this.cache.set(key, { type, state }, batch.keys?.[0]?.state.length ?? 0)
+    this.cache.set(key, next, batch.keys?.[0]?.state.length ?? 0)
     try {
       await written
     } catch (err) {
@@ -231,6 +271,14 @@ export class Replica {
   private notify(change: CommittedChange): void {
     for (const listener of this.listeners) listener(change)
   }
+}
+
+/** A content as the cache and listeners see it: a single type plainly, a conflict with its content. */
+function keyStateOf(content: KeyContent): KeyState {
+  const visible = visibleEntries(content)
+  const primary = (visible[0] ?? content[0]) as ContentEntry
+  if (content.length === 1 && primary.tombstone === undefined) return { type: primary.type, state: primary.state }
+  return { type: primary.type, state: primary.state, content }
 }
 
 function mutate(state: unknown, op: Operation, actor: string, timestamp: ReturnType<HybridLogicalClock['now']>): unknown {

@@ -3,11 +3,14 @@
 // A hit saves a SELECT and a full decode on each read-modify-write. The budget is in
 // encoded bytes (a proxy for decoded size), so many small counters fit and a few large
 // sets cannot crowd memory.
+import type { KeyContent } from '../crdts/key-content.js'
 import type { CrdtTypeName } from '../crdts/types.js'
 
 export interface CachedState {
   readonly type: CrdtTypeName
   readonly state: unknown
+  /** A key in a type conflict: everything it holds (src/replica.ts). */
+  readonly content?: KeyContent
 }
 
 export const DEFAULT_STATE_CACHE_BYTES = 32 * 1024 * 1024

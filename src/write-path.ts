@@ -1,12 +1,14 @@
 // How the database's handles reach replicas. With the network off, the local replica is
 // the only one; with it on, the cluster coordinator (src/cluster/coordinator.ts) answers
 // the same two calls, so handles, errors and results are the same in both modes.
+import { encodeContent, entryOf, resolveContent, visibleEntries, type ContentEntry } from '../crdts/index.js'
 import type { CrdtTypeName } from '../crdts/types.js'
+import { typedView } from './key-view.js'
 import type { Clock } from './clock.js'
 import { InvalidOptionError, QuorumNotMetError, StaleReadError, TypeMismatchError } from './errors.js'
 import { outcomeId, outcomeRecord, type KeyedWrite } from './idempotency.js'
 import type { Operation } from './operations.js'
-import { crdtOf, type Replica } from './replica.js'
+import type { Replica } from './replica.js'
 import { stateCovers } from './session-token.js'
 
 export interface PathWriteOptions {
@@ -53,10 +55,21 @@ export interface PathReadResult {
   readonly replicas: number
 }
 
+export interface ResolveOptions {
+  readonly n?: number
+  readonly w?: number
+  readonly requireQuorum?: boolean
+}
+
 export interface WritePath {
   write(key: string, op: Operation, options?: PathWriteOptions): Promise<PathWriteResult>
-  /** With `type` undefined the key's own type is used (state undefined when the key is missing). */
+  /**
+   * With `type` undefined the key's own type is used (state undefined when the key is
+   * missing). Throws TypeConflictError for a key written with two types concurrently.
+   */
   read(key: string, type: CrdtTypeName | undefined, options?: PathReadOptions): Promise<PathReadResult>
+  /** Ends a type conflict by keeping `keep` (observed-remove of the other types). */
+  resolve(key: string, keep: CrdtTypeName, options?: ResolveOptions): Promise<AppliedResult>
 }
 
 /** Network off: this node is the only replica. */
@@ -89,12 +102,23 @@ export class LocalWritePath implements WritePath {
   }
 
   async read(key: string, requested: CrdtTypeName | undefined, options: PathReadOptions = {}): Promise<PathReadResult> {
-    const current = this.replica.read(key)
-    if (current !== undefined && requested !== undefined && current.type !== requested) throw new TypeMismatchError(key, current.type, requested)
-    const type = requested ?? current?.type
-    if (type === undefined) return { type: undefined, state: undefined, replicas: 1 }
-    const state = current?.state ?? crdtOf(type).empty()
-    if (options.witness !== undefined && !stateCovers(type, state, options.witness)) throw new StaleReadError(key)
-    return { type: current?.type, state, replicas: 1 }
+    const content = this.replica.readContent(key)
+    const view = typedView(key, requested, content)
+    if (view.type === undefined) return { type: undefined, state: undefined, replicas: 1 }
+    if (options.witness !== undefined && !stateCovers(view.type, view.state, options.witness)) throw new StaleReadError(key)
+    return { type: content === undefined ? undefined : view.type, state: view.state, replicas: 1 }
+  }
+
+  async resolve(key: string, keep: CrdtTypeName, options: ResolveOptions = {}): Promise<AppliedResult> {
+    const content = this.replica.readContent(key)
+    const visible = content === undefined ? [] : visibleEntries(content)
+    if (content === undefined || !visible.some((e) => e.type === keep)) throw new TypeMismatchError(key, visible[0]?.type ?? keep, keep)
+    const resolved = resolveContent(content, keep)
+    await this.replica.merge(key, encodeContent(resolved), { origin: 'local' })
+    const required = options.w ?? this.defaultW ?? 1
+    const quorum = required <= 1
+    if (!quorum && options.requireQuorum === true) throw new QuorumNotMetError(key, 1, required)
+    const state = (entryOf(resolved, keep) as ContentEntry).state
+    return { kind: 'applied', type: keep, state, witness: new Uint8Array(0), acks: 1, required, quorum, committedHere: true }
   }
 }

@@ -112,6 +112,20 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
     })
 
   program
+    .command('resolve')
+    .description('end a type conflict (a key written with two types on two sides of a partition) by keeping one type')
+    .argument('<key>')
+    .argument('<type>', 'the type to keep: gcounter, pncounter, orset or lww')
+    .option('--w <count>', 'replicas that must acknowledge before the command returns')
+    .action(async (key: string, type: string, opts: { w?: string }, cmd: Command) => {
+      const query = opts.w === undefined ? '' : `?w=${encodeURIComponent(opts.w)}`
+      const { status, body } = await callNode(clientOptions(flags(cmd)), 'POST', `v1/kv/${encodeURIComponent(key)}/resolve${query}`, { body: { keep: type } })
+      if (status !== 200) throw new CliError(errorReason(status, body))
+      const r = body as { key: string; type: string; value: unknown; acks: number; quorum: boolean }
+      print(flags(cmd).json === true ? JSON.stringify(r) : `${r.key} (${r.type}) = ${show(r.value)}   [resolved: ${acksNote(r.acks, r.quorum)}]`)
+    })
+
+  program
     .command('members')
     .description('list the cluster members this node sees')
     .action(async (_opts: object, cmd: Command) => {

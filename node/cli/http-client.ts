@@ -54,9 +54,13 @@ export async function callNode(
 
 /** The node's `{ error: { code, message } }` as a one-line reason. */
 export function errorReason(status: number, body: unknown): string {
-  const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error
+  const error = (body as { error?: { code?: unknown; message?: unknown; values?: unknown } } | undefined)?.error
   if (error !== undefined && typeof error.message === 'string') {
-    return `${typeof error.code === 'string' ? `${error.code}: ` : ''}${error.message}`
+    // A type conflict names every side: show them, not only how to resolve.
+    const sides = Array.isArray(error.values)
+      ? `\n${(error.values as { type?: unknown; value?: unknown }[]).map((v) => `  ${String(v.type)} = ${JSON.stringify(v.value)}`).join('\n')}`
+      : ''
+    return `${typeof error.code === 'string' ? `${error.code}: ` : ''}${error.message}${sides}`
   }
   return `the node answered HTTP ${status}`
 }

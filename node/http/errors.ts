@@ -10,6 +10,7 @@ import {
   InvalidValueError,
   QuorumNotMetError,
   StaleReadError,
+  TypeConflictError,
   TypeMismatchError,
   ValueTooLargeError,
   WriteOutcomeUnknownError,
@@ -22,6 +23,7 @@ export type ErrorCode =
   | 'UNAUTHORIZED'
   | 'NOT_FOUND'
   | 'TYPE_MISMATCH'
+  | 'TYPE_CONFLICT'
   | 'TOO_LARGE'
   | 'QUORUM_NOT_MET'
   | 'STALE_READ'
@@ -39,6 +41,8 @@ export interface ErrorBody {
     /** QUORUM_NOT_MET only: replicas that acknowledged, and how many were required. */
     readonly acks?: number
     readonly required?: number
+    /** TYPE_CONFLICT only: every side's type and value. */
+    readonly values?: readonly { readonly type: string; readonly value: unknown }[]
   }
 }
 
@@ -97,6 +101,9 @@ export function httpFailureOf(err: unknown, bodyLimitBytes: number = MAX_BODY_BY
     return { status: 503, body: { error: { code: 'QUORUM_NOT_MET', message: err.message, acks: err.acks, required: err.required } } }
   }
   if (err instanceof TypeMismatchError) return failure(409, 'TYPE_MISMATCH', err.message)
+  if (err instanceof TypeConflictError) {
+    return { status: 409, body: { error: { code: 'TYPE_CONFLICT', message: err.message, values: err.values } } }
+  }
   if (err instanceof StaleReadError) return failure(503, 'STALE_READ', err.message)
   if (err instanceof WriteOutcomeUnknownError) return failure(504, 'OUTCOME_UNKNOWN', err.message)
   // Nothing was applied by this request; the same Idempotency-Key may be retried later.

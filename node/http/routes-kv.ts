@@ -12,6 +12,8 @@ import {
   keysResponseSchema,
   readQuerySchema,
   readResponseSchema,
+  resolveBodySchema,
+  resolveResponseSchema,
   writeBodySchema,
   writeHeadersSchema,
   writeQuerySchema,
@@ -134,6 +136,13 @@ export function registerKvRoutes(app: FastifyInstance, deps: RouteDeps): void {
       metrics.operation(found.type, 'get', 'ok')
       return found
     },
+  )
+
+  // Ends a type conflict (a key written with different types on two sides of a partition).
+  app.post<{ Params: { key: string }; Querystring: WriteQuery; Body: { keep: CrdtTypeName } }>(
+    '/v1/kv/:key/resolve',
+    { schema: { params: keyParamsSchema, querystring: writeQuerySchema, body: resolveBodySchema, response: resolveResponseSchema } },
+    async (request) => db.resolve(request.params.key, request.body.keep, writeOptionsOf(request.query)),
   )
 
   app.get<{ Querystring: { prefix?: string; after?: string; limit?: string } }>(

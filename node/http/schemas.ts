@@ -128,12 +128,33 @@ const errorResponse = {
     error: {
       type: 'object',
       required: ['code', 'message'],
-      properties: { code: { type: 'string' }, message: { type: 'string' }, acks: { type: 'integer' }, required: { type: 'integer' } },
+      properties: {
+        code: { type: 'string' },
+        message: { type: 'string' },
+        acks: { type: 'integer' },
+        required: { type: 'integer' },
+        values: { type: 'array', items: { type: 'object', properties: { type: { type: 'string' }, value: ANY_JSON } } },
+      },
     },
   },
 } as const
 
 const crdtType = { type: 'string', enum: CRDT_TYPE_NAMES } as const
+
+export const resolveBodySchema = {
+  type: 'object',
+  required: ['keep'],
+  additionalProperties: false,
+  properties: { keep: crdtType },
+} as const
+
+export const resolveResponseSchema = {
+  200: {
+    type: 'object',
+    required: ['key', 'type', 'value', 'acks', 'quorum'],
+    properties: { key: { type: 'string' }, type: crdtType, value: ANY_JSON, acks: { type: 'integer' }, quorum: { type: 'boolean' } },
+  },
+} as const
 
 export const writeResponseSchema = {
   200: {
@@ -177,6 +198,7 @@ export const readResponseSchema = {
     properties: { key: { type: 'string' }, type: crdtType, value: ANY_JSON, replicas: { type: 'integer' } },
   },
   404: errorResponse,
+  409: errorResponse,
 } as const
 
 export const keysResponseSchema = {

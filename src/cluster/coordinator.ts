@@ -5,18 +5,41 @@
 // durable acknowledgements, or, when fewer are possible, with the true count and
 // `quorum: false`: the write is durable where it landed and propagates from there.
 // Reads ask `r` live replicas, join their states and repair the ones that were behind.
-import { CrdtDecodeError, typeOfEncoded } from '../../crdts/index.js'
+import {
+  contentEquals,
+  CrdtDecodeError,
+  decodeContent,
+  encodeContent,
+  entryOf,
+  isMultiTypeEncoding,
+  joinContent,
+  resolveContent,
+  typeOfEncoded,
+  visibleEntries,
+  type ContentEntry,
+  type KeyContent,
+} from '../../crdts/index.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import type { Clock } from '../clock.js'
 import type { Random } from '../random.js'
-import { ClockSkewError, InvalidOptionError, QuorumNotMetError, StaleReadError, TypeMismatchError, WriteOutcomeUnknownError } from '../errors.js'
+import {
+  ClockSkewError,
+  InvalidOptionError,
+  QuorumNotMetError,
+  StaleReadError,
+  TypeConflictError,
+  TypeMismatchError,
+  WriteOutcomeUnknownError,
+} from '../errors.js'
+import { typedView } from '../key-view.js'
+import { stateCovers } from '../session-token.js'
 import { outcomeId, outcomeRecord, type KeyedWrite } from '../idempotency.js'
 import type { Operation } from '../operations.js'
 import { crdtOf, type AppliedWrite, type BatchExtras, type Replica } from '../replica.js'
 import { PeerUnreachableError, TransportError, TransportStoppedError } from '../transport/transport.js'
 import { WireDecodeError } from '../wire/errors.js'
 import type { AppliedResponse, Broadcast, IdempotencyRecordPayload, ReplayedResponse, Request, Response } from '../wire/messages.js'
-import type { PathReadOptions, PathReadResult, PathWriteOptions, PathWriteResult, ReplayedResult, WritePath } from '../write-path.js'
+import type { AppliedResult, PathReadOptions, PathReadResult, PathWriteOptions, PathWriteResult, ReplayedResult, WritePath } from '../write-path.js'
 import { DEFAULT_N, DEFAULT_R, DEFAULT_SESSION_READ_TIMEOUT_MS, DEFAULT_W, MAX_RUMOR_STATE_BYTES } from './engine-constants.js'
 import type { KeyedWrites } from './keyed-writes.js'
 import { errorFromResponse, RemoteError } from './remote-errors.js'
@@ -210,73 +233,128 @@ export class Coordinator implements WritePath {
   }
 
   /**
-   * Joins the states of `r` live replicas. With `type` undefined, the key's type is learned
-   * from the replicas (a key that two partitions wrote with different types throws
-   * TypeMismatchError naming both). A register answer stamped more than maxClockOffsetMs
-   * ahead of this node's clock is left out (clock-offsets.ts): not joined, not repaired
-   * from, not counted in `replicas`.
+   * Joins what `r` live replicas hold of the key. With `type` undefined, the key's type is
+   * learned from the replicas. A key written with different types on two sides of a
+   * partition joins into a type conflict: the conflict is repaired onto the replicas like
+   * any state (so they converge on it) and the read throws TypeConflictError with every
+   * side's value, until resolve() keeps one type. A register answer stamped more than
+   * maxClockOffsetMs ahead of this node's clock is left out (clock-offsets.ts): not joined,
+   * not repaired from, not counted in `replicas`.
    */
   async read(key: string, type: CrdtTypeName | undefined, options: ClusterReadOptions = {}): Promise<ClusterReadResult> {
     this.stats.reads++
-    const { membership } = this.init
-    const { ring } = membership.ring()
-    const n = clampReplicas(options.n ?? this.init.defaults?.n ?? DEFAULT_N, ring.members.length)
-    const wanted = Math.min(options.r ?? Math.min(this.init.defaults?.r ?? DEFAULT_R, n), ring.members.length)
-    const preferred = preferenceList(ring, key, n)
-    const candidates = [...successors(ring, key)].filter((p) => membership.isLive(p))
-    const answers = new Map<string, unknown>()
-    let known: CrdtTypeName | undefined = type
-    let joined: unknown = type === undefined ? undefined : crdtOf(type).empty()
-    let next = 0
-
-    const ask = async (count: number): Promise<void> => {
-      const batch = candidates.slice(next, next + count)
-      next += batch.length
-      const results = await Promise.allSettled(batch.map((peer) => this.readFrom(peer, key)))
-      results.forEach((res, i) => {
-        const peer = batch[i] as string
-        if (res.status === 'rejected') {
-          if (!isUnreachable(res.reason)) throw res.reason
-          return
-        }
-        const answer = res.value
-        if (answer === undefined) {
-          answers.set(peer, undefined)
-          return
-        }
-        if (known !== undefined && answer.type !== known) throw new TypeMismatchError(key, answer.type, known)
-        // A register stamped too far ahead of this node's clock (a replica whose clock runs
-        // fast wrote it; the others refused its delta) must not win here, nor be repaired
-        // onto others: left out as if that replica had not answered (so it is not counted in
-        // `replicas`, and another replica is asked in its place when there is one).
-        const register = answer.type === 'lww' ? (answer.state as { timestamp: { wallMs: number } } | null) : null
-        if (register !== null && membership.clockOffsets.ignoresRegister(peer, key, register.timestamp.wallMs)) return
-        known ??= answer.type
-        const crdt = crdtOf(known)
-        answers.set(peer, answer.state)
-        joined = crdt.merge(joined ?? crdt.empty(), answer.state)
-      })
-    }
-
-    while (answers.size < wanted && next < candidates.length) await ask(wanted - answers.size)
+    const { preferred, answers, joined } = await this.gather(key, options)
+    const view = (): { type: CrdtTypeName | undefined; state: unknown } => typedView(key, type, joined.content)
     if (options.witness !== undefined) {
       const witness = options.witness
-      const covered = (): boolean =>
-        known !== undefined && joined !== undefined && (crdtOf(known) as unknown as { covers(s: unknown, w: Uint8Array): boolean }).covers(joined, witness)
-      if (!covered()) await ask(candidates.length)
+      const covered = (): boolean => {
+        const v = view()
+        return v.type !== undefined && stateCovers(v.type, v.state, witness)
+      }
+      if (!covered()) await joined.ask(Infinity)
       const deadline = this.init.clock.now() + (options.timeoutMs ?? this.init.sessionReadTimeoutMs ?? DEFAULT_SESSION_READ_TIMEOUT_MS)
       let delay = 20
       while (!covered()) {
         if (this.init.clock.now() + delay > deadline) throw new StaleReadError(key)
         await new Promise<void>((resolve) => this.init.clock.setTimeout(resolve, delay))
         delay = Math.min(delay * 2, 500)
-        next = 0
-        await ask(candidates.length)
+        await joined.ask(Infinity, true)
       }
     }
-    const found = [...answers.values()].some((s) => s !== undefined)
-    if (known !== undefined && found) this.repair(key, known, joined, answers, new Set(preferred))
-    return { type: found ? known : undefined, state: joined ?? (type === undefined ? undefined : crdtOf(type).empty()), replicas: answers.size }
+    const content = joined.content
+    if (content !== undefined) this.repair(key, content, answers, new Set(preferred))
+    const v = view()
+    return { type: content === undefined ? undefined : v.type, state: v.state, replicas: answers.size }
+  }
+
+  /**
+   * Resolves a type conflict by keeping `keep`: every other type is removed as the live
+   * replicas hold it now (observed-remove: a concurrent write of a removed type that no
+   * replica asked had seen survives), and the result goes to the key's replicas like a
+   * write's delta. Throws TypeMismatchError when the key holds no `keep`.
+   */
+  async resolve(key: string, keep: CrdtTypeName, options: { readonly n?: number; readonly w?: number; readonly requireQuorum?: boolean } = {}): Promise<AppliedResult> {
+    this.stats.writes++
+    const { ring } = this.init.membership.ring()
+    const n = clampReplicas(options.n ?? this.init.defaults?.n ?? DEFAULT_N, ring.members.length)
+    const { preferred, joined } = await this.gather(key, { n, r: n })
+    const content = joined.content
+    const visible = content === undefined ? [] : visibleEntries(content)
+    if (content === undefined || !visible.some((e) => e.type === keep)) throw new TypeMismatchError(key, visible[0]?.type ?? keep, keep)
+    const resolved = resolveContent(content, keep)
+    const state = encodeContent(resolved)
+    const required = requiredAcks(options.w ?? this.init.defaults?.w, n)
+    const acked = new Set<string>()
+    const walk = successors(ring, key)
+    const used = new Set<string>(preferred)
+    const nextFallback = (): string | undefined => {
+      for (let next = walk.next(); next.done !== true; next = walk.next()) {
+        if (used.has(next.value) || !this.init.membership.isLive(next.value)) continue
+        used.add(next.value)
+        return next.value
+      }
+      return undefined
+    }
+    const deliveries = preferred.map((target) =>
+      this.deliver(key, state, target, target === this.init.self || this.init.membership.isLive(target), nextFallback, undefined).then((holder) => {
+        acked.add(holder)
+      }),
+    )
+    await untilCount(deliveries, () => acked.size >= required)
+    this.track(Promise.allSettled(deliveries))
+    const quorum = acked.size >= required
+    if (!quorum && options.requireQuorum === true) throw new QuorumNotMetError(key, acked.size, required)
+    const kept = entryOf(resolved, keep) as ContentEntry
+    return { kind: 'applied', type: keep, state: kept.state, witness: new Uint8Array(0), acks: acked.size, required, quorum, committedHere: acked.has(this.init.self) }
+  }
+
+  /** Asks `r` live replicas (more on demand) for the key and joins their contents. */
+  private async gather(
+    key: string,
+    options: { readonly n?: number; readonly r?: number },
+  ): Promise<{ preferred: string[]; answers: Map<string, KeyContent | undefined>; joined: { content: KeyContent | undefined; ask: (count: number, again?: boolean) => Promise<void> } }> {
+    const { membership } = this.init
+    const { ring } = membership.ring()
+    const n = clampReplicas(options.n ?? this.init.defaults?.n ?? DEFAULT_N, ring.members.length)
+    const wanted = Math.min(options.r ?? Math.min(this.init.defaults?.r ?? DEFAULT_R, n), ring.members.length)
+    const preferred = preferenceList(ring, key, n)
+    const candidates = [...successors(ring, key)].filter((p) => membership.isLive(p))
+    const answers = new Map<string, KeyContent | undefined>()
+    let next = 0
+    const joined = {
+      content: undefined as KeyContent | undefined,
+      /** Asks `count` more candidates (from the first again with `again`). */
+      ask: async (count: number, again = false): Promise<void> => {
+        if (again) next = 0
+        const batch = candidates.slice(next, next + Math.min(count, candidates.length))
+        next += batch.length
+        const results = await Promise.allSettled(batch.map((peer) => this.readFrom(peer, key)))
+        results.forEach((res, i) => {
+          const peer = batch[i] as string
+          if (res.status === 'rejected') {
+            if (!isUnreachable(res.reason)) throw res.reason
+            return
+          }
+          const answer = res.value
+          if (answer === undefined) {
+            answers.set(peer, undefined)
+            return
+          }
+          // A register stamped too far ahead of this node's clock (a replica whose clock runs
+          // fast wrote it; the others refused its delta) must not win here, nor be repaired
+          // onto others: left out as if that replica had not answered (so it is not counted
+          // in `replicas`, and another replica is asked in its place when there is one).
+          for (const entry of answer) {
+            const register = entry.type === 'lww' ? (entry.state as { timestamp: { wallMs: number } } | null) : null
+            if (register !== null && membership.clockOffsets.ignoresRegister(peer, key, register.timestamp.wallMs)) return
+          }
+          answers.set(peer, answer)
+          joined.content = joined.content === undefined ? answer : joinContent(joined.content, answer)
+        })
+      },
+    }
+    while (answers.size < wanted && next < candidates.length) await joined.ask(wanted - answers.size)
+    return { preferred, answers, joined }
   }
 
   /**
@@ -369,29 +447,26 @@ export class Coordinator implements WritePath {
     return { idempotency: [{ id: outcomeId(record.id), result: record.result, expiresAt: this.init.clock.now() + this.init.idempotencyTtlMs }] }
   }
 
-  private async readFrom(peer: string, key: string): Promise<{ type: CrdtTypeName; state: unknown } | undefined> {
-    if (peer === this.init.self) return this.init.replica.read(key)
+  private async readFrom(peer: string, key: string): Promise<KeyContent | undefined> {
+    if (peer === this.init.self) return this.init.replica.readContent(key)
     const response = await this.init.send(peer, { type: 'read', key })
     if (response.type !== 'state') throw errorFromResponse(peer, response, key, undefined)
     if (response.state === undefined) return undefined
     try {
-      const type = typeOfEncoded(response.state)
-      return { type, state: crdtOf(type).decode(response.state) }
+      return decodeContent(response.state)
     } catch (err) {
       if (err instanceof CrdtDecodeError) throw new RemoteError(peer, 'BAD_REQUEST', `undecodable state for ${key}`)
       throw err
     }
   }
 
-  /** Read repair: every preferred replica that answered with less gets the joined state. */
-  private repair(key: string, type: CrdtTypeName, joined: unknown, answers: Map<string, unknown>, preferred: Set<string>): void {
-    const crdt = crdtOf(type)
+  /** Read repair: every preferred replica that answered with less gets the joined content. */
+  private repair(key: string, joined: KeyContent, answers: Map<string, KeyContent | undefined>, preferred: Set<string>): void {
     let encoded: Uint8Array | undefined
-    for (const [peer, state] of answers) {
+    for (const [peer, content] of answers) {
       if (!preferred.has(peer)) continue
-      if (state !== undefined && crdt.equals(state, joined)) continue
-      if (state === undefined && crdt.equals(joined, crdt.empty())) continue
-      encoded ??= crdt.encode(joined)
+      if (content !== undefined && contentEquals(content, joined)) continue
+      encoded ??= encodeContent(joined)
       this.stats.readRepairs++
       this.track(this.replicate(peer, key, encoded).catch(() => false))
     }
@@ -449,8 +524,15 @@ function mergeExtras(a: BatchExtras | undefined, b: BatchExtras | undefined): Ba
 }
 
 export function hintExtras(target: string, key: string, state: Uint8Array, now: number): BatchExtras {
-  return { hints: { add: [{ target, key, type: typeOfEncoded(state), state, createdAt: now }] } }
+  return { hints: { add: [{ target, key, type: typeColumnOf(state), state, createdAt: now }] } }
 }
+
+/** The `type` a store row gets for an encoding: its type, or a conflict's first type. */
+function typeColumnOf(state: Uint8Array): CrdtTypeName {
+  return isMultiTypeEncoding(state) ? (decodeContent(state)[0] as ContentEntry).type : typeOfEncoded(state)
+}
+
+
 
 /**
  * Failures that say nothing about the request itself (unreachable, timed out, garbled, or

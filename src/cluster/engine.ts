@@ -19,7 +19,7 @@ import { DEFAULT_N, DEFAULT_R, DEFAULT_W } from './engine-constants.js'
 import { HintedHandoff } from './hinted-handoff.js'
 import { KeyedWrites } from './keyed-writes.js'
 import { DEFAULT_IDEMPOTENCY_TTL_MS, operationId, outcomeId, type KeyedWrite } from '../idempotency.js'
-import type { AppliedResult } from '../write-path.js'
+import type { AppliedResult, ResolveOptions } from '../write-path.js'
 import { Membership, type MemberView, type RingCache } from './membership.js'
 import { createMessenger, type Messenger } from './messenger.js'
 import { responseFromError } from './remote-errors.js'
@@ -270,6 +270,10 @@ export class Engine {
 
   read(key: string, type: CrdtTypeName | undefined, options?: ClusterReadOptions): Promise<ClusterReadResult> {
     return this.coordinator.read(key, type, options)
+  }
+
+  resolve(key: string, keep: CrdtTypeName, options?: ResolveOptions): Promise<AppliedResult> {
+    return this.coordinator.resolve(key, keep, options)
   }
 
   members(): MemberView[] {

@@ -6,6 +6,7 @@ import type { BatchExtras, Replica } from '../replica.js'
 import { crdtOf } from '../replica.js'
 import type { Store } from '../store/store.js'
 import { decodeResponse, encodeMessage } from '../wire/codec.js'
+import { MAX_MESSAGE_BYTES } from '../wire/limits.js'
 import type { AppliedResponse, ApplyRequest, Broadcast, ReplicateRequest, Request, Response } from '../wire/messages.js'
 import { OP_ID_TTL_MS } from './engine-constants.js'
 import { hintExtras } from './coordinator.js'
@@ -93,7 +94,7 @@ export class RequestRouter {
     const opId = id === undefined ? undefined : operationId(id)
     if (opId !== undefined) {
       const recorded = store.getIdempotency(opId, now())
-      if (recorded !== undefined) return decodeResponse(recorded)
+      if (recorded !== undefined) return decodeResponse(recorded, { maxBytes: MAX_MESSAGE_BYTES })
     }
     let answer: AppliedResponse | undefined
     await this.init.replica.apply(request.key, request.op, {
@@ -102,7 +103,7 @@ export class RequestRouter {
         const crdt = crdtOf(w.type)
         answer = { type: 'applied', delta: crdt.encode(w.delta), state: crdt.encode(w.state) }
         if (opId === undefined) return {}
-        return { idempotency: [{ id: opId, result: encodeMessage(answer), expiresAt: now() + OP_ID_TTL_MS }] }
+        return { idempotency: [{ id: opId, result: encodeMessage(answer, { maxBytes: MAX_MESSAGE_BYTES }), expiresAt: now() + OP_ID_TTL_MS }] }
       },
     })
     return answer as AppliedResponse
