@@ -11,10 +11,10 @@
 // distinct operations], a keyed write exactly once once acknowledged); sets hold nothing
 // never added; registers hold a written value; and a node that says `synced: true` while
 // every node does holds what its peers hold. One seed decides everything.
-import { crdtTypes, GCounter, LWWRegister, ORSet, PNCounter } from '../../crdts/index.js'
+import { crdtTypes, decodeContent, GCounter, LWWRegister, ORSet, PNCounter, visibleEntries } from '../../crdts/index.js'
 import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
 import { preferenceList } from '../../src/cluster/ring.js'
-import { IdempotencyUnavailableError, WriteOutcomeUnknownError } from '../../src/errors.js'
+import { IdempotencyUnavailableError, TypeConflictError, TypeMismatchError, WriteOutcomeUnknownError } from '../../src/errors.js'
 import type { WriteOptions, WriteResult } from '../../src/handles.js'
 import type { Operation } from '../../src/operations.js'
 import { seededRandom, type Random } from '../../src/random.js'
@@ -71,6 +71,8 @@ interface WriteRecord {
   /** Whether the last attempt ended with an ambiguous outcome and a retry is due. */
   unresolved: boolean
   lastError?: unknown
+  /** Refused for good (the key holds another type): not retried. */
+  refused?: boolean
 }
 
 export interface NemesisReport {
@@ -109,7 +111,15 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   await cluster.runFor(1000)
   const writes: WriteRecord[] = []
   const faults: string[] = []
-  const keys = TYPES.flatMap((t) => Array.from({ length: options.keysPerType }, (_, i) => ({ key: `${t}:${i}`, type: t })))
+  // Typed keys, and keys that clients write with either of two types: created on two sides
+  // of a partition, they become type conflicts, which must converge and then be resolved.
+  // Every partition brings two fresh ones, so that sides create them independently.
+  const keys: { key: string; types: CrdtTypeName[] }[] = [
+    ...TYPES.flatMap((t) => Array.from({ length: options.keysPerType }, (_, i) => ({ key: `${t}:${i}`, types: [t] }))),
+    { key: 'mixed:0:a', types: ['gcounter', 'orset'] },
+    { key: 'mixed:0:b', types: ['pncounter', 'lww'] },
+  ]
+  let partitions = 0
   const addedElements = new Map<string, string[]>()
   let unique = 0
   let attempts = 0
@@ -129,6 +139,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
       },
       (err: unknown) => {
         record.lastError = err
+        // The key holds another type here: a final answer, nothing was applied.
+        if (err instanceof TypeMismatchError || err instanceof TypeConflictError) record.refused = true
         const ambiguous = err instanceof WriteOutcomeUnknownError || err instanceof IdempotencyUnavailableError
         if (!ambiguous || record.idempotencyKey === undefined) return
         record.unresolved = true
@@ -148,7 +160,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const up = cluster.upIds()
     if (up.length === 0) return
     const node = pick(rng, up)
-    const { key, type } = pick(rng, keys)
+    const { key, types } = pick(rng, keys)
+    const type = pick(rng, types)
     const op = randomOp(rng, type, key, addedElements, () => `${options.seed}-${unique++}`)
     const keyed = rng.next() < options.keyedShare
     const record: WriteRecord = { key, op, idempotencyKey: keyed ? `w-${options.seed}-${writes.length}` : undefined, attempts: 0, acked: false, unresolved: false }
@@ -165,6 +178,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
       const shuffled = shuffle(rng, ids)
       const cut = 1 + rng.int(ids.length - 1)
       cluster.net.partition([shuffled.slice(0, cut), shuffled.slice(cut)])
+      partitions++
+      keys.push({ key: `mixed:${partitions}:a`, types: ['gcounter', 'orset'] }, { key: `mixed:${partitions}:b`, types: ['pncounter', 'lww'] })
       faults.push(`partition ${shuffled.slice(0, cut).join(',')} | ${shuffled.slice(cut).join(',')}`)
     } else if (roll < 0.35) {
       cluster.net.heal()
@@ -219,42 +234,39 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   // never apply a second time. A few rounds: failure detectors first see restarted nodes.
   const problems: string[] = []
   for (let round = 0; round < 20; round++) {
-    const open = writes.filter((w) => w.idempotencyKey !== undefined && !w.acked)
+    const open = writes.filter((w) => w.idempotencyKey !== undefined && !w.acked && w.refused !== true)
     if (open.length === 0) break
     await cluster.settle(Promise.all(open.map((w) => attempt(w, pick(rng, cluster.ids), 1, false))))
     await cluster.runFor(200)
   }
-  for (const w of writes) if (w.idempotencyKey !== undefined && !w.acked) problems.push(`${w.key}: keyed write ${w.idempotencyKey} still unanswered after the heal: ${String(w.lastError)}`)
+  for (const w of writes) if (w.idempotencyKey !== undefined && !w.acked && w.refused !== true) problems.push(`${w.key}: keyed write ${w.idempotencyKey} still unanswered after the heal: ${String(w.lastError)}`)
   const healedAt = cluster.scheduler.now
   const roundsBefore = totalRounds(cluster)
-  const allEqual = (): boolean => keys.every(({ key }) => replicasEqual(cluster, key))
-  const allSynced = (): boolean => cluster.ids.every((id) => cluster.db(id).syncStatus().synced)
-  let syncedButDiffer: string | undefined
-  const done = (): boolean => {
-    const equal = allEqual()
-    const synced = allSynced()
-    if (synced && !equal && syncedButDiffer === undefined) {
-      syncedButDiffer = keys.filter(({ key }) => !replicasEqual(cluster, key)).map(({ key }) => `${key} ${describeStates(cluster, key)}`).join('; ')
-    }
-    return equal && synced
-  }
-  // Sampled every 100 virtual ms: a sync status per node per event would dominate the run.
-  let converged = done()
-  while (!converged && cluster.scheduler.now - healedAt < options.convergeWithinMs) {
-    await cluster.runFor(100)
-    converged = done()
-  }
-  const convergedAfterMs = converged ? cluster.scheduler.now - healedAt : undefined
+  const convergedAfterMs = await settle(cluster, keys, options.convergeWithinMs, problems)
+  for (const { key, types } of keys) problems.push(...checkKey(cluster, key, types, writes.filter((w) => w.key === key)))
+  problems.push(...(await sameReadEverywhere(cluster, keys)))
 
-  if (syncedButDiffer !== undefined) problems.push(`every node said synced: true while replicas differed: ${syncedButDiffer}`)
-  if (convergedAfterMs === undefined) {
-    for (const { key } of keys) if (!replicasEqual(cluster, key)) problems.push(`${key}: replicas differ ${describeStates(cluster, key)}`)
-    for (const id of cluster.ids) {
-      const status = cluster.db(id).syncStatus()
-      if (!status.synced) problems.push(`${id} not synced: ${status.reason ?? '?'}`)
-    }
+  // Type conflicts: one node keeps one side; after that every node reads the same single
+  // type, and that type's acknowledged writes are all still there.
+  const conflicts: string[] = []
+  for (const { key } of keys) {
+    const sides = conflictOf(cluster, key)
+    if (sides === undefined) continue
+    conflicts.push(key)
+    const keep = pick(rng, sides)
+    const resolver = pick(rng, cluster.ids)
+    await cluster.settle(cluster.db(resolver).resolve(key, keep))
+    faults.push(`resolve ${key} keeping ${keep} at ${resolver}`)
   }
-  for (const { key, type } of keys) problems.push(...checkKey(cluster, key, type, writes.filter((w) => w.key === key)))
+  if (conflicts.length > 0) {
+    await settle(cluster, keys, options.convergeWithinMs, problems)
+    for (const key of conflicts) {
+      if (conflictOf(cluster, key) !== undefined) problems.push(`${key}: still in conflict after resolve`)
+      const entry = keys.find((k) => k.key === key) as { key: string; types: CrdtTypeName[] }
+      problems.push(...checkKey(cluster, key, entry.types, writes.filter((w) => w.key === key), true))
+    }
+    problems.push(...(await sameReadEverywhere(cluster, keys)))
+  }
   const report: NemesisReport = {
     seed: options.seed,
     attempted: writes.length,
@@ -268,6 +280,69 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   }
   await cluster.settle(Promise.all(cluster.upIds().map((id) => cluster.db(id).close())))
   return report
+}
+
+/**
+ * Runs until every key's replicas are equal and every node says synced (sampled every 100
+ * virtual ms: a sync status per node per event would dominate the run); records it as a
+ * problem if a node said synced while replicas differed. Virtual ms it took, or undefined.
+ */
+async function settle(cluster: SimCluster, keys: readonly { key: string }[], withinMs: number, problems: string[]): Promise<number | undefined> {
+  const start = cluster.scheduler.now
+  const allEqual = (): boolean => keys.every(({ key }) => replicasEqual(cluster, key))
+  const allSynced = (): boolean => cluster.ids.every((id) => cluster.db(id).syncStatus().synced)
+  let syncedButDiffer: string | undefined
+  const done = (): boolean => {
+    const equal = allEqual()
+    const synced = allSynced()
+    if (synced && !equal && syncedButDiffer === undefined) {
+      syncedButDiffer = keys.filter(({ key }) => !replicasEqual(cluster, key)).map(({ key }) => `${key} ${describeStates(cluster, key)}`).join('; ')
+    }
+    return equal && synced
+  }
+  let converged = done()
+  while (!converged && cluster.scheduler.now - start < withinMs) {
+    await cluster.runFor(100)
+    converged = done()
+  }
+  if (syncedButDiffer !== undefined) problems.push(`every node said synced: true while replicas differed: ${syncedButDiffer}`)
+  if (converged) return cluster.scheduler.now - start
+  for (const { key } of keys) if (!replicasEqual(cluster, key)) problems.push(`${key}: replicas differ ${describeStates(cluster, key)}`)
+  for (const id of cluster.ids) {
+    const status = cluster.db(id).syncStatus()
+    if (!status.synced) problems.push(`${id} not synced: ${status.reason ?? '?'}`)
+  }
+  return undefined
+}
+
+/** The types a key's replicas show side by side, or undefined when it is not in conflict. */
+function conflictOf(cluster: SimCluster, key: string): CrdtTypeName[] | undefined {
+  const encoded = cluster.member(ownersOf(cluster, key)[0] as string).store.getKey(key)?.state
+  if (encoded === undefined) return undefined
+  const visible = visibleEntries(decodeContent(encoded))
+  return visible.length > 1 ? visible.map((e) => e.type) : undefined
+}
+
+/** Every node reads every key the same way (a value, or the same conflict), through the public API. */
+async function sameReadEverywhere(cluster: SimCluster, keys: readonly { key: string }[]): Promise<string[]> {
+  const problems: string[] = []
+  for (const { key } of keys) {
+    const reads = await cluster.settle(
+      Promise.all(
+        cluster.ids.map((id) =>
+          cluster
+            .db(id)
+            .get(key, { r: 3 })
+            .then(
+              (v) => JSON.stringify(v === undefined ? null : { type: v.type, value: v.value }),
+              (e: unknown) => (e instanceof TypeConflictError ? JSON.stringify({ conflict: e.values }) : `error ${String(e)}`),
+            ),
+        ),
+      ),
+    )
+    if (new Set(reads).size !== 1) problems.push(`${key}: nodes read it differently: ${reads.join(' | ')}`)
+  }
+  return problems
 }
 
 function send(cluster: SimCluster, node: string, record: WriteRecord, options: WriteOptions): Promise<WriteResult<unknown>> {
@@ -305,12 +380,28 @@ function describeStates(cluster: SimCluster, key: string): string {
     .join(' ')
 }
 
-/** No acknowledged write lost, none counted twice, nothing invented: per type. */
-function checkKey(cluster: SimCluster, key: string, type: CrdtTypeName, writes: WriteRecord[]): string[] {
+/**
+ * No acknowledged write lost, none counted twice, nothing invented: per type, on each type's
+ * part of the key (a key in a type conflict holds several). After a resolution only the kept
+ * type is checked: the others were removed on purpose.
+ */
+function checkKey(cluster: SimCluster, key: string, types: readonly CrdtTypeName[], writes: WriteRecord[], resolved = false): string[] {
   const owner = ownersOf(cluster, key)[0] as string
   const encoded = cluster.member(owner).store.getKey(key)?.state
-  const crdt = crdtTypes[type] as unknown as { decode(b: Uint8Array): unknown; covers(s: unknown, w: Uint8Array): boolean; empty(): unknown }
-  const state = encoded === undefined ? crdt.empty() : crdt.decode(encoded)
+  const content = encoded === undefined ? undefined : decodeContent(encoded)
+  const visible = content === undefined ? [] : visibleEntries(content)
+  const problems: string[] = []
+  for (const type of types) {
+    if (resolved && !visible.some((e) => e.type === type)) continue
+    const entry = content?.find((e) => e.type === type)
+    problems.push(...checkType(key, type, entry?.state, writes.filter((w) => w.op.type === type)))
+  }
+  return problems
+}
+
+function checkType(key: string, type: CrdtTypeName, found: unknown, writes: WriteRecord[]): string[] {
+  const crdt = crdtTypes[type] as unknown as { covers(s: unknown, w: Uint8Array): boolean; empty(): unknown }
+  const state = found ?? crdt.empty()
   const problems: string[] = []
   for (const w of writes) {
     if (!w.acked || w.token === undefined) continue
