@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import { faultInjectorFromEnv } from '../faults/index.js'
 import { createHttpServer } from '../http/server.js'
+import { fromPino } from '../../src/logger.js'
 import { createLogger, forComponent } from '../logger.js'
 import { openDatabase } from '../open-database.js'
 import { CliError } from './http-client.js'
@@ -96,6 +97,8 @@ export async function startNode(flags: StartFlags): Promise<void> {
   const db = await openDatabase({
     dataDir,
     replication,
+    // The engine's components log under rumordb:anti-entropy, rumordb:clock, … (src/logger.ts).
+    logger: fromPino(logger),
     network: {
       listen: flags.listen.length > 0 ? flags.listen : DEFAULT_LISTEN,
       bootstrap: flags.bootstrap,

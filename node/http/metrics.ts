@@ -61,6 +61,8 @@ export function createHttpMetrics(db: Database, options: HttpMetricsOptions = {}
   gauge('rumordb_keys', 'Keys stored on this node', (v) => ({ '': v.keys }))
   gauge('rumordb_pending_hints', 'Hinted-handoff deltas waiting for their owner', (v) => ({ '': v.pendingHints }))
   gauge('rumordb_peers', 'Cluster members by status, this node included', (v) => v.members, 'status')
+  gauge('rumordb_clock_offset_ms', "This node's wall clock minus the cluster's (median over live peers' heartbeats), ms", (v) => ({ '': v.clock.offsetMs }))
+  gauge('rumordb_clock_off', "1 while the cluster finds this node's clock off (it then refuses register writes)", (v) => ({ '': v.clock.off }))
   gauge('rumordb_unreconciled_keys', 'Keys anti-entropy could not merge or send to some peer (GET /v1/sync lists them)', (v) => ({
     '': v.antiEntropy.unreconciledKeys,
   }))
@@ -92,6 +94,21 @@ export function createHttpMetrics(db: Database, options: HttpMetricsOptions = {}
     merge: v.antiEntropy.mergeErrors,
     oversized_state: v.antiEntropy.oversizedStates,
     request: v.antiEntropy.requestErrors,
+  }))
+  total('rumordb_clock_skew_refusals_total', 'Register work refused for clock skew, by kind (writes while this node was off, read answers and merged registers stamped too far ahead)', 'kind', (v) => ({
+    write: v.clock.writesRefused,
+    read_answer: v.clock.futureRegistersIgnored,
+    merge: v.clock.mergesRefused,
+  }))
+  total('rumordb_keyed_writes_total', 'Writes with an idempotency key coordinated here, by outcome (replayed: a retry answered with the first result; unavailable: no majority agreed, nothing applied)', 'outcome', (v) => ({
+    replayed: v.keyedWrites.replays,
+    unavailable: v.keyedWrites.unavailable,
+  }))
+  total('rumordb_large_messages_total', 'Messages above one frame moved in parts, by what happened', 'event', (v) => ({
+    sent: v.largeMessages.sent,
+    received: v.largeMessages.received,
+    refused: v.largeMessages.refused,
+    dropped: v.largeMessages.dropped,
   }))
   total('rumordb_gossip_rumors_total', 'Gossiped deltas received, by outcome', 'outcome', (v) => ({
     merged: v.gossip.rumorsMerged,

@@ -254,6 +254,9 @@ export const statusResponseSchema = {
       gossip: counters,
       handoff: counters,
       coordinator: counters,
+      keyedWrites: counters,
+      largeMessages: counters,
+      clock: counters,
     },
   },
 } as const
@@ -269,7 +272,7 @@ export const readyResponseSchema = {
     required: ['ok', 'failing', 'error'],
     properties: {
       ok: { type: 'boolean' },
-      failing: { type: 'array', items: { type: 'string', enum: ['sqlite', 'network'] } },
+      failing: { type: 'array', items: { type: 'string', enum: ['sqlite', 'network', 'clock'] } },
       error: errorResponse.properties.error,
     },
   },

@@ -45,6 +45,37 @@ export interface StatusView {
     readonly fallbackWrites: number
     readonly readRepairs: number
   }
+  /** Writes with an idempotency key this node coordinated (src/cluster/keyed-writes.ts). */
+  readonly keyedWrites: {
+    /** Paxos phases run to choose the one node that applies a keyed write. */
+    readonly claimRounds: number
+    /** Keyed writes answered with their first result (a retry of a write applied before). */
+    readonly replays: number
+    /** Keyed writes refused because no majority of the key's replicas agreed (IDEMPOTENCY_UNAVAILABLE). */
+    readonly unavailable: number
+  }
+  /** Messages above one frame, sent or received in parts (src/cluster/large-messages.ts). */
+  readonly largeMessages: {
+    readonly sent: number
+    readonly received: number
+    readonly refused: number
+    readonly dropped: number
+    readonly bytesHeld: number
+  }
+  /** This node's clock against the cluster's; integers only, like every other group. */
+  readonly clock: {
+    /** 1 while the cluster finds this node's clock off (it refuses register writes), else 0. */
+    readonly off: number
+    /** This node's clock minus the cluster's, ms (positive: ahead). */
+    readonly offsetMs: number
+    readonly peersDisagreeing: number
+    /** Register writes refused here while the clock was off. */
+    readonly writesRefused: number
+    /** Register answers left out of reads here: stamped too far ahead of this node's clock. */
+    readonly futureRegistersIgnored: number
+    /** Registers from peers refused on merge for the same reason (clockDriftRefused). */
+    readonly mergesRefused: number
+  }
 }
 
 export function statusView(status: DatabaseStatus): StatusView {
@@ -85,6 +116,9 @@ export function statusView(status: DatabaseStatus): StatusView {
       },
       handoff: { delivered: 0, failedAttempts: 0, dropped: 0 },
       coordinator: { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, readRepairs: 0 },
+      clock: { off: 0, offsetMs: 0, peersDisagreeing: 0, writesRefused: 0, futureRegistersIgnored: 0, mergesRefused: 0 },
+      keyedWrites: { claimRounds: 0, replays: 0, unavailable: 0 },
+      largeMessages: { sent: 0, received: 0, refused: 0, dropped: 0, bytesHeld: 0 },
     }
   }
   const { antiEntropy: ae, messages: m, rumors, handoff, coordinator: c } = status
@@ -122,6 +156,22 @@ export function statusView(status: DatabaseStatus): StatusView {
       quorumMissed: c.quorumMissed,
       fallbackWrites: c.fallbackWrites,
       readRepairs: c.readRepairs,
+    },
+    keyedWrites: { ...status.keyedWrites },
+    largeMessages: {
+      sent: m.largeSent,
+      received: m.largeReceived,
+      refused: m.largeRefused,
+      dropped: m.largeDropped,
+      bytesHeld: m.largeBytesHeld,
+    },
+    clock: {
+      off: status.clock.off ? 1 : 0,
+      offsetMs: status.clock.offsetMs,
+      peersDisagreeing: status.clock.peersDisagreeing,
+      writesRefused: status.clock.writesRefused,
+      futureRegistersIgnored: status.clock.futureRegistersIgnored,
+      mergesRefused: status.clockDriftRefused,
     },
   }
 }

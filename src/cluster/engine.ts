@@ -73,6 +73,8 @@ export interface EngineStatus {
   readonly handoff: HintedHandoff['stats']
   readonly rumors: RequestRouter['stats']
   readonly clockDriftRefused: number
+  /** Writes with an idempotency key: Paxos phases run, replays answered, refusals for want of a majority. */
+  readonly keyedWrites: KeyedWrites['stats']
   /** Whether this node's clock agrees with the cluster's, and what was refused for clock skew. */
   readonly clock: ClockStatus
 }
@@ -313,6 +315,7 @@ export class Engine {
       rumors: { ...this.router.stats },
       clockDriftRefused: this.init.replica.stats.clockDriftRefused,
       clock: this.membership.clockOffsets.status(),
+      keyedWrites: { ...this.keyed.stats },
     }
   }
 
