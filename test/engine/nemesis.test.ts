@@ -4,8 +4,8 @@ import { DEFAULT_NEMESIS, ENGINE_TIMING, runNemesis } from './nemesis.js'
 /** After the final heal, every key must converge (and every node say synced) within this many anti-entropy intervals. */
 const MAX_ROUNDS_TO_CONVERGE = 20
 
-// RUMORDB_TEST_SEED=<n> replays one seed; RUMORDB_NEMESIS_SEEDS=<count> runs more.
-const FIRST = Number(process.env.RUMORDB_TEST_SEED ?? 1)
+// RUMORDB_TEST_SEED=<n> replays one seed; RUMORDB_NEMESIS_SEEDS=<count> runs more, from RUMORDB_NEMESIS_FIRST (default 1).
+const FIRST = Number(process.env.RUMORDB_TEST_SEED ?? process.env.RUMORDB_NEMESIS_FIRST ?? 1)
 const COUNT = process.env.RUMORDB_TEST_SEED !== undefined ? 1 : Number(process.env.RUMORDB_NEMESIS_SEEDS ?? 200)
 
 describe('randomized fault schedules on whole databases: convergence, honest sync status, nothing lost or counted twice', () => {
