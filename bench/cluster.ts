@@ -20,7 +20,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, dirname, join } from 'node:path'
 import { performance } from 'node:perf_hooks'
-import { seededRandom } from '../src/random.js'
+import { seededRandom } from '../src/base/random.js'
 import { machineInfo } from './lib/machine.js'
 import { startProgress } from './lib/progress.js'
 import { writeReport, type BenchReport } from './lib/report.js'

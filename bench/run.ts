@@ -1,6 +1,6 @@
 // `npm run bench -- <name> [args…]`: runs one benchmark from bench/<name>.ts.
 // Benchmarks never run inside `npm test`; each prints its comparison as a ratio.
-import '../src/polyfill.js'
+import '../node/polyfill/index.js'
 
 const BENCHES: Record<string, string> = {
   cluster: './cluster.js',

@@ -1,17 +1,18 @@
-// rumordb: the embedded database. The polyfill is imported first (libp2p needs it on Node 20).
-import './polyfill.js'
+// rumordb's engine API: the embedded database and its types. The package entry is
+// node/index.ts, which loads the Promise.withResolvers polyfill first (libp2p needs it on
+// Node 20); src/ itself needs no polyfill.
 
-export { openDatabase, Database, DATABASE_FILE } from './database.js'
-export type { OpenDatabaseOptions, ReplicationOptions, ScanEntry, ScanOptions, KeyValue, DatabaseStatus, ResolveResult } from './database.js'
+export { openDatabase, Database, DATABASE_FILE } from './database/database.js'
+export type { OpenDatabaseOptions, ReplicationOptions, ScanEntry, ScanOptions, KeyValue, DatabaseStatus, ResolveResult } from './database/database.js'
 export type { Transport } from './transport/transport.js'
 export type { EngineConfig } from './cluster/engine.js'
-export type { MemberView, MemberHealth } from './cluster/membership.js'
-export type { SyncStatus, ReplicaSetDigest } from './cluster/sync-status.js'
-export { CounterHandle, GCounterHandle, SetHandle, RegisterHandle } from './handles.js'
-export type { WriteOptions, ReadOptions, WriteResult } from './handles.js'
-export type { Change, ChangeListener } from './subscriptions.js'
-export type { Operation, OperationName, ValueOf } from './operations.js'
-export { CRDT_TYPE_NAMES, OPERATIONS_OF } from './operations.js'
+export type { MemberView, MemberHealth } from './cluster/membership/membership.js'
+export type { SyncStatus, ReplicaSetDigest } from './cluster/sync/sync-status.js'
+export { CounterHandle, GCounterHandle, SetHandle, RegisterHandle } from './database/handles.js'
+export type { WriteOptions, ReadOptions, WriteResult } from './database/handles.js'
+export type { Change, ChangeListener } from './database/subscriptions.js'
+export type { Operation, OperationName, ValueOf } from './base/operations.js'
+export { CRDT_TYPE_NAMES, OPERATIONS_OF } from './base/operations.js'
 export {
   RumorDbError,
   TypeMismatchError,
@@ -27,7 +28,7 @@ export {
   WriteOutcomeUnknownError,
   IdempotencyUnavailableError,
   ClockSkewError,
-} from './errors.js'
+} from './base/errors.js'
 export {
   DatabaseLockedError,
   CorruptDatabaseError,

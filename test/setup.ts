@@ -1,1 +1,1 @@
-import '../src/polyfill.js'
+import '../node/polyfill/index.js'

@@ -15,7 +15,7 @@ import {
   type ORSetState,
   type PNCounterState,
 } from '../../crdts/index.js'
-import type { Random } from '../../src/random.js'
+import type { Random } from '../../src/base/random.js'
 
 export const ALL_TYPES: readonly CrdtTypeName[] = ['gcounter', 'pncounter', 'orset', 'lww']
 

@@ -4,7 +4,7 @@
 // and quorum read/write latency at each level.
 import { performance } from 'node:perf_hooks'
 import type { CrdtTypeName } from '../../crdts/index.js'
-import { seededRandom, type Random } from '../../src/random.js'
+import { seededRandom, type Random } from '../../src/base/random.js'
 import { runConcurrent } from '../lib/load.js'
 import { percentile } from '../lib/stats.js'
 import { waitForConvergence } from './convergence.js'

@@ -15,7 +15,7 @@ import {
   type ORSetState,
   type PNCounterState,
 } from '../../crdts/index.js'
-import { seededRandom, type Random } from '../../src/random.js'
+import { seededRandom, type Random } from '../../src/base/random.js'
 import { peer, peerSetAddDelta, peerSetStrayContextEntries, peerSetWithoutStrayEntries, type PeerType } from './delta-crdts-peer.js'
 import type { TimedSide } from './paired-timing.js'
 import { formatNumber } from './table.js'

@@ -1,7 +1,7 @@
 // The practical limit under rumordb's storage: upserts straight into a file opened the
 // way rumordb opens its own (same pragmas, same schema), with no engine on top.
 import type Database from 'better-sqlite3'
-import { seededRandom } from '../../src/random.js'
+import { seededRandom } from '../../src/base/random.js'
 import { openSqliteDatabase, type SynchronousMode } from '../../src/store/sqlite-open.js'
 
 /** What every upserted row looks like: rumordb's type column and blob sizes. */

@@ -13,11 +13,11 @@
 //              nodes, at random instants of a window, while the cluster runs; done
 //              when each key's 3 preferred replicas hold equal states.
 import { performance } from 'node:perf_hooks'
-import { crdtOf } from '../../src/replica.js'
-import { seededRandom } from '../../src/random.js'
-import type { RingCache } from '../../src/cluster/membership.js'
-import { preferenceList } from '../../src/cluster/ring.js'
-import { bytesEqual } from '../../src/cluster/arc-index.js'
+import { crdtOf } from '../../src/replica/replica.js'
+import { seededRandom } from '../../src/base/random.js'
+import type { RingCache } from '../../src/cluster/membership/membership.js'
+import { preferenceList } from '../../src/cluster/ring/ring.js'
+import { bytesEqual } from '../../src/cluster/anti-entropy/arc-index.js'
 import { SimCluster } from '../../src/sim/cluster.js'
 import { mixSeed } from '../../src/sim/index.js'
 import { TrafficMeter } from './traffic-meter.js'

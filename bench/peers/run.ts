@@ -5,7 +5,7 @@
 // <out>/<YYYY-MM-DD>-peers.json (bench/results by default), or to FILE.json.
 // --install first runs bench/peers/install.sh, which installs the peers' packages unless
 // bench/peers/node_modules already matches its lock file.
-import '../../src/polyfill.js'
+import '../../node/polyfill/index.js'
 import { execFileSync } from 'node:child_process'
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, resolve } from 'node:path'

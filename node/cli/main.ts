@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `rumordb` command. The polyfill comes first: libp2p needs it on Node 20.
-import '../../src/polyfill.js'
+import '../polyfill/index.js'
 import { CommanderError } from 'commander'
 import { CliError } from './http-client.js'
 import { buildProgram } from './program.js'

@@ -4,8 +4,8 @@
 // itself: the writes are independent, not a transaction.
 import type { FastifyInstance } from 'fastify'
 import type { Operation } from '../../src/index.js'
-import { validateIdempotencyKey } from '../../src/idempotency.js'
-import { validateKey, validateOperationArgument } from '../../src/validation.js'
+import { validateIdempotencyKey } from '../../src/replica/idempotency.js'
+import { validateKey, validateOperationArgument } from '../../src/base/validation.js'
 import { failure, httpFailureOf, type ErrorBody, type HttpFailure } from './errors.js'
 import { operationOf, writeAndRecord, writeOptionsOf, type RouteDeps, type WriteBody, type WriteQuery, type WriteReply } from './routes-kv.js'
 import { ARGUMENT_OF, batchBodySchema, batchResponseSchema, MAX_BATCH_BODY_BYTES, writeQuerySchema } from './schemas.js'

@@ -3,7 +3,7 @@
 // field is refused rather than silently fixed) and serializes replies with them.
 // Query strings stay strings and are parsed by the routes after validation.
 import type { FastifySchemaValidationError } from 'fastify'
-import { CRDT_TYPE_NAMES, OPERATIONS_OF } from '../../src/operations.js'
+import { CRDT_TYPE_NAMES, OPERATIONS_OF } from '../../src/base/operations.js'
 
 /** Ajv options for every route: validate, never rewrite the request. */
 export const AJV_OPTIONS = { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } as const

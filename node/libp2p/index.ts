@@ -1,5 +1,5 @@
 // The libp2p side of rumordb: transport, identity and private-network keys.
-import '../../src/polyfill.js'
+import '../polyfill/index.js'
 
 export * from './constants.js'
 export type { Libp2pTransportCounters } from './counters.js'

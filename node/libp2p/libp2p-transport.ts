@@ -1,7 +1,7 @@
 // The engine's Transport over real libp2p: request/response on /rumordb/rpc and
 // /rumordb/sync streams, broadcast on gossipsub, peers from mDNS, the bootstrap list and
 // explicit dials, kept connected by the Redialer.
-import '../../src/polyfill.js'
+import '../polyfill/index.js'
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'

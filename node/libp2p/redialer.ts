@@ -4,7 +4,7 @@
 // persistent peers (the bootstrap list, explicit dials) are retried at the backoff
 // ceiling for as long as the node runs. stop() cancels every timer and dial in flight.
 import type { PeerId } from '@libp2p/interface'
-import { backoffDelay as sharedBackoffDelay } from '../../src/backoff.js'
+import { backoffDelay as sharedBackoffDelay } from '../../src/base/backoff.js'
 import type { TransportLogger } from './logger.js'
 
 export interface BackoffOptions {

@@ -1,19 +1,19 @@
 // Serves peers' requests and broadcasts: the replica side of the write, read and
 // membership protocols. Anything a handler throws becomes an `error` response, so a bad
 // request never takes the node down.
-import { operationId, outcomeId, outcomeRecord } from '../idempotency.js'
-import type { BatchExtras, Replica } from '../replica.js'
-import { crdtOf } from '../replica.js'
+import { operationId, outcomeId, outcomeRecord } from '../replica/idempotency.js'
+import type { BatchExtras, Replica } from '../replica/replica.js'
+import { crdtOf } from '../replica/replica.js'
 import type { Store } from '../store/store.js'
 import { decodeResponse, encodeMessage } from '../wire/codec.js'
 import { MAX_MESSAGE_BYTES } from '../wire/limits.js'
 import type { AppliedResponse, ApplyRequest, Broadcast, ReplicateRequest, Request, Response } from '../wire/messages.js'
-import { OP_ID_TTL_MS } from './engine-constants.js'
-import { hintExtras } from './coordinator.js'
-import type { KeyedWrites } from './keyed-writes.js'
-import type { Membership } from './membership.js'
-import { responseFromError } from './remote-errors.js'
-import { preferenceList } from './ring.js'
+import { OP_ID_TTL_MS } from './coordinator/constants.js'
+import { hintExtras } from './handoff/hints.js'
+import type { KeyedWrites } from './coordinator/keyed-writes.js'
+import type { Membership } from './membership/membership.js'
+import { responseFromError } from './messaging/remote-errors.js'
+import { preferenceList } from './ring/ring.js'
 
 export interface RouterInit {
   readonly self: string

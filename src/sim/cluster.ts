@@ -8,12 +8,12 @@
 //   await c.start()
 //   await c.settle(c.db(c.ids[0]).counter('k').increment(1, { idempotencyKey: 'once' }))
 //   c.crashBeforeNextAnswer(c.ids[1], 'apply')   // killed between commit and reply
-import { DEFAULT_VNODES } from '../cluster/constants.js'
+import { DEFAULT_VNODES } from '../cluster/ring/constants.js'
 import type { Engine, EngineConfig } from '../cluster/engine.js'
-import * as memberTable from '../cluster/member-table.js'
-import { createDatabase, type Database, type DatabaseOptions } from '../database.js'
-import type { Logger } from '../logger.js'
-import type { Replica } from '../replica.js'
+import * as memberTable from '../cluster/membership/member-table.js'
+import { createDatabase, type Database, type DatabaseOptions } from '../database/database.js'
+import type { Logger } from '../base/logger.js'
+import type { Replica } from '../replica/replica.js'
 import { InMemoryStore } from '../store/index.js'
 import { MESSAGE_TAGS } from '../wire/codec.js'
 import type { Request } from '../wire/messages.js'

@@ -1,6 +1,6 @@
 // What a frame suffers on its way from one node to another. A link is directed; the
 // network applies a default to every pair and lets tests override single links.
-import type { Random } from '../random.js'
+import type { Random } from '../base/random.js'
 
 export interface LatencyModel {
   /** Fixed one-way delay, ms. */

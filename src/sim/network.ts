@@ -12,7 +12,7 @@
 // `lost`. Events of one change are delivered together in one scheduled event at the
 // instant of the change (not in the middle of the caller's code), in node-creation order.
 // peers() answers from the current state at once.
-import { seededRandom, type Random } from '../random.js'
+import { seededRandom, type Random } from '../base/random.js'
 import { UnknownSimNodeError } from './errors.js'
 import { LinkTable, sampleDelay, type LinkConfig, type LinkOverrides } from './link.js'
 import { partitionGroups, sameSide, type PartitionGroups } from './partition.js'

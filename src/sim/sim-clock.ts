@@ -2,7 +2,7 @@
 // its timers count virtual time, which skew does not touch, the way a real machine's
 // monotonic timers ignore wall-clock steps. When the node crashes its clock halts: pending
 // timers are cancelled and new ones never fire, so none of the dead node's code runs again.
-import type { Clock, TimerHandle } from '../clock.js'
+import type { Clock, TimerHandle } from '../base/clock.js'
 import type { SimEvent } from './event-queue.js'
 import type { SimScheduler } from './scheduler.js'
 

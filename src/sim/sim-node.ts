@@ -1,6 +1,6 @@
 // One simulated machine as the test harness sees it: a stable handle by peer id whose
 // transport endpoint, clock and random stream are replaced when the node restarts.
-import { seededRandom, type Random } from '../random.js'
+import { seededRandom, type Random } from '../base/random.js'
 import type { SimClock } from './sim-clock.js'
 import type { SimTransport } from './sim-transport.js'
 

@@ -27,7 +27,7 @@
 //   or after stop does nothing; start() after stop() rejects (network.restart gives a new
 //   endpoint). A broadcast handler or peer listener that throws ends the simulation run
 //   with that error: engine handlers must not throw, even on garbage frames.
-import type { TimerHandle } from '../clock.js'
+import type { TimerHandle } from '../base/clock.js'
 import {
   ConnectionResetError,
   PeerUnreachableError,

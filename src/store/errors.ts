@@ -1,6 +1,6 @@
 // Named errors of the storage layer. Each message names the file and says what to do.
 // They extend the engine's error base, so the HTTP API maps them by `code` like the rest.
-import { RumorDbError } from '../error-base.js'
+import { RumorDbError } from '../base/error-base.js'
 
 export class StoreError extends RumorDbError {}
 

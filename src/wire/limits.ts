@@ -2,9 +2,8 @@
 // too, so a node never sends a frame its peers would refuse. Senders of batches split
 // them to fit (MAX_KEYS_PER_BATCH entries); a message above MAX_FRAME_BYTES, up to
 // MAX_MESSAGE_BYTES, is split into parts by the messenger.
-export { MAX_ADDR_BYTES, MAX_ADDRS, MAX_PEER_ID_BYTES, MAX_VNODES } from '../cluster/constants.js'
 export { DIGEST_BYTES } from '../store/digest.js'
-export { MAX_KEY_BYTES } from '../validation.js'
+export { MAX_KEY_BYTES } from '../base/validation.js'
 
 /** First byte of every frame. A peer speaking another version is refused, not guessed at. */
 export const WIRE_VERSION = 1
@@ -52,3 +51,18 @@ export const MAX_FINGERPRINT_BYTES = 128
 
 /** An idempotency outcome record: the write's value (up to a whole set) and its token. */
 export const MAX_RECORD_BYTES = MAX_MESSAGE_BYTES
+
+/**
+ * Upper bound on a member's vnodes. The value arrives from the network (member
+ * records), so it must not let one peer make every node build a huge ring.
+ */
+export const MAX_VNODES = 1024
+
+/** Peer ids are libp2p peer ids (~52 ASCII chars); 256 UTF-8 bytes leaves room. */
+export const MAX_PEER_ID_BYTES = 256
+
+/** Per-address limit (a multiaddr string). */
+export const MAX_ADDR_BYTES = 1024
+
+/** Addresses per member. */
+export const MAX_ADDRS = 64

@@ -2,7 +2,7 @@
 // Transport.request and are answered by exactly one response (or `error`); broadcasts go
 // over Transport.broadcast. States and deltas travel as CRDT encodings (crdts/ codecs),
 // so the wire never re-encodes them. The binary frame format lives in ./codec.ts.
-import type { Operation } from '../operations.js'
+import type { Operation } from '../base/operations.js'
 
 /** A member as announced: the member table (src/cluster/member-table.ts) record. */
 export interface MemberAnnouncement {

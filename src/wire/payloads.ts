@@ -6,7 +6,7 @@
 import { equals } from 'uint8arrays/equals'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { JsonValue } from '../../crdts/index.js'
-import type { Operation } from '../operations.js'
+import type { Operation } from '../base/operations.js'
 import * as f from './fields.js'
 import type { Fail } from './fields.js'
 import {

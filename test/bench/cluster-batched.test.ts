@@ -13,7 +13,7 @@ import { batchOutcomes, sendBatches, sendWrites, type JsonRequester } from '../.
 import { ExpectedCounters, type Write } from '../../bench/cluster/workload.js'
 import { convergenceWrites, KeyLedger } from '../../bench/cluster/workloads.js'
 import { machineInfo } from '../../bench/lib/machine.js'
-import { seededRandom } from '../../src/random.js'
+import { seededRandom } from '../../src/base/random.js'
 import { convergenceRun } from './run-fixture.js'
 
 describe('burst-batched options', () => {

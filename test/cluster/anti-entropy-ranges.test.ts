@@ -3,11 +3,12 @@
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { arcOf, ArcIndex } from '../../src/cluster/arc-index.js'
-import { RING_SIZE } from '../../src/cluster/hash.js'
-import { groupArcs, groupHashes, matchGroups, ringVersionOf, rootOf, sharedArcs, sharingPlan } from '../../src/cluster/merkle.js'
-import { buildRing, inRange, preferenceListAt, type Ring, type RingRange } from '../../src/cluster/ring.js'
-import { arcsInRange, RangeCover, rangesFromWire, rangesToWire, selectRanges, spanAtMostOnce } from '../../src/cluster/sync-ranges.js'
+import { arcOf, ArcIndex } from '../../src/cluster/anti-entropy/arc-index.js'
+import { RING_SIZE } from '../../src/cluster/ring/hash.js'
+import { groupArcs, groupHashes, matchGroups, rootOf, sharedArcs, sharingPlan } from '../../src/cluster/anti-entropy/arc-hashes.js'
+import { ringVersionOf } from '../../src/cluster/ring/ring-version.js'
+import { buildRing, inRange, preferenceListAt, type Ring, type RingRange } from '../../src/cluster/ring/ring.js'
+import { arcsInRange, RangeCover, rangesFromWire, rangesToWire, selectRanges, spanAtMostOnce } from '../../src/cluster/anti-entropy/sync-ranges.js'
 import { InMemoryStore } from '../../src/store/memory-store.js'
 
 const position = fc.bigInt(0n, RING_SIZE - 1n)

@@ -1,9 +1,9 @@
 // ClockOffsets alone: peers' offsets from heartbeat times, the majority rule, what it tells
 // the operator, and the read-side limit. Time is passed in, so nothing here waits.
 import { describe, expect, it } from 'vitest'
-import { ClockOffsets, FUTURE_REGISTER_LOG_INTERVAL_MS, MIN_CLOCK_OFFSET_SAMPLES } from '../../src/cluster/clock-offsets.js'
-import type { Clock } from '../../src/clock.js'
-import { recordingLogger } from '../../src/logger.js'
+import { ClockOffsets, FUTURE_REGISTER_LOG_INTERVAL_MS, MIN_CLOCK_OFFSET_SAMPLES } from '../../src/cluster/membership/clock-offsets.js'
+import type { Clock } from '../../src/base/clock.js'
+import { recordingLogger } from '../../src/base/logger.js'
 
 const T0 = 1_700_000_000_000
 

@@ -3,10 +3,10 @@
 // never choose two appliers; once the network is quiet, a retry always gets a decision,
 // whatever half-finished attempts left behind (claims split three ways, say).
 import { describe, expect, it } from 'vitest'
-import { KeyedWrites, type ClaimDecision } from '../../src/cluster/keyed-writes.js'
-import { IdempotencyUnavailableError } from '../../src/errors.js'
-import { encodeIdempotencyRecord } from '../../src/idempotency.js'
-import { seededRandom, type Random } from '../../src/random.js'
+import { KeyedWrites, type ClaimDecision } from '../../src/cluster/coordinator/keyed-writes.js'
+import { IdempotencyUnavailableError } from '../../src/base/errors.js'
+import { encodeIdempotencyRecord } from '../../src/replica/idempotency.js'
+import { seededRandom, type Random } from '../../src/base/random.js'
 import { SimClock } from '../../src/sim/sim-clock.js'
 import { SimScheduler } from '../../src/sim/scheduler.js'
 import { InMemoryStore } from '../../src/store/index.js'

@@ -7,9 +7,9 @@
 //   - join: fraction of the key space moved when one random member joins, ÷ 1/(m+1).
 // It does so for the default placement and for 128 tokens per member (vnodes 32 × 4
 // tokens), i.e. plain random placement of one token per design vnode.
-import { DEFAULT_VNODES, TOKENS_PER_VNODE } from '../../src/cluster/constants.js'
-import { buildRing, ownership } from '../../src/cluster/ring.js'
-import { seededRandom, type Random } from '../../src/random.js'
+import { DEFAULT_VNODES, TOKENS_PER_VNODE } from '../../src/cluster/ring/constants.js'
+import { buildRing, ownership } from '../../src/cluster/ring/ring.js'
+import { seededRandom, type Random } from '../../src/base/random.js'
 import { primaryMovement } from './ring-helpers.js'
 
 const trials = Number(process.argv[2] ?? 2000)

@@ -1,9 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MAX_ADDRS, MAX_PEER_ID_BYTES, MAX_VNODES } from '../../src/cluster/constants.js'
-import { InvalidMemberRecordError, MemberTableDecodeError } from '../../src/cluster/errors.js'
-import * as memberTable from '../../src/cluster/member-table.js'
-import type { MemberRecordInput, MemberTable } from '../../src/cluster/member-table.js'
+import { MAX_ADDRS, MAX_PEER_ID_BYTES, MAX_VNODES } from '../../src/wire/limits.js'
+import { InvalidMemberRecordError, MemberTableDecodeError } from '../../src/cluster/membership/errors.js'
+import * as memberTable from '../../src/cluster/membership/member-table.js'
+import type { MemberRecordInput, MemberTable } from '../../src/cluster/membership/member-table.js'
 
 const { announce, decode, encode, equals, leave, merge } = memberTable
 

@@ -1,6 +1,6 @@
 // Membership's handling of records from the network, driven directly (no engine).
 import { describe, expect, it } from 'vitest'
-import { Membership } from '../../src/cluster/membership.js'
+import { Membership } from '../../src/cluster/membership/membership.js'
 import { SimClock, SimScheduler } from '../../src/sim/index.js'
 import { InMemoryStore } from '../../src/store/index.js'
 

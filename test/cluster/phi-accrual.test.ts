@@ -1,7 +1,7 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { PhiAccrualDetector, phiOfNormal, type PhiAccrualOptions } from '../../src/cluster/phi-accrual.js'
-import { seededRandom } from '../../src/random.js'
+import { PhiAccrualDetector, phiOfNormal, type PhiAccrualOptions } from '../../src/cluster/membership/phi-accrual.js'
+import { seededRandom } from '../../src/base/random.js'
 
 // Upper-tail quantiles of the standard normal: P(Z > z) = 10^-phi.
 const Z_PHI_1 = 1.2815515655446004

@@ -1,7 +1,7 @@
 // Exact key-movement accounting between two rings, shared by the ring tests and the
 // balance measurement: no sampling error, so the bounds can be strict.
-import { RING_SIZE } from '../../src/cluster/hash.js'
-import type { Ring } from '../../src/cluster/ring.js'
+import { RING_SIZE } from '../../src/cluster/ring/hash.js'
+import type { Ring } from '../../src/cluster/ring/ring.js'
 
 export interface Movement {
   /** Fraction of the key space whose primary owner differs between the rings. */

@@ -1,8 +1,9 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_VNODES, MAX_VNODES, TOKENS_PER_VNODE } from '../../src/cluster/constants.js'
-import { InvalidRingError } from '../../src/cluster/errors.js'
-import { keyPosition, RING_SIZE } from '../../src/cluster/hash.js'
+import { DEFAULT_VNODES, TOKENS_PER_VNODE } from '../../src/cluster/ring/constants.js'
+import { MAX_VNODES } from '../../src/wire/limits.js'
+import { InvalidRingError } from '../../src/cluster/ring/errors.js'
+import { keyPosition, RING_SIZE } from '../../src/cluster/ring/hash.js'
 import {
   buildRing,
   inRange,
@@ -13,7 +14,7 @@ import {
   successors,
   type Ring,
   type RingRange,
-} from '../../src/cluster/ring.js'
+} from '../../src/cluster/ring/ring.js'
 import { primaryMovement } from './ring-helpers.js'
 
 const memberId = fc.string({ minLength: 1, maxLength: 24 })

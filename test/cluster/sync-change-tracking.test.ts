@@ -3,11 +3,11 @@
 // warn, and clears per (key, peer).
 import { describe, expect, it } from 'vitest'
 import { GCounter } from '../../crdts/index.js'
-import { arcOf, ArcIndex } from '../../src/cluster/arc-index.js'
-import { keyPosition } from '../../src/cluster/hash.js'
-import { buildRing } from '../../src/cluster/ring.js'
-import { UnreconciledKeys } from '../../src/cluster/unreconciled.js'
-import { recordingLogger, type RecordedLine } from '../../src/logger.js'
+import { arcOf, ArcIndex } from '../../src/cluster/anti-entropy/arc-index.js'
+import { keyPosition } from '../../src/cluster/ring/hash.js'
+import { buildRing } from '../../src/cluster/ring/ring.js'
+import { UnreconciledKeys } from '../../src/cluster/anti-entropy/unreconciled.js'
+import { recordingLogger, type RecordedLine } from '../../src/base/logger.js'
 import { InMemoryStore } from '../../src/store/memory-store.js'
 
 const ring = buildRing([{ id: 'a', vnodes: 4 }, { id: 'b', vnodes: 4 }])

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { sortByPosition } from '../../src/cluster/token-order.js'
+import { sortByPosition } from '../../src/cluster/ring/token-order.js'
 
 describe('sortByPosition', () => {
   it('orders by (high, low) word and keeps equal positions in input order', () => {

@@ -3,7 +3,7 @@
 // headers and timings (Idempotency-Key), the ring as the nodes report it, and the
 // cluster-wide facts tests wait for. Only processes a NodeProcess started are signalled,
 // by their pid.
-import { buildRing, preferenceList, type Ring } from '../../src/cluster/ring.js'
+import { buildRing, preferenceList, type Ring } from '../../src/cluster/ring/ring.js'
 import type { NodeProcess } from './node-process.js'
 
 /** One HTTP answer, with how long it took. */

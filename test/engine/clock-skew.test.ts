@@ -3,8 +3,8 @@
 // off from the peers' heartbeats and refuses register writes until the clock is fixed.
 import { describe, expect, it } from 'vitest'
 import { crdtTypes } from '../../crdts/index.js'
-import { preferenceList } from '../../src/cluster/ring.js'
-import { ClockSkewError } from '../../src/errors.js'
+import { preferenceList } from '../../src/cluster/ring/ring.js'
+import { ClockSkewError } from '../../src/base/errors.js'
 import { SimCluster } from './sim-cluster.js'
 
 const SEED = Number(process.env.RUMORDB_TEST_SEED ?? 20261010)

@@ -1,8 +1,8 @@
 // Each replication mechanism alone, on the deterministic simulator.
 import { describe, expect, it } from 'vitest'
 import { PNCounter, crdtTypes } from '../../crdts/index.js'
-import { preferenceList } from '../../src/cluster/ring.js'
-import { QuorumNotMetError } from '../../src/errors.js'
+import { preferenceList } from '../../src/cluster/ring/ring.js'
+import { QuorumNotMetError } from '../../src/base/errors.js'
 import { SimCluster } from './sim-cluster.js'
 
 const SEED = Number(process.env.RUMORDB_TEST_SEED ?? 20261122)

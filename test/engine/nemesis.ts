@@ -13,12 +13,12 @@
 // every node does holds what its peers hold. One seed decides everything.
 import { crdtTypes, decodeContent, GCounter, LWWRegister, ORSet, PNCounter, visibleEntries } from '../../crdts/index.js'
 import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
-import { preferenceList } from '../../src/cluster/ring.js'
-import { IdempotencyUnavailableError, TypeConflictError, TypeMismatchError, WriteOutcomeUnknownError } from '../../src/errors.js'
-import type { WriteOptions, WriteResult } from '../../src/handles.js'
-import type { Operation } from '../../src/operations.js'
-import { seededRandom, type Random } from '../../src/random.js'
-import { decodeSessionToken } from '../../src/session-token.js'
+import { preferenceList } from '../../src/cluster/ring/ring.js'
+import { IdempotencyUnavailableError, TypeConflictError, TypeMismatchError, WriteOutcomeUnknownError } from '../../src/base/errors.js'
+import type { WriteOptions, WriteResult } from '../../src/database/handles.js'
+import type { Operation } from '../../src/base/operations.js'
+import { seededRandom, type Random } from '../../src/base/random.js'
+import { decodeSessionToken } from '../../src/replica/session-token.js'
 import { SimCluster } from './sim-cluster.js'
 
 export interface NemesisOptions {

@@ -1,10 +1,10 @@
 // Bad frames, adaptive timeouts, session-token timeouts and clock drift, on the simulator.
 import { describe, expect, it } from 'vitest'
 import { crdtTypes } from '../../crdts/index.js'
-import { LatencyTracker } from '../../src/cluster/latency-tracker.js'
-import { MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS } from '../../src/cluster/engine-constants.js'
-import { preferenceList } from '../../src/cluster/ring.js'
-import { StaleReadError } from '../../src/errors.js'
+import { LatencyTracker } from '../../src/cluster/messaging/latency-tracker.js'
+import { MAX_REQUEST_TIMEOUT_MS, MIN_REQUEST_TIMEOUT_MS } from '../../src/cluster/messaging/constants.js'
+import { preferenceList } from '../../src/cluster/ring/ring.js'
+import { StaleReadError } from '../../src/base/errors.js'
 import { decodeResponse, encodeMessage } from '../../src/wire/codec.js'
 import { SimCluster } from './sim-cluster.js'
 

@@ -2,7 +2,7 @@
 // is not broadcast (that would only repeat it to every node); one that missed a replica
 // (fallback, hint) is, so gossip can carry it around the broken link. Off, never.
 import { describe, expect, it } from 'vitest'
-import { preferenceList } from '../../src/cluster/ring.js'
+import { preferenceList } from '../../src/cluster/ring/ring.js'
 import { SimCluster } from '../../src/sim/cluster.js'
 
 const SEED = Number(process.env.RUMORDB_TEST_SEED ?? 20261122)

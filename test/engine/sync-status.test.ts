@@ -1,8 +1,8 @@
 // Sync status: nodes that replicate the same keys report the same digests once converged,
 // and a replica that missed a write reports a different one.
 import { describe, expect, it } from 'vitest'
-import type { SyncStatus } from '../../src/cluster/sync-status.js'
-import { preferenceList } from '../../src/cluster/ring.js'
+import type { SyncStatus } from '../../src/cluster/sync/sync-status.js'
+import { preferenceList } from '../../src/cluster/ring/ring.js'
 import { SimCluster } from './sim-cluster.js'
 
 const SEED = Number(process.env.RUMORDB_TEST_SEED ?? 11)

@@ -3,8 +3,8 @@
 // it everywhere (observed-remove: a write of the removed type the resolver had not seen
 // brings the conflict back rather than being lost).
 import { describe, expect, it } from 'vitest'
-import { preferenceList } from '../../src/cluster/ring.js'
-import { TypeConflictError, TypeMismatchError } from '../../src/errors.js'
+import { preferenceList } from '../../src/cluster/ring/ring.js'
+import { TypeConflictError, TypeMismatchError } from '../../src/base/errors.js'
 import { SimCluster } from './sim-cluster.js'
 
 const SEED = Number(process.env.RUMORDB_TEST_SEED ?? 20261203)

@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest'
 import { GCounter, type GCounterState } from '../../crdts/index.js'
 import { Engine } from '../../src/cluster/engine.js'
-import { preferenceList } from '../../src/cluster/ring.js'
-import { recordingLogger, type RecordedLine } from '../../src/logger.js'
-import { Replica } from '../../src/replica.js'
+import { preferenceList } from '../../src/cluster/ring/ring.js'
+import { recordingLogger, type RecordedLine } from '../../src/base/logger.js'
+import { Replica } from '../../src/replica/replica.js'
 import { InMemoryStore } from '../../src/store/index.js'
 import { SimNetwork } from '../../src/sim/index.js'
 

@@ -2,10 +2,10 @@
 // in the simulator: an acknowledged write is never lost, a write is never applied twice,
 // and a retry with an idempotency key applies once, through whichever node it goes.
 import { describe, expect, it } from 'vitest'
-import { preferenceList } from '../../src/cluster/ring.js'
-import type { Change } from '../../src/subscriptions.js'
-import type { WriteResult } from '../../src/handles.js'
-import { IdempotencyUnavailableError, QuorumNotMetError, WriteOutcomeUnknownError } from '../../src/errors.js'
+import { preferenceList } from '../../src/cluster/ring/ring.js'
+import type { Change } from '../../src/database/subscriptions.js'
+import type { WriteResult } from '../../src/database/handles.js'
+import { IdempotencyUnavailableError, QuorumNotMetError, WriteOutcomeUnknownError } from '../../src/base/errors.js'
 import { SimCluster } from './sim-cluster.js'
 
 const SEED = Number(process.env.RUMORDB_TEST_SEED ?? 20261202)

@@ -4,7 +4,7 @@
 // only send heartbeats stamped with the time they claim, so nothing here waits on time.
 import { afterEach, describe, expect, it } from 'vitest'
 import { ClockSkewError, openDatabase } from '../../src/index.js'
-import type { Clock } from '../../src/clock.js'
+import type { Clock } from '../../src/base/clock.js'
 import { encodeMessage } from '../../src/wire/codec.js'
 import { httpFailureOf } from '../../node/http/errors.js'
 import { MemoryHub, type MemoryTransport } from '../support/memory-hub.js'

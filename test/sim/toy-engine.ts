@@ -1,8 +1,8 @@
 // A small stand-in for the real engine, exercising what the simulator must make
 // deterministic: periodic timers, random peer choice, request/response with timeouts,
 // broadcasts, group-committed store writes, crash copies and restarts.
-import type { Clock, TimerHandle } from '../../src/clock.js'
-import type { Random } from '../../src/random.js'
+import type { Clock, TimerHandle } from '../../src/base/clock.js'
+import type { Random } from '../../src/base/random.js'
 import type { InMemoryStore } from '../../src/store/memory-store.js'
 import type { Transport } from '../../src/transport/transport.js'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { backoffDelay } from '../../src/backoff.js'
+import { backoffDelay } from '../../src/base/backoff.js'
 
 describe('backoffDelay', () => {
   const options = { baseMs: 100, maxMs: 1000 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { InvalidTokenError, openDatabase, type Database } from '../../src/index.js'
-import { decodeSessionToken, encodeSessionToken } from '../../src/session-token.js'
+import { decodeSessionToken, encodeSessionToken } from '../../src/replica/session-token.js'
 
 /** Version, type tag and the 8-byte key hash come before the witness. */
 const HEADER_BYTES = 10

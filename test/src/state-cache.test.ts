@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { StateCache } from '../../src/state-cache.js'
+import { StateCache } from '../../src/replica/state-cache.js'
 
 describe('StateCache', () => {
   it('keeps entries within its byte budget, evicting the oldest first', () => {

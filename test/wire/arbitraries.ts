@@ -3,7 +3,7 @@
 // it has an arbitrary.
 import fc from 'fast-check'
 import { canonicalJson, type JsonValue } from '../../crdts/index.js'
-import type { Operation } from '../../src/operations.js'
+import type { Operation } from '../../src/base/operations.js'
 import { LARGE_DIGEST_BYTES, MAX_LARGE_PARTS, MAX_MESSAGE_BYTES } from '../../src/wire/limits.js'
 import type { MemberAnnouncement, Message, MessageType } from '../../src/wire/messages.js'
 

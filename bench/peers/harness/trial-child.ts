@@ -3,7 +3,7 @@
 // and a parent that can kill a trial which hangs. The outcome goes back over IPC (or to
 // stdout as the last line, when there is no IPC channel), then the process exits, which
 // ends whatever timers or sockets a system left behind.
-import '../../../src/polyfill.js'
+import '../../../node/polyfill/index.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'

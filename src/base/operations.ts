@@ -1,0 +1,29 @@
+// A write is one operation on one key. The union is discriminated on `type` (the key's
+// CRDT) and `op`; the HTTP API accepts exactly this shape and the coordinator forwards it.
+import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
+
+export type Operation =
+  | { readonly type: 'gcounter'; readonly op: 'increment'; readonly amount: number }
+  | { readonly type: 'pncounter'; readonly op: 'increment' | 'decrement'; readonly amount: number }
+  | { readonly type: 'orset'; readonly op: 'add' | 'remove'; readonly element: JsonValue }
+  | { readonly type: 'lww'; readonly op: 'set'; readonly value: JsonValue }
+
+export type OperationName = Operation['op']
+
+/** The value a key of each type reads as. */
+export interface ValueOf {
+  gcounter: number
+  pncounter: number
+  orset: JsonValue[]
+  lww: JsonValue | undefined
+}
+
+export const CRDT_TYPE_NAMES: readonly CrdtTypeName[] = ['gcounter', 'pncounter', 'orset', 'lww']
+
+/** Which operations each type accepts. */
+export const OPERATIONS_OF: { readonly [T in CrdtTypeName]: readonly OperationName[] } = {
+  gcounter: ['increment'],
+  pncounter: ['increment', 'decrement'],
+  orset: ['add', 'remove'],
+  lww: ['set'],
+}

@@ -1,0 +1,376 @@
+// Anti-entropy (DESIGN.md, "Spreading changes"): every interval this node picks a random
+// live peer it shares arcs with and reconciles those arcs in at most three request /
+// response steps. Equal replicas cost one 16-byte hash each way; otherwise only the
+// groups of arcs whose aggregates differ are listed key by key, and only differing
+// states travel, both ways, through Replica.merge (durable, listeners fire).
+//
+//   A → sync-root  {ringVersion, root}           B: other view → sync-arcs [] (A skips);
+//                                                   same root → sync-equal; else ↓
+//   B → sync-arcs  {(group end, aggregate)…}     B groups its shared arcs (≤ 1024 groups)
+//   A → sync-keys  {ranges, A's (key, digest)}   ranges of the differing groups, ≤ 1024 keys
+//   B → sync-states{B's differing states, want}  both directions at once
+//   A merges, → sync-push {wanted states}; B merges → ack
+//
+// Anything that goes wrong ends the round (counted, logged at debug or info); the next round
+// starts over. Each end records what an exchange found, with the ring version and the
+// index's change number at the moment its digests were taken, so the sync status can say
+// whether a peer is in sync now, not whether it once was. A state that cannot be merged or
+// sent is kept as an unreconciled key (unreconciled.ts) and logged at warn.
+// Batches left over (more than 1024 keys, or 3 MiB of states) are picked up by later
+// rounds: a per-peer cursor moves the key walk forward across rounds.
+import type { TimerHandle } from '../../base/clock.js'
+import { silentLogger, type Logger } from '../../base/logger.js'
+import type { Random } from '../../base/random.js'
+import { MAX_KEYS_PER_BATCH } from '../../wire/limits.js'
+import type { Request, Response } from '../../wire/messages.js'
+import { bytesEqual } from './arc-index.js'
+import { DEFAULT_ANTI_ENTROPY_REQUEST_TIMEOUT_MS } from './constants.js'
+import { DEFAULT_ANTI_ENTROPY_INTERVAL_MS } from './constants.js'
+import { groupHashes, matchGroups, rootOf } from './arc-hashes.js'
+import {
+  SyncEndpoint,
+  uniqueStates,
+  type PeerComparison,
+  type PeerSyncStatus,
+  type SyncCounters,
+  type SyncEndpointInit,
+  type SyncView,
+} from './sync-endpoint.js'
+import { RangeCover, rangesToWire, selectRanges } from './sync-ranges.js'
+import type { UnreconciledKey } from './unreconciled.js'
+
+export { sharedArcs } from './arc-hashes.js'
+export type { AntiEntropyRingView, PeerComparison, PeerSyncStatus } from './sync-endpoint.js'
+export type { UnreconciledKey } from './unreconciled.js'
+
+const MAX_RANGES_PER_REQUEST = MAX_KEYS_PER_BATCH / 2
+
+export interface SyncSendOptions {
+  readonly signal?: AbortSignal
+}
+
+export type SyncSend = (peer: string, request: Request, options?: SyncSendOptions) => Promise<Response>
+
+export interface AntiEntropyInit extends SyncEndpointInit {
+  readonly random: Random
+  /** Sends one request; the caller's wrapper encodes it and counts bytes. */
+  readonly send: SyncSend
+  /** Peers the failure detector holds alive. */
+  readonly livePeers: () => readonly string[]
+  /** Mean time between rounds; each wait is drawn from [0.5, 1.5) × this. */
+  readonly intervalMs?: number
+  readonly requestTimeoutMs?: number
+}
+
+export type RoundOutcome =
+  /** Shared arcs were equal. */
+  | 'equal'
+  /** Differences were found and (partly, if over a batch) exchanged. */
+  | 'synced'
+  /** The two nodes hold different membership views (or n): skipped until they converge. */
+  | 'view-mismatch'
+  | 'failed'
+  /** Cut short by stop(). */
+  | 'aborted'
+  | 'no-peer'
+  /** A round was already running. */
+  | 'busy'
+
+export interface RoundResult {
+  readonly outcome: RoundOutcome
+  readonly peer?: string
+  /** States received and merged. */
+  readonly received: number
+  /** States sent. */
+  readonly sent: number
+  readonly error?: unknown
+}
+
+export interface AntiEntropyStats extends SyncCounters {
+  /** Rounds started with a peer (all outcomes but no-peer and busy). */
+  rounds: number
+  equalRounds: number
+  syncedRounds: number
+  viewMismatchRounds: number
+  failedRounds: number
+  requestsServed: number
+  /** Requests answered with an error. */
+  requestErrors: number
+}
+
+/** A peer answered a sync step with an error or an unexpected message. */
+export class AntiEntropyPeerError extends Error {
+  override readonly name = 'AntiEntropyPeerError'
+  constructor(readonly peer: string, step: string, answer: Response) {
+    super(
+      answer.type === 'error'
+        ? `peer ${peer} refused ${step}: ${answer.code} ${answer.message}`
+        : `peer ${peer} answered ${step} with ${answer.type}; it may run an incompatible rumordb version`,
+    )
+  }
+}
+
+export class AntiEntropyTimeoutError extends Error {
+  override readonly name = 'AntiEntropyTimeoutError'
+  constructor(readonly peer: string, timeoutMs: number) {
+    super(`peer ${peer} did not answer an anti-entropy step within ${timeoutMs} ms; the next round will try again`)
+  }
+}
+
+export class AntiEntropy {
+  readonly stats: AntiEntropyStats = {
+    rounds: 0,
+    equalRounds: 0,
+    syncedRounds: 0,
+    viewMismatchRounds: 0,
+    failedRounds: 0,
+    keysSent: 0,
+    keysReceived: 0,
+    mergeErrors: 0,
+    oversizedStates: 0,
+    unreconciledKeys: 0,
+    requestsServed: 0,
+    requestErrors: 0,
+  }
+  private readonly self: string
+  private readonly intervalMs: number
+  private readonly requestTimeoutMs: number
+  private readonly endpoint: SyncEndpoint
+  private readonly logger: Logger
+  /** Per peer: where the next key walk starts (sync-ranges.ts). */
+  private readonly cursors = new Map<string, bigint>()
+  private started = false
+  private timer: TimerHandle | undefined
+  private running: Promise<RoundResult> | undefined
+  private controller: AbortController | undefined
+
+  constructor(private readonly init: AntiEntropyInit) {
+    this.self = init.self
+    this.intervalMs = init.intervalMs ?? DEFAULT_ANTI_ENTROPY_INTERVAL_MS
+    this.requestTimeoutMs = init.requestTimeoutMs ?? DEFAULT_ANTI_ENTROPY_REQUEST_TIMEOUT_MS
+    this.logger = init.logger ?? silentLogger
+    this.endpoint = new SyncEndpoint(init, this.stats)
+  }
+
+  /** Starts the periodic rounds. Idempotent. */
+  start(): void {
+    if (this.started) return
+    this.started = true
+    this.schedule()
+  }
+
+  /** Clears the timer and aborts the round in flight. Idempotent. */
+  async stop(): Promise<void> {
+    this.started = false
+    if (this.timer !== undefined) this.init.clock.clearTimeout(this.timer)
+    this.timer = undefined
+    this.controller?.abort(new Error('anti-entropy stopped'))
+    await this.running
+  }
+
+  /** One exchange with `peer`, or with a random live peer sharing arcs. Never two at once; never throws. */
+  async runRound(peer?: string): Promise<RoundResult> {
+    if (this.running !== undefined) return { outcome: 'busy', received: 0, sent: 0 }
+    const round = this.round(peer)
+    this.running = round
+    try {
+      return await round
+    } finally {
+      this.running = undefined
+    }
+  }
+
+  /** Answers sync-* requests; undefined for any other request. */
+  handle(from: string, request: Request): Promise<Response> | undefined {
+    switch (request.type) {
+      case 'sync-root':
+        return this.serve(from, request, () => this.endpoint.answerRoot(from, request))
+      case 'sync-keys':
+        return this.serve(from, request, () => this.endpoint.answerKeys(from, request))
+      case 'sync-push':
+        return this.serve(from, request, () => this.endpoint.answerPush(from, request))
+      default:
+        return undefined
+    }
+  }
+
+  /** The last exchange with each peer that had one, in id order. */
+  peerSyncStatus(): PeerSyncStatus[] {
+    return this.endpoint.peerSyncStatus()
+  }
+
+  /** Per peer sharing arcs with this node: whether the latest exchange still shows them equal (sync-endpoint.ts). */
+  comparisons(): PeerComparison[] {
+    return this.endpoint.comparisons()
+  }
+
+  /** Keys anti-entropy could not merge or send, per peer, oldest first. */
+  unreconciled(): UnreconciledKey[] {
+    return this.endpoint.unreconciledKeys()
+  }
+
+  // ---- initiator ------------------------------------------------------------------------
+
+  private schedule(): void {
+    const delay = Math.round(this.intervalMs * (0.5 + this.init.random.next()))
+    this.timer = this.init.clock.setTimeout(() => {
+      this.timer = undefined
+      void this.runRound().then(() => {
+        if (this.started && this.timer === undefined) this.schedule()
+      })
+    }, delay)
+  }
+
+  private async round(requested: string | undefined): Promise<RoundResult> {
+    let view: SyncView
+    try {
+      view = this.endpoint.view()
+    } catch (err) {
+      this.logger.warn({ err }, 'anti-entropy cannot read the ring view; the round is skipped')
+      return { outcome: 'failed', received: 0, sent: 0, error: err }
+    }
+    const peer = requested ?? this.pickPeer(view)
+    if (peer === undefined) return { outcome: 'no-peer', received: 0, sent: 0 }
+    this.stats.rounds++
+    const controller = new AbortController()
+    this.controller = controller
+    try {
+      const result = await this.exchange(peer, view, controller.signal)
+      if (result.outcome === 'equal') this.stats.equalRounds++
+      else if (result.outcome === 'synced') this.stats.syncedRounds++
+      else if (result.outcome === 'view-mismatch') this.stats.viewMismatchRounds++
+      return result
+    } catch (err) {
+      if (controller.signal.aborted) return { outcome: 'aborted', peer, received: 0, sent: 0, error: err }
+      this.stats.failedRounds++
+      // Timeouts come with every partition and crash (the failure detector reports those);
+      // a peer refusing a step is rarer and worth seeing without debug on.
+      const level = err instanceof AntiEntropyTimeoutError ? 'debug' : 'info'
+      this.logger[level]({ peer, err }, `anti-entropy round with ${peer} failed; the next round starts over`)
+      return { outcome: 'failed', peer, received: 0, sent: 0, error: err }
+    } finally {
+      this.controller = undefined
+    }
+  }
+
+  private pickPeer(view: SyncView): string | undefined {
+    const candidates = this.init.livePeers().filter((p) => p !== this.self && view.plan.peers.has(p))
+    if (candidates.length === 0) return undefined
+    return candidates[this.init.random.int(candidates.length)]
+  }
+
+  private async exchange(peer: string, view: SyncView, signal: AbortSignal): Promise<RoundResult> {
+    const { index } = this.init
+    const { ring, version } = view
+    const { endpoint } = this
+    const arcs = endpoint.arcsWith(view, peer)
+    const result = (outcome: RoundOutcome, received = 0, sent = 0): RoundResult => ({ outcome, peer, received, sent })
+
+    const root = rootOf(ring, arcs, index, view.plan.n)
+    const rootSeq = index.changeSeq
+    const first = await this.request(peer, { type: 'sync-root', ringVersion: version, root }, signal)
+    if (first.type === 'sync-equal') {
+      endpoint.record(peer, 'equal', view, rootSeq)
+      return result('equal')
+    }
+    if (first.type !== 'sync-arcs') throw new AntiEntropyPeerError(peer, 'sync-root', first)
+    if (!bytesEqual(first.ringVersion, version) || !endpoint.isCurrent(view)) {
+      endpoint.record(peer, 'view-mismatch', view, rootSeq)
+      return result('view-mismatch')
+    }
+    const ends = matchGroups(ring, arcs, first.arcs)
+    if (ends === undefined) {
+      endpoint.record(peer, 'view-mismatch', view, rootSeq)
+      return result('view-mismatch')
+    }
+
+    const mine = groupHashes(ring, arcs, ends, index)
+    const groupSeq = index.changeSeq
+    const differing: number[] = []
+    let from = 0
+    ends.forEach((end, g) => {
+      if (!bytesEqual(mine[g]!.hash, first.arcs[g]!.hash)) for (let k = from; k < end; k++) differing.push(arcs[k]!)
+      from = end
+    })
+    if (differing.length === 0) {
+      endpoint.record(peer, 'equal', view, groupSeq)
+      return result('equal')
+    }
+    endpoint.record(peer, 'differ', view, groupSeq)
+
+    const selection = selectRanges(index, ring, differing, this.cursors.get(peer) ?? 0n, MAX_KEYS_PER_BATCH, MAX_RANGES_PER_REQUEST)
+    const second = await this.request(
+      peer,
+      {
+        type: 'sync-keys',
+        ringVersion: version,
+        arcs: rangesToWire(selection.ranges),
+        entries: selection.entries.map(({ key, digest }) => ({ key, digest })),
+      },
+      signal,
+    )
+    if (second.type !== 'sync-states') throw new AntiEntropyPeerError(peer, 'sync-keys', second)
+
+    // Only states of the ranges asked about: a confused peer cannot plant other keys here.
+    const cover = new RangeCover(ring, selection.ranges, endpoint.sharedWith(view, peer))
+    const incoming = uniqueStates(second.states).filter((s) => cover.has(endpoint.positionOf(s.key)))
+    const received = await endpoint.mergeAll(incoming, peer)
+    // A full batch of states may have left more: resume after the last one received
+    // (the responder walks the ranges in our order).
+    const last = second.states[second.states.length - 1]
+    const truncated = second.states.length >= MAX_KEYS_PER_BATCH && last !== undefined
+    this.cursors.set(peer, truncated ? endpoint.positionOf(last.key) : selection.cursor)
+
+    const listed = new Set(selection.entries.map((e) => e.key))
+    const wanted = [...new Set(second.want)].filter((key) => listed.has(key))
+    // The responder wants every listed key whose digest differs from its own: a listed
+    // key it neither wants nor sent is equal on both ends.
+    const unequal = new Set([...wanted, ...second.states.map((s) => s.key)])
+    endpoint.unreconciled.clearWhere(peer, (key) => listed.has(key) && !unequal.has(key))
+    const states = endpoint.statesFor(wanted, peer)
+    if (states.length > 0) {
+      const third = await this.request(peer, { type: 'sync-push', states }, signal)
+      if (third.type !== 'ack') throw new AntiEntropyPeerError(peer, 'sync-push', third)
+      this.stats.keysSent += states.length
+    }
+    return result('synced', received, states.length)
+  }
+
+  private async request(peer: string, request: Request, signal: AbortSignal): Promise<Response> {
+    signal.throwIfAborted()
+    const { clock } = this.init
+    let timer: TimerHandle | undefined
+    let onAbort: (() => void) | undefined
+    const timeout = new Promise<never>((_, reject) => {
+      timer = clock.setTimeout(() => reject(new AntiEntropyTimeoutError(peer, this.requestTimeoutMs)), this.requestTimeoutMs)
+    })
+    const aborted = new Promise<never>((_, reject) => {
+      onAbort = () => reject(signal.reason)
+      signal.addEventListener('abort', onAbort, { once: true })
+    })
+    // Whichever loses the race must not surface as an unhandled rejection.
+    timeout.catch(() => {})
+    aborted.catch(() => {})
+    try {
+      return await Promise.race([this.init.send(peer, request, { signal }), timeout, aborted])
+    } finally {
+      if (timer !== undefined) clock.clearTimeout(timer)
+      if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
+    }
+  }
+
+  // ---- responder ------------------------------------------------------------------------
+
+  private async serve(from: string, request: Request, answer: () => Response | Promise<Response>): Promise<Response> {
+    this.stats.requestsServed++
+    let response: Response
+    try {
+      response = await answer()
+    } catch (err) {
+      this.logger.warn({ peer: from, err }, `anti-entropy could not answer ${request.type} from ${from}`)
+      response = { type: 'error', code: 'INTERNAL', message: `${request.type} failed: ${String((err as Error)?.message ?? err)}`.slice(0, 1024) }
+    }
+    if (response.type === 'error') this.stats.requestErrors++
+    return response
+  }
+}

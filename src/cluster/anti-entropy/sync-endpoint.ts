@@ -1,0 +1,380 @@
+// One node's end of anti-entropy exchanges: its view of the ring (index re-filed and
+// sharing plan rebuilt when the ring changes), the arcs it shares with each peer, reading
+// and merging states within batch limits, and the answers to the three sync requests.
+// The initiator side (anti-entropy.ts) uses the same pieces, so both ends agree on what
+// a peer may send and on the walk order of keys.
+import type { Clock } from '../../base/clock.js'
+import { silentLogger, type Logger } from '../../base/logger.js'
+import type { Replica } from '../../replica/replica.js'
+import type { Store } from '../../store/store.js'
+import { MAX_KEY_BYTES, MAX_KEYS_PER_BATCH, MAX_MESSAGE_BYTES } from '../../wire/limits.js'
+import type { ErrorResponse, KeyState, Response, SyncKeysRequest, SyncPushRequest, SyncRootRequest } from '../../wire/messages.js'
+import { arcOf, bytesEqual, type ArcIndex } from './arc-index.js'
+import { ANTI_ENTROPY_EXPECTED_DIFFS, MAX_SYNC_BATCH_BYTES } from './constants.js'
+import { DEFAULT_N } from '../coordinator/constants.js'
+import { keyPosition } from '../ring/hash.js'
+import { groupArcs, groupHashes, rootOf, sharingPlan, type SharingPlan } from './arc-hashes.js'
+import type { Ring } from '../ring/ring.js'
+import { keysInRange, RangeCover, rangesFromWire, spanAtMostOnce } from './sync-ranges.js'
+import { UnreconciledKeys, type UnreconciledKey } from './unreconciled.js'
+
+/** Estimated bytes per listed state or key beyond its key and state (protobuf tags, lengths). */
+const ENTRY_OVERHEAD_BYTES = 16
+/** Bytes of a full list of wanted keys next to the states of a sync-states answer. */
+const MAX_WANT_BYTES = MAX_KEYS_PER_BATCH * (MAX_KEY_BYTES + ENTRY_OVERHEAD_BYTES)
+/**
+ * A state this large still fits a batch next to a full list of wanted keys. A larger one
+ * goes alone in a batch of its own, which the messenger sends in parts.
+ */
+export const MAX_SYNC_STATE_BYTES = MAX_SYNC_BATCH_BYTES - MAX_WANT_BYTES
+/** A state alone in its batch, next to a full list of wanted keys, fits the largest message (room for framing). */
+export const MAX_SYNCED_STATE_BYTES = MAX_MESSAGE_BYTES - MAX_WANT_BYTES - 1024
+export const NO_ARCS = new Uint32Array(0)
+
+export interface AntiEntropyRingView {
+  readonly ring: Ring
+  /** `ringVersionOf(members)` of the view the ring was built from. */
+  readonly version: Uint8Array
+  readonly n?: number
+}
+
+export interface SyncView {
+  readonly ring: Ring
+  readonly version: Uint8Array
+  readonly plan: SharingPlan
+}
+
+export interface SyncEndpointInit {
+  readonly self: string
+  readonly store: Store
+  readonly replica: Pick<Replica, 'merge'>
+  readonly index: ArcIndex
+  readonly clock: Clock
+  readonly ring: () => AntiEntropyRingView
+  readonly n?: number
+  /** Anti-entropy's component logger: failed rounds at debug/info, unreconciled keys at warn. */
+  readonly logger?: Logger
+}
+
+/** Counters both ends update; AntiEntropyStats extends them. */
+export interface SyncCounters {
+  /** States sent, as initiator (sync-push) and responder (sync-states). */
+  keysSent: number
+  /** States received and merged, both roles. */
+  keysReceived: number
+  /** Received states Replica.merge refused (type mismatch, bad bytes, clock drift). */
+  mergeErrors: number
+  /** States above the largest message (MAX_SYNCED_STATE_BYTES): never sent, reported as unreconciled. */
+  oversizedStates: number
+  /** Keys not reconciled with some peer right now (a gauge: it goes down as they settle). */
+  unreconciledKeys: number
+}
+
+export interface PeerSyncStatus {
+  readonly id: string
+  /** The last exchange with this peer (either side started it) found the shared arcs equal, and it is still current (see PeerComparison). */
+  readonly inSync: boolean
+  /** Clock time of that exchange. */
+  readonly lastExchange: number
+}
+
+/** What one exchange with a peer found, as of the moment our digests were taken. */
+export type ExchangeOutcome = 'equal' | 'differ' | 'view-mismatch'
+
+interface ExchangeRecord {
+  readonly at: number
+  readonly outcome: ExchangeOutcome
+  /** The ring version the digests were compared at. */
+  readonly ringVersion: Uint8Array
+  /** `index.changeSeq` when our digests were taken: later changes are not covered. */
+  readonly seq: number
+}
+
+/** Whether the latest exchange with a peer still shows the arcs this node shares with it equal. */
+export interface PeerComparison {
+  readonly id: string
+  readonly inSync: boolean
+  /** Why not, when not in sync. */
+  readonly reason?: string
+  readonly lastExchange?: number
+}
+
+export class SyncEndpoint {
+  private plan: SharingPlan | undefined
+  private planN = 0
+  /** Per peer of the current plan: 1 for each arc shared with it. */
+  private readonly sharedMasks = new Map<string, Uint8Array>()
+  /** The latest exchange with each peer, either side started it. */
+  private readonly exchanges = new Map<string, ExchangeRecord>()
+  private readonly logger: Logger
+  /** Keys whose states could not be reconciled, per peer (unreconciled.ts). */
+  readonly unreconciled: UnreconciledKeys
+
+  constructor(
+    private readonly init: SyncEndpointInit,
+    private readonly counters: SyncCounters,
+  ) {
+    this.logger = init.logger ?? silentLogger
+    this.unreconciled = new UnreconciledKeys({
+      now: () => init.clock.now(),
+      logger: this.logger,
+      onSize: (size) => {
+        counters.unreconciledKeys = size
+      },
+    })
+  }
+
+  /** The current ring view, with the index re-filed and the sharing plan rebuilt when it changed. */
+  view(): SyncView {
+    const { ring, version, n: viewN } = this.init.ring()
+    const n = viewN ?? this.init.n ?? DEFAULT_N
+    const { index, store } = this.init
+    if (index.ring === undefined) index.rebuild(ring, store)
+    else if (index.ring !== ring) index.setRing(ring)
+    if (this.plan === undefined || this.plan.ring !== ring || this.planN !== n) {
+      this.plan = sharingPlan(ring, this.init.self, n)
+      this.planN = n
+      this.sharedMasks.clear()
+      this.unreconciled.retainPeers(this.plan.peers)
+    }
+    return { ring, version, plan: this.plan }
+  }
+
+  /** Neither the ring nor the index moved on since `view` was taken. */
+  isCurrent(view: SyncView): boolean {
+    return this.init.ring().ring === view.ring && this.init.index.ring === view.ring
+  }
+
+  /** Ascending indices of the arcs shared with `peer` in the view. */
+  arcsWith(view: SyncView, peer: string): Uint32Array {
+    return view.plan.peers.get(peer) ?? NO_ARCS
+  }
+
+  /** Whether an arc of the view's ring is shared with `peer`. */
+  sharedWith(view: SyncView, peer: string): (arc: number) => boolean {
+    const cached = view.plan === this.plan
+    let mask = cached ? this.sharedMasks.get(peer) : undefined
+    if (mask === undefined) {
+      mask = new Uint8Array(view.ring.tokens.length)
+      for (const arc of this.arcsWith(view, peer)) mask[arc] = 1
+      if (cached) this.sharedMasks.set(peer, mask)
+    }
+    const shared = mask
+    return (arc) => arc >= 0 && shared[arc] === 1
+  }
+
+  positionOf(key: string): bigint {
+    return this.init.index.get(key)?.position ?? keyPosition(key)
+  }
+
+  /**
+   * Merges `peer`'s states in one turn, so the store commits them in one transaction.
+   * Returns how many merged; the others are counted and kept as unreconciled.
+   */
+  async mergeAll(states: readonly KeyState[], peer: string): Promise<number> {
+    const results = await Promise.allSettled(states.map((s) => this.init.replica.merge(s.key, s.state)))
+    let merged = 0
+    results.forEach((r, i) => {
+      const { key } = states[i]!
+      if (r.status === 'fulfilled') {
+        merged++
+        this.unreconciled.clear(key, peer)
+      } else {
+        this.counters.mergeErrors++
+        this.unreconciled.add(key, peer, `merge failed: ${describeError(r.reason)}`)
+      }
+    })
+    this.counters.keysReceived += merged
+    return merged
+  }
+
+  /** Our states of `keys` for `peer`, in order, at most one batch. */
+  statesFor(keys: readonly string[], peer: string): KeyState[] {
+    const states: KeyState[] = []
+    let budget = MAX_SYNC_BATCH_BYTES
+    for (const key of keys) {
+      if (states.length === MAX_KEYS_PER_BATCH) break
+      const stored = this.init.store.getKey(key)
+      if (stored === undefined) continue
+      const size = stateSize(key, stored.state)
+      if (size > MAX_SYNCED_STATE_BYTES) {
+        this.oversized(key, size, peer)
+        continue
+      }
+      // Too large to share a batch: alone in this one, or first in a later one.
+      if (size > MAX_SYNC_STATE_BYTES) {
+        if (states.length === 0) states.push({ key, state: stored.state })
+        break
+      }
+      if (size > budget) break
+      states.push({ key, state: stored.state })
+      budget -= size
+    }
+    return states
+  }
+
+  /**
+   * Remembers what an exchange with `peer` found. `seq` is `index.changeSeq` read when our
+   * digests were taken, in the same turn: the comparison covers changes up to it.
+   */
+  record(peer: string, outcome: ExchangeOutcome, view: SyncView, seq: number): void {
+    this.exchanges.set(peer, { at: this.init.clock.now(), outcome, ringVersion: view.version, seq })
+    // Every shared arc was equal: so was every key we could not reconcile with it.
+    if (outcome === 'equal') this.unreconciled.clearWhere(peer, (key) => this.sharedWith(view, peer)(this.init.index.arcOfKey(key)))
+  }
+
+  /**
+   * Per peer sharing arcs with this node, in id order: in sync iff the latest exchange
+   * found equal digests at the current ring version, and no arc shared with the peer
+   * changed after our digests were taken. O(shared arcs) per peer, no store access.
+   */
+  comparisons(): PeerComparison[] {
+    const view = this.view()
+    const out: PeerComparison[] = []
+    for (const [id, arcs] of view.plan.peers) {
+      const exchange = this.exchanges.get(id)
+      out.push({ id, ...judge(exchange, view.version, this.init.index.lastChangeIn(arcs)), lastExchange: exchange?.at })
+    }
+    return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  /** The last exchange with each peer that had one, in id order (whether it is still current, see comparisons()). */
+  peerSyncStatus(): PeerSyncStatus[] {
+    const view = this.view()
+    return [...this.exchanges]
+      .map(([id, e]) => ({ id, inSync: judge(e, view.version, this.init.index.lastChangeIn(this.arcsWith(view, id))).inSync, lastExchange: e.at }))
+      .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+  }
+
+  /** Keys not reconciled with some peer, oldest first. */
+  unreconciledKeys(): UnreconciledKey[] {
+    return this.unreconciled.list()
+  }
+
+  // ---- answers ------------------------------------------------------------------------
+
+  answerRoot(from: string, request: SyncRootRequest): Response {
+    const view = this.view()
+    const { ring, version } = view
+    const { index } = this.init
+    if (!bytesEqual(request.ringVersion, version)) {
+      this.record(from, 'view-mismatch', view, index.changeSeq)
+      return { type: 'sync-arcs', ringVersion: version, arcs: [] }
+    }
+    const arcs = this.arcsWith(view, from)
+    if (bytesEqual(rootOf(ring, arcs, index, view.plan.n), request.root)) {
+      this.record(from, 'equal', view, index.changeSeq)
+      return { type: 'sync-equal' }
+    }
+    this.record(from, 'differ', view, index.changeSeq)
+    const ends = groupArcs(arcs, (arc) => index.keyCount(arc), MAX_KEYS_PER_BATCH, ANTI_ENTROPY_EXPECTED_DIFFS)
+    return { type: 'sync-arcs', ringVersion: version, arcs: groupHashes(ring, arcs, ends, index) }
+  }
+
+  /** Our states the sender lacks or holds differently, in walk order, and the keys we want. */
+  answerKeys(from: string, request: SyncKeysRequest): Response {
+    const view = this.view()
+    if (!bytesEqual(request.ringVersion, view.version)) {
+      return refuse('UNAVAILABLE', 'sync-keys: the ring view changed since sync-root; the next round starts over')
+    }
+    const ranges = rangesFromWire(request.arcs)
+    if (ranges === undefined) return refuse('BAD_REQUEST', 'sync-keys: arcs must list (start, end) pairs')
+    if (!spanAtMostOnce(ranges)) return refuse('BAD_REQUEST', 'sync-keys: the ranges overlap')
+    if (request.entries.length > MAX_KEYS_PER_BATCH) return refuse('BAD_REQUEST', `sync-keys: more than ${MAX_KEYS_PER_BATCH} entries`)
+    const { index, store } = this.init
+    const accept = this.sharedWith(view, from)
+    const cover = new RangeCover(view.ring, ranges, accept)
+
+    const theirs = new Map<string, Uint8Array>()
+    for (const entry of request.entries) if (cover.has(this.positionOf(entry.key))) theirs.set(entry.key, entry.digest)
+    const want: string[] = []
+    let budget = MAX_SYNC_BATCH_BYTES
+    for (const [key, digest] of theirs) {
+      const mine = index.get(key)
+      if (mine === undefined || !bytesEqual(mine.digest, digest)) {
+        want.push(key)
+        budget -= utf8Length(key) + ENTRY_OVERHEAD_BYTES
+      } else this.unreconciled.clear(key, from)
+    }
+
+    const states: KeyState[] = []
+    const seen = new Set<string>()
+    walk: for (const range of ranges) {
+      for (const mine of keysInRange(index, view.ring, range, accept)) {
+        const digest = theirs.get(mine.key)
+        if ((digest !== undefined && bytesEqual(digest, mine.digest)) || seen.has(mine.key)) continue
+        seen.add(mine.key)
+        const stored = store.getKey(mine.key)
+        if (stored === undefined) continue
+        const size = stateSize(mine.key, stored.state)
+        if (size > MAX_SYNCED_STATE_BYTES) {
+          this.oversized(mine.key, size, from)
+          continue
+        }
+        // Too large to share a batch: alone in this one, or first when the walk comes back.
+        if (size > MAX_SYNC_STATE_BYTES) {
+          if (states.length === 0) states.push({ key: mine.key, state: stored.state })
+          break walk
+        }
+        if (states.length === MAX_KEYS_PER_BATCH || size > budget) break walk
+        states.push({ key: mine.key, state: stored.state })
+        budget -= size
+      }
+    }
+    this.counters.keysSent += states.length
+    return { type: 'sync-states', states, want }
+  }
+
+  async answerPush(from: string, request: SyncPushRequest): Promise<Response> {
+    if (request.states.length > MAX_KEYS_PER_BATCH) return refuse('BAD_REQUEST', `sync-push: more than ${MAX_KEYS_PER_BATCH} states`)
+    const view = this.view()
+    const accept = this.sharedWith(view, from)
+    // States of arcs we do not share with the sender are not ours to keep.
+    await this.mergeAll(uniqueStates(request.states).filter((s) => accept(arcOf(view.ring, this.positionOf(s.key)))), from)
+    return { type: 'ack' }
+  }
+
+  /** A state above the largest message: it cannot travel at all. */
+  private oversized(key: string, size: number, peer: string): void {
+    this.counters.oversizedStates++
+    this.unreconciled.add(key, peer, `its state (${size} bytes) is above the largest message (MAX_MESSAGE_BYTES, ${MAX_MESSAGE_BYTES} bytes); remove elements to shrink it`)
+  }
+}
+
+/** The comparison part of a peer's sync status (alive and hints are sync-status.ts's part). */
+function judge(exchange: ExchangeRecord | undefined, ringVersion: Uint8Array, lastChange: number): Omit<PeerComparison, 'id' | 'lastExchange'> {
+  if (exchange === undefined) return { inSync: false, reason: 'never compared' }
+  if (!bytesEqual(exchange.ringVersion, ringVersion)) return { inSync: false, reason: 'ring view changed' }
+  if (exchange.outcome === 'view-mismatch') return { inSync: false, reason: 'ring views differ' }
+  if (exchange.outcome === 'differ') return { inSync: false, reason: 'digests differ' }
+  if (exchange.seq < lastChange) return { inSync: false, reason: 'not compared since the last local change' }
+  return { inSync: true }
+}
+
+/** A short, single-line account of a merge failure for the sync status. */
+function describeError(err: unknown): string {
+  const text = err instanceof Error ? `${err.name}: ${err.message}` : String(err)
+  return text.replace(/\s+/g, ' ').slice(0, 300)
+}
+
+function refuse(code: ErrorResponse['code'], message: string): ErrorResponse {
+  return { type: 'error', code, message }
+}
+
+/** First occurrence of each key. */
+export function uniqueStates(states: readonly KeyState[]): KeyState[] {
+  const seen = new Set<string>()
+  return states.filter((s) => {
+    if (seen.has(s.key)) return false
+    seen.add(s.key)
+    return true
+  })
+}
+
+function utf8Length(s: string): number {
+  return Buffer.byteLength(s, 'utf8')
+}
+
+function stateSize(key: string, state: Uint8Array): number {
+  return utf8Length(key) + state.length + ENTRY_OVERHEAD_BYTES
+}

@@ -1,0 +1,16 @@
+// Defaults of the quorum coordinator (DESIGN.md), applied with `??`.
+
+export const DEFAULT_N = 3
+
+export const DEFAULT_W = 2
+
+export const DEFAULT_R = 2
+
+/** A read with a session token waits at most this long for a replica that has the write. */
+export const DEFAULT_SESSION_READ_TIMEOUT_MS = 2000
+
+/** Rumors carry deltas up to this size; larger ones travel by replication and anti-entropy only. */
+export const MAX_RUMOR_STATE_BYTES = 64 * 1024
+
+/** Applied operations are remembered this long, so duplicated or retried requests apply once. */
+export const OP_ID_TTL_MS = 60 * 60 * 1000

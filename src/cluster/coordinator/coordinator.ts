@@ -1,0 +1,551 @@
+// The quorum coordinator (DESIGN.md, write and read paths). A write goes to the first live
+// member of the key's preference list, which applies it with its own actor id; the delta
+// then goes to the other preferred replicas, or, for each unreachable one, to the next
+// live member on the ring with a hint naming the owner. The call returns after `w`
+// durable acknowledgements, or, when fewer are possible, with the true count and
+// `quorum: false`: the write is durable where it landed and propagates from there.
+// Reads ask `r` live replicas, join their states and repair the ones that were behind.
+import {
+  contentEquals,
+  CrdtDecodeError,
+  decodeContent,
+  encodeContent,
+  entryOf,
+  isMultiTypeEncoding,
+  joinContent,
+  resolveContent,
+  typeOfEncoded,
+  visibleEntries,
+  type ContentEntry,
+  type KeyContent,
+} from '../../../crdts/index.js'
+import type { CrdtTypeName } from '../../../crdts/types.js'
+import type { Clock } from '../../base/clock.js'
+import type { Random } from '../../base/random.js'
+import {
+  ClockSkewError,
+  InvalidOptionError,
+  QuorumNotMetError,
+  StaleReadError,
+  TypeConflictError,
+  TypeMismatchError,
+  WriteOutcomeUnknownError,
+} from '../../base/errors.js'
+import { typedView } from '../../replica/key-view.js'
+import { stateCovers } from '../../replica/session-token.js'
+import { outcomeId, outcomeRecord, type KeyedWrite } from '../../replica/idempotency.js'
+import type { Operation } from '../../base/operations.js'
+import { crdtOf, type AppliedWrite, type BatchExtras, type Replica } from '../../replica/replica.js'
+import { PeerUnreachableError, TransportError, TransportStoppedError } from '../../transport/transport.js'
+import { WireDecodeError } from '../../wire/errors.js'
+import type { AppliedResponse, Broadcast, IdempotencyRecordPayload, ReplayedResponse, Request, Response } from '../../wire/messages.js'
+import type { AppliedResult, PathReadOptions, PathReadResult, PathWriteOptions, PathWriteResult, ReplayedResult, WritePath } from '../../replica/write-path.js'
+import { DEFAULT_N, DEFAULT_R, DEFAULT_SESSION_READ_TIMEOUT_MS, DEFAULT_W, MAX_RUMOR_STATE_BYTES } from './constants.js'
+import type { KeyedWrites } from './keyed-writes.js'
+import { hintExtras } from '../handoff/hints.js'
+import { errorFromResponse, RemoteError } from '../messaging/remote-errors.js'
+import type { Membership } from '../membership/membership.js'
+import { preferenceList, successors } from '../ring/ring.js'
+
+export type ClusterWriteOptions = PathWriteOptions
+export type ClusterWriteResult = PathWriteResult
+export type ClusterReadOptions = PathReadOptions
+export type ClusterReadResult = PathReadResult
+
+export interface CoordinatorInit {
+  readonly self: string
+  readonly replica: Replica
+  readonly membership: Membership
+  readonly clock: Clock
+  readonly random: Random
+  readonly send: (peer: string, request: Request) => Promise<Response>
+  readonly broadcast: (message: Broadcast) => void
+  /** Keeps a hint here when no other node can take a delta. */
+  readonly keepHint: (target: string, key: string, state: Uint8Array, record?: IdempotencyRecordPayload) => Promise<void>
+  /** Claims for keyed writes (keyed-writes.ts). */
+  readonly keyed: KeyedWrites
+  /** How long idempotency records are kept. */
+  readonly idempotencyTtlMs: number
+  readonly defaults?: { readonly n?: number; readonly r?: number; readonly w?: number }
+  readonly sessionReadTimeoutMs?: number
+  /** Broadcast each write's delta as a rumor (default true). */
+  readonly rumors?: boolean
+}
+
+export interface CoordinatorStats {
+  writes: number
+  reads: number
+  quorumMissed: number
+  fallbackWrites: number
+  hintsKeptLocally: number
+  readRepairs: number
+  /** Writes whose delta was also broadcast, because it missed a replica. */
+  rumorsSent: number
+}
+
+export class Coordinator implements WritePath {
+  readonly stats: CoordinatorStats = { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, hintsKeptLocally: 0, readRepairs: 0, rumorsSent: 0 }
+  private readonly background = new Set<Promise<unknown>>()
+
+  constructor(private readonly init: CoordinatorInit) {}
+
+  /** Resolves when replication work started by earlier calls has finished (for stop()). */
+  async drain(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background])
+  }
+
+  async write(key: string, op: Operation, options: ClusterWriteOptions = {}): Promise<ClusterWriteResult> {
+    this.stats.writes++
+    const { self, membership } = this.init
+    const { ring } = membership.ring()
+    const n = clampReplicas(options.n ?? this.init.defaults?.n ?? DEFAULT_N, ring.members.length)
+    const required = requiredAcks(options.w ?? this.init.defaults?.w, n)
+    const preferred = preferenceList(ring, key, n)
+    const keyed = options.idempotency
+
+    // 1. One replica applies the operation with its own actor id: for a keyed write the one
+    // a majority accepted (keyed-writes.ts), otherwise the first live preferred replica.
+    let landed: Landed
+    if (keyed !== undefined) {
+      const decision = await this.init.keyed.decide(key, keyed, preferred)
+      if (decision.kind === 'replay') return { kind: 'replayed', record: decision.record }
+      const outcome = await this.applyKeyed(decision.applier, key, op, keyed)
+      if ('kind' in outcome) return outcome
+      landed = outcome
+    } else {
+      landed = await this.applyAtFirstLive(key, op, preferred)
+    }
+    const { applier, applied, failed } = landed
+    const record = keyed === undefined ? undefined : this.recordFor(keyed, key, applied)
+
+    // 2. The delta goes to the other preferred replicas, or to fallbacks with hints.
+    const slots = preferred.filter((p) => p !== applier)
+    if (landed.heldFor !== undefined) slots.splice(slots.indexOf(landed.heldFor), 1)
+    const acked = new Set<string>([applier])
+    const walk = successors(ring, key)
+    const used = new Set<string>([...preferred, applier])
+    const nextFallback = (): string | undefined => {
+      for (;;) {
+        const next = walk.next()
+        if (next.done === true) return undefined
+        const candidate = next.value
+        if (used.has(candidate) || !membership.isLive(candidate)) continue
+        used.add(candidate)
+        return candidate
+      }
+    }
+    // Replicas the delta did not reach directly: it went to a fallback or a local hint.
+    let missed = landed.heldFor !== undefined ? 1 : 0
+    const deliveries = slots.map((target) =>
+      this.deliver(key, applied.delta, target, !failed.has(target) && membership.isLive(target), nextFallback, record).then(
+        (holder) => {
+          acked.add(holder)
+          if (holder !== target) missed++
+        },
+        (err: unknown) => {
+          missed++
+          throw err
+        },
+      ),
+    )
+    await untilCount(deliveries, () => acked.size >= required)
+    // 3. A rumor only where direct delivery missed a replica: gossip may route around the
+    // broken link, while a rumor after a delivered write would only repeat it to every node.
+    this.track(
+      Promise.allSettled(deliveries).then(() => {
+        if (missed > 0 && this.init.rumors !== false && applied.delta.length <= MAX_RUMOR_STATE_BYTES) {
+          this.stats.rumorsSent++
+          this.init.broadcast({ type: 'rumor', key, state: applied.delta })
+        }
+      }),
+    )
+
+    const acks = acked.size
+    const quorum = acks >= required
+    if (!quorum) {
+      this.stats.quorumMissed++
+      if (options.requireQuorum === true) throw new QuorumNotMetError(key, acks, required)
+    }
+    return {
+      kind: 'applied',
+      type: applied.type,
+      state: applied.state,
+      witness: applied.witness,
+      acks,
+      required,
+      quorum,
+      committedHere: acked.has(self),
+    }
+  }
+
+  /**
+   * An unkeyed write: the first live preferred replica applies it. The next one is tried
+   * only when the request certainly did not apply (refused before it left, or answered with
+   * a refusal): after an ambiguous failure, applying elsewhere could count it twice. With
+   * no preferred replica reachable, this node applies it and keeps a hint for the first
+   * owner, so the write is never refused for lack of peers.
+   */
+  private async applyAtFirstLive(key: string, op: Operation, preferred: readonly string[]): Promise<Landed> {
+    const { self, membership } = this.init
+    const failed = new Set<string>()
+    // One id for every attempt of this write: a replica applies it at most once.
+    const opId = Buffer.from(this.init.random.bytes(16)).toString('base64url')
+    for (const peer of preferred) {
+      if (!membership.isLive(peer)) continue
+      if (peer === self) return { applier: self, applied: await this.applyLocally(key, op), failed }
+      const response = await this.applyRemotely(peer, key, op, { idempotencyKey: opId })
+      if (response === 'not-applied') {
+        failed.add(peer)
+        continue
+      }
+      if (response.type !== 'applied') throw new RemoteError(peer, 'INTERNAL', `unexpected ${response.type} answer to an unkeyed apply`)
+      return { applier: peer, applied: fromAppliedResponse(response), failed }
+    }
+    const owner = preferred.find((p) => p !== self) ?? self
+    const now = this.init.clock.now()
+    const applied = await this.applyLocally(key, op, (w) => (owner === self ? {} : hintExtras(owner, key, crdtOf(w.type).encode(w.delta), now)))
+    this.stats.fallbackWrites++
+    return { applier: self, applied, failed, heldFor: owner === self ? undefined : owner }
+  }
+
+  /** A keyed write at the applier a majority accepted; never anywhere else. */
+  private async applyKeyed(applier: string, key: string, op: Operation, keyed: KeyedWrite): Promise<Landed | ReplayedResult> {
+    const failed = new Set<string>()
+    if (applier === this.init.self) {
+      const recorded = this.init.replica.store.getIdempotency(outcomeId(keyed.id), this.init.clock.now())
+      if (recorded !== undefined) return { kind: 'replayed', record: recorded }
+      const expiresAt = this.init.clock.now() + this.init.idempotencyTtlMs
+      const applied = await this.applyLocally(key, op, (w) => ({ idempotency: [outcomeRecord(keyed, w, expiresAt)] }))
+      return { applier, applied, failed }
+    }
+    const response = await this.applyRemotely(applier, key, op, { idempotencyKey: keyed.id, fingerprint: keyed.fingerprint })
+    if (response === 'not-applied') {
+      // Not by this request; an earlier attempt through another node may have been.
+      throw new WriteOutcomeUnknownError(key, applier, 'is the only node that may apply this keyed write and could not take it; for')
+    }
+    if (response.type === 'replayed') return { kind: 'replayed', record: response.result }
+    return { applier, applied: fromAppliedResponse(response), failed }
+  }
+
+  /** The outcome record of a keyed write, as its applier committed it, for the other replicas. */
+  private recordFor(keyed: KeyedWrite, key: string, applied: LandedWrite): IdempotencyRecordPayload {
+    const { result } = outcomeRecord(keyed, { key, type: applied.type, state: applied.state, delta: crdtOf(applied.type).decode(applied.delta) }, 0)
+    return { id: keyed.id, result }
+  }
+
+  /**
+   * Joins what `r` live replicas hold of the key. With `type` undefined, the key's type is
+   * learned from the replicas. A key written with different types on two sides of a
+   * partition joins into a type conflict: the conflict is repaired onto the replicas like
+   * any state (so they converge on it) and the read throws TypeConflictError with every
+   * side's value, until resolve() keeps one type. A register answer stamped more than
+   * maxClockOffsetMs ahead of this node's clock is left out (clock-offsets.ts): not joined,
+   * not repaired from, not counted in `replicas`.
+   */
+  async read(key: string, type: CrdtTypeName | undefined, options: ClusterReadOptions = {}): Promise<ClusterReadResult> {
+    this.stats.reads++
+    const { preferred, answers, joined } = await this.gather(key, options)
+    const view = (): { type: CrdtTypeName | undefined; state: unknown } => typedView(key, type, joined.content)
+    if (options.witness !== undefined) {
+      const witness = options.witness
+      const covered = (): boolean => {
+        const v = view()
+        return v.type !== undefined && stateCovers(v.type, v.state, witness)
+      }
+      if (!covered()) await joined.ask(Infinity)
+      const deadline = this.init.clock.now() + (options.timeoutMs ?? this.init.sessionReadTimeoutMs ?? DEFAULT_SESSION_READ_TIMEOUT_MS)
+      let delay = 20
+      while (!covered()) {
+        if (this.init.clock.now() + delay > deadline) throw new StaleReadError(key)
+        await new Promise<void>((resolve) => this.init.clock.setTimeout(resolve, delay))
+        delay = Math.min(delay * 2, 500)
+        await joined.ask(Infinity, true)
+      }
+    }
+    const content = joined.content
+    if (content !== undefined) this.repair(key, content, answers, new Set(preferred))
+    const v = view()
+    return { type: content === undefined ? undefined : v.type, state: v.state, replicas: answers.size }
+  }
+
+  /**
+   * Resolves a type conflict by keeping `keep`: every other type is removed as the live
+   * replicas hold it now (observed-remove: a concurrent write of a removed type that no
+   * replica asked had seen survives), and the result goes to the key's replicas like a
+   * write's delta. Throws TypeMismatchError when the key holds no `keep`.
+   */
+  async resolve(key: string, keep: CrdtTypeName, options: { readonly n?: number; readonly w?: number; readonly requireQuorum?: boolean } = {}): Promise<AppliedResult> {
+    this.stats.writes++
+    const { ring } = this.init.membership.ring()
+    const n = clampReplicas(options.n ?? this.init.defaults?.n ?? DEFAULT_N, ring.members.length)
+    const { preferred, joined } = await this.gather(key, { n, r: n })
+    const content = joined.content
+    const visible = content === undefined ? [] : visibleEntries(content)
+    if (content === undefined || !visible.some((e) => e.type === keep)) throw new TypeMismatchError(key, visible[0]?.type ?? keep, keep)
+    const resolved = resolveContent(content, keep)
+    const state = encodeContent(resolved)
+    const required = requiredAcks(options.w ?? this.init.defaults?.w, n)
+    const acked = new Set<string>()
+    const walk = successors(ring, key)
+    const used = new Set<string>(preferred)
+    const nextFallback = (): string | undefined => {
+      for (let next = walk.next(); next.done !== true; next = walk.next()) {
+        if (used.has(next.value) || !this.init.membership.isLive(next.value)) continue
+        used.add(next.value)
+        return next.value
+      }
+      return undefined
+    }
+    const deliveries = preferred.map((target) =>
+      this.deliver(key, state, target, target === this.init.self || this.init.membership.isLive(target), nextFallback, undefined).then((holder) => {
+        acked.add(holder)
+      }),
+    )
+    await untilCount(deliveries, () => acked.size >= required)
+    this.track(Promise.allSettled(deliveries))
+    const quorum = acked.size >= required
+    if (!quorum && options.requireQuorum === true) throw new QuorumNotMetError(key, acked.size, required)
+    const kept = entryOf(resolved, keep) as ContentEntry
+    return { kind: 'applied', type: keep, state: kept.state, witness: new Uint8Array(0), acks: acked.size, required, quorum, committedHere: acked.has(this.init.self) }
+  }
+
+  /** Asks `r` live replicas (more on demand) for the key and joins their contents. */
+  private async gather(
+    key: string,
+    options: { readonly n?: number; readonly r?: number },
+  ): Promise<{ preferred: string[]; answers: Map<string, KeyContent | undefined>; joined: { content: KeyContent | undefined; ask: (count: number, again?: boolean) => Promise<void> } }> {
+    const { membership } = this.init
+    const { ring } = membership.ring()
+    const n = clampReplicas(options.n ?? this.init.defaults?.n ?? DEFAULT_N, ring.members.length)
+    const wanted = Math.min(options.r ?? Math.min(this.init.defaults?.r ?? DEFAULT_R, n), ring.members.length)
+    const preferred = preferenceList(ring, key, n)
+    const candidates = [...successors(ring, key)].filter((p) => membership.isLive(p))
+    const answers = new Map<string, KeyContent | undefined>()
+    let next = 0
+    const joined = {
+      content: undefined as KeyContent | undefined,
+      /** Asks `count` more candidates (from the first again with `again`). */
+      ask: async (count: number, again = false): Promise<void> => {
+        if (again) next = 0
+        const batch = candidates.slice(next, next + Math.min(count, candidates.length))
+        next += batch.length
+        const results = await Promise.allSettled(batch.map((peer) => this.readFrom(peer, key)))
+        results.forEach((res, i) => {
+          const peer = batch[i] as string
+          if (res.status === 'rejected') {
+            if (!isUnreachable(res.reason)) throw res.reason
+            return
+          }
+          const answer = res.value
+          if (answer === undefined) {
+            answers.set(peer, undefined)
+            return
+          }
+          // A register stamped too far ahead of this node's clock (a replica whose clock runs
+          // fast wrote it; the others refused its delta) must not win here, nor be repaired
+          // onto others: left out as if that replica had not answered (so it is not counted
+          // in `replicas`, and another replica is asked in its place when there is one).
+          for (const entry of answer) {
+            const register = entry.type === 'lww' ? (entry.state as { timestamp: { wallMs: number } } | null) : null
+            if (register !== null && membership.clockOffsets.ignoresRegister(peer, key, register.timestamp.wallMs)) return
+          }
+          answers.set(peer, answer)
+          joined.content = joined.content === undefined ? answer : joinContent(joined.content, answer)
+        })
+      },
+    }
+    while (answers.size < wanted && next < candidates.length) await joined.ask(wanted - answers.size)
+    return { preferred, answers, joined }
+  }
+
+  /**
+   * Asks `peer` to apply the operation. 'not-applied' only when this request certainly did
+   * not apply there: refused before it left, or answered with a refusal, and no earlier
+   * attempt was ambiguous. After an ambiguous failure (timeout, reset) it retries once with
+   * the same id (the replica applies an id at most once); if that fails too, or is refused
+   * (a refusal after an ambiguous attempt proves nothing about the first one), the outcome
+   * is unknown: WriteOutcomeUnknownError.
+   */
+  private async applyRemotely(
+    peer: string,
+    key: string,
+    op: Operation,
+    ids: { readonly idempotencyKey: string; readonly fingerprint?: string },
+  ): Promise<AppliedResponse | ReplayedResponse | 'not-applied'> {
+    const request: Request = { type: 'apply', key, op, ...ids }
+    let ambiguous = false
+    for (;;) {
+      try {
+        const response = await this.init.send(peer, request)
+        if (response.type === 'applied' || response.type === 'replayed') return response
+        throw errorFromResponse(peer, response, key, op.type)
+      } catch (err) {
+        // After an ambiguous attempt nothing proves the first one did not apply.
+        if (ambiguous) throw new WriteOutcomeUnknownError(key, peer)
+        // A replica whose clock is off refused a register: certainly not applied there.
+        if (err instanceof ClockSkewError) {
+          if (ids.fingerprint === undefined) return 'not-applied'
+          throw err
+        }
+        if (!isUnreachable(err)) throw err
+        const certain = err instanceof PeerUnreachableError || err instanceof TransportStoppedError || err instanceof RemoteError
+        if (certain) return 'not-applied'
+        ambiguous = true // one more attempt with the same id: the replica applies an id once
+      }
+    }
+  }
+
+  private async applyLocally(key: string, op: Operation, extras?: (w: AppliedWrite) => BatchExtras): Promise<LandedWrite> {
+    const applied = await this.init.replica.apply(key, op, { origin: 'local', extras })
+    return { delta: crdtOf(op.type).encode(applied.delta), state: applied.state, witness: applied.witness, type: op.type }
+  }
+
+  /**
+   * Gets the delta durably onto `target`, or onto a fallback with a hint for it, or, when
+   * nobody else can take it, into a hint kept here. Resolves with the node that holds it.
+   */
+  private async deliver(
+    key: string,
+    delta: Uint8Array,
+    target: string,
+    tryTarget: boolean,
+    nextFallback: () => string | undefined,
+    record: IdempotencyRecordPayload | undefined,
+  ): Promise<string> {
+    if (tryTarget && (await this.replicate(target, key, delta, undefined, record))) return target
+    for (let fallback = nextFallback(); fallback !== undefined; fallback = nextFallback()) {
+      if (await this.replicate(fallback, key, delta, target, record)) return fallback
+    }
+    await this.init.keepHint(target, key, delta, record)
+    this.stats.hintsKeptLocally++
+    return this.init.self
+  }
+
+  private async replicate(peer: string, key: string, state: Uint8Array, hintFor?: string, record?: IdempotencyRecordPayload): Promise<boolean> {
+    if (peer === this.init.self) {
+      const extras = mergeExtras(hintFor === undefined ? undefined : hintExtras(hintFor, key, state, this.init.clock.now()), this.recordRow(record))
+      await this.init.replica.merge(key, state, { origin: 'local', extras })
+      return true
+    }
+    try {
+      const request: Request = {
+        type: 'replicate',
+        key,
+        state,
+        ...(hintFor === undefined ? {} : { hintFor }),
+        ...(record === undefined ? {} : { record }),
+      }
+      const response = await this.init.send(peer, request)
+      return response.type === 'ack'
+    } catch (err) {
+      if (isUnreachable(err)) return false
+      throw err
+    }
+  }
+
+  private recordRow(record: IdempotencyRecordPayload | undefined): BatchExtras | undefined {
+    if (record === undefined) return undefined
+    return { idempotency: [{ id: outcomeId(record.id), result: record.result, expiresAt: this.init.clock.now() + this.init.idempotencyTtlMs }] }
+  }
+
+  private async readFrom(peer: string, key: string): Promise<KeyContent | undefined> {
+    if (peer === this.init.self) return this.init.replica.readContent(key)
+    const response = await this.init.send(peer, { type: 'read', key })
+    if (response.type !== 'state') throw errorFromResponse(peer, response, key, undefined)
+    if (response.state === undefined) return undefined
+    try {
+      return decodeContent(response.state)
+    } catch (err) {
+      if (err instanceof CrdtDecodeError) throw new RemoteError(peer, 'BAD_REQUEST', `undecodable state for ${key}`)
+      throw err
+    }
+  }
+
+  /** Read repair: every preferred replica that answered with less gets the joined content. */
+  private repair(key: string, joined: KeyContent, answers: Map<string, KeyContent | undefined>, preferred: Set<string>): void {
+    let encoded: Uint8Array | undefined
+    for (const [peer, content] of answers) {
+      if (!preferred.has(peer)) continue
+      if (content !== undefined && contentEquals(content, joined)) continue
+      encoded ??= encodeContent(joined)
+      this.stats.readRepairs++
+      this.track(this.replicate(peer, key, encoded).catch(() => false))
+    }
+  }
+
+  private track(p: Promise<unknown>): void {
+    this.background.add(p)
+    void p.finally(() => this.background.delete(p))
+  }
+}
+
+function clampReplicas(n: number, members: number): number {
+  return Math.max(1, Math.min(n, members))
+}
+
+/**
+ * Acknowledgements a write waits for. A `w` the caller or the configuration asked for is
+ * never lowered (with fewer replicas reachable the result says `quorum: false`); only the
+ * default adapts to the cluster: 2, or 1 while this node is the only member.
+ */
+function requiredAcks(w: number | undefined, n: number): number {
+  if (w === undefined) return Math.min(DEFAULT_W, n)
+  if (!Number.isSafeInteger(w) || w < 1) throw new InvalidOptionError(`w must be a positive integer, got ${String(w)}`)
+  return w
+}
+
+/** The applied write as the coordinator carries it on: the delta encoded for the wire. */
+interface LandedWrite {
+  readonly delta: Uint8Array
+  readonly state: unknown
+  readonly witness: Uint8Array
+  readonly type: CrdtTypeName
+}
+
+interface Landed {
+  readonly applier: string
+  readonly applied: LandedWrite
+  /** Preferred replicas an apply request certainly did not reach. */
+  readonly failed: ReadonlySet<string>
+  /** The owner this node applied the write for, keeping a hint (no preferred replica was reachable). */
+  readonly heldFor?: string
+}
+
+function fromAppliedResponse(response: AppliedResponse): LandedWrite {
+  const type = typeOfEncoded(response.state)
+  // The witness (for the session token) is a function of the delta: derived here, not sent.
+  const crdt = crdtOf(type)
+  return { delta: response.delta, state: crdt.decode(response.state), witness: crdt.witness(crdt.decode(response.delta)), type }
+}
+
+function mergeExtras(a: BatchExtras | undefined, b: BatchExtras | undefined): BatchExtras | undefined {
+  if (a === undefined) return b
+  if (b === undefined) return a
+  return { ...a, ...b, idempotency: [...(a.idempotency ?? []), ...(b.idempotency ?? [])] }
+}
+
+
+
+
+/**
+ * Failures that say nothing about the request itself (unreachable, timed out, garbled, or
+ * the replica could not serve it): the coordinator tries another replica. Anything else is
+ * the caller's mistake and is thrown as it is.
+ */
+function isUnreachable(err: unknown): boolean {
+  if (err instanceof TransportError || err instanceof WireDecodeError) return true
+  return err instanceof RemoteError && (err.remoteCode === 'UNAVAILABLE' || err.remoteCode === 'INTERNAL' || err.remoteCode === 'BAD_REQUEST')
+}
+
+/** Resolves once `done()` holds after some promise settled, or when all have settled. */
+async function untilCount(promises: Promise<unknown>[], done: () => boolean): Promise<void> {
+  if (done() || promises.length === 0) return
+  await new Promise<void>((resolve) => {
+    let settled = 0
+    const check = (): void => {
+      settled++
+      if (done() || settled === promises.length) resolve()
+    }
+    for (const p of promises) p.then(check, check)
+  })
+}

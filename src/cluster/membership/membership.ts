@@ -1,0 +1,267 @@
+// Who is in the cluster and who is alive. The member table is a CRDT (member-table.ts), so
+// announcements converge in any order; heartbeats carry each member's own record and feed
+// a phi-accrual failure detector. A suspected member stays in the ring (placement does not
+// flap) but coordinators skip it. Leaving is explicit. Heartbeats also carry the sender's
+// wall clock, which tells this node whether its own clock agrees with the cluster's
+// (clock-offsets.ts).
+import type { Clock, TimerHandle } from '../../base/clock.js'
+import type { Store } from '../../store/store.js'
+import type { HeartbeatBroadcast, MemberAnnouncement, Request, Response } from '../../wire/messages.js'
+import { ClockOffsets } from './clock-offsets.js'
+import { DEFAULT_VNODES } from '../ring/constants.js'
+import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './constants.js'
+import * as memberTable from './member-table.js'
+import type { MemberRecord, MemberTable } from './member-table.js'
+import { PhiAccrualDetector } from './phi-accrual.js'
+import { buildRing, type Ring } from '../ring/ring.js'
+import { ringVersionOf } from '../ring/ring-version.js'
+
+export type MemberHealth = 'alive' | 'suspect' | 'left'
+
+export interface MemberView {
+  readonly id: string
+  readonly addrs: readonly string[]
+  readonly vnodes: number
+  readonly incarnation: number
+  readonly status: MemberHealth
+}
+
+/** The ring and the membership view it was built from. */
+export interface RingView {
+  readonly ring: Ring
+  readonly members: readonly string[]
+  /** Hash of the view: nodes with the same version place every key identically. */
+  readonly version: Uint8Array
+}
+
+/** Rings by membership-view version (hex), shared by engines in one process (the simulator). */
+export type RingCache = Map<string, Ring>
+
+export interface MembershipInit {
+  readonly self: { readonly peerId: string; readonly addrs?: readonly string[] | (() => readonly string[]); readonly vnodes?: number }
+  readonly store: Store
+  readonly clock: Clock
+  readonly send: (peer: string, request: Request) => Promise<Response>
+  readonly broadcast: (message: HeartbeatBroadcast) => void
+  readonly heartbeatIntervalMs?: number
+  readonly phiThreshold?: number
+  readonly ringCache?: RingCache
+  /** Fed by heartbeats; by default one with the default limit and no logging. */
+  readonly clockOffsets?: ClockOffsets
+}
+
+export class Membership {
+  readonly self: string
+  /** Peers' clock offsets from their heartbeats: whether this node's clock is off. */
+  readonly clockOffsets: ClockOffsets
+  private table: MemberTable = memberTable.empty()
+  private readonly detector: PhiAccrualDetector
+  private readonly heartbeatIntervalMs: number
+  private readonly lastSeq = new Map<string, { incarnation: number; seq: number }>()
+  private readonly listeners = new Set<() => void>()
+  private seq = 0
+  private timer: TimerHandle | undefined
+  private started = false
+  private leaving = false
+  private ringView: RingView | undefined
+  private persisting: Promise<void> = Promise.resolve()
+
+  constructor(private readonly init: MembershipInit) {
+    this.self = init.self.peerId
+    this.heartbeatIntervalMs = init.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS
+    this.detector = new PhiAccrualDetector({ threshold: init.phiThreshold })
+    this.clockOffsets = init.clockOffsets ?? new ClockOffsets({ self: this.self, clock: init.clock, livePeers: () => this.livePeers() })
+  }
+
+  /** Loads the persisted table, announces this node alive at a new incarnation, starts heartbeats. */
+  async start(): Promise<void> {
+    if (this.started) return
+    this.started = true
+    for (const row of this.init.store.listMembers()) {
+      this.table = memberTable.merge(this.table, memberTable.decode(row.record))
+    }
+    const now = this.init.clock.now()
+    for (const record of this.table.values()) {
+      if (record.peerId !== this.self) this.detector.heartbeat(record.peerId, now)
+    }
+    await this.announceSelf('alive')
+    this.tick()
+  }
+
+  async stop(): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    if (this.timer !== undefined) this.init.clock.clearTimeout(this.timer)
+    this.timer = undefined
+    await this.persisting
+  }
+
+  /** Marks this node as left (final for this incarnation) and tells the others. */
+  async leave(): Promise<void> {
+    this.leaving = true
+    await this.apply(memberTable.leave(this.table, this.self))
+    this.heartbeat()
+  }
+
+  onChange(listener: () => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  /** A discovered peer: introduce ourselves and learn its table. Failures are retried by the caller. */
+  async join(peer: string): Promise<void> {
+    const response = await this.init.send(peer, { type: 'join', member: this.selfRecord() })
+    if (response.type !== 'members') throw new Error(`peer ${peer} answered join with ${response.type}`)
+    await this.learn(response.members)
+  }
+
+  /** Answers a peer's join: merge its record, return our table. */
+  async handleJoin(from: string, member: MemberAnnouncement): Promise<Response> {
+    if (member.peerId === from) this.detector.heartbeat(from, this.init.clock.now())
+    await this.learn([member])
+    return { type: 'members', members: memberTable.members(this.table) }
+  }
+
+  /** `time` is the sender's wall clock when it sent the heartbeat (absent: no clock sample). */
+  handleHeartbeat(from: string, member: MemberAnnouncement, seq: number, time?: number): void {
+    if (member.peerId === this.self) return
+    if (member.peerId === from) {
+      const last = this.lastSeq.get(from)
+      const fresh = last === undefined || member.incarnation > last.incarnation || (member.incarnation === last.incarnation && seq > last.seq)
+      if (fresh) {
+        this.lastSeq.set(from, { incarnation: member.incarnation, seq })
+        const now = this.init.clock.now()
+        this.detector.heartbeat(from, now)
+        // Only fresh heartbeats: a duplicate or a stale copy arrives late and would look behind.
+        if (time !== undefined) this.clockOffsets.record(from, time, now)
+      }
+    }
+    // Nearly every heartbeat repeats the record we hold: nothing to validate or merge.
+    const known = this.table.get(member.peerId)
+    if (known !== undefined && memberTable.compareRecords(member, known) === 0) return
+    void this.learn([member])
+  }
+
+  health(peer: string): MemberHealth | undefined {
+    const record = this.table.get(peer)
+    if (record === undefined) return undefined
+    if (record.status === 'left') return 'left'
+    if (peer === this.self) return 'alive'
+    return this.detector.isAvailable(peer, this.init.clock.now()) ? 'alive' : 'suspect'
+  }
+
+  /** Alive and not suspected: coordinators send to these. */
+  isLive(peer: string): boolean {
+    return this.health(peer) === 'alive'
+  }
+
+  livePeers(): string[] {
+    return memberTable.aliveMembers(this.table).map((r) => r.peerId).filter((id) => id !== this.self && this.isLive(id))
+  }
+
+  members(): MemberView[] {
+    return memberTable.members(this.table).map((r) => ({
+      id: r.peerId,
+      addrs: r.addrs,
+      vnodes: r.vnodes,
+      incarnation: r.incarnation,
+      status: this.health(r.peerId) ?? 'left',
+    }))
+  }
+
+  /** The ring over every member that has not left (suspects included, so placement is stable). */
+  ring(): RingView {
+    if (this.ringView === undefined) {
+      const view = memberTable.aliveMembers(this.table).map((r) => ({ id: r.peerId, vnodes: r.vnodes }))
+      const version = ringVersionOf(view)
+      const cacheKey = Buffer.from(version).toString('hex')
+      let ring = this.init.ringCache?.get(cacheKey)
+      if (ring === undefined) {
+        ring = buildRing(view)
+        this.init.ringCache?.set(cacheKey, ring)
+      }
+      this.ringView = { ring, members: ring.members, version }
+    }
+    return this.ringView
+  }
+
+  phi(peer: string): number {
+    return this.detector.phi(peer, this.init.clock.now())
+  }
+
+  private selfRecord(): MemberRecord {
+    const record = this.table.get(this.self)
+    if (record === undefined) throw new Error('membership not started')
+    return record
+  }
+
+  private async announceSelf(status: 'alive'): Promise<void> {
+    const incarnation = memberTable.nextIncarnation(this.table, this.self)
+    await this.apply(
+      memberTable.announce(this.table, {
+        peerId: this.self,
+        addrs: typeof this.init.self.addrs === 'function' ? this.init.self.addrs() : (this.init.self.addrs ?? []),
+        vnodes: this.init.self.vnodes ?? DEFAULT_VNODES,
+        incarnation,
+        status,
+      }),
+    )
+  }
+
+  /** Merges records from the network; a stale or forged record about ourselves makes us re-announce. */
+  private async learn(records: readonly MemberAnnouncement[]): Promise<void> {
+    let delta: MemberTable = memberTable.empty()
+    try {
+      delta = memberTable.decode(memberTable.encode(new Map(records.map((r) => [r.peerId, r as MemberRecord]))))
+    } catch {
+      return
+    }
+    const now = this.init.clock.now()
+    for (const record of delta.values()) {
+      if (!this.table.has(record.peerId) && record.peerId !== this.self) this.detector.heartbeat(record.peerId, now)
+    }
+    await this.apply(delta)
+    const mine = this.table.get(this.self)
+    if (this.started && !this.leaving && mine !== undefined && mine.status === 'left') {
+      // Someone claims we left although we did not say so at this incarnation: bump and rejoin.
+      await this.announceSelf('alive')
+    }
+  }
+
+  private async apply(delta: MemberTable): Promise<void> {
+    // Most deltas are heartbeats repeating a known record: they change nothing, and
+    // finding that out must not cost a copy of the whole table per heartbeat.
+    if (!this.wouldChange(delta)) return
+    const merged = memberTable.merge(this.table, delta)
+    const changed = [...delta.keys()].filter((id) => merged.get(id) !== this.table.get(id))
+    this.table = merged
+    this.ringView = undefined
+    const upsert = changed.map((peerId) => ({
+      peerId,
+      record: memberTable.encode(new Map([[peerId, merged.get(peerId) as MemberRecord]])),
+    }))
+    const write = this.init.store.write({ members: { upsert } })
+    this.persisting = this.persisting.then(() => write).catch(() => undefined)
+    for (const listener of this.listeners) listener()
+    await write
+  }
+
+  /** Whether merging `delta` changes the table: some record is new or beats ours. */
+  private wouldChange(delta: MemberTable): boolean {
+    for (const [peerId, record] of delta) {
+      const current = this.table.get(peerId)
+      if (current === undefined || memberTable.compareRecords(record, current) > 0) return true
+    }
+    return false
+  }
+
+  private heartbeat(): void {
+    this.init.broadcast({ type: 'heartbeat', member: this.selfRecord(), seq: ++this.seq, time: this.init.clock.now() })
+  }
+
+  private tick(): void {
+    if (!this.started) return
+    this.heartbeat()
+    this.timer = this.init.clock.setTimeout(() => this.tick(), this.heartbeatIntervalMs)
+  }
+}

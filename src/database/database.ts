@@ -1,0 +1,457 @@
+// The embedded database: `openDatabase({ dataDir })` → typed handles per key, change
+// subscriptions and scans, durable in SQLite. With the network off, this node is the only
+// replica and applies every write itself.
+import { mkdirSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import { decodeContent, isCrdtTypeName, visibleEntries, type ContentEntry } from '../../crdts/index.js'
+import type { CrdtTypeName } from '../../crdts/types.js'
+import { conflictOf } from '../replica/key-view.js'
+import { CRDT_TYPE_NAMES } from '../base/operations.js'
+import { Engine, type EngineConfig, type EngineStatus } from '../cluster/engine.js'
+import type { MemberView } from '../cluster/membership/membership.js'
+import { ArcIndex } from '../cluster/anti-entropy/arc-index.js'
+import { buildRing } from '../cluster/ring/ring.js'
+import { syncStatus, type SyncStatus } from '../cluster/sync/sync-status.js'
+import { systemClock, type Clock, type TimerHandle } from '../base/clock.js'
+import { silentLogger, type Logger } from '../base/logger.js'
+import { systemRandom, type Random } from '../base/random.js'
+import type { Transport } from '../transport/transport.js'
+import { DatabaseClosedError, InvalidOptionError, InvalidTokenError } from '../base/errors.js'
+import {
+  CounterHandle,
+  GCounterHandle,
+  RegisterHandle,
+  SetHandle,
+  type KeyAccess,
+  type ReadOptions,
+  type WriteOptions,
+  type WriteResult,
+} from './handles.js'
+import { decodeIdempotencyRecord, DEFAULT_IDEMPOTENCY_TTL_MS, fingerprint, outcomeId, validateIdempotencyKey, type KeyedWrite } from '../replica/idempotency.js'
+import { loadOrCreateActor } from '../replica/node-identity.js'
+import type { Operation } from '../base/operations.js'
+import { crdtOf, Replica } from '../replica/replica.js'
+import { decodeSessionToken, encodeSessionToken } from '../replica/session-token.js'
+import { SqliteStore, type SynchronousMode } from '../store/index.js'
+import type { Store } from '../store/store.js'
+import { Subscriptions, type Change, type ChangeListener } from './subscriptions.js'
+import { validateKey } from '../base/validation.js'
+import { LocalWritePath, type PathWriteResult, type WritePath } from '../replica/write-path.js'
+
+export const DATABASE_FILE = 'rumordb.sqlite'
+const META_HEALTH_PROBE = 'health-probe'
+
+export interface KeyValue {
+  readonly key: string
+  readonly type: CrdtTypeName
+  readonly value: unknown
+  readonly replicas: number
+}
+
+export type DatabaseStatus =
+  | ({ readonly networked: true } & EngineStatus)
+  | {
+      readonly networked: false
+      readonly id: string
+      readonly keys: number
+      readonly pendingHints: number
+      readonly members: Record<'alive' | 'suspect' | 'left', number>
+    }
+const SCAN_PAGE = 256
+const PRUNE_INTERVAL_MS = 60 * 60 * 1000
+
+export interface ReplicationOptions {
+  /** Replicas per key (default min(3, members)). */
+  readonly n?: number
+  /** Replicas asked by a read (default 2). */
+  readonly r?: number
+  /** Durable acknowledgements a write waits for (default 2). */
+  readonly w?: number
+}
+
+export interface ScanEntry {
+  readonly key: string
+  readonly type: CrdtTypeName
+  readonly value: unknown
+  /** A key written with different types on two sides of a partition: every side (resolve() ends it). */
+  readonly conflict?: readonly { readonly type: CrdtTypeName; readonly value: unknown }[]
+}
+
+/** What resolve() answers: the type kept, its value, and the acknowledgements of the resolution. */
+export interface ResolveResult {
+  readonly key: string
+  readonly type: CrdtTypeName
+  readonly value: unknown
+  readonly acks: number
+  readonly quorum: boolean
+}
+
+export interface ScanOptions {
+  readonly prefix?: string
+}
+
+/** Behaviour of a database, whatever it runs on. */
+export interface DatabaseOptions {
+  readonly replication?: ReplicationOptions
+  /** Engine timings and placement weight (tests and benchmarks tune these). */
+  readonly engine?: Omit<EngineConfig, 'n' | 'r' | 'w' | 'idempotencyTtlMs' | 'maxClockOffsetMs'>
+  /** How long idempotency keys are remembered (default 24 h). */
+  readonly idempotencyTtlMs?: number
+  /** Remote HLC timestamps further ahead than this are refused (default 500 ms). */
+  readonly maxClockOffsetMs?: number
+  /** Receives errors thrown by subscription listeners (default: console.error). */
+  readonly onListenerError?: (err: unknown, change: Change) => void
+}
+
+export interface OpenDatabaseOptions extends DatabaseOptions {
+  /** Directory for the database file; created if missing. */
+  readonly dataDir: string
+  /**
+   * Joins a cluster through this transport (node/ builds one on libp2p). Without it the
+   * database is local: this node is the only replica.
+   */
+  readonly transport?: Transport
+  /** SQLite durability: NORMAL (default) survives process crashes, FULL also power loss. */
+  readonly synchronous?: SynchronousMode
+  /** Time source; tests inject a fake one. */
+  readonly clock?: Clock
+  /** Operator-facing events (node/ passes its pino logger); silent by default. */
+  readonly logger?: Logger
+}
+
+/**
+ * What a database runs on: the only parts that differ between a real node (SQLite, libp2p,
+ * the system clock) and the deterministic simulator (an in-memory store driven by virtual
+ * time, a simulated network, a seeded random source).
+ */
+export interface DatabaseComponents {
+  readonly store: Store
+  readonly clock: Clock
+  readonly random: Random
+  /** Without one the database is local: this node is the only replica. */
+  readonly transport?: Transport
+  readonly logger?: Logger
+  /** Where the data lives, for messages (a directory, or a label in the simulator). */
+  readonly location?: string
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) {
+    throw new InvalidOptionError('openDatabase({ dataDir }): dataDir must be a directory path, e.g. "./data"')
+  }
+  validateOptions(options)
+  const dataDir = resolve(options.dataDir)
+  mkdirSync(dataDir, { recursive: true })
+  const store = await SqliteStore.open({ path: join(dataDir, DATABASE_FILE), synchronous: options.synchronous ?? 'NORMAL' })
+  try {
+    return await createDatabase(
+      { store, clock: options.clock ?? systemClock, random: systemRandom, transport: options.transport, logger: options.logger, location: dataDir },
+      options,
+    )
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+}
+
+/**
+ * A database on the given components: what openDatabase returns, and what the simulator
+ * runs (src/sim/cluster.ts). Starts the engine when there is a transport. The store is the
+ * caller's until this resolves; then close() closes it.
+ */
+export async function createDatabase(components: DatabaseComponents, options: DatabaseOptions = {}): Promise<Database> {
+  validateOptions(options)
+  const { store, clock, random, transport } = components
+  const logger = components.logger ?? silentLogger
+  const ttl = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
+  const actor = await loadOrCreateActor(store, random)
+  const replica = new Replica({ store, clock, actor, maxClockOffsetMs: options.maxClockOffsetMs })
+  let engine: Engine | undefined
+  if (transport !== undefined) {
+    engine = new Engine({
+      store,
+      transport,
+      clock,
+      random,
+      replica,
+      logger,
+      config: { ...options.engine, ...options.replication, idempotencyTtlMs: ttl, maxClockOffsetMs: options.maxClockOffsetMs },
+    })
+    await engine.start()
+  }
+  return new Database({
+    dataDir: components.location ?? 'memory',
+    store,
+    clock,
+    replica,
+    engine,
+    path: engine ?? new LocalWritePath(replica, clock, ttl, options.replication?.w),
+    onListenerError: options.onListenerError,
+  })
+}
+
+function validateOptions(options: DatabaseOptions): void {
+  const ttl = options.idempotencyTtlMs
+  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl <= 0)) {
+    throw new InvalidOptionError('idempotencyTtlMs must be a positive integer number of milliseconds')
+  }
+  for (const name of ['n', 'r', 'w'] as const) {
+    const v = options.replication?.[name]
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidOptionError(`replication.${name} must be a positive integer, got ${String(v)}`)
+  }
+}
+
+interface DatabaseInit {
+  readonly dataDir: string
+  readonly store: Store
+  readonly engine: Engine | undefined
+  readonly clock: Clock
+  readonly replica: Replica
+  readonly path: WritePath
+  readonly onListenerError?: (err: unknown, change: Change) => void
+}
+
+export class Database implements KeyAccess {
+  readonly dataDir: string
+  private readonly store: Store
+  private readonly clock: Clock
+  /** @internal The local replica, for the simulator and tests. */
+  readonly replica: Replica
+  private readonly path: WritePath
+  /** @internal The cluster engine, for the simulator and tests; undefined when local. */
+  readonly engine: Engine | undefined
+  private readonly subscriptions: Subscriptions
+  private readonly inFlight = new Set<Promise<unknown>>()
+  private readonly pendingIdempotency = new Map<string, Promise<WriteResult<unknown>>>()
+  private pruneTimer: TimerHandle | undefined
+  private closing: Promise<void> | undefined
+
+  constructor(init: DatabaseInit) {
+    this.dataDir = init.dataDir
+    this.store = init.store
+    this.clock = init.clock
+    this.replica = init.replica
+    this.path = init.path
+    this.engine = init.engine
+    this.subscriptions = new Subscriptions(
+      init.onListenerError ?? ((err, change) => console.error(`rumordb: a subscriber for ${JSON.stringify(change.key)} threw`, err)),
+    )
+    this.replica.onCommitted((change) => {
+      this.subscriptions.emit({ key: change.key, type: change.type, value: crdtOf(change.type).value(change.state), origin: change.origin })
+    })
+    this.schedulePrune()
+  }
+
+  /** This node's actor id: the identity its writes carry inside CRDT states. */
+  get actorId(): string {
+    return this.replica.actor
+  }
+
+  /** This node's id in the cluster (the peer id), or the actor id when local. */
+  get nodeId(): string {
+    return this.engine?.self ?? this.replica.actor
+  }
+
+  /** Whether the database replicates through a transport. */
+  get networked(): boolean {
+    return this.engine !== undefined
+  }
+
+  /** A key's type, value and how many replicas answered; undefined when no replica has it. */
+  get(key: string, options: ReadOptions = {}): Promise<KeyValue | undefined> {
+    return this.track(async () => {
+      this.assertOpen()
+      validateKey(key)
+      const token = options.token === undefined ? undefined : decodeSessionToken(key, options.token)
+      const result = await this.path.read(key, token?.type, { r: options.r, witness: token?.witness })
+      if (result.type === undefined) return undefined
+      return { key, type: result.type, value: crdtOf(result.type).value(result.state), replicas: result.replicas }
+    })
+  }
+
+  /** Keys this node stores, in key order (a cluster node lists the keys it replicates). */
+  keys(options: { prefix?: string; after?: string; limit?: number } = {}): { key: string; type: CrdtTypeName }[] {
+    this.assertOpen()
+    const limit = options.limit ?? 1000
+    if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidOptionError('keys({ limit }): limit must be a non-negative integer')
+    return this.store.scan({ prefix: options.prefix, after: options.after, limit }).map((k) => ({ key: k.key, type: k.type }))
+  }
+
+  /** The cluster's members as this node sees them (itself included). */
+  members(): { self: string; members: MemberView[] } {
+    this.assertOpen()
+    if (this.engine === undefined) {
+      return { self: this.nodeId, members: [{ id: this.nodeId, addrs: [], vnodes: 0, incarnation: 0, status: 'alive' }] }
+    }
+    return { self: this.engine.self, members: this.engine.members() }
+  }
+
+  /** Counters for status pages and metrics. */
+  status(): DatabaseStatus {
+    this.assertOpen()
+    if (this.engine !== undefined) return { networked: true, ...this.engine.status() }
+    return { networked: false, id: this.nodeId, keys: this.store.countKeys(), pendingHints: 0, members: { alive: 1, suspect: 0, left: 0 } }
+  }
+
+  /**
+   * Digests of the data this node holds, per replica set, and whether the last
+   * anti-entropy exchange with each peer found them equal. Two nodes holding the same
+   * keys report the same digests. With the network off: the whole store as one range.
+   */
+  syncStatus(): SyncStatus {
+    this.assertOpen()
+    if (this.engine !== undefined) return this.engine.syncStatus()
+    const index = new ArcIndex()
+    const ring = buildRing([{ id: this.nodeId, vnodes: 1 }])
+    index.rebuild(ring, this.store)
+    return syncStatus(index, ring, this.nodeId, 1, [])
+  }
+
+  /** Deep health: a write to the database commits. Throws what went wrong. */
+  async checkWritable(): Promise<void> {
+    this.assertOpen()
+    await this.store.write({ meta: [{ name: META_HEALTH_PROBE, value: new TextEncoder().encode(String(this.clock.now())) }] })
+  }
+
+  counter(key: string): CounterHandle {
+    return new CounterHandle(this, key)
+  }
+  gcounter(key: string): GCounterHandle {
+    return new GCounterHandle(this, key)
+  }
+  set(key: string): SetHandle {
+    return new SetHandle(this, key)
+  }
+  register(key: string): RegisterHandle {
+    return new RegisterHandle(this, key)
+  }
+
+  /** Calls `fn` after every committed change of a key starting with `prefix`. Returns `off()`. */
+  subscribe(prefix: string, fn: ChangeListener): () => void {
+    this.assertOpen()
+    return this.subscriptions.add(prefix, fn)
+  }
+
+  /** Every key (optionally under a prefix) in key order, with its type and value. */
+  async *scan(options: ScanOptions = {}): AsyncGenerator<ScanEntry> {
+    const prefix = options.prefix ?? ''
+    if (typeof prefix !== 'string') throw new InvalidOptionError('scan({ prefix }): prefix must be a string')
+    let after: string | undefined
+    for (;;) {
+      this.assertOpen()
+      const page = this.store.scan({ prefix, after, limit: SCAN_PAGE })
+      for (const row of page) {
+        const content = decodeContent(row.state)
+        const conflict = conflictOf(content)
+        const shown = visibleEntries(content)[0] ?? (content[0] as ContentEntry)
+        yield { key: row.key, type: shown.type, value: crdtOf(shown.type).value(shown.state), ...(conflict === undefined ? {} : { conflict }) }
+      }
+      if (page.length < SCAN_PAGE) return
+      after = page[page.length - 1]?.key
+    }
+  }
+
+  write(key: string, op: Operation, options: WriteOptions = {}): Promise<WriteResult<unknown>> {
+    return this.track(async () => {
+      this.assertOpen()
+      validateKey(key)
+      const id = options.idempotencyKey
+      if (id === undefined) return this.applyWrite(key, op, options)
+      validateIdempotencyKey(id)
+      // Attempts of one key through this node run one after another: the second finds the first's record.
+      const pending = this.pendingIdempotency.get(id)
+      if (pending !== undefined) await pending.catch(() => undefined)
+      const keyed = { id, fingerprint: fingerprint(key, op) }
+      const running = this.applyWrite(key, op, options, keyed)
+      this.pendingIdempotency.set(id, running)
+      try {
+        return await running
+      } finally {
+        if (this.pendingIdempotency.get(id) === running) this.pendingIdempotency.delete(id)
+      }
+    })
+  }
+
+  /**
+   * Ends a type conflict (two sides of a partition created `key` with different types) by
+   * keeping `keep`: the other types are removed as the reachable replicas hold them now. A
+   * write of a removed type that none of them had seen yet survives, and the conflict shows
+   * again (observed-remove, like an OR-set remove). Throws TypeMismatchError when the key
+   * holds no `keep`; resolving a key without conflict just confirms its type.
+   */
+  resolve(key: string, keep: CrdtTypeName, options: { w?: number; requireQuorum?: boolean } = {}): Promise<ResolveResult> {
+    return this.track(async () => {
+      this.assertOpen()
+      validateKey(key)
+      if (!isCrdtTypeName(keep)) throw new InvalidOptionError(`resolve(key, keep): keep must be one of ${CRDT_TYPE_NAMES.join(', ')}, got ${JSON.stringify(keep)}`)
+      const result = await this.path.resolve(key, keep, { w: options.w, requireQuorum: options.requireQuorum })
+      return { key, type: keep, value: crdtOf(keep).value(result.state), acks: result.acks, quorum: result.quorum }
+    })
+  }
+
+  readState(key: string, type: CrdtTypeName, options: ReadOptions = {}): Promise<unknown> {
+    return this.track(async () => {
+      this.assertOpen()
+      validateKey(key)
+      const token = options.token === undefined ? undefined : decodeSessionToken(key, options.token)
+      const witness = token?.type === type ? token.witness : undefined
+      const result = await this.path.read(key, type, { r: options.r, witness })
+      // A token of another type: the key's own type mismatch (thrown by the read) says more.
+      if (token !== undefined && token.type !== type) throw new InvalidTokenError(`it was issued for a ${token.type}, not a ${type}`)
+      return result.state
+    })
+  }
+
+  /** Waits for in-flight operations, leaves the network, commits and releases the data directory. Idempotent. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      if (this.pruneTimer !== undefined) this.clock.clearTimeout(this.pruneTimer)
+      await Promise.allSettled([...this.inFlight])
+      await this.engine?.stop()
+      this.subscriptions.clear()
+      await this.store.close()
+    })()
+    return this.closing
+  }
+
+  private async applyWrite(key: string, op: Operation, options: WriteOptions, keyed?: KeyedWrite): Promise<WriteResult<unknown>> {
+    if (keyed !== undefined) {
+      // A record here is final (records are never rewritten): no need to ask the cluster.
+      const recorded = this.store.getIdempotency(outcomeId(keyed.id), this.clock.now())
+      if (recorded !== undefined) return this.replayed(keyed, recorded)
+    }
+    const result: PathWriteResult = await this.path.write(key, op, { n: options.n, w: options.w, requireQuorum: options.requireQuorum, idempotency: keyed })
+    if (result.kind === 'replayed') return this.replayed(keyed as KeyedWrite, result.record)
+    const value = crdtOf(result.type).value(result.state)
+    // Every write through this database is one 'local' change for subscribers: the replica
+    // emits it when this node committed the write, and here when only other nodes did.
+    if (!result.committedHere) this.subscriptions.emit({ key, type: result.type, value, origin: 'local' })
+    return { value, token: encodeSessionToken(key, result.type, result.witness), acks: result.acks, quorum: result.quorum }
+  }
+
+  private replayed(keyed: KeyedWrite, record: Uint8Array): WriteResult<unknown> {
+    return { ...decodeIdempotencyRecord(keyed.id, keyed.fingerprint, record), replayed: true }
+  }
+
+  private track<T>(fn: () => Promise<T>): Promise<T> {
+    const p = fn()
+    this.inFlight.add(p)
+    const done = (): void => {
+      this.inFlight.delete(p)
+    }
+    p.then(done, done)
+    return p
+  }
+
+  private assertOpen(): void {
+    if (this.closing !== undefined) throw new DatabaseClosedError()
+  }
+
+  private schedulePrune(): void {
+    this.pruneTimer = this.clock.setTimeout(() => {
+      if (this.closing !== undefined) return
+      this.store.pruneIdempotency(this.clock.now()).catch(() => undefined)
+      this.schedulePrune()
+    }, PRUNE_INTERVAL_MS)
+  }
+}

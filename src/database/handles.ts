@@ -1,0 +1,119 @@
+// Typed handles per key: the embedded API. They only build operations and call the
+// database's two entry points, so the same handles later go through the quorum
+// coordinator unchanged.
+import { ORSet, type ORSetState } from '../../crdts/index.js'
+import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
+import type { Operation, ValueOf } from '../base/operations.js'
+import { crdtOf } from '../replica/replica.js'
+import { validateAmount, validateKey } from '../base/validation.js'
+
+export interface WriteOptions {
+  /** A retry with the same key (within its expiry) returns the first result and applies nothing. */
+  readonly idempotencyKey?: string
+  /** Replicas that must acknowledge a durable commit before the call returns (cluster mode). */
+  readonly w?: number
+  /** Replicas per key (cluster mode; default min(3, members)). */
+  readonly n?: number
+  /** Throw QuorumNotMetError when fewer than w replicas acknowledged (the write still stays). */
+  readonly requireQuorum?: boolean
+}
+
+export interface ReadOptions {
+  /** A token from an earlier write: the read returns a state that includes that write. */
+  readonly token?: string
+  /** Replicas to ask (cluster mode; default 2). */
+  readonly r?: number
+}
+
+export interface WriteResult<V> {
+  readonly value: V
+  /** Opaque session token for read-your-writes. */
+  readonly token: string
+  /** Replicas that acknowledged a durable commit (1 with the network off). */
+  readonly acks?: number
+  /** Whether w replicas acknowledged. */
+  readonly quorum?: boolean
+  /** True when an idempotency key matched an earlier write: this is that write's result, nothing was applied. */
+  readonly replayed?: boolean
+}
+
+export interface KeyAccess {
+  write(key: string, op: Operation, options?: WriteOptions): Promise<WriteResult<unknown>>
+  /** The key's decoded CRDT state (the type's empty state when the key was never written). */
+  readState(key: string, type: CrdtTypeName, options?: ReadOptions): Promise<unknown>
+}
+
+abstract class Handle<T extends CrdtTypeName> {
+  constructor(
+    protected readonly access: KeyAccess,
+    readonly key: string,
+    private readonly type: T,
+  ) {
+    validateKey(key)
+  }
+
+  protected async write(op: Operation, options?: WriteOptions): Promise<WriteResult<ValueOf[T]>> {
+    return (await this.access.write(this.key, op, options)) as WriteResult<ValueOf[T]>
+  }
+
+  /** The key's current value (0, [] or undefined when it was never written). */
+  async value(options?: ReadOptions): Promise<ValueOf[T]> {
+    return crdtOf(this.type).value(await this.access.readState(this.key, this.type, options)) as ValueOf[T]
+  }
+}
+
+/** A PN-counter: increments and decrements from any node add up. */
+export class CounterHandle extends Handle<'pncounter'> {
+  constructor(access: KeyAccess, key: string) {
+    super(access, key, 'pncounter')
+  }
+  async increment(amount = 1, options?: WriteOptions): Promise<WriteResult<number>> {
+    validateAmount(amount)
+    return this.write({ type: 'pncounter', op: 'increment', amount }, options)
+  }
+  async decrement(amount = 1, options?: WriteOptions): Promise<WriteResult<number>> {
+    validateAmount(amount)
+    return this.write({ type: 'pncounter', op: 'decrement', amount }, options)
+  }
+}
+
+/** A grow-only counter. */
+export class GCounterHandle extends Handle<'gcounter'> {
+  constructor(access: KeyAccess, key: string) {
+    super(access, key, 'gcounter')
+  }
+  async increment(amount = 1, options?: WriteOptions): Promise<WriteResult<number>> {
+    validateAmount(amount)
+    return this.write({ type: 'gcounter', op: 'increment', amount }, options)
+  }
+}
+
+/** An add-wins observed-remove set of JSON values. */
+export class SetHandle extends Handle<'orset'> {
+  constructor(access: KeyAccess, key: string) {
+    super(access, key, 'orset')
+  }
+  async add(element: JsonValue, options?: WriteOptions): Promise<WriteResult<JsonValue[]>> {
+    return this.write({ type: 'orset', op: 'add', element }, options)
+  }
+  async remove(element: JsonValue, options?: WriteOptions): Promise<WriteResult<JsonValue[]>> {
+    return this.write({ type: 'orset', op: 'remove', element }, options)
+  }
+  /** The elements, sorted by canonical JSON. */
+  async values(options?: ReadOptions): Promise<JsonValue[]> {
+    return this.value(options)
+  }
+  async has(element: JsonValue, options?: ReadOptions): Promise<boolean> {
+    return ORSet.has((await this.access.readState(this.key, 'orset', options)) as ORSetState, element)
+  }
+}
+
+/** A last-writer-wins register on the hybrid logical clock. */
+export class RegisterHandle extends Handle<'lww'> {
+  constructor(access: KeyAccess, key: string) {
+    super(access, key, 'lww')
+  }
+  async set(value: JsonValue, options?: WriteOptions): Promise<WriteResult<JsonValue | undefined>> {
+    return this.write({ type: 'lww', op: 'set', value }, options)
+  }
+}

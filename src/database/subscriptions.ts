@@ -1,0 +1,48 @@
+// Change subscriptions by key prefix. Listeners run after the change committed; a listener
+// that throws never breaks the write or the other listeners: its error goes to onError.
+import type { CrdtTypeName } from '../../crdts/types.js'
+
+export interface Change {
+  readonly key: string
+  readonly type: CrdtTypeName
+  readonly value: unknown
+  /** 'local' for writes through this database handle, 'remote' for states merged from peers. */
+  readonly origin: 'local' | 'remote'
+}
+
+export type ChangeListener = (change: Change) => void
+
+export class Subscriptions {
+  private readonly listeners = new Set<{ prefix: string; fn: ChangeListener }>()
+
+  constructor(private readonly onError: (err: unknown, change: Change) => void) {}
+
+  add(prefix: string, fn: ChangeListener): () => void {
+    if (typeof prefix !== 'string') throw new TypeError('subscribe(prefix, fn): prefix must be a string ("" for every key)')
+    if (typeof fn !== 'function') throw new TypeError('subscribe(prefix, fn): fn must be a function')
+    const entry = { prefix, fn }
+    this.listeners.add(entry)
+    return () => {
+      this.listeners.delete(entry)
+    }
+  }
+
+  get size(): number {
+    return this.listeners.size
+  }
+
+  emit(change: Change): void {
+    for (const { prefix, fn } of this.listeners) {
+      if (!change.key.startsWith(prefix)) continue
+      try {
+        fn(change)
+      } catch (err) {
+        this.onError(err, change)
+      }
+    }
+  }
+
+  clear(): void {
+    this.listeners.clear()
+  }
+}

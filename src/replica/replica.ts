@@ -1,0 +1,297 @@
+// A replica applies operations and remote states to the keys it stores. It is what the
+// quorum coordinator calls on the node that applies a write, and what the embedded
+// database calls directly while the network is off. Every change is one group-committed
+// store batch that also carries the clock, so the HLC never goes back across restarts.
+import {
+  ClockDriftError,
+  crdtTypes,
+  decodeTimestamp,
+  encodeTimestamp,
+  GCounter,
+  HybridLogicalClock,
+  LWWRegister,
+  ORSet,
+  type LWWRegisterState,
+  PNCounter,
+} from '../../crdts/index.js'
+import {
+  contentEquals,
+  decodeContent,
+  encodeContent,
+  isMultiTypeEncoding,
+  joinContent,
+  singleContent,
+  visibleEntries,
+  withState,
+  type ContentEntry,
+  type KeyContent,
+} from '../../crdts/key-content.js'
+import type { CrdtTypeName } from '../../crdts/types.js'
+import type { Clock } from '../base/clock.js'
+import { TypeMismatchError } from '../base/errors.js'
+import type { Operation } from '../base/operations.js'
+import { StateCache } from './state-cache.js'
+import type { Store, WriteBatch } from '../store/store.js'
+
+export const META_ACTOR = 'actor'
+export const META_HLC = 'hlc'
+
+/**
+ * A key's current state, decoded: its type and state, and, when two types were written to
+ * it concurrently (a type conflict, crdts/key-content.ts), the whole content; then `type`
+ * and `state` are those of the first visible type.
+ */
+export interface KeyState {
+  readonly type: CrdtTypeName
+  readonly state: unknown
+  readonly content?: KeyContent
+}
+
+export interface AppliedWrite {
+  readonly key: string
+  readonly type: CrdtTypeName
+  /** The state after the write. */
+  readonly state: unknown
+  /** The delta the mutator produced: what other replicas need to learn the write. */
+  readonly delta: unknown
+  /** Compact proof of the write, for session tokens. */
+  readonly witness: Uint8Array
+}
+
+export interface MergeResult {
+  readonly key: string
+  readonly type: CrdtTypeName
+  readonly state: unknown
+  /** False when the incoming state was already included. */
+  readonly changed: boolean
+}
+
+/** Extra rows committed atomically with a write (idempotency records, hints, …). */
+export type BatchExtras = Omit<WriteBatch, 'keys'>
+
+/**
+ * Where a change came from: 'local' for a write made through this node's database API
+ * (whichever replica applied it), 'remote' for anything a peer sent (a write another node
+ * coordinated, replication, anti-entropy, hinted handoff).
+ */
+export type ChangeOrigin = 'local' | 'remote'
+
+/** A committed change of one key, as listeners see it. */
+export interface CommittedChange {
+  readonly key: string
+  readonly type: CrdtTypeName
+  readonly state: unknown
+  readonly origin: ChangeOrigin
+}
+
+export interface ApplyOptions {
+  /** Default 'local'. */
+  readonly origin?: ChangeOrigin
+  /** Rows committed atomically with the write, built from it (idempotency records, hints). */
+  readonly extras?: (write: AppliedWrite) => BatchExtras
+}
+
+export interface MergeOptions {
+  /** Default 'remote'. */
+  readonly origin?: ChangeOrigin
+  /** Rows committed atomically with the merge (even when the state was already included). */
+  readonly extras?: BatchExtras
+}
+
+export type CommitListener = (change: CommittedChange) => void
+
+export interface ReplicaStats {
+  /** Remote registers refused because their timestamp was too far ahead of our clock. */
+  clockDriftRefused: number
+}
+
+export interface ReplicaInit {
+  readonly store: Store
+  readonly clock: Clock
+  readonly actor: string
+  readonly maxClockOffsetMs?: number
+  /** Memory budget of the decoded-state cache in encoded bytes (default 32 MiB; 0 disables it). */
+  readonly cacheBytes?: number
+}
+
+type AnyCrdt = {
+  merge(a: unknown, b: unknown): unknown
+  equals(a: unknown, b: unknown): boolean
+  encode(s: unknown): Uint8Array
+  decode(b: Uint8Array): unknown
+  empty(): unknown
+  value(s: unknown): unknown
+  witness(delta: unknown): Uint8Array
+}
+
+export function crdtOf(type: CrdtTypeName): AnyCrdt {
+  return crdtTypes[type] as unknown as AnyCrdt
+}
+
+export class Replica {
+  readonly actor: string
+  readonly hlc: HybridLogicalClock
+  readonly store: Store
+  readonly stats: ReplicaStats = { clockDriftRefused: 0 }
+  private readonly listeners = new Set<CommitListener>()
+  private readonly cache: StateCache
+
+  constructor(init: ReplicaInit) {
+    this.store = init.store
+    this.actor = init.actor
+    this.cache = new StateCache(init.cacheBytes)
+    const persisted = init.store.getMeta(META_HLC)
+    this.hlc = new HybridLogicalClock({
+      now: () => init.clock.now(),
+      maxOffsetMs: init.maxClockOffsetMs,
+      initial: persisted === undefined ? undefined : decodeTimestamp(persisted),
+    })
+  }
+
+  /** Called after every committed key change, in commit order. Returns `off()`. */
+  onCommitted(listener: CommitListener): () => void {
+    this.listeners.add(listener)
+    return () => {
+      this.listeners.delete(listener)
+    }
+  }
+
+  /** The key's state, including writes staged but not yet committed. */
+  read(key: string): KeyState | undefined {
+    const cached = this.cache.get(key)
+    if (cached !== undefined) return cached
+    const stored = this.store.getKey(key)
+    if (stored === undefined) return undefined
+    const entry = isMultiTypeEncoding(stored.state)
+      ? keyStateOf(decodeContent(stored.state))
+      : { type: stored.type, state: crdtOf(stored.type).decode(stored.state) }
+    this.cache.set(key, entry, stored.state.length)
+    return entry
+  }
+
+  /** Everything the key holds, every type of a conflict included; undefined when missing. */
+  readContent(key: string): KeyContent | undefined {
+    const current = this.read(key)
+    if (current === undefined) return undefined
+    return current.content ?? singleContent(current.type, current.state)
+  }
+
+  /**
+   * The key's state of `type` (its empty state when the key is missing). Throws
+   * TypeMismatchError when the key holds another type; a key in a type conflict answers for
+   * each of its conflicting types.
+   */
+  readTyped(key: string, type: CrdtTypeName): unknown {
+    const current = this.read(key)
+    if (current === undefined) return crdtOf(type).empty()
+    if (current.content !== undefined) {
+      const visible = visibleEntries(current.content)
+      const entry = visible.find((e) => e.type === type)
+      if (entry === undefined) throw new TypeMismatchError(key, visible[0]?.type ?? current.type, type)
+      return entry.state
+    }
+    if (current.type !== type) throw new TypeMismatchError(key, current.type, type)
+    return current.state
+  }
+
+  /**
+   * Applies `op` with this replica's actor id. Validation and type checks happen before
+   * anything is staged, so a refused operation changes nothing. Resolves after commit.
+   */
+  async apply(key: string, op: Operation, options: ApplyOptions = {}): Promise<AppliedWrite> {
+    const current = this.readTyped(key, op.type)
+    const timestamp = this.hlc.now()
+    const delta = mutate(current, op, this.actor, timestamp)
+    const crdt = crdtOf(op.type)
+    const state = crdt.merge(current, delta)
+    const applied: AppliedWrite = { key, type: op.type, state, delta, witness: crdt.witness(delta) }
+    const conflict = this.read(key)?.content
+    const content = conflict === undefined ? undefined : withState(conflict, op.type, state)
+    const next: KeyState = content === undefined ? { type: op.type, state } : keyStateOf(content)
+    const batch: WriteBatch = {
+      ...options.extras?.(applied),
+      keys: [{ key, type: next.type, state: content === undefined ? crdt.encode(state) : encodeContent(content), hlc: encodeTimestamp(timestamp) }],
+    }
+    batch.meta = [...(batch.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }]
+    await this.commit(key, next, batch)
+    this.notify({ key, type: op.type, state, origin: options.origin ?? 'local' })
+    return applied
+  }
+
+  /**
+   * Joins an encoded state (a delta, a full state, or a multi-type content from another
+   * replica) into the key. A state of another type than the key's makes a type conflict:
+   * both are kept (crdts/key-content.ts), so replicas converge without losing either side.
+   * Throws CrdtDecodeError on bad bytes and ClockDriftError for a register from too far in
+   * the future; nothing is staged then.
+   */
+  async merge(key: string, encoded: Uint8Array, options: MergeOptions = {}): Promise<MergeResult> {
+    const extras = options.extras
+    const incoming = decodeContent(encoded)
+    for (const entry of incoming) {
+      if (entry.type !== 'lww' || entry.state === null) continue
+      // A register from a node whose clock runs far ahead would win every later write:
+      // refuse it (ClockDriftError) instead of merging; the clock stays unchanged.
+      try {
+        this.hlc.update((entry.state as LWWRegisterState & object).timestamp)
+      } catch (err) {
+        if (err instanceof ClockDriftError) this.stats.clockDriftRefused++
+        throw err
+      }
+    }
+    const current = this.readContent(key)
+    const joined = current === undefined ? incoming : joinContent(current, incoming)
+    const next = keyStateOf(joined)
+    if (current !== undefined && contentEquals(joined, current) && this.store.getKey(key) !== undefined) {
+      if (extras !== undefined) await this.store.write(extras)
+      return { key, type: next.type, state: next.state, changed: false }
+    }
+    const timestamp = this.hlc.now()
+    await this.commit(key, next, {
+      ...extras,
+      keys: [{ key, type: next.type, state: encodeContent(joined), hlc: encodeTimestamp(timestamp) }],
+      meta: [...(extras?.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }],
+    })
+    this.notify({ key, type: next.type, state: next.state, origin: options.origin ?? 'remote' })
+    return { key, type: next.type, state: next.state, changed: true }
+  }
+
+  /** Stages the batch (the cache follows at once) and waits for its commit. */
+  private async commit(key: string, next: KeyState, batch: WriteBatch): Promise<void> {
+    const written = this.store.write(batch)
+    this.cache.set(key, next, batch.keys?.[0]?.state.length ?? 0)
+    try {
+      await written
+    } catch (err) {
+      this.cache.delete(key)
+      throw err
+    }
+  }
+
+  private notify(change: CommittedChange): void {
+    for (const listener of this.listeners) listener(change)
+  }
+}
+
+/** A content as the cache and listeners see it: a single type plainly, a conflict with its content. */
+function keyStateOf(content: KeyContent): KeyState {
+  const visible = visibleEntries(content)
+  const primary = (visible[0] ?? content[0]) as ContentEntry
+  if (content.length === 1 && primary.tombstone === undefined) return { type: primary.type, state: primary.state }
+  return { type: primary.type, state: primary.state, content }
+}
+
+function mutate(state: unknown, op: Operation, actor: string, timestamp: ReturnType<HybridLogicalClock['now']>): unknown {
+  switch (op.type) {
+    case 'gcounter':
+      return GCounter.increment(state as never, actor, op.amount)
+    case 'pncounter':
+      return op.op === 'increment'
+        ? PNCounter.increment(state as never, actor, op.amount)
+        : PNCounter.decrement(state as never, actor, op.amount)
+    case 'orset':
+      return op.op === 'add' ? ORSet.add(state as never, actor, op.element) : ORSet.remove(state as never, op.element)
+    case 'lww':
+      return LWWRegister.set(state as never, actor, op.value, timestamp)
+  }
+}

@@ -1,0 +1,124 @@
+// How the database's handles reach replicas. With the network off, the local replica is
+// the only one; with it on, the cluster coordinator (src/cluster/coordinator.ts) answers
+// the same two calls, so handles, errors and results are the same in both modes.
+import { encodeContent, entryOf, resolveContent, visibleEntries, type ContentEntry } from '../../crdts/index.js'
+import type { CrdtTypeName } from '../../crdts/types.js'
+import { typedView } from './key-view.js'
+import type { Clock } from '../base/clock.js'
+import { InvalidOptionError, QuorumNotMetError, StaleReadError, TypeMismatchError } from '../base/errors.js'
+import { outcomeId, outcomeRecord, type KeyedWrite } from './idempotency.js'
+import type { Operation } from '../base/operations.js'
+import type { Replica } from './replica.js'
+import { stateCovers } from './session-token.js'
+
+export interface PathWriteOptions {
+  readonly n?: number
+  readonly w?: number
+  readonly requireQuorum?: boolean
+  /** A client idempotency key: the write applies at most once, cluster-wide, for the key's TTL. */
+  readonly idempotency?: KeyedWrite
+}
+
+export interface AppliedResult {
+  readonly kind: 'applied'
+  readonly type: CrdtTypeName
+  readonly state: unknown
+  readonly witness: Uint8Array
+  readonly acks: number
+  readonly required: number
+  readonly quorum: boolean
+  /** Whether this node committed the write (it is a replica of the key, or held it for one). */
+  readonly committedHere: boolean
+}
+
+/** The keyed write was applied before: its outcome record (src/idempotency.ts). */
+export interface ReplayedResult {
+  readonly kind: 'replayed'
+  readonly record: Uint8Array
+}
+
+export type PathWriteResult = AppliedResult | ReplayedResult
+
+export interface PathReadOptions {
+  readonly n?: number
+  readonly r?: number
+  /** The state returned must include the write this witness names (session token). */
+  readonly witness?: Uint8Array
+  readonly timeoutMs?: number
+}
+
+export interface PathReadResult {
+  /** Undefined when no replica has the key. */
+  readonly type: CrdtTypeName | undefined
+  /** The joined state (the type's empty state for a missing key of a requested type). */
+  readonly state: unknown
+  readonly replicas: number
+}
+
+export interface ResolveOptions {
+  readonly n?: number
+  readonly w?: number
+  readonly requireQuorum?: boolean
+}
+
+export interface WritePath {
+  write(key: string, op: Operation, options?: PathWriteOptions): Promise<PathWriteResult>
+  /**
+   * With `type` undefined the key's own type is used (state undefined when the key is
+   * missing). Throws TypeConflictError for a key written with two types concurrently.
+   */
+  read(key: string, type: CrdtTypeName | undefined, options?: PathReadOptions): Promise<PathReadResult>
+  /** Ends a type conflict by keeping `keep` (observed-remove of the other types). */
+  resolve(key: string, keep: CrdtTypeName, options?: ResolveOptions): Promise<AppliedResult>
+}
+
+/** Network off: this node is the only replica. */
+export class LocalWritePath implements WritePath {
+  constructor(
+    private readonly replica: Replica,
+    private readonly clock: Clock,
+    private readonly idempotencyTtlMs: number,
+    /** The configured w: never lowered, so asking for more than this one replica is a quorum missed. */
+    private readonly defaultW?: number,
+  ) {}
+
+  async write(key: string, op: Operation, options: PathWriteOptions = {}): Promise<PathWriteResult> {
+    const required = options.w ?? this.defaultW ?? 1
+    if (!Number.isSafeInteger(required) || required < 1) throw new InvalidOptionError(`w must be a positive integer, got ${String(options.w)}`)
+    const keyed = options.idempotency
+    if (keyed !== undefined) {
+      const recorded = this.replica.store.getIdempotency(outcomeId(keyed.id), this.clock.now())
+      if (recorded !== undefined) return { kind: 'replayed', record: recorded }
+    }
+    const expiresAt = this.clock.now() + this.idempotencyTtlMs
+    const applied = await this.replica.apply(key, op, {
+      origin: 'local',
+      extras: keyed === undefined ? undefined : (w) => ({ idempotency: [outcomeRecord(keyed, w, expiresAt)] }),
+    })
+    // One replica: asking for more acknowledgements than that is a quorum this node cannot meet.
+    const quorum = required <= 1
+    if (!quorum && options.requireQuorum === true) throw new QuorumNotMetError(key, 1, required)
+    return { kind: 'applied', type: op.type, state: applied.state, witness: applied.witness, acks: 1, required, quorum, committedHere: true }
+  }
+
+  async read(key: string, requested: CrdtTypeName | undefined, options: PathReadOptions = {}): Promise<PathReadResult> {
+    const content = this.replica.readContent(key)
+    const view = typedView(key, requested, content)
+    if (view.type === undefined) return { type: undefined, state: undefined, replicas: 1 }
+    if (options.witness !== undefined && !stateCovers(view.type, view.state, options.witness)) throw new StaleReadError(key)
+    return { type: content === undefined ? undefined : view.type, state: view.state, replicas: 1 }
+  }
+
+  async resolve(key: string, keep: CrdtTypeName, options: ResolveOptions = {}): Promise<AppliedResult> {
+    const content = this.replica.readContent(key)
+    const visible = content === undefined ? [] : visibleEntries(content)
+    if (content === undefined || !visible.some((e) => e.type === keep)) throw new TypeMismatchError(key, visible[0]?.type ?? keep, keep)
+    const resolved = resolveContent(content, keep)
+    await this.replica.merge(key, encodeContent(resolved), { origin: 'local' })
+    const required = options.w ?? this.defaultW ?? 1
+    const quorum = required <= 1
+    if (!quorum && options.requireQuorum === true) throw new QuorumNotMetError(key, 1, required)
+    const state = (entryOf(resolved, keep) as ContentEntry).state
+    return { kind: 'applied', type: keep, state, witness: new Uint8Array(0), acks: 1, required, quorum, committedHere: true }
+  }
+}
