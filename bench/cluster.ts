@@ -48,42 +48,10 @@ import type { PeerResults } from './cluster/peer-results.js'
 import { benchMain } from './lib/bench-main.js'
 
 export { GOALS }
+export type { ClusterReport, ClusterResults, NodeCountResult } from './cluster/types.js'
+import type { ClusterReport, ClusterResults, NodeCountResult } from './cluster/types.js'
 export { parseOptions, USAGE, type ClusterBenchOptions, type Workload } from './cluster/options.js'
 export { formatMarkdown, formatReport } from './cluster/report.js'
-
-export interface NodeCountResult {
-  readonly nodes: number
-  /** Replicas per key in this cluster: min(n, nodes). */
-  readonly replicas: number
-  /** Cluster start (processes ready and every member alive), ms; null when it did not start. */
-  readonly startMs: number | null
-  /** Why this cluster size has no or partial results (it did not start, or a run broke off). */
-  readonly error?: string
-  /** The untimed warm-up write per type (null when it did not run). */
-  readonly warmup: { readonly convergeMs: number | null; readonly failure?: string } | null
-  readonly idle: { readonly ms: number; readonly bytesSentPerSecond: readonly number[]; readonly bytesReceivedPerSecond: readonly number[] } | null
-  readonly runs: readonly ConvergenceRun[]
-  readonly latency: readonly LatencyResult[]
-  readonly counters: CounterCheck | null
-  /** VmHWM of each node process at the end of its runs; null where it cannot be read. */
-  readonly peakRssBytes: readonly (number | null)[]
-}
-
-export interface ClusterResults {
-  readonly goals: typeof GOALS
-  /** Mean encoded size of the deltas the burst writes create (crdts/ codecs). */
-  readonly deltaBytes: number
-  readonly nodeCounts: readonly NodeCountResult[]
-  /** The peer systems' results: run in this run (--with-peers) or read from an earlier run's file. */
-  readonly peers: PeerResults | null
-  /** Why --with-peers produced no peer results (rumordb's results are kept). */
-  readonly peersError?: string
-  readonly verdicts: readonly Verdict[]
-  readonly plots: readonly string[]
-  readonly markdown: string | null
-}
-
-export type ClusterReport = BenchReport<ClusterBenchOptions, ClusterResults>
 
 export async function main(args: string[]): Promise<void> {
   if (args.includes('--help') || args.includes('-h')) {

@@ -3,7 +3,7 @@
 // sentences saying where the peer numbers come from (this run, or another run's file), how
 // the two measures differ, and why the burst goal is judged on the batched burst.
 import { basename } from 'node:path'
-import type { NodeCountResult } from '../cluster.js'
+import type { NodeCountResult } from './types.js'
 import { formatNumber } from '../lib/table.js'
 import type { ClusterBenchOptions } from './options.js'
 import type { PeerResults } from './peer-results.js'

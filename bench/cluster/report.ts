@@ -1,7 +1,7 @@
 // What the cluster benchmark prints and writes as Markdown: convergence, latency, bytes
 // and memory tables per cluster size, and the goals judged from the same run.
 import { basename } from 'node:path'
-import type { ClusterReport, NodeCountResult } from '../cluster.js'
+import type { ClusterReport, NodeCountResult } from './types.js'
 import type { ClusterBenchOptions } from './options.js'
 import { GOALS } from './goals.js'
 import { describeMachine } from '../lib/machine.js'
@@ -11,11 +11,8 @@ import { burstGoalNote, burstVariant, burstVersusPeers, describePeerSource, meas
 import { median, type BurstWorkload } from './plots.js'
 import { BURST_WORKLOADS, CONVERGENCE_WORKLOADS, type ConvergenceRun } from './workloads.js'
 
-export interface Verdict {
-  readonly goal: string
-  readonly verdict: 'PASS' | 'FAIL' | 'N/A'
-  readonly detail: string
-}
+import type { Verdict } from './verdict.js'
+export type { Verdict }
 
 export interface BytesPerUpdate {
   /** Engine bytes received by all nodes per replica copy an update needs (replicas − 1 per write). */

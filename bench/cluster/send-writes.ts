@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks'
 import { runConcurrent } from '../lib/load.js'
 import type { JsonResponse } from './http-json.js'
-import type { KeyLedger } from './workloads.js'
+import type { KeyLedger } from './key-ledger.js'
 import type { ExpectedCounters, Write, WriteBody } from './workload.js'
 
 /** What sending needs of a node's HTTP client (JsonClient, or a fake in tests). */

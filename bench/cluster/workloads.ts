@@ -2,6 +2,7 @@
 // request per write, or the same writes in batches), concurrent writers on every node,
 // writes on both sides of a partition then a heal, each timed until the cluster converges;
 // and quorum read/write latency at each level.
+import { KeyLedger } from './key-ledger.js'
 import { performance } from 'node:perf_hooks'
 import type { CrdtTypeName } from '../../crdts/index.js'
 import { seededRandom, type Random } from '../../src/base/random.js'
@@ -37,26 +38,6 @@ export interface WorkloadSettings {
   readonly timeoutMs: number
   /** Partition runs only: heal after the writes (false only to prove a FAILED run is reported). */
   readonly heal: boolean
-}
-
-/** Keys the cluster must hold: those of acknowledged writes for sure, those of failed ones maybe. */
-export class KeyLedger {
-  private readonly sure = new Set<string>()
-  private readonly maybe = new Set<string>()
-
-  record(key: string, acknowledged: boolean): void {
-    if (acknowledged) {
-      this.sure.add(key)
-      this.maybe.delete(key)
-    } else if (!this.sure.has(key)) {
-      this.maybe.add(key)
-    }
-  }
-
-  /** Keys certainly written; with `maybe` keys the cluster may hold up to that many more. */
-  get count(): { readonly sure: number; readonly maybe: number } {
-    return { sure: this.sure.size, maybe: this.maybe.size }
-  }
 }
 
 export interface ConvergenceRun {
@@ -289,3 +270,5 @@ export async function verifyCounters(ctx: RunContext, n: number, limit: number):
   })
   return { checked: picked.length, mismatches }
 }
+
+export { KeyLedger }

@@ -3,7 +3,7 @@
 // goal's limit drawn beside them, one plot per loss rate; bytes per node against cluster
 // size, one plot per scenario; and, when there are several seeds, the CDF of rounds over
 // seeds, one plot per cluster size. Each carries the run's context in its subtitle.
-import type { ConfigSummary, SimReport } from '../sim.js'
+import type { ConfigSummary, SimReport } from './sim-types.js'
 import { epidemicBound, type Scenario } from './sim-convergence.js'
 import { describeSeeds } from './sim-report.js'
 import { cdfPoints, lineChartSvg, type LineSeries, type Point } from './svg-plot.js'

@@ -1,7 +1,7 @@
 // What the simulation benchmark prints and writes as Markdown: one table of every
 // configuration (rounds to converge over seeds, the bound, ratios, bytes), the goal's
 // verdict and the notes; and the check that a JSON file read back is a sim result.
-import type { ConfigSummary, SimReport } from '../sim.js'
+import type { ConfigSummary, SimReport } from './sim-types.js'
 import { describeMachine } from './machine.js'
 import { formatMarkdownTable, formatNumber, formatTable } from './table.js'
 import type { ConvergenceRun } from './sim-convergence.js'

@@ -1,8 +1,6 @@
 // The embedded database: `openDatabase({ dataDir })` → typed handles per key, change
 // subscriptions and scans, durable in SQLite. With the network off, this node is the only
 // replica and applies every write itself.
-import { mkdirSync } from 'node:fs'
-import { join, resolve } from 'node:path'
 import { decodeContent, isCrdtTypeName, visibleEntries, type ContentEntry } from '../../crdts/index.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { conflictOf } from '../replica/key-view.js'
@@ -32,13 +30,13 @@ import { loadOrCreateActor } from '../replica/node-identity.js'
 import type { Operation } from '../base/operations.js'
 import { crdtOf, Replica } from '../replica/replica.js'
 import { decodeSessionToken, encodeSessionToken } from '../replica/session-token.js'
-import { SqliteStore, type SynchronousMode } from '../store/index.js'
+import { DATABASE_FILE, openDataDirectory, type SynchronousMode } from '../store/index.js'
 import type { Store } from '../store/store.js'
 import { Subscriptions, type Change, type ChangeListener } from './subscriptions.js'
 import { validateKey } from '../base/validation.js'
 import { LocalWritePath, type PathWriteResult, type WritePath } from '../replica/write-path.js'
 
-export const DATABASE_FILE = 'rumordb.sqlite'
+export { DATABASE_FILE }
 const META_HEALTH_PROBE = 'health-probe'
 
 export interface KeyValue {
@@ -140,9 +138,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
     throw new InvalidOptionError('openDatabase({ dataDir }): dataDir must be a directory path, e.g. "./data"')
   }
   validateOptions(options)
-  const dataDir = resolve(options.dataDir)
-  mkdirSync(dataDir, { recursive: true })
-  const store = await SqliteStore.open({ path: join(dataDir, DATABASE_FILE), synchronous: options.synchronous ?? 'NORMAL' })
+  const { store, dataDir } = await openDataDirectory(options.dataDir, options.synchronous ?? 'NORMAL')
   try {
     return await createDatabase(
       { store, clock: options.clock ?? systemClock, random: systemRandom, transport: options.transport, logger: options.logger, location: dataDir },

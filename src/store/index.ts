@@ -19,3 +19,4 @@ export { SqliteStore, type SqliteStoreOptions, type SqliteDiagnostics } from './
 export type { SynchronousMode } from './sqlite-open.js'
 export { InMemoryStore, MemoryData, type InMemoryStoreOptions } from './memory-store.js'
 export { APPLICATION_ID } from './migrations.js'
+export { DATABASE_FILE, openDataDirectory } from './data-directory.js'

@@ -5,7 +5,7 @@
 import { performance } from 'node:perf_hooks'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { PeerTimeoutError, waitFor } from '../systems/convergence.js'
-import type { Cluster, PeerSystem } from '../types.js'
+import type { Cluster, PeerSystem } from '../systems/types.js'
 import { SocketMeter } from './socket-meter.js'
 
 export interface TrialSpec {

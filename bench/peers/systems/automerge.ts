@@ -18,7 +18,7 @@ import { WebSocketClientAdapter, WebSocketServerAdapter } from '@automerge/autom
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import { WebSocketServer } from 'ws'
 import { missingCount } from './convergence.js'
-import type { Cluster, PeerSystem } from '../types.js'
+import type { Cluster, PeerSystem } from './types.js'
 import { SYSTEMS } from './catalog.js'
 
 type Counters = Record<string, number>

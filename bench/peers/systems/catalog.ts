@@ -1,6 +1,6 @@
 // The peer systems the benchmark knows and what the report says about each, without
 // loading any of their packages.
-import type { PeerSystemInfo } from '../types.js'
+import type { PeerSystemInfo } from './types.js'
 
 export const SYSTEM_NAMES = ['orbitdb', 'automerge', 'gun'] as const
 export type SystemName = (typeof SYSTEM_NAMES)[number]

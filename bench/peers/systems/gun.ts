@@ -20,7 +20,7 @@ import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import Gun from 'gun'
 import { missingCount, waitFor } from './convergence.js'
-import type { Cluster, PeerSystem } from '../types.js'
+import type { Cluster, PeerSystem } from './types.js'
 import { SYSTEMS } from './catalog.js'
 
 /** How long start() waits for every peer to hold a WebSocket to every other. */

@@ -1,6 +1,6 @@
 // The peer systems' adapters. An adapter module is imported only when its system runs (in
 // the trial's own process), so one that fails to load fails only its own rows.
-import type { PeerSystem } from '../types.js'
+import type { PeerSystem } from './types.js'
 import type { SystemName } from './catalog.js'
 
 export { isSystemName, SYSTEM_NAMES, SYSTEMS, type SystemName } from './catalog.js'

@@ -26,7 +26,7 @@ import { LevelBlockstore } from 'blockstore-level'
 import { LevelDatastore } from 'datastore-level'
 import { createLibp2p, type Libp2p } from 'libp2p'
 import { ChangeGate, missingCount, waitFor } from './convergence.js'
-import type { Cluster, PeerSystem } from '../types.js'
+import type { Cluster, PeerSystem } from './types.js'
 import { SYSTEMS } from './catalog.js'
 
 /** How long start() waits for every peer to see every other on the database's topic. */
