@@ -47,6 +47,13 @@ module.exports = {
       to: { path: '^(test|bench)/' },
     },
     {
+      name: 'fault-injection-only-in-its-entry',
+      severity: 'error',
+      comment: 'Fault injection (node/faults) is reached only through node/faults/main.ts, which tests and benchmarks start; the product never imports it.',
+      from: { path: '^(crdts|src|node)/', pathNot: '^node/faults/' },
+      to: { path: '^node/faults/' },
+    },
+    {
       name: 'bench-never-imports-tests',
       severity: 'error',
       from: { path: '^bench/' },

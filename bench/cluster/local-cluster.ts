@@ -5,7 +5,6 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { FAULT_INJECTION_ENV } from '../../node/faults/index.js'
 import { eventually, NodeProcess } from '../lib/node-process.js'
 import type { ConvergenceProbe, SyncView } from './convergence.js'
 import { JsonClient } from './http-json.js'
@@ -60,7 +59,7 @@ export class LocalCluster implements ConvergenceProbe {
     const make = (i: number, extra: string[]): NodeProcess =>
       new NodeProcess(`node${i}`, join(dir, `node${i}`), {
         args: () => [...args, ...extra],
-        env: { [FAULT_INJECTION_ENV]: '1' },
+        faults: true,
         // Request logs at info would cost every node CPU in the middle of the measurements.
         logLevel: 'warn',
         stopWithParent: true,

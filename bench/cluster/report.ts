@@ -334,7 +334,7 @@ export function formatMarkdown(report: ClusterReport): string {
     'Real `rumordb start` processes on 127.0.0.1 (node 0 first, the others bootstrap from it), driven over HTTP. ' +
       'Converged means: every replica set\'s members report the same digest in `GET /v1/sync`, the replica sets hold every key written, and no hint is pending. ' +
       `A run not converged within ${formatNumber(options.timeoutMs / 1000, 0)} s is FAILED and never enters a number. ` +
-      'Partition runs split the nodes in two with fault injection (`RUMORDB_FAULT_INJECTION=1`, `POST /v1/_faults`), write on both sides, heal, and time from the heal.',
+      'Partition runs split the nodes in two with fault injection (nodes started through node/faults/main.ts answer `POST /v1/_faults`), write on both sides, heal, and time from the heal.',
     '',
     '## Goals',
     '',

@@ -8,6 +8,8 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 
 export const CLI = fileURLToPath(new URL('../../node/cli/main.ts', import.meta.url))
+/** The same CLI with fault injection (POST /v1/_faults): tests and benchmarks only. */
+export const CLI_WITH_FAULTS = fileURLToPath(new URL('../../node/faults/main.ts', import.meta.url))
 /** What `rumordb start` writes into its data directory once it is ready. */
 const NODE_INFO_FILE = 'node.json'
 /** Log lines kept per process for error messages (a long benchmark would otherwise hoard them). */
@@ -23,6 +25,8 @@ export interface ReadyInfo {
 export interface NodeProcessOptions {
   /** Extra `rumordb start` arguments, asked for at each start (e.g. a bootstrap address known by then). */
   readonly args?: () => string[]
+  /** Start through the fault-injection entry (node/faults/main.ts): the node answers POST /v1/_faults. */
+  readonly faults?: boolean
   /** Extra environment variables (on top of this process's). */
   readonly env?: Readonly<Record<string, string>>
   /** `--log-level` (default info). Above info, readiness is read from node.json instead of the log. */
@@ -60,7 +64,7 @@ export class NodeProcess {
     const args = [
       '--import',
       'tsx',
-      CLI,
+      this.options.faults === true ? CLI_WITH_FAULTS : CLI,
       'start',
       '--data',
       this.dataDir,

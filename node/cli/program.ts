@@ -5,7 +5,7 @@ import { Command } from 'commander'
 import { generateSwarmKey } from '../libp2p/index.js'
 import { addBenchCommand } from './bench-command.js'
 import { addClientCommands, type Print } from './client-commands.js'
-import { addStartCommand } from './start.js'
+import { addStartCommand, type StartHooks } from './start.js'
 
 /** The package version, from node/cli/ in the sources or dist/node/cli/ when built. */
 function packageVersion(): string {
@@ -20,8 +20,8 @@ function packageVersion(): string {
   return 'unknown'
 }
 
-/** `print` receives the client commands' output, one line per call. */
-export function buildProgram(print?: Print): Command {
+/** `print` receives the client commands' output, one line per call; `startHooks` what `start` adds to a node. */
+export function buildProgram(print?: Print, startHooks?: () => StartHooks): Command {
   const program = new Command()
     .name('rumordb')
     .description('peer-to-peer AP key-value database: CRDT keys, gossip, sloppy quorums, SQLite')
@@ -31,7 +31,7 @@ export function buildProgram(print?: Print): Command {
     .option('--json', 'print JSON instead of text')
     .showHelpAfterError()
     .exitOverride()
-  addStartCommand(program)
+  addStartCommand(program, startHooks)
   addClientCommands(program, print)
   addBenchCommand(program)
   program

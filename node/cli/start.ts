@@ -4,7 +4,8 @@
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
-import { faultInjectorFromEnv } from '../faults/index.js'
+import type { FastifyInstance } from 'fastify'
+import type { Transport } from '../../src/transport/transport.js'
 import { createHttpServer } from '../http/server.js'
 import { fromPino } from '../../src/base/logger.js'
 import { createLogger, forComponent } from '../logger.js'
@@ -51,7 +52,18 @@ function collect(value: string, previous: string[]): string[] {
   return [...previous, value]
 }
 
-export function addStartCommand(program: Command): void {
+/**
+ * What an entry other than the product's may add to a node: the fault-injection entry
+ * (node/faults/main.ts, for tests and benchmarks) wraps the transport and adds a route.
+ */
+export interface StartHooks {
+  readonly wrapTransport?: (transport: Transport) => Transport
+  readonly extraRoutes?: (app: FastifyInstance) => void
+  /** Logged at warn when the node starts. */
+  readonly warning?: string
+}
+
+export function addStartCommand(program: Command, hooks: () => StartHooks = () => ({})): void {
   program
     .command('start')
     .description('start a node: libp2p peer, HTTP API on loopback, data in a local SQLite file')
@@ -73,11 +85,11 @@ export function addStartCommand(program: Command): void {
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .addOption(new Option('--stop-with-stdin', 'stop when standard input closes (for a parent process that starts nodes)').hideHelp())
     .action(async (flags: StartFlags) => {
-      await startNode(flags)
+      await startNode(flags, hooks())
     })
 }
 
-export async function startNode(flags: StartFlags): Promise<void> {
+export async function startNode(flags: StartFlags, hooks: StartHooks = {}): Promise<void> {
   const logger = createLogger(flags.logLevel)
   const dataDir = resolve(flags.data)
   const http = parseHostPort(flags.http)
@@ -91,9 +103,7 @@ export async function startNode(flags: StartFlags): Promise<void> {
     }
   }
   mkdirSync(dataDir, { recursive: true })
-  // RUMORDB_FAULT_INJECTION=1 (tests, `rumordb bench cluster`): partitions over POST /v1/_faults.
-  const faults = faultInjectorFromEnv()
-  if (faults !== undefined) logger.warn({}, 'fault injection is on: POST /v1/_faults can partition this node')
+  if (hooks.warning !== undefined) logger.warn({}, hooks.warning)
   const db = await openDatabase({
     dataDir,
     replication,
@@ -106,7 +116,7 @@ export async function startNode(flags: StartFlags): Promise<void> {
       swarmKey,
       cluster: flags.cluster,
       logger: forComponent(logger, 'libp2p'),
-      wrapTransport: faults === undefined ? undefined : (t) => faults.wrap(t),
+      wrapTransport: hooks.wrapTransport,
     },
   })
   const transport = db.transport
@@ -121,7 +131,7 @@ export async function startNode(flags: StartFlags): Promise<void> {
       httpToken: flags.httpToken ?? process.env.RUMORDB_HTTP_TOKEN,
       logger: forComponent(logger, 'http'),
       isNetworkReady: () => transport.libp2p.status === 'started',
-      faults,
+      extraRoutes: hooks.extraRoutes,
     })
     url = (await server.listen()).url
   } catch (err) {

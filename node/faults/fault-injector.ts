@@ -1,10 +1,8 @@
 // Fault injection for tests and benchmarks: partitions on a real node, switched at run
-// time over HTTP (POST /v1/_faults). Only a node started with RUMORDB_FAULT_INJECTION=1
-// creates an injector; without one nothing is wrapped and the route does not exist.
+// time over HTTP (POST /v1/_faults). Only nodes started through the fault-injection entry
+// (node/faults/main.ts) have an injector; the product's CLI has neither it nor the route.
 import type { Transport } from '../../src/transport/transport.js'
 import { FaultyTransport } from './faulty-transport.js'
-
-export const FAULT_INJECTION_ENV = 'RUMORDB_FAULT_INJECTION'
 
 /** A peer id list longer than this is refused (a cluster a test or bench starts is far smaller). */
 export const MAX_BLOCKED_PEERS = 1024
@@ -36,9 +34,4 @@ export class FaultInjector {
   blockedPeers(): string[] {
     return [...this.blocked].sort()
   }
-}
-
-/** An injector when `env` turns fault injection on (RUMORDB_FAULT_INJECTION=1), else undefined. */
-export function faultInjectorFromEnv(env: NodeJS.ProcessEnv = process.env): FaultInjector | undefined {
-  return env[FAULT_INJECTION_ENV] === '1' ? new FaultInjector() : undefined
 }

@@ -1,3 +1,3 @@
-export { FAULT_INJECTION_ENV, FaultInjector, faultInjectorFromEnv, MAX_BLOCKED_PEERS } from './fault-injector.js'
+export { FaultInjector, MAX_BLOCKED_PEERS } from './fault-injector.js'
 export { registerFaultRoutes } from './fault-routes.js'
 export { BLOCKED_REASON, FaultyTransport, type BlockList } from './faulty-transport.js'

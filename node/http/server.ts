@@ -5,7 +5,6 @@ import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
 import type { Database } from '../../src/index.js'
-import { registerFaultRoutes, type FaultInjector } from '../faults/index.js'
 import { bearerTokenHook, checkBinding } from './auth.js'
 import { failure, httpFailureOf, InvalidHttpOptionError } from './errors.js'
 import { createHttpMetrics, type HttpMetrics } from './metrics.js'
@@ -32,8 +31,8 @@ export interface HttpServerOptions {
   readonly isNetworkReady?: () => boolean | Promise<boolean>
   /** Export process_* and nodejs_* metrics on /metrics (default true). */
   readonly processMetrics?: boolean
-  /** Tests and benchmarks only: exposes POST /v1/_faults (partitions). Absent: no such route. */
-  readonly faults?: FaultInjector
+  /** More routes, registered after the API's (the fault-injection entry adds POST /v1/_faults). */
+  readonly extraRoutes?: (app: FastifyInstance) => void
 }
 
 export interface HttpServer {
@@ -93,7 +92,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   registerBatchRoutes(app, { db, metrics })
   registerClusterRoutes(app, { db })
   registerOpsRoutes(app, { db, metrics, isNetworkReady })
-  if (options.faults !== undefined) registerFaultRoutes(app, options.faults)
+  options.extraRoutes?.(app)
 
   let closing: Promise<void> | undefined
   return {

@@ -115,7 +115,7 @@ describe('cluster benchmark', () => {
     expect(formatReport(report)).toMatch(/2\s+partition\s+0\/1\s+FAILED/)
   }, 90_000)
 
-  it('a node started without RUMORDB_FAULT_INJECTION has no fault route', async () => {
+  it('a node started by the product CLI (not the fault-injection entry) has no fault route', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'rumordb-bench-nofaults-'))
     const node = new NodeProcess('plain', join(dir, 'a'), { logLevel: 'warn', stopWithParent: true })
     try {

@@ -2,7 +2,7 @@
 // shared acceptance suite), blocking both sides cuts requests, broadcasts and peers, and
 // unblocking heals; the HTTP route exists only when the node was given an injector.
 import { afterEach, describe, expect, it } from 'vitest'
-import { FAULT_INJECTION_ENV, FaultInjector, faultInjectorFromEnv } from '../../../node/faults/index.js'
+import { FaultInjector, registerFaultRoutes } from '../../../node/faults/index.js'
 import { SimNetwork } from '../../../src/sim/index.js'
 import { PeerUnreachableError, type Transport } from '../../../src/transport/transport.js'
 import { runTransportTests } from '../../transport/transport-acceptance.js'
@@ -84,12 +84,6 @@ describe('FaultyTransport', () => {
     await run()
     await expect(answer).rejects.toThrow()
   })
-
-  it('is on only with RUMORDB_FAULT_INJECTION=1', () => {
-    expect(faultInjectorFromEnv({})).toBeUndefined()
-    expect(faultInjectorFromEnv({ [FAULT_INJECTION_ENV]: '0' })).toBeUndefined()
-    expect(faultInjectorFromEnv({ [FAULT_INJECTION_ENV]: '1' })).toBeInstanceOf(FaultInjector)
-  })
 })
 
 describe('POST /v1/_faults', () => {
@@ -101,7 +95,7 @@ describe('POST /v1/_faults', () => {
 
   it('replaces the block list on a node with fault injection, and refuses a malformed one', async () => {
     const faults = new FaultInjector()
-    const { server } = await testServer({ faults })
+    const { server } = await testServer({ extraRoutes: (app) => registerFaultRoutes(app, faults) })
     const res = await server.app.inject({ method: 'POST', url: '/v1/_faults', payload: { block: ['peer-b', 'peer-a'] } })
     expect(res.statusCode).toBe(200)
     expect(res.json()).toEqual({ blocked: ['peer-a', 'peer-b'] })
