@@ -30,7 +30,6 @@ export {
   readVarUint,
   remaining,
   toUint8Array,
-  utf8Length,
   writeBytes,
   writeRawBytes,
   writeString,
@@ -39,6 +38,7 @@ export {
   type Decoder,
   type Encoder,
 } from './codec.js'
+export { compareCodePoints, utf8Length } from './text.js'
 export {
   assertTimestamp,
   compareTimestamps,
@@ -54,6 +54,7 @@ export {
   type Timestamp,
 } from './hlc.js'
 export type { ActorDots, CausalContext, Dot } from './causal-context.js'
+export { contextMax } from './causal-context.js'
 export { GCounter, type GCounterState, type GCounterType } from './gcounter.js'
 export { PNCounter, type PNCounterState, type PNCounterType } from './pncounter.js'
 export { ORSet, type ORSetEntry, type ORSetState, type ORSetType } from './orset.js'

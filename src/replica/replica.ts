@@ -30,6 +30,7 @@ import type { CrdtTypeName } from '../../crdts/types.js'
 import type { Clock } from '../base/clock.js'
 import { TypeMismatchError } from '../base/errors.js'
 import type { Operation } from '../base/operations.js'
+import { checkRemoteState } from './remote-guard.js'
 import { StateCache } from './state-cache.js'
 import type { Store, WriteBatch } from '../store/store.js'
 
@@ -101,6 +102,8 @@ export interface MergeOptions {
 export type CommitListener = (change: CommittedChange) => void
 
 export interface ReplicaStats {
+  /** States from other nodes refused before merging (remote-guard.ts): forged entries of this node, no room left. */
+  remoteStatesRefused: number
   /** Remote registers refused because their timestamp was too far ahead of our clock. */
   clockDriftRefused: number
 }
@@ -132,7 +135,7 @@ export class Replica {
   readonly actor: string
   readonly hlc: HybridLogicalClock
   readonly store: Store
-  readonly stats: ReplicaStats = { clockDriftRefused: 0 }
+  readonly stats: ReplicaStats = { clockDriftRefused: 0, remoteStatesRefused: 0 }
   private readonly listeners = new Set<CommitListener>()
   private readonly cache: StateCache
 
@@ -228,6 +231,12 @@ export class Replica {
   async merge(key: string, encoded: Uint8Array, options: MergeOptions = {}): Promise<MergeResult> {
     const extras = options.extras
     const incoming = decodeContent(encoded)
+    try {
+      checkRemoteState(key, incoming, this.readContent(key), this.actor)
+    } catch (err) {
+      this.stats.remoteStatesRefused++
+      throw err
+    }
     for (const entry of incoming) {
       if (entry.type !== 'lww' || entry.state === null) continue
       // A register from a node whose clock runs far ahead would win every later write:
