@@ -1,7 +1,7 @@
 // Canonical JSON: the identity of OR-set elements and the stored form of register values.
 // Two values are the same element exactly when their canonical strings are equal, so the
 // string doubles as the map key and nothing is re-canonicalized during merge.
-import { utf8Length } from './codec.js'
+import { utf8Length } from './text.js'
 import { InvalidValueError, ValueTooLargeError } from './errors.js'
 import type { JsonValue } from './types.js'
 

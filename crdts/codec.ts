@@ -2,6 +2,7 @@
 // the remaining bytes before it allocates, varints must be minimal, and any violation throws
 // CrdtDecodeError, so a decode either returns a whole value or nothing.
 import { CrdtDecodeError } from './errors.js'
+import { utf8Length } from './text.js'
 
 /** Current format version written after the type tag of every state and witness. */
 export const FORMAT_VERSION = 1
@@ -71,24 +72,6 @@ export function writeRawBytes(enc: Encoder, bytes: Uint8Array): void {
   ensureCapacity(enc, bytes.length)
   enc.buf.set(bytes, enc.pos)
   enc.pos += bytes.length
-}
-
-/** Number of UTF-8 bytes of a well-formed string (a lone surrogate counts as its 3-byte U+FFFD). */
-export function utf8Length(s: string): number {
-  let n = 0
-  for (let i = 0; i < s.length; i++) {
-    const c = s.charCodeAt(i)
-    if (c < 0x80) n += 1
-    else if (c < 0x800) n += 2
-    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
-      const d = s.charCodeAt(i + 1)
-      if (d >= 0xdc00 && d <= 0xdfff) {
-        n += 4
-        i++
-      } else n += 3
-    } else n += 3
-  }
-  return n
 }
 
 /** Length-prefixed UTF-8. ASCII, the common case for actors and JSON, skips TextEncoder. */
@@ -242,11 +225,9 @@ export function decodeStrict<T>(bytes: Uint8Array, read: (dec: Decoder) => T): T
 export function assertActor(actor: unknown): asserts actor is string {
   if (typeof actor !== 'string') throw new TypeError(`actor id must be a string, got ${describe(actor)}`)
   if (actor.length === 0) throw new RangeError('actor id must not be empty; pass the node id')
-  if (LONE_SURROGATE.test(actor)) throw new RangeError('actor id contains a lone UTF-16 surrogate, which UTF-8 cannot carry')
+  if (!actor.isWellFormed()) throw new RangeError('actor id contains a lone UTF-16 surrogate, which UTF-8 cannot carry')
   if (utf8Length(actor) > MAX_ACTOR_BYTES) throw new RangeError(`actor id longer than ${MAX_ACTOR_BYTES} UTF-8 bytes`)
 }
-
-const LONE_SURROGATE = /\p{Cs}/u
 
 export function readActor(dec: Decoder): string {
   const actor = readString(dec, MAX_ACTOR_BYTES)

@@ -33,7 +33,8 @@ export interface CrdtValues {
   lww: JsonValue | undefined
 }
 
-export const crdtTypeNames: readonly CrdtTypeName[] = Object.freeze(['gcounter', 'pncounter', 'orset', 'lww'])
+/** The names of `crdtTypes`, in its order: the one list of type names. */
+export const crdtTypeNames: readonly CrdtTypeName[] = Object.freeze(Object.keys(crdtTypes) as CrdtTypeName[])
 
 export function isCrdtTypeName(name: unknown): name is CrdtTypeName {
   return typeof name === 'string' && Object.hasOwn(crdtTypes, name)

@@ -8,6 +8,7 @@ import {
   LWWRegister,
   ORSet,
   PNCounter,
+  crdtTypeNames,
   type CrdtTypeName,
   type GCounterState,
   type JsonValue,
@@ -17,7 +18,7 @@ import {
 } from '../../crdts/index.js'
 import type { Random } from '../../src/base/random.js'
 
-export const ALL_TYPES: readonly CrdtTypeName[] = ['gcounter', 'pncounter', 'orset', 'lww']
+export const ALL_TYPES: readonly CrdtTypeName[] = crdtTypeNames
 
 /** The body of POST /v1/kv/:key. */
 export type WriteBody =

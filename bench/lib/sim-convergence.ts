@@ -17,7 +17,7 @@ import { crdtOf } from '../../src/replica/replica.js'
 import { seededRandom } from '../../src/base/random.js'
 import type { RingCache } from '../../src/cluster/membership/membership.js'
 import { preferenceList } from '../../src/cluster/ring/ring.js'
-import { bytesEqual } from '../../src/cluster/anti-entropy/arc-index.js'
+import { equals } from 'uint8arrays/equals'
 import { SimCluster } from '../../src/sim/cluster.js'
 import { mixSeed } from '../../src/sim/index.js'
 import { TrafficMeter } from './traffic-meter.js'
@@ -188,7 +188,7 @@ async function oneUpdate(cluster: SimCluster, setup: ConvergenceSetup, random: R
   const holders = new Set<string>()
   const check = (id: string): void => {
     const digest = cluster.member(id).store.getKey(UPDATE_KEY)?.digest
-    if (digest !== undefined && bytesEqual(digest, target)) holders.add(id)
+    if (digest !== undefined && equals(digest, target)) holders.add(id)
   }
   for (const id of cluster.ids) {
     check(id)
@@ -222,7 +222,7 @@ async function placement(cluster: SimCluster, setup: ConvergenceSetup, random: R
     if (!Number.isNaN(doneAt[i]!)) return
     const digests = owners[i]!.map((id) => cluster.member(id).store.getKey(keys[i]!)?.digest)
     const first = digests[0]
-    if (first === undefined || !digests.every((d) => d !== undefined && bytesEqual(d, first))) return
+    if (first === undefined || !digests.every((d) => d !== undefined && equals(d, first))) return
     doneAt[i] = scheduler.now
     done++
   }

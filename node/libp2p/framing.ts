@@ -5,7 +5,8 @@
 // (a) refuse a length above the limit before buffering anything, (b) tell its caller when
 // a frame has begun and when it is complete, so a peer that stalls in the middle of a
 // frame can be cut off while an idle stream stays open, and (c) deliver a zero-length
-// frame at once.
+// frame at once. The varints themselves are uint8-varint's (as in libp2p's own framing).
+import { decode as decodeVarint, encodeUint8Array, encodingLength } from 'uint8-varint'
 import { FrameError } from './errors.js'
 
 /** Bytes of a varint long enough for any length below 2^35: more is a malformed prefix. */
@@ -13,40 +14,35 @@ const MAX_PREFIX_BYTES = 5
 
 type Chunk = Uint8Array | { subarray(): Uint8Array }
 
-export function varintLength(n: number): number {
-  let bytes = 1
-  while (n >= 0x80) {
-    n = Math.floor(n / 128)
-    bytes++
-  }
-  return bytes
-}
+export { encodingLength as varintLength }
 
 /** Writes `n` as an unsigned varint at `offset`; returns the offset after it. */
 export function writeVarint(target: Uint8Array, offset: number, n: number): number {
-  while (n >= 0x80) {
-    target[offset++] = (n % 128) | 0x80
-    n = Math.floor(n / 128)
-  }
-  target[offset++] = n
-  return offset
+  encodeUint8Array(n, target, offset)
+  return offset + encodingLength(n)
 }
 
-/** Reads an unsigned varint at `offset`: [value, offset after it], or undefined if malformed. */
+/**
+ * Reads an unsigned varint of at most 8 bytes at `offset`: [value, offset after it], or
+ * undefined if it is truncated, above 2^53 - 1 or not minimal (one value, one encoding).
+ */
 export function readVarint(bytes: Uint8Array, offset: number): [number, number] | undefined {
-  let value = 0
-  for (let i = 0; i < MAX_PREFIX_BYTES * 2; i++) {
-    const byte = bytes[offset + i]
-    if (byte === undefined) return undefined
-    value += (byte & 0x7f) * 2 ** (7 * i)
-    if (byte < 0x80) return Number.isSafeInteger(value) ? [value, offset + i + 1] : undefined
+  try {
+    const value = decodeVarint(bytes, offset)
+    // uint8-varint does not say how many bytes it read: a minimal encoding is exactly
+    // encodingLength bytes, the last one without the continuation bit.
+    const end = offset + encodingLength(value)
+    const last = bytes[end - 1]
+    return last !== undefined && last < 0x80 ? [value, end] : undefined
+  } catch {
+    // Truncated (uint8-varint reads past the end as zeros, then gives up) or too large.
+    return undefined
   }
-  return undefined
 }
 
 /** One frame with its length prefix, as a single buffer. */
 export function encodeFrame(frame: Uint8Array): Uint8Array {
-  const out = new Uint8Array(varintLength(frame.length) + frame.length)
+  const out = new Uint8Array(encodingLength(frame.length) + frame.length)
   out.set(frame, writeVarint(out, 0, frame.length))
   return out
 }
@@ -65,7 +61,7 @@ export interface FrameEvents {
  */
 export async function* readFrames(source: AsyncIterable<Chunk>, maxBytes: number, events: FrameEvents = {}): AsyncGenerator<Uint8Array> {
   let length = -1
-  let lengthValue = 0
+  const prefix = new Uint8Array(MAX_PREFIX_BYTES)
   let prefixBytes = 0
   let frame: Uint8Array | undefined
   let filled = 0
@@ -77,11 +73,12 @@ export async function* readFrames(source: AsyncIterable<Chunk>, maxBytes: number
       if (length < 0) {
         if (prefixBytes === 0) events.frameStarted?.()
         const byte = chunk[offset++] as number
-        lengthValue += (byte & 0x7f) * 2 ** (7 * prefixBytes)
-        prefixBytes++
+        prefix[prefixBytes++] = byte
         if (byte < 0x80) {
-          if (lengthValue > maxBytes) throw new FrameError(`frame of ${lengthValue} bytes is above the limit of ${maxBytes}`)
-          length = lengthValue
+          const read = readVarint(prefix.subarray(0, prefixBytes), 0)
+          if (read === undefined) throw new FrameError('length prefix is not a minimal varint')
+          if (read[0] > maxBytes) throw new FrameError(`frame of ${read[0]} bytes is above the limit of ${maxBytes}`)
+          length = read[0]
           frame = new Uint8Array(length)
           filled = 0
         } else if (prefixBytes >= MAX_PREFIX_BYTES) {
@@ -97,7 +94,6 @@ export async function* readFrames(source: AsyncIterable<Chunk>, maxBytes: number
           const done = frame
           frame = undefined
           length = -1
-          lengthValue = 0
           prefixBytes = 0
           events.frameEnded?.()
           yield done

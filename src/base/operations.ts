@@ -1,5 +1,6 @@
 // A write is one operation on one key. The union is discriminated on `type` (the key's
 // CRDT) and `op`; the HTTP API accepts exactly this shape and the coordinator forwards it.
+import { crdtTypeNames } from '../../crdts/registry.js'
 import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
 
 export type Operation =
@@ -18,7 +19,8 @@ export interface ValueOf {
   lww: JsonValue | undefined
 }
 
-export const CRDT_TYPE_NAMES: readonly CrdtTypeName[] = ['gcounter', 'pncounter', 'orset', 'lww']
+/** The replicated types by name: crdts/'s registry, under the engine's public name. */
+export const CRDT_TYPE_NAMES: readonly CrdtTypeName[] = crdtTypeNames
 
 /** Which operations each type accepts. */
 export const OPERATIONS_OF: { readonly [T in CrdtTypeName]: readonly OperationName[] } = {

@@ -3,9 +3,9 @@
 // callback commits the overlay in one transaction, then settles every promise of the turn.
 // Implementations supply only the committed data (`CommittedLayer`).
 import { CommitError, InvalidStoreArgumentError, StoreClosedError } from './errors.js'
-import { compareKeys, inRange, isWellFormedKey, keyRange, type KeyRange } from './key-order.js'
+import { compareKeys, inRange, keyRange, type KeyRange } from './key-order.js'
 import { StagedChanges, validateBatch, validateText, type IdempotencyEntry } from './staged-changes.js'
-import type { MemberRecord, ScanOptions, Store, StoredHint, StoredKey, WriteBatch } from './store.js'
+import type { ScanOptions, Store, StoredHint, StoredKey, StoredMember, WriteBatch } from './store.js'
 
 /** What is on disk (or its in-memory stand-in). Reads see committed data only. */
 export interface CommittedLayer {
@@ -19,7 +19,7 @@ export interface CommittedLayer {
   getMeta(name: string): Uint8Array | undefined
   getIdempotency(id: string): IdempotencyEntry | undefined
   listHints(target: string | undefined, limit: number | undefined): StoredHint[]
-  listMembers(): MemberRecord[]
+  listMembers(): StoredMember[]
   /** Highest hint id ever handed out and committed (0 if none). */
   maxHintId(): number
   /**
@@ -132,7 +132,7 @@ export class GroupCommitStore implements Store {
     return limit === undefined ? out : out.slice(0, limit)
   }
 
-  listMembers(): MemberRecord[] {
+  listMembers(): StoredMember[] {
     this.assertOpen()
     const staged = this.pending?.changes.members
     const committed = this.layer.listMembers()
@@ -225,7 +225,7 @@ export class GroupCommitStore implements Store {
  * finds nothing; asking SQLite would match the U+FFFD it converts the surrogate to.
  */
 function storable(s: string): boolean {
-  return typeof s === 'string' && isWellFormedKey(s)
+  return typeof s === 'string' && s.isWellFormed()
 }
 
 /** Merges two key-sorted lists; on equal keys the staged entry wins. */

@@ -2,12 +2,12 @@ export type {
   HintInput,
   IdempotencyWrite,
   KeyWrite,
-  MemberRecord,
   MetaWrite,
   ScanOptions,
   Store,
   StoredHint,
   StoredKey,
+  StoredMember,
   WriteBatch,
 } from './store.js'
 export { stateDigest, DIGEST_BYTES } from './digest.js'

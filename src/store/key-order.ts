@@ -2,31 +2,10 @@
 // collation compares and what every node agrees on. JavaScript's `<` compares UTF-16 code
 // units instead, which differs for characters above U+FFFF versus U+E000..U+FFFF, so the
 // in-memory parts of the store use `compareKeys`.
+import { compareCodePoints } from '../../crdts/text.js'
 
 /** Negative, zero or positive like a comparator: UTF-8 byte order (= code point order). */
-export function compareKeys(a: string, b: string): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) {
-    let x = a.charCodeAt(i)
-    let y = b.charCodeAt(i)
-    if (x === y) continue
-    // Both at or above the surrogate block: move surrogates (which encode code points
-    // above U+FFFF) after U+E000..U+FFFF. Below 0xD800 code units already match code points.
-    if (x >= 0xd800 && y >= 0xd800) {
-      x = x >= 0xe000 ? x - 0x800 : x + 0x2000
-      y = y >= 0xe000 ? y - 0x800 : y + 0x2000
-    }
-    return x - y
-  }
-  return a.length - b.length
-}
-
-const LONE_SURROGATE = /\p{Surrogate}/u
-
-/** False for strings with a lone surrogate: they have no UTF-8 encoding and SQLite would alter them. */
-export function isWellFormedKey(s: string): boolean {
-  return !LONE_SURROGATE.test(s)
-}
+export const compareKeys: (a: string, b: string) => number = compareCodePoints
 
 /**
  * The smallest string greater than every string that starts with `prefix`, or undefined

@@ -5,7 +5,7 @@ import { DatabaseLockedError } from './errors.js'
 import { defaultSchedule, GroupCommitStore, type CommittedLayer, type Schedule } from './group-commit-store.js'
 import { compareKeys, inRange, type KeyRange } from './key-order.js'
 import type { IdempotencyEntry, StagedChanges } from './staged-changes.js'
-import type { MemberRecord, StoredHint, StoredKey } from './store.js'
+import type { StoredHint, StoredKey, StoredMember } from './store.js'
 import type { StoreHooks } from './store-hooks.js'
 
 /** The committed contents: the stand-in for a data file. Byte arrays in it are never mutated. */
@@ -125,7 +125,7 @@ class MemoryTables implements CommittedLayer {
     return out
   }
 
-  listMembers(): MemberRecord[] {
+  listMembers(): StoredMember[] {
     return [...this.data.members]
       .map(([peerId, record]) => ({ peerId, record: new Uint8Array(record) }))
       .sort((a, b) => compareKeys(a.peerId, b.peerId))

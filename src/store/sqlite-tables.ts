@@ -5,7 +5,7 @@ import type { CrdtTypeName } from '../../crdts/types.js'
 import type { CommittedLayer } from './group-commit-store.js'
 import type { KeyRange } from './key-order.js'
 import type { IdempotencyEntry, StagedChanges } from './staged-changes.js'
-import type { MemberRecord, StoredHint, StoredKey } from './store.js'
+import type { StoredHint, StoredKey, StoredMember } from './store.js'
 import type { StoreHooks } from './store-hooks.js'
 
 type Bytes = Buffer
@@ -128,7 +128,7 @@ export class SqliteTables implements CommittedLayer {
     }))
   }
 
-  listMembers(): MemberRecord[] {
+  listMembers(): StoredMember[] {
     return this.sql.listMembers.all().map((r) => ({ peerId: r.peer_id, record: bytes(r.record) }))
   }
 

@@ -1,10 +1,10 @@
 // The in-memory overlay of writes issued since the last commit. Reads consult it before
 // the committed data; the commit applies it as one transaction. Later writes to the same
 // row replace earlier ones, so a turn that bumps one counter 1,000 times commits one row.
+import { crdtTypeNames, isCrdtTypeName } from '../../crdts/registry.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { stateDigest } from './digest.js'
 import { InvalidStoreArgumentError } from './errors.js'
-import { isWellFormedKey } from './key-order.js'
 import type { StoredHint, StoredKey, WriteBatch } from './store.js'
 
 export interface IdempotencyEntry {
@@ -79,8 +79,6 @@ function copy(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes)
 }
 
-const TYPE_NAMES: ReadonlySet<string> = new Set<CrdtTypeName>(['gcounter', 'pncounter', 'orset', 'lww'])
-
 /**
  * Rejects what the store could not keep faithfully, before anything is staged, so a bad
  * batch never poisons the transaction it would share with other callers' writes.
@@ -132,12 +130,12 @@ function list<T>(value: T[] | undefined, what: string): T[] {
 
 function text(value: unknown, what: string): asserts value is string {
   if (typeof value !== 'string') fail(`${what} must be a string, got ${typeof value}`)
-  if (!isWellFormedKey(value)) fail(`${what} contains a lone surrogate, which has no UTF-8 encoding`)
+  if (!value.isWellFormed()) fail(`${what} contains a lone surrogate, which has no UTF-8 encoding`)
 }
 
 function crdtType(value: unknown, what: string): void {
-  if (typeof value !== 'string' || !TYPE_NAMES.has(value)) {
-    fail(`${what} must be one of ${[...TYPE_NAMES].join(', ')}, got ${String(value)}`)
+  if (!isCrdtTypeName(value)) {
+    fail(`${what} must be one of ${crdtTypeNames.join(', ')}, got ${String(value)}`)
   }
 }
 

@@ -54,7 +54,7 @@ export interface StoredHint extends HintInput {
   id: number
 }
 
-export interface MemberRecord {
+export interface StoredMember {
   peerId: string
   /** Encoded member entry, opaque to the store. */
   record: Uint8Array
@@ -69,7 +69,7 @@ export interface WriteBatch {
   meta?: MetaWrite[]
   idempotency?: IdempotencyWrite[]
   hints?: { add?: HintInput[]; remove?: number[] }
-  members?: { upsert?: MemberRecord[]; remove?: string[] }
+  members?: { upsert?: StoredMember[]; remove?: string[] }
 }
 
 export interface ScanOptions {
@@ -93,7 +93,7 @@ export interface Store {
   /** Hints in id order (oldest first), optionally only those for one target. */
   listHints(target?: string, limit?: number): StoredHint[]
   /** Members in peer id order. */
-  listMembers(): MemberRecord[]
+  listMembers(): StoredMember[]
   /**
    * Stages the batch at once (reads see it) and resolves after the transaction holding it
    * committed. If that commit fails the promise rejects and the batch is dropped: reads no

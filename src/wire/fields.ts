@@ -1,16 +1,12 @@
 // Checks of single fields, shared by encoding and decoding so both sides enforce the same
 // limits. Each takes a `fail` that throws the caller's error class; encoding meets any JS
 // value here, decoding only what protons produced, so the type tests also guard encoding.
-import { canonicalJson, type JsonValue } from '../../crdts/index.js'
+import { canonicalJson, utf8Length, type JsonValue } from '../../crdts/index.js'
 import { parseCanonicalJson } from '../../crdts/canonical-json.js'
 import { MAX_KEY_BYTES, MAX_MESSAGE_BYTES } from './limits.js'
 
 /** Throws; `reason` names the field and what is wrong with it. */
 export type Fail = (reason: string, cause?: unknown) => never
-
-export function utf8Bytes(s: string): number {
-  return Buffer.byteLength(s, 'utf8')
-}
 
 /** Well-formed text of at most `max` UTF-8 bytes, and not empty when `nonEmpty`. */
 export function text(value: unknown, what: string, nonEmpty: boolean, max: number, fail: Fail): string {
@@ -20,7 +16,7 @@ export function text(value: unknown, what: string, nonEmpty: boolean, max: numbe
   if (!value.isWellFormed()) return fail(`${what} contains a lone surrogate, which is not valid UTF-8`)
   // UTF-8 takes at most 3 bytes per UTF-16 unit, so short strings need no counting.
   if (value.length * 3 > max) {
-    const n = utf8Bytes(value)
+    const n = utf8Length(value)
     if (n > max) return fail(`${what} is ${n} UTF-8 bytes long; at most ${max}`)
   }
   return value

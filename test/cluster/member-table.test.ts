@@ -1,6 +1,8 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { MAX_ADDRS, MAX_PEER_ID_BYTES, MAX_VNODES } from '../../src/wire/limits.js'
+import { encode as varint } from 'uint8-varint'
+import { MESSAGE_TAGS } from '../../src/wire/codec.js'
+import { MAX_ADDRS, MAX_PEER_ID_BYTES, MAX_VNODES, WIRE_VERSION } from '../../src/wire/limits.js'
 import { InvalidMemberRecordError, MemberTableDecodeError } from '../../src/cluster/membership/errors.js'
 import * as memberTable from '../../src/cluster/membership/member-table.js'
 import type { MemberRecordInput, MemberTable } from '../../src/cluster/membership/member-table.js'
@@ -135,13 +137,13 @@ describe('member table laws', () => {
     )
   })
 
-  it('round-trips through the codec, and equal tables give equal bytes', () => {
+  it('round-trips through the codec (the wire encoding), and equal tables give equal bytes', () => {
     fc.assert(
       fc.property(fc.array(recordArb, { maxLength: 10 }), (records) => {
         const table = tableOf(records)
         const bytes = encode(table)
-        expect(bytes[0]).toBe(memberTable.MEMBER_TABLE_TAG)
-        expect(bytes[1]).toBe(memberTable.MEMBER_TABLE_VERSION)
+        expect(bytes[0]).toBe(WIRE_VERSION)
+        expect(bytes[1]).toBe(MESSAGE_TAGS.members)
         expectSameTable(decode(bytes), table)
         expect(encode(decode(bytes))).toEqual(bytes)
         expect(encode(tableOf([...records].reverse()))).toEqual(bytes)
@@ -200,38 +202,46 @@ function shuffled<T>(items: readonly T[], seed: number): T[] {
   return out
 }
 
+// Hand-built protobuf: a frame is [version][tag][Members], a Member is field 1 of Members.
+const field = (n: number, bytes: number[]): number[] => [(n << 3) | 2, ...varint(bytes.length), ...bytes]
+const text = (n: number, s: string): number[] => field(n, [...new TextEncoder().encode(s)])
+const uint = (n: number, value: number): number[] => [n << 3, ...varint(value)]
+const member = (...fields: number[][]): number[] => field(1, fields.flat())
+const frame = (...members: number[][]): number[] => [WIRE_VERSION, MESSAGE_TAGS.members, ...members.flat()]
+
 describe('member table decoding', () => {
   const sample = tableOf([alive('a', 1, ['/x', '/y']), { ...alive('b', 7), status: 'left' }])
 
-  it('encodes the empty table as tag, version, zero', () => {
-    expect(encode(memberTable.empty())).toEqual(Uint8Array.from([memberTable.MEMBER_TABLE_TAG, memberTable.MEMBER_TABLE_VERSION, 0]))
+  it('encodes the empty table as the members message with no member', () => {
+    expect(encode(memberTable.empty())).toEqual(Uint8Array.from([WIRE_VERSION, MESSAGE_TAGS.members]))
   })
 
   it('rejects each kind of malformed input with MemberTableDecodeError', () => {
     const bytes = encode(sample)
+    const a = text(1, 'a')
     const cases: [string, number[]][] = [
       ['empty input', []],
-      ['wrong tag', [0x00, 1, 0]],
-      ['unknown version', [memberTable.MEMBER_TABLE_TAG, 2, 0]],
+      ['another message', [WIRE_VERSION, MESSAGE_TAGS.ack]],
+      ['unknown version', [WIRE_VERSION + 1, MESSAGE_TAGS.members]],
       ['trailing byte', [...bytes, 0]],
       ['truncated', [...bytes.slice(0, -1)]],
-      ['count beyond input', [memberTable.MEMBER_TABLE_TAG, 1, 5]],
-      ['non-minimal varint', [memberTable.MEMBER_TABLE_TAG, 1, 0x80, 0x00]],
-      ['varint above 2^53', [memberTable.MEMBER_TABLE_TAG, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x10]],
-      // One record: id "a", incarnation 0, status, vnodes 1, no addresses.
-      ['bad status', [memberTable.MEMBER_TABLE_TAG, 1, 1, 1, 0x61, 0, 2, 1, 0]],
-      ['empty peer id', [memberTable.MEMBER_TABLE_TAG, 1, 1, 0, 0, 0, 1, 0, 0]],
-      ['invalid UTF-8', [memberTable.MEMBER_TABLE_TAG, 1, 1, 1, 0xff, 0, 0, 1, 0]],
-      ['vnodes too large', [memberTable.MEMBER_TABLE_TAG, 1, 1, 1, 0x61, 0, 0, 0x81, 0x08, 0]],
-      ['too many addresses', [memberTable.MEMBER_TABLE_TAG, 1, 1, 1, 0x61, 0, 0, 1, MAX_ADDRS + 1]],
-      ['unsorted addresses', [memberTable.MEMBER_TABLE_TAG, 1, 1, 1, 0x61, 0, 0, 1, 2, 1, 0x62, 1, 0x61]],
-      ['duplicate address', [memberTable.MEMBER_TABLE_TAG, 1, 1, 1, 0x61, 0, 0, 1, 2, 1, 0x62, 1, 0x62]],
-      ['unsorted peers', [memberTable.MEMBER_TABLE_TAG, 1, 2, 1, 0x62, 0, 0, 1, 0, 1, 0x61, 0, 0, 1, 0]],
-      ['duplicate peers', [memberTable.MEMBER_TABLE_TAG, 1, 2, 1, 0x61, 0, 0, 1, 0, 1, 0x61, 0, 0, 1, 0]],
-      ['peer id too long', [memberTable.MEMBER_TABLE_TAG, 1, 1, 0x81, 0x02, ...Array(257).fill(0x61), 0, 0, 1, 0]],
+      ['non-minimal varint', frame(member(a, [0x18, 0x81, 0x00]))],
+      ['fields out of order', frame(member(uint(3, 1), a))],
+      ['incarnation above 2^53', frame(member(a, [0x20, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01]))],
+      // One record: id "a", vnodes 1, and what the case names.
+      ['bad status', frame(member(a, uint(3, 1), uint(5, 2)))],
+      ['empty peer id', frame(member(uint(3, 1)))],
+      ['invalid UTF-8', frame(member(field(1, [0xff]), uint(3, 1)))],
+      ['vnodes too large', frame(member(a, uint(3, MAX_VNODES + 1)))],
+      ['too many addresses', frame(member(a, ...Array.from({ length: MAX_ADDRS + 1 }, (_, i) => text(2, `/a/${String(i).padStart(2, '0')}`))))],
+      ['unsorted addresses', frame(member(a, text(2, 'b'), text(2, 'a'), uint(3, 1)))],
+      ['duplicate address', frame(member(a, text(2, 'b'), text(2, 'b'), uint(3, 1)))],
+      ['unsorted peers', frame(member(text(1, 'b'), uint(3, 1)), member(a, uint(3, 1)))],
+      ['duplicate peers', frame(member(a, uint(3, 1)), member(a, uint(3, 1)))],
+      ['peer id too long', frame(member(text(1, 'a'.repeat(MAX_PEER_ID_BYTES + 1)), uint(3, 1)))],
     ]
     // The well-formed version of the hand-built records decodes, so each case fails for its reason.
-    expect(decode(Uint8Array.from([memberTable.MEMBER_TABLE_TAG, 1, 1, 1, 0x61, 0, 1, 1, 2, 1, 0x61, 1, 0x62])).get('a')).toEqual({
+    expect(decode(Uint8Array.from(frame(member(a, text(2, 'a'), text(2, 'b'), uint(3, 1), uint(5, 1))))).get('a')).toEqual({
       peerId: 'a',
       addrs: ['a', 'b'],
       vnodes: 1,
@@ -240,6 +250,17 @@ describe('member table decoding', () => {
     })
     for (const [name, input] of cases) {
       expect(() => decode(Uint8Array.from(input)), name).toThrow(MemberTableDecodeError)
+    }
+  })
+
+  it('takes records from peers only when valid and canonical, joining a peer named twice', () => {
+    const record = { peerId: 'p', addrs: ['/a', '/b'], vnodes: 128, incarnation: 1, status: 'alive' as const }
+    expect(memberTable.fromRecords([record]).get('p')).toEqual(record)
+    const newer = { ...record, incarnation: 2 }
+    expect(memberTable.fromRecords([newer, record]).get('p')).toEqual(newer)
+    expect(memberTable.fromRecords([record, newer]).get('p')).toEqual(newer)
+    for (const bad of [{ ...record, addrs: ['/b', '/a'] }, { ...record, addrs: ['/a', '/a'] }, { ...record, peerId: '' }, { ...record, vnodes: MAX_VNODES + 1 }]) {
+      expect(() => memberTable.fromRecords([bad])).toThrow(InvalidMemberRecordError)
     }
   })
 
@@ -266,7 +287,7 @@ describe('member table decoding', () => {
         if (how === 'truncate') out.length = i
         return Uint8Array.from(out)
       })
-    const random = fc.uint8Array({ maxLength: 64 }).map((tail) => Uint8Array.from([memberTable.MEMBER_TABLE_TAG, 1, ...tail]))
+    const random = fc.uint8Array({ maxLength: 64 }).map((tail) => Uint8Array.from([WIRE_VERSION, MESSAGE_TAGS.members, ...tail]))
     fc.assert(fc.property(fc.oneof(mutated, random, fc.uint8Array({ maxLength: 32 })), check), { numRuns: 3000 })
   })
 })

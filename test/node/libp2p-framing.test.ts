@@ -75,6 +75,7 @@ describe(`framing (seed ${SEED})`, () => {
     ['a truncated frame', [varint(5), new Uint8Array(3)], /after 3 of 5/],
     ['a truncated second frame', [concat(varint(1), new Uint8Array([7]), varint(2), new Uint8Array([1]))], /after 1 of 2/],
     ['a 6-byte prefix', [new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x01])], /longer than 5 bytes/],
+    ['a non-minimal prefix', [new Uint8Array([0x81, 0x00, 0x07])], /not a minimal varint/],
   ])('refuses %s with FrameError', async (_name, parts, message) => {
     const err = await collect(readFrames(chunks(...(parts as Uint8Array[])), 1 << 20)).catch((e: unknown) => e)
     expect(err).toBeInstanceOf(FrameError)
@@ -93,6 +94,10 @@ describe(`framing (seed ${SEED})`, () => {
       expect(readVarint(buf, 0)).toEqual([n, end])
     }
     expect(readVarint(new Uint8Array([0x80]), 0)).toBeUndefined()
+    // One value, one encoding: padded varints and values above 2^53 - 1 are refused.
+    expect(readVarint(new Uint8Array([0x81, 0x00]), 0)).toBeUndefined()
+    expect(readVarint(new Uint8Array([0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10]), 0)).toBeUndefined()
+    expect(readVarint(new Uint8Array([9, 0x96, 0x01]), 1)).toEqual([150, 3])
   })
 
   it('round-trips channel requests and responses, and refuses malformed ones', async () => {

@@ -18,12 +18,12 @@
 // sent is kept as an unreconciled key (unreconciled.ts) and logged at warn.
 // Batches left over (more than 1024 keys, or 3 MiB of states) are picked up by later
 // rounds: a per-peer cursor moves the key walk forward across rounds.
+import { equals } from 'uint8arrays/equals'
 import type { TimerHandle } from '../../base/clock.js'
 import { silentLogger, type Logger } from '../../base/logger.js'
 import type { Random } from '../../base/random.js'
 import { MAX_KEYS_PER_BATCH } from '../../wire/limits.js'
 import type { Request, Response } from '../../wire/messages.js'
-import { bytesEqual } from './arc-index.js'
 import { DEFAULT_ANTI_ENTROPY_REQUEST_TIMEOUT_MS } from './constants.js'
 import { DEFAULT_ANTI_ENTROPY_INTERVAL_MS } from './constants.js'
 import { groupHashes, matchGroups, rootOf } from './arc-hashes.js'
@@ -274,7 +274,7 @@ export class AntiEntropy {
       return result('equal')
     }
     if (first.type !== 'sync-arcs') throw new AntiEntropyPeerError(peer, 'sync-root', first)
-    if (!bytesEqual(first.ringVersion, version) || !endpoint.isCurrent(view)) {
+    if (!equals(first.ringVersion, version) || !endpoint.isCurrent(view)) {
       endpoint.record(peer, 'view-mismatch', view, rootSeq)
       return result('view-mismatch')
     }
@@ -289,7 +289,7 @@ export class AntiEntropy {
     const differing: number[] = []
     let from = 0
     ends.forEach((end, g) => {
-      if (!bytesEqual(mine[g]!.hash, first.arcs[g]!.hash)) for (let k = from; k < end; k++) differing.push(arcs[k]!)
+      if (!equals(mine[g]!.hash, first.arcs[g]!.hash)) for (let k = from; k < end; k++) differing.push(arcs[k]!)
       from = end
     })
     if (differing.length === 0) {

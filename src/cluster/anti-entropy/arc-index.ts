@@ -17,6 +17,7 @@
 // fingerprints independent, so an aggregate differs whenever its key set or any digest
 // does, except with probability 2^-128.
 import { createHash } from 'node:crypto'
+import { equals } from 'uint8arrays/equals'
 import { compareKeys } from '../../store/key-order.js'
 import type { Store } from '../../store/store.js'
 import type { KeyDigest } from '../../wire/messages.js'
@@ -134,7 +135,7 @@ export class ArcIndex {
       const page = store.scan(after === undefined ? { limit: REBUILD_PAGE } : { after, limit: REBUILD_PAGE })
       for (const stored of page) {
         const old = previous.get(stored.key)
-        const entry = old !== undefined && bytesEqual(old.digest, stored.digest)
+        const entry = old !== undefined && equals(old.digest, stored.digest)
           ? old
           : makeEntry(stored.key, old?.position ?? keyPosition(stored.key), stored.digest)
         this.entries.set(stored.key, entry)
@@ -179,7 +180,7 @@ export class ArcIndex {
     if (store === undefined || current === undefined) return
     const stored = store.getKey(key)
     const old = this.entries.get(key)
-    if (old !== undefined && stored !== undefined && bytesEqual(old.digest, stored.digest)) return
+    if (old !== undefined && stored !== undefined && equals(old.digest, stored.digest)) return
     if (old !== undefined || stored !== undefined) this.changes++
     if (old !== undefined) {
       this.remove(old)
@@ -320,11 +321,5 @@ function sameTokens(a: Ring, b: Ring): boolean {
   if (a === b) return true
   if (a.tokens.length !== b.tokens.length) return false
   for (let i = 0; i < a.tokens.length; i++) if (a.tokens[i] !== b.tokens[i]) return false
-  return true
-}
-
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
   return true
 }

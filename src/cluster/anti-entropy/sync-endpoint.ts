@@ -3,13 +3,15 @@
 // and merging states within batch limits, and the answers to the three sync requests.
 // The initiator side (anti-entropy.ts) uses the same pieces, so both ends agree on what
 // a peer may send and on the walk order of keys.
+import { equals } from 'uint8arrays/equals'
+import { utf8Length } from '../../../crdts/text.js'
 import type { Clock } from '../../base/clock.js'
 import { silentLogger, type Logger } from '../../base/logger.js'
 import type { Replica } from '../../replica/replica.js'
 import type { Store } from '../../store/store.js'
 import { MAX_KEY_BYTES, MAX_KEYS_PER_BATCH, MAX_MESSAGE_BYTES } from '../../wire/limits.js'
 import type { ErrorResponse, KeyState, Response, SyncKeysRequest, SyncPushRequest, SyncRootRequest } from '../../wire/messages.js'
-import { arcOf, bytesEqual, type ArcIndex } from './arc-index.js'
+import { arcOf, type ArcIndex } from './arc-index.js'
 import { ANTI_ENTROPY_EXPECTED_DIFFS, MAX_SYNC_BATCH_BYTES } from './constants.js'
 import { DEFAULT_N } from '../coordinator/constants.js'
 import { keyPosition } from '../ring/hash.js'
@@ -257,12 +259,12 @@ export class SyncEndpoint {
     const view = this.view()
     const { ring, version } = view
     const { index } = this.init
-    if (!bytesEqual(request.ringVersion, version)) {
+    if (!equals(request.ringVersion, version)) {
       this.record(from, 'view-mismatch', view, index.changeSeq)
       return { type: 'sync-arcs', ringVersion: version, arcs: [] }
     }
     const arcs = this.arcsWith(view, from)
-    if (bytesEqual(rootOf(ring, arcs, index, view.plan.n), request.root)) {
+    if (equals(rootOf(ring, arcs, index, view.plan.n), request.root)) {
       this.record(from, 'equal', view, index.changeSeq)
       return { type: 'sync-equal' }
     }
@@ -274,7 +276,7 @@ export class SyncEndpoint {
   /** Our states the sender lacks or holds differently, in walk order, and the keys we want. */
   answerKeys(from: string, request: SyncKeysRequest): Response {
     const view = this.view()
-    if (!bytesEqual(request.ringVersion, view.version)) {
+    if (!equals(request.ringVersion, view.version)) {
       return refuse('UNAVAILABLE', 'sync-keys: the ring view changed since sync-root; the next round starts over')
     }
     const ranges = rangesFromWire(request.arcs)
@@ -291,7 +293,7 @@ export class SyncEndpoint {
     let budget = MAX_SYNC_BATCH_BYTES
     for (const [key, digest] of theirs) {
       const mine = index.get(key)
-      if (mine === undefined || !bytesEqual(mine.digest, digest)) {
+      if (mine === undefined || !equals(mine.digest, digest)) {
         want.push(key)
         budget -= utf8Length(key) + ENTRY_OVERHEAD_BYTES
       } else this.unreconciled.clear(key, from)
@@ -302,7 +304,7 @@ export class SyncEndpoint {
     walk: for (const range of ranges) {
       for (const mine of keysInRange(index, view.ring, range, accept)) {
         const digest = theirs.get(mine.key)
-        if ((digest !== undefined && bytesEqual(digest, mine.digest)) || seen.has(mine.key)) continue
+        if ((digest !== undefined && equals(digest, mine.digest)) || seen.has(mine.key)) continue
         seen.add(mine.key)
         const stored = store.getKey(mine.key)
         if (stored === undefined) continue
@@ -344,7 +346,7 @@ export class SyncEndpoint {
 /** The comparison part of a peer's sync status (alive and hints are sync-status.ts's part). */
 function judge(exchange: ExchangeRecord | undefined, ringVersion: Uint8Array, lastChange: number): Omit<PeerComparison, 'id' | 'lastExchange'> {
   if (exchange === undefined) return { inSync: false, reason: 'never compared' }
-  if (!bytesEqual(exchange.ringVersion, ringVersion)) return { inSync: false, reason: 'ring view changed' }
+  if (!equals(exchange.ringVersion, ringVersion)) return { inSync: false, reason: 'ring view changed' }
   if (exchange.outcome === 'view-mismatch') return { inSync: false, reason: 'ring views differ' }
   if (exchange.outcome === 'differ') return { inSync: false, reason: 'digests differ' }
   if (exchange.seq < lastChange) return { inSync: false, reason: 'not compared since the last local change' }
@@ -369,10 +371,6 @@ export function uniqueStates(states: readonly KeyState[]): KeyState[] {
     seen.add(s.key)
     return true
   })
-}
-
-function utf8Length(s: string): number {
-  return Buffer.byteLength(s, 'utf8')
 }
 
 function stateSize(key: string, state: Uint8Array): number {

@@ -7,30 +7,33 @@
 //   1. higher incarnation (a peer bumps it to change its record, or to rejoin);
 //   2. at equal incarnation, 'left' over 'alive': leaving is explicit and final for that
 //      incarnation, so a stale 'alive' gossiped after the leave cannot resurrect it;
-//   3. at equal incarnation and status, the greater canonical encoding. Only the peer
+//   3. at equal incarnation and status, the greater content: more vnodes, then the
+//      greater address list (code point order, element by element). Only the peer
 //      itself writes records at its incarnation (and a leave copies its content), so two
 //      such records are the same member's own edits made without bumping; any
 //      deterministic choice converges, and the peer wins for sure by bumping.
 // Taking the per-peer maximum of a total order is a join: commutative, associative,
 // idempotent.
 //
+// A record is what a member announces on the wire, and it has one encoding: the wire's.
+// A table is encoded as the `members` message that answers a join (version byte, type
+// tag, protobuf Members), which is also what the store keeps, one row per peer.
+//
 // Use as a namespace: `import * as memberTable from './member-table.js'`.
-import { compareCodePoints, isWellFormed, utf8Length } from '../../base/text.js'
-import { Reader, Writer } from './member-table-codec.js'
+import { compareCodePoints, utf8Length } from '../../../crdts/text.js'
 import { DEFAULT_VNODES } from '../ring/constants.js'
-import { MAX_ADDR_BYTES, MAX_ADDRS, MAX_MEMBERS, MAX_PEER_ID_BYTES, MAX_VNODES } from '../../wire/limits.js'
+import { decodeMessage, encodeMessage } from '../../wire/codec.js'
+import { MAX_ADDR_BYTES, MAX_ADDRS, MAX_MESSAGE_BYTES, MAX_PEER_ID_BYTES, MAX_VNODES } from '../../wire/limits.js'
+import type { MemberAnnouncement, Message } from '../../wire/messages.js'
 import { InvalidMemberRecordError, MemberTableDecodeError } from './errors.js'
 
-export type MemberStatus = 'alive' | 'left'
+/**
+ * A member's record, exactly as announced on the wire. In a table its addresses are
+ * distinct and in code point order (canonical).
+ */
+export type MemberRecord = MemberAnnouncement
 
-export interface MemberRecord {
-  readonly peerId: string
-  /** Distinct, in code point order (canonical). */
-  readonly addrs: readonly string[]
-  readonly vnodes: number
-  readonly incarnation: number
-  readonly status: MemberStatus
-}
+export type MemberStatus = MemberRecord['status']
 
 /** What a caller announces; addrs in any order, vnodes and status defaulted. */
 export interface MemberRecordInput {
@@ -42,14 +45,6 @@ export interface MemberRecordInput {
 }
 
 export type MemberTable = ReadonlyMap<string, MemberRecord>
-
-/** First byte of an encoded member table. */
-export const MEMBER_TABLE_TAG = 0x6d
-/** Second byte: the format version this module writes and reads. */
-export const MEMBER_TABLE_VERSION = 1
-
-const STATUS_BYTE: Record<MemberStatus, number> = { alive: 0, left: 1 }
-const STATUS_OF_BYTE: readonly MemberStatus[] = ['alive', 'left']
 
 export function empty(): MemberTable {
   return new Map()
@@ -110,105 +105,82 @@ export function aliveMembers(table: MemberTable): MemberRecord[] {
   return members(table).filter((record) => record.status === 'alive')
 }
 
-/**
- * Total order on two records of the same peer (see the header): > 0 when `a` wins.
- * Content ties compare canonical encodings byte by byte.
- */
+/** Total order on two records of the same peer (see the header): > 0 when `a` wins. */
 export function compareRecords(a: MemberRecord, b: MemberRecord): number {
   if (a.incarnation !== b.incarnation) return a.incarnation < b.incarnation ? -1 : 1
   if (a.status !== b.status) return a.status === 'left' ? 1 : -1
-  // The common case, the same record gossiped again, needs no encoding.
-  if (a === b || (a.vnodes === b.vnodes && sameStrings(a.addrs, b.addrs))) return 0
-  return compareBytes(encodeRecordBytes(a), encodeRecordBytes(b))
+  if (a === b) return 0
+  if (a.vnodes !== b.vnodes) return a.vnodes < b.vnodes ? -1 : 1
+  return compareAddrs(a.addrs, b.addrs)
 }
 
 /**
- * Canonical bytes: tag, version, count, then records in peer-id order, each as peer id,
- * incarnation, status, vnodes, addresses (sorted). Equal tables give equal bytes.
+ * Records from a peer (a join, its answer, a heartbeat) as a delta. Each must be valid
+ * and canonical (addresses distinct and in code point order), or InvalidMemberRecordError;
+ * a peer named twice keeps the winning record.
  */
+export function fromRecords(records: readonly MemberRecord[]): MemberTable {
+  const table = new Map<string, MemberRecord>()
+  for (const input of records) {
+    const record = normalize(input)
+    if (!sameStrings(record.addrs, input.addrs)) {
+      throw new InvalidMemberRecordError(`addresses must be distinct and in code point order (peer ${JSON.stringify(record.peerId)})`)
+    }
+    const current = table.get(record.peerId)
+    if (current === undefined || compareRecords(record, current) > 0) table.set(record.peerId, record)
+  }
+  return table
+}
+
+/** The wire's `members` message holding the table in peer-id order: equal tables give equal bytes. */
 export function encode(table: MemberTable): Uint8Array {
-  const writer = new Writer()
-  writer.byte(MEMBER_TABLE_TAG)
-  writer.byte(MEMBER_TABLE_VERSION)
-  const records = members(table)
-  writer.varUint(records.length)
-  for (const record of records) writeRecord(writer, record)
-  return writer.finish()
+  return encodeMessage({ type: 'members', members: members(table) }, { maxBytes: MAX_MESSAGE_BYTES })
 }
 
 /**
  * Strict inverse of `encode`: throws MemberTableDecodeError (only) unless the bytes are
- * exactly the canonical encoding of a valid table, checking every length against its
- * limit before reading, so hostile input can neither allocate much nor decode two ways.
+ * exactly the canonical encoding of a valid table. The wire codec checks the limits and
+ * the one encoding of the message; this adds the order of peers and addresses.
  */
 export function decode(bytes: Uint8Array): MemberTable {
-  const reader = new Reader(bytes, (reason) => new MemberTableDecodeError(reason))
-  const tag = reader.byte()
-  if (tag !== MEMBER_TABLE_TAG) throw new MemberTableDecodeError(`tag 0x${tag.toString(16)} is not a member table`)
-  const version = reader.byte()
-  if (version !== MEMBER_TABLE_VERSION) throw new MemberTableDecodeError(`unsupported version ${version}`)
-  const count = reader.varUint()
-  // Every record takes at least 6 bytes, which bounds the count by the input size.
-  if (count > MAX_MEMBERS || count * 6 > reader.remaining) throw new MemberTableDecodeError(`member count ${count} is too large`)
+  let message: Message
+  try {
+    message = decodeMessage(bytes, { maxBytes: MAX_MESSAGE_BYTES })
+  } catch (err) {
+    throw new MemberTableDecodeError(err instanceof Error ? err.message : String(err))
+  }
+  if (message.type !== 'members') throw new MemberTableDecodeError(`expected a members message, got ${message.type}`)
   const table = new Map<string, MemberRecord>()
   let previous: string | undefined
-  for (let i = 0; i < count; i++) {
-    const record = readRecord(reader)
-    if (previous !== undefined && compareCodePoints(previous, record.peerId) >= 0) {
+  for (const input of message.members) {
+    if (previous !== undefined && compareCodePoints(previous, input.peerId) >= 0) {
       throw new MemberTableDecodeError('members are not in strictly increasing peer-id order')
     }
-    previous = record.peerId
-    table.set(record.peerId, record)
+    previous = input.peerId
+    if (!isStrictlyIncreasing(input.addrs)) {
+      throw new MemberTableDecodeError(`addresses of ${JSON.stringify(input.peerId)} are not strictly increasing`)
+    }
+    table.set(input.peerId, freezeRecord({ ...input }))
   }
-  reader.end()
   return table
 }
 
-function writeRecord(writer: Writer, record: MemberRecord): void {
-  writer.string(record.peerId)
-  writer.varUint(record.incarnation)
-  writer.byte(STATUS_BYTE[record.status])
-  writer.varUint(record.vnodes)
-  writer.varUint(record.addrs.length)
-  for (const addr of record.addrs) writer.string(addr)
-}
-
-function readRecord(reader: Reader): MemberRecord {
-  const peerId = reader.string(MAX_PEER_ID_BYTES)
-  if (peerId.length === 0) throw new MemberTableDecodeError('empty peer id')
-  const incarnation = reader.varUint()
-  const status = STATUS_OF_BYTE[reader.byte()]
-  if (status === undefined) throw new MemberTableDecodeError(`unknown status for ${peerId}`)
-  const vnodes = reader.varUint()
-  if (vnodes > MAX_VNODES) throw new MemberTableDecodeError(`vnodes ${vnodes} above ${MAX_VNODES} for ${peerId}`)
-  const addrCount = reader.varUint()
-  if (addrCount > MAX_ADDRS) throw new MemberTableDecodeError(`${addrCount} addresses for ${peerId}, limit ${MAX_ADDRS}`)
-  const addrs: string[] = []
-  for (let i = 0; i < addrCount; i++) {
-    const addr = reader.string(MAX_ADDR_BYTES)
-    if (addr.length === 0) throw new MemberTableDecodeError(`empty address for ${peerId}`)
-    if (i > 0 && compareCodePoints(addrs[i - 1]!, addr) >= 0) {
-      throw new MemberTableDecodeError(`addresses of ${peerId} are not strictly increasing`)
-    }
-    addrs.push(addr)
+function compareAddrs(a: readonly string[], b: readonly string[]): number {
+  const n = Math.min(a.length, b.length)
+  for (let i = 0; i < n; i++) {
+    const order = compareCodePoints(a[i]!, b[i]!)
+    if (order !== 0) return order
   }
-  return freezeRecord({ peerId, addrs, vnodes, incarnation, status })
+  return a.length - b.length
 }
 
-function encodeRecordBytes(record: MemberRecord): Uint8Array {
-  const writer = new Writer()
-  writeRecord(writer, record)
-  return writer.finish()
+function isStrictlyIncreasing(addrs: readonly string[]): boolean {
+  for (let i = 1; i < addrs.length; i++) if (compareCodePoints(addrs[i - 1]!, addrs[i]!) >= 0) return false
+  return true
 }
 
 function sameStrings(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i])
-}
-
-function compareBytes(a: Uint8Array, b: Uint8Array): number {
-  const n = Math.min(a.length, b.length)
-  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return a[i]! - b[i]!
-  return a.length - b.length
 }
 
 /** Checks the limits `decode` enforces and returns the canonical, frozen record. */
@@ -219,7 +191,7 @@ function normalize(input: MemberRecordInput): MemberRecord {
   const fail = (reason: string): never => {
     throw new InvalidMemberRecordError(`${reason} (peer ${JSON.stringify(peerId)})`)
   }
-  if (typeof peerId !== 'string' || peerId.length === 0 || !isWellFormed(peerId) || utf8Length(peerId) > MAX_PEER_ID_BYTES) {
+  if (typeof peerId !== 'string' || peerId.length === 0 || !peerId.isWellFormed() || utf8Length(peerId) > MAX_PEER_ID_BYTES) {
     fail(`peerId must be well-formed text of 1..${MAX_PEER_ID_BYTES} UTF-8 bytes`)
   }
   if (!Number.isSafeInteger(incarnation) || incarnation < 0) fail('incarnation must be a non-negative safe integer')
@@ -227,7 +199,7 @@ function normalize(input: MemberRecordInput): MemberRecord {
   if (status !== 'alive' && status !== 'left') fail(`status must be 'alive' or 'left'`)
   if (!Array.isArray(input.addrs)) fail('addrs must be an array')
   for (const addr of input.addrs) {
-    if (typeof addr !== 'string' || addr.length === 0 || !isWellFormed(addr) || utf8Length(addr) > MAX_ADDR_BYTES) {
+    if (typeof addr !== 'string' || addr.length === 0 || !addr.isWellFormed() || utf8Length(addr) > MAX_ADDR_BYTES) {
       fail(`addresses must be well-formed text of 1..${MAX_ADDR_BYTES} UTF-8 bytes`)
     }
   }

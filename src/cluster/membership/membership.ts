@@ -12,6 +12,7 @@ import { DEFAULT_VNODES } from '../ring/constants.js'
 import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './constants.js'
 import * as memberTable from './member-table.js'
 import type { MemberRecord, MemberTable } from './member-table.js'
+import { loadMemberTable } from './member-rows.js'
 import { PhiAccrualDetector } from './phi-accrual.js'
 import { buildRing, type Ring } from '../ring/ring.js'
 import { ringVersionOf } from '../ring/ring-version.js'
@@ -77,9 +78,7 @@ export class Membership {
   async start(): Promise<void> {
     if (this.started) return
     this.started = true
-    for (const row of this.init.store.listMembers()) {
-      this.table = memberTable.merge(this.table, memberTable.decode(row.record))
-    }
+    this.table = memberTable.merge(this.table, await loadMemberTable(this.init.store))
     const now = this.init.clock.now()
     for (const record of this.table.values()) {
       if (record.peerId !== this.self) this.detector.heartbeat(record.peerId, now)
@@ -212,7 +211,7 @@ export class Membership {
   private async learn(records: readonly MemberAnnouncement[]): Promise<void> {
     let delta: MemberTable = memberTable.empty()
     try {
-      delta = memberTable.decode(memberTable.encode(new Map(records.map((r) => [r.peerId, r as MemberRecord]))))
+      delta = memberTable.fromRecords(records)
     } catch {
       return
     }

@@ -1,7 +1,7 @@
 // The version of a membership view: nodes with the same version place every key the same
 // way, so anti-entropy compares only between equal versions and rings can be cached by it.
 import { createHash } from 'node:crypto'
-import { compareCodePoints } from '../../base/text.js'
+import { compareCodePoints } from '../../../crdts/text.js'
 import { DEFAULT_VNODES } from './constants.js'
 
 export const RING_VERSION_BYTES = 16

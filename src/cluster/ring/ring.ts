@@ -6,7 +6,7 @@
 // (tokens[i-1], tokens[i]] (wrapping for i = 0); a key belongs to the first token at or
 // clockwise after its position. A range is (start, end] clockwise; start === end means
 // the whole ring.
-import { compareCodePoints } from '../../base/text.js'
+import { compareCodePoints } from '../../../crdts/text.js'
 import { DEFAULT_VNODES, TOKENS_PER_VNODE } from './constants.js'
 import { MAX_VNODES } from '../../wire/limits.js'
 import { InvalidRingError } from './errors.js'
