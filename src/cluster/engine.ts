@@ -215,7 +215,15 @@ export class Engine {
     this.offs.push(this.membership.onChange(() => this.shareAddresses()))
     // The transport starts first so the announced addresses carry the real ports; peers it
     // reports before membership is up are picked up from peers() right after.
+    // A closed connection is news before a missed heartbeat is: suspect the peer now, and
+    // measure its latency afresh when it is back.
+    transport.onPeerLost((peer) => {
+      if (!this.membershipReady) return
+      this.membership.connectionLost(peer)
+      this.messenger.latency.forget(peer)
+    })
     transport.onPeerSeen((peer) => {
+      if (this.membershipReady) this.membership.connectionSeen(peer)
       if (this.membershipReady) this.peerSeen(peer)
     })
     await transport.start()

@@ -149,6 +149,16 @@ export class Membership {
     return this.detector.isAvailable(peer, this.init.clock.now()) ? 'alive' : 'suspect'
   }
 
+  /** The transport lost its connection to `peer`: suspected at once, until it is heard from again. */
+  connectionLost(peer: string): void {
+    if (peer !== this.self) this.detector.connectionLost(peer, this.init.clock.now())
+  }
+
+  /** The transport (re)connected to `peer`: its heartbeats decide again. */
+  connectionSeen(peer: string): void {
+    this.detector.connectionSeen(peer)
+  }
+
   /** Alive and not suspected: coordinators send to these. */
   isLive(peer: string): boolean {
     return this.health(peer) === 'alive'

@@ -88,6 +88,8 @@ class IntervalWindow {
 interface PeerState {
   readonly window: IntervalWindow
   lastHeartbeatMs: number
+  /** When the transport said the connection to the peer closed; cleared by a later heartbeat. */
+  lostAtMs?: number
 }
 
 export class PhiAccrualDetector {
@@ -161,12 +163,33 @@ export class PhiAccrualDetector {
     return this.peers.has(peer)
   }
 
+  /**
+   * The connection to the peer closed: suspect it now rather than after a silence long
+   * enough for φ. It stays suspected until the transport reconnects (connectionSeen) or a
+   * heartbeat arrives more than the acceptable pause after the loss: heartbeats already on
+   * their way when the connection closed prove nothing.
+   */
+  connectionLost(peer: string, nowMs: number): void {
+    const state = this.peers.get(peer)
+    if (state !== undefined) state.lostAtMs = nowMs
+  }
+
+  /** The transport (re)connected to the peer: φ judges it again from its heartbeats. */
+  connectionSeen(peer: string): void {
+    const state = this.peers.get(peer)
+    if (state !== undefined) state.lostAtMs = undefined
+  }
+
   /** Forgets a peer (it left); a later heartbeat starts over from the bootstrap. */
   remove(peer: string): void {
     this.peers.delete(peer)
   }
 
   private phiOf(state: PeerState, nowMs: number): number {
+    if (state.lostAtMs !== undefined) {
+      if (state.lastHeartbeatMs - state.lostAtMs <= this.acceptableHeartbeatPauseMs) return Infinity
+      state.lostAtMs = undefined
+    }
     const elapsed = Math.max(0, nowMs - state.lastHeartbeatMs)
     const mean = state.window.mean + this.acceptableHeartbeatPauseMs
     const stdDeviation = Math.max(state.window.stdDeviation, this.minStdDeviationMs)
