@@ -126,6 +126,15 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
     })
 
   program
+    .command('leave')
+    .description('make the node leave the cluster for good and stop: the others show it left and take over its keys')
+    .action(async (_opts: object, cmd: Command) => {
+      const { status, body } = await callNode(clientOptions(flags(cmd)), 'POST', 'v1/leave')
+      if (status !== 202) throw new CliError(errorReason(status, body))
+      print(flags(cmd).json === true ? JSON.stringify(body) : 'the node is leaving the cluster and will stop')
+    })
+
+  program
     .command('members')
     .description('list the cluster members this node sees')
     .action(async (_opts: object, cmd: Command) => {

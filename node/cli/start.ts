@@ -132,6 +132,8 @@ export async function startNode(flags: StartFlags, hooks: StartHooks = {}): Prom
       logger: forComponent(logger, 'http'),
       isNetworkReady: () => transport.libp2p.status === 'started',
       extraRoutes: hooks.extraRoutes,
+      // `rumordb leave`: leave the cluster for good, then stop.
+      onLeave: () => stop('leave requested', { leave: true }),
     })
     url = (await server.listen()).url
   } catch (err) {
@@ -145,7 +147,7 @@ export async function startNode(flags: StartFlags, hooks: StartHooks = {}): Prom
   logger.info({ ...info, dataDir, cluster: flags.cluster, ...replication }, 'ready')
 
   let stopping = false
-  const stop = (signal: string): void => {
+  const stop = (signal: string, options: { leave?: boolean } = {}): void => {
     if (stopping) {
       logger.warn({ signal }, 'second signal: exiting without waiting')
       process.exit(1)
@@ -154,8 +156,8 @@ export async function startNode(flags: StartFlags, hooks: StartHooks = {}): Prom
     logger.info({ signal }, 'stopping: finishing in-flight writes')
     void (async () => {
       await server.close()
-      await db.close()
-      logger.info({}, 'stopped')
+      await db.close({ leave: options.leave === true })
+      logger.info({ left: options.leave === true }, 'stopped')
       process.exit(0)
     })().catch((err: unknown) => {
       logger.error({ err }, 'stop failed')

@@ -1,6 +1,7 @@
 // The HTTP/JSON API of one node: `createHttpServer({ db })` → `{ app, listen, close }`.
 // Loopback by default; any other address needs a bearer token. The server never opens or
 // closes the database: its owner (the CLI, a test) does.
+import { registerLeaveRoute } from './routes-leave.js'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
 import type { Logger } from 'pino'
@@ -33,6 +34,8 @@ export interface HttpServerOptions {
   readonly processMetrics?: boolean
   /** More routes, registered after the API's (the fault-injection entry adds POST /v1/_faults). */
   readonly extraRoutes?: (app: FastifyInstance) => void
+  /** Serves POST /v1/leave: called once the answer left; the node leaves the cluster and stops. */
+  readonly onLeave?: () => void
 }
 
 export interface HttpServer {
@@ -92,6 +95,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   registerBatchRoutes(app, { db, metrics })
   registerClusterRoutes(app, { db })
   registerOpsRoutes(app, { db, metrics, isNetworkReady })
+  if (options.onLeave !== undefined) registerLeaveRoute(app, options.onLeave)
   options.extraRoutes?.(app)
 
   let closing: Promise<void> | undefined

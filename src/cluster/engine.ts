@@ -237,8 +237,9 @@ export class Engine {
   }
 
   /** Stops timers, lets replication in flight finish, stops the transport. Idempotent. */
-  async stop(): Promise<void> {
+  async stop(options: { readonly leave?: boolean } = {}): Promise<void> {
     if (!this.started) return
+    if (options.leave === true) await this.announceLeave()
     this.started = false
     this.membershipReady = false
     for (const timer of this.joinTimers.values()) this.init.clock.clearTimeout(timer)
@@ -249,6 +250,16 @@ export class Engine {
     await this.coordinator.drain()
     await this.membership.stop()
     await this.init.transport.stop()
+  }
+
+  /**
+   * Leaving is explicit (DESIGN.md): this node's record becomes `left`, so the others show
+   * it left rather than suspect and place its key ranges on the remaining members. The
+   * heartbeat that carries it is best effort, so every live peer is also told directly.
+   */
+  private async announceLeave(): Promise<void> {
+    await this.membership.leave()
+    await Promise.allSettled(this.membership.livePeers().map((peer) => this.membership.join(peer)))
   }
 
   /** A keyed write may answer with its first outcome (replayed); an unkeyed one always applies. */

@@ -398,12 +398,18 @@ export class Database implements KeyAccess {
     })
   }
 
-  /** Waits for in-flight operations, leaves the network, commits and releases the data directory. Idempotent. */
-  close(): Promise<void> {
+  /**
+   * Waits for in-flight operations, disconnects, commits and releases the data directory.
+   * Idempotent. With `leave: true` a networked node first leaves the cluster for good: the
+   * others show it `left` (not suspect) and move its key ranges to the remaining members;
+   * opening the same data directory later rejoins. Without it, the others see it suspect
+   * and keep hints for it until it is back.
+   */
+  close(options: { readonly leave?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
       if (this.pruneTimer !== undefined) this.clock.clearTimeout(this.pruneTimer)
       await Promise.allSettled([...this.inFlight])
-      await this.engine?.stop()
+      await this.engine?.stop({ leave: options.leave === true })
       this.subscriptions.clear()
       await this.store.close()
     })()
