@@ -2,7 +2,8 @@
 // it keeps this cache exact: every staged write updates it, a failed commit evicts the key.
 // A hit saves a SELECT and a full decode on each read-modify-write. The budget is in
 // encoded bytes (a proxy for decoded size), so many small counters fit and a few large
-// sets cannot crowd memory.
+// sets cannot crowd memory. Eviction is least recently used, in constant time (lru-cache).
+import { LRUCache } from 'lru-cache'
 import type { KeyContent } from '../../crdts/key-content.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 
@@ -22,42 +23,37 @@ interface Entry extends CachedState {
 }
 
 export class StateCache {
-  private readonly entries = new Map<string, Entry>()
-  private used = 0
+  /** Absent with a budget below one byte: lru-cache needs a positive maxSize. */
+  private readonly entries: LRUCache<string, Entry> | undefined
 
-  constructor(private readonly budgetBytes = DEFAULT_STATE_CACHE_BYTES) {}
+  constructor(budgetBytes = DEFAULT_STATE_CACHE_BYTES) {
+    const maxSize = Math.floor(budgetBytes)
+    this.entries = maxSize >= 1 ? new LRUCache<string, Entry>({ maxSize, sizeCalculation: (e) => e.cost }) : undefined
+  }
 
+  /** A hit makes the key the most recently used. */
   get(key: string): CachedState | undefined {
-    return this.entries.get(key)
+    return this.entries?.get(key)
   }
 
   /** `encodedBytes`: the size of the state's encoding. */
   set(key: string, entry: CachedState, encodedBytes: number): void {
-    this.delete(key)
+    if (this.entries === undefined) return
     const cost = encodedBytes + key.length * 2 + ENTRY_OVERHEAD_BYTES
-    if (cost > this.budgetBytes) return
-    // Re-inserting moves the key to the young end; the oldest insertions are evicted first.
-    this.entries.set(key, { ...entry, cost })
-    this.used += cost
-    for (const [oldest, e] of this.entries) {
-      if (this.used <= this.budgetBytes) break
-      this.entries.delete(oldest)
-      this.used -= e.cost
-    }
+    // Larger than the whole budget: not cached, and the key's older state must go too.
+    if (cost > this.entries.maxSize) this.entries.delete(key)
+    else this.entries.set(key, { ...entry, cost })
   }
 
   delete(key: string): void {
-    const e = this.entries.get(key)
-    if (e === undefined) return
-    this.entries.delete(key)
-    this.used -= e.cost
+    this.entries?.delete(key)
   }
 
   get size(): number {
-    return this.entries.size
+    return this.entries?.size ?? 0
   }
 
   get bytes(): number {
-    return this.used
+    return this.entries?.calculatedSize ?? 0
   }
 }

@@ -22,6 +22,24 @@ describe('StateCache', () => {
     expect(cache.size).toBe(0)
   })
 
+  it('evicts the least recently used: a read keeps a key in', () => {
+    const cache = new StateCache(1000)
+    for (let i = 0; i < 4; i++) cache.set(`k${i}`, { type: 'gcounter', state: i }, 100)
+    expect(cache.size).toBe(4)
+    cache.get('k0')
+    cache.set('k4', { type: 'gcounter', state: 4 }, 100)
+    expect(cache.get('k0')?.state).toBe(0)
+    expect(cache.get('k1')).toBeUndefined()
+  })
+
+  it('a state too large to cache also drops the older state of its key', () => {
+    const cache = new StateCache(1000)
+    cache.set('k', { type: 'orset', state: 'small' }, 10)
+    cache.set('k', { type: 'orset', state: 'big' }, 10_000)
+    expect(cache.get('k')).toBeUndefined()
+    expect(cache.bytes).toBe(0)
+  })
+
   it('does not cache an entry larger than the whole budget, and a zero budget caches nothing', () => {
     const cache = new StateCache(100)
     cache.set('big', { type: 'orset', state: [] }, 10_000)
