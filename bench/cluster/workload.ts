@@ -11,21 +11,17 @@ import {
   crdtTypeNames,
   type CrdtTypeName,
   type GCounterState,
-  type JsonValue,
   type LWWRegisterState,
   type ORSetState,
   type PNCounterState,
 } from '../../crdts/index.js'
+import type { Operation } from '../../src/base/operations.js'
 import type { Random } from '../../src/base/random.js'
 
 export const ALL_TYPES: readonly CrdtTypeName[] = crdtTypeNames
 
-/** The body of POST /v1/kv/:key. */
-export type WriteBody =
-  | { readonly type: 'gcounter'; readonly op: 'increment'; readonly amount: number }
-  | { readonly type: 'pncounter'; readonly op: 'increment' | 'decrement'; readonly amount: number }
-  | { readonly type: 'orset'; readonly op: 'add' | 'remove'; readonly element: JsonValue }
-  | { readonly type: 'lww'; readonly op: 'set'; readonly value: JsonValue }
+/** The body of POST /v1/kv/:key: one operation. */
+export type WriteBody = Operation
 
 export interface Write {
   readonly key: string

@@ -1,6 +1,6 @@
 // A write is one operation on one key. The union is discriminated on `type` (the key's
 // CRDT) and `op`; the HTTP API accepts exactly this shape and the coordinator forwards it.
-import { crdtTypeNames } from '../../crdts/registry.js'
+import { crdtTypeNames, type CrdtValues } from '../../crdts/registry.js'
 import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
 
 export type Operation =
@@ -11,13 +11,8 @@ export type Operation =
 
 export type OperationName = Operation['op']
 
-/** The value a key of each type reads as. */
-export interface ValueOf {
-  gcounter: number
-  pncounter: number
-  orset: JsonValue[]
-  lww: JsonValue | undefined
-}
+/** The value a key of each type reads as (crdts/'s registry). */
+export type ValueOf = CrdtValues
 
 /** The replicated types by name: crdts/'s registry, under the engine's public name. */
 export const CRDT_TYPE_NAMES: readonly CrdtTypeName[] = crdtTypeNames
