@@ -126,6 +126,16 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
     })
 
   program
+    .command('invite')
+    .description('print a one-line invite for another node to join this cluster (it holds the cluster secret: share it like a password)')
+    .action(async (_opts: object, cmd: Command) => {
+      const { status, body } = await callNode(clientOptions(flags(cmd)), 'GET', 'v1/invite')
+      if (status !== 200) throw new CliError(errorReason(status, body))
+      const r = body as { invite: string }
+      print(flags(cmd).json === true ? JSON.stringify(r) : r.invite)
+    })
+
+  program
     .command('leave')
     .description('make the node leave the cluster for good and stop: the others show it left and take over its keys')
     .action(async (_opts: object, cmd: Command) => {

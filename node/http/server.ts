@@ -1,6 +1,7 @@
 // The HTTP/JSON API of one node: `createHttpServer({ db })` → `{ app, listen, close }`.
 // Loopback by default; any other address needs a bearer token. The server never opens or
 // closes the database: its owner (the CLI, a test) does.
+import { registerInviteRoute } from './routes-invite.js'
 import { registerLeaveRoute } from './routes-leave.js'
 import type { AddressInfo } from 'node:net'
 import Fastify, { type FastifyInstance } from 'fastify'
@@ -36,6 +37,8 @@ export interface HttpServerOptions {
   readonly extraRoutes?: (app: FastifyInstance) => void
   /** Serves POST /v1/leave: called once the answer left; the node leaves the cluster and stops. */
   readonly onLeave?: () => void
+  /** Serves GET /v1/invite: an invite for another node to join this cluster. */
+  readonly invite?: () => string
 }
 
 export interface HttpServer {
@@ -96,6 +99,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
   registerClusterRoutes(app, { db })
   registerOpsRoutes(app, { db, metrics, isNetworkReady })
   if (options.onLeave !== undefined) registerLeaveRoute(app, options.onLeave)
+  if (options.invite !== undefined) registerInviteRoute(app, options.invite)
   options.extraRoutes?.(app)
 
   let closing: Promise<void> | undefined

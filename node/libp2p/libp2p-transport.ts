@@ -56,7 +56,7 @@ export async function createLibp2pTransport(options: Libp2pTransportOptions = {}
     listen: resolved.listen,
     bootstrap: resolved.bootstrap,
     mdns: resolved.mdns,
-    mdnsServiceTag: mdnsServiceTag(resolved.cluster),
+    mdnsServiceTag: mdnsServiceTag(resolved.cluster, resolved.swarmKeyFile),
     mdnsIntervalMs: resolved.mdnsIntervalMs,
     swarmKeyFile: resolved.swarmKeyFile,
     topics: [resolved.topic],

@@ -122,9 +122,15 @@ async function peerKey(dataDir: string | undefined, log: TransportLogger): Promi
   return loaded.privateKey
 }
 
-/** mDNS service name: one per cluster, as a DNS-safe label. */
-export function mdnsServiceTag(cluster: string): string {
-  return `_rumordb-${createHash('sha256').update(cluster).digest('hex').slice(0, 16)}._udp.local`
+/**
+ * mDNS service name: one per cluster (its name and, for a private cluster, its secret), as
+ * a DNS-safe label, so a node only finds nodes of its own cluster. A one-way hash: the label
+ * says nothing of the secret.
+ */
+export function mdnsServiceTag(cluster: string, swarmKeyFile?: Uint8Array): string {
+  const hash = createHash('sha256').update(cluster)
+  if (swarmKeyFile !== undefined) hash.update('\0rumordb-mdns\0').update(swarmKeyFile)
+  return `_rumordb-${hash.digest('hex').slice(0, 16)}._udp.local`
 }
 
 export function parseAddress(addr: string, what: string): Multiaddr {

@@ -45,7 +45,7 @@ describe('a state above one frame on libp2p', () => {
     console.log(`built ${ELEMENTS} elements of ${ELEMENT_CHARS} bytes on a in ${Date.now() - built} ms`)
 
     const joined = Date.now()
-    const b = await openDatabase({ dataDir: join(dir, 'b'), network: { listen: LOOPBACK, mdns: false, bootstrap: a.transport!.multiaddrs() }, engine: FAST })
+    const b = await openDatabase({ dataDir: join(dir, 'b'), network: { listen: LOOPBACK, mdns: false, join: a.invite() }, engine: FAST })
     dbs.push(b)
     await until(async () => ((await b.get('big', { r: 1 }))?.value as unknown[] | undefined)?.length === ELEMENTS, 'b to hold the whole set locally')
     console.log(`b got the set in ${Date.now() - joined} ms after it opened`)

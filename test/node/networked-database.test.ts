@@ -24,9 +24,10 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rumordb-p2p-'))
   const first = await openDatabase({ dataDir: join(dir, 'a'), network: { listen: LOOPBACK, mdns: false }, engine: FAST })
   dbs.push(first)
-  const bootstrap = first.transport!.multiaddrs()
+  // Private by default: the others join with the first node's invite (secret and addresses).
+  const join_ = first.invite()
   for (const name of ['b', 'c']) {
-    dbs.push(await openDatabase({ dataDir: join(dir, name), network: { listen: LOOPBACK, mdns: false, bootstrap }, engine: FAST }))
+    dbs.push(await openDatabase({ dataDir: join(dir, name), network: { listen: LOOPBACK, mdns: false, join: join_ }, engine: FAST }))
   }
   await until(() => dbs.every((d) => d.members().members.filter((m) => m.status === 'alive').length === 3), 'three alive members everywhere')
 }, 60_000)
@@ -69,4 +70,28 @@ describe('openDatabase({ network }) on libp2p', () => {
       expect(self?.addrs.some((addr) => addr.startsWith('/ip4/127.0.0.1/tcp/') && !addr.includes('/tcp/0/'))).toBe(true)
     }
   })
+})
+
+describe('private by default', () => {
+  it('a node with its own secret, or an open one, cannot reach the cluster; one with the invite can', async () => {
+    const first = dbs[0]!
+    const outsider = await openDatabase({ dataDir: join(dir, 'outsider'), network: { listen: LOOPBACK, mdns: false, bootstrap: first.transport!.multiaddrs() }, engine: FAST })
+    const open = await openDatabase({ dataDir: join(dir, 'open'), network: { listen: LOOPBACK, mdns: false, open: true, bootstrap: first.transport!.multiaddrs() }, engine: FAST })
+    try {
+      expect(outsider.access?.source).toBe('created')
+      expect(() => open.invite()).toThrow(/its cluster is open/)
+      // Their dials fail at the handshake: nobody ever becomes a member of the other side.
+      await outsider.counter('probe').increment()
+      await open.counter('probe').increment()
+      // Each keeps dialing the cluster's first node and fails at the handshake (pnet).
+      await until(() => outsider.transport!.counters().dialsFailed >= 2 && open.transport!.counters().dialsFailed >= 2, 'failed dials from both')
+      for (const db of [outsider, open]) expect(db.members().members.map((m) => m.id)).toEqual([db.nodeId])
+      expect(first.members().members.map((m) => m.id)).not.toContain(outsider.nodeId)
+      expect(first.members().members.map((m) => m.id)).not.toContain(open.nodeId)
+      expect(await first.get('probe')).toBeUndefined()
+    } finally {
+      await outsider.close()
+      await open.close()
+    }
+  }, 60_000)
 })
