@@ -27,6 +27,11 @@ export interface NodeProcessOptions {
   readonly args?: () => string[]
   /** Start through the fault-injection entry (node/faults/main.ts): the node answers POST /v1/_faults. */
   readonly faults?: boolean
+  /**
+   * Keep the node private (a cluster secret in its data directory, joined with `--join`).
+   * By default a harness node starts `--open`, so nodes joined by `--bootstrap` connect.
+   */
+  readonly private?: boolean
   /** Extra environment variables (on top of this process's). */
   readonly env?: Readonly<Record<string, string>>
   /** `--log-level` (default info). Above info, readiness is read from node.json instead of the log. */
@@ -76,6 +81,7 @@ export class NodeProcess {
       '--log-level',
       level,
       ...(this.options.stopWithParent === true ? ['--stop-with-stdin'] : []),
+      ...(this.options.private === true ? [] : ['--open']),
       ...(this.options.args?.() ?? []),
     ]
     const child = spawn(process.execPath, args, {

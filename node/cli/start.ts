@@ -23,6 +23,8 @@ export interface StartFlags {
   bootstrap: string[]
   mdns: boolean
   swarmKey?: string
+  join?: string
+  open?: boolean
   cluster: string
   n: string
   r: string
@@ -77,7 +79,9 @@ export function addStartCommand(program: Command, hooks: () => StartHooks = () =
     .option('--http-token <token>', 'bearer token the HTTP API requires (env RUMORDB_HTTP_TOKEN)')
     .addOption(new Option('--bootstrap <multiaddr>', 'peer to dial, with /p2p/<peer id>, repeatable').argParser(collect).default([], 'none'))
     .option('--no-mdns', 'do not discover peers on the LAN by multicast DNS')
-    .option('--swarm-key <file>', 'private cluster: only nodes with the same key (rumordb keygen) can connect')
+    .option('--join <invite>', "join a cluster with the invite `rumordb invite` printed on one of its nodes (kept: later starts need no flag)")
+    .option('--swarm-key <file>', 'the cluster secret as a swarm key file (rumordb keygen), instead of the one kept in --data')
+    .option('--open', 'no cluster secret: anyone who can reach this node may join, read and write (logged as a warning)')
     .option('--cluster <name>', 'cluster name: nodes join only peers of the same cluster', 'default')
     .option('--n <count>', 'replicas per key', '3')
     .option('--r <count>', 'replicas a read asks', '2')
@@ -104,6 +108,7 @@ export async function startNode(flags: StartFlags, hooks: StartHooks = {}): Prom
   }
   mkdirSync(dataDir, { recursive: true })
   if (hooks.warning !== undefined) logger.warn({}, hooks.warning)
+  if (flags.open === true) logger.warn({}, 'open cluster (--open): anyone who can reach this node may join, read and write; run without --open to keep a cluster secret')
   const db = await openDatabase({
     dataDir,
     replication,
@@ -114,6 +119,8 @@ export async function startNode(flags: StartFlags, hooks: StartHooks = {}): Prom
       bootstrap: flags.bootstrap,
       mdns: flags.mdns,
       swarmKey,
+      join: flags.join,
+      open: flags.open === true,
       cluster: flags.cluster,
       logger: forComponent(logger, 'libp2p'),
       wrapTransport: hooks.wrapTransport,
@@ -134,6 +141,8 @@ export async function startNode(flags: StartFlags, hooks: StartHooks = {}): Prom
       extraRoutes: hooks.extraRoutes,
       // `rumordb leave`: leave the cluster for good, then stop.
       onLeave: () => stop('leave requested', { leave: true }),
+      // `rumordb invite`: the cluster secret and this node's addresses, for a node to --join.
+      invite: () => db.invite(),
     })
     url = (await server.listen()).url
   } catch (err) {

@@ -1,7 +1,8 @@
-// Three `rumordb start` processes on loopback, driven only through the CLI and HTTP:
-// write on A, read on C; SIGKILL B; keep writing with w = 2 (sloppy quorum, hints);
-// restart B from its data directory (same peer id); B gets its hints and converges;
-// no acknowledged write is lost.
+// Three `rumordb start` processes on loopback, driven only through the CLI and HTTP,
+// private as a user starts them: A creates the cluster secret, `rumordb invite` on A
+// prints the invite, B and C start with `--join`; write on A, read on C; SIGKILL B; keep
+// writing with w = 2 (sloppy quorum, hints); restart B from its data directory (same peer
+// id, the kept secret); B gets its hints and converges; no acknowledged write is lost.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -15,11 +16,14 @@ let c: NodeProcess
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rumordb-e2e-'))
-  a = new NodeProcess('A', join(dir, 'a'))
+  a = new NodeProcess('A', join(dir, 'a'), { private: true })
   await a.start()
-  const boot = (): string[] => ['--bootstrap', a.info!.addrs[0] as string]
-  b = new NodeProcess('B', join(dir, 'b'), boot)
-  c = new NodeProcess('C', join(dir, 'c'), boot)
+  const invite = cli(['--node', a.url, 'invite'])
+  expect(invite.status, invite.stderr).toBe(0)
+  expect(invite.stdout.trim()).toMatch(/^rumordb-invite:1:\S+$/)
+  const joinArgs = (): string[] => ['--join', invite.stdout.trim()]
+  b = new NodeProcess('B', join(dir, 'b'), { private: true, args: joinArgs })
+  c = new NodeProcess('C', join(dir, 'c'), { private: true, args: joinArgs })
   await Promise.all([b.start(), c.start()])
   await eventually(async () => {
     const views = await Promise.all([a, b, c].map((n) => n.http('GET', '/v1/members')))
