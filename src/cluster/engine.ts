@@ -7,7 +7,7 @@ import type { Clock, TimerHandle } from '../base/clock.js'
 import { silentLogger, type Logger } from '../base/logger.js'
 import type { Operation } from '../base/operations.js'
 import type { Random } from '../base/random.js'
-import type { Replica } from '../replica/replica.js'
+import type { Replica, ReplicaStats } from '../replica/replica.js'
 import type { Store } from '../store/store.js'
 import type { Transport } from '../transport/transport.js'
 import type { Request, Response } from '../wire/messages.js'
@@ -21,6 +21,7 @@ import { HintedHandoff } from './handoff/hinted-handoff.js'
 import { KeyedWrites } from './coordinator/keyed-writes.js'
 import { DEFAULT_IDEMPOTENCY_TTL_MS, operationId, outcomeId, type KeyedWrite } from '../replica/idempotency.js'
 import type { AppliedResult, ResolveOptions } from '../replica/write-path.js'
+import { DEFAULT_MAX_CLOCK_OFFSET_MS } from './membership/constants.js'
 import { Membership, type MemberView, type RingCache } from './membership/membership.js'
 import { createMessenger, type Messenger } from './messaging/messenger.js'
 import { responseFromError } from './messaging/remote-errors.js'
@@ -63,6 +64,11 @@ export interface EngineInit {
   readonly logger?: Logger
 }
 
+/**
+ * Every counter of every part of the engine: each part's own stats object, copied. It is
+ * the one source of /v1/status and /metrics (node/http/status-view.ts, metrics.ts walk it),
+ * so a counter added to a part's stats shows in both without further code.
+ */
 export interface EngineStatus {
   readonly id: string
   readonly keys: number
@@ -73,11 +79,96 @@ export interface EngineStatus {
   readonly antiEntropy: AntiEntropy['stats']
   readonly handoff: HintedHandoff['stats']
   readonly rumors: RequestRouter['stats']
+  /** The same as replica.clockDriftRefused, kept under the name earlier versions used (STATUS_ALIASES). */
   readonly clockDriftRefused: number
+  /** States from peers the local replica refused: clock drift, forged entries of this node. */
+  readonly replica: ReplicaStats
   /** Writes with an idempotency key: Paxos phases run, replays answered, refusals for want of a majority. */
   readonly keyedWrites: KeyedWrites['stats']
   /** Whether this node's clock agrees with the cluster's, and what was refused for clock skew. */
   readonly clock: ClockStatus
+}
+
+/** Fields of status() that repeat another under the name earlier versions used: /v1/status and /metrics show the other. */
+export const STATUS_ALIASES: ReadonlySet<string> = new Set(['clockDriftRefused'])
+
+/**
+ * Fields of status() that are levels (Prometheus gauges): they go down as well as up.
+ * Every other number only grows (a counter), so a counter added to a part's stats needs
+ * nothing here; a level does.
+ */
+export const STATUS_GAUGES: ReadonlySet<string> = new Set([
+  'keys',
+  'pendingHints',
+  'members.alive',
+  'members.suspect',
+  'members.left',
+  'messages.largeBytesHeld',
+  'antiEntropy.unreconciledKeys',
+  'clock.off',
+  'clock.offsetMs',
+  'clock.peersMeasured',
+  'clock.peersDisagreeing',
+  'clock.maxOffsetMs',
+])
+
+/**
+ * The status of an engine that has counted nothing: what a database with the network off
+ * reports, so /v1/status and /metrics have the same fields either way. Typed, so a counter
+ * added to a part's stats must be added here too or the build fails.
+ */
+export function idleEngineStatus(base: Pick<EngineStatus, 'id' | 'keys' | 'pendingHints' | 'members'>): EngineStatus {
+  return {
+    id: base.id,
+    keys: base.keys,
+    pendingHints: base.pendingHints,
+    members: { ...base.members },
+    messages: {
+      requestsSent: 0,
+      requestsFailed: 0,
+      requestsReceived: 0,
+      broadcastsSent: 0,
+      broadcastsReceived: 0,
+      bytesSent: 0,
+      bytesReceived: 0,
+      badFrames: 0,
+      largeSent: 0,
+      largeReceived: 0,
+      largeRefused: 0,
+      largeDropped: 0,
+      largeBytesHeld: 0,
+    },
+    coordinator: { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, hintsKeptLocally: 0, readRepairs: 0, rumorsSent: 0 },
+    antiEntropy: {
+      rounds: 0,
+      equalRounds: 0,
+      syncedRounds: 0,
+      viewMismatchRounds: 0,
+      failedRounds: 0,
+      keysSent: 0,
+      keysReceived: 0,
+      mergeErrors: 0,
+      oversizedStates: 0,
+      unreconciledKeys: 0,
+      requestsServed: 0,
+      requestErrors: 0,
+    },
+    handoff: { queued: 0, delivered: 0, failedAttempts: 0, dropped: 0 },
+    rumors: { rumorsMerged: 0, rumorsIgnored: 0, refused: 0 },
+    clockDriftRefused: 0,
+    replica: { clockDriftRefused: 0, remoteStatesRefused: 0 },
+    keyedWrites: { claimRounds: 0, replays: 0, unavailable: 0 },
+    clock: {
+      writesRefused: 0,
+      futureRegistersIgnored: 0,
+      timesFoundOff: 0,
+      off: false,
+      offsetMs: 0,
+      peersMeasured: 0,
+      peersDisagreeing: 0,
+      maxOffsetMs: DEFAULT_MAX_CLOCK_OFFSET_MS,
+    },
+  }
 }
 
 const JOIN_RETRY_BASE_MS = 200
@@ -104,12 +195,15 @@ export class Engine {
     const config = init.config ?? {}
     this.self = transport.localPeerId
     const replicas = (): number => config.n ?? DEFAULT_N
+    // One logger per part, named after it (rumordb:membership, rumordb:handoff, …).
+    const logger = init.logger ?? silentLogger
     let router: RequestRouter | undefined
     this.messenger = createMessenger({
       transport,
       now: () => clock.now(),
-      onRequest: (from, request) => this.refuseSkewedApply(request) ?? (router as RequestRouter).handleRequest(from, request),
+      onRequest: (from, request) => this.refuseSkewedApply(request) ?? this.serve(from, request),
       onBroadcast: (from, message) => router?.handleBroadcast(from, message),
+      logger: logger.forComponent('messenger'),
     })
     const send = this.messenger.send.bind(this.messenger)
     // Heartbeats tell whether this node's clock agrees with the cluster's (clock-offsets.ts).
@@ -118,7 +212,7 @@ export class Engine {
       clock,
       livePeers: () => this.membership.livePeers(),
       maxOffsetMs: config.maxClockOffsetMs,
-      logger: init.logger?.forComponent('clock') ?? silentLogger,
+      logger: logger.forComponent('clock'),
     })
     this.membership = new Membership({
       self: { peerId: this.self, addrs: config.addrs, vnodes: config.vnodes },
@@ -130,6 +224,7 @@ export class Engine {
       phiThreshold: config.phiThreshold,
       ringCache: config.ringCache,
       clockOffsets,
+      logger: logger.forComponent('membership'),
     })
     const idempotencyTtlMs = config.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
     const keyed = new KeyedWrites({
@@ -154,7 +249,7 @@ export class Engine {
       livePeers: () => this.membership.livePeers(),
       ring: () => ({ ...this.membership.ring(), n: replicas() }),
       intervalMs: config.antiEntropyIntervalMs,
-      logger: (init.logger ?? silentLogger).forComponent('anti-entropy'),
+      logger: logger.forComponent('anti-entropy'),
     })
     this.coordinator = new Coordinator({
       self: this.self,
@@ -164,22 +259,25 @@ export class Engine {
       random,
       send,
       broadcast: (m) => this.messenger.broadcast(m),
-      keepHint: (target, key, state, record) =>
-        replica
-          .merge(key, state, {
-            origin: 'local',
-            extras: {
-              ...hintExtras(target, key, state, clock.now()),
-              ...(record === undefined ? {} : { idempotency: [{ id: outcomeId(record.id), result: record.result, expiresAt: clock.now() + idempotencyTtlMs }] }),
-            },
-          })
-          .then(() => undefined),
+      keepHint: (target, key, state, record) => {
+        const merging = replica.merge(key, state, {
+          origin: 'local',
+          extras: {
+            ...hintExtras(target, key, state, clock.now()),
+            ...(record === undefined ? {} : { idempotency: [{ id: outcomeId(record.id), result: record.result, expiresAt: clock.now() + idempotencyTtlMs }] }),
+          },
+        })
+        this.handoff.noteAdded(target, key, merging)
+        return merging.then(() => undefined)
+      },
+      hintStored: (target, key, committed) => this.handoff.noteAdded(target, key, committed),
       keyed,
       idempotencyTtlMs,
       // Only what was configured: a default that adapts to the cluster stays the coordinator's.
       defaults: { n: config.n, r: config.r, w: config.w },
       sessionReadTimeoutMs: config.sessionReadTimeoutMs,
       rumors: config.rumors,
+      logger: logger.forComponent('coordinator'),
     })
     this.handoff = new HintedHandoff({
       store,
@@ -188,6 +286,7 @@ export class Engine {
       send,
       health: (peer) => this.membership.health(peer),
       intervalMs: config.handoffIntervalMs,
+      logger: logger.forComponent('handoff'),
     })
     router = new RequestRouter({
       self: this.self,
@@ -290,6 +389,23 @@ export class Engine {
     return refusal === undefined ? undefined : Promise.resolve(responseFromError(refusal))
   }
 
+  /**
+   * A peer's request, served by the router. A replicate request naming another owner
+   * (`hintFor`) is stored with a hint for it (request-router.ts), staged before the router
+   * answers: the handoff counts that hint at once, as it counts the ones this node's
+   * coordinator keeps, and forgets it unless the router acknowledges.
+   */
+  private serve(from: string, request: Request): Promise<Response> {
+    const answer = this.router.handleRequest(from, request)
+    if (request.type === 'replicate' && request.hintFor !== undefined && request.hintFor !== this.self) {
+      const committed = answer.then((response) => {
+        if (response.type !== 'ack') throw new Error(`replicate refused: ${response.type}`)
+      })
+      this.handoff.noteAdded(request.hintFor, request.key, committed)
+    }
+    return answer
+  }
+
   read(key: string, type: CrdtTypeName | undefined, options?: ClusterReadOptions): Promise<ClusterReadResult> {
     return this.coordinator.read(key, type, options)
   }
@@ -334,6 +450,7 @@ export class Engine {
       handoff: { ...this.handoff.stats },
       rumors: { ...this.router.stats },
       clockDriftRefused: this.init.replica.stats.clockDriftRefused,
+      replica: { ...this.init.replica.stats },
       clock: this.membership.clockOffsets.status(),
       keyedWrites: { ...this.keyed.stats },
     }

@@ -161,7 +161,7 @@ export async function createDatabase(components: DatabaseComponents, options: Da
   const logger = components.logger ?? silentLogger
   const ttl = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
   const actor = await loadOrCreateActor(store, random)
-  const replica = new Replica({ store, clock, actor, maxClockOffsetMs: options.maxClockOffsetMs })
+  const replica = new Replica({ store, clock, actor, maxClockOffsetMs: options.maxClockOffsetMs, logger: logger.forComponent('replica') })
   let engine: Engine | undefined
   if (transport !== undefined) {
     engine = new Engine({

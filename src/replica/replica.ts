@@ -28,6 +28,8 @@ import {
 } from '../../crdts/key-content.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import type { Clock } from '../base/clock.js'
+import { heldBack, LogThrottle } from '../base/log-throttle.js'
+import { silentLogger, type Logger } from '../base/logger.js'
 import { TypeMismatchError } from '../base/errors.js'
 import type { Operation } from '../base/operations.js'
 import { checkRemoteState } from './remote-guard.js'
@@ -115,6 +117,8 @@ export interface ReplicaInit {
   readonly maxClockOffsetMs?: number
   /** Memory budget of the decoded-state cache in encoded bytes (default 32 MiB; 0 disables it). */
   readonly cacheBytes?: number
+  /** `rumordb:replica`: states refused on merge (warn, at most once a minute per kind). */
+  readonly logger?: Logger
 }
 
 type AnyCrdt = {
@@ -138,11 +142,16 @@ export class Replica {
   readonly stats: ReplicaStats = { clockDriftRefused: 0, remoteStatesRefused: 0 }
   private readonly listeners = new Set<CommitListener>()
   private readonly cache: StateCache
+  private readonly logger: Logger
+  /** A node with a bad clock (or a broken peer) sends refused states over and over. */
+  private readonly throttle: LogThrottle
 
   constructor(init: ReplicaInit) {
     this.store = init.store
     this.actor = init.actor
     this.cache = new StateCache(init.cacheBytes)
+    this.logger = init.logger ?? silentLogger
+    this.throttle = new LogThrottle(() => init.clock.now())
     const persisted = init.store.getMeta(META_HLC)
     this.hlc = new HybridLogicalClock({
       now: () => init.clock.now(),
@@ -235,6 +244,7 @@ export class Replica {
       checkRemoteState(key, incoming, this.readContent(key), this.actor)
     } catch (err) {
       this.stats.remoteStatesRefused++
+      this.warnRefused('remote-state', key, err)
       throw err
     }
     for (const entry of incoming) {
@@ -244,7 +254,10 @@ export class Replica {
       try {
         this.hlc.update((entry.state as LWWRegisterState & object).timestamp)
       } catch (err) {
-        if (err instanceof ClockDriftError) this.stats.clockDriftRefused++
+        if (err instanceof ClockDriftError) {
+          this.stats.clockDriftRefused++
+          this.warnRefused('clock-drift', key, err)
+        }
         throw err
       }
     }
@@ -275,6 +288,14 @@ export class Replica {
       this.cache.delete(key)
       throw err
     }
+  }
+
+  /** Refusals are counted every time and logged at most once a minute per kind, with how many were held back. */
+  private warnRefused(kind: 'clock-drift' | 'remote-state', key: string, err: unknown): void {
+    const held = this.throttle.admit(kind)
+    if (held === undefined) return
+    const what = kind === 'clock-drift' ? 'a register from a clock too far ahead' : 'a state from another node'
+    this.logger.warn({ key, kind, err }, `refused ${what} for ${JSON.stringify(key)}: ${(err as Error)?.message ?? String(err)}${heldBack(held)}`)
   }
 
   private notify(change: CommittedChange): void {

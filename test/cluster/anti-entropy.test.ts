@@ -3,7 +3,7 @@
 // every message is one a peer would accept. Rounds are driven with runRound(): no sleeps.
 import { describe, expect, it } from 'vitest'
 import { GCounter, type GCounterState } from '../../crdts/index.js'
-import { AntiEntropy, type RoundResult } from '../../src/cluster/anti-entropy/anti-entropy.js'
+import { AntiEntropy, type RoundResult, type SyncSendOptions } from '../../src/cluster/anti-entropy/anti-entropy.js'
 import { ringVersionOf } from '../../src/cluster/ring/ring-version.js'
 import { ArcIndex } from '../../src/cluster/anti-entropy/arc-index.js'
 import { keyPosition } from '../../src/cluster/ring/hash.js'
@@ -13,6 +13,8 @@ import type { Clock, TimerHandle } from '../../src/base/clock.js'
 import { seededRandom } from '../../src/base/random.js'
 import { Replica } from '../../src/replica/replica.js'
 import { InMemoryStore } from '../../src/store/memory-store.js'
+import { DEFAULT_REQUEST_TIMEOUT_MS } from '../../src/cluster/messaging/constants.js'
+import { TransportTimeoutError } from '../../src/transport/transport.js'
 import { decodeRequest, decodeResponse, encodeMessage } from '../../src/wire/codec.js'
 import { MAX_KEYS_PER_BATCH } from '../../src/wire/limits.js'
 import type { Request, Response, SyncKeysRequest, SyncStatesResponse } from '../../src/wire/messages.js'
@@ -44,6 +46,40 @@ class ManualClock implements Clock {
     next[1].fn()
     return true
   }
+}
+
+/**
+ * What the messenger does with a send's options: the request times out after `timeoutMs`
+ * (its adaptive default without one) and ends when the signal aborts.
+ */
+function withSendOptions(clock: Clock, peer: string, answer: Promise<Response>, options: SyncSendOptions = {}): Promise<Response> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+  const { signal } = options
+  return new Promise<Response>((resolve, reject) => {
+    const done = (): void => {
+      clock.clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    }
+    const onAbort = (): void => {
+      done()
+      reject(signal?.reason)
+    }
+    const timer = clock.setTimeout(() => {
+      done()
+      reject(new TransportTimeoutError(peer, timeoutMs))
+    }, timeoutMs)
+    signal?.addEventListener('abort', onAbort, { once: true })
+    answer.then(
+      (response) => {
+        done()
+        resolve(response)
+      },
+      (err: unknown) => {
+        done()
+        reject(err)
+      },
+    )
+  })
 }
 
 interface Frame {
@@ -128,7 +164,7 @@ function makeCluster(ids: readonly string[], opts: { vnodes?: number; n?: number
       index,
       clock,
       random: seededRandom(seed + i),
-      send: (peer, request) => deliver(id, peer, request),
+      send: (peer, request, options) => withSendOptions(clock, peer, deliver(id, peer, request), options),
       livePeers: () => ids.filter((p) => p !== id),
       ring: () => node.view,
     })

@@ -22,9 +22,9 @@ import { equals } from 'uint8arrays/equals'
 import type { TimerHandle } from '../../base/clock.js'
 import { silentLogger, type Logger } from '../../base/logger.js'
 import type { Random } from '../../base/random.js'
+import { TransportTimeoutError } from '../../transport/transport.js'
 import { MAX_KEYS_PER_BATCH } from '../../wire/limits.js'
 import type { Request, Response } from '../../wire/messages.js'
-import { DEFAULT_ANTI_ENTROPY_REQUEST_TIMEOUT_MS } from './constants.js'
 import { DEFAULT_ANTI_ENTROPY_INTERVAL_MS } from './constants.js'
 import { groupHashes, matchGroups, rootOf } from './arc-hashes.js'
 import {
@@ -46,6 +46,13 @@ export type { UnreconciledKey } from './unreconciled.js'
 const MAX_RANGES_PER_REQUEST = MAX_KEYS_PER_BATCH / 2
 
 export interface SyncSendOptions {
+  /**
+   * How long the peer has to answer each request frame (each part of a large message gets
+   * at least the messenger's part timeout). Undefined: the messenger's adaptive timeout.
+   * The send enforces it, rejecting with TransportTimeoutError: a round sets no timer of
+   * its own, which could cut short a large answer pulled in parts.
+   */
+  readonly timeoutMs?: number
   readonly signal?: AbortSignal
 }
 
@@ -59,6 +66,7 @@ export interface AntiEntropyInit extends SyncEndpointInit {
   readonly livePeers: () => readonly string[]
   /** Mean time between rounds; each wait is drawn from [0.5, 1.5) × this. */
   readonly intervalMs?: number
+  /** Passed to every send of a round as `timeoutMs` (see SyncSendOptions); default: the messenger's adaptive timeout. */
   readonly requestTimeoutMs?: number
 }
 
@@ -112,8 +120,8 @@ export class AntiEntropyPeerError extends Error {
 
 export class AntiEntropyTimeoutError extends Error {
   override readonly name = 'AntiEntropyTimeoutError'
-  constructor(readonly peer: string, timeoutMs: number) {
-    super(`peer ${peer} did not answer an anti-entropy step within ${timeoutMs} ms; the next round will try again`)
+  constructor(readonly peer: string, step: string, timeoutMs: number, options?: ErrorOptions) {
+    super(`peer ${peer} did not answer ${step} within ${timeoutMs} ms; the next round will try again`, options)
   }
 }
 
@@ -134,7 +142,7 @@ export class AntiEntropy {
   }
   private readonly self: string
   private readonly intervalMs: number
-  private readonly requestTimeoutMs: number
+  private readonly requestTimeoutMs: number | undefined
   private readonly endpoint: SyncEndpoint
   private readonly logger: Logger
   /** Per peer: where the next key walk starts (sync-ranges.ts). */
@@ -147,7 +155,7 @@ export class AntiEntropy {
   constructor(private readonly init: AntiEntropyInit) {
     this.self = init.self
     this.intervalMs = init.intervalMs ?? DEFAULT_ANTI_ENTROPY_INTERVAL_MS
-    this.requestTimeoutMs = init.requestTimeoutMs ?? DEFAULT_ANTI_ENTROPY_REQUEST_TIMEOUT_MS
+    this.requestTimeoutMs = init.requestTimeoutMs
     this.logger = init.logger ?? silentLogger
     this.endpoint = new SyncEndpoint(init, this.stats)
   }
@@ -336,25 +344,27 @@ export class AntiEntropy {
     return result('synced', received, states.length)
   }
 
+  /**
+   * One step of a round. The send times it out (per frame, so a large answer pulled in
+   * parts has as long as it keeps moving); stop() ends it at once, even a send that does
+   * not watch the signal.
+   */
   private async request(peer: string, request: Request, signal: AbortSignal): Promise<Response> {
     signal.throwIfAborted()
-    const { clock } = this.init
-    let timer: TimerHandle | undefined
     let onAbort: (() => void) | undefined
-    const timeout = new Promise<never>((_, reject) => {
-      timer = clock.setTimeout(() => reject(new AntiEntropyTimeoutError(peer, this.requestTimeoutMs)), this.requestTimeoutMs)
-    })
     const aborted = new Promise<never>((_, reject) => {
       onAbort = () => reject(signal.reason)
       signal.addEventListener('abort', onAbort, { once: true })
     })
-    // Whichever loses the race must not surface as an unhandled rejection.
-    timeout.catch(() => {})
+    // If the send wins, the abort must not surface as an unhandled rejection.
     aborted.catch(() => {})
+    const options = this.requestTimeoutMs === undefined ? { signal } : { signal, timeoutMs: this.requestTimeoutMs }
     try {
-      return await Promise.race([this.init.send(peer, request, { signal }), timeout, aborted])
+      return await Promise.race([this.init.send(peer, request, options), aborted])
+    } catch (err) {
+      if (err instanceof TransportTimeoutError && !signal.aborted) throw new AntiEntropyTimeoutError(peer, request.type, err.timeoutMs, { cause: err })
+      throw err
     } finally {
-      if (timer !== undefined) clock.clearTimeout(timer)
       if (onAbort !== undefined) signal.removeEventListener('abort', onAbort)
     }
   }

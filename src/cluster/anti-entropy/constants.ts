@@ -17,7 +17,4 @@ export const ANTI_ENTROPY_EXPECTED_DIFFS = 8
  */
 export const MAX_SYNC_BATCH_BYTES = 3 * 1024 * 1024
 
-/** A round gives up on a peer that takes longer than this for one step. */
-export const DEFAULT_ANTI_ENTROPY_REQUEST_TIMEOUT_MS = 10_000
-
 export const DEFAULT_ANTI_ENTROPY_INTERVAL_MS = 1000

@@ -21,9 +21,12 @@ import {
 } from '../../../crdts/index.js'
 import type { CrdtTypeName } from '../../../crdts/types.js'
 import type { Clock } from '../../base/clock.js'
+import { heldBack, LogThrottle } from '../../base/log-throttle.js'
+import { silentLogger, type Logger } from '../../base/logger.js'
 import type { Random } from '../../base/random.js'
 import {
   ClockSkewError,
+  IdempotencyUnavailableError,
   InvalidOptionError,
   QuorumNotMetError,
   StaleReadError,
@@ -70,6 +73,10 @@ export interface CoordinatorInit {
   readonly sessionReadTimeoutMs?: number
   /** Broadcast each write's delta as a rumor (default true). */
   readonly rumors?: boolean
+  /** A hint for `target` was staged here with a write or a merge, `committed` by that write (hinted handoff counts it). */
+  readonly hintStored?: (target: string, key: string, committed: Promise<unknown>) => void
+  /** `rumordb:coordinator`: OUTCOME_UNKNOWN and IDEMPOTENCY_UNAVAILABLE (warn), quorum missed (debug). */
+  readonly logger?: Logger
 }
 
 export interface CoordinatorStats {
@@ -86,8 +93,14 @@ export interface CoordinatorStats {
 export class Coordinator implements WritePath {
   readonly stats: CoordinatorStats = { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, hintsKeptLocally: 0, readRepairs: 0, rumorsSent: 0 }
   private readonly background = new Set<Promise<unknown>>()
+  private readonly logger: Logger
+  /** A broken replica, or a partition under a client's retries, repeats these warnings: once a minute per peer. */
+  private readonly throttle: LogThrottle
 
-  constructor(private readonly init: CoordinatorInit) {}
+  constructor(private readonly init: CoordinatorInit) {
+    this.logger = init.logger ?? silentLogger
+    this.throttle = new LogThrottle(() => init.clock.now())
+  }
 
   /** Resolves when replication work started by earlier calls has finished (for stop()). */
   async drain(): Promise<void> {
@@ -107,7 +120,7 @@ export class Coordinator implements WritePath {
     // a majority accepted (keyed-writes.ts), otherwise the first live preferred replica.
     let landed: Landed
     if (keyed !== undefined) {
-      const decision = await this.init.keyed.decide(key, keyed, preferred)
+      const decision = await this.init.keyed.decide(key, keyed, preferred).catch((err: unknown) => this.unavailable(err, preferred))
       if (decision.kind === 'replay') return { kind: 'replayed', record: decision.record }
       const outcome = await this.applyKeyed(decision.applier, key, op, keyed)
       if ('kind' in outcome) return outcome
@@ -164,6 +177,7 @@ export class Coordinator implements WritePath {
     const quorum = acks >= required
     if (!quorum) {
       this.stats.quorumMissed++
+      this.logger.debug({ key, acks, required }, `write to ${JSON.stringify(key)} reached ${acks} of ${required} replicas; it propagates from where it landed`)
       if (options.requireQuorum === true) throw new QuorumNotMetError(key, acks, required)
     }
     return {
@@ -203,7 +217,9 @@ export class Coordinator implements WritePath {
     }
     const owner = preferred.find((p) => p !== self) ?? self
     const now = this.init.clock.now()
-    const applied = await this.applyLocally(key, op, (w) => (owner === self ? {} : hintExtras(owner, key, crdtOf(w.type).encode(w.delta), now)))
+    const applying = this.applyLocally(key, op, (w) => (owner === self ? {} : hintExtras(owner, key, crdtOf(w.type).encode(w.delta), now)))
+    if (owner !== self) this.init.hintStored?.(owner, key, applying)
+    const applied = await applying
     this.stats.fallbackWrites++
     return { applier: self, applied, failed, heldFor: owner === self ? undefined : owner }
   }
@@ -221,7 +237,7 @@ export class Coordinator implements WritePath {
     const response = await this.applyRemotely(applier, key, op, { idempotencyKey: keyed.id, fingerprint: keyed.fingerprint })
     if (response === 'not-applied') {
       // Not by this request; an earlier attempt through another node may have been.
-      throw new WriteOutcomeUnknownError(key, applier, 'is the only node that may apply this keyed write and could not take it; for')
+      throw this.outcomeUnknown(new WriteOutcomeUnknownError(key, applier, 'is the only node that may apply this keyed write and could not take it; for'))
     }
     if (response.type === 'replayed') return { kind: 'replayed', record: response.result }
     return { applier, applied: fromAppliedResponse(response), failed }
@@ -381,7 +397,7 @@ export class Coordinator implements WritePath {
         throw errorFromResponse(peer, response, key, op.type)
       } catch (err) {
         // After an ambiguous attempt nothing proves the first one did not apply.
-        if (ambiguous) throw new WriteOutcomeUnknownError(key, peer)
+        if (ambiguous) throw this.outcomeUnknown(new WriteOutcomeUnknownError(key, peer))
         // A replica whose clock is off refused a register: certainly not applied there.
         if (err instanceof ClockSkewError) {
           if (ids.fingerprint === undefined) return 'not-applied'
@@ -424,7 +440,9 @@ export class Coordinator implements WritePath {
   private async replicate(peer: string, key: string, state: Uint8Array, hintFor?: string, record?: IdempotencyRecordPayload): Promise<boolean> {
     if (peer === this.init.self) {
       const extras = mergeExtras(hintFor === undefined ? undefined : hintExtras(hintFor, key, state, this.init.clock.now()), this.recordRow(record))
-      await this.init.replica.merge(key, state, { origin: 'local', extras })
+      const merging = this.init.replica.merge(key, state, { origin: 'local', extras })
+      if (hintFor !== undefined) this.init.hintStored?.(hintFor, key, merging)
+      await merging
       return true
     }
     try {
@@ -471,6 +489,33 @@ export class Coordinator implements WritePath {
       this.stats.readRepairs++
       this.track(this.replicate(peer, key, encoded).catch(() => false))
     }
+  }
+
+  /** The caller must retry with its idempotency key: worth a warning, once a minute per replica. */
+  private outcomeUnknown(err: WriteOutcomeUnknownError): WriteOutcomeUnknownError {
+    const held = this.throttle.admit(`unknown\u0000${err.peer}`)
+    if (held !== undefined) {
+      this.logger.warn(
+        { key: err.key, peer: err.peer, code: err.code },
+        `OUTCOME_UNKNOWN: replica ${err.peer} failed while applying a write to ${JSON.stringify(err.key)}; the client must retry with its idempotency key${heldBack(held)}`,
+      )
+    }
+    return err
+  }
+
+  /** No majority agreed on who applies a keyed write: logged (once a minute), and thrown on. */
+  private unavailable(err: unknown, replicas: readonly string[]): never {
+    if (err instanceof IdempotencyUnavailableError) {
+      const held = this.throttle.admit('unavailable')
+      if (held !== undefined) {
+        this.logger.warn(
+          { key: err.key, peers: replicas, reached: err.reached, required: err.required },
+          `IDEMPOTENCY_UNAVAILABLE: a keyed write to ${JSON.stringify(err.key)} reached ${err.reached} of the ${err.required} replicas it needs ` +
+            `(${replicas.join(', ')}); nothing was applied${heldBack(held)}`,
+        )
+      }
+    }
+    throw err
   }
 
   private track(p: Promise<unknown>): void {

@@ -3,8 +3,16 @@
 // together (one pass delivers every hint while the owner keeps answering), with
 // exponential backoff and jitter between failed attempts. A hint is removed only after the owner acknowledged a durable
 // commit, and hints live in the store, so they survive restarts.
+//
+// What is pending per owner, and when each owner is due next, is kept in memory: read from
+// the store once, then told by whoever stores a hint (noteAdded) and by the removals made
+// here. So pending() and a pass cost O(owners), and a pass reads hints only for owners that
+// are alive and due. Any time a pass finds an owner's hints gone, the count is set to what
+// the store holds, so a count that went wrong mends itself at the owner's next pass.
 import { backoffDelay } from '../../base/backoff.js'
 import type { Clock, TimerHandle } from '../../base/clock.js'
+import { heldBack, LogThrottle } from '../../base/log-throttle.js'
+import { silentLogger, type Logger } from '../../base/logger.js'
 import type { Random } from '../../base/random.js'
 import type { Store, StoredHint } from '../../store/store.js'
 import type { Request, Response } from '../../wire/messages.js'
@@ -18,9 +26,13 @@ export interface HintedHandoffInit {
   readonly send: (peer: string, request: Request) => Promise<Response>
   readonly health: (peer: string) => MemberHealth | undefined
   readonly intervalMs?: number
+  /** `rumordb:handoff`: backlogs starting (info), hints delivered (info per pass), dropped (warn). */
+  readonly logger?: Logger
 }
 
 export interface HandoffStats {
+  /** Hints stored here for an owner that could not take a delta, since start (noteAdded). */
+  queued: number
   delivered: number
   failedAttempts: number
   dropped: number
@@ -29,21 +41,36 @@ export interface HandoffStats {
 /** pendingFor() counts at most this many hints per target; the sync status shows "1000+". */
 export const PENDING_COUNT_LIMIT = 1000
 
-interface Backoff {
+/** One owner with hints here: how many, and when the next attempt is due. */
+interface Owner {
+  pending: number
+  /** Failed attempts in a row (backoff). */
   attempts: number
+  /** Clock time before which no attempt is made (0: due now). */
   notBefore: number
 }
 
 export class HintedHandoff {
-  readonly stats: HandoffStats = { delivered: 0, failedAttempts: 0, dropped: 0 }
-  private readonly backoff = new Map<string, Backoff>()
+  readonly stats: HandoffStats = { queued: 0, delivered: 0, failedAttempts: 0, dropped: 0 }
+  /** Owners with hints here, or in backoff; an owner with neither is forgotten. */
+  private readonly owners = new Map<string, Owner>()
+  private total = 0
+  private readonly logger: Logger
+  /** A flapping owner starts a backlog over and over: one info line a minute each. */
+  private readonly backlogLog: LogThrottle
   private timer: TimerHandle | undefined
   private running: Promise<void> | undefined
   private started = false
   /** Set by stop(): a pass in progress sends no further batch. */
   private stopping = false
 
-  constructor(private readonly init: HintedHandoffInit) {}
+  constructor(private readonly init: HintedHandoffInit) {
+    this.logger = init.logger ?? silentLogger
+    this.backlogLog = new LogThrottle(() => init.clock.now())
+    // The one full read: from here on the counts follow noteAdded() and the removals.
+    for (const hint of init.store.listHints()) this.ownerOf(hint.target).pending++
+    for (const owner of this.owners.values()) this.total += owner.pending
+  }
 
   start(): void {
     if (this.started) return
@@ -59,16 +86,39 @@ export class HintedHandoff {
     await this.running
   }
 
-  pending(): number {
-    return this.init.store.listHints().length
+  /**
+   * A hint for `target` was just staged here (whoever stores it: the coordinator, a peer's
+   * replicate request, a local fallback), so it is counted from the moment the store shows
+   * it; `committed` is the write holding it: if that fails, the hint was never kept. Call it
+   * once per hint, right after issuing the write.
+   */
+  noteAdded(target: string, key: string, committed: Promise<unknown>): void {
+    this.stats.queued++
+    const owner = this.ownerOf(target)
+    owner.pending++
+    this.total++
+    committed.catch(() => {
+      const current = this.owners.get(target)
+      if (current !== undefined) this.settle(target, Math.max(0, current.pending - 1))
+    })
+    this.logger.debug({ owner: target, key }, `keeping a hint for ${target}: ${JSON.stringify(key)}`)
+    if (owner.pending !== 1) return
+    const held = this.backlogLog.admit(target)
+    if (held === undefined) return
+    this.logger.info(
+      { owner: target },
+      `keeping hints for ${target}, which could not take writes; they are handed over once it is seen alive${heldBack(held)}`,
+    )
   }
 
-  /**
-   * Hints waiting for `target`, counted up to `limit`: the sync status asks on every
-   * scrape, and SQLite answers from the (target, id) index reading at most `limit` rows.
-   */
+  /** Hints kept here for every owner. O(1). */
+  pending(): number {
+    return this.total
+  }
+
+  /** Hints waiting for `target`, counted up to `limit`. O(1). */
   pendingFor(target: string, limit = PENDING_COUNT_LIMIT): number {
-    return this.init.store.listHints(target, limit).length
+    return Math.min(this.owners.get(target)?.pending ?? 0, limit)
   }
 
   /** The target of the oldest hint, if any hint is pending (one row by primary key). */
@@ -76,7 +126,7 @@ export class HintedHandoff {
     return this.init.store.listHints(undefined, 1)[0]?.target
   }
 
-  /** One pass over every target with hints; resolves when the pass is done. */
+  /** One pass over the owners with hints that are due; resolves when the pass is done. */
   runOnce(): Promise<void> {
     this.running ??= this.pass().finally(() => {
       this.running = undefined
@@ -86,48 +136,74 @@ export class HintedHandoff {
 
   /** The owner was seen again: forget its backoff so the next pass tries at once. */
   peerReturned(peer: string): void {
-    this.backoff.delete(peer)
+    const owner = this.owners.get(peer)
+    if (owner === undefined) return
+    owner.attempts = 0
+    owner.notBefore = 0
+    this.forgetIfIdle(peer, owner)
   }
 
   private async pass(): Promise<void> {
-    const targets = new Map<string, StoredHint[]>()
-    for (const hint of this.init.store.listHints()) {
-      const list = targets.get(hint.target) ?? []
-      list.push(hint)
-      targets.set(hint.target, list)
-    }
     const now = this.init.clock.now()
-    await Promise.all(
-      [...targets].map(async ([target, hints]) => {
-        const health = this.init.health(target)
-        if (health === 'left' || health === undefined) {
-          // The owner left (or was never a member): the other replicas and anti-entropy
-          // carry the data now, so the hints have no one to go to.
-          if (health === 'left') await this.remove(hints, 'dropped')
-          return
-        }
-        if (health !== 'alive') return
-        const b = this.backoff.get(target)
-        if (b !== undefined && now < b.notBefore) return
-        await this.deliver(target, hints)
-      }),
-    )
+    const work: Promise<void>[] = []
+    for (const [target, owner] of this.owners) {
+      if (owner.pending === 0) continue
+      const health = this.init.health(target)
+      // The owner left: the other replicas and anti-entropy carry the data now, so the
+      // hints have no one to go to. Never a member (undefined): kept, as they were.
+      if (health === 'left') work.push(this.dropAll(target))
+      else if (health === 'alive' && now >= owner.notBefore) work.push(this.deliver(target))
+    }
+    await Promise.all(work)
   }
 
   /** Batch after batch, each sent at once; stops at the first batch with a failure. */
-  private async deliver(target: string, hints: StoredHint[]): Promise<void> {
-    for (let start = 0; start < hints.length && !this.stopping; start += HANDOFF_BATCH) {
-      const batch = hints.slice(start, start + HANDOFF_BATCH)
-      const outcomes = await Promise.all(batch.map((hint) => this.handOver(target, hint)))
-      const delivered = batch.filter((_, i) => outcomes[i])
-      if (delivered.length > 0) await this.remove(delivered, 'delivered')
-      if (delivered.length < batch.length) {
-        this.stats.failedAttempts++
-        this.fail(target)
-        return
+  private async deliver(target: string): Promise<void> {
+    let delivered = 0
+    let failed = false
+    while (!this.stopping) {
+      const batch = this.init.store.listHints(target, HANDOFF_BATCH)
+      if (batch.length === 0) {
+        this.settle(target, 0)
+        break
       }
-      this.backoff.delete(target)
+      const outcomes = await Promise.all(batch.map((hint) => this.handOver(target, hint)))
+      const handed = batch.filter((_, i) => outcomes[i])
+      if (handed.length > 0) await this.remove(target, handed, 'delivered')
+      delivered += handed.length
+      if (handed.length < batch.length) {
+        // What was not handed over is still here, whatever the count said.
+        this.settle(target, Math.max(this.ownerOf(target).pending, batch.length - handed.length))
+        this.stats.failedAttempts++
+        failed = true
+        this.fail(target)
+        break
+      }
+      const owner = this.owners.get(target)
+      if (owner !== undefined) {
+        owner.attempts = 0
+        owner.notBefore = 0
+      }
     }
+    if (delivered === 0) return
+    const left = this.pendingFor(target, Infinity)
+    this.logger.info(
+      { owner: target, delivered, pending: left },
+      `handed ${delivered} hint${delivered === 1 ? '' : 's'} over to ${target}` +
+        (failed ? `; ${left} left, retried after a backoff` : left > 0 ? `; ${left} left` : ''),
+    )
+  }
+
+  private async dropAll(target: string): Promise<void> {
+    const hints = this.init.store.listHints(target)
+    if (hints.length > 0) await this.remove(target, hints, 'dropped')
+    this.settle(target, 0)
+    if (hints.length === 0) return
+    this.logger.warn(
+      { owner: target, dropped: hints.length },
+      `dropped ${hints.length} hint${hints.length === 1 ? '' : 's'} for ${target}, which left the cluster; ` +
+        'the keys\' other replicas and anti-entropy carry that data now',
+    )
   }
 
   /** True once the owner acknowledged a durable commit of the hint's state. */
@@ -141,14 +217,48 @@ export class HintedHandoff {
   }
 
   private fail(target: string): void {
-    const attempts = (this.backoff.get(target)?.attempts ?? 0) + 1
-    const delay = backoffDelay(attempts, { baseMs: HANDOFF_BASE_BACKOFF_MS, maxMs: HANDOFF_MAX_BACKOFF_MS }, this.init.random)
-    this.backoff.set(target, { attempts, notBefore: this.init.clock.now() + delay })
+    const owner = this.ownerOf(target)
+    owner.attempts++
+    const delay = backoffDelay(owner.attempts, { baseMs: HANDOFF_BASE_BACKOFF_MS, maxMs: HANDOFF_MAX_BACKOFF_MS }, this.init.random)
+    owner.notBefore = this.init.clock.now() + delay
+    this.logger.debug({ owner: target, attempts: owner.attempts, retryInMs: delay }, `handing hints over to ${target} failed; retrying in ${delay} ms`)
   }
 
-  private async remove(hints: StoredHint[], outcome: 'delivered' | 'dropped'): Promise<void> {
-    await this.init.store.write({ hints: { remove: hints.map((h) => h.id) } })
+  /** Counted as gone from the moment the store shows them gone (the removal is staged), and back if it fails. */
+  private async remove(target: string, hints: StoredHint[], outcome: 'delivered' | 'dropped'): Promise<void> {
+    const removed = this.init.store.write({ hints: { remove: hints.map((h) => h.id) } })
+    const before = this.owners.get(target)?.pending ?? 0
+    const after = Math.max(0, before - hints.length)
+    this.settle(target, after)
+    try {
+      await removed
+    } catch (err) {
+      this.settle(target, this.ownerOf(target).pending + before - after)
+      throw err
+    }
     this.stats[outcome] += hints.length
+  }
+
+  /** Sets what is pending for `target` (exact after a read of the store, else the count less what was removed). */
+  private settle(target: string, pending: number): void {
+    const owner = this.owners.get(target)
+    if (owner === undefined) return
+    this.total += pending - owner.pending
+    owner.pending = pending
+    this.forgetIfIdle(target, owner)
+  }
+
+  private ownerOf(target: string): Owner {
+    let owner = this.owners.get(target)
+    if (owner === undefined) {
+      owner = { pending: 0, attempts: 0, notBefore: 0 }
+      this.owners.set(target, owner)
+    }
+    return owner
+  }
+
+  private forgetIfIdle(target: string, owner: Owner): void {
+    if (owner.pending === 0 && owner.attempts === 0) this.owners.delete(target)
   }
 
   private schedule(): void {

@@ -5,6 +5,8 @@
 // wall clock, which tells this node whether its own clock agrees with the cluster's
 // (clock-offsets.ts).
 import type { Clock, TimerHandle } from '../../base/clock.js'
+import { heldBack, LogThrottle } from '../../base/log-throttle.js'
+import { silentLogger, type Logger } from '../../base/logger.js'
 import type { Store } from '../../store/store.js'
 import type { HeartbeatBroadcast, MemberAnnouncement, Request, Response } from '../../wire/messages.js'
 import { ClockOffsets } from './clock-offsets.js'
@@ -49,6 +51,8 @@ export interface MembershipInit {
   readonly ringCache?: RingCache
   /** Fed by heartbeats; by default one with the default limit and no logging. */
   readonly clockOffsets?: ClockOffsets
+  /** `rumordb:membership`: members joining, leaving, suspected and back (info/warn), refused records (warn). */
+  readonly logger?: Logger
 }
 
 export class Membership {
@@ -66,12 +70,21 @@ export class Membership {
   private leaving = false
   private ringView: RingView | undefined
   private persisting: Promise<void> = Promise.resolve()
+  private readonly logger: Logger
+  /** Each peer's health when last asked: a change is logged (the detector decides lazily, on asking). */
+  private readonly lastHealth = new Map<string, MemberHealth>()
+  /** Peers whose suspicion was logged: only theirs is followed by a "back" line. */
+  private readonly suspicionLogged = new Set<string>()
+  /** A flapping peer, or one sending bad records, is logged about once a minute. */
+  private readonly throttle: LogThrottle
 
   constructor(private readonly init: MembershipInit) {
     this.self = init.self.peerId
     this.heartbeatIntervalMs = init.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS
     this.detector = new PhiAccrualDetector({ threshold: init.phiThreshold })
     this.clockOffsets = init.clockOffsets ?? new ClockOffsets({ self: this.self, clock: init.clock, livePeers: () => this.livePeers() })
+    this.logger = init.logger ?? silentLogger
+    this.throttle = new LogThrottle(() => init.clock.now())
   }
 
   /** Loads the persisted table, announces this node alive at a new incarnation, starts heartbeats. */
@@ -111,13 +124,13 @@ export class Membership {
   async join(peer: string): Promise<void> {
     const response = await this.init.send(peer, { type: 'join', member: this.selfRecord() })
     if (response.type !== 'members') throw new Error(`peer ${peer} answered join with ${response.type}`)
-    await this.learn(response.members)
+    await this.learn(response.members, peer)
   }
 
   /** Answers a peer's join: merge its record, return our table. */
   async handleJoin(from: string, member: MemberAnnouncement): Promise<Response> {
     if (member.peerId === from) this.detector.heartbeat(from, this.init.clock.now())
-    await this.learn([member])
+    await this.learn([member], from)
     return { type: 'members', members: memberTable.members(this.table) }
   }
 
@@ -138,7 +151,7 @@ export class Membership {
     // Nearly every heartbeat repeats the record we hold: nothing to validate or merge.
     const known = this.table.get(member.peerId)
     if (known !== undefined && memberTable.compareRecords(member, known) === 0) return
-    void this.learn([member])
+    void this.learn([member], from)
   }
 
   health(peer: string): MemberHealth | undefined {
@@ -146,7 +159,9 @@ export class Membership {
     if (record === undefined) return undefined
     if (record.status === 'left') return 'left'
     if (peer === this.self) return 'alive'
-    return this.detector.isAvailable(peer, this.init.clock.now()) ? 'alive' : 'suspect'
+    const health = this.detector.isAvailable(peer, this.init.clock.now()) ? 'alive' : 'suspect'
+    if (this.lastHealth.get(peer) !== health) this.healthChanged(peer, health)
+    return health
   }
 
   /** The transport lost its connection to `peer`: suspected at once, until it is heard from again. */
@@ -218,11 +233,12 @@ export class Membership {
   }
 
   /** Merges records from the network; a stale or forged record about ourselves makes us re-announce. */
-  private async learn(records: readonly MemberAnnouncement[]): Promise<void> {
+  private async learn(records: readonly MemberAnnouncement[], from: string): Promise<void> {
     let delta: MemberTable = memberTable.empty()
     try {
       delta = memberTable.fromRecords(records)
-    } catch {
+    } catch (err) {
+      this.refused(from, err)
       return
     }
     const now = this.init.clock.now()
@@ -233,6 +249,7 @@ export class Membership {
     const mine = this.table.get(this.self)
     if (this.started && !this.leaving && mine !== undefined && mine.status === 'left') {
       // Someone claims we left although we did not say so at this incarnation: bump and rejoin.
+      this.logger.info({ peer: from, incarnation: mine.incarnation }, `${from} holds this node as left at incarnation ${mine.incarnation}; announcing it alive again`)
       await this.announceSelf('alive')
     }
   }
@@ -243,6 +260,7 @@ export class Membership {
     if (!this.wouldChange(delta)) return
     const merged = memberTable.merge(this.table, delta)
     const changed = [...delta.keys()].filter((id) => merged.get(id) !== this.table.get(id))
+    for (const peerId of changed) this.recordChanged(this.table.get(peerId), merged.get(peerId) as MemberRecord)
     this.table = merged
     this.ringView = undefined
     const upsert = changed.map((peerId) => ({
@@ -262,6 +280,46 @@ export class Membership {
       if (current === undefined || memberTable.compareRecords(record, current) > 0) return true
     }
     return false
+  }
+
+  /** A member record changed (learned, or announced here): operators hear of joins, restarts and departures. */
+  private recordChanged(before: MemberRecord | undefined, after: MemberRecord): void {
+    const id = after.peerId
+    if (id === this.self) return
+    const fields = { member: id, incarnation: after.incarnation, vnodes: after.vnodes }
+    if (after.status === 'left') {
+      if (before?.status !== 'left') this.logger.info(fields, `member ${id} left the cluster`)
+    } else if (before === undefined || before.status === 'left') {
+      this.logger.info(fields, `member ${id} joined the cluster (incarnation ${after.incarnation}, ${after.vnodes} vnodes)`)
+    } else if (after.incarnation > before.incarnation) {
+      this.logger.info(fields, `member ${id} restarted (incarnation ${after.incarnation})`)
+    }
+  }
+
+  /** The failure detector's verdict on `peer` changed since it was last asked. */
+  private healthChanged(peer: string, health: MemberHealth): void {
+    const before = this.lastHealth.get(peer)
+    this.lastHealth.set(peer, health)
+    // First sight is a join (logged by recordChanged).
+    if (before === undefined) return
+    if (health === 'suspect') {
+      const held = this.throttle.admit(`suspect\u0000${peer}`)
+      if (held === undefined) return
+      this.suspicionLogged.add(peer)
+      this.logger.warn(
+        { peer, phi: Math.round(this.phi(peer) * 10) / 10 },
+        `peer ${peer} is suspected: its heartbeats stopped; writes go to other replicas, with hints kept for it${heldBack(held)}`,
+      )
+    } else if (this.suspicionLogged.delete(peer)) {
+      this.logger.info({ peer }, `peer ${peer} is alive again`)
+    }
+  }
+
+  /** Records that failed validation: a broken or incompatible peer sends them again and again. */
+  private refused(from: string, err: unknown): void {
+    const held = this.throttle.admit(`refused\u0000${from}`)
+    if (held === undefined) return
+    this.logger.warn({ peer: from, err }, `refused member records from ${from}: ${(err as Error)?.message ?? String(err)}; it may run an incompatible rumordb version${heldBack(held)}`)
   }
 
   private heartbeat(): void {

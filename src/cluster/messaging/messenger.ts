@@ -2,7 +2,11 @@
 // codec, decodes and type-checks answers, adapts request timeouts to each peer's observed
 // latency, and counts messages and bytes for status and metrics. A request or response
 // too large for one frame travels in parts (./large-messages.ts), so the engine sends and
-// serves messages up to MAX_MESSAGE_BYTES without knowing about frames.
+// serves messages up to MAX_MESSAGE_BYTES without knowing about frames. What a peer can
+// make go wrong (undecodable frames, refused or dropped large transfers) is counted and
+// logged at warn, at most once a minute per peer and kind.
+import { heldBack, LogThrottle } from '../../base/log-throttle.js'
+import { silentLogger, type Logger } from '../../base/logger.js'
 import type { Transport } from '../../transport/transport.js'
 import { decodeBroadcast, decodeRequest, decodeResponse, encodeMessage, isTransferMessage } from '../../wire/codec.js'
 import { WireDecodeError, WireEncodeError } from '../../wire/errors.js'
@@ -33,7 +37,11 @@ export interface MessengerStats {
 }
 
 export interface SendOptions {
-  /** Overrides the adaptive timeout. */
+  /**
+   * Overrides the adaptive timeout of each request frame. Each part of a large message
+   * (and each pull of a large answer) still gets at least `minPartTimeoutMs`: a part
+   * carries up to 1 MiB, far more than a small request.
+   */
   readonly timeoutMs?: number
   readonly signal?: AbortSignal
 }
@@ -57,6 +65,8 @@ export interface MessengerInit {
   readonly onBroadcast: IncomingBroadcastHandler
   /** Overrides of the large-message bounds (DEFAULT_LARGE_MESSAGE_LIMITS). */
   readonly largeMessages?: Partial<LargeMessageLimits>
+  /** `rumordb:messenger`: bad frames, large transfers refused or dropped (warn, rate-limited). */
+  readonly logger?: Logger
 }
 
 export function createMessenger(init: MessengerInit): Messenger {
@@ -65,6 +75,8 @@ export function createMessenger(init: MessengerInit): Messenger {
   const limits = largeMessageLimits(init.largeMessages)
   const large = new LargeMessageBuffers(limits)
   const whole = { maxBytes: limits.maxMessageBytes }
+  const logger = init.logger ?? silentLogger
+  const throttle = new LogThrottle(now)
   let nextTransfer = 1
   const stats: MessengerStats = {
     requestsSent: 0,
@@ -82,12 +94,28 @@ export function createMessenger(init: MessengerInit): Messenger {
     largeBytesHeld: 0,
   }
 
+  /** A warning about what `peer` sent or did, at most once a minute per peer and kind. */
+  const warn = (kind: string, peer: string | undefined, fields: Record<string, unknown>, message: string): void => {
+    const held = throttle.admit(`${kind}\u0000${peer ?? ''}`)
+    if (held !== undefined) logger.warn({ ...(peer === undefined ? {} : { peer }), ...fields }, message + heldBack(held))
+  }
+
   /** Drops idle transfers (no timers: any traffic sweeps) and refreshes the large counters. */
   const tidy = (): void => {
     large.sweep(now())
+    const dropped = large.stats.dropped - stats.largeDropped
     stats.largeRefused = large.stats.refused
     stats.largeDropped = large.stats.dropped
     stats.largeBytesHeld = large.bytesHeld
+    if (dropped > 0) {
+      warn('dropped', undefined, { dropped }, `dropped ${dropped} unfinished large transfer${dropped === 1 ? '' : 's'}: idle for ${limits.idleTimeoutMs} ms, or broken by conflicting parts; their senders retry`)
+    }
+  }
+
+  /** Answers that refuse a part, a pull or a response to keep: the peer learns why; the operator too. */
+  const refused = <T extends Response>(peer: string, what: string, answer: T): T => {
+    if (answer.type === 'error') warn('refused', peer, { code: answer.code }, `refused ${what} from ${peer}: ${answer.code} ${answer.message}`)
+    return answer
   }
 
   const frameOf = (response: Response): Uint8Array => {
@@ -109,7 +137,7 @@ export function createMessenger(init: MessengerInit): Messenger {
       stats.bytesSent += encoded.length
       return encoded
     }
-    const ready = large.keep(from, encoded, now())
+    const ready = refused(from, `to keep a ${encoded.length}-byte answer for`, large.keep(from, encoded, now()))
     if (ready.type === 'large-ready') stats.largeSent++
     tidy()
     return frameOf(ready)
@@ -123,7 +151,7 @@ export function createMessenger(init: MessengerInit): Messenger {
     const outcome = large.receivePart(from, part, now())
     tidy()
     if (outcome.type === 'repeat') return outcome.answer ?? Promise.resolve(frameOf({ type: 'large-stored' }))
-    if (outcome.type !== 'complete') return Promise.resolve(frameOf(outcome))
+    if (outcome.type !== 'complete') return Promise.resolve(frameOf(refused(from, `a part of large request ${part.transfer}`, outcome)))
     const answering = handleLarge(from, outcome.message).then((response) => answer(from, response, Math.min(limits.frameBytes, MAX_REMEMBERED_ANSWER_BYTES)))
     large.answered(from, part.transfer, part.digest, answering)
     answering.catch(() => {}) // the transport sees the failure; copies may never ask
@@ -136,10 +164,12 @@ export function createMessenger(init: MessengerInit): Messenger {
       request = decodeRequest(message, whole)
     } catch (err) {
       stats.badFrames++
+      warn('bad-frame', from, { err }, `undecodable large request from ${from}: ${(err as Error).message}; it may run an incompatible rumordb version`)
       return { type: 'error', code: 'BAD_REQUEST', message: `undecodable large request: ${(err as Error).message}`.slice(0, 512) }
     }
     if (isTransferMessage(request)) {
       stats.badFrames++
+      warn('bad-frame', from, {}, `a large message from ${from} holds a ${request.type}; it may run an incompatible rumordb version`)
       return { type: 'error', code: 'BAD_REQUEST', message: `a large message holds a ${request.type}, which must be sent on its own` }
     }
     stats.largeReceived++
@@ -155,13 +185,14 @@ export function createMessenger(init: MessengerInit): Messenger {
       request = decodeRequest(frame)
     } catch (err) {
       stats.badFrames++
+      warn('bad-frame', from, { err }, `undecodable request from ${from}: ${(err as Error).message}; it may run an incompatible rumordb version`)
       return frameOf({ type: 'error', code: 'BAD_REQUEST', message: `undecodable request: ${(err as Error).message}`.slice(0, 512) })
     }
     switch (request.type) {
       case 'large-part':
         return receivePart(from, request)
       case 'large-pull': {
-        const data = large.pull(from, request, now())
+        const data = refused(from, `a pull of large answer ${request.transfer}`, large.pull(from, request, now()))
         tidy()
         return frameOf(data)
       }
@@ -177,8 +208,9 @@ export function createMessenger(init: MessengerInit): Messenger {
     let message: Broadcast
     try {
       message = decodeBroadcast(frame)
-    } catch {
+    } catch (err) {
       stats.badFrames++
+      warn('bad-broadcast', from, { err }, `undecodable broadcast from ${from}: ${(err as Error).message}; it may run an incompatible rumordb version`)
       return
     }
     stats.broadcastsReceived++
@@ -223,6 +255,16 @@ export function createMessenger(init: MessengerInit): Messenger {
     return response
   }
 
+  /** A large transfer that broke (parts lost, refused or wrong) is worth a warning; a timeout or abort is not. */
+  const inParts = async <T>(peer: string, what: string, transfer: () => Promise<T>): Promise<T> => {
+    try {
+      return await transfer()
+    } catch (err) {
+      if (err instanceof LargeMessageError) warn('large-failed', peer, { err }, `${what} ${peer} failed: ${err.message}`)
+      throw err
+    }
+  }
+
   return {
     self: transport.localPeerId,
     stats,
@@ -233,19 +275,26 @@ export function createMessenger(init: MessengerInit): Messenger {
       const frame = encodeMessage(request, whole)
       stats.requestsSent++
       const failed = { counted: false }
-      const partTimeoutMs = options.timeoutMs ?? Math.max(latency.timeoutFor(peer), limits.minPartTimeoutMs)
+      const timeoutMs = options.timeoutMs ?? latency.timeoutFor(peer)
+      const partTimeoutMs = Math.max(timeoutMs, limits.minPartTimeoutMs)
       let response: Response
       if (frame.length <= limits.frameBytes) {
         const started = now()
-        response = await exchange(peer, frame, options.timeoutMs ?? latency.timeoutFor(peer), options.signal, failed)
+        response = await exchange(peer, frame, timeoutMs, options.signal, failed)
         // Large answers are pulled after this: the sample is one small round trip.
         latency.record(peer, now() - started)
       } else {
         stats.largeSent++
         const transfer = nextTransfer++
-        response = await sendInParts(peer, frame, transfer, limits, (p) => exchange(peer, encodeMessage(p), partTimeoutMs, options.signal, failed))
+        response = await inParts(peer, `sending a ${frame.length}-byte ${request.type} to`, () =>
+          sendInParts(peer, frame, transfer, limits, (p) => exchange(peer, encodeMessage(p), partTimeoutMs, options.signal, failed)),
+        )
+        if (response.type === 'error') warn('refused-by', peer, { code: response.code }, `${peer} refused a ${frame.length}-byte ${request.type} sent in parts: ${response.code} ${response.message}`)
       }
-      if (response.type === 'large-ready') return pull(peer, response, partTimeoutMs, options.signal, failed)
+      if (response.type === 'large-ready') {
+        const ready = response
+        return inParts(peer, `pulling a ${ready.size}-byte answer to ${request.type} from`, () => pull(peer, ready, partTimeoutMs, options.signal, failed))
+      }
       if (isTransferMessage(response)) {
         stats.badFrames++
         throw new LargeMessageError(peer, `it answered ${request.type} with ${response.type}; it may run an incompatible rumordb version`)

@@ -1,0 +1,174 @@
+// Hinted handoff keeps what is pending per owner, and when each owner is due, in memory
+// (issue 12, item 3): pending() and a pass cost O(owners), and a pass reads hints only
+// for owners that are alive and due. A store that counts its listHints calls shows it.
+import { describe, expect, it } from 'vitest'
+import type { Clock, TimerHandle } from '../../src/base/clock.js'
+import { recordingLogger, type RecordedLine } from '../../src/base/logger.js'
+import { seededRandom } from '../../src/base/random.js'
+import { HintedHandoff } from '../../src/cluster/handoff/hinted-handoff.js'
+import type { MemberHealth } from '../../src/cluster/membership/membership.js'
+import { InMemoryStore } from '../../src/store/index.js'
+import type { StoredHint } from '../../src/store/store.js'
+import type { Request, Response } from '../../src/wire/messages.js'
+
+/** Counts listHints calls, and which owners they asked about. */
+class CountingStore extends InMemoryStore {
+  calls = 0
+  readonly asked: (string | undefined)[] = []
+  override listHints(target?: string, limit?: number): StoredHint[] {
+    this.calls++
+    this.asked.push(target)
+    return super.listHints(target, limit)
+  }
+  reset(): void {
+    this.calls = 0
+    this.asked.length = 0
+  }
+}
+
+/** Time moves only when the test says so; timers never fire (passes run by runOnce). */
+class StillClock implements Clock {
+  time = 1_000_000
+  now(): number {
+    return this.time
+  }
+  setTimeout(): TimerHandle {
+    return {}
+  }
+  clearTimeout(): void {}
+}
+
+function hint(target: string, i: number) {
+  return { target, key: `${target}-${i}`, type: 'gcounter' as const, state: new Uint8Array([1, 2, 3]), createdAt: 1 }
+}
+
+interface Setup {
+  readonly store: CountingStore
+  readonly clock: StillClock
+  readonly handoff: HintedHandoff
+  readonly health: Map<string, MemberHealth>
+  readonly sent: Map<string, number>
+  /** Owners whose replicate requests fail. */
+  readonly failing: Set<string>
+  readonly lines: RecordedLine[]
+}
+
+async function setup(hints: Record<string, number>, health: Record<string, MemberHealth>): Promise<Setup> {
+  const store = new CountingStore()
+  for (const [target, count] of Object.entries(hints)) {
+    await store.write({ hints: { add: Array.from({ length: count }, (_, i) => hint(target, i)) } })
+  }
+  const clock = new StillClock()
+  const healthOf = new Map(Object.entries(health))
+  const sent = new Map<string, number>()
+  const failing = new Set<string>()
+  const lines: RecordedLine[] = []
+  const send = async (peer: string, request: Request): Promise<Response> => {
+    if (request.type !== 'replicate') throw new Error(`unexpected ${request.type}`)
+    sent.set(peer, (sent.get(peer) ?? 0) + 1)
+    if (failing.has(peer)) throw new Error('unreachable')
+    return { type: 'ack' }
+  }
+  const handoff = new HintedHandoff({
+    store,
+    clock,
+    random: seededRandom(7),
+    send,
+    health: (peer) => healthOf.get(peer),
+    logger: recordingLogger(lines).forComponent('handoff'),
+  })
+  store.reset()
+  return { store, clock, handoff, health: healthOf, sent, failing, lines }
+}
+
+/** Stages one hint for `target` in the store, as a writer does, and tells the handoff. */
+function addHint(s: Setup, target: string, i: number): Promise<void> {
+  const committed = s.store.write({ hints: { add: [hint(target, i)] } })
+  s.handoff.noteAdded(target, `${target}-${i}`, committed)
+  return committed
+}
+
+describe('hinted handoff counts in memory', () => {
+  it('answers pending() and pendingFor() without reading a hint, from one read at start and the hints noted since', async () => {
+    const s = await setup({ a: 100, b: 50, c: 30 }, { a: 'suspect', b: 'suspect', c: 'suspect' })
+    expect(s.handoff.pending()).toBe(180)
+    expect([s.handoff.pendingFor('a'), s.handoff.pendingFor('b'), s.handoff.pendingFor('c'), s.handoff.pendingFor('d')]).toEqual([100, 50, 30, 0])
+    expect(s.handoff.pendingFor('a', 10)).toBe(10)
+    await addHint(s, 'd', 0)
+    await addHint(s, 'a', 100)
+    expect(s.handoff.pending()).toBe(182)
+    expect(s.handoff.pendingFor('a')).toBe(101)
+    expect(s.store.calls).toBe(0)
+  })
+
+  it('a pass over owners that are not due reads no hint at all, however many are kept', async () => {
+    const owners = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`owner-${i}`, 1000]))
+    const s = await setup(owners, Object.fromEntries(Object.keys(owners).map((o) => [o, 'suspect' as const])))
+    for (let i = 0; i < 20; i++) await s.handoff.runOnce()
+    expect(s.store.calls).toBe(0)
+    expect(s.handoff.pending()).toBe(10_000)
+  })
+
+  it('a pass reads hints only for the owners that are alive and due, and counts what it delivered', async () => {
+    const s = await setup({ a: 100, b: 50, c: 30 }, { a: 'alive', b: 'suspect', c: 'alive' })
+    await addHint(s, 'd', 0) // never a member: kept, never read
+    s.failing.add('c')
+    await s.handoff.runOnce()
+    expect(new Set(s.store.asked)).toEqual(new Set(['a', 'c']))
+    expect(s.handoff.pendingFor('a')).toBe(0)
+    expect(s.handoff.pendingFor('b')).toBe(50)
+    expect(s.handoff.pendingFor('c')).toBe(30)
+    expect(s.handoff.pending()).toBe(81)
+    expect(s.handoff.stats).toMatchObject({ queued: 1, delivered: 100, failedAttempts: 1, dropped: 0 })
+    expect(s.store.listHints('a')).toEqual([])
+
+    // c is in backoff, a has nothing left: the next pass reads nothing.
+    s.store.reset()
+    await s.handoff.runOnce()
+    expect(s.store.calls).toBe(0)
+
+    // Once c's backoff is over (or c is seen again), c alone is read.
+    s.failing.delete('c')
+    s.handoff.peerReturned('c')
+    await s.handoff.runOnce()
+    expect(s.store.asked.every((t) => t === 'c')).toBe(true)
+    expect(s.handoff.pending()).toBe(51)
+    expect(s.store.listHints().length).toBe(51)
+  })
+
+  it('logs a backlog starting at info, each delivery pass at info, and never a line per hint above debug', async () => {
+    const s = await setup({}, { a: 'suspect' })
+    for (let i = 0; i < 200; i++) await addHint(s, 'a', i)
+    const above = (): RecordedLine[] => s.lines.filter((l) => l.level !== 'debug')
+    expect(above()).toEqual([expect.objectContaining({ level: 'info', component: 'rumordb:handoff', fields: { owner: 'a' } })])
+    expect(s.lines.filter((l) => l.level === 'debug')).toHaveLength(200)
+    s.health.set('a', 'alive')
+    await s.handoff.runOnce()
+    expect(above()[1]).toMatchObject({ level: 'info', fields: { owner: 'a', delivered: 200, pending: 0 } })
+    expect(above()).toHaveLength(2)
+  })
+
+  it('drops the hints of an owner that left, at warn', async () => {
+    const s = await setup({ gone: 5, b: 2 }, { gone: 'left', b: 'suspect' })
+    await s.handoff.runOnce()
+    expect(s.handoff.pending()).toBe(2)
+    expect(s.handoff.stats.dropped).toBe(5)
+    expect(s.store.listHints('gone')).toEqual([])
+    expect(s.lines.find((l) => l.level === 'warn')).toMatchObject({ fields: { owner: 'gone', dropped: 5 } })
+  })
+
+  it('forgets a hint whose write failed, and mends a count that went wrong at the owner’s next pass', async () => {
+    const s = await setup({ a: 3 }, { a: 'suspect' })
+    s.handoff.noteAdded('a', 'never-kept', Promise.reject(new Error('disk full')))
+    expect(s.handoff.pending()).toBe(4)
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(s.handoff.pending()).toBe(3)
+
+    // Told of a hint the store does not hold: the pass finds out.
+    s.handoff.noteAdded('a', 'phantom', Promise.resolve())
+    s.health.set('a', 'alive')
+    await s.handoff.runOnce()
+    expect(s.handoff.pending()).toBe(0)
+    expect(s.handoff.stats.delivered).toBe(3)
+  })
+})
