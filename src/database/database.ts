@@ -34,6 +34,8 @@ import { DATABASE_FILE, openDataDirectory, type SynchronousMode } from '../store
 import type { Store } from '../store/store.js'
 import { Subscriptions, type Change, type ChangeListener } from './subscriptions.js'
 import { validateKey } from '../base/validation.js'
+import { checkOptions } from '../base/options.js'
+import { KEYS_OPTIONS, OPEN_DATABASE_OPTIONS, READ_OPTIONS, RESOLVE_OPTIONS, SCAN_OPTIONS, WRITE_OPTIONS } from './database-options.js'
 import { LocalWritePath, type PathWriteResult, type WritePath } from '../replica/write-path.js'
 
 export { DATABASE_FILE }
@@ -134,6 +136,7 @@ export interface DatabaseComponents {
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  checkOptions(options, OPEN_DATABASE_OPTIONS, 'openDatabase')
   if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) {
     throw new InvalidOptionError('openDatabase({ dataDir }): dataDir must be a directory path, e.g. "./data"')
   }
@@ -256,6 +259,7 @@ export class Database implements KeyAccess {
   /** A key's type, value and how many replicas answered; undefined when no replica has it. */
   get(key: string, options: ReadOptions = {}): Promise<KeyValue | undefined> {
     return this.track(async () => {
+      checkOptions(options, READ_OPTIONS, 'db.get')
       this.assertOpen()
       validateKey(key)
       const token = options.token === undefined ? undefined : decodeSessionToken(key, options.token)
@@ -267,6 +271,7 @@ export class Database implements KeyAccess {
 
   /** Keys this node stores, in key order (a cluster node lists the keys it replicates). */
   keys(options: { prefix?: string; after?: string; limit?: number } = {}): { key: string; type: CrdtTypeName }[] {
+    checkOptions(options, KEYS_OPTIONS, 'db.keys')
     this.assertOpen()
     const limit = options.limit ?? 1000
     if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidOptionError('keys({ limit }): limit must be a non-negative integer')
@@ -330,6 +335,7 @@ export class Database implements KeyAccess {
 
   /** Every key (optionally under a prefix) in key order, with its type and value. */
   async *scan(options: ScanOptions = {}): AsyncGenerator<ScanEntry> {
+    checkOptions(options, SCAN_OPTIONS, 'db.scan')
     const prefix = options.prefix ?? ''
     if (typeof prefix !== 'string') throw new InvalidOptionError('scan({ prefix }): prefix must be a string')
     let after: string | undefined
@@ -349,6 +355,7 @@ export class Database implements KeyAccess {
 
   write(key: string, op: Operation, options: WriteOptions = {}): Promise<WriteResult<unknown>> {
     return this.track(async () => {
+      checkOptions(options, WRITE_OPTIONS, 'db.write')
       this.assertOpen()
       validateKey(key)
       const id = options.idempotencyKey
@@ -377,6 +384,7 @@ export class Database implements KeyAccess {
    */
   resolve(key: string, keep: CrdtTypeName, options: { w?: number; requireQuorum?: boolean } = {}): Promise<ResolveResult> {
     return this.track(async () => {
+      checkOptions(options, RESOLVE_OPTIONS, 'db.resolve')
       this.assertOpen()
       validateKey(key)
       if (!isCrdtTypeName(keep)) throw new InvalidOptionError(`resolve(key, keep): keep must be one of ${CRDT_TYPE_NAMES.join(', ')}, got ${JSON.stringify(keep)}`)

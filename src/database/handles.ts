@@ -5,6 +5,7 @@ import { ORSet, type ORSetState } from '../../crdts/index.js'
 import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
 import type { Operation, ValueOf } from '../base/operations.js'
 import { crdtOf } from '../replica/replica.js'
+import { checkOptions, optionKinds, type OptionSpec } from '../base/options.js'
 import { validateAmount, validateKey } from '../base/validation.js'
 
 export interface WriteOptions {
@@ -25,6 +26,16 @@ export interface ReadOptions {
   readonly r?: number
 }
 
+/** What WriteOptions accept at run time: any other name, or another type, is refused (src/base/options.ts). */
+export const WRITE_OPTIONS: OptionSpec = {
+  idempotencyKey: optionKinds.string,
+  w: optionKinds.positiveInteger,
+  n: optionKinds.positiveInteger,
+  requireQuorum: optionKinds.boolean,
+}
+
+export const READ_OPTIONS: OptionSpec = { token: optionKinds.string, r: optionKinds.positiveInteger }
+
 export interface WriteResult<V> {
   readonly value: V
   /** Opaque session token for read-your-writes. */
@@ -43,6 +54,9 @@ export interface KeyAccess {
   readState(key: string, type: CrdtTypeName, options?: ReadOptions): Promise<unknown>
 }
 
+/** How messages name each handle: `counter("visits").increment`. */
+const HANDLE_NAMES: { readonly [T in CrdtTypeName]: string } = { pncounter: 'counter', gcounter: 'gcounter', orset: 'set', lww: 'register' }
+
 abstract class Handle<T extends CrdtTypeName> {
   constructor(
     protected readonly access: KeyAccess,
@@ -53,12 +67,18 @@ abstract class Handle<T extends CrdtTypeName> {
   }
 
   protected async write(op: Operation, options?: WriteOptions): Promise<WriteResult<ValueOf[T]>> {
+    checkOptions(options, WRITE_OPTIONS, this.where(op.op))
     return (await this.access.write(this.key, op, options)) as WriteResult<ValueOf[T]>
   }
 
   /** The key's current value (0, [] or undefined when it was never written). */
   async value(options?: ReadOptions): Promise<ValueOf[T]> {
+    checkOptions(options, READ_OPTIONS, this.where('value'))
     return crdtOf(this.type).value(await this.access.readState(this.key, this.type, options)) as ValueOf[T]
+  }
+
+  protected where(method: string): string {
+    return `${HANDLE_NAMES[this.type]}(${JSON.stringify(this.key.length > 40 ? `${this.key.slice(0, 40)}…` : this.key)}).${method}`
   }
 }
 
@@ -101,9 +121,11 @@ export class SetHandle extends Handle<'orset'> {
   }
   /** The elements, sorted by canonical JSON. */
   async values(options?: ReadOptions): Promise<JsonValue[]> {
+    checkOptions(options, READ_OPTIONS, this.where('values'))
     return this.value(options)
   }
   async has(element: JsonValue, options?: ReadOptions): Promise<boolean> {
+    checkOptions(options, READ_OPTIONS, this.where('has'))
     return ORSet.has((await this.access.readState(this.key, 'orset', options)) as ORSetState, element)
   }
 }

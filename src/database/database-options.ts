@@ -1,0 +1,33 @@
+// What the Database's methods and openDatabase accept at run time (src/base/options.ts):
+// any other option name, or a value of another type, is refused with InvalidOptionError.
+// The handles' WriteOptions and ReadOptions are in handles.ts, next to their types.
+import { optionKinds, type OptionSpec } from '../base/options.js'
+import { READ_OPTIONS, WRITE_OPTIONS } from './handles.js'
+
+export { READ_OPTIONS, WRITE_OPTIONS }
+
+export const RESOLVE_OPTIONS: OptionSpec = { w: optionKinds.positiveInteger, requireQuorum: optionKinds.boolean }
+
+export const KEYS_OPTIONS: OptionSpec = {
+  prefix: optionKinds.string,
+  after: optionKinds.string,
+  limit: optionKinds.nonNegativeInteger,
+}
+
+export const SCAN_OPTIONS: OptionSpec = { prefix: optionKinds.string }
+
+const REPLICATION_OPTIONS: OptionSpec = { n: optionKinds.positiveInteger, r: optionKinds.positiveInteger, w: optionKinds.positiveInteger }
+
+export const OPEN_DATABASE_OPTIONS: OptionSpec = {
+  dataDir: optionKinds.string,
+  transport: optionKinds.object,
+  synchronous: optionKinds.oneOf('NORMAL', 'FULL'),
+  clock: optionKinds.object,
+  logger: optionKinds.object,
+  replication: { of: REPLICATION_OPTIONS },
+  // Engine timings are for tests and benchmarks, and follow EngineConfig: only their shape is checked here.
+  engine: optionKinds.object,
+  idempotencyTtlMs: optionKinds.positiveInteger,
+  maxClockOffsetMs: optionKinds.nonNegativeInteger,
+  onListenerError: optionKinds.function,
+}
