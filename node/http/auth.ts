@@ -24,6 +24,11 @@ export function checkBinding(host: string, token: string | undefined): void {
   if (token !== undefined && (typeof token !== 'string' || token.length === 0)) {
     throw new InvalidHttpOptionError('httpToken must be a non-empty string (--http-token <secret>)')
   }
+  // It travels in `Authorization: Bearer TOKEN`: with a space, a control character or
+  // non-ASCII text it could never match, and every request would get 401. Not echoed: a secret.
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) {
+    throw new InvalidHttpOptionError('httpToken must be printable ASCII without spaces (--http-token <secret>, e.g. from `openssl rand -hex 32`)')
+  }
   if (token === undefined && !isLoopbackHost(host)) throw new HttpTokenRequiredError(host)
 }
 
@@ -45,7 +50,9 @@ export function bearerTokenHook(token: string): (request: FastifyRequest, reply:
         ? 'this node requires a bearer token: send Authorization: Bearer <the --http-token of this node>'
         : 'the bearer token is wrong: send the --http-token this node was started with',
     )
-    await reply.code(status).header('www-authenticate', 'Bearer realm="rumordb"').send(body)
+    // Close the connection after the answer: the body of a request that was refused is
+    // not worth reading, and a stranger must not be able to hold the socket open with it.
+    await reply.code(status).header('www-authenticate', 'Bearer realm="rumordb"').header('connection', 'close').send(body)
   }
 }
 

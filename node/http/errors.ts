@@ -1,6 +1,7 @@
-// How the HTTP API reports failures: one JSON shape, `{ error: { code, message } }`, and
-// one table from the database's named errors to status codes. Pure, so the table is
-// tested without a server (some errors, like QUORUM_NOT_MET, need a cluster to happen).
+// How the HTTP API reports failures: one JSON shape, `{ error: { code, message } }`, the
+// framework's own refusals included, one table from the database's named errors to status
+// codes, and how loudly each is logged. Pure, so the table is tested without a server
+// (some errors, like QUORUM_NOT_MET, need a cluster to happen).
 import {
   ClockSkewError,
   IdempotencyUnavailableError,
@@ -15,7 +16,8 @@ import {
   ValueTooLargeError,
   WriteOutcomeUnknownError,
 } from '../../src/index.js'
-import { MAX_BODY_BYTES } from './schemas.js'
+import { clip, echo } from './echo.js'
+import { MAX_BODY_BYTES, MAX_PARAM_LENGTH } from './schemas.js'
 
 export type ErrorCode =
   | 'INVALID_REQUEST'
@@ -32,6 +34,7 @@ export type ErrorCode =
   | 'CLOCK_SKEW'
   | 'UNAVAILABLE'
   | 'NOT_READY'
+  | 'TIMEOUT'
   | 'INTERNAL'
 
 export interface ErrorBody {
@@ -76,6 +79,29 @@ export function failure(status: number, code: ErrorCode, message: string): HttpF
   return { status, body: { error: { code, message } } }
 }
 
+/** Error codes that mean the client hung up: nobody reads the answer any more. */
+const CLIENT_GONE_CODES = new Set(['ECONNRESET', 'ECONNABORTED', 'EPIPE', 'ERR_STREAM_PREMATURE_CLOSE'])
+
+/** Whether the error only says that the client closed the connection mid-request. */
+export function isClientAbort(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown } | null
+  return (typeof e?.code === 'string' && CLIENT_GONE_CODES.has(e.code)) || e?.message === 'aborted'
+}
+
+export type FailureLogLevel = 'debug' | 'info' | 'warn' | 'error'
+
+/**
+ * How loudly a failure is logged: a client that hung up at debug, a request this API
+ * refused (4xx) at info, an expected refusal of an available system (STALE_READ,
+ * QUORUM_NOT_MET, OUTCOME_UNKNOWN, IDEMPOTENCY_UNAVAILABLE, CLOCK_SKEW, UNAVAILABLE) at
+ * warn, all three without a stack; only INTERNAL, a bug or a broken disk, at error with it.
+ */
+export function logLevelOf(err: unknown, { status, body }: HttpFailure): FailureLogLevel {
+  if (isClientAbort(err)) return 'debug'
+  if (body.error.code === 'INTERNAL') return 'error'
+  return status >= 500 ? 'warn' : 'info'
+}
+
 /** Codes of errors that mean "this node is shutting down", from the database and its store. */
 const CLOSED_CODES = new Set(['CLOSED', 'STORE_CLOSED'])
 
@@ -88,8 +114,25 @@ const CLOSED_CODES = new Set(['CLOSED', 'STORE_CLOSED'])
  * limit of the route that refused a body.
  */
 export function httpFailureOf(err: unknown, bodyLimitBytes: number = MAX_BODY_BYTES): HttpFailure {
+  if (isClientAbort(err)) return failure(400, 'INVALID_REQUEST', 'the client closed the connection before the request was complete')
   // Fastify's own errors first: some of them (body too large) are RangeErrors.
   const frameworkStatus = frameworkStatusOf(err)
+  const frameworkCode = codeOf(err)
+  if (frameworkCode === 'FST_ERR_BAD_URL') {
+    const url = /^'(.*)' is not a valid url component$/s.exec((err as Error).message)?.[1]
+    return failure(
+      400,
+      'INVALID_REQUEST',
+      `the URL${url === undefined ? '' : ` ${echo(url)}`} has a %-escape that is not UTF-8 text; percent-encode keys with encodeURIComponent`,
+    )
+  }
+  if (frameworkCode === 'FST_ERR_MAX_PARAM_LENGTH') {
+    return failure(
+      414,
+      'INVALID_REQUEST',
+      `the key in the URL is over ${MAX_PARAM_LENGTH.toLocaleString('en-US')} characters; keys are at most 1,024 UTF-8 bytes, percent-encoded with encodeURIComponent`,
+    )
+  }
   if (frameworkStatus === 413) {
     const limit = `${Math.round((bodyLimitBytes / (1024 * 1024)) * 100) / 100} MiB`
     return failure(413, 'TOO_LARGE', `the request body is over the ${limit} limit; elements and values may be at most 64 KiB`)
@@ -148,8 +191,8 @@ function describeClientError(err: Error & { code?: string }): string {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return 'the request body is empty: send a JSON object such as {"type":"pncounter","op":"increment"}'
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      return `the request body is not valid JSON (${err.message})`
+      return `the request body is not valid JSON (${clip(err.message)})`
     default:
-      return err.message
+      return clip(err.message)
   }
 }

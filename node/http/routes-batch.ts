@@ -82,6 +82,7 @@ export function registerBatchRoutes(app: FastifyInstance, deps: RouteDeps): void
           try {
             return { ok: true, ...(await writeAndRecord(deps, item.key, op, { ...options, idempotencyKey: item.idempotencyKey })) }
           } catch (err) {
+            deps.commits?.noteFailure(err)
             const { status, body } = httpFailureOf(err)
             if (status >= 500 && body.error.code === 'INTERNAL') request.log.error({ err }, `writes[${i}]: ${body.error.message}`)
             return { key: item.key, type: op.type, ok: false, error: body.error }

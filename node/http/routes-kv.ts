@@ -3,6 +3,7 @@
 // server's error handler (errors.ts).
 import type { FastifyInstance } from 'fastify'
 import type { CrdtTypeName, Database, JsonValue, Operation, WriteOptions } from '../../src/index.js'
+import type { CommitHealth } from './commit-health.js'
 import { failure } from './errors.js'
 import type { HttpMetrics } from './metrics.js'
 import {
@@ -23,6 +24,8 @@ import {
 export interface RouteDeps {
   readonly db: Database
   readonly metrics: HttpMetrics
+  /** Told about writes that failed to commit, for /readyz. */
+  readonly commits?: CommitHealth
 }
 
 /** The body after schema validation: the type/op pair and its argument are known to fit. */

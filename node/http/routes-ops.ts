@@ -14,12 +14,22 @@ export interface OpsDeps extends RouteDeps {
 
 type Check = 'sqlite' | 'network' | 'clock'
 
-export function registerOpsRoutes(app: FastifyInstance, { db, metrics, isNetworkReady }: OpsDeps): void {
+export function registerOpsRoutes(app: FastifyInstance, { db, metrics, commits, isNetworkReady }: OpsDeps): void {
   // Liveness: the process answers. Deliberately touches nothing else.
   app.get('/healthz', { schema: { response: okResponseSchema } }, async () => ({ ok: true }))
 
   app.get('/readyz', { schema: { response: readyResponseSchema } }, async (request, reply) => {
-    const checks: [Check, () => Promise<void>][] = [['sqlite', () => db.checkWritable()]]
+    const checks: [Check, () => Promise<void>][] = [
+      [
+        'sqlite',
+        async () => {
+          await db.checkWritable()
+          // The probe's one small row may still commit on a full disk: real writes decide too.
+          const problem = commits?.problem()
+          if (problem !== undefined) throw new Error(problem)
+        },
+      ],
+    ]
     if (isNetworkReady !== undefined) {
       checks.push([
         'network',

@@ -4,6 +4,7 @@
 // Query strings stay strings and are parsed by the routes after validation.
 import type { FastifySchemaValidationError } from 'fastify'
 import { CRDT_TYPE_NAMES, OPERATIONS_OF } from '../../src/base/operations.js'
+import { echo } from './echo.js'
 
 /** Ajv options for every route: validate, never rewrite the request. */
 export const AJV_OPTIONS = { coerceTypes: false, removeAdditional: false, useDefaults: false, allErrors: false } as const
@@ -109,6 +110,9 @@ export const readQuerySchema = {
     token: { type: 'string', minLength: 1, maxLength: 4096 },
   },
 } as const
+
+/** The query string of a route that takes none: every parameter is unknown (server.ts adds it to such routes). */
+export const noQuerySchema = { type: 'object', additionalProperties: false, properties: {} } as const
 
 export const keysQuerySchema = {
   type: 'object',
@@ -307,7 +311,7 @@ export function formatSchemaError(errors: FastifySchemaValidationError[], dataVa
       text = `${where} must have "${String(params.missingProperty)}"${forType}`
       break
     case 'additionalProperties':
-      text = `${where} has an unknown property "${String(params.additionalProperty)}"`
+      text = `${where} has an unknown property ${echo(String(params.additionalProperty))}`
       break
     case 'minItems':
       text = `${where} must have at least ${String(params.limit)} item${params.limit === 1 ? '' : 's'}`
