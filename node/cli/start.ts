@@ -1,16 +1,25 @@
 // `rumordb start`: a node on the network, with its data in a local SQLite file and the
 // HTTP API on loopback. When ready it writes DIR/node.json and logs one `ready` line;
-// SIGINT/SIGTERM stop it cleanly (in-flight writes finish, SQLite closes).
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+// SIGINT/SIGTERM stop it cleanly (in-flight writes finish, SQLite closes; shutdown.ts). A
+// start that cannot work says so in one line naming the flag, exits 2 and takes back what
+// it made (start-checks.ts).
+import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import type { FastifyInstance } from 'fastify'
 import type { Transport } from '../../src/transport/transport.js'
 import { createHttpServer } from '../http/server.js'
 import { fromPino } from '../../src/base/logger.js'
-import { createLogger, forComponent } from '../logger.js'
-import { openDatabase } from '../open-database.js'
+import { StoreError } from '../../src/store/errors.js'
+import { checkBinding } from '../http/auth.js'
+import { HttpTokenRequiredError, InvalidHttpOptionError } from '../http/errors.js'
+import { Libp2pSetupError, PeerKeyError, SwarmKeyError } from '../libp2p/errors.js'
+import { checkLogLevel, createLogger, forComponent, LogOutput } from '../logger.js'
+import { ClusterAccessError } from '../cluster-access.js'
+import { openDatabase, type NetworkedDatabase } from '../open-database.js'
 import { CliError } from './http-client.js'
+import { Shutdown } from './shutdown.js'
+import { checkHttpToken, dataDirectoryRefused, httpListenRefused, libp2pListenRefused, prepareDataDirectory, START_REFUSED } from './start-checks.js'
 
 export const NODE_INFO_FILE = 'node.json'
 const DEFAULT_LISTEN = ['/ip4/0.0.0.0/tcp/4001']
@@ -94,9 +103,21 @@ export function addStartCommand(program: Command, hooks: () => StartHooks = () =
 }
 
 export async function startNode(flags: StartFlags, hooks: StartHooks = {}): Promise<void> {
-  const logger = createLogger(flags.logLevel)
+  try {
+    checkLogLevel(flags.logLevel)
+  } catch (err) {
+    throw new CliError((err as Error).message, START_REFUSED)
+  }
+  const output = new LogOutput(process.stdout)
+  const logger = createLogger(flags.logLevel, output)
   const dataDir = resolve(flags.data)
   const http = parseHostPort(flags.http)
+  const httpToken = checkHttpToken(flags.httpToken, process.env.RUMORDB_HTTP_TOKEN)
+  try {
+    checkBinding(http.host, httpToken)
+  } catch (err) {
+    throw refusedByHttp(err)
+  }
   const replication = { n: positive('n', flags.n), r: positive('r', flags.r), w: positive('w', flags.w) }
   let swarmKey: Uint8Array | undefined
   if (flags.swarmKey !== undefined) {
@@ -106,80 +127,92 @@ export async function startNode(flags: StartFlags, hooks: StartHooks = {}): Prom
       throw new CliError(`cannot read --swarm-key ${flags.swarmKey}: ${(err as Error).message}; create one with \`rumordb keygen > swarm.key\``, 2)
     }
   }
-  mkdirSync(dataDir, { recursive: true })
-  if (hooks.warning !== undefined) logger.warn({}, hooks.warning)
-  if (flags.open === true) logger.warn({}, 'open cluster (--open): anyone who can reach this node may join, read and write; run without --open to keep a cluster secret')
-  const db = await openDatabase({
-    dataDir,
-    replication,
-    // The engine's components log under rumordb:anti-entropy, rumordb:clock, … (src/logger.ts).
-    logger: fromPino(logger),
-    network: {
-      listen: flags.listen.length > 0 ? flags.listen : DEFAULT_LISTEN,
-      bootstrap: flags.bootstrap,
-      mdns: flags.mdns,
-      swarmKey,
-      join: flags.join,
-      open: flags.open === true,
-      cluster: flags.cluster,
-      logger: forComponent(logger, 'libp2p'),
-      wrapTransport: hooks.wrapTransport,
-    },
-  })
-  const transport = db.transport
-  if (transport === undefined) throw new Error('a networked database has a transport')
-  let server: ReturnType<typeof createHttpServer>
+  // From here a signal stops the node, during its start too.
+  const shutdown = new Shutdown({ logger, flushLog: (ms) => output.flush(ms), stopWithStdin: flags.stopWithStdin === true })
+  shutdown.listen()
+  let made: ReturnType<typeof prepareDataDirectory> | undefined
+  let db: NetworkedDatabase | undefined
+  let server: ReturnType<typeof createHttpServer> | undefined
   let url: string
   try {
+    made = prepareDataDirectory(dataDir)
+    if (hooks.warning !== undefined) logger.warn({}, hooks.warning)
+    if (flags.open === true) logger.warn({}, 'open cluster (--open): anyone who can reach this node may join, read and write; run without --open to keep a cluster secret')
+    try {
+      db = await openDatabase({
+        dataDir,
+        replication,
+        // The engine's components log under rumordb:anti-entropy, rumordb:clock, … (src/logger.ts).
+        logger: fromPino(logger),
+        network: {
+          listen: flags.listen.length > 0 ? flags.listen : DEFAULT_LISTEN,
+          bootstrap: flags.bootstrap,
+          mdns: flags.mdns,
+          swarmKey,
+          join: flags.join,
+          open: flags.open === true,
+          cluster: flags.cluster,
+          logger: forComponent(logger, 'libp2p'),
+          wrapTransport: hooks.wrapTransport,
+        },
+      })
+    } catch (err) {
+      throw openRefused(err, flags, dataDir)
+    }
+    const transport = db.transport
+    if (transport === undefined) throw new Error('a networked database has a transport')
     server = createHttpServer({
       db,
       host: http.host,
       port: http.port,
-      httpToken: flags.httpToken ?? process.env.RUMORDB_HTTP_TOKEN,
+      httpToken,
       logger: forComponent(logger, 'http'),
       isNetworkReady: () => transport.libp2p.status === 'started',
       extraRoutes: hooks.extraRoutes,
       // `rumordb leave`: leave the cluster for good, then stop.
-      onLeave: () => stop('leave requested', { leave: true }),
+      onLeave: () => shutdown.stop('leave requested', { leave: true }),
       // `rumordb invite`: the cluster secret and this node's addresses, for a node to --join.
-      invite: () => db.invite(),
+      invite: () => (db as NetworkedDatabase).invite(),
     })
-    url = (await server.listen()).url
+    try {
+      url = (await server.listen()).url
+    } catch (err) {
+      throw httpListenRefused(flags.http, err) ?? err
+    }
   } catch (err) {
-    await db.close()
-    throw err
+    shutdown.dispose()
+    await server?.close().catch(() => undefined)
+    await db?.close().catch(() => undefined)
+    made?.undo()
+    throw refusedByHttp(err)
   }
-  const info = { peerId: transport.peerId, http: url, addrs: transport.multiaddrs() }
+  const { transport } = db
+  const info = { peerId: transport?.peerId, http: url, addrs: transport?.multiaddrs() }
   const file = join(dataDir, NODE_INFO_FILE)
   writeFileSync(`${file}.tmp`, `${JSON.stringify(info, null, 2)}\n`)
   renameSync(`${file}.tmp`, file)
   logger.info({ ...info, dataDir, cluster: flags.cluster, ...replication }, 'ready')
+  const running = { db, server }
+  shutdown.running(async ({ leave }) => {
+    await running.server.close()
+    await running.db.close({ leave })
+  })
+}
 
-  let stopping = false
-  const stop = (signal: string, options: { leave?: boolean } = {}): void => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal: exiting without waiting')
-      process.exit(1)
-    }
-    stopping = true
-    logger.info({ signal }, 'stopping: finishing in-flight writes')
-    void (async () => {
-      await server.close()
-      await db.close({ leave: options.leave === true })
-      logger.info({ left: options.leave === true }, 'stopped')
-      process.exit(0)
-    })().catch((err: unknown) => {
-      logger.error({ err }, 'stop failed')
-      process.exit(1)
-    })
-  }
-  process.once('SIGINT', () => stop('SIGINT'))
-  process.once('SIGTERM', () => stop('SIGTERM'))
-  if (flags.stopWithStdin === true) {
-    // The parent holds the other end of the pipe: it closes when the parent exits, even by SIGKILL.
-    process.stdin.once('close', () => {
-      if (!stopping) stop('stdin closed')
-    })
-    process.stdin.resume()
-  }
+/** createHttpServer's refusal of its options, as a start refused for its flags. */
+function refusedByHttp(err: unknown): unknown {
+  return err instanceof InvalidHttpOptionError || err instanceof HttpTokenRequiredError ? new CliError(err.message, START_REFUSED) : err
+}
+
+/** An error of openDatabase as a one-line refusal naming the flag to change, when it is one. */
+function openRefused(err: unknown, flags: StartFlags, dataDir: string): unknown {
+  if (err instanceof SwarmKeyError) return new CliError(`--swarm-key ${flags.swarmKey ?? ''}: ${err.message}`, START_REFUSED)
+  if (err instanceof ClusterAccessError) return new CliError(err.message, START_REFUSED)
+  if (err instanceof StoreError || err instanceof PeerKeyError) return new CliError(`--data ${dataDir}: ${err.message}`, START_REFUSED)
+  const listen = libp2pListenRefused(flags.listen.length > 0 ? flags.listen : DEFAULT_LISTEN, err)
+  if (listen !== undefined) return listen
+  if (err instanceof Libp2pSetupError) return new CliError(err.message, START_REFUSED)
+  const code = (err as { code?: unknown } | null)?.code
+  if (typeof code === 'string' && ['ENOTDIR', 'EACCES', 'EPERM', 'EROFS', 'ENOSPC', 'EISDIR'].includes(code)) return dataDirectoryRefused(dataDir, err)
+  return err
 }
