@@ -55,13 +55,19 @@ describe('member rows', () => {
     await store.close()
   })
 
-  it('refuses a row that is in neither format', async () => {
+  it('drops a row that is in neither format, reporting it, and removes it from the store (a bad row never stops a start)', async () => {
     const store = new InMemoryStore()
     const truncated = LEGACY_ROWS[0].record.slice(0, -1)
-    await store.write({ members: { upsert: [{ peerId: SELF, record: truncated }] } })
-    await expect(loadMemberTable(store)).rejects.toThrow(MemberTableDecodeError)
-    await store.write({ members: { upsert: [{ peerId: SELF, record: Uint8Array.of(0x42, 1) }] } })
-    await expect(loadMemberTable(store)).rejects.toThrow(MemberTableDecodeError)
+    for (const bad of [truncated, Uint8Array.of(0x42, 1)]) {
+      await store.write({ members: { upsert: [{ peerId: SELF, record: bad }] } })
+      const dropped: [string, unknown][] = []
+      const table = await loadMemberTable(store, (peerId, err) => dropped.push([peerId, err]))
+      expect(table.size).toBe(0)
+      expect(dropped).toHaveLength(1)
+      expect(dropped[0]![0]).toBe(SELF)
+      expect(dropped[0]![1]).toBeInstanceOf(MemberTableDecodeError)
+      expect(store.listMembers()).toEqual([])
+    }
     await store.close()
   })
 

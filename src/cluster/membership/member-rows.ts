@@ -22,18 +22,32 @@ import { MemberTableDecodeError } from './errors.js'
  * committed before this resolves), so they are read this way only once. Throws
  * MemberTableDecodeError on a row that is neither format.
  */
-export async function loadMemberTable(store: Store): Promise<MemberTable> {
+export async function loadMemberTable(store: Store, dropped?: (peerId: string, err: unknown) => void): Promise<MemberTable> {
   let table = memberTable.empty()
   const rewritten: StoredMember[] = []
+  const removed: string[] = []
   for (const row of store.listMembers()) {
-    const legacy = row.record[0] === LEGACY_TAG
-    const part = legacy ? decodeLegacyTable(row.record) : memberTable.decode(row.record)
-    if (legacy) rewritten.push({ peerId: row.peerId, record: memberTable.encode(part) })
+    let part: MemberTable
+    try {
+      const legacy = row.record[0] === LEGACY_TAG
+      part = legacy ? decodeLegacyTable(row.record) : memberTable.decode(row.record)
+      for (const record of part.values()) {
+        if (record.incarnation > MAX_STORED_INCARNATION) throw new Error(`incarnation ${record.incarnation} leaves no room for a later one`)
+      }
+      if (legacy) rewritten.push({ peerId: row.peerId, record: memberTable.encode(part) })
+    } catch (err) {
+      dropped?.(row.peerId, err)
+      removed.push(row.peerId)
+      continue
+    }
     table = memberTable.merge(table, part)
   }
-  if (rewritten.length > 0) await store.write({ members: { upsert: rewritten } })
+  if (rewritten.length > 0 || removed.length > 0) await store.write({ members: { upsert: rewritten, remove: removed } })
   return table
 }
+
+/** Records with a higher incarnation are dropped on load (the same bound as from the network, membership.ts). */
+const MAX_STORED_INCARNATION = Number.MAX_SAFE_INTEGER - 2 ** 32
 
 // ---- the earlier format, kept only to migrate it ---------------------------------------
 // [0x6d][version 1][count][per record, in peer-id order: peer id, incarnation, status byte

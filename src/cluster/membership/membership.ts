@@ -55,10 +55,18 @@ export interface MembershipInit {
   readonly logger?: Logger
 }
 
+/** The highest incarnation accepted from a peer: 2^32 restarts below the safe-integer limit. */
+export const MAX_INCARNATION = Number.MAX_SAFE_INTEGER - 2 ** 32
+
 export class Membership {
   readonly self: string
   /** Peers' clock offsets from their heartbeats: whether this node's clock is off. */
   readonly clockOffsets: ClockOffsets
+  /**
+   * Member records refused: about another node than the one that sent them (a peer speaks
+   * only for itself), invalid, or with no room left to announce a later incarnation.
+   */
+  readonly stats = { recordsRefused: 0 }
   private table: MemberTable = memberTable.empty()
   private readonly detector: PhiAccrualDetector
   private readonly heartbeatIntervalMs: number
@@ -91,7 +99,15 @@ export class Membership {
   async start(): Promise<void> {
     if (this.started) return
     this.started = true
-    this.table = memberTable.merge(this.table, await loadMemberTable(this.init.store))
+    // A damaged or impossible stored record is dropped with a warning: it must never keep
+    // this node from starting (its owner announces itself again anyway).
+    this.table = memberTable.merge(
+      this.table,
+      await loadMemberTable(this.init.store, (peerId, err) => {
+        this.stats.recordsRefused++
+        this.logger.warn({ member: peerId, err }, `dropped the stored member record of ${peerId}: ${(err as Error)?.message ?? String(err)}`)
+      }),
+    )
     const now = this.init.clock.now()
     for (const record of this.table.values()) {
       if (record.peerId !== this.self) this.detector.heartbeat(record.peerId, now)
@@ -124,19 +140,20 @@ export class Membership {
   async join(peer: string): Promise<void> {
     const response = await this.init.send(peer, { type: 'join', member: this.selfRecord() })
     if (response.type !== 'members') throw new Error(`peer ${peer} answered join with ${response.type}`)
-    await this.learn(response.members, peer)
+    // Only the peer's own record: the others come from their own heartbeats.
+    await this.learn(response.members.filter((m) => m.peerId === peer), peer)
   }
 
   /** Answers a peer's join: merge its record, return our table. */
   async handleJoin(from: string, member: MemberAnnouncement): Promise<Response> {
     if (member.peerId === from) this.detector.heartbeat(from, this.init.clock.now())
-    await this.learn([member], from)
+    if (this.speaksForItself(from, member)) await this.learn([member], from)
     return { type: 'members', members: memberTable.members(this.table) }
   }
 
   /** `time` is the sender's wall clock when it sent the heartbeat (absent: no clock sample). */
   handleHeartbeat(from: string, member: MemberAnnouncement, seq: number, time?: number): void {
-    if (member.peerId === this.self) return
+    if (!this.speaksForItself(from, member)) return
     if (member.peerId === from) {
       const last = this.lastSeq.get(from)
       const fresh = last === undefined || member.incarnation > last.incarnation || (member.incarnation === last.incarnation && seq > last.seq)
@@ -232,12 +249,27 @@ export class Membership {
     )
   }
 
+  /**
+   * A peer may only announce itself: a record about anyone else (the sender is the
+   * connection's authenticated peer id, or gossipsub's signed author) is dropped and counted.
+   */
+  private speaksForItself(from: string, member: MemberAnnouncement): boolean {
+    if (member.peerId === from && from !== this.self) return true
+    this.stats.recordsRefused++
+    this.refused(from, new Error(`a record about ${member.peerId === this.self ? 'this node' : member.peerId}: a peer may announce only itself`))
+    return false
+  }
+
   /** Merges records from the network; a stale or forged record about ourselves makes us re-announce. */
   private async learn(records: readonly MemberAnnouncement[], from: string): Promise<void> {
     let delta: MemberTable = memberTable.empty()
     try {
+      // A member must always be able to announce a later incarnation than the one we keep.
+      const pinned = records.find((r) => r.incarnation > MAX_INCARNATION)
+      if (pinned !== undefined) throw new Error(`incarnation ${pinned.incarnation} of ${pinned.peerId} leaves no room for a later one`)
       delta = memberTable.fromRecords(records)
     } catch (err) {
+      this.stats.recordsRefused++
       this.refused(from, err)
       return
     }
