@@ -42,6 +42,11 @@ export interface EngineConfig {
   readonly sessionReadTimeoutMs?: number
   /** How long idempotency records and claims are kept (default 24 h). */
   readonly idempotencyTtlMs?: number
+  /** Hints older than this are dropped, left to anti-entropy (default 3 h, as Cassandra's max_hint_window). */
+  readonly hintWindowMs?: number
+  /** Hints kept for one owner at most, in number (default 100,000) and bytes (default 256 MiB). */
+  readonly maxHintsPerOwner?: number
+  readonly maxHintBytesPerOwner?: number
   /** Register timestamps further ahead of this node's clock are refused (default 500 ms). */
   readonly maxClockOffsetMs?: number
   /**
@@ -153,7 +158,7 @@ export function idleEngineStatus(base: Pick<EngineStatus, 'id' | 'keys' | 'pendi
       requestsServed: 0,
       requestErrors: 0,
     },
-    handoff: { queued: 0, delivered: 0, failedAttempts: 0, dropped: 0 },
+    handoff: { queued: 0, delivered: 0, failedAttempts: 0, dropped: 0, refused: 0, expired: 0 },
     rumors: { rumorsMerged: 0, rumorsIgnored: 0, refused: 0 },
     clockDriftRefused: 0,
     replica: { clockDriftRefused: 0, remoteStatesRefused: 0 },
@@ -260,17 +265,19 @@ export class Engine {
       send,
       broadcast: (m) => this.messenger.broadcast(m),
       keepHint: (target, key, state, record) => {
+        const hinted = this.handoff.admit(target, state.length)
         const merging = replica.merge(key, state, {
           origin: 'local',
           extras: {
-            ...hintExtras(target, key, state, clock.now()),
+            ...(hinted ? hintExtras(target, key, state, clock.now()) : {}),
             ...(record === undefined ? {} : { idempotency: [{ id: outcomeId(record.id), result: record.result, expiresAt: clock.now() + idempotencyTtlMs }] }),
           },
         })
-        this.handoff.noteAdded(target, key, merging)
+        if (hinted) this.handoff.noteAdded(target, key, merging, state.length)
         return merging.then(() => undefined)
       },
-      hintStored: (target, key, committed) => this.handoff.noteAdded(target, key, committed),
+      hintStored: (target, key, committed, bytes) => this.handoff.noteAdded(target, key, committed, bytes),
+      admitHint: (target, bytes) => this.handoff.admit(target, bytes),
       keyed,
       idempotencyTtlMs,
       // Only what was configured: a default that adapts to the cluster stays the coordinator's.
@@ -286,6 +293,9 @@ export class Engine {
       send,
       health: (peer) => this.membership.health(peer),
       intervalMs: config.handoffIntervalMs,
+      windowMs: config.hintWindowMs,
+      maxHintsPerOwner: config.maxHintsPerOwner,
+      maxHintBytesPerOwner: config.maxHintBytesPerOwner,
       logger: logger.forComponent('handoff'),
     })
     router = new RequestRouter({
@@ -297,6 +307,7 @@ export class Engine {
       replicas,
       keyed,
       idempotencyTtlMs,
+      hints: this.handoff,
       antiEntropy: (from, request) => this.antiEntropy.handle(from, request),
     })
     this.router = router
@@ -389,21 +400,9 @@ export class Engine {
     return refusal === undefined ? undefined : Promise.resolve(responseFromError(refusal))
   }
 
-  /**
-   * A peer's request, served by the router. A replicate request naming another owner
-   * (`hintFor`) is stored with a hint for it (request-router.ts), staged before the router
-   * answers: the handoff counts that hint at once, as it counts the ones this node's
-   * coordinator keeps, and forgets it unless the router acknowledges.
-   */
+  /** A peer's request, served by the router (which keeps the hints peers ask for, within bounds). */
   private serve(from: string, request: Request): Promise<Response> {
-    const answer = this.router.handleRequest(from, request)
-    if (request.type === 'replicate' && request.hintFor !== undefined && request.hintFor !== this.self) {
-      const committed = answer.then((response) => {
-        if (response.type !== 'ack') throw new Error(`replicate refused: ${response.type}`)
-      })
-      this.handoff.noteAdded(request.hintFor, request.key, committed)
-    }
-    return answer
+    return this.router.handleRequest(from, request)
   }
 
   read(key: string, type: CrdtTypeName | undefined, options?: ClusterReadOptions): Promise<ClusterReadResult> {

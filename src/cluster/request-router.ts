@@ -10,6 +10,7 @@ import { MAX_MESSAGE_BYTES } from '../wire/limits.js'
 import type { AppliedResponse, ApplyRequest, Broadcast, ReplicateRequest, Request, Response } from '../wire/messages.js'
 import { OP_ID_TTL_MS } from './coordinator/constants.js'
 import { hintExtras } from './handoff/hints.js'
+import type { HintedHandoff } from './handoff/hinted-handoff.js'
 import type { KeyedWrites } from './coordinator/keyed-writes.js'
 import type { Membership } from './membership/membership.js'
 import { responseFromError } from './messaging/remote-errors.js'
@@ -24,6 +25,8 @@ export interface RouterInit {
   readonly replicas: () => number
   /** Claims of keyed writes. */
   readonly keyed: KeyedWrites
+  /** Hinted handoff's gate and ledger for the hints peers ask this node to keep. */
+  readonly hints: Pick<HintedHandoff, 'admit' | 'noteAdded'>
   /** How long outcome records of keyed writes are kept. */
   readonly idempotencyTtlMs: number
   /** Anti-entropy requests (sync-*); undefined when the request is not one of its. */
@@ -109,17 +112,24 @@ export class RequestRouter {
     return answer as AppliedResponse
   }
 
+  /**
+   * Merges a peer's delta or state. With `hintFor`, the peer asks this node to keep it as a
+   * hint for that owner too: kept only for a member and within the hints' bounds
+   * (hinted-handoff.ts); either way the state is merged and acknowledged.
+   */
   private async replicate(request: ReplicateRequest): Promise<Response> {
     const { now } = this.init
+    const owner = request.hintFor
+    const hinted = owner !== undefined && owner !== this.init.self && this.init.hints.admit(owner, request.state.length)
     const extras: BatchExtras = {
-      ...(request.hintFor === undefined || request.hintFor === this.init.self
-        ? {}
-        : hintExtras(request.hintFor, request.key, request.state, now())),
+      ...(hinted ? hintExtras(owner, request.key, request.state, now()) : {}),
       ...(request.record === undefined
         ? {}
         : { idempotency: [{ id: outcomeId(request.record.id), result: request.record.result, expiresAt: now() + this.init.idempotencyTtlMs }] }),
     }
-    await this.init.replica.merge(request.key, request.state, { origin: 'remote', extras: Object.keys(extras).length > 0 ? extras : undefined })
+    const merging = this.init.replica.merge(request.key, request.state, { origin: 'remote', extras: Object.keys(extras).length > 0 ? extras : undefined })
+    if (hinted) this.init.hints.noteAdded(owner, request.key, merging, request.state.length)
+    await merging
     return { type: 'ack' }
   }
 

@@ -74,7 +74,9 @@ export interface CoordinatorInit {
   /** Broadcast each write's delta as a rumor (default true). */
   readonly rumors?: boolean
   /** A hint for `target` was staged here with a write or a merge, `committed` by that write (hinted handoff counts it). */
-  readonly hintStored?: (target: string, key: string, committed: Promise<unknown>) => void
+  readonly hintStored?: (target: string, key: string, committed: Promise<unknown>, bytes: number) => void
+  /** Whether a hint for `target` may be kept here (a member, within the hints' bounds); default yes. */
+  readonly admitHint?: (target: string, bytes: number) => boolean
   /** `rumordb:coordinator`: OUTCOME_UNKNOWN and IDEMPOTENCY_UNAVAILABLE (warn), quorum missed (debug). */
   readonly logger?: Logger
 }
@@ -217,8 +219,15 @@ export class Coordinator implements WritePath {
     }
     const owner = preferred.find((p) => p !== self) ?? self
     const now = this.init.clock.now()
-    const applying = this.applyLocally(key, op, (w) => (owner === self ? {} : hintExtras(owner, key, crdtOf(w.type).encode(w.delta), now)))
-    if (owner !== self) this.init.hintStored?.(owner, key, applying)
+    const hinted = owner !== self && (this.init.admitHint?.(owner, 0) ?? true)
+    let bytes = 0
+    const applying = this.applyLocally(key, op, (w) => {
+      if (!hinted) return {}
+      const delta = crdtOf(w.type).encode(w.delta)
+      bytes = delta.length
+      return hintExtras(owner, key, delta, now)
+    })
+    if (hinted) this.init.hintStored?.(owner, key, applying, bytes)
     const applied = await applying
     this.stats.fallbackWrites++
     return { applier: self, applied, failed, heldFor: owner === self ? undefined : owner }
@@ -439,9 +448,10 @@ export class Coordinator implements WritePath {
 
   private async replicate(peer: string, key: string, state: Uint8Array, hintFor?: string, record?: IdempotencyRecordPayload): Promise<boolean> {
     if (peer === this.init.self) {
-      const extras = mergeExtras(hintFor === undefined ? undefined : hintExtras(hintFor, key, state, this.init.clock.now()), this.recordRow(record))
+      const hinted = hintFor !== undefined && (this.init.admitHint?.(hintFor, state.length) ?? true)
+      const extras = mergeExtras(hinted ? hintExtras(hintFor, key, state, this.init.clock.now()) : undefined, this.recordRow(record))
       const merging = this.init.replica.merge(key, state, { origin: 'local', extras })
-      if (hintFor !== undefined) this.init.hintStored?.(hintFor, key, merging)
+      if (hinted) this.init.hintStored?.(hintFor, key, merging, state.length)
       await merging
       return true
     }

@@ -8,3 +8,12 @@ export const HANDOFF_BASE_BACKOFF_MS = 500
 export const HANDOFF_MAX_BACKOFF_MS = 30_000
 
 export const HANDOFF_BATCH = 64
+
+/** Hints older than this are dropped, left to anti-entropy (Cassandra's max_hint_window, 3 h). */
+export const DEFAULT_HINT_WINDOW_MS = 3 * 60 * 60 * 1000
+
+/** Hints kept for one owner at most; more are not kept (counted as refused), left to anti-entropy. */
+export const DEFAULT_MAX_HINTS_PER_OWNER = 100_000
+
+/** Bytes of hinted states kept for one owner at most. */
+export const DEFAULT_MAX_HINT_BYTES_PER_OWNER = 256 * 1024 * 1024

@@ -4,6 +4,12 @@
 // exponential backoff and jitter between failed attempts. A hint is removed only after the owner acknowledged a durable
 // commit, and hints live in the store, so they survive restarts.
 //
+// Hints are kept only for members, at most DEFAULT_MAX_HINTS_PER_OWNER and
+// DEFAULT_MAX_HINT_BYTES_PER_OWNER per owner, and for DEFAULT_HINT_WINDOW_MS (as Cassandra's
+// max_hint_window): a hint refused or expired is counted and its data left to anti-entropy,
+// which brings every replica level whatever hints were kept. A peer cannot make this node
+// hold hints for owners that do not exist, nor without bound.
+//
 // What is pending per owner, and when each owner is due next, is kept in memory: read from
 // the store once, then told by whoever stores a hint (noteAdded) and by the removals made
 // here. So pending() and a pass cost O(owners), and a pass reads hints only for owners that
@@ -16,7 +22,15 @@ import { silentLogger, type Logger } from '../../base/logger.js'
 import type { Random } from '../../base/random.js'
 import type { Store, StoredHint } from '../../store/store.js'
 import type { Request, Response } from '../../wire/messages.js'
-import { DEFAULT_HANDOFF_INTERVAL_MS, HANDOFF_BASE_BACKOFF_MS, HANDOFF_BATCH, HANDOFF_MAX_BACKOFF_MS } from './constants.js'
+import {
+  DEFAULT_HANDOFF_INTERVAL_MS,
+  DEFAULT_HINT_WINDOW_MS,
+  DEFAULT_MAX_HINT_BYTES_PER_OWNER,
+  DEFAULT_MAX_HINTS_PER_OWNER,
+  HANDOFF_BASE_BACKOFF_MS,
+  HANDOFF_BATCH,
+  HANDOFF_MAX_BACKOFF_MS,
+} from './constants.js'
 import type { MemberHealth } from '../membership/membership.js'
 
 export interface HintedHandoffInit {
@@ -26,6 +40,10 @@ export interface HintedHandoffInit {
   readonly send: (peer: string, request: Request) => Promise<Response>
   readonly health: (peer: string) => MemberHealth | undefined
   readonly intervalMs?: number
+  /** Hints older than this are dropped (default 3 h). */
+  readonly windowMs?: number
+  readonly maxHintsPerOwner?: number
+  readonly maxHintBytesPerOwner?: number
   /** `rumordb:handoff`: backlogs starting (info), hints delivered (info per pass), dropped (warn). */
   readonly logger?: Logger
 }
@@ -36,6 +54,10 @@ export interface HandoffStats {
   delivered: number
   failedAttempts: number
   dropped: number
+  /** Hints not kept: their owner is not a member, or its hints are at their bound (left to anti-entropy). */
+  refused: number
+  /** Hints dropped because they were older than the hint window (left to anti-entropy). */
+  expired: number
 }
 
 /** pendingFor() counts at most this many hints per target; the sync status shows "1000+". */
@@ -44,6 +66,10 @@ export const PENDING_COUNT_LIMIT = 1000
 /** One owner with hints here: how many, and when the next attempt is due. */
 interface Owner {
   pending: number
+  /** Bytes of the pending hints' states (an estimate after a failed commit). */
+  bytes: number
+  /** createdAt of the oldest pending hint (Infinity: unknown or none). */
+  oldestAt: number
   /** Failed attempts in a row (backoff). */
   attempts: number
   /** Clock time before which no attempt is made (0: due now). */
@@ -51,7 +77,7 @@ interface Owner {
 }
 
 export class HintedHandoff {
-  readonly stats: HandoffStats = { queued: 0, delivered: 0, failedAttempts: 0, dropped: 0 }
+  readonly stats: HandoffStats = { queued: 0, delivered: 0, failedAttempts: 0, dropped: 0, refused: 0, expired: 0 }
   /** Owners with hints here, or in backoff; an owner with neither is forgotten. */
   private readonly owners = new Map<string, Owner>()
   private total = 0
@@ -68,7 +94,12 @@ export class HintedHandoff {
     this.logger = init.logger ?? silentLogger
     this.backlogLog = new LogThrottle(() => init.clock.now())
     // The one full read: from here on the counts follow noteAdded() and the removals.
-    for (const hint of init.store.listHints()) this.ownerOf(hint.target).pending++
+    for (const hint of init.store.listHints()) {
+      const owner = this.ownerOf(hint.target)
+      owner.pending++
+      owner.bytes += hint.state.length
+      owner.oldestAt = Math.min(owner.oldestAt, hint.createdAt)
+    }
     for (const owner of this.owners.values()) this.total += owner.pending
   }
 
@@ -87,15 +118,40 @@ export class HintedHandoff {
   }
 
   /**
+   * Whether a hint of `bytes` for `target` may be kept: it is a member (not left), and its
+   * hints are within their bounds. Counts and logs a refusal; the caller then stores the
+   * state without a hint.
+   */
+  admit(target: string, bytes: number): boolean {
+    const health = this.init.health(target)
+    const owner = this.owners.get(target)
+    const reason =
+      health === undefined || health === 'left'
+        ? `${target} is not a member`
+        : (owner?.pending ?? 0) >= (this.init.maxHintsPerOwner ?? DEFAULT_MAX_HINTS_PER_OWNER)
+          ? `${target} already has ${owner?.pending} hints here`
+          : (owner?.bytes ?? 0) + bytes > (this.init.maxHintBytesPerOwner ?? DEFAULT_MAX_HINT_BYTES_PER_OWNER)
+            ? `${target}'s hints here would pass ${this.init.maxHintBytesPerOwner ?? DEFAULT_MAX_HINT_BYTES_PER_OWNER} bytes`
+            : undefined
+    if (reason === undefined) return true
+    this.stats.refused++
+    const held = this.backlogLog.admit(`refused\u0000${target}`)
+    if (held !== undefined) this.logger.warn({ owner: target }, `not keeping a hint: ${reason}; anti-entropy brings the data over instead${heldBack(held)}`)
+    return false
+  }
+
+  /**
    * A hint for `target` was just staged here (whoever stores it: the coordinator, a peer's
    * replicate request, a local fallback), so it is counted from the moment the store shows
    * it; `committed` is the write holding it: if that fails, the hint was never kept. Call it
    * once per hint, right after issuing the write.
    */
-  noteAdded(target: string, key: string, committed: Promise<unknown>): void {
+  noteAdded(target: string, key: string, committed: Promise<unknown>, bytes = 0): void {
     this.stats.queued++
     const owner = this.ownerOf(target)
     owner.pending++
+    owner.bytes += bytes
+    owner.oldestAt = Math.min(owner.oldestAt, this.init.clock.now())
     this.total++
     committed.catch(() => {
       const current = this.owners.get(target)
@@ -146,8 +202,13 @@ export class HintedHandoff {
   private async pass(): Promise<void> {
     const now = this.init.clock.now()
     const work: Promise<void>[] = []
+    const window = this.init.windowMs ?? DEFAULT_HINT_WINDOW_MS
     for (const [target, owner] of this.owners) {
       if (owner.pending === 0) continue
+      if (owner.oldestAt < now - window) {
+        work.push(this.expire(target, now - window))
+        continue
+      }
       const health = this.init.health(target)
       // The owner left: the other replicas and anti-entropy carry the data now, so the
       // hints have no one to go to. Never a member (undefined): kept, as they were.
@@ -194,6 +255,23 @@ export class HintedHandoff {
     )
   }
 
+  /** Drops the hints of `target` created before `cutoff`; the rest stay (and say when the next expire). */
+  private async expire(target: string, cutoff: number): Promise<void> {
+    const hints = this.init.store.listHints(target)
+    const old = hints.filter((h) => h.createdAt < cutoff)
+    if (old.length > 0) await this.remove(target, old, 'expired')
+    const owner = this.owners.get(target)
+    if (owner !== undefined) {
+      owner.oldestAt = hints.filter((h) => h.createdAt >= cutoff).reduce((min, h) => Math.min(min, h.createdAt), Infinity)
+      owner.bytes = hints.filter((h) => h.createdAt >= cutoff).reduce((sum, h) => sum + h.state.length, 0)
+    }
+    if (old.length === 0) return
+    this.logger.warn(
+      { owner: target, expired: old.length },
+      `dropped ${old.length} hint${old.length === 1 ? '' : 's'} for ${target} older than the hint window; anti-entropy brings that data over when it is back`,
+    )
+  }
+
   private async dropAll(target: string): Promise<void> {
     const hints = this.init.store.listHints(target)
     if (hints.length > 0) await this.remove(target, hints, 'dropped')
@@ -225,9 +303,11 @@ export class HintedHandoff {
   }
 
   /** Counted as gone from the moment the store shows them gone (the removal is staged), and back if it fails. */
-  private async remove(target: string, hints: StoredHint[], outcome: 'delivered' | 'dropped'): Promise<void> {
+  private async remove(target: string, hints: StoredHint[], outcome: 'delivered' | 'dropped' | 'expired'): Promise<void> {
     const removed = this.init.store.write({ hints: { remove: hints.map((h) => h.id) } })
     const before = this.owners.get(target)?.pending ?? 0
+    const owner = this.owners.get(target)
+    if (owner !== undefined) owner.bytes = Math.max(0, owner.bytes - hints.reduce((sum, h) => sum + h.state.length, 0))
     const after = Math.max(0, before - hints.length)
     this.settle(target, after)
     try {
@@ -245,13 +325,17 @@ export class HintedHandoff {
     if (owner === undefined) return
     this.total += pending - owner.pending
     owner.pending = pending
+    if (pending === 0) {
+      owner.bytes = 0
+      owner.oldestAt = Infinity
+    }
     this.forgetIfIdle(target, owner)
   }
 
   private ownerOf(target: string): Owner {
     let owner = this.owners.get(target)
     if (owner === undefined) {
-      owner = { pending: 0, attempts: 0, notBefore: 0 }
+      owner = { pending: 0, bytes: 0, oldestAt: Infinity, attempts: 0, notBefore: 0 }
       this.owners.set(target, owner)
     }
     return owner
