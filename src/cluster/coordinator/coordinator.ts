@@ -4,21 +4,9 @@
 // live member on the ring with a hint naming the owner. The call returns after `w`
 // durable acknowledgements, or, when fewer are possible, with the true count and
 // `quorum: false`: the write is durable where it landed and propagates from there.
-// Reads ask `r` live replicas, join their states and repair the ones that were behind.
-import {
-  contentEquals,
-  CrdtDecodeError,
-  decodeContent,
-  encodeContent,
-  entryOf,
-  isMultiTypeEncoding,
-  joinContent,
-  resolveContent,
-  typeOfEncoded,
-  visibleEntries,
-  type ContentEntry,
-  type KeyContent,
-} from '../../../crdts/index.js'
+// Reads (read-path.ts) ask `r` live replicas, join their states and repair the ones that
+// were behind; keyed writes first choose their applier (keyed-writes.ts).
+import { encodeContent, entryOf, resolveContent, typeOfEncoded, visibleEntries, type ContentEntry } from '../../../crdts/index.js'
 import type { CrdtTypeName } from '../../../crdts/types.js'
 import type { Clock } from '../../base/clock.js'
 import { heldBack, LogThrottle } from '../../base/log-throttle.js'
@@ -27,24 +15,20 @@ import type { Random } from '../../base/random.js'
 import {
   ClockSkewError,
   IdempotencyUnavailableError,
-  InvalidOptionError,
   QuorumNotMetError,
-  StaleReadError,
-  TypeConflictError,
   TypeMismatchError,
   WriteOutcomeUnknownError,
 } from '../../base/errors.js'
-import { typedView } from '../../replica/key-view.js'
-import { stateCovers } from '../../replica/session-token.js'
 import { outcomeId, outcomeRecord, type KeyedWrite } from '../../replica/idempotency.js'
 import type { Operation } from '../../base/operations.js'
 import { crdtOf, type AppliedWrite, type BatchExtras, type Replica } from '../../replica/replica.js'
-import { PeerUnreachableError, TransportError, TransportStoppedError } from '../../transport/transport.js'
-import { WireDecodeError } from '../../wire/errors.js'
+import { PeerUnreachableError, TransportStoppedError } from '../../transport/transport.js'
 import type { AppliedResponse, Broadcast, IdempotencyRecordPayload, ReplayedResponse, Request, Response } from '../../wire/messages.js'
 import type { AppliedResult, PathReadOptions, PathReadResult, PathWriteOptions, PathWriteResult, ReplayedResult, WritePath } from '../../replica/write-path.js'
-import { DEFAULT_N, DEFAULT_R, DEFAULT_SESSION_READ_TIMEOUT_MS, DEFAULT_W, MAX_RUMOR_STATE_BYTES } from './constants.js'
+import { DEFAULT_N, MAX_RUMOR_STATE_BYTES } from './constants.js'
 import type { KeyedWrites } from './keyed-writes.js'
+import { clampReplicas, isUnreachable, mergeExtras, requiredAcks, untilCount } from './quorum.js'
+import { ReadPath } from './read-path.js'
 import { hintExtras } from '../handoff/hints.js'
 import { errorFromResponse, RemoteError } from '../messaging/remote-errors.js'
 import type { Membership } from '../membership/membership.js'
@@ -99,9 +83,24 @@ export class Coordinator implements WritePath {
   /** A broken replica, or a partition under a client's retries, repeats these warnings: once a minute per peer. */
   private readonly throttle: LogThrottle
 
+  private readonly reads: ReadPath
+
   constructor(private readonly init: CoordinatorInit) {
     this.logger = init.logger ?? silentLogger
     this.throttle = new LogThrottle(() => init.clock.now())
+    this.reads = new ReadPath({
+      ...init,
+      stats: this.stats,
+      repair: (peer, key, state) => this.track(this.replicate(peer, key, state).catch(() => false)),
+    })
+  }
+
+  /**
+   * Joins what `r` live replicas hold of the key (read-path.ts). Throws TypeConflictError
+   * for a key written with different types on two sides of a partition.
+   */
+  read(key: string, type: CrdtTypeName | undefined, options: ClusterReadOptions = {}): Promise<ClusterReadResult> {
+    return this.reads.read(key, type, options)
   }
 
   /** Resolves when replication work started by earlier calls has finished (for stop()). */
@@ -259,41 +258,6 @@ export class Coordinator implements WritePath {
   }
 
   /**
-   * Joins what `r` live replicas hold of the key. With `type` undefined, the key's type is
-   * learned from the replicas. A key written with different types on two sides of a
-   * partition joins into a type conflict: the conflict is repaired onto the replicas like
-   * any state (so they converge on it) and the read throws TypeConflictError with every
-   * side's value, until resolve() keeps one type. A register answer stamped more than
-   * maxClockOffsetMs ahead of this node's clock is left out (clock-offsets.ts): not joined,
-   * not repaired from, not counted in `replicas`.
-   */
-  async read(key: string, type: CrdtTypeName | undefined, options: ClusterReadOptions = {}): Promise<ClusterReadResult> {
-    this.stats.reads++
-    const { preferred, answers, joined } = await this.gather(key, options)
-    const view = (): { type: CrdtTypeName | undefined; state: unknown } => typedView(key, type, joined.content)
-    if (options.witness !== undefined) {
-      const witness = options.witness
-      const covered = (): boolean => {
-        const v = view()
-        return v.type !== undefined && stateCovers(v.type, v.state, witness)
-      }
-      if (!covered()) await joined.ask(Infinity)
-      const deadline = this.init.clock.now() + (options.timeoutMs ?? this.init.sessionReadTimeoutMs ?? DEFAULT_SESSION_READ_TIMEOUT_MS)
-      let delay = 20
-      while (!covered()) {
-        if (this.init.clock.now() + delay > deadline) throw new StaleReadError(key)
-        await new Promise<void>((resolve) => this.init.clock.setTimeout(resolve, delay))
-        delay = Math.min(delay * 2, 500)
-        await joined.ask(Infinity, true)
-      }
-    }
-    const content = joined.content
-    if (content !== undefined) this.repair(key, content, answers, new Set(preferred))
-    const v = view()
-    return { type: content === undefined ? undefined : v.type, state: v.state, replicas: answers.size }
-  }
-
-  /**
    * Resolves a type conflict by keeping `keep`: every other type is removed as the live
    * replicas hold it now (observed-remove: a concurrent write of a removed type that no
    * replica asked had seen survives), and the result goes to the key's replicas like a
@@ -303,7 +267,7 @@ export class Coordinator implements WritePath {
     this.stats.writes++
     const { ring } = this.init.membership.ring()
     const n = clampReplicas(options.n ?? this.init.defaults?.n ?? DEFAULT_N, ring.members.length)
-    const { preferred, joined } = await this.gather(key, { n, r: n })
+    const { preferred, joined } = await this.reads.gather(key, { n, r: n })
     const content = joined.content
     const visible = content === undefined ? [] : visibleEntries(content)
     if (content === undefined || !visible.some((e) => e.type === keep)) throw new TypeMismatchError(key, visible[0]?.type ?? keep, keep)
@@ -332,55 +296,6 @@ export class Coordinator implements WritePath {
     if (!quorum && options.requireQuorum === true) throw new QuorumNotMetError(key, acked.size, required)
     const kept = entryOf(resolved, keep) as ContentEntry
     return { kind: 'applied', type: keep, state: kept.state, witness: new Uint8Array(0), acks: acked.size, required, quorum, committedHere: acked.has(this.init.self) }
-  }
-
-  /** Asks `r` live replicas (more on demand) for the key and joins their contents. */
-  private async gather(
-    key: string,
-    options: { readonly n?: number; readonly r?: number },
-  ): Promise<{ preferred: string[]; answers: Map<string, KeyContent | undefined>; joined: { content: KeyContent | undefined; ask: (count: number, again?: boolean) => Promise<void> } }> {
-    const { membership } = this.init
-    const { ring } = membership.ring()
-    const n = clampReplicas(options.n ?? this.init.defaults?.n ?? DEFAULT_N, ring.members.length)
-    const wanted = Math.min(options.r ?? Math.min(this.init.defaults?.r ?? DEFAULT_R, n), ring.members.length)
-    const preferred = preferenceList(ring, key, n)
-    const candidates = [...successors(ring, key)].filter((p) => membership.isLive(p))
-    const answers = new Map<string, KeyContent | undefined>()
-    let next = 0
-    const joined = {
-      content: undefined as KeyContent | undefined,
-      /** Asks `count` more candidates (from the first again with `again`). */
-      ask: async (count: number, again = false): Promise<void> => {
-        if (again) next = 0
-        const batch = candidates.slice(next, next + Math.min(count, candidates.length))
-        next += batch.length
-        const results = await Promise.allSettled(batch.map((peer) => this.readFrom(peer, key)))
-        results.forEach((res, i) => {
-          const peer = batch[i] as string
-          if (res.status === 'rejected') {
-            if (!isUnreachable(res.reason)) throw res.reason
-            return
-          }
-          const answer = res.value
-          if (answer === undefined) {
-            answers.set(peer, undefined)
-            return
-          }
-          // A register stamped too far ahead of this node's clock (a replica whose clock runs
-          // fast wrote it; the others refused its delta) must not win here, nor be repaired
-          // onto others: left out as if that replica had not answered (so it is not counted
-          // in `replicas`, and another replica is asked in its place when there is one).
-          for (const entry of answer) {
-            const register = entry.type === 'lww' ? (entry.state as { timestamp: { wallMs: number } } | null) : null
-            if (register !== null && membership.clockOffsets.ignoresRegister(peer, key, register.timestamp.wallMs)) return
-          }
-          answers.set(peer, answer)
-          joined.content = joined.content === undefined ? answer : joinContent(joined.content, answer)
-        })
-      },
-    }
-    while (answers.size < wanted && next < candidates.length) await joined.ask(wanted - answers.size)
-    return { preferred, answers, joined }
   }
 
   /**
@@ -476,32 +391,6 @@ export class Coordinator implements WritePath {
     return { idempotency: [{ id: outcomeId(record.id), result: record.result, expiresAt: this.init.clock.now() + this.init.idempotencyTtlMs }] }
   }
 
-  private async readFrom(peer: string, key: string): Promise<KeyContent | undefined> {
-    if (peer === this.init.self) return this.init.replica.readContent(key)
-    const response = await this.init.send(peer, { type: 'read', key })
-    if (response.type !== 'state') throw errorFromResponse(peer, response, key, undefined)
-    if (response.state === undefined) return undefined
-    try {
-      return decodeContent(response.state)
-    } catch (err) {
-      if (err instanceof CrdtDecodeError) throw new RemoteError(peer, 'BAD_REQUEST', `undecodable state for ${key}`)
-      throw err
-    }
-  }
-
-  /** Read repair: every preferred replica that answered with less gets the joined content. */
-  private repair(key: string, joined: KeyContent, answers: Map<string, KeyContent | undefined>, preferred: Set<string>): void {
-    let encoded: Uint8Array | undefined
-    for (const [peer, content] of answers) {
-      if (!preferred.has(peer)) continue
-      if (content !== undefined && contentEquals(content, joined)) continue
-      encoded ??= encodeContent(joined)
-      this.stats.readRepairs++
-      this.track(this.replicate(peer, key, encoded).catch(() => false))
-    }
-  }
-
-  /** The caller must retry with its idempotency key: worth a warning, once a minute per replica. */
   private outcomeUnknown(err: WriteOutcomeUnknownError): WriteOutcomeUnknownError {
     const held = this.throttle.admit(`unknown\u0000${err.peer}`)
     if (held !== undefined) {
@@ -534,20 +423,7 @@ export class Coordinator implements WritePath {
   }
 }
 
-function clampReplicas(n: number, members: number): number {
-  return Math.max(1, Math.min(n, members))
-}
 
-/**
- * Acknowledgements a write waits for. A `w` the caller or the configuration asked for is
- * never lowered (with fewer replicas reachable the result says `quorum: false`); only the
- * default adapts to the cluster: 2, or 1 while this node is the only member.
- */
-function requiredAcks(w: number | undefined, n: number): number {
-  if (w === undefined) return Math.min(DEFAULT_W, n)
-  if (!Number.isSafeInteger(w) || w < 1) throw new InvalidOptionError(`w must be a positive integer, got ${String(w)}`)
-  return w
-}
 
 /** The applied write as the coordinator carries it on: the delta encoded for the wire. */
 interface LandedWrite {
@@ -573,34 +449,8 @@ function fromAppliedResponse(response: AppliedResponse): LandedWrite {
   return { delta: response.delta, state: crdt.decode(response.state), witness: crdt.witness(crdt.decode(response.delta)), type }
 }
 
-function mergeExtras(a: BatchExtras | undefined, b: BatchExtras | undefined): BatchExtras | undefined {
-  if (a === undefined) return b
-  if (b === undefined) return a
-  return { ...a, ...b, idempotency: [...(a.idempotency ?? []), ...(b.idempotency ?? [])] }
-}
 
 
 
 
-/**
- * Failures that say nothing about the request itself (unreachable, timed out, garbled, or
- * the replica could not serve it): the coordinator tries another replica. Anything else is
- * the caller's mistake and is thrown as it is.
- */
-function isUnreachable(err: unknown): boolean {
-  if (err instanceof TransportError || err instanceof WireDecodeError) return true
-  return err instanceof RemoteError && (err.remoteCode === 'UNAVAILABLE' || err.remoteCode === 'INTERNAL' || err.remoteCode === 'BAD_REQUEST')
-}
 
-/** Resolves once `done()` holds after some promise settled, or when all have settled. */
-async function untilCount(promises: Promise<unknown>[], done: () => boolean): Promise<void> {
-  if (done() || promises.length === 0) return
-  await new Promise<void>((resolve) => {
-    let settled = 0
-    const check = (): void => {
-      settled++
-      if (done() || settled === promises.length) resolve()
-    }
-    for (const p of promises) p.then(check, check)
-  })
-}
