@@ -2,8 +2,9 @@
 // node/index.ts, which loads the Promise.withResolvers polyfill first (libp2p needs it on
 // Node 20); src/ itself needs no polyfill.
 
-export { openDatabase, Database, DATABASE_FILE } from './database/database.js'
-export type { OpenDatabaseOptions, ReplicationOptions, ScanEntry, ScanOptions, KeyValue, DatabaseStatus, ResolveResult } from './database/database.js'
+export { Database, DATABASE_FILE } from './database/database.js'
+export { openDatabase, type OpenDatabaseOptions } from './database/create-database.js'
+export type { ReplicationOptions, ScanEntry, ScanOptions, KeyValue, DatabaseStatus, ResolveResult } from './database/database.js'
 export type { Transport } from './transport/transport.js'
 export type { EngineConfig } from './cluster/engine.js'
 export type { MemberView, MemberHealth } from './cluster/membership/membership.js'

@@ -5,15 +5,12 @@ import { decodeContent, isCrdtTypeName, visibleEntries, type ContentEntry } from
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { conflictOf } from '../replica/key-view.js'
 import { CRDT_TYPE_NAMES } from '../base/operations.js'
-import { Engine, type EngineConfig, type EngineStatus } from '../cluster/engine.js'
+import type { Engine, EngineStatus } from '../cluster/engine.js'
 import type { MemberView } from '../cluster/membership/membership.js'
 import { ArcIndex } from '../cluster/anti-entropy/arc-index.js'
 import { buildRing } from '../cluster/ring/ring.js'
 import { syncStatus, type SyncStatus } from '../cluster/sync/sync-status.js'
-import { systemClock, type Clock, type TimerHandle } from '../base/clock.js'
-import { silentLogger, type Logger } from '../base/logger.js'
-import { systemRandom, type Random } from '../base/random.js'
-import type { Transport } from '../transport/transport.js'
+import type { Clock, TimerHandle } from '../base/clock.js'
 import { DatabaseClosedError, InvalidOptionError, InvalidTokenError } from '../base/errors.js'
 import {
   CounterHandle,
@@ -25,18 +22,17 @@ import {
   type WriteOptions,
   type WriteResult,
 } from './handles.js'
-import { decodeIdempotencyRecord, DEFAULT_IDEMPOTENCY_TTL_MS, fingerprint, outcomeId, validateIdempotencyKey, type KeyedWrite } from '../replica/idempotency.js'
-import { loadOrCreateActor } from '../replica/node-identity.js'
+import { decodeIdempotencyRecord, fingerprint, outcomeId, validateIdempotencyKey, type KeyedWrite } from '../replica/idempotency.js'
 import type { Operation } from '../base/operations.js'
 import { crdtOf, Replica } from '../replica/replica.js'
 import { decodeSessionToken, encodeSessionToken } from '../replica/session-token.js'
-import { DATABASE_FILE, openDataDirectory, type SynchronousMode } from '../store/index.js'
+import { DATABASE_FILE } from '../store/index.js'
 import type { Store } from '../store/store.js'
 import { Subscriptions, type Change, type ChangeListener } from './subscriptions.js'
 import { validateKey } from '../base/validation.js'
 import { checkOptions } from '../base/options.js'
-import { KEYS_OPTIONS, OPEN_DATABASE_OPTIONS, READ_OPTIONS, RESOLVE_OPTIONS, SCAN_OPTIONS, WRITE_OPTIONS } from './database-options.js'
-import { LocalWritePath, type PathWriteResult, type WritePath } from '../replica/write-path.js'
+import { KEYS_OPTIONS, READ_OPTIONS, RESOLVE_OPTIONS, SCAN_OPTIONS, WRITE_OPTIONS } from './database-options.js'
+import type { PathWriteResult, WritePath } from '../replica/write-path.js'
 
 export { DATABASE_FILE }
 const META_HEALTH_PROBE = 'health-probe'
@@ -90,117 +86,7 @@ export interface ScanOptions {
   readonly prefix?: string
 }
 
-/** Behaviour of a database, whatever it runs on. */
-export interface DatabaseOptions {
-  readonly replication?: ReplicationOptions
-  /** Engine timings and placement weight (tests and benchmarks tune these). */
-  readonly engine?: Omit<EngineConfig, 'n' | 'r' | 'w' | 'idempotencyTtlMs' | 'maxClockOffsetMs'>
-  /** How long idempotency keys are remembered (default 24 h). */
-  readonly idempotencyTtlMs?: number
-  /** Remote HLC timestamps further ahead than this are refused (default 500 ms). */
-  readonly maxClockOffsetMs?: number
-  /** Receives errors thrown by subscription listeners (default: console.error). */
-  readonly onListenerError?: (err: unknown, change: Change) => void
-}
-
-export interface OpenDatabaseOptions extends DatabaseOptions {
-  /** Directory for the database file; created if missing. */
-  readonly dataDir: string
-  /**
-   * Joins a cluster through this transport (node/ builds one on libp2p). Without it the
-   * database is local: this node is the only replica.
-   */
-  readonly transport?: Transport
-  /** SQLite durability: NORMAL (default) survives process crashes, FULL also power loss. */
-  readonly synchronous?: SynchronousMode
-  /** Time source; tests inject a fake one. */
-  readonly clock?: Clock
-  /** Operator-facing events (node/ passes its pino logger); silent by default. */
-  readonly logger?: Logger
-}
-
-/**
- * What a database runs on: the only parts that differ between a real node (SQLite, libp2p,
- * the system clock) and the deterministic simulator (an in-memory store driven by virtual
- * time, a simulated network, a seeded random source).
- */
-export interface DatabaseComponents {
-  readonly store: Store
-  readonly clock: Clock
-  readonly random: Random
-  /** Without one the database is local: this node is the only replica. */
-  readonly transport?: Transport
-  readonly logger?: Logger
-  /** Where the data lives, for messages (a directory, or a label in the simulator). */
-  readonly location?: string
-}
-
-export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
-  checkOptions(options, OPEN_DATABASE_OPTIONS, 'openDatabase')
-  if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) {
-    throw new InvalidOptionError('openDatabase({ dataDir }): dataDir must be a directory path, e.g. "./data"')
-  }
-  validateOptions(options)
-  const { store, dataDir } = await openDataDirectory(options.dataDir, options.synchronous ?? 'NORMAL')
-  try {
-    return await createDatabase(
-      { store, clock: options.clock ?? systemClock, random: systemRandom, transport: options.transport, logger: options.logger, location: dataDir },
-      options,
-    )
-  } catch (err) {
-    await store.close()
-    throw err
-  }
-}
-
-/**
- * A database on the given components: what openDatabase returns, and what the simulator
- * runs (src/sim/cluster.ts). Starts the engine when there is a transport. The store is the
- * caller's until this resolves; then close() closes it.
- */
-export async function createDatabase(components: DatabaseComponents, options: DatabaseOptions = {}): Promise<Database> {
-  validateOptions(options)
-  const { store, clock, random, transport } = components
-  const logger = components.logger ?? silentLogger
-  const ttl = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
-  const actor = await loadOrCreateActor(store, random)
-  const replica = new Replica({ store, clock, actor, maxClockOffsetMs: options.maxClockOffsetMs, logger: logger.forComponent('replica') })
-  let engine: Engine | undefined
-  if (transport !== undefined) {
-    engine = new Engine({
-      store,
-      transport,
-      clock,
-      random,
-      replica,
-      logger,
-      config: { ...options.engine, ...options.replication, idempotencyTtlMs: ttl, maxClockOffsetMs: options.maxClockOffsetMs },
-    })
-    await engine.start()
-  }
-  return new Database({
-    dataDir: components.location ?? 'memory',
-    store,
-    clock,
-    replica,
-    engine,
-    path: engine ?? new LocalWritePath(replica, clock, ttl, options.replication?.w),
-    onListenerError: options.onListenerError,
-  })
-}
-
-function validateOptions(options: DatabaseOptions): void {
-  const ttl = options.idempotencyTtlMs
-  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl <= 0)) {
-    throw new InvalidOptionError('idempotencyTtlMs must be a positive integer number of milliseconds')
-  }
-  for (const name of ['n', 'r', 'w'] as const) {
-    const v = options.replication?.[name]
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidOptionError(`replication.${name} must be a positive integer, got ${String(v)}`)
-  }
-}
-
-interface DatabaseInit {
+export interface DatabaseInit {
   readonly dataDir: string
   readonly store: Store
   readonly engine: Engine | undefined

@@ -2,7 +2,7 @@
 // simulation runs): the goal verdict and the table in the Markdown, plots that name their
 // series and axes and parse as XML, FAILED configurations left out of the plots, a CDF
 // only with several seeds, and `--render` redrawing from a JSON file without touching it.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'

@@ -240,7 +240,6 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     await cluster.runFor(200)
   }
   for (const w of writes) if (w.idempotencyKey !== undefined && !w.acked && w.refused !== true) problems.push(`${w.key}: keyed write ${w.idempotencyKey} still unanswered after the heal: ${String(w.lastError)}`)
-  const healedAt = cluster.scheduler.now
   const roundsBefore = totalRounds(cluster)
   const convergedAfterMs = await settle(cluster, keys, options.convergeWithinMs, problems)
   for (const { key, types } of keys) problems.push(...checkKey(cluster, key, types, writes.filter((w) => w.key === key)))

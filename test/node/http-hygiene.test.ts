@@ -18,7 +18,7 @@ import {
 } from '../../src/index.js'
 import { systemClock } from '../../src/base/clock.js'
 import { systemRandom } from '../../src/base/random.js'
-import { createDatabase } from '../../src/database/database.js'
+import { createDatabase } from '../../src/database/create-database.js'
 import { InMemoryStore } from '../../src/store/index.js'
 import { closeAll, kvPath, tempDatabase, testServer, track } from './http-harness.js'
 

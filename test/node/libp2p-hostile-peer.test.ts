@@ -13,7 +13,7 @@ import { PeerUnreachableError, TransportError, TransportTimeoutError, type Reque
 import { decodeRequest, decodeResponse, encodeMessage } from '../../src/wire/codec.js'
 import { MAX_FRAME_BYTES } from '../../src/wire/limits.js'
 import { firstAddr, loopbackTransport, stopAll } from './fixtures/libp2p-harness.js'
-import { concat, createRawPeer, openRaw, readAll, varint, writeAndClose, writeAndHold, type RawPeer } from './fixtures/raw-peer.js'
+import { concat, createRawPeer, openRaw, readAll, varint, writeAndClose, writeAndHold } from './fixtures/raw-peer.js'
 
 /** What the engine's messenger does: decode, answer; undecodable → an error frame. */
 function messengerLike(calls: Uint8Array[]): RequestHandler {

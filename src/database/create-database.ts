@@ -1,0 +1,130 @@
+// Opening a database: `openDatabase({ dataDir })` on SQLite and the system clock, or
+// `createDatabase(components)` on any store, clock, random source and transport (the
+// simulator runs the same Database this way).
+import type { EngineConfig } from '../cluster/engine.js'
+import { Engine } from '../cluster/engine.js'
+import { systemClock, type Clock } from '../base/clock.js'
+import { silentLogger, type Logger } from '../base/logger.js'
+import { systemRandom, type Random } from '../base/random.js'
+import type { Transport } from '../transport/transport.js'
+import { InvalidOptionError } from '../base/errors.js'
+import { DEFAULT_IDEMPOTENCY_TTL_MS } from '../replica/idempotency.js'
+import { loadOrCreateActor } from '../replica/node-identity.js'
+import { Replica } from '../replica/replica.js'
+import { openDataDirectory, type SynchronousMode } from '../store/index.js'
+import type { Store } from '../store/store.js'
+import type { Change } from './subscriptions.js'
+import { checkOptions } from '../base/options.js'
+import { OPEN_DATABASE_OPTIONS } from './database-options.js'
+import { LocalWritePath } from '../replica/write-path.js'
+import { Database, type ReplicationOptions } from './database.js'
+
+/** Behaviour of a database, whatever it runs on. */
+export interface DatabaseOptions {
+  readonly replication?: ReplicationOptions
+  /** Engine timings and placement weight (tests and benchmarks tune these). */
+  readonly engine?: Omit<EngineConfig, 'n' | 'r' | 'w' | 'idempotencyTtlMs' | 'maxClockOffsetMs'>
+  /** How long idempotency keys are remembered (default 24 h). */
+  readonly idempotencyTtlMs?: number
+  /** Remote HLC timestamps further ahead than this are refused (default 500 ms). */
+  readonly maxClockOffsetMs?: number
+  /** Receives errors thrown by subscription listeners (default: console.error). */
+  readonly onListenerError?: (err: unknown, change: Change) => void
+}
+
+export interface OpenDatabaseOptions extends DatabaseOptions {
+  /** Directory for the database file; created if missing. */
+  readonly dataDir: string
+  /**
+   * Joins a cluster through this transport (node/ builds one on libp2p). Without it the
+   * database is local: this node is the only replica.
+   */
+  readonly transport?: Transport
+  /** SQLite durability: NORMAL (default) survives process crashes, FULL also power loss. */
+  readonly synchronous?: SynchronousMode
+  /** Time source; tests inject a fake one. */
+  readonly clock?: Clock
+  /** Operator-facing events (node/ passes its pino logger); silent by default. */
+  readonly logger?: Logger
+}
+
+/**
+ * What a database runs on: the only parts that differ between a real node (SQLite, libp2p,
+ * the system clock) and the deterministic simulator (an in-memory store driven by virtual
+ * time, a simulated network, a seeded random source).
+ */
+export interface DatabaseComponents {
+  readonly store: Store
+  readonly clock: Clock
+  readonly random: Random
+  /** Without one the database is local: this node is the only replica. */
+  readonly transport?: Transport
+  readonly logger?: Logger
+  /** Where the data lives, for messages (a directory, or a label in the simulator). */
+  readonly location?: string
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  checkOptions(options, OPEN_DATABASE_OPTIONS, 'openDatabase')
+  if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) {
+    throw new InvalidOptionError('openDatabase({ dataDir }): dataDir must be a directory path, e.g. "./data"')
+  }
+  validateOptions(options)
+  const { store, dataDir } = await openDataDirectory(options.dataDir, options.synchronous ?? 'NORMAL')
+  try {
+    return await createDatabase(
+      { store, clock: options.clock ?? systemClock, random: systemRandom, transport: options.transport, logger: options.logger, location: dataDir },
+      options,
+    )
+  } catch (err) {
+    await store.close()
+    throw err
+  }
+}
+
+/**
+ * A database on the given components: what openDatabase returns, and what the simulator
+ * runs (src/sim/cluster.ts). Starts the engine when there is a transport. The store is the
+ * caller's until this resolves; then close() closes it.
+ */
+export async function createDatabase(components: DatabaseComponents, options: DatabaseOptions = {}): Promise<Database> {
+  validateOptions(options)
+  const { store, clock, random, transport } = components
+  const logger = components.logger ?? silentLogger
+  const ttl = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
+  const actor = await loadOrCreateActor(store, random)
+  const replica = new Replica({ store, clock, actor, maxClockOffsetMs: options.maxClockOffsetMs, logger: logger.forComponent('replica') })
+  let engine: Engine | undefined
+  if (transport !== undefined) {
+    engine = new Engine({
+      store,
+      transport,
+      clock,
+      random,
+      replica,
+      logger,
+      config: { ...options.engine, ...options.replication, idempotencyTtlMs: ttl, maxClockOffsetMs: options.maxClockOffsetMs },
+    })
+    await engine.start()
+  }
+  return new Database({
+    dataDir: components.location ?? 'memory',
+    store,
+    clock,
+    replica,
+    engine,
+    path: engine ?? new LocalWritePath(replica, clock, ttl, options.replication?.w),
+    onListenerError: options.onListenerError,
+  })
+}
+
+function validateOptions(options: DatabaseOptions): void {
+  const ttl = options.idempotencyTtlMs
+  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl <= 0)) {
+    throw new InvalidOptionError('idempotencyTtlMs must be a positive integer number of milliseconds')
+  }
+  for (const name of ['n', 'r', 'w'] as const) {
+    const v = options.replication?.[name]
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidOptionError(`replication.${name} must be a positive integer, got ${String(v)}`)
+  }
+}
