@@ -33,6 +33,11 @@ export interface RouterInit {
   readonly antiEntropy: (from: string, request: Request) => Promise<Response> | undefined
 }
 
+/** The router's counters before the first request. */
+export function zeroRouterStats(): RouterStats {
+  return { rumorsMerged: 0, rumorsIgnored: 0, refused: 0 }
+}
+
 export interface RouterStats {
   rumorsMerged: number
   rumorsIgnored: number
@@ -40,7 +45,7 @@ export interface RouterStats {
 }
 
 export class RequestRouter {
-  readonly stats: RouterStats = { rumorsMerged: 0, rumorsIgnored: 0, refused: 0 }
+  readonly stats = zeroRouterStats()
 
   constructor(private readonly init: RouterInit) {}
 

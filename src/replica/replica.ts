@@ -103,6 +103,11 @@ export interface MergeOptions {
 
 export type CommitListener = (change: CommittedChange) => void
 
+/** A replica's refusal counters before its first merge. */
+export function zeroReplicaStats(): ReplicaStats {
+  return { clockDriftRefused: 0, remoteStatesRefused: 0 }
+}
+
 export interface ReplicaStats {
   /** States from other nodes refused before merging (remote-guard.ts): forged entries of this node, no room left. */
   remoteStatesRefused: number
@@ -139,7 +144,7 @@ export class Replica {
   readonly actor: string
   readonly hlc: HybridLogicalClock
   readonly store: Store
-  readonly stats: ReplicaStats = { clockDriftRefused: 0, remoteStatesRefused: 0 }
+  readonly stats = zeroReplicaStats()
   private readonly listeners = new Set<CommitListener>()
   private readonly cache: StateCache
   private readonly logger: Logger

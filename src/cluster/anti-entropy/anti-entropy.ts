@@ -106,6 +106,24 @@ export interface AntiEntropyStats extends SyncCounters {
   requestErrors: number
 }
 
+/** Anti-entropy's counters before its first round. */
+export function zeroAntiEntropyStats(): AntiEntropyStats {
+  return {
+      rounds: 0,
+      equalRounds: 0,
+      syncedRounds: 0,
+      viewMismatchRounds: 0,
+      failedRounds: 0,
+      keysSent: 0,
+      keysReceived: 0,
+      mergeErrors: 0,
+      oversizedStates: 0,
+      unreconciledKeys: 0,
+      requestsServed: 0,
+      requestErrors: 0,
+  }
+}
+
 /** A peer answered a sync step with an error or an unexpected message. */
 export class AntiEntropyPeerError extends Error {
   override readonly name = 'AntiEntropyPeerError'
@@ -126,20 +144,7 @@ export class AntiEntropyTimeoutError extends Error {
 }
 
 export class AntiEntropy {
-  readonly stats: AntiEntropyStats = {
-    rounds: 0,
-    equalRounds: 0,
-    syncedRounds: 0,
-    viewMismatchRounds: 0,
-    failedRounds: 0,
-    keysSent: 0,
-    keysReceived: 0,
-    mergeErrors: 0,
-    oversizedStates: 0,
-    unreconciledKeys: 0,
-    requestsServed: 0,
-    requestErrors: 0,
-  }
+  readonly stats = zeroAntiEntropyStats()
   private readonly self: string
   private readonly intervalMs: number
   private readonly requestTimeoutMs: number | undefined

@@ -65,6 +65,11 @@ export interface CoordinatorInit {
   readonly logger?: Logger
 }
 
+/** The coordinator's counters before its first request. */
+export function zeroCoordinatorStats(): CoordinatorStats {
+  return { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, hintsKeptLocally: 0, readRepairs: 0, rumorsSent: 0 }
+}
+
 export interface CoordinatorStats {
   writes: number
   reads: number
@@ -77,7 +82,7 @@ export interface CoordinatorStats {
 }
 
 export class Coordinator implements WritePath {
-  readonly stats: CoordinatorStats = { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, hintsKeptLocally: 0, readRepairs: 0, rumorsSent: 0 }
+  readonly stats = zeroCoordinatorStats()
   private readonly background = new Set<Promise<unknown>>()
   private readonly logger: Logger
   /** A broken replica, or a partition under a client's retries, repeats these warnings: once a minute per peer. */

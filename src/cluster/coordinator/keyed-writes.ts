@@ -39,6 +39,11 @@ export interface KeyedWritesInit {
 
 export type ClaimDecision = { readonly kind: 'replay'; readonly record: Uint8Array } | { readonly kind: 'apply'; readonly applier: string }
 
+/** Keyed-write counters before the first keyed write. */
+export function zeroKeyedWriteStats(): KeyedWriteStats {
+  return { claimRounds: 0, replays: 0, unavailable: 0 }
+}
+
 export interface KeyedWriteStats {
   /** Paxos phases run (prepare and accept each count one). */
   claimRounds: number
@@ -61,7 +66,7 @@ interface PhaseResult {
 }
 
 export class KeyedWrites {
-  readonly stats: KeyedWriteStats = { claimRounds: 0, replays: 0, unavailable: 0 }
+  readonly stats = zeroKeyedWriteStats()
   /** Claim states being committed, per id: answers about one id are given one after another. */
   private readonly locks = new Map<string, Promise<unknown>>()
 

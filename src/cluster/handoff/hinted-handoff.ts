@@ -48,6 +48,11 @@ export interface HintedHandoffInit {
   readonly logger?: Logger
 }
 
+/** Hinted-handoff counters before the first hint. */
+export function zeroHandoffStats(): HandoffStats {
+  return { queued: 0, delivered: 0, failedAttempts: 0, dropped: 0, refused: 0, expired: 0 }
+}
+
 export interface HandoffStats {
   /** Hints stored here for an owner that could not take a delta, since start (noteAdded). */
   queued: number
@@ -77,7 +82,7 @@ interface Owner {
 }
 
 export class HintedHandoff {
-  readonly stats: HandoffStats = { queued: 0, delivered: 0, failedAttempts: 0, dropped: 0, refused: 0, expired: 0 }
+  readonly stats = zeroHandoffStats()
   /** Owners with hints here, or in backoff; an owner with neither is forgotten. */
   private readonly owners = new Map<string, Owner>()
   private total = 0

@@ -39,6 +39,11 @@ export interface ClockOffsetsInit {
   readonly logger?: Logger
 }
 
+/** Clock counters before the first measurement. */
+export function zeroClockOffsetStats(): ClockOffsetStats {
+  return { writesRefused: 0, futureRegistersIgnored: 0, timesFoundOff: 0 }
+}
+
 export interface ClockOffsetStats {
   /** Register writes refused (coordinated here or sent here to apply) while this node's clock was off. */
   writesRefused: number
@@ -46,6 +51,11 @@ export interface ClockOffsetStats {
   futureRegistersIgnored: number
   /** Times this node found its own clock off the cluster's. */
   timesFoundOff: number
+}
+
+/** The clock status of a node that has measured no peer yet (or runs without a network). */
+export function idleClockStatus(maxOffsetMs: number = DEFAULT_MAX_CLOCK_OFFSET_MS): ClockStatus {
+  return { ...zeroClockOffsetStats(), off: false, offsetMs: 0, peersMeasured: 0, peersDisagreeing: 0, maxOffsetMs }
 }
 
 export interface ClockStatus extends ClockOffsetStats {
@@ -70,7 +80,7 @@ interface Verdict {
 
 export class ClockOffsets {
   readonly maxOffsetMs: number
-  readonly stats: ClockOffsetStats = { writesRefused: 0, futureRegistersIgnored: 0, timesFoundOff: 0 }
+  readonly stats = zeroClockOffsetStats()
   // Every node measures every peer, so a simulation of 1,000 nodes in one process holds a
   // million of these: one int32 slab with a slot per peer, not an array per peer.
   private readonly slots = new Map<string, number>()

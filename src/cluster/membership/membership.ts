@@ -58,6 +58,15 @@ export interface MembershipInit {
 /** The highest incarnation accepted from a peer: 2^32 restarts below the safe-integer limit. */
 export const MAX_INCARNATION = Number.MAX_SAFE_INTEGER - 2 ** 32
 
+export interface MembershipStats {
+  recordsRefused: number
+}
+
+/** Membership counters before the first record arrives. */
+export function zeroMembershipStats(): MembershipStats {
+  return { recordsRefused: 0 }
+}
+
 export class Membership {
   readonly self: string
   /** Peers' clock offsets from their heartbeats: whether this node's clock is off. */
@@ -66,7 +75,7 @@ export class Membership {
    * Member records refused: about another node than the one that sent them (a peer speaks
    * only for itself), invalid, or with no room left to announce a later incarnation.
    */
-  readonly stats = { recordsRefused: 0 }
+  readonly stats = zeroMembershipStats()
   private table: MemberTable = memberTable.empty()
   private readonly detector: PhiAccrualDetector
   private readonly heartbeatIntervalMs: number

@@ -15,6 +15,25 @@ import { LargeMessageBuffers, MAX_REMEMBERED_ANSWER_BYTES } from './large-messag
 import { LargeMessageError, largeMessageLimits, pullParts, sendInParts, type LargeMessageLimits } from './large-messages.js'
 import { LatencyTracker } from './latency-tracker.js'
 
+/** A messenger's counters before it has sent or received anything. */
+export function zeroMessengerStats(): MessengerStats {
+  return {
+    requestsSent: 0,
+    requestsFailed: 0,
+    requestsReceived: 0,
+    broadcastsSent: 0,
+    broadcastsReceived: 0,
+    bytesSent: 0,
+    bytesReceived: 0,
+    badFrames: 0,
+    largeSent: 0,
+    largeReceived: 0,
+    largeRefused: 0,
+    largeDropped: 0,
+    largeBytesHeld: 0,
+  }
+}
+
 export interface MessengerStats {
   requestsSent: number
   requestsFailed: number
@@ -78,21 +97,7 @@ export function createMessenger(init: MessengerInit): Messenger {
   const logger = init.logger ?? silentLogger
   const throttle = new LogThrottle(now)
   let nextTransfer = 1
-  const stats: MessengerStats = {
-    requestsSent: 0,
-    requestsFailed: 0,
-    requestsReceived: 0,
-    broadcastsSent: 0,
-    broadcastsReceived: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    badFrames: 0,
-    largeSent: 0,
-    largeReceived: 0,
-    largeRefused: 0,
-    largeDropped: 0,
-    largeBytesHeld: 0,
-  }
+  const stats = zeroMessengerStats()
 
   /** A warning about what `peer` sent or did, at most once a minute per peer and kind. */
   const warn = (kind: string, peer: string | undefined, fields: Record<string, unknown>, message: string): void => {
