@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { SimNetwork, SimScheduler } from '../../src/sim/index.js'
 
 describe('scale', () => {
-  it('a 1,000-node broadcast storm of 10 rounds finishes in seconds', async () => {
+  it('a 1,000-node broadcast storm of 10 rounds delivers every broadcast it did not lose (its speed is printed; timing claims live in bench/)', async () => {
     const seed = 5150
     const n = 1000
     const rounds = 10
@@ -39,7 +39,6 @@ describe('scale', () => {
     expect(c.sent).toBe(rounds * sendersPerRound * (n - 1))
     expect(received).toBe(c.delivered)
     expect(c.delivered).toBe(c.sent - c.lost + c.duplicated)
-    expect(seconds).toBeLessThan(20)
   })
 
   it('measures the per-event overhead of the scheduler (empty events, with and without continuations)', async () => {
