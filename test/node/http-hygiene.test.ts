@@ -207,6 +207,8 @@ describe('slow and abandoned requests', () => {
     const conn = await rawConnection(url)
     conn.socket.write('GET /v1/keys HTTP/1.1\r\nHost: x\r\nX-Slow: ')
     await within(conn.closed, 15_000, 'closing a connection whose headers stall')
+    expect(conn.received()).toMatch(/^HTTP\/1\.1 408 /)
+    expect(bodyOfRaw(conn.received())).toEqual({ error: { code: 'TIMEOUT', message: expect.stringContaining('headers') } })
   })
 
   it('on a token node, closes an unauthenticated connection after the 401 instead of waiting for its body', async () => {
