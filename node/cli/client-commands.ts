@@ -76,9 +76,11 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
     // Not --token: that is the global bearer token, and commander gives a global option
     // precedence wherever it appears on the line, so a `get --token` never reached get.
     .option('--session <token>', "session token a write printed: read a state that includes that write")
-    .action(async (key: string, opts: { r?: string; session?: string }, cmd: Command) => {
+    .option('--require-quorum', 'fail (exit 1) instead of answering from fewer than r replicas')
+    .action(async (key: string, opts: { r?: string; session?: string; requireQuorum?: boolean }, cmd: Command) => {
       const query = new URLSearchParams()
       if (opts.r !== undefined) query.set('r', opts.r)
+      if (opts.requireQuorum === true) query.set('requireQuorum', 'true')
       if (opts.session !== undefined) query.set('token', opts.session)
       const path = `v1/kv/${encodeURIComponent(key)}${query.size > 0 ? `?${query}` : ''}`
       const { status, body } = await callNode(clientOptions(flags(cmd)), 'GET', path)

@@ -118,15 +118,15 @@ export function registerKvRoutes(app: FastifyInstance, deps: RouteDeps): void {
       }),
   )
 
-  app.get<{ Params: { key: string }; Querystring: { r?: string; token?: string } }>(
+  app.get<{ Params: { key: string }; Querystring: { r?: string; token?: string; requireQuorum?: 'true' | 'false' } }>(
     '/v1/kv/:key',
     { schema: { params: keyParamsSchema, querystring: readQuerySchema, response: readResponseSchema } },
     async (request, reply) => {
       const { key } = request.params
-      const { r, token } = request.query
+      const { r, token, requireQuorum } = request.query
       let found
       try {
-        found = await db.get(key, { r: r === undefined ? undefined : Number(r), token })
+        found = await db.get(key, { r: r === undefined ? undefined : Number(r), token, requireQuorum: requireQuorum === 'true' })
       } catch (err) {
         metrics.operation('unknown', 'get', outcomeOf(err))
         throw err

@@ -108,6 +108,7 @@ export const readQuerySchema = {
   properties: {
     r: POSITIVE_SMALL_INT,
     token: { type: 'string', minLength: 1, maxLength: 4096 },
+    requireQuorum: { type: 'string', enum: ['true', 'false'] },
   },
 } as const
 

@@ -76,17 +76,26 @@ export class InvalidOptionError extends RumorDbError {
   }
 }
 
+/**
+ * A write (or, with `operation: 'read'`, a read) with requireQuorum reached fewer replicas
+ * than it required. `acks`: replicas that acknowledged the write, or answered the read.
+ */
 export class QuorumNotMetError extends RumorDbError {
   readonly acks: number
   readonly required: number
-  constructor(key: string, acks: number, required: number) {
+  readonly operation: 'write' | 'read'
+  constructor(key: string, acks: number, required: number, operation: 'write' | 'read' = 'write') {
     super(
       'QUORUM_NOT_MET',
-      `write to ${JSON.stringify(key)} reached ${acks} of ${required} required replicas; it is durable where it landed and will ` +
-        'propagate when peers return; retry later or lower w, or drop requireQuorum to accept it',
+      operation === 'write'
+        ? `write to ${JSON.stringify(key)} reached ${acks} of ${required} required replicas; it is durable where it landed and will ` +
+            'propagate when peers return; retry later or lower w, or drop requireQuorum to accept it'
+        : `read of ${JSON.stringify(key)} heard from ${acks} of ${required} required replicas; the others may hold writes this ` +
+            'answer would miss; retry later or lower r, or drop requireQuorum to accept it',
     )
     this.acks = acks
     this.required = required
+    this.operation = operation
   }
 }
 

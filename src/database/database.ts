@@ -149,7 +149,7 @@ export class Database implements KeyAccess {
       this.assertOpen()
       validateKey(key)
       const token = options.token === undefined ? undefined : decodeSessionToken(key, options.token)
-      const result = await this.path.read(key, token?.type, { r: options.r, witness: token?.witness })
+      const result = await this.path.read(key, token?.type, { r: options.r, requireQuorum: options.requireQuorum, witness: token?.witness })
       if (result.type === undefined) return undefined
       return { key, type: result.type, value: crdtOf(result.type).value(result.state), replicas: result.replicas }
     })
@@ -285,7 +285,7 @@ export class Database implements KeyAccess {
       validateKey(key)
       const token = options.token === undefined ? undefined : decodeSessionToken(key, options.token)
       const witness = token?.type === type ? token.witness : undefined
-      const result = await this.path.read(key, type, { r: options.r, witness })
+      const result = await this.path.read(key, type, { r: options.r, requireQuorum: options.requireQuorum, witness })
       // A token of another type: the key's own type mismatch (thrown by the read) says more.
       if (token !== undefined && token.type !== type) throw new InvalidTokenError(`it was issued for a ${token.type}, not a ${type}`)
       return result.state

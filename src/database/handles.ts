@@ -24,6 +24,11 @@ export interface ReadOptions {
   readonly token?: string
   /** Replicas to ask (cluster mode; default 2). */
   readonly r?: number
+  /**
+   * Throw QuorumNotMetError (HTTP 503 QUORUM_NOT_MET) instead of answering from fewer than
+   * `r` replicas. Without it a read answers from the replicas it reached (`replicas` says how many).
+   */
+  readonly requireQuorum?: boolean
 }
 
 /** What WriteOptions accept at run time: any other name, or another type, is refused (src/base/options.ts). */
@@ -34,7 +39,7 @@ export const WRITE_OPTIONS: OptionSpec = {
   requireQuorum: optionKinds.boolean,
 }
 
-export const READ_OPTIONS: OptionSpec = { token: optionKinds.string, r: optionKinds.positiveInteger }
+export const READ_OPTIONS: OptionSpec = { token: optionKinds.string, r: optionKinds.positiveInteger, requireQuorum: optionKinds.boolean }
 
 export interface WriteResult<V> {
   readonly value: V

@@ -42,6 +42,8 @@ export type PathWriteResult = AppliedResult | ReplayedResult
 export interface PathReadOptions {
   readonly n?: number
   readonly r?: number
+  /** Throw QuorumNotMetError instead of answering from fewer than `r` replicas. */
+  readonly requireQuorum?: boolean
   /** The state returned must include the write this witness names (session token). */
   readonly witness?: Uint8Array
   readonly timeoutMs?: number
@@ -102,6 +104,9 @@ export class LocalWritePath implements WritePath {
   }
 
   async read(key: string, requested: CrdtTypeName | undefined, options: PathReadOptions = {}): Promise<PathReadResult> {
+    // One replica: requiring more answers than that is a quorum this node cannot meet.
+    const required = options.r ?? 1
+    if (required > 1 && options.requireQuorum === true) throw new QuorumNotMetError(key, 1, required, 'read')
     const content = this.replica.readContent(key)
     const view = typedView(key, requested, content)
     if (view.type === undefined) return { type: undefined, state: undefined, replicas: 1 }

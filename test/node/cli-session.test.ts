@@ -59,6 +59,15 @@ describe('rumordb get --session', () => {
     expect(await rumordb('--node', node.url, '--token', BEARER, 'get', args[0]!, '--session', token)).toEqual([read])
   })
 
+  it('get --require-quorum fails when fewer than --r replicas answered, and answers when they did', async () => {
+    const node = await guardedNode()
+    await rumordb('--node', node.url, '--token', BEARER, 'incr', 'visits', '2')
+    const strict = rumordb('--node', node.url, '--token', BEARER, 'get', 'visits', '--r', '2', '--require-quorum')
+    await expect(strict).rejects.toThrow(CliError)
+    await expect(strict).rejects.toThrow(/^QUORUM_NOT_MET: read of "visits" heard from 1 of 2/)
+    expect(await rumordb('--node', node.url, '--token', BEARER, 'get', 'visits', '--r', '1', '--require-quorum')).toEqual(['visits (pncounter) = 2   [1 replica]'])
+  })
+
   it('prints the same token in human output as in --json', async () => {
     const node = await guardedNode()
     const human = printedToken(await rumordb('--node', node.url, '--token', BEARER, 'set', 'k', '1', '--idempotency-key', 'once'))
@@ -78,6 +87,6 @@ describe('rumordb get --session', () => {
     await rumordb('--node', node.url, '--token', BEARER, 'incr', 'visits')
     expect(await rumordb('--node', node.url, 'get', 'visits', '--token', BEARER)).toEqual(['visits (pncounter) = 1   [1 replica]'])
     const help = buildProgram().commands.find((c) => c.name() === 'get')!
-    expect(help.options.map((o) => o.long)).toEqual(['--r', '--session'])
+    expect(help.options.map((o) => o.long)).toEqual(['--r', '--session', '--require-quorum'])
   })
 })

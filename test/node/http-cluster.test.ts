@@ -85,6 +85,19 @@ describe('a networked node alone in its cluster', () => {
     expect(sample(metrics, 'rumordb_operations_total{type="gcounter",op="increment",outcome="ok"}')).toBe(1)
   })
 
+  it('answers a read with requireQuorum that heard from fewer than r replicas with 503 QUORUM_NOT_MET', async () => {
+    const { server, db } = await networkedServer()
+    await db.counter('k').increment(2)
+    const strict = await server.app.inject({ method: 'GET', url: `${kvPath('k')}?r=2&requireQuorum=true` })
+    expect(strict.statusCode).toBe(503)
+    expect(strict.json()).toEqual({ error: { code: 'QUORUM_NOT_MET', message: expect.stringContaining('read of "k" heard from 1 of 2'), acks: 1, required: 2 } })
+    const lenient = await server.app.inject({ method: 'GET', url: `${kvPath('k')}?r=2` })
+    expect(lenient.statusCode).toBe(200)
+    expect(lenient.json()).toMatchObject({ value: 2, replicas: 1 })
+    expect((await server.app.inject({ method: 'GET', url: `${kvPath('k')}?requireQuorum=yes` })).statusCode).toBe(400)
+    expect((await server.app.inject({ method: 'GET', url: `${kvPath('k')}?r=1&requireQuorum=true` })).json()).toMatchObject({ value: 2, replicas: 1 })
+  })
+
   it('reports itself as networked, with its peer id, in /v1/status and /v1/members', async () => {
     const { server } = await networkedServer()
     const status = (await server.app.inject({ method: 'GET', url: '/v1/status' })).json()

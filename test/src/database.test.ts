@@ -9,6 +9,7 @@ import {
   InvalidTokenError,
   InvalidValueError,
   openDatabase,
+  QuorumNotMetError,
   StaleReadError,
   TypeMismatchError,
   ValueTooLargeError,
@@ -68,6 +69,15 @@ describe('the embedded API', () => {
     expect(await db.set('c').has('x')).toBe(false)
     expect(await db.register('d').value()).toBeUndefined()
     expect(await dump(db)).toEqual([])
+  })
+
+  it('is its own only replica: a read requiring more than one replica is refused, one requiring one answers', async () => {
+    await db.counter('a').increment(3)
+    expect(await db.get('a', { requireQuorum: true })).toMatchObject({ value: 3, replicas: 1 })
+    expect(await db.counter('a').value({ r: 1, requireQuorum: true })).toBe(3)
+    await expect(db.get('a', { r: 2, requireQuorum: true })).rejects.toMatchObject({ name: 'QuorumNotMetError', acks: 1, required: 2, operation: 'read' })
+    await expect(db.set('s').values({ r: 2, requireQuorum: true })).rejects.toBeInstanceOf(QuorumNotMetError)
+    expect(await db.get('a', { r: 2 })).toMatchObject({ value: 3, replicas: 1 })
   })
 
   it('counts increments and decrements, and answers has() for sets', async () => {

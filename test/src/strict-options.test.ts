@@ -76,6 +76,7 @@ describe('database options', () => {
     await db.counter('k').increment()
     await refused(() => db.get('k', loose({ rr: 2 })), /db\.get/, /"rr"/)
     await refused(() => db.get('k', loose({ r: -1 })), /\br\b/)
+    await refused(() => db.get('k', loose({ requireQuorum: 'yes' })), /db\.get/, /requireQuorum/)
     await refused(() => db.write('k', { type: 'pncounter', op: 'increment', amount: 1 }, loose({ requireQuorum: 1 })), /db\.write/, /requireQuorum/)
     await refused(() => db.write('k', { type: 'pncounter', op: 'increment', amount: 1 }, loose({ idempotency: 'x' })), /"idempotency"/)
     await refused(() => db.resolve('k', 'pncounter', loose({ idempotencyKey: 'x' })), /db\.resolve/, /"idempotencyKey"/)

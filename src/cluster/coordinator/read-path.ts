@@ -4,7 +4,7 @@
 import { contentEquals, CrdtDecodeError, decodeContent, encodeContent, joinContent, type KeyContent } from '../../../crdts/index.js'
 import type { CrdtTypeName } from '../../../crdts/types.js'
 import type { Clock } from '../../base/clock.js'
-import { StaleReadError } from '../../base/errors.js'
+import { QuorumNotMetError, StaleReadError } from '../../base/errors.js'
 import { typedView } from '../../replica/key-view.js'
 import type { Replica } from '../../replica/replica.js'
 import { stateCovers } from '../../replica/session-token.js'
@@ -33,6 +33,8 @@ export interface ReadPathInit {
 /** The replicas asked, what each answered, and their join (more can be asked on demand). */
 export interface Gathered {
   readonly preferred: string[]
+  /** Answers a quorum needs: `r` as asked or configured (default min(2, n)), never lowered to the live members. */
+  readonly required: number
   readonly answers: Map<string, KeyContent | undefined>
   readonly joined: { content: KeyContent | undefined; ask: (count: number, again?: boolean) => Promise<void> }
 }
@@ -51,7 +53,7 @@ export class ReadPath {
    */
   async read(key: string, type: CrdtTypeName | undefined, options: PathReadOptions = {}): Promise<PathReadResult> {
     this.init.stats.reads++
-    const { preferred, answers, joined } = await this.gather(key, options)
+    const { preferred, required, answers, joined } = await this.gather(key, options)
     const view = (): { type: CrdtTypeName | undefined; state: unknown } => typedView(key, type, joined.content)
     if (options.witness !== undefined) {
       const witness = options.witness
@@ -71,6 +73,7 @@ export class ReadPath {
     }
     const content = joined.content
     if (content !== undefined) this.repair(key, content, answers, new Set(preferred))
+    if (options.requireQuorum === true && answers.size < required) throw new QuorumNotMetError(key, answers.size, required, 'read')
     const v = view()
     return { type: content === undefined ? undefined : v.type, state: v.state, replicas: answers.size }
   }
@@ -83,7 +86,8 @@ export class ReadPath {
     const { membership } = this.init
     const { ring } = membership.ring()
     const n = clampReplicas(options.n ?? this.init.defaults?.n ?? DEFAULT_N, ring.members.length)
-    const wanted = Math.min(options.r ?? Math.min(this.init.defaults?.r ?? DEFAULT_R, n), ring.members.length)
+    const required = options.r ?? Math.min(this.init.defaults?.r ?? DEFAULT_R, n)
+    const wanted = Math.min(required, ring.members.length)
     const preferred = preferenceList(ring, key, n)
     const candidates = [...successors(ring, key)].filter((p) => membership.isLive(p))
     const answers = new Map<string, KeyContent | undefined>()
@@ -121,7 +125,7 @@ export class ReadPath {
       },
     }
     while (answers.size < wanted && next < candidates.length) await joined.ask(wanted - answers.size)
-    return { preferred, answers, joined }
+    return { preferred, required, answers, joined }
   }
 
   private async readFrom(peer: string, key: string): Promise<KeyContent | undefined> {
