@@ -1,7 +1,10 @@
-// `rumordb get | incr | decr | gincr | add | rm | set | members | status`: thin clients of
+// `rumordb get | incr | decr | gincr | add | rm | set | resolve | keys | invite | leave | members | status`: thin clients of
 // a node's HTTP API. Human-readable output by default, `--json` for scripts.
 import type { Command } from 'commander'
 import { callNode, CliError, errorReason, type ClientOptions } from './http-client.js'
+
+/** Keys per GET /v1/keys request of `rumordb keys` (the server allows up to 10,000). */
+const KEYS_PAGE = 1000
 
 interface GlobalClientFlags {
   node: string
@@ -144,6 +147,35 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
       const { status, body } = await callNode(clientOptions(flags(cmd)), 'POST', 'v1/leave')
       if (status !== 202) throw new CliError(errorReason(status, body))
       print(flags(cmd).json === true ? JSON.stringify(body) : 'the node is leaving the cluster and will stop')
+    })
+
+  program
+    .command('keys')
+    .description('list the keys this node stores (a cluster node: the keys it replicates), in key order')
+    .argument('[prefix]', 'only keys that start with this', '')
+    .option('--limit <count>', 'print at most this many keys (default: all)')
+    .option('--after <key>', 'start after this key (to continue an earlier listing)')
+    .action(async (prefix: string, opts: { limit?: string; after?: string }, cmd: Command) => {
+      const limit = opts.limit === undefined ? Infinity : Number(opts.limit)
+      if (opts.limit !== undefined && (!/^[0-9]+$/.test(opts.limit) || !Number.isSafeInteger(limit))) {
+        throw new CliError(`--limit must be a whole number of keys, e.g. --limit 100 (got ${JSON.stringify(opts.limit)})`)
+      }
+      const keys: { key: string; type: string }[] = []
+      let after = opts.after
+      // Pages of at most KEYS_PAGE keys, each continuing after the last key of the one before.
+      while (keys.length < limit) {
+        const want = Math.min(KEYS_PAGE, limit - keys.length)
+        const query = new URLSearchParams({ prefix, limit: String(want) })
+        if (after !== undefined) query.set('after', after)
+        const { status, body } = await callNode(clientOptions(flags(cmd)), 'GET', `v1/keys?${query}`)
+        if (status !== 200) throw new CliError(errorReason(status, body))
+        const page = (body as { keys: { key: string; type: string }[] }).keys
+        keys.push(...page)
+        if (page.length < want) break
+        after = page[page.length - 1]?.key
+      }
+      if (flags(cmd).json === true) return print(JSON.stringify({ keys }))
+      for (const k of keys) print(`${k.key} (${k.type})`)
     })
 
   program
