@@ -8,6 +8,8 @@ import { join, resolve } from 'node:path'
 import { Option, type Command } from 'commander'
 import type { FastifyInstance } from 'fastify'
 import type { Transport } from '../../src/transport/transport.js'
+import type { ReplicationOptions } from '../../src/index.js'
+import { DEFAULT_N, DEFAULT_R, DEFAULT_W } from '../../src/cluster/coordinator/constants.js'
 import { createHttpServer } from '../http/server.js'
 import { fromPino } from '../../src/base/logger.js'
 import { StoreError } from '../../src/store/errors.js'
@@ -35,9 +37,9 @@ export interface StartFlags {
   join?: string
   open?: boolean
   cluster: string
-  n: string
-  r: string
-  w: string
+  n?: string
+  r?: string
+  w?: string
   logLevel: string
   /** Hidden: stop when standard input closes (a benchmark's nodes die with their parent). */
   stopWithStdin?: boolean
@@ -51,6 +53,16 @@ export function parseHostPort(text: string): { host: string; port: number } {
     throw new CliError(`--http ${JSON.stringify(text)}: expected HOST:PORT, e.g. 127.0.0.1:7070 (port 0 picks a free one)`, 2)
   }
   return { host: match[1] ?? (match[2] || '127.0.0.1'), port }
+}
+
+/** The replication flags given on the command line; absent ones are left to the library's defaults. */
+export function replicationFlags(flags: Pick<StartFlags, 'n' | 'r' | 'w'>): ReplicationOptions {
+  const given: { n?: number; r?: number; w?: number } = {}
+  for (const name of ['n', 'r', 'w'] as const) {
+    const text = flags[name]
+    if (text !== undefined) given[name] = positive(name, text)
+  }
+  return given
 }
 
 function positive(name: string, text: string): number {
@@ -92,9 +104,11 @@ export function addStartCommand(program: Command, hooks: () => StartHooks = () =
     .option('--swarm-key <file>', 'the cluster secret as a swarm key file (rumordb keygen), instead of the one kept in --data')
     .option('--open', 'no cluster secret: anyone who can reach this node may join, read and write (logged as a warning)')
     .option('--cluster <name>', 'cluster name: nodes join only peers of the same cluster', 'default')
-    .option('--n <count>', 'replicas per key', '3')
-    .option('--r <count>', 'replicas a read asks', '2')
-    .option('--w <count>', 'acknowledgements a write waits for', '2')
+    // No commander defaults: the library's apply when a flag is absent, and they adapt to a
+    // small cluster (a w passed here is never lowered, so a lone node would miss it).
+    .option('--n <count>', `replicas per key (default ${DEFAULT_N}, or every member when fewer)`)
+    .option('--r <count>', `replicas a read asks (default ${DEFAULT_R}, at most n)`)
+    .option('--w <count>', `acknowledgements a write waits for (default ${DEFAULT_W}, or 1 while this node knows no other member; a w set here is never lowered)`)
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .addOption(new Option('--stop-with-stdin', 'stop when standard input closes (for a parent process that starts nodes)').hideHelp())
     .action(async (flags: StartFlags) => {
@@ -118,7 +132,7 @@ export async function startNode(flags: StartFlags, hooks: StartHooks = {}): Prom
   } catch (err) {
     throw refusedByHttp(err)
   }
-  const replication = { n: positive('n', flags.n), r: positive('r', flags.r), w: positive('w', flags.w) }
+  const replication = replicationFlags(flags)
   let swarmKey: Uint8Array | undefined
   if (flags.swarmKey !== undefined) {
     try {
@@ -166,7 +180,7 @@ export async function startNode(flags: StartFlags, hooks: StartHooks = {}): Prom
       host: http.host,
       port: http.port,
       httpToken,
-      logger: forComponent(logger, 'http'),
+      logger, // the server tags its lines component: rumordb:http
       isNetworkReady: () => transport.libp2p.status === 'started',
       extraRoutes: hooks.extraRoutes,
       // `rumordb leave`: leave the cluster for good, then stop.
