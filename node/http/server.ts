@@ -44,7 +44,7 @@ export interface HttpServerOptions {
   readonly port?: number
   /** Bearer token every route but /healthz requires (`Authorization: Bearer <token>`). */
   readonly httpToken?: string
-  /** Request logs go to this pino logger (at its level); false turns them off. Default: pino at info on stdout. */
+  /** Request logs go to a child of this pino logger tagged component: rumordb:http (at its level); false turns them off. Default: pino at info on stdout. */
   readonly logger?: Logger | false
   /** Extra readiness check for /readyz (e.g. the libp2p node is listening). */
   readonly isNetworkReady?: () => boolean | Promise<boolean>

@@ -69,7 +69,8 @@ function exited(child: ChildProcess): Promise<{ code: number | null; signal: Nod
  * Starts a node with stdout piped here and resolves once it logged `ready`; from then on
  * this side does not read its stdout any more unless `keepReading`.
  */
-async function startNode(dataDir: string, keepReading = false): Promise<{ child: ChildProcess; url: string }> {
+async function startNode(dataDir: string, keepReading = false): Promise<{ child: ChildProcess; url: string; lines: string[] }> {
+  const seen: string[] = []
   const child = spawn(process.execPath, startArgs(dataDir), { stdio: ['ignore', 'pipe', 'pipe'] })
   children.push(child)
   let stderr = ''
@@ -84,6 +85,7 @@ async function startNode(dataDir: string, keepReading = false): Promise<{ child:
         const lines = pending.split('\n')
         pending = lines.pop() ?? ''
         for (const line of lines) {
+          seen.push(line)
           if (!line.includes('"msg":"ready"')) continue
           if (!keepReading) {
             child.stdout!.off('data', onData)
@@ -98,7 +100,7 @@ async function startNode(dataDir: string, keepReading = false): Promise<{ child:
     30_000,
     'the node starting',
   )
-  return { child, url }
+  return { child, url, lines: seen }
 }
 
 /** Runs `rumordb start …` to its end; a node that starts after all is stopped and reported. */
@@ -127,6 +129,19 @@ async function busyPort(): Promise<number> {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   return (server.address() as { port: number }).port
 }
+
+describe('logs', () => {
+  it('are JSON lines that name their component once (the HTTP server tags its own lines)', async () => {
+    const { lines } = await startNode(join(tempDir(), 'data'))
+    expect(lines.length).toBeGreaterThan(1)
+    for (const line of lines) {
+      expect(line.match(/"component":/g)?.length ?? 0, line).toBeLessThanOrEqual(1)
+      expect(() => JSON.parse(line), line).not.toThrow()
+    }
+    const listening = lines.map((l) => JSON.parse(l) as { msg?: string; component?: string }).find((l) => l.msg?.startsWith('Server listening'))
+    expect(listening?.component).toBe('rumordb:http')
+  })
+})
 
 describe('stopping', () => {
   it('exits promptly on SIGTERM after nobody reads its stdout any more (the pipe is full)', async () => {
