@@ -391,6 +391,23 @@ describe('AntiEntropy with three nodes', () => {
     for (let i = 0; i < 30; i++) picked.add((await a.ae.runRound()).peer!)
     expect([...picked].sort()).toEqual(sharing.sort())
   })
+
+  it('meets every peer once per round of peers, in a new random order each round (seed 7)', async () => {
+    const ids = ['A', 'B', 'C', 'D', 'E', 'F']
+    const c = makeCluster(ids, { n: 3, vnodes: 8, seed: 7 })
+    const a = c.node('A')
+    const sharing = [...sharingPlan(c.ring, 'A', 3).peers.keys()].sort()
+    expect(sharing.length).toBeGreaterThan(2)
+    const rounds: string[][] = []
+    for (let r = 0; r < 8; r++) {
+      const round: string[] = []
+      for (let i = 0; i < sharing.length; i++) round.push((await a.ae.runRound()).peer!)
+      rounds.push(round)
+    }
+    // Independent random picks would leave some peer out of a round of this length most of the time.
+    for (const round of rounds) expect([...round].sort()).toEqual(sharing)
+    expect(new Set(rounds.map((r) => r.join())).size).toBeGreaterThan(1)
+  })
 })
 
 describe('AntiEntropy failures and lifecycle', () => {
