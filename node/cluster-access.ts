@@ -6,6 +6,7 @@
 // write. An open cluster (no secret) must be asked for explicitly.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { equals } from 'uint8arrays/equals'
 import { generateSwarmKey, parseSwarmKey } from './libp2p/index.js'
 
 export const CLUSTER_SECRET_FILE = 'cluster-secret'
@@ -55,7 +56,7 @@ export function resolveClusterAccess(dataDir: string, options: ClusterAccessOpti
   if (options.swarmKey !== undefined) return { swarmKey: parseSwarmKey(options.swarmKey).file, bootstrap: [], source: 'swarm-key' }
   if (options.join !== undefined) {
     const invite = decodeInvite(options.join)
-    if (stored !== undefined && !sameBytes(stored, invite.swarmKey)) {
+    if (stored !== undefined && !equals(stored, invite.swarmKey)) {
       throw new ClusterAccessError(
         `${dataDir} already belongs to another cluster (its ${CLUSTER_SECRET_FILE} differs from the invite's secret); ` +
           `start with another --data directory to join this cluster, or delete ${file} to move this node (and its data) over`,
@@ -104,8 +105,4 @@ function writeSecret(file: string, swarmKey: Uint8Array): void {
   // Written whole or not at all, readable by this user only: it is the key to the cluster.
   writeFileSync(`${file}.tmp`, swarmKey, { mode: 0o600 })
   renameSync(`${file}.tmp`, file)
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.compare(Buffer.from(a), Buffer.from(b)) === 0
 }

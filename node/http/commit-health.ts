@@ -5,12 +5,10 @@
 // to commit, until a key change commits again, or, on a node that gets no writes any
 // more, for FAILURE_MEMORY_MS: an idle node must be able to become ready again.
 import type { Database } from '../../src/index.js'
+import { CommitError } from '../../src/store/errors.js'
 
 /** How long a commit failure keeps the node unready when no write commits after it. */
 export const FAILURE_MEMORY_MS = 60_000
-
-/** The store's error for a transaction that did not commit (src/store/errors.ts CommitError). */
-const COMMIT_FAILED = 'COMMIT_FAILED'
 
 export class CommitHealth {
   private lastFailure: { readonly message: string; readonly at: number } | undefined
@@ -58,7 +56,7 @@ export class CommitHealth {
 /** The CommitError in `err` or its causes. */
 function commitFailureOf(err: unknown): Error | undefined {
   for (let e = err, depth = 0; e instanceof Error && depth < 5; e = e.cause, depth++) {
-    if ((e as { code?: unknown }).code === COMMIT_FAILED) return e
+    if (e instanceof CommitError) return e
   }
   return undefined
 }

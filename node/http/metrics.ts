@@ -126,7 +126,9 @@ export function createHttpMetrics(db: Database, options: HttpMetricsOptions = {}
       let status: ReturnType<Database['status']> | undefined
       try {
         status = db.status()
-        synced = db.syncStatus().synced
+        // A database without a network is its only replica: synced by definition, and
+        // syncStatus() would hash the whole store to say so on every scrape.
+        synced = status.networked ? db.syncStatus().synced : true
       } catch {
         // Closed: keep the last values.
       }

@@ -9,6 +9,7 @@ import type { AddressInfo, Socket } from 'node:net'
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import type { Database } from '../../src/index.js'
+import { forComponent } from '../logger.js'
 import { bearerTokenHook, checkBinding } from './auth.js'
 import { CommitHealth } from './commit-health.js'
 import { echo } from './echo.js'
@@ -90,7 +91,7 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
       ? { logger: false }
       : options.logger === undefined
         ? { logger: { level: 'info', name: 'rumordb:http' } }
-        : { loggerInstance: options.logger.child({ component: 'rumordb:http' }) }),
+        : { loggerInstance: forComponent(options.logger, 'http') }),
     bodyLimit: MAX_BODY_BYTES,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
     ajv: { customOptions: AJV_OPTIONS },

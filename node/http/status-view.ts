@@ -5,7 +5,7 @@
 // dashboards see the same fields whether the network is on or off. /v1/status also keeps
 // the groups earlier versions answered with (gossip, largeMessages, clock.mergesRefused),
 // built from the same counters.
-import { idleEngineStatus, STATUS_ALIASES, STATUS_GAUGES, type EngineStatus } from '../../src/cluster/engine.js'
+import { idleEngineStatus, STATUS_ALIASES, type EngineStatus } from '../../src/cluster/engine.js'
 import type { DatabaseStatus } from '../../src/index.js'
 
 /** One number of the engine's status. */
@@ -15,8 +15,6 @@ export interface StatusCounter {
   /** Its group ('antiEntropy'), or undefined at the top level. */
   readonly group: string | undefined
   readonly name: string
-  /** 'gauge' for levels (STATUS_GAUGES), 'counter' for totals that only grow. */
-  readonly kind: 'counter' | 'gauge'
   /** Booleans count as 1 and 0. */
   readonly value: number
 }
@@ -46,7 +44,7 @@ export function statusCounters(status: EngineStatus): StatusCounter[] {
     if (typeof value !== 'number' && typeof value !== 'boolean') return
     const path = group === undefined ? name : `${group}.${name}`
     if (STATUS_ALIASES.has(path)) return
-    out.push({ path, group, name, kind: STATUS_GAUGES.has(path) ? 'gauge' : 'counter', value: Number(value) })
+    out.push({ path, group, name, value: Number(value) })
   }
   for (const [field, value] of Object.entries(status)) {
     if (typeof value === 'object' && value !== null) {

@@ -15,7 +15,7 @@ import { openDataDirectory, type SynchronousMode } from '../store/index.js'
 import type { Store } from '../store/store.js'
 import type { Change } from './subscriptions.js'
 import { checkOptions } from '../base/options.js'
-import { OPEN_DATABASE_OPTIONS } from './database-options.js'
+import { DATABASE_OPTIONS, OPEN_DATABASE_OPTIONS } from './database-options.js'
 import { LocalWritePath } from '../replica/write-path.js'
 import { Database, type ReplicationOptions } from './database.js'
 
@@ -69,13 +69,10 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
   if (typeof options?.dataDir !== 'string' || options.dataDir.length === 0) {
     throw new InvalidOptionError('openDatabase({ dataDir }): dataDir must be a directory path, e.g. "./data"')
   }
-  validateOptions(options)
-  const { store, dataDir } = await openDataDirectory(options.dataDir, options.synchronous ?? 'NORMAL')
+  const { dataDir: directory, synchronous, clock, transport, logger, ...databaseOptions } = options
+  const { store, dataDir } = await openDataDirectory(directory, synchronous ?? 'NORMAL')
   try {
-    return await createDatabase(
-      { store, clock: options.clock ?? systemClock, random: systemRandom, transport: options.transport, logger: options.logger, location: dataDir },
-      options,
-    )
+    return await createDatabase({ store, clock: clock ?? systemClock, random: systemRandom, transport, logger, location: dataDir }, databaseOptions)
   } catch (err) {
     await store.close()
     throw err
@@ -88,7 +85,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
  * caller's until this resolves; then close() closes it.
  */
 export async function createDatabase(components: DatabaseComponents, options: DatabaseOptions = {}): Promise<Database> {
-  validateOptions(options)
+  checkOptions(options, DATABASE_OPTIONS, 'createDatabase')
   const { store, clock, random, transport } = components
   const logger = components.logger ?? silentLogger
   const ttl = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
@@ -116,15 +113,4 @@ export async function createDatabase(components: DatabaseComponents, options: Da
     path: engine ?? new LocalWritePath(replica, clock, ttl, options.replication?.w),
     onListenerError: options.onListenerError,
   })
-}
-
-function validateOptions(options: DatabaseOptions): void {
-  const ttl = options.idempotencyTtlMs
-  if (ttl !== undefined && (!Number.isSafeInteger(ttl) || ttl <= 0)) {
-    throw new InvalidOptionError('idempotencyTtlMs must be a positive integer number of milliseconds')
-  }
-  for (const name of ['n', 'r', 'w'] as const) {
-    const v = options.replication?.[name]
-    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw new InvalidOptionError(`replication.${name} must be a positive integer, got ${String(v)}`)
-  }
 }

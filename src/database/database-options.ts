@@ -18,16 +18,21 @@ export const SCAN_OPTIONS: OptionSpec = { prefix: optionKinds.string }
 
 const REPLICATION_OPTIONS: OptionSpec = { n: optionKinds.positiveInteger, r: optionKinds.positiveInteger, w: optionKinds.positiveInteger }
 
-export const OPEN_DATABASE_OPTIONS: OptionSpec = {
-  dataDir: optionKinds.string,
-  transport: optionKinds.object,
-  synchronous: optionKinds.oneOf('NORMAL', 'FULL'),
-  clock: optionKinds.object,
-  logger: optionKinds.object,
+/** DatabaseOptions: how a database behaves, whatever it runs on (createDatabase). */
+export const DATABASE_OPTIONS: OptionSpec = {
   replication: { of: REPLICATION_OPTIONS },
   // Engine timings are for tests and benchmarks, and follow EngineConfig: only their shape is checked here.
   engine: optionKinds.object,
   idempotencyTtlMs: optionKinds.positiveInteger,
   maxClockOffsetMs: optionKinds.nonNegativeInteger,
   onListenerError: optionKinds.function,
+}
+
+export const OPEN_DATABASE_OPTIONS: OptionSpec = {
+  ...DATABASE_OPTIONS,
+  dataDir: optionKinds.string,
+  transport: optionKinds.object,
+  synchronous: optionKinds.oneOf('NORMAL', 'FULL'),
+  clock: optionKinds.object,
+  logger: optionKinds.object,
 }

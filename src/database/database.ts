@@ -160,7 +160,6 @@ export class Database implements KeyAccess {
     checkOptions(options, KEYS_OPTIONS, 'db.keys')
     this.assertOpen()
     const limit = options.limit ?? 1000
-    if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidOptionError('keys({ limit }): limit must be a non-negative integer')
     return this.store.scan({ prefix: options.prefix, after: options.after, limit }).map((k) => ({ key: k.key, type: k.type }))
   }
 
@@ -223,15 +222,15 @@ export class Database implements KeyAccess {
   async *scan(options: ScanOptions = {}): AsyncGenerator<ScanEntry> {
     checkOptions(options, SCAN_OPTIONS, 'db.scan')
     const prefix = options.prefix ?? ''
-    if (typeof prefix !== 'string') throw new InvalidOptionError('scan({ prefix }): prefix must be a string')
     let after: string | undefined
     for (;;) {
       this.assertOpen()
       const page = this.store.scan({ prefix, after, limit: SCAN_PAGE })
       for (const row of page) {
         const content = decodeContent(row.state)
-        const conflict = conflictOf(content)
-        const shown = visibleEntries(content)[0] ?? (content[0] as ContentEntry)
+        const visible = visibleEntries(content)
+        const conflict = conflictOf(visible)
+        const shown = visible[0] ?? (content[0] as ContentEntry)
         yield { key: row.key, type: shown.type, value: crdtOf(shown.type).value(shown.state), ...(conflict === undefined ? {} : { conflict }) }
       }
       if (page.length < SCAN_PAGE) return

@@ -1,6 +1,6 @@
 // How a read sees what a key holds (crdts/key-content.ts): one type's state, or a type
 // conflict, which reads report instead of picking a side.
-import { visibleEntries, type KeyContent } from '../../crdts/index.js'
+import { visibleEntries, type ContentEntry, type KeyContent } from '../../crdts/index.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { TypeConflictError, TypeMismatchError } from '../base/errors.js'
 import { crdtOf } from './replica.js'
@@ -19,8 +19,7 @@ export function typedView(key: string, type: CrdtTypeName | undefined, content: 
   return { type: only.type, state: only.state }
 }
 
-/** Every visible side of a key in a type conflict, with its value; undefined when there is no conflict. */
-export function conflictOf(content: KeyContent): { type: CrdtTypeName; value: unknown }[] | undefined {
-  const visible = visibleEntries(content)
+/** Every visible side (visibleEntries) of a key in a type conflict, with its value; undefined when there is no conflict. */
+export function conflictOf(visible: readonly ContentEntry[]): { type: CrdtTypeName; value: unknown }[] | undefined {
   return visible.length > 1 ? visible.map((e) => ({ type: e.type, value: crdtOf(e.type).value(e.state) })) : undefined
 }

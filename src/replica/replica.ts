@@ -199,16 +199,7 @@ export class Replica {
    * each of its conflicting types.
    */
   readTyped(key: string, type: CrdtTypeName): unknown {
-    const current = this.read(key)
-    if (current === undefined) return crdtOf(type).empty()
-    if (current.content !== undefined) {
-      const visible = visibleEntries(current.content)
-      const entry = visible.find((e) => e.type === type)
-      if (entry === undefined) throw new TypeMismatchError(key, visible[0]?.type ?? current.type, type)
-      return entry.state
-    }
-    if (current.type !== type) throw new TypeMismatchError(key, current.type, type)
-    return current.state
+    return typedState(key, this.read(key), type)
   }
 
   /**
@@ -216,13 +207,14 @@ export class Replica {
    * anything is staged, so a refused operation changes nothing. Resolves after commit.
    */
   async apply(key: string, op: Operation, options: ApplyOptions = {}): Promise<AppliedWrite> {
-    const current = this.readTyped(key, op.type)
+    const stored = this.read(key)
+    const current = typedState(key, stored, op.type)
     const timestamp = this.hlc.now()
     const delta = mutate(current, op, this.actor, timestamp)
     const crdt = crdtOf(op.type)
     const state = crdt.merge(current, delta)
     const applied: AppliedWrite = { key, type: op.type, state, delta, witness: crdt.witness(delta) }
-    const conflict = this.read(key)?.content
+    const conflict = stored?.content
     const content = conflict === undefined ? undefined : withState(conflict, op.type, state)
     const next: KeyState = content === undefined ? { type: op.type, state } : keyStateOf(content)
     const batch: WriteBatch = {
@@ -245,8 +237,9 @@ export class Replica {
   async merge(key: string, encoded: Uint8Array, options: MergeOptions = {}): Promise<MergeResult> {
     const extras = options.extras
     const incoming = decodeContent(encoded)
+    const current = this.readContent(key)
     try {
-      checkRemoteState(key, incoming, this.readContent(key), this.actor)
+      checkRemoteState(key, incoming, current, this.actor)
     } catch (err) {
       this.stats.remoteStatesRefused++
       this.warnRefused('remote-state', key, err)
@@ -266,7 +259,6 @@ export class Replica {
         throw err
       }
     }
-    const current = this.readContent(key)
     const joined = current === undefined ? incoming : joinContent(current, incoming)
     const next = keyStateOf(joined)
     if (current !== undefined && contentEquals(joined, current) && this.store.getKey(key) !== undefined) {
@@ -306,6 +298,19 @@ export class Replica {
   private notify(change: CommittedChange): void {
     for (const listener of this.listeners) listener(change)
   }
+}
+
+/** The state of `type` in a key's stored state (its empty state when the key is missing). */
+function typedState(key: string, current: KeyState | undefined, type: CrdtTypeName): unknown {
+  if (current === undefined) return crdtOf(type).empty()
+  if (current.content !== undefined) {
+    const visible = visibleEntries(current.content)
+    const entry = visible.find((e) => e.type === type)
+    if (entry === undefined) throw new TypeMismatchError(key, visible[0]?.type ?? current.type, type)
+    return entry.state
+  }
+  if (current.type !== type) throw new TypeMismatchError(key, current.type, type)
+  return current.state
 }
 
 /** A content as the cache and listeners see it: a single type plainly, a conflict with its content. */

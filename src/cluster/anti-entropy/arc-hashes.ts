@@ -14,7 +14,6 @@ const HIGH_HALF = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1 ? 1 : 0
 
 const ROOT_DOMAIN = 'rumordb:anti-entropy-root:v1\0'
 
-
 /** Which arcs this node replicates together with each other member. */
 export interface SharingPlan {
   readonly ring: Ring

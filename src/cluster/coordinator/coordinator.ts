@@ -428,8 +428,6 @@ export class Coordinator implements WritePath {
   }
 }
 
-
-
 /** The applied write as the coordinator carries it on: the delta encoded for the wire. */
 interface LandedWrite {
   readonly delta: Uint8Array
@@ -453,9 +451,3 @@ function fromAppliedResponse(response: AppliedResponse): LandedWrite {
   const crdt = crdtOf(type)
   return { delta: response.delta, state: crdt.decode(response.state), witness: crdt.witness(crdt.decode(response.delta)), type }
 }
-
-
-
-
-
-

@@ -152,6 +152,4 @@ export class ReadPath {
       this.init.repair(peer, key, encoded)
     }
   }
-
-  /** The caller must retry with its idempotency key: worth a warning, once a minute per replica. */
 }

@@ -15,16 +15,15 @@
 import type { Clock } from '../../base/clock.js'
 import { ClockSkewError } from '../../base/errors.js'
 import { silentLogger, type Logger } from '../../base/logger.js'
+import { heldBack, LogThrottle, LOG_THROTTLE_INTERVAL_MS } from '../../base/log-throttle.js'
 import { DEFAULT_MAX_CLOCK_OFFSET_MS } from './constants.js'
 
 /** Offset samples kept per peer; the median of these is its offset. */
 export const CLOCK_OFFSET_SAMPLES = 5
 /** A peer's offset counts once this many heartbeats measured it (one late heartbeat is not a verdict). */
 export const MIN_CLOCK_OFFSET_SAMPLES = 3
-/** An ignored future register is logged at most once per peer and key in this interval. */
-export const FUTURE_REGISTER_LOG_INTERVAL_MS = 60_000
-/** Peer-and-key pairs remembered for that rate limit; the oldest are forgotten first. */
-const FUTURE_REGISTER_LOG_ENTRIES = 1024
+/** An ignored future register is logged at most once per peer and key in this interval (a LogThrottle). */
+export const FUTURE_REGISTER_LOG_INTERVAL_MS = LOG_THROTTLE_INTERVAL_MS
 /** Sample storage starts with room for this many peers and doubles. */
 const INITIAL_PEER_SLOTS = 8
 /** Offsets are kept as int32 ms (±24 days); a clock further off is just as wrong. */
@@ -89,7 +88,8 @@ export class ClockOffsets {
   /** Peers whose offset is over the limit (live or not): kept current as samples arrive. */
   private readonly disagreeing = new Set<string>()
   private readonly logger: Logger
-  private readonly futureLogged = new Map<string, number>()
+  /** Ignored future registers: one line per peer and key a minute. */
+  private readonly futureLog = new LogThrottle(() => this.init.clock.now(), FUTURE_REGISTER_LOG_INTERVAL_MS)
   private off = false
 
   constructor(private readonly init: ClockOffsetsInit) {
@@ -151,11 +151,12 @@ export class ClockOffsets {
     const aheadMs = wallMs - now
     if (!(aheadMs > this.maxOffsetMs) || this.isOff()) return false
     this.stats.futureRegistersIgnored++
-    if (this.shouldLogFuture(`${peer}\u0000${key}`, now)) {
+    const held = this.futureLog.admit(`${peer}\u0000${key}`)
+    if (held !== undefined) {
       this.logger.warn(
         { peer, key, aheadMs, maxOffsetMs: this.maxOffsetMs },
         `ignored ${peer}'s register ${JSON.stringify(key)} in a read: it is stamped ${aheadMs} ms ahead of this node's clock ` +
-          `(limit ${this.maxOffsetMs} ms); that node's clock is probably wrong: fix it (NTP)`,
+          `(limit ${this.maxOffsetMs} ms); that node's clock is probably wrong: fix it (NTP)${heldBack(held)}`,
       )
     }
     return true
@@ -226,19 +227,6 @@ export class ClockOffsets {
     return verdict
   }
 
-  private shouldLogFuture(id: string, now: number): boolean {
-    const last = this.futureLogged.get(id)
-    if (last !== undefined && now >= last && now - last < FUTURE_REGISTER_LOG_INTERVAL_MS) return false
-    // Re-inserted, so the map stays in logging order and the oldest entries come first.
-    this.futureLogged.delete(id)
-    this.futureLogged.set(id, now)
-    for (const [entry, at] of this.futureLogged) {
-      const expired = now < at || now - at >= FUTURE_REGISTER_LOG_INTERVAL_MS
-      if (!expired && this.futureLogged.size <= FUTURE_REGISTER_LOG_ENTRIES) break
-      this.futureLogged.delete(entry)
-    }
-    return true
-  }
 }
 
 export function describeOffset(offsetMs: number): string {

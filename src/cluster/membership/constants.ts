@@ -1,3 +1,9 @@
+/**
+ * The highest incarnation accepted from a peer, or loaded from the store: 2^32 restarts
+ * below the safe-integer limit, so a node always has room to announce a later one.
+ */
+export const MAX_INCARNATION = Number.MAX_SAFE_INTEGER - 2 ** 32
+
 // Defaults of membership and failure detection, applied with `??`.
 
 /** Phi above which a peer is suspected: 8 ≈ a 1e-8 chance the peer is merely late. */

@@ -16,6 +16,7 @@ import { MAX_ADDR_BYTES, MAX_PEER_ID_BYTES } from '../../wire/limits.js'
 import * as memberTable from './member-table.js'
 import type { MemberRecord, MemberTable } from './member-table.js'
 import { MemberTableDecodeError } from './errors.js'
+import { MAX_INCARNATION } from './constants.js'
 
 /**
  * Every persisted record, joined. Rows in the earlier format are rewritten (one batch,
@@ -32,7 +33,7 @@ export async function loadMemberTable(store: Store, dropped?: (peerId: string, e
       const legacy = row.record[0] === LEGACY_TAG
       part = legacy ? decodeLegacyTable(row.record) : memberTable.decode(row.record)
       for (const record of part.values()) {
-        if (record.incarnation > MAX_STORED_INCARNATION) throw new Error(`incarnation ${record.incarnation} leaves no room for a later one`)
+        if (record.incarnation > MAX_INCARNATION) throw new Error(`incarnation ${record.incarnation} leaves no room for a later one`)
       }
       if (legacy) rewritten.push({ peerId: row.peerId, record: memberTable.encode(part) })
     } catch (err) {
@@ -45,9 +46,6 @@ export async function loadMemberTable(store: Store, dropped?: (peerId: string, e
   if (rewritten.length > 0 || removed.length > 0) await store.write({ members: { upsert: rewritten, remove: removed } })
   return table
 }
-
-/** Records with a higher incarnation are dropped on load (the same bound as from the network, membership.ts). */
-const MAX_STORED_INCARNATION = Number.MAX_SAFE_INTEGER - 2 ** 32
 
 // ---- the earlier format, kept only to migrate it ---------------------------------------
 // [0x6d][version 1][count][per record, in peer-id order: peer id, incarnation, status byte

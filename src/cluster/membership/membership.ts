@@ -11,7 +11,7 @@ import type { Store } from '../../store/store.js'
 import type { HeartbeatBroadcast, MemberAnnouncement, Request, Response } from '../../wire/messages.js'
 import { ClockOffsets } from './clock-offsets.js'
 import { DEFAULT_VNODES } from '../ring/constants.js'
-import { DEFAULT_HEARTBEAT_INTERVAL_MS } from './constants.js'
+import { DEFAULT_HEARTBEAT_INTERVAL_MS, MAX_INCARNATION } from './constants.js'
 import * as memberTable from './member-table.js'
 import type { MemberRecord, MemberTable } from './member-table.js'
 import { loadMemberTable } from './member-rows.js'
@@ -54,9 +54,6 @@ export interface MembershipInit {
   /** `rumordb:membership`: members joining, leaving, suspected and back (info/warn), refused records (warn). */
   readonly logger?: Logger
 }
-
-/** The highest incarnation accepted from a peer: 2^32 restarts below the safe-integer limit. */
-export const MAX_INCARNATION = Number.MAX_SAFE_INTEGER - 2 ** 32
 
 export interface MembershipStats {
   recordsRefused: number
@@ -163,16 +160,14 @@ export class Membership {
   /** `time` is the sender's wall clock when it sent the heartbeat (absent: no clock sample). */
   handleHeartbeat(from: string, member: MemberAnnouncement, seq: number, time?: number): void {
     if (!this.speaksForItself(from, member)) return
-    if (member.peerId === from) {
-      const last = this.lastSeq.get(from)
-      const fresh = last === undefined || member.incarnation > last.incarnation || (member.incarnation === last.incarnation && seq > last.seq)
-      if (fresh) {
-        this.lastSeq.set(from, { incarnation: member.incarnation, seq })
-        const now = this.init.clock.now()
-        this.detector.heartbeat(from, now)
-        // Only fresh heartbeats: a duplicate or a stale copy arrives late and would look behind.
-        if (time !== undefined) this.clockOffsets.record(from, time, now)
-      }
+    const last = this.lastSeq.get(from)
+    const fresh = last === undefined || member.incarnation > last.incarnation || (member.incarnation === last.incarnation && seq > last.seq)
+    if (fresh) {
+      this.lastSeq.set(from, { incarnation: member.incarnation, seq })
+      const now = this.init.clock.now()
+      this.detector.heartbeat(from, now)
+      // Only fresh heartbeats: a duplicate or a stale copy arrives late and would look behind.
+      if (time !== undefined) this.clockOffsets.record(from, time, now)
     }
     // Nearly every heartbeat repeats the record we hold: nothing to validate or merge.
     const known = this.table.get(member.peerId)
