@@ -16,14 +16,15 @@ let c: NodeProcess
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rumordb-e2e-'))
-  a = new NodeProcess('A', join(dir, 'a'), { private: true })
+  // stopWithParent: the nodes stop if this test process dies before afterAll.
+  a = new NodeProcess('A', join(dir, 'a'), { private: true, stopWithParent: true })
   await a.start()
   const invite = cli(['--node', a.url, 'invite'])
   expect(invite.status, invite.stderr).toBe(0)
   expect(invite.stdout.trim()).toMatch(/^rumordb-invite:1:\S+$/)
   const joinArgs = (): string[] => ['--join', invite.stdout.trim()]
-  b = new NodeProcess('B', join(dir, 'b'), { private: true, args: joinArgs })
-  c = new NodeProcess('C', join(dir, 'c'), { private: true, args: joinArgs })
+  b = new NodeProcess('B', join(dir, 'b'), { private: true, args: joinArgs, stopWithParent: true })
+  c = new NodeProcess('C', join(dir, 'c'), { private: true, args: joinArgs, stopWithParent: true })
   await Promise.all([b.start(), c.start()])
   await eventually(async () => {
     const views = await Promise.all([a, b, c].map((n) => n.http('GET', '/v1/members')))

@@ -16,8 +16,25 @@ export interface Answer {
 /** Stops the process where it is (SIGSTOP): its sockets stay open and queue what peers send. */
 export function freeze(node: NodeProcess): void {
   if (node.pid === undefined || !node.running) throw new Error(`${node.name} is not running: nothing to freeze`)
-  process.kill(node.pid, 'SIGSTOP')
+  const pid = node.pid
+  process.kill(pid, 'SIGSTOP')
+  // A stopped process cannot see its stdin close: if this test process dies first, end it here.
+  if (!frozenPids.has(pid)) {
+    frozenPids.add(pid)
+    process.once('exit', () => {
+      // Only while that node still runs under this pid: never a pid the system reused.
+      if (!node.running || node.pid !== pid) return
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    })
+  }
 }
+
+/** Nodes this process froze at some point; each is killed if this process exits first. */
+const frozenPids = new Set<number>()
 
 /** Lets a frozen process run again (SIGCONT); harmless on a running one. */
 export function thaw(node: NodeProcess): void {

@@ -80,6 +80,7 @@ describe(`type conflicts (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} npx vi
     expect(confirmed).toMatchObject({ type: 'lww', value: 'many' })
     c.net.heal()
     await c.scheduler.runUntil(() => replicasEqual(c, 'likes'), { maxTime: 10_000 })
+    expect(replicasEqual(c, 'likes')).toBe(true)
     const first = await readEverywhere(c, 'likes')
     for (const r of first) expect(r).toBeInstanceOf(TypeConflictError)
 
@@ -91,6 +92,7 @@ describe(`type conflicts (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} npx vi
     await c.settle(c.db(a).gcounter('likes').increment(3, { w: 1 }))
     c.net.heal()
     await c.scheduler.runUntil(() => replicasEqual(c, 'likes'), { maxTime: 10_000 })
+    expect(replicasEqual(c, 'likes')).toBe(true)
     for (const r of await readEverywhere(c, 'likes')) {
       expect(r).toBeInstanceOf(TypeConflictError)
       expect((r as TypeConflictError).values).toEqual([

@@ -21,6 +21,7 @@ import { systemRandom } from '../../src/base/random.js'
 import { createDatabase } from '../../src/database/create-database.js'
 import { InMemoryStore } from '../../src/store/index.js'
 import { closeAll, kvPath, tempDatabase, testServer, track } from './http-harness.js'
+import { within } from '../support/waits.js'
 
 afterEach(closeAll)
 
@@ -82,21 +83,6 @@ async function rawConnection(url: string): Promise<{ socket: Socket; received: (
   socket.on('error', () => undefined)
   const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()))
   return { socket, received: () => text, closed }
-}
-
-/** Resolves when `promise` does, or rejects after `ms` saying what did not happen. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 /** The JSON body of a raw HTTP/1.1 answer. */

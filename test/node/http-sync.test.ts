@@ -12,19 +12,12 @@ import { openDatabase, type Database } from '../../src/index.js'
 import { SqliteStore } from '../../src/store/index.js'
 import { MemoryHub } from '../support/memory-hub.js'
 import { closeAll, testServer } from './http-harness.js'
+import { until } from '../support/waits.js'
 
 const FAST = { heartbeatIntervalMs: 50, antiEntropyIntervalMs: 100, handoffIntervalMs: 100 }
 let dir: string
 let hub: MemoryHub
 const opened: Database[] = []
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise<void>((r) => setImmediate(r))
-  }
-}
 
 /** The value of one sample line of a Prometheus text exposition (undefined when absent). */
 function sample(text: string, series: string): number | undefined {

@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { openDatabase, type NetworkedDatabase } from '../../node/index.js'
 import { MAX_FRAME_BYTES } from '../../src/wire/limits.js'
+import { until } from '../support/waits.js'
 
 const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
 const FAST = { heartbeatIntervalMs: 200, antiEntropyIntervalMs: 300, handoffIntervalMs: 300 }
@@ -16,14 +17,6 @@ const ELEMENTS = 75
 const ELEMENT_CHARS = 60_000
 let dir: string | undefined
 const dbs: NetworkedDatabase[] = []
-
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise<void>((r) => setTimeout(r, 50))
-  }
-}
 
 function element(i: number): string {
   const head = `element-${i}:`

@@ -6,19 +6,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { openDatabase, type NetworkedDatabase } from '../../node/index.js'
+import { until } from '../support/waits.js'
 
 const LOOPBACK = ['/ip4/127.0.0.1/tcp/0']
 const FAST = { heartbeatIntervalMs: 200, antiEntropyIntervalMs: 300, handoffIntervalMs: 300 }
 let dir: string
 const dbs: NetworkedDatabase[] = []
-
-async function until(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise<void>((r) => setTimeout(r, 50))
-  }
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rumordb-p2p-'))

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterEach, describe, expect, it } from 'vitest'
+import { within } from '../support/waits.js'
 
 const CLI = fileURLToPath(new URL('../../node/cli/main.ts', import.meta.url))
 const NODE_PARENT = fileURLToPath(new URL('./fixtures/node-parent.ts', import.meta.url))
@@ -43,21 +44,6 @@ function tempDir(): string {
 
 function startArgs(dataDir: string, extra: string[] = []): string[] {
   return ['--import', 'tsx', CLI, 'start', '--data', dataDir, '--listen', '/ip4/127.0.0.1/tcp/0', '--http', '127.0.0.1:0', '--no-mdns', ...extra]
-}
-
-/** Resolves when `promise` does, or rejects after `ms` saying what did not happen. */
-async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_resolve, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what} did not happen within ${ms} ms`)), ms)
-      }),
-    ])
-  } finally {
-    clearTimeout(timer)
-  }
 }
 
 function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {

@@ -6,19 +6,12 @@ import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { openDatabase, QuorumNotMetError, TypeMismatchError, type Database } from '../../src/index.js'
 import { MemoryHub } from '../support/memory-hub.js'
+import { until } from '../support/waits.js'
 
 const FAST = { heartbeatIntervalMs: 50, antiEntropyIntervalMs: 100, handoffIntervalMs: 100 }
 let dir: string
 let hub: MemoryHub
 let dbs: Database[]
-
-async function until(check: () => boolean | Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
-    await new Promise<void>((r) => setImmediate(r))
-  }
-}
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'rumordb-net-'))
