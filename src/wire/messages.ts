@@ -114,6 +114,19 @@ export interface SyncKeysRequest {
   readonly entries: readonly KeyDigest[]
 }
 
+/**
+ * Anti-entropy, between steps 2 and 3 (repeated): my aggregates of ranges inside the
+ * groups that differ, to narrow them down before keys are listed.
+ */
+export interface SyncRangesRequest {
+  readonly type: 'sync-ranges'
+  readonly ringVersion: Uint8Array
+  /** Flattened (start, end] pairs (at most 512 ranges). */
+  readonly ranges: readonly bigint[]
+  /** One 16-byte aggregate per range. */
+  readonly hashes: readonly Uint8Array[]
+}
+
 /** Anti-entropy step 5: the states you asked for. */
 export interface SyncPushRequest {
   readonly type: 'sync-push'
@@ -128,6 +141,7 @@ export type Request =
   | ClaimRequest
   | SyncRootRequest
   | SyncKeysRequest
+  | SyncRangesRequest
   | SyncPushRequest
   | TransferRequest
 
@@ -185,6 +199,12 @@ export interface SyncArcsResponse {
   readonly arcs: readonly ArcHash[]
 }
 
+/** The answer to sync-ranges: per range, whether my aggregate differs from yours. */
+export interface SyncDifferResponse {
+  readonly type: 'sync-differ'
+  readonly differ: readonly boolean[]
+}
+
 /** Anti-entropy step 4: states you lack or hold differently, and the keys I want from you. */
 export interface SyncStatesResponse {
   readonly type: 'sync-states'
@@ -216,6 +236,7 @@ export type Response =
   | MembersResponse
   | SyncEqualResponse
   | SyncArcsResponse
+  | SyncDifferResponse
   | SyncStatesResponse
   | ErrorResponse
   | TransferResponse

@@ -313,6 +313,26 @@ export const PAYLOADS: PayloadCodecs = {
       entries: p.entries.map((e): KeyDigest => ({ key: e.key, digest: f.ownBytes(e.digest) })),
     }),
   }),
+  'sync-ranges': entry<'sync-ranges', pb.SyncRanges>({
+    tag: 0x0b,
+    codec: pb.SyncRanges.codec,
+    limits: { ranges: BATCH_LIMIT },
+    toPb: (m, fail) => {
+      const ranges = f.list<unknown>(m.ranges, 'ranges', MAX_KEYS_PER_BATCH, fail).map((end, i) => f.uint64(end, `ranges[${i}]`, fail))
+      if (ranges.length % 2 !== 0) fail(`ranges must list (start, end) pairs, got ${ranges.length} bounds`)
+      const hashes = f.list<unknown>(m.hashes, 'hashes', MAX_KEYS_PER_BATCH / 2, fail)
+      if (hashes.length !== ranges.length / 2) fail(`hashes must hold one aggregate per range: ${hashes.length} for ${ranges.length / 2} ranges`)
+      const joined = new Uint8Array(hashes.length * ARC_HASH_BYTES)
+      hashes.forEach((h, i) => joined.set(f.bytes(h, `hashes[${i}]`, fail, { exact: ARC_HASH_BYTES }), i * ARC_HASH_BYTES))
+      return { ringVersion: hash(m.ringVersion, 'ringVersion', fail), ranges, hashes: joined }
+    },
+    fromPb: (p, fail) => {
+      if (p.hashes.length !== (p.ranges.length / 2) * ARC_HASH_BYTES) fail(`hashes must hold ${ARC_HASH_BYTES} bytes per range`)
+      const hashes: Uint8Array[] = []
+      for (let at = 0; at < p.hashes.length; at += ARC_HASH_BYTES) hashes.push(p.hashes.slice(at, at + ARC_HASH_BYTES))
+      return { type: 'sync-ranges', ringVersion: f.ownBytes(p.ringVersion), ranges: p.ranges.map(unsigned64), hashes }
+    },
+  }),
   'sync-push': entry<'sync-push', pb.SyncPush>({
     tag: 0x07,
     codec: pb.SyncPush.codec,
@@ -419,6 +439,24 @@ export const PAYLOADS: PayloadCodecs = {
       ringVersion: f.ownBytes(p.ringVersion),
       arcs: p.arcs.map((a) => ({ end: unsigned64(a.end), hash: f.ownBytes(a.hash) })),
     }),
+  }),
+  'sync-differ': entry<'sync-differ', pb.SyncDiffer>({
+    tag: 0x1e,
+    codec: pb.SyncDiffer.codec,
+    toPb: (m, fail) => {
+      const verdicts = f.list<unknown>(m.differ, 'differ', MAX_KEYS_PER_BATCH / 2, fail)
+      const bits = new Uint8Array(Math.ceil(verdicts.length / 8))
+      verdicts.forEach((v, i) => {
+        if (typeof v !== 'boolean') fail(`differ[${i}] must be a boolean, got ${f.describe(v)}`)
+        if (v) bits[i >> 3]! |= 1 << (i & 7)
+      })
+      return { count: verdicts.length, differ: bits }
+    },
+    fromPb: (p, fail) => {
+      if (p.count > MAX_KEYS_PER_BATCH / 2) fail(`count must be at most ${MAX_KEYS_PER_BATCH / 2}, got ${p.count}`)
+      if (p.differ.length !== Math.ceil(p.count / 8)) fail(`differ must be ${Math.ceil(p.count / 8)} bytes for ${p.count} ranges, got ${p.differ.length}`)
+      return { type: 'sync-differ', differ: Array.from({ length: p.count }, (_, i) => ((p.differ[i >> 3]! >> (i & 7)) & 1) === 1) }
+    },
   }),
   'sync-states': entry<'sync-states', pb.SyncStates>({
     tag: 0x17,

@@ -1096,6 +1096,94 @@ export namespace SyncPush {
   }
 }
 
+export interface SyncRanges {
+  ringVersion: Uint8Array
+  ranges: bigint[]
+  hashes: Uint8Array
+}
+
+export namespace SyncRanges {
+  let _codec: Codec<SyncRanges>
+
+  export const codec = (): Codec<SyncRanges> => {
+    if (_codec == null) {
+      _codec = message<SyncRanges>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.ringVersion != null && obj.ringVersion.byteLength > 0)) {
+          w.uint32(10)
+          w.bytes(obj.ringVersion)
+        }
+
+        if (obj.ranges != null) {
+          for (const value of obj.ranges) {
+            w.uint32(17)
+            w.fixed64(value)
+          }
+        }
+
+        if ((obj.hashes != null && obj.hashes.byteLength > 0)) {
+          w.uint32(26)
+          w.bytes(obj.hashes)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          ringVersion: uint8ArrayAlloc(0),
+          ranges: [],
+          hashes: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.ringVersion = reader.bytes()
+              break
+            }
+            case 2: {
+              if (opts.limits?.ranges != null && obj.ranges.length === opts.limits.ranges) {
+                throw new MaxLengthError('Decode error - map field "ranges" had too many elements')
+              }
+
+              obj.ranges.push(reader.fixed64())
+              break
+            }
+            case 3: {
+              obj.hashes = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<SyncRanges>): Uint8Array => {
+    return encodeMessage(obj, SyncRanges.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncRanges>): SyncRanges => {
+    return decodeMessage(buf, SyncRanges.codec(), opts)
+  }
+}
+
 export interface Applied {
   delta: Uint8Array
   state: Uint8Array
@@ -1734,6 +1822,77 @@ export namespace SyncStates {
 
   export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncStates>): SyncStates => {
     return decodeMessage(buf, SyncStates.codec(), opts)
+  }
+}
+
+export interface SyncDiffer {
+  count: number
+  differ: Uint8Array
+}
+
+export namespace SyncDiffer {
+  let _codec: Codec<SyncDiffer>
+
+  export const codec = (): Codec<SyncDiffer> => {
+    if (_codec == null) {
+      _codec = message<SyncDiffer>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.count != null && obj.count !== 0)) {
+          w.uint32(8)
+          w.uint32(obj.count)
+        }
+
+        if ((obj.differ != null && obj.differ.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.differ)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          count: 0,
+          differ: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.count = reader.uint32()
+              break
+            }
+            case 2: {
+              obj.differ = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<SyncDiffer>): Uint8Array => {
+    return encodeMessage(obj, SyncDiffer.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncDiffer>): SyncDiffer => {
+    return decodeMessage(buf, SyncDiffer.codec(), opts)
   }
 }
 

@@ -91,14 +91,14 @@ describe('arc groups', () => {
     const index = await indexWith(ring, Array.from({ length: 500 }, (_, i) => `g${i}`))
     const arcs = sharingPlan(ring, 'a', 2).peers.get('b')!
     for (const maxGroups of [1, 2, 7, 1024]) {
-      const ends = groupArcs(arcs, (arc) => index.keyCount(arc), maxGroups, 8)
+      const ends = groupArcs(arcs, (arc) => index.keyCount(arc), maxGroups)
       expect(ends.length).toBeLessThanOrEqual(maxGroups)
       expect(ends[ends.length - 1]).toBe(arcs.length)
       const hashes = groupHashes(ring, arcs, ends, index)
       expect(matchGroups(ring, arcs, hashes)).toEqual(ends)
     }
     // Ends that are not ends of our shared arcs, or that stop short: another view.
-    const hashes = groupHashes(ring, arcs, groupArcs(arcs, () => 1, 1024, 8), index)
+    const hashes = groupHashes(ring, arcs, groupArcs(arcs, () => 1, 1024), index)
     expect(matchGroups(ring, arcs, hashes.slice(0, -1))).toBeUndefined()
     expect(matchGroups(ring, arcs, [{ end: ring.tokens[arcs[0]!]! + 1n, hash: new Uint8Array(16) }])).toBeUndefined()
     expect(matchGroups(ring, arcs, [])).toBeUndefined()

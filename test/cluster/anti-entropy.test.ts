@@ -284,6 +284,32 @@ describe('AntiEntropy between two nodes', () => {
     expect(used / full).toBeLessThan(0.05)
   })
 
+  it('10 differing keys settle in one round whatever the store size, listing a few keys each', async () => {
+    // One token per node: arcs of thousands of keys, where listing whole arcs took a round per arc.
+    const settle = async (size: number): Promise<{ bytes: number; listed: number; outcomes: string[] }> => {
+      const c = makeCluster(['A', 'B'], { vnodes: 1 })
+      const a = c.node('A')
+      const b = c.node('B')
+      const keys = Array.from({ length: size }, (_, i) => `s${i}`)
+      await seed([a, b], keys, actorOf('C'))
+      expect((await a.ae.runRound('B')).outcome).toBe('equal')
+      for (let i = 0; i < 10; i++) await (i % 2 === 0 ? a : b).replica.apply(keys[Math.floor((i * size) / 10)]!, incr(1))
+      c.frames.length = 0
+      const results = await syncUntilEqual(a, 'B', 3)
+      expect(contents(a)).toEqual(contents(b))
+      const listed = c.frames.filter((f) => f.type === 'sync-keys').reduce((n, f) => n + (f.message as SyncKeysRequest).entries.length, 0)
+      return { bytes: bytesOf(c.frames), listed, outcomes: results.map((r) => r.outcome) }
+    }
+    const small = await settle(2_000)
+    const large = await settle(40_000)
+    console.log(`10 differences: 2k keys ${small.bytes} bytes, ${small.listed} listed; 40k keys ${large.bytes} bytes, ${large.listed} listed`)
+    for (const run of [small, large]) {
+      expect(run.outcomes).toEqual(['synced', 'equal'])
+      expect(run.listed).toBeLessThanOrEqual(10 * 16)
+    }
+    expect(large.bytes).toBeLessThanOrEqual(2 * small.bytes)
+  })
+
   it('more than a batch of differences converges in a bounded number of rounds', async () => {
     // Few tokens: ~900 keys per arc, so single arcs hold more keys than one batch.
     const c = makeCluster(['A', 'B'], { vnodes: 1 })
@@ -332,10 +358,29 @@ describe('AntiEntropy between two nodes', () => {
     const results = await syncUntilEqual(a, 'B', Math.ceil(3000 / MAX_KEYS_PER_BATCH) + 1)
     expect(results.map((r) => r.received)).toEqual([1024, 1024, 952, 0])
     expect(contents(a)).toEqual(contents(b))
-    // After a full batch the next walk resumes at the last state received.
+    // After a full batch the next round asks for the rest: no state travels twice.
+    const sent = c.frames.filter((f) => f.type === 'sync-states').flatMap((f) => (f.message as SyncStatesResponse).states.map((s) => s.key))
+    expect(new Set(sent).size).toBe(sent.length)
+  })
+
+  it('walks the keys from a cursor across rounds when nearly every key differs', async () => {
+    const c = makeCluster(['A', 'B'], { vnodes: 4 })
+    const a = c.node('A')
+    const b = c.node('B')
+    const keys = Array.from({ length: 3000 }, (_, i) => `w${i}`)
+    await seed([a], keys, actorOf('A'))
+    await seed([b], keys, actorOf('B'))
+    const results = await syncUntilEqual(a, 'B', 8)
+    expect(contents(a)).toEqual(contents(b))
+    // Our 3000 keys do not fit one request: listed 1024 at a time, each walk resuming
+    // where the last one stopped, so three requests list every key.
     const keyRequests = c.frames.filter((f) => f.type === 'sync-keys').map((f) => f.message as SyncKeysRequest)
-    const stateAnswers = c.frames.filter((f) => f.type === 'sync-states').map((f) => f.message as SyncStatesResponse)
-    expect(keyRequests[1]!.arcs[0]).toBe(keyPosition(stateAnswers[0]!.states[1023]!.key))
+    expect(keyRequests).toHaveLength(3)
+    expect(keyRequests.map((r) => r.entries.length).slice(0, 2)).toEqual([1024, 1024])
+    const listed = keyRequests.flatMap((r) => r.entries.map((e) => e.key))
+    expect(new Set(listed).size).toBe(3000)
+    expect(keyRequests[1]!.arcs[0]).toBe(keyPosition(keyRequests[0]!.entries[1023]!.key))
+    expect(results.map((r) => r.outcome)).toEqual(['synced', 'synced', 'synced', 'equal'])
   })
 
   it('different ring versions: the round stops after the root step and nothing is exchanged', async () => {

@@ -95,6 +95,14 @@ const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
     arcs: fc.array(tokenArb, { maxLength: 5 }),
     entries: fc.array(fc.record({ key: keyArb, digest: hash16Arb }), { maxLength: 5 }),
   }),
+  'sync-ranges': fc.array(fc.record({ start: tokenArb, end: tokenArb, hash: hash16Arb }), { maxLength: 5 }).chain((rs) =>
+    fc.record({
+      type: fc.constant('sync-ranges' as const),
+      ringVersion: hashArb,
+      ranges: fc.constant(rs.flatMap((r) => [r.start, r.end])),
+      hashes: fc.constant(rs.map((r) => r.hash)),
+    }),
+  ),
   'sync-push': fc.record({ type: fc.constant('sync-push'), states: keyStatesArb }),
   // States are never empty; a state equal to the delta (sent once) is drawn often.
   applied: fc
@@ -120,6 +128,7 @@ const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
     ringVersion: hashArb,
     arcs: fc.array(fc.record({ end: tokenArb, hash: hash16Arb }), { maxLength: 5 }),
   }),
+  'sync-differ': fc.record({ type: fc.constant('sync-differ'), differ: fc.array(fc.boolean(), { maxLength: 20 }) }),
   'sync-states': fc.record({ type: fc.constant('sync-states'), states: keyStatesArb, want: fc.array(keyArb, { maxLength: 5 }) }),
   error: fc.record({
     type: fc.constant('error'),

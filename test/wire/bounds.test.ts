@@ -78,6 +78,23 @@ describe('size limits', () => {
     expectRefused(frame('sync-arcs', pb.SyncArcs.encode({ ringVersion: new Uint8Array(0), arcs: hashes })), /arcs has 1025 entries/)
   })
 
+  it('refuses more than 512 compared ranges, an aggregate count that does not match, and a bitmap that does not match its count', () => {
+    const bounds = (n: number): bigint[] => Array.from({ length: 2 * n }, (_, i) => BigInt(i))
+    const ok = pb.SyncRanges.encode({ ringVersion: new Uint8Array(0), ranges: bounds(512), hashes: new Uint8Array(512 * 16) })
+    expect(decodeMessage(frame('sync-ranges', ok)).type).toBe('sync-ranges')
+    expectRefused(frame('sync-ranges', pb.SyncRanges.encode({ ringVersion: new Uint8Array(0), ranges: bounds(513), hashes: new Uint8Array(513 * 16) })), /too many elements/)
+    expectRefused(frame('sync-ranges', pb.SyncRanges.encode({ ringVersion: new Uint8Array(0), ranges: bounds(3), hashes: new Uint8Array(2 * 16) })), /16 bytes per range/)
+    expectRefused(frame('sync-ranges', pb.SyncRanges.encode({ ringVersion: new Uint8Array(0), ranges: [1n], hashes: new Uint8Array(0) })), /sync-ranges/)
+    expect(decodeMessage(frame('sync-differ', pb.SyncDiffer.encode({ count: 9, differ: new Uint8Array([0xff, 0x01]) })))).toEqual({
+      type: 'sync-differ',
+      differ: Array.from({ length: 9 }, () => true),
+    })
+    expectRefused(frame('sync-differ', pb.SyncDiffer.encode({ count: 9, differ: new Uint8Array([0xff]) })), /differ must be 2 bytes for 9 ranges/)
+    expectRefused(frame('sync-differ', pb.SyncDiffer.encode({ count: 513, differ: new Uint8Array(65) })), /count must be at most 512/)
+    // Bits above the count are not canonical.
+    expectRefused(frame('sync-differ', pb.SyncDiffer.encode({ count: 9, differ: new Uint8Array([0xff, 0x03]) })), /sync-differ/)
+  })
+
   it('refuses more than 4096 members and more than 64 addresses per member', () => {
     const members = Array.from({ length: 4097 }, (_, i) => member({ peerId: `p${i}` }))
     expectRefused(frame('members', pb.Members.encode({ members })), /members has 4097 entries; at most 4096/)

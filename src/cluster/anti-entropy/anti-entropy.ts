@@ -1,24 +1,29 @@
 // Anti-entropy (DESIGN.md, "Spreading changes"): every interval this node picks a live peer
 // it shares arcs with (the peers in a shuffled round: each is met within two rounds of them,
-// where independent random picks leave a long tail) and reconciles those arcs in at most three request /
-// response steps. Equal replicas cost one 16-byte hash each way; otherwise only the
-// groups of arcs whose aggregates differ are listed key by key, and only differing
-// states travel, both ways, through Replica.merge (durable, listeners fire).
+// where independent random picks leave a long tail) and reconciles those arcs. Equal
+// replicas cost one 16-byte hash each way; otherwise the differing groups of arcs are
+// narrowed by range until each holds a few keys, and only those keys are listed, and only
+// differing states travel, both ways, through Replica.merge (durable, listeners fire).
 //
 //   A → sync-root  {ringVersion, root}           B: other view → sync-arcs [] (A skips);
 //                                                   same root → sync-equal; else ↓
-//   B → sync-arcs  {(group end, aggregate)…}     B groups its shared arcs (≤ 1024 groups)
-//   A → sync-keys  {ranges, A's (key, digest)}   ranges of the differing groups, ≤ 1024 keys
+//   B → sync-arcs  {(group end, aggregate)…}     B groups its shared arcs (≤ 64 groups)
+//   A → sync-ranges{ranges, A's aggregates}      A splits each differing range holding more
+//   B → sync-differ{which differ}                than 16 of its keys in 8; repeated while it
+//                                                   pays (range-narrowing.ts)
+//   A → sync-keys  {ranges, A's (key, digest)}   the narrowed ranges, ≤ 1024 keys
 //   B → sync-states{B's differing states, want}  both directions at once
 //   A merges, → sync-push {wanted states}; B merges → ack
 //
-// Anything that goes wrong ends the round (counted, logged at debug or info); the next round
-// starts over. Each end records what an exchange found, with the ring version and the
-// index's change number at the moment its digests were taken, so the sync status can say
-// whether a peer is in sync now, not whether it once was. A state that cannot be merged or
-// sent is kept as an unreconciled key (unreconciled.ts) and logged at warn.
-// Batches left over (more than 1024 keys, or 3 MiB of states) are picked up by later
-// rounds: a per-peer cursor moves the key walk forward across rounds.
+// So d differences among N keys cost O(d · log N) bytes in one round. Anything that goes
+// wrong ends the round (counted, logged at debug or info); the next round starts over.
+// Each end records what an exchange found, with the ring version and the index's change
+// number at the moment its digests were taken, so the sync status can say whether a peer
+// is in sync now, not whether it once was. A state that cannot be merged or sent is kept
+// as an unreconciled key (unreconciled.ts) and logged at warn. When the replicas differ
+// nearly everywhere (one was wiped), narrowing stops and our keys in the differing arcs
+// are listed 1024 per round (or 3 MiB of states), a per-peer cursor moving the walk
+// forward across rounds.
 import { equals } from 'uint8arrays/equals'
 import type { TimerHandle } from '../../base/clock.js'
 import { silentLogger, type Logger } from '../../base/logger.js'
@@ -37,7 +42,10 @@ import {
   type SyncEndpointInit,
   type SyncView,
 } from './sync-endpoint.js'
-import { RangeCover, rangesToWire, selectRanges } from './sync-ranges.js'
+import { arcStart } from './arc-index.js'
+import { narrowDifferences } from './range-narrowing.js'
+import { arcsOf, keysInRange, RangeCover, rangeHash, rangesToWire, selectNarrowed, selectRanges, type Selection, type WalkSelection } from './sync-ranges.js'
+import type { RingRange } from '../ring/ring.js'
 import type { UnreconciledKey } from './unreconciled.js'
 
 export { sharedArcs } from './arc-hashes.js'
@@ -201,6 +209,8 @@ export class AntiEntropy {
     switch (request.type) {
       case 'sync-root':
         return this.serve(from, request, () => this.endpoint.answerRoot(from, request))
+      case 'sync-ranges':
+        return this.serve(from, request, () => this.endpoint.answerRanges(from, request))
       case 'sync-keys':
         return this.serve(from, request, () => this.endpoint.answerKeys(from, request))
       case 'sync-push':
@@ -321,10 +331,10 @@ export class AntiEntropy {
 
     const mine = groupHashes(ring, arcs, ends, index)
     const groupSeq = index.changeSeq
-    const differing: number[] = []
+    const differing: RingRange[] = []
     let from = 0
     ends.forEach((end, g) => {
-      if (!equals(mine[g]!.hash, first.arcs[g]!.hash)) for (let k = from; k < end; k++) differing.push(arcs[k]!)
+      if (!equals(mine[g]!.hash, first.arcs[g]!.hash)) differing.push({ start: arcStart(ring, arcs[from]!), end: ring.tokens[arcs[end - 1]!]! })
       from = end
     })
     if (differing.length === 0) {
@@ -333,7 +343,24 @@ export class AntiEntropy {
     }
     endpoint.record(peer, 'differ', view, groupSeq)
 
-    const selection = selectRanges(index, ring, differing, this.cursors.get(peer) ?? 0n, MAX_KEYS_PER_BATCH, MAX_RANGES_PER_REQUEST)
+    const accept = endpoint.sharedWith(view, peer)
+    const narrowed = await narrowDifferences(differing, {
+      keysOf: (range) => [...keysInRange(index, ring, range, accept)],
+      hashOf: (range) => rangeHash(index, ring, range, accept),
+      compare: async (ranges, hashes) => {
+        const answer = await this.request(peer, { type: 'sync-ranges', ringVersion: version, ranges: rangesToWire(ranges), hashes }, signal)
+        if (answer.type !== 'sync-differ') throw new AntiEntropyPeerError(peer, 'sync-ranges', answer)
+        return answer.differ
+      },
+    })
+    if (narrowed.length === 0) return result('synced')
+    // The narrowed ranges in one request when our keys in them fit; else (differences
+    // nearly everywhere) a walk over their arcs from this peer's cursor, across rounds.
+    const fits = selectNarrowed(narrowed, MAX_KEYS_PER_BATCH, MAX_RANGES_PER_REQUEST)
+    const walk: WalkSelection | undefined = fits === undefined
+      ? selectRanges(index, ring, arcsOf(ring, narrowed, accept), this.cursors.get(peer) ?? 0n, MAX_KEYS_PER_BATCH, MAX_RANGES_PER_REQUEST)
+      : undefined
+    const selection: Selection = fits ?? walk!
     const second = await this.request(
       peer,
       {
@@ -354,7 +381,8 @@ export class AntiEntropy {
     // (the responder walks the ranges in our order).
     const last = second.states[second.states.length - 1]
     const truncated = second.states.length >= MAX_KEYS_PER_BATCH && last !== undefined
-    this.cursors.set(peer, truncated ? endpoint.positionOf(last.key) : selection.cursor)
+    if (truncated) this.cursors.set(peer, endpoint.positionOf(last.key))
+    else if (walk !== undefined) this.cursors.set(peer, walk.cursor)
 
     const listed = new Set(selection.entries.map((e) => e.key))
     const wanted = [...new Set(second.want)].filter((key) => listed.has(key))

@@ -114,21 +114,18 @@ function computeRoot(ring: Ring, arcs: Uint32Array, index: ArcIndex, n: number):
 }
 
 /**
- * Splits the shared arcs into consecutive groups of about `target` keys (whole arcs
- * only), at most `maxGroups` of them. Returns each group's end offset (exclusive) into
- * `arcs`. The peer learns the grouping from the group ends, so the two sides need not
- * agree on it beforehand.
+ * Splits the shared arcs into at most `maxGroups` consecutive groups of about equal key
+ * counts (whole arcs only). Returns each group's end offset (exclusive) into `arcs`. The
+ * peer learns the grouping from the group ends, so the two sides need not agree on it
+ * beforehand.
  */
-export function groupArcs(arcs: Uint32Array, keyCount: (arc: number) => number, maxGroups: number, expectedDiffs: number): number[] {
+export function groupArcs(arcs: Uint32Array, keyCount: (arc: number) => number, maxGroups: number): number[] {
   if (arcs.length === 0) return []
   const counts = Array.from(arcs, keyCount)
   const total = counts.reduce((sum, c) => sum + c, 0)
-  const floor = Math.ceil(total / Math.max(1, maxGroups - 1))
-  // A round costs ~ groups × |ArcHash| + differing groups × keys per group × |KeyDigest|:
-  // least for groups of √(total / differing) keys (the two sizes are about equal).
-  const target = Math.max(1, floor, Math.ceil(Math.sqrt(total / expectedDiffs)))
+  const target = Math.max(1, Math.ceil(total / maxGroups))
   const nearest = cut(counts, target, true)
-  return nearest.length <= maxGroups ? nearest : cut(counts, Math.max(1, floor), false)
+  return nearest.length <= maxGroups ? nearest : cut(counts, Math.max(1, Math.ceil(total / Math.max(1, maxGroups - 1))), false)
 }
 
 /**
@@ -186,7 +183,8 @@ export function matchGroups(ring: Ring, arcs: Uint32Array, groups: readonly ArcH
   return k === arcs.length ? ends : undefined
 }
 
-function wordsToBytes(words: Uint32Array): Uint8Array {
+/** Four 32-bit words as 16 big-endian bytes: the wire form of an aggregate. */
+export function wordsToBytes(words: Uint32Array): Uint8Array {
   const out = new Uint8Array(16)
   const view = new DataView(out.buffer)
   for (let w = 0; w < 4; w++) view.setUint32(w * 4, words[w]!)

@@ -83,6 +83,8 @@ export class ArcIndex {
   private words = new Uint32Array(0)
   /** Keys per arc; undefined for arcs that never held one. */
   private arcKeys: (Set<string> | undefined)[] = []
+  /** Per arc: its entries in clockwise order, built on first use after the arc last changed. */
+  private sorted: (Entry[] | undefined)[] = []
   /** Bumped whenever an aggregate or the ring changes: memoized values compare it. */
   private version = 0
   /** Sequence number of the last committed change (or re-filing); 0 before any. */
@@ -162,6 +164,7 @@ export class ArcIndex {
     const arcs = ring.tokens.length
     this.words = new Uint32Array(arcs * 4)
     this.arcKeys = new Array<Set<string> | undefined>(arcs)
+    this.sorted = new Array<Entry[] | undefined>(arcs)
     // Arc numbers now mean other ranges: what an exchange saw before says nothing about them.
     this.changes++
     this.arcChanges = new Float64Array(arcs).fill(this.changes)
@@ -249,13 +252,44 @@ export class ArcIndex {
     return this.entries.get(key)
   }
 
-  /** The keys of arc `arc` in clockwise order (by position from the arc's start, then key). */
-  keysIn(arc: number): IndexedKey[] {
+  /**
+   * The keys of arc `arc` in clockwise order (by position from the arc's start, then key).
+   * Sorted once per change of the arc: callers must not mutate the array.
+   */
+  keysIn(arc: number): readonly IndexedKey[] {
+    return this.sortedIn(arc)
+  }
+
+  /** XORs the fingerprints of the keys at [from, to) of `keysIn(arc)` into `acc` (four words). */
+  xorKeysInto(arc: number, from: number, to: number, acc: Uint32Array): void {
+    const entries = this.sortedIn(arc)
+    let w0 = acc[0]!
+    let w1 = acc[1]!
+    let w2 = acc[2]!
+    let w3 = acc[3]!
+    for (let i = from; i < to; i++) {
+      const e = entries[i]!
+      w0 ^= e.f0
+      w1 ^= e.f1
+      w2 ^= e.f2
+      w3 ^= e.f3
+    }
+    acc[0] = w0 >>> 0
+    acc[1] = w1 >>> 0
+    acc[2] = w2 >>> 0
+    acc[3] = w3 >>> 0
+  }
+
+  private sortedIn(arc: number): readonly Entry[] {
+    const cached = this.sorted[arc]
+    if (cached !== undefined) return cached
     const keys = this.arcKeys[arc]
     if (keys === undefined || keys.size === 0 || this.current === undefined) return []
     const start = arcStart(this.current, arc)
     const list = [...keys].map((k) => this.entries.get(k)!)
-    return list.sort((a, b) => compareClockwise(start, a, b))
+    list.sort((a, b) => compareClockwise(start, a, b))
+    this.sorted[arc] = list
+    return list
   }
 
   /** The (key, digest) entries of the arc ending at token `arcEnd`; [] when no arc ends there. */
@@ -267,6 +301,7 @@ export class ArcIndex {
   private add(entry: Entry): void {
     if (entry.arc < 0) return
     this.arcChanges[entry.arc] = this.changes
+    this.sorted[entry.arc] = undefined
     this.xor(entry)
     let keys = this.arcKeys[entry.arc]
     if (keys === undefined) {
@@ -279,6 +314,7 @@ export class ArcIndex {
   private remove(entry: Entry): void {
     if (entry.arc < 0) return
     this.arcChanges[entry.arc] = this.changes
+    this.sorted[entry.arc] = undefined
     this.xor(entry)
     this.arcKeys[entry.arc]?.delete(entry.key)
   }

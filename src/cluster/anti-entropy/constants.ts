@@ -1,12 +1,11 @@
 // Defaults and bounds of anti-entropy (anti-entropy.ts), applied with `??`.
 
 /**
- * Differing keys a round is sized for. The responder groups the shared arcs so that a
- * round costs least when about this many keys differ: groups of √(keys / this) keys each
- * (the group hashes and the digest lists then weigh about the same). Few keys differ in
- * steady state, where rumors already spread nearly every write.
+ * Groups of shared arcs the responder compares first (sync-arcs), of about equal key
+ * counts. Differing groups are then narrowed by range (range-narrowing.ts), so the number
+ * need not grow with the store: 64 aggregates cost about 1.7 KB.
  */
-export const ANTI_ENTROPY_EXPECTED_DIFFS = 8
+export const SYNC_GROUPS = 64
 
 /**
  * Bytes of states (keys and wanted keys included) in one sync-states or sync-push

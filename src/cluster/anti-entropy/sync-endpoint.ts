@@ -10,14 +10,14 @@ import { silentLogger, type Logger } from '../../base/logger.js'
 import type { Replica } from '../../replica/replica.js'
 import type { Store } from '../../store/store.js'
 import { MAX_KEY_BYTES, MAX_KEYS_PER_BATCH, MAX_MESSAGE_BYTES } from '../../wire/limits.js'
-import type { ErrorResponse, KeyState, Response, SyncKeysRequest, SyncPushRequest, SyncRootRequest } from '../../wire/messages.js'
+import type { ErrorResponse, KeyState, Response, SyncKeysRequest, SyncPushRequest, SyncRangesRequest, SyncRootRequest } from '../../wire/messages.js'
 import { arcOf, type ArcIndex } from './arc-index.js'
-import { ANTI_ENTROPY_EXPECTED_DIFFS, MAX_SYNC_BATCH_BYTES } from './constants.js'
+import { MAX_SYNC_BATCH_BYTES, SYNC_GROUPS } from './constants.js'
 import { DEFAULT_N } from '../coordinator/constants.js'
 import { keyPosition } from '../ring/hash.js'
 import { groupArcs, groupHashes, rootOf, sharingPlan, type SharingPlan } from './arc-hashes.js'
 import type { Ring } from '../ring/ring.js'
-import { keysInRange, RangeCover, rangesFromWire, spanAtMostOnce } from './sync-ranges.js'
+import { keysInRange, RangeCover, rangeHash, rangesFromWire, spanAtMostOnce } from './sync-ranges.js'
 import { UnreconciledKeys, type UnreconciledKey } from './unreconciled.js'
 
 /** Estimated bytes per listed state or key beyond its key and state (protobuf tags, lengths). */
@@ -269,8 +269,23 @@ export class SyncEndpoint {
       return { type: 'sync-equal' }
     }
     this.record(from, 'differ', view, index.changeSeq)
-    const ends = groupArcs(arcs, (arc) => index.keyCount(arc), MAX_KEYS_PER_BATCH, ANTI_ENTROPY_EXPECTED_DIFFS)
+    const ends = groupArcs(arcs, (arc) => index.keyCount(arc), SYNC_GROUPS)
     return { type: 'sync-arcs', ringVersion: version, arcs: groupHashes(ring, arcs, ends, index) }
+  }
+
+  /** Per range of the request: whether our aggregate differs from the sender's. */
+  answerRanges(from: string, request: SyncRangesRequest): Response {
+    const view = this.view()
+    if (!equals(request.ringVersion, view.version)) {
+      return refuse('UNAVAILABLE', 'sync-ranges: the ring view changed since sync-root; the next round starts over')
+    }
+    const ranges = rangesFromWire(request.ranges)
+    if (ranges === undefined) return refuse('BAD_REQUEST', 'sync-ranges: ranges must list (start, end) pairs')
+    if (request.hashes.length !== ranges.length) return refuse('BAD_REQUEST', 'sync-ranges: one aggregate per range')
+    if (!spanAtMostOnce(ranges)) return refuse('BAD_REQUEST', 'sync-ranges: the ranges overlap')
+    const accept = this.sharedWith(view, from)
+    const differ = ranges.map((range, i) => !equals(rangeHash(this.init.index, view.ring, range, accept), request.hashes[i]!))
+    return { type: 'sync-differ', differ }
   }
 
   /** Our states the sender lacks or holds differently, in walk order, and the keys we want. */

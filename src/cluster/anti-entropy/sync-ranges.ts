@@ -9,6 +9,8 @@
 // range's start, equal positions by key. A per-peer cursor remembers where the last walk
 // stopped, so successive rounds cover all differing arcs however large they are.
 import { arcOf, arcStart, clockwiseOffset, type ArcIndex, type IndexedKey } from './arc-index.js'
+import { wordsToBytes } from './arc-hashes.js'
+import type { KeyedRange } from './range-narrowing.js'
 import { RING_SIZE } from '../ring/hash.js'
 import { inRange, type Ring, type RingRange } from '../ring/ring.js'
 
@@ -74,14 +76,73 @@ export function arcsInRange(ring: Ring, range: RingRange): ArcSpan[] {
   }
 }
 
-/** The indexed keys of a range on the arcs `accept` admits, in walk order. */
-export function* keysInRange(index: ArcIndex, ring: Ring, range: RingRange, accept: (arc: number) => boolean): Generator<IndexedKey> {
-  for (const span of arcsInRange(ring, range)) {
-    if (!accept(span.arc)) continue
-    for (const key of index.keysIn(span.arc)) {
-      if (!span.partial || inRange(range, key.position)) yield key
+/** Keys [from, to) of `index.keysIn(arc)`. */
+export interface ArcSlice {
+  readonly arc: number
+  readonly from: number
+  readonly to: number
+}
+
+/**
+ * Where a range's keys on the arcs `accept` admits lie in the index, in walk order: whole
+ * arcs, and for an arc the range covers in part, the run of its clockwise-sorted keys
+ * found by binary search (two runs when the range wraps into the arc from both sides).
+ */
+export function rangeSlices(index: ArcIndex, ring: Ring, range: RingRange, accept: (arc: number) => boolean): ArcSlice[] {
+  const slices: ArcSlice[] = []
+  for (const { arc, partial } of arcsInRange(ring, range)) {
+    if (!accept(arc)) continue
+    const keys = index.keysIn(arc)
+    if (keys.length === 0) continue
+    if (!partial) {
+      slices.push({ arc, from: 0, to: keys.length })
+      continue
+    }
+    // Offsets from the arc's start: its keys sort by them; the arc spans (0, width].
+    const start = arcStart(ring, arc)
+    const width = clockwiseOffset(start, ring.tokens[arc]!)
+    const inside = (position: bigint): boolean => position !== start && clockwiseOffset(start, position) <= width
+    const low = inside(range.start) ? clockwiseOffset(start, range.start) : 0n
+    const high = inside(range.end) ? clockwiseOffset(start, range.end) : width
+    const cut = (bound: bigint): number => firstAfter(keys, start, bound)
+    if (low < high) slices.push({ arc, from: cut(low), to: cut(high) })
+    else {
+      // From inside this arc round the ring back into it: (0, high] and (low, width].
+      slices.push({ arc, from: 0, to: cut(high) })
+      slices.push({ arc, from: cut(low), to: keys.length })
     }
   }
+  return slices.filter((s) => s.to > s.from)
+}
+
+/** The first index whose key lies more than `bound` clockwise from `start`. */
+function firstAfter(keys: readonly IndexedKey[], start: bigint, bound: bigint): number {
+  let low = 0
+  let high = keys.length
+  while (low < high) {
+    const mid = (low + high) >>> 1
+    if (clockwiseOffset(start, keys[mid]!.position) <= bound) low = mid + 1
+    else high = mid
+  }
+  return low
+}
+
+/** The indexed keys of a range on the arcs `accept` admits, in walk order. */
+export function* keysInRange(index: ArcIndex, ring: Ring, range: RingRange, accept: (arc: number) => boolean): Generator<IndexedKey> {
+  for (const { arc, from, to } of rangeSlices(index, ring, range, accept)) {
+    const keys = index.keysIn(arc)
+    for (let i = from; i < to; i++) yield keys[i]!
+  }
+}
+
+/** The 16-byte aggregate (XOR of key fingerprints) of a range on the arcs `accept` admits. */
+export function rangeHash(index: ArcIndex, ring: Ring, range: RingRange, accept: (arc: number) => boolean): Uint8Array {
+  const acc = new Uint32Array(4)
+  for (const { arc, from, to } of rangeSlices(index, ring, range, accept)) {
+    if (from === 0 && to === index.keyCount(arc)) index.xorArcInto(arc, acc)
+    else index.xorKeysInto(arc, from, to, acc)
+  }
+  return wordsToBytes(acc)
 }
 
 /** Position membership in a set of ranges restricted to admitted arcs, answered per arc. */
@@ -116,10 +177,14 @@ export interface Selection {
   readonly ranges: readonly RingRange[]
   /** The initiator's keys in the ranges, in walk order. */
   readonly entries: readonly IndexedKey[]
+  /** Every given arc or range is covered. */
+  readonly complete: boolean
+}
+
+/** A selection walking arcs from a cursor (selectRanges). */
+export interface WalkSelection extends Selection {
   /** Where the next walk starts: where this one was cut, or the old cursor when all fit. */
   readonly cursor: bigint
-  /** Every given arc is covered. */
-  readonly complete: boolean
 }
 
 interface Segment {
@@ -141,7 +206,7 @@ export function selectRanges(
   cursor: bigint,
   maxEntries: number,
   maxRanges: number,
-): Selection {
+): WalkSelection {
   const ranges: { start: bigint; end: bigint }[] = []
   const entries: IndexedKey[] = []
   const addRange = (start: bigint, end: bigint): boolean => {
@@ -151,7 +216,7 @@ export function selectRanges(
     else ranges.push({ start, end })
     return true
   }
-  const stopAt = (next: bigint): Selection => ({ ranges, entries, cursor: next, complete: false })
+  const stopAt = (next: bigint): WalkSelection => ({ ranges, entries, cursor: next, complete: false })
 
   for (const segment of segments(ring, arcs, cursor)) {
     let keys = index.keysIn(segment.arc)
@@ -176,6 +241,21 @@ export function selectRanges(
     return stopAt(cut)
   }
   return { ranges, entries, cursor, complete: true }
+}
+
+/** Narrowed ranges (range-narrowing.ts) with our keys in them as one request, if they fit one. */
+export function selectNarrowed(narrowed: readonly KeyedRange[], maxEntries: number, maxRanges: number): Selection | undefined {
+  let count = 0
+  for (const r of narrowed) count += r.keys.length
+  if (count > maxEntries || narrowed.length > maxRanges) return undefined
+  return { ranges: narrowed.map((r) => r.range), entries: narrowed.flatMap((r) => r.keys), complete: true }
+}
+
+/** Ascending indices of the admitted arcs the ranges touch: where a key walk covers them whole. */
+export function arcsOf(ring: Ring, ranges: readonly KeyedRange[], accept: (arc: number) => boolean): number[] {
+  const arcs = new Set<number>()
+  for (const { range } of ranges) for (const { arc } of arcsInRange(ring, range)) if (accept(arc)) arcs.add(arc)
+  return [...arcs].sort((a, b) => a - b)
 }
 
 /** The arcs as pieces, clockwise from just after `cursor`; the arc holding it is split there. */
