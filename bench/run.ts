@@ -7,6 +7,7 @@ const BENCHES: Record<string, string> = {
   crdts: './crdts.js',
   storage: './storage.js',
   sim: './sim.js',
+  sync: './sync.js',
 }
 
 const [name, ...args] = process.argv.slice(2)

@@ -22,8 +22,8 @@ export function findBenchRunner(from: string = import.meta.url): string | undefi
 export function addBenchCommand(program: Command): void {
   program
     .command('bench')
-    .description('run a benchmark from bench/ (cluster, sim, storage, crdts); e.g. rumordb bench cluster --quick')
-    .argument('<name>', 'benchmark: cluster, sim, storage, crdts, …')
+    .description('run a benchmark from bench/ (cluster, sim, storage, crdts, sync); e.g. rumordb bench cluster --quick')
+    .argument('<name>', 'benchmark: cluster, sim, storage, crdts, sync')
     .argument('[options...]', 'the benchmark\'s own options (rumordb bench <name> --help lists them)')
     .allowUnknownOption()
     .helpOption(false)
