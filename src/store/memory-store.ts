@@ -28,7 +28,8 @@ export class MemoryData {
   clone(): MemoryData {
     const c = new MemoryData(this.label)
     for (const [k, v] of this.keys) c.keys.set(k, v)
-    c.sortedKeys.push(...this.sortedKeys)
+    // A loop: a spread passes every key as an argument, past the stack at ~10^5 keys.
+    for (const k of this.sortedKeys) c.sortedKeys.push(k)
     for (const [k, v] of this.meta) c.meta.set(k, v)
     for (const [k, v] of this.idempotency) c.idempotency.set(k, v)
     for (const [k, v] of this.hints) c.hints.set(k, v)

@@ -41,6 +41,19 @@ describe('InMemoryStore', () => {
     expect(store.crashCopy().countKeys()).toBe(2)
   })
 
+  it('crashCopy copies a store of 300,000 keys (more than a spread of arguments can pass)', async () => {
+    const store = new InMemoryStore()
+    const state = new Uint8Array([1])
+    for (let i = 0; i < 300_000; i += 50_000) {
+      // Keys in ascending order: each lands at the end of the sorted list.
+      const keys = Array.from({ length: 50_000 }, (_, j) => `k${String(i + j).padStart(6, '0')}`)
+      await store.write({ keys: keys.map((key) => ({ key, type: 'gcounter' as const, state, hlc: new Uint8Array(8) })) })
+    }
+    const copy = store.crashCopy()
+    expect(copy.countKeys()).toBe(300_000)
+    expect(copy.scan({ after: 'k199998', limit: 2 }).map((k) => k.key)).toEqual(['k199999', 'k200000'])
+  })
+
   it('crashCopy holds committed data only and is independent of the original', async () => {
     const store = new InMemoryStore()
     await store.write({ keys: [kw('committed')], hints: { add: [{ target: 't', key: 'k', type: 'lww', state: new Uint8Array([1]), createdAt: 1 }] } })
