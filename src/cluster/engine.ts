@@ -89,6 +89,9 @@ export class Engine {
   private readonly offs: (() => void)[] = []
   private started = false
   private membershipReady = false
+  /** The anti-entropy index being built from the store (ArcIndex.build); settled once built or stopped. */
+  private indexing: Promise<void> | undefined
+  private indexFailed = false
 
   constructor(private readonly init: EngineInit) {
     const { store, transport, clock, random, replica } = init
@@ -211,7 +214,7 @@ export class Engine {
   async start(): Promise<void> {
     if (this.started) return
     this.started = true
-    const { transport, replica, store } = this.init
+    const { transport, replica } = this.init
     this.offs.push(replica.onCommitted((change) => this.arcIndex.update(change.key)))
     // Membership changes only re-file keys under the new ring; the store is not rescanned.
     this.offs.push(this.membership.onChange(() => this.arcIndex.setRing(this.membership.ring().ring)))
@@ -234,11 +237,30 @@ export class Engine {
     await transport.start()
     await this.membership.start()
     this.membershipReady = true
-    this.arcIndex.rebuild(this.membership.ring().ring, store)
+    this.indexing = this.buildIndex()
     this.shareAddresses()
     for (const peer of transport.peers()) this.peerSeen(peer)
     this.handoff.start()
     this.antiEntropy.start()
+  }
+
+  /**
+   * Indexes the store for anti-entropy a page at a time, the event loop free between pages,
+   * so a large store does not hold up start-up: the node serves reads and writes at once,
+   * anti-entropy rounds (and the sync status) wait until the index is whole. Never rejects.
+   */
+  private async buildIndex(): Promise<void> {
+    const { clock, store } = this.init
+    const logger = (this.init.logger ?? silentLogger).forComponent('anti-entropy')
+    const started = clock.now()
+    const pause = (): Promise<void> => new Promise((resolve) => clock.setTimeout(resolve, 0))
+    try {
+      await this.arcIndex.build(this.membership.ring().ring, store, pause, () => !this.started)
+      if (this.arcIndex.ready) logger.info({ keys: this.arcIndex.size, ms: clock.now() - started }, 'anti-entropy index built')
+    } catch (err) {
+      this.indexFailed = true
+      if (this.started) logger.error({ err }, 'building the anti-entropy index failed: anti-entropy is off until the node restarts')
+    }
   }
 
   /** Stops timers, lets replication in flight finish, stops the transport. Idempotent. */
@@ -250,6 +272,7 @@ export class Engine {
     for (const timer of this.joinTimers.values()) this.init.clock.clearTimeout(timer)
     this.joinTimers.clear()
     for (const off of this.offs.splice(0)) off()
+    await this.indexing
     await this.antiEntropy.stop()
     await this.handoff.stop()
     await this.coordinator.drain()
@@ -327,6 +350,7 @@ export class Engine {
     return syncStatus(this.arcIndex, this.membership.ring().ring, this.self, n, peers, {
       unreconciled: this.antiEntropy.unreconciled(),
       hintsPendingFor: this.handoff.oldestTarget(),
+      ...(this.arcIndex.ready ? {} : { indexing: indexingReason(this.arcIndex.size, this.init.store.countKeys(), this.indexFailed) }),
     })
   }
 
@@ -381,4 +405,9 @@ export class Engine {
       },
     )
   }
+}
+
+function indexingReason(indexed: number, stored: number, failed: boolean): string {
+  if (failed) return 'the anti-entropy index could not be built (see the error log): anti-entropy is off; restart the node'
+  return `building the anti-entropy index (${indexed} of ${stored} keys): anti-entropy starts when it is whole`
 }

@@ -5,7 +5,7 @@
 import { CommitError, InvalidStoreArgumentError, StoreClosedError } from './errors.js'
 import { compareKeys, inRange, keyRange, type KeyRange } from './key-order.js'
 import { StagedChanges, validateBatch, validateText, type IdempotencyEntry } from './staged-changes.js'
-import type { ScanOptions, Store, StoredHint, StoredKey, StoredMember, WriteBatch } from './store.js'
+import type { ScanOptions, Store, StoredDigest, StoredHint, StoredKey, StoredMember, WriteBatch } from './store.js'
 
 /** What is on disk (or its in-memory stand-in). Reads see committed data only. */
 export interface CommittedLayer {
@@ -15,6 +15,8 @@ export interface CommittedLayer {
   hasKey(key: string): boolean
   /** Keys in `range`, in byte order, at most `limit` (all when undefined). */
   scan(range: KeyRange, limit: number | undefined): StoredKey[]
+  /** `scan`, keys and digests only. */
+  scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[]
   countKeys(): number
   getMeta(name: string): Uint8Array | undefined
   getIdempotency(id: string): IdempotencyEntry | undefined
@@ -74,6 +76,15 @@ export class GroupCommitStore implements Store {
   }
 
   scan(opts: ScanOptions): StoredKey[] {
+    return this.scanWith(opts, (range, limit) => this.layer.scan(range, limit))
+  }
+
+  scanDigests(opts: ScanOptions): StoredDigest[] {
+    return this.scanWith(opts, (range, limit) => this.layer.scanDigests(range, limit))
+  }
+
+  /** Committed rows from `read`, merged with this process's staged writes in key order. */
+  private scanWith<T extends StoredDigest>(opts: ScanOptions, read: (range: KeyRange, limit: number | undefined) => T[]): (T | StoredKey)[] {
     this.assertOpen()
     const { prefix, after, limit } = opts
     if (prefix !== undefined) validateText(prefix, 'scan prefix')
@@ -83,14 +94,14 @@ export class GroupCommitStore implements Store {
     }
     if (limit === 0) return []
     const range = keyRange(prefix, after)
-    const committed = this.layer.scan(range, limit)
+    const committed = read(range, limit)
     const staged = this.pending?.changes.keys
     if (staged === undefined || staged.size === 0) return committed
     const extra: StoredKey[] = []
     for (const k of staged.values()) if (inRange(k.key, range)) extra.push(k)
     if (extra.length === 0) return committed
     extra.sort((a, b) => compareKeys(a.key, b.key))
-    return mergeByKey(committed, extra, limit ?? Infinity)
+    return mergeByKey<T | StoredKey>(committed, extra, limit ?? Infinity)
   }
 
   countKeys(): number {
@@ -229,15 +240,15 @@ function storable(s: string): boolean {
 }
 
 /** Merges two key-sorted lists; on equal keys the staged entry wins. */
-function mergeByKey(committed: StoredKey[], staged: StoredKey[], limit: number): StoredKey[] {
-  const out: StoredKey[] = []
+function mergeByKey<T extends StoredDigest>(committed: readonly T[], staged: readonly T[], limit: number): T[] {
+  const out: T[] = []
   let i = 0
   let j = 0
   while (out.length < limit && (i < committed.length || j < staged.length)) {
     const c = committed[i]
     const s = staged[j]
     if (c === undefined) {
-      out.push(s as StoredKey)
+      out.push(s as T)
       j++
     } else if (s === undefined) {
       out.push(c)

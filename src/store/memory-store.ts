@@ -5,7 +5,7 @@ import { DatabaseLockedError } from './errors.js'
 import { defaultSchedule, GroupCommitStore, type CommittedLayer, type Schedule } from './group-commit-store.js'
 import { compareKeys, inRange, type KeyRange } from './key-order.js'
 import type { IdempotencyEntry, StagedChanges } from './staged-changes.js'
-import type { StoredHint, StoredKey, StoredMember } from './store.js'
+import type { StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
 import type { StoreHooks } from './store-hooks.js'
 
 /** The committed contents: the stand-in for a data file. Byte arrays in it are never mutated. */
@@ -87,6 +87,10 @@ class MemoryTables implements CommittedLayer {
 
   hasKey(key: string): boolean {
     return this.data.keys.has(key)
+  }
+
+  scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[] {
+    return this.scan(range, limit).map(({ key, digest }) => ({ key, digest }))
   }
 
   scan(range: KeyRange, limit: number | undefined): StoredKey[] {

@@ -5,11 +5,12 @@ import type { CrdtTypeName } from '../../crdts/types.js'
 import type { CommittedLayer } from './group-commit-store.js'
 import type { KeyRange } from './key-order.js'
 import type { IdempotencyEntry, StagedChanges } from './staged-changes.js'
-import type { StoredHint, StoredKey, StoredMember } from './store.js'
+import type { StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
 import type { StoreHooks } from './store-hooks.js'
 
 type Bytes = Buffer
 interface KeyRow { key: string; type: string; state: Bytes; hlc: Bytes; digest: Bytes }
+interface DigestRow { key: string; digest: Bytes }
 interface HintRow { id: number; target: string; key: string; type: string; state: Bytes; created_at: number }
 interface MemberRow { peer_id: string; record: Bytes }
 
@@ -26,10 +27,12 @@ export class SqliteTables implements CommittedLayer {
     readonly label: string,
     private readonly hooks: StoreHooks = {},
   ) {
-    const scan = (lower: '>=' | '>', upper: boolean) =>
-      db.prepare<[string, ...unknown[]], KeyRow>(
-        `SELECT ${KEY_COLUMNS} FROM keys WHERE key ${lower} ?${upper ? ' AND key < ?' : ''} ORDER BY key LIMIT ?`,
+    const scanOf = <Row>(columns: string) => (lower: '>=' | '>', upper: boolean) =>
+      db.prepare<[string, ...unknown[]], Row>(
+        `SELECT ${columns} FROM keys WHERE key ${lower} ?${upper ? ' AND key < ?' : ''} ORDER BY key LIMIT ?`,
       )
+    const scan = scanOf<KeyRow>(KEY_COLUMNS)
+    const scanDigests = scanOf<DigestRow>('key, digest')
     this.sql = {
       getKey: db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE key = ?`),
       hasKey: db.prepare<[string], number>('SELECT 1 FROM keys WHERE key = ?').pluck(),
@@ -38,6 +41,10 @@ export class SqliteTables implements CommittedLayer {
       scan: [
         [scan('>=', false), scan('>=', true)],
         [scan('>', false), scan('>', true)],
+      ] as const,
+      scanDigests: [
+        [scanDigests('>=', false), scanDigests('>=', true)],
+        [scanDigests('>', false), scanDigests('>', true)],
       ] as const,
       upsertKey: db.prepare<[string, string, Uint8Array, Uint8Array, Uint8Array]>(
         `INSERT INTO keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?)
@@ -92,13 +99,11 @@ export class SqliteTables implements CommittedLayer {
   }
 
   scan(range: KeyRange, limit: number | undefined): StoredKey[] {
-    const byLower = this.sql.scan[range.lowerExclusive ? 1 : 0]
-    const max = limit ?? -1 // LIMIT -1: no limit
-    const rows =
-      range.upper === undefined
-        ? byLower[0].all(range.lower, max)
-        : byLower[1].all(range.lower, range.upper, max)
-    return rows.map(toStoredKey)
+    return scanRows(this.sql.scan, range, limit).map(toStoredKey)
+  }
+
+  scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[] {
+    return scanRows(this.sql.scanDigests, range, limit).map((row) => ({ key: row.key, digest: bytes(row.digest) }))
   }
 
   countKeys(): number {
@@ -172,6 +177,15 @@ export class SqliteTables implements CommittedLayer {
     this.hooks.beforeCommit?.()
     return pruned
   }
+}
+
+type ScanStatements<Row> = readonly [readonly [Database.Statement<[string, ...unknown[]], Row>, Database.Statement<[string, ...unknown[]], Row>], readonly [Database.Statement<[string, ...unknown[]], Row>, Database.Statement<[string, ...unknown[]], Row>]]
+
+/** Rows of `range`, at most `limit`, by the statement for its bounds. */
+function scanRows<Row>(statements: ScanStatements<Row>, range: KeyRange, limit: number | undefined): Row[] {
+  const byLower = statements[range.lowerExclusive ? 1 : 0]
+  const max = limit ?? -1 // LIMIT -1: no limit
+  return range.upper === undefined ? byLower[0].all(range.lower, max) : byLower[1].all(range.lower, range.upper, max)
 }
 
 function toStoredKey(row: KeyRow): StoredKey {

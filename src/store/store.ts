@@ -17,6 +17,13 @@ export interface StoredKey {
   digest: Uint8Array
 }
 
+/** A key and its state digest: what an index of the store's contents reads. */
+export interface StoredDigest {
+  key: string
+  /** `stateDigest(state)`, as in StoredKey. */
+  digest: Uint8Array
+}
+
 /** An upsert of one key. The store copies the bytes, so the caller may reuse its buffers. */
 export interface KeyWrite {
   key: string
@@ -86,6 +93,8 @@ export interface Store {
   getKey(key: string): StoredKey | undefined
   /** Keys in byte order of their UTF-8 encoding (code point order), staged writes included. */
   scan(opts: ScanOptions): StoredKey[]
+  /** `scan` reading only keys and digests: no states, so an index builds without reading them. */
+  scanDigests(opts: ScanOptions): StoredDigest[]
   countKeys(): number
   getMeta(name: string): Uint8Array | undefined
   /** `undefined` when missing or expired (`nowMs >= expiresAt`). */

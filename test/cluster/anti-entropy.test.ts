@@ -383,6 +383,29 @@ describe('AntiEntropy between two nodes', () => {
     expect(results.map((r) => r.outcome)).toEqual(['synced', 'synced', 'synced', 'equal'])
   })
 
+  it('while its index is being built a node neither starts rounds nor answers them, and says why it is not in sync', async () => {
+    const c = makeCluster(['A', 'B'], { vnodes: 4 })
+    const a = c.node('A')
+    const b = c.node('B')
+    await seed([a, b], Array.from({ length: 5000 }, (_, i) => `b${i}`), actorOf('C'))
+    await b.replica.apply('only-b', incr(1))
+    let release = (): void => {}
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    const built = b.index.build(b.view.ring, b.store, () => gate, () => false)
+    expect(b.index.ready).toBe(false)
+    expect(await b.ae.runRound('A')).toMatchObject({ outcome: 'indexing' })
+    const refused = await a.ae.runRound('B')
+    expect(refused.outcome).toBe('failed')
+    expect(String(refused.error)).toMatch(/UNAVAILABLE.*index is still being built/)
+    expect(b.ae.comparisons()).toEqual([{ id: 'A', inSync: false, reason: 'the anti-entropy index is still being built', lastExchange: undefined }])
+    release()
+    await built
+    expect(b.index.ready).toBe(true)
+    await syncUntilEqual(a, 'B', 3)
+    expect(contents(a)).toEqual(contents(b))
+    expect(b.ae.comparisons()[0]).toMatchObject({ id: 'A', inSync: true })
+  })
+
   it('different ring versions: the round stops after the root step and nothing is exchanged', async () => {
     const c = makeCluster(['A', 'B'])
     const a = c.node('A')

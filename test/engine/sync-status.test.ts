@@ -173,3 +173,22 @@ describe(`a local change ends "in sync" until the next exchange (seed ${SEED})`,
     expect(atA().reason).toBeUndefined()
   })
 })
+
+describe(`sync status while the anti-entropy index is built (seed ${SEED})`, () => {
+  it('a node restarted on 9,000 keys serves at once, says it is building its index, then syncs', async () => {
+    const c = new SimCluster({ seed: SEED, size: 2, link: { latency: { baseMs: 1, jitterMs: 1 } }, config: FAST })
+    await c.start()
+    const id = c.ids[1] as string
+    for (let i = 0; i < 9000; i += 3000) {
+      await c.settle(Promise.all(Array.from({ length: 3000 }, (_, j) => c.db(id).counter(`k${i + j}`).increment(1))))
+    }
+    c.crash(id)
+    await c.restart(id)
+    const during = c.engine(id).syncStatus()
+    expect(during.synced).toBe(false)
+    expect(during.reason).toMatch(/^building the anti-entropy index \(\d+ of 9000 keys\)/)
+    // Reads are served while it builds.
+    expect(await c.settle(c.db(id).counter('k1').value())).toBe(1)
+    await until(c, () => c.engine(id).syncStatus().synced, 30_000, 'synced after the build')
+  })
+})

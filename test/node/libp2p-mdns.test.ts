@@ -57,5 +57,6 @@ describe.skipIf(unavailable !== undefined)('mDNS discovery in network namespaces
 
     await b.stop()
     await a.waitFor((e) => e.type === 'lost' && e.peer === idB, 'a reports b lost')
-  })
+    // Each wait allows 60 s: four processes starting on a busy 2-core machine can take long.
+  }, 300_000)
 })

@@ -92,6 +92,8 @@ export type RoundOutcome =
   | 'no-peer'
   /** A round was already running. */
   | 'busy'
+  /** The index is still being built from the store (ArcIndex.build): no round yet. */
+  | 'indexing'
 
 export interface RoundResult {
   readonly outcome: RoundOutcome
@@ -206,6 +208,11 @@ export class AntiEntropy {
 
   /** Answers sync-* requests; undefined for any other request. */
   handle(from: string, request: Request): Promise<Response> | undefined {
+    if (request.type.startsWith('sync-') && !this.init.index.ready) {
+      this.stats.requestsServed++
+      this.stats.requestErrors++
+      return Promise.resolve({ type: 'error', code: 'UNAVAILABLE', message: `${request.type}: the anti-entropy index is still being built; try again later` })
+    }
     switch (request.type) {
       case 'sync-root':
         return this.serve(from, request, () => this.endpoint.answerRoot(from, request))
@@ -248,6 +255,7 @@ export class AntiEntropy {
   }
 
   private async round(requested: string | undefined): Promise<RoundResult> {
+    if (!this.init.index.ready) return { outcome: 'indexing', received: 0, sent: 0 }
     let view: SyncView
     try {
       view = this.endpoint.view()

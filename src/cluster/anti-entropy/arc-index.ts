@@ -83,6 +83,8 @@ export class ArcIndex {
   private words = new Uint32Array(0)
   /** Keys per arc; undefined for arcs that never held one. */
   private arcKeys: (Set<string> | undefined)[] = []
+  /** While `build` runs: the last key its scan has read (undefined before the first page). */
+  private building: { readonly after: string | undefined } | undefined
   /** Per arc: its entries in clockwise order, built on first use after the arc last changed. */
   private sorted: (Entry[] | undefined)[] = []
   /** Bumped whenever an aggregate or the ring changes: memoized values compare it. */
@@ -98,7 +100,7 @@ export class ArcIndex {
     return this.current
   }
 
-  /** Keys indexed. */
+  /** Keys indexed (so far, while `build` runs). */
   get size(): number {
     return this.entries.size
   }
@@ -124,9 +126,15 @@ export class ArcIndex {
     return last
   }
 
+  /** False while `build` is still reading the store: aggregates cover only part of it. */
+  get ready(): boolean {
+    return this.building === undefined
+  }
+
   /**
-   * Scans the store and indexes every key on `ring`. Positions and fingerprints of keys
-   * whose digest is unchanged are reused, so a rebuild after a ring change hashes nothing.
+   * Scans the store and indexes every key on `ring`, in one go. Positions and fingerprints
+   * of keys whose digest is unchanged are reused, so a rebuild after a ring change hashes
+   * nothing.
    */
   rebuild(ring: Ring, store: Store): void {
     const previous = this.store === store ? new Map(this.entries) : new Map<string, Entry>()
@@ -134,7 +142,7 @@ export class ArcIndex {
     this.entries.clear()
     let after: string | undefined
     for (;;) {
-      const page = store.scan(after === undefined ? { limit: REBUILD_PAGE } : { after, limit: REBUILD_PAGE })
+      const page = store.scanDigests(after === undefined ? { limit: REBUILD_PAGE } : { after, limit: REBUILD_PAGE })
       for (const stored of page) {
         const old = previous.get(stored.key)
         const entry = old !== undefined && equals(old.digest, stored.digest)
@@ -146,6 +154,38 @@ export class ArcIndex {
       after = page[page.length - 1]!.key
     }
     this.refile(ring)
+  }
+
+  /**
+   * Indexes an unindexed store's keys on `ring` a page at a time, awaiting `pause()`
+   * between pages, so a large store does not hold up the event loop. Committed changes
+   * are indexed meanwhile: `update` files the keys the scan has passed, and the scan
+   * reads the others as they are when it gets there. Resolves once every key is indexed
+   * (`ready`), or early, unfinished, when `stopped()` turns true.
+   */
+  async build(ring: Ring, store: Store, pause: () => Promise<void>, stopped: () => boolean): Promise<void> {
+    if (this.store !== undefined) throw new Error('ArcIndex.build: the index was built already')
+    this.store = store
+    this.building = { after: undefined }
+    this.refile(ring)
+    while (!stopped()) {
+      const { after } = this.building
+      const page = store.scanDigests(after === undefined ? { limit: REBUILD_PAGE } : { after, limit: REBUILD_PAGE })
+      const current = this.current!
+      for (const stored of page) {
+        const entry = makeEntry(stored.key, keyPosition(stored.key), stored.digest)
+        entry.arc = arcOf(current, entry.position)
+        this.entries.set(stored.key, entry)
+        this.add(entry)
+      }
+      this.changes++
+      if (page.length < REBUILD_PAGE) {
+        this.building = undefined
+        return
+      }
+      this.building = { after: page[page.length - 1]!.key }
+      await pause()
+    }
   }
 
   /**
@@ -179,8 +219,10 @@ export class ArcIndex {
    * it does nothing: the rebuild will scan the key anyway.
    */
   update(key: string): void {
-    const { store, current } = this
+    const { store, current, building } = this
     if (store === undefined || current === undefined) return
+    // A key the building scan has yet to reach: it will read the key then.
+    if (building !== undefined && (building.after === undefined || compareKeys(key, building.after) > 0)) return
     const stored = store.getKey(key)
     const old = this.entries.get(key)
     if (old !== undefined && stored !== undefined && equals(old.digest, stored.digest)) return
@@ -287,9 +329,9 @@ export class ArcIndex {
     if (keys === undefined || keys.size === 0 || this.current === undefined) return []
     const start = arcStart(this.current, arc)
     const list = [...keys].map((k) => this.entries.get(k)!)
-    list.sort((a, b) => compareClockwise(start, a, b))
-    this.sorted[arc] = list
-    return list
+    const sorted = sortClockwise(start, list)
+    this.sorted[arc] = sorted
+    return sorted
   }
 
   /** The (key, digest) entries of the arc ending at token `arcEnd`; [] when no arc ends there. */
@@ -345,13 +387,21 @@ function makeEntry(key: string, position: bigint, digest: Uint8Array): Entry {
   }
 }
 
-/** Clockwise from `start`, then by key (equal positions need a 64-bit hash collision). */
-export function compareClockwise(start: bigint, a: IndexedKey, b: IndexedKey): number {
-  const oa = clockwiseOffset(start, a.position)
-  const ob = clockwiseOffset(start, b.position)
-  if (oa !== ob) return oa < ob ? -1 : 1
-  return compareKeys(a.key, b.key)
+/**
+ * `keys` clockwise from `start`, then by key: each offset computed once (a BigInt
+ * subtraction allocates), not twice per comparison.
+ */
+export function sortClockwise<K extends IndexedKey>(start: bigint, keys: readonly K[]): K[] {
+  const offsets = keys.map((k) => clockwiseOffset(start, k.position))
+  const order = keys.map((_, i) => i)
+  order.sort((i, j) => {
+    const oi = offsets[i]!
+    const oj = offsets[j]!
+    return oi < oj ? -1 : oi > oj ? 1 : compareKeys(keys[i]!.key, keys[j]!.key)
+  })
+  return order.map((i) => keys[i]!)
 }
+
 
 function sameTokens(a: Ring, b: Ring): boolean {
   if (a === b) return true

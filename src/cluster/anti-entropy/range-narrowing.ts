@@ -9,8 +9,7 @@
 // Splitting stops early when it cannot pay: when nearly all parts of a step differ (the
 // replicas differ almost everywhere, e.g. one was wiped: listing every key is the
 // difference), or when a round has compared its budget of ranges.
-import type { IndexedKey } from './arc-index.js'
-import { clockwiseOffset } from './arc-index.js'
+import { sortClockwise, type IndexedKey } from './arc-index.js'
 import type { RingRange } from '../ring/ring.js'
 
 /** Parts a differing range is split into per step. */
@@ -74,11 +73,7 @@ export async function narrowDifferences(differing: readonly RingRange[], steps: 
  * key lies in exactly one part on both sides; parts cover the range exactly.
  */
 export function splitRange(range: RingRange, keys: readonly IndexedKey[], parts: number): KeyedRange[] {
-  const sorted = [...keys].sort((a, b) => {
-    const oa = clockwiseOffset(range.start, a.position)
-    const ob = clockwiseOffset(range.start, b.position)
-    return oa === ob ? 0 : oa < ob ? -1 : 1
-  })
+  const sorted = sortClockwise(range.start, keys)
   const out: KeyedRange[] = []
   let start = range.start
   let from = 0

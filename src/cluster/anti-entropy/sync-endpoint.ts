@@ -235,7 +235,8 @@ export class SyncEndpoint {
     const out: PeerComparison[] = []
     for (const [id, arcs] of view.plan.peers) {
       const exchange = this.exchanges.get(id)
-      out.push({ id, ...judge(exchange, view.version, this.init.index.lastChangeIn(arcs)), lastExchange: exchange?.at })
+      const verdict = this.init.index.ready ? judge(exchange, view.version, this.init.index.lastChangeIn(arcs)) : { inSync: false, reason: 'the anti-entropy index is still being built' }
+      out.push({ id, ...verdict, lastExchange: exchange?.at })
     }
     return out.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   }

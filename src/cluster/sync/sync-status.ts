@@ -62,6 +62,8 @@ export interface SyncStatusExtras {
   readonly unreconciled?: readonly UnreconciledKey[]
   /** The target of some pending hint (any target, not only peers sharing ranges). */
   readonly hintsPendingFor?: string
+  /** Why the index does not cover the store yet (it is being built): digests and keys are partial. */
+  readonly indexing?: string
 }
 
 /** Adds liveness and pending hints to anti-entropy's comparisons. */
@@ -110,7 +112,7 @@ export function syncStatus(
   const ranges = replicaSets.map((replicas, g) => ({ replicas: [...replicas], keys: accs[g]!.keys, digest: hex(accs[g]!.acc) }))
   const sorted = [...peers].sort((a, b) => (a.id < b.id ? -1 : 1))
   const unreconciled = [...(extras.unreconciled ?? [])]
-  const reason = notSynced(sorted, unreconciled, extras.hintsPendingFor)
+  const reason = extras.indexing ?? notSynced(sorted, unreconciled, extras.hintsPendingFor)
   return { digest: hex(whole), keys, ranges, peers: sorted, synced: reason === undefined, ...(reason === undefined ? {} : { reason }), unreconciled }
 }
 
