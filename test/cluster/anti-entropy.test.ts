@@ -504,15 +504,15 @@ describe('AntiEntropy failures and lifecycle', () => {
     expect(a.ae.stats.failedRounds).toBe(3)
     // A responder whose store throws answers with an error instead of throwing.
     c.fault = undefined
-    const scan = b.index.keysIn.bind(b.index)
-    b.index.keysIn = () => {
+    const scan = b.index.keyCount.bind(b.index)
+    b.index.keyCount = () => {
       throw new Error('disk on fire')
     }
     const broken = await a.ae.runRound('B')
     expect(broken.outcome).toBe('failed')
     expect(String(broken.error)).toMatch(/INTERNAL.*disk on fire/)
     expect(b.ae.stats.requestErrors).toBe(1)
-    b.index.keysIn = scan
+    b.index.keyCount = scan
     expect((await a.ae.runRound('B')).outcome).toBe('synced')
     expect(contents(a)).toEqual(contents(b))
     expect(a.ae.stats.failedRounds).toBe(4)

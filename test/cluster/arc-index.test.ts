@@ -254,6 +254,17 @@ describe('ArcIndex', () => {
     again.rebuild(ringB, store)
     expect(snapshot(index, ringB)).toEqual(snapshot(again, ringB))
     expect(snapshot(index, ringB)).not.toEqual(snapshot(fresh, ringB))
+    // Moved to another store: keys it lacks go, their slots are reused by the next keys.
+    const other = new InMemoryStore()
+    await other.write({ keys: Array.from({ length: 30 }, (_, i) => ({ key: `o${i}`, type: 'gcounter' as const, state: new Uint8Array([i]), hlc: new Uint8Array(8) })) })
+    index.rebuild(ringB, other)
+    expect(index.size).toBe(30)
+    await other.write({ keys: Array.from({ length: 40 }, (_, i) => ({ key: `p${i}`, type: 'gcounter' as const, state: new Uint8Array([i]), hlc: new Uint8Array(8) })) })
+    for (let i = 0; i < 40; i++) index.update(`p${i}`)
+    const third = new ArcIndex()
+    third.rebuild(ringB, other)
+    expect(snapshot(index, ringB)).toEqual(snapshot(third, ringB))
+    expect(index.get('r1')).toBeUndefined()
     // An index never rebuilt ignores updates: its first rebuild scans the key anyway.
     const idle = new ArcIndex()
     idle.update('r1')

@@ -17,7 +17,6 @@
 // fingerprints independent, so an aggregate differs whenever its key set or any digest
 // does, except with probability 2^-128.
 import { createHash } from 'node:crypto'
-import { equals } from 'uint8arrays/equals'
 import { compareKeys } from '../../store/key-order.js'
 import type { Store } from '../../store/store.js'
 import type { KeyDigest } from '../../wire/messages.js'
@@ -46,16 +45,6 @@ export interface IndexedKey {
   readonly digest: Uint8Array
 }
 
-interface Entry extends IndexedKey {
-  arc: number
-  digest: Uint8Array
-  // The fingerprint as four big-endian words, XORed into the arc's aggregate.
-  f0: number
-  f1: number
-  f2: number
-  f3: number
-}
-
 /**
  * Index of the token arc owning `position` (token i owns (tokens[i-1], tokens[i]]):
  * the first token ≥ position, wrapping to 0; -1 on a ring without tokens.
@@ -75,18 +64,34 @@ export function clockwiseOffset(from: bigint, to: bigint): bigint {
   return to > from ? to - from : to + RING_SIZE - from
 }
 
+/**
+ * Per-key data lives in typed arrays indexed by a slot (a Map from key to slot finds it),
+ * not in an object per key: far fewer bytes per key (an object, a BigInt and a 16-byte
+ * Uint8Array each cost more than the data they hold).
+ */
 export class ArcIndex {
   private store: Store | undefined
   private current: Ring | undefined
-  private readonly entries = new Map<string, Entry>()
+  /** Key → slot. */
+  private readonly slots = new Map<string, number>()
+  /** Per slot: the key (undefined for a free slot). */
+  private keyAt: (string | undefined)[] = []
+  private positions = new BigUint64Array(0)
+  /** Per slot, four words each: the state digest and the fingerprint, big-endian. */
+  private digests = new Uint32Array(0)
+  private prints = new Uint32Array(0)
+  /** Per slot: its arc (-1 when not filed) and its index in that arc's slot list. */
+  private arcOfSlot = new Int32Array(0)
+  private placeOfSlot = new Int32Array(0)
+  private readonly freeSlots: number[] = []
   /** Four words per arc: the XOR of the fingerprints of its keys. */
   private words = new Uint32Array(0)
-  /** Keys per arc; undefined for arcs that never held one. */
-  private arcKeys: (Set<string> | undefined)[] = []
+  /** Slots per arc, unordered; undefined for arcs that never held one. */
+  private arcSlots: (number[] | undefined)[] = []
   /** While `build` runs: the last key its scan has read (undefined before the first page). */
   private building: { readonly after: string | undefined } | undefined
-  /** Per arc: its entries in clockwise order, built on first use after the arc last changed. */
-  private sorted: (Entry[] | undefined)[] = []
+  /** Per arc: its slots in clockwise order, sorted on first use after the arc last changed. */
+  private sorted: (Int32Array | undefined)[] = []
   /** Bumped whenever an aggregate or the ring changes: memoized values compare it. */
   private version = 0
   /** Sequence number of the last committed change (or re-filing); 0 before any. */
@@ -102,7 +107,7 @@ export class ArcIndex {
 
   /** Keys indexed (so far, while `build` runs). */
   get size(): number {
-    return this.entries.size
+    return this.slots.size
   }
 
   /** Sequence number of the latest change to any arc: what an exchange taking digests now has seen. */
@@ -137,22 +142,20 @@ export class ArcIndex {
    * nothing.
    */
   rebuild(ring: Ring, store: Store): void {
-    const previous = this.store === store ? new Map(this.entries) : new Map<string, Entry>()
+    if (this.store !== store) this.clear()
     this.store = store
-    this.entries.clear()
+    const seen = new Set<number>()
     let after: string | undefined
     for (;;) {
       const page = store.scanDigests(after === undefined ? { limit: REBUILD_PAGE } : { after, limit: REBUILD_PAGE })
       for (const stored of page) {
-        const old = previous.get(stored.key)
-        const entry = old !== undefined && equals(old.digest, stored.digest)
-          ? old
-          : makeEntry(stored.key, old?.position ?? keyPosition(stored.key), stored.digest)
-        this.entries.set(stored.key, entry)
+        const slot = this.slots.get(stored.key)
+        seen.add(slot !== undefined && this.sameDigest(slot, stored.digest) ? slot : this.fill(stored.key, stored.digest, slot))
       }
       if (page.length < REBUILD_PAGE) break
       after = page[page.length - 1]!.key
     }
+    for (const [key, slot] of [...this.slots]) if (!seen.has(slot)) this.release(key, slot)
     this.refile(ring)
   }
 
@@ -173,10 +176,8 @@ export class ArcIndex {
       const page = store.scanDigests(after === undefined ? { limit: REBUILD_PAGE } : { after, limit: REBUILD_PAGE })
       const current = this.current!
       for (const stored of page) {
-        const entry = makeEntry(stored.key, keyPosition(stored.key), stored.digest)
-        entry.arc = arcOf(current, entry.position)
-        this.entries.set(stored.key, entry)
-        this.add(entry)
+        const slot = this.fill(stored.key, stored.digest, undefined)
+        this.file(slot, arcOf(current, this.positions[slot]!))
       }
       this.changes++
       if (page.length < REBUILD_PAGE) {
@@ -203,15 +204,12 @@ export class ArcIndex {
     this.version++
     const arcs = ring.tokens.length
     this.words = new Uint32Array(arcs * 4)
-    this.arcKeys = new Array<Set<string> | undefined>(arcs)
-    this.sorted = new Array<Entry[] | undefined>(arcs)
+    this.arcSlots = new Array<number[] | undefined>(arcs)
+    this.sorted = new Array<Int32Array | undefined>(arcs)
     // Arc numbers now mean other ranges: what an exchange saw before says nothing about them.
     this.changes++
     this.arcChanges = new Float64Array(arcs).fill(this.changes)
-    for (const entry of this.entries.values()) {
-      entry.arc = arcOf(ring, entry.position)
-      this.add(entry)
-    }
+    for (const slot of this.slots.values()) this.file(slot, arcOf(ring, this.positions[slot]!))
   }
 
   /**
@@ -224,28 +222,22 @@ export class ArcIndex {
     // A key the building scan has yet to reach: it will read the key then.
     if (building !== undefined && (building.after === undefined || compareKeys(key, building.after) > 0)) return
     const stored = store.getKey(key)
-    const old = this.entries.get(key)
-    if (old !== undefined && stored !== undefined && equals(old.digest, stored.digest)) return
-    if (old !== undefined || stored !== undefined) this.changes++
-    if (old !== undefined) {
-      this.remove(old)
-      this.entries.delete(key)
-    }
+    const slot = this.slots.get(key)
+    if (slot !== undefined && stored !== undefined && this.sameDigest(slot, stored.digest)) return
+    if (slot !== undefined || stored !== undefined) this.changes++
+    if (slot !== undefined) this.unfile(slot)
     // A missing key: a staged write whose commit failed was dropped.
-    if (stored === undefined) return
-    const position = old?.position ?? keyPosition(key)
-    const entry = makeEntry(key, position, stored.digest)
-    entry.arc = old?.arc ?? arcOf(current, position)
-    this.entries.set(key, entry)
-    this.add(entry)
+    if (stored === undefined) {
+      if (slot !== undefined) this.release(key, slot)
+      return
+    }
+    const filled = this.fill(key, stored.digest, slot)
+    this.file(filled, arcOf(current, this.positions[filled]!))
   }
 
   /** The 16-byte aggregate of arc `arc` (all zero for an empty arc). */
   arcHash(arc: number): Uint8Array {
-    const out = new Uint8Array(FINGERPRINT_BYTES)
-    const view = new DataView(out.buffer)
-    for (let w = 0; w < 4; w++) view.setUint32(w * 4, this.words[arc * 4 + w] ?? 0)
-    return out
+    return wordsAt(this.words, arc)
   }
 
   /** XORs arc `arc`'s aggregate into `acc` (four words): aggregates of arc groups compose. */
@@ -273,7 +265,7 @@ export class ArcIndex {
 
   /** Keys indexed in arc `arc`. */
   keyCount(arc: number): number {
-    return this.arcKeys[arc]?.size ?? 0
+    return this.arcSlots[arc]?.length ?? 0
   }
 
   /** The arc whose end token is `end`, if the current ring has one. */
@@ -285,53 +277,50 @@ export class ArcIndex {
 
   /** The arc a key belongs to (-1 on an empty ring), using the cached position when known. */
   arcOfKey(key: string): number {
-    const entry = this.entries.get(key)
-    if (entry !== undefined) return entry.arc
+    const slot = this.slots.get(key)
+    if (slot !== undefined) return this.arcOfSlot[slot]!
     return this.current === undefined ? -1 : arcOf(this.current, keyPosition(key))
   }
 
   get(key: string): IndexedKey | undefined {
-    return this.entries.get(key)
+    const slot = this.slots.get(key)
+    return slot === undefined ? undefined : this.indexedKey(slot)
   }
 
-  /**
-   * The keys of arc `arc` in clockwise order (by position from the arc's start, then key).
-   * Sorted once per change of the arc: callers must not mutate the array.
-   */
-  keysIn(arc: number): readonly IndexedKey[] {
-    return this.sortedIn(arc)
+  /** The keys of arc `arc` in clockwise order (by position from the arc's start, then key). */
+  keysIn(arc: number): IndexedKey[] {
+    return Array.from(this.sortedIn(arc), (slot) => this.indexedKey(slot))
+  }
+
+  /** The `i`th key of `keysIn(arc)`. */
+  keyIn(arc: number, i: number): IndexedKey {
+    return this.indexedKey(this.sortedIn(arc)[i]!)
+  }
+
+  /** The ring position of the `i`th key of `keysIn(arc)`, without building the key's record. */
+  positionIn(arc: number, i: number): bigint {
+    return this.positions[this.sortedIn(arc)[i]!]!
   }
 
   /** XORs the fingerprints of the keys at [from, to) of `keysIn(arc)` into `acc` (four words). */
   xorKeysInto(arc: number, from: number, to: number, acc: Uint32Array): void {
-    const entries = this.sortedIn(arc)
+    const order = this.sortedIn(arc)
+    const { prints } = this
     let w0 = acc[0]!
     let w1 = acc[1]!
     let w2 = acc[2]!
     let w3 = acc[3]!
     for (let i = from; i < to; i++) {
-      const e = entries[i]!
-      w0 ^= e.f0
-      w1 ^= e.f1
-      w2 ^= e.f2
-      w3 ^= e.f3
+      const base = order[i]! * 4
+      w0 ^= prints[base]!
+      w1 ^= prints[base + 1]!
+      w2 ^= prints[base + 2]!
+      w3 ^= prints[base + 3]!
     }
     acc[0] = w0 >>> 0
     acc[1] = w1 >>> 0
     acc[2] = w2 >>> 0
     acc[3] = w3 >>> 0
-  }
-
-  private sortedIn(arc: number): readonly Entry[] {
-    const cached = this.sorted[arc]
-    if (cached !== undefined) return cached
-    const keys = this.arcKeys[arc]
-    if (keys === undefined || keys.size === 0 || this.current === undefined) return []
-    const start = arcStart(this.current, arc)
-    const list = [...keys].map((k) => this.entries.get(k)!)
-    const sorted = sortClockwise(start, list)
-    this.sorted[arc] = sorted
-    return sorted
   }
 
   /** The (key, digest) entries of the arc ending at token `arcEnd`; [] when no arc ends there. */
@@ -340,51 +329,153 @@ export class ArcIndex {
     return arc === undefined ? [] : this.keysIn(arc).map(({ key, digest }) => ({ key, digest }))
   }
 
-  private add(entry: Entry): void {
-    if (entry.arc < 0) return
-    this.arcChanges[entry.arc] = this.changes
-    this.sorted[entry.arc] = undefined
-    this.xor(entry)
-    let keys = this.arcKeys[entry.arc]
-    if (keys === undefined) {
-      keys = new Set()
-      this.arcKeys[entry.arc] = keys
+  /** Arc `arc`'s slots clockwise; each BigInt offset computed once (a subtraction allocates), not per comparison. */
+  private sortedIn(arc: number): Int32Array {
+    const cached = this.sorted[arc]
+    if (cached !== undefined) return cached
+    const slots = this.arcSlots[arc]
+    if (slots === undefined || slots.length === 0 || this.current === undefined) return NO_SLOTS
+    const start = arcStart(this.current, arc)
+    const offsets = slots.map((slot) => clockwiseOffset(start, this.positions[slot]!))
+    const order = slots.map((_, i) => i)
+    order.sort((i, j) => {
+      const oi = offsets[i]!
+      const oj = offsets[j]!
+      return oi < oj ? -1 : oi > oj ? 1 : compareKeys(this.keyAt[slots[i]!]!, this.keyAt[slots[j]!]!)
+    })
+    const sorted = Int32Array.from(order, (i) => slots[i]!)
+    this.sorted[arc] = sorted
+    return sorted
+  }
+
+  private indexedKey(slot: number): IndexedKey {
+    return { key: this.keyAt[slot]!, position: this.positions[slot]!, digest: wordsAt(this.digests, slot) }
+  }
+
+  private sameDigest(slot: number, digest: Uint8Array): boolean {
+    const base = slot * 4
+    const d = this.digests
+    return d[base] === word(digest, 0) && d[base + 1] === word(digest, 4) && d[base + 2] === word(digest, 8) && d[base + 3] === word(digest, 12)
+  }
+
+  /** Writes a key's data into `slot` (a new one when undefined): position, digest, fingerprint. Not filed. */
+  private fill(key: string, digest: Uint8Array, slot: number | undefined): number {
+    const at = slot ?? this.allocate(key)
+    if (slot === undefined) this.positions[at] = keyPosition(key)
+    const fp = keyFingerprint(key, digest)
+    for (let w = 0; w < 4; w++) {
+      this.digests[at * 4 + w] = word(digest, w * 4)
+      this.prints[at * 4 + w] = word(fp, w * 4)
     }
-    keys.add(entry.key)
+    return at
   }
 
-  private remove(entry: Entry): void {
-    if (entry.arc < 0) return
-    this.arcChanges[entry.arc] = this.changes
-    this.sorted[entry.arc] = undefined
-    this.xor(entry)
-    this.arcKeys[entry.arc]?.delete(entry.key)
+  private allocate(key: string): number {
+    let slot = this.freeSlots.pop()
+    if (slot === undefined) {
+      slot = this.keyAt.length
+      if (slot === this.positions.length) this.grow(Math.max(1024, slot * 2))
+      this.keyAt.push(key)
+    } else this.keyAt[slot] = key
+    this.slots.set(key, slot)
+    this.arcOfSlot[slot] = -1
+    return slot
   }
 
-  private xor(entry: Entry): void {
+  /** Frees an unfiled slot. */
+  private release(key: string, slot: number): void {
+    this.slots.delete(key)
+    this.keyAt[slot] = undefined
+    this.freeSlots.push(slot)
+  }
+
+  private grow(capacity: number): void {
+    const positions = new BigUint64Array(capacity)
+    positions.set(this.positions)
+    this.positions = positions
+    const digests = new Uint32Array(capacity * 4)
+    digests.set(this.digests)
+    this.digests = digests
+    const prints = new Uint32Array(capacity * 4)
+    prints.set(this.prints)
+    this.prints = prints
+    const arcs = new Int32Array(capacity)
+    arcs.set(this.arcOfSlot)
+    this.arcOfSlot = arcs
+    const places = new Int32Array(capacity)
+    places.set(this.placeOfSlot)
+    this.placeOfSlot = places
+  }
+
+  private clear(): void {
+    this.slots.clear()
+    this.keyAt = []
+    this.freeSlots.length = 0
+    this.positions = new BigUint64Array(0)
+    this.digests = new Uint32Array(0)
+    this.prints = new Uint32Array(0)
+    this.arcOfSlot = new Int32Array(0)
+    this.placeOfSlot = new Int32Array(0)
+  }
+
+  /** Adds a slot to arc `arc`'s list and aggregate. */
+  private file(slot: number, arc: number): void {
+    this.arcOfSlot[slot] = arc
+    if (arc < 0) return
+    this.arcChanges[arc] = this.changes
+    this.sorted[arc] = undefined
+    this.xor(slot, arc)
+    let list = this.arcSlots[arc]
+    if (list === undefined) {
+      list = []
+      this.arcSlots[arc] = list
+    }
+    this.placeOfSlot[slot] = list.length
+    list.push(slot)
+  }
+
+  /** Takes a slot out of its arc's list and aggregate (the list's last slot takes its place). */
+  private unfile(slot: number): void {
+    const arc = this.arcOfSlot[slot]!
+    this.arcOfSlot[slot] = -1
+    if (arc < 0) return
+    this.arcChanges[arc] = this.changes
+    this.sorted[arc] = undefined
+    this.xor(slot, arc)
+    const list = this.arcSlots[arc]!
+    const last = list.pop()!
+    if (last !== slot) {
+      const place = this.placeOfSlot[slot]!
+      list[place] = last
+      this.placeOfSlot[last] = place
+    }
+  }
+
+  private xor(slot: number, arc: number): void {
     this.version++
-    const base = entry.arc * 4
-    const { words } = this
-    words[base] = (words[base]! ^ entry.f0) >>> 0
-    words[base + 1] = (words[base + 1]! ^ entry.f1) >>> 0
-    words[base + 2] = (words[base + 2]! ^ entry.f2) >>> 0
-    words[base + 3] = (words[base + 3]! ^ entry.f3) >>> 0
+    const base = arc * 4
+    const from = slot * 4
+    const { words, prints } = this
+    words[base] = (words[base]! ^ prints[from]!) >>> 0
+    words[base + 1] = (words[base + 1]! ^ prints[from + 1]!) >>> 0
+    words[base + 2] = (words[base + 2]! ^ prints[from + 2]!) >>> 0
+    words[base + 3] = (words[base + 3]! ^ prints[from + 3]!) >>> 0
   }
 }
 
-function makeEntry(key: string, position: bigint, digest: Uint8Array): Entry {
-  const fp = keyFingerprint(key, digest)
-  const view = new DataView(fp.buffer, fp.byteOffset, fp.byteLength)
-  return {
-    key,
-    position,
-    digest: digest.slice(),
-    arc: -1,
-    f0: view.getUint32(0),
-    f1: view.getUint32(4),
-    f2: view.getUint32(8),
-    f3: view.getUint32(12),
-  }
+const NO_SLOTS = new Int32Array(0)
+
+/** The big-endian 32-bit word at `offset` of `bytes`. */
+function word(bytes: Uint8Array, offset: number): number {
+  return ((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0
+}
+
+/** Four words at `index` (× 4) of `words` as 16 big-endian bytes. */
+function wordsAt(words: Uint32Array, index: number): Uint8Array {
+  const out = new Uint8Array(16)
+  const view = new DataView(out.buffer)
+  for (let w = 0; w < 4; w++) view.setUint32(w * 4, words[index * 4 + w] ?? 0)
+  return out
 }
 
 /**

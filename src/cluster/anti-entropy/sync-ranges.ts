@@ -92,10 +92,10 @@ export function rangeSlices(index: ArcIndex, ring: Ring, range: RingRange, accep
   const slices: ArcSlice[] = []
   for (const { arc, partial } of arcsInRange(ring, range)) {
     if (!accept(arc)) continue
-    const keys = index.keysIn(arc)
-    if (keys.length === 0) continue
+    const count = index.keyCount(arc)
+    if (count === 0) continue
     if (!partial) {
-      slices.push({ arc, from: 0, to: keys.length })
+      slices.push({ arc, from: 0, to: count })
       continue
     }
     // Offsets from the arc's start: its keys sort by them; the arc spans (0, width].
@@ -104,24 +104,24 @@ export function rangeSlices(index: ArcIndex, ring: Ring, range: RingRange, accep
     const inside = (position: bigint): boolean => position !== start && clockwiseOffset(start, position) <= width
     const low = inside(range.start) ? clockwiseOffset(start, range.start) : 0n
     const high = inside(range.end) ? clockwiseOffset(start, range.end) : width
-    const cut = (bound: bigint): number => firstAfter(keys, start, bound)
+    const cut = (bound: bigint): number => firstAfter(index, arc, count, start, bound)
     if (low < high) slices.push({ arc, from: cut(low), to: cut(high) })
     else {
       // From inside this arc round the ring back into it: (0, high] and (low, width].
       slices.push({ arc, from: 0, to: cut(high) })
-      slices.push({ arc, from: cut(low), to: keys.length })
+      slices.push({ arc, from: cut(low), to: count })
     }
   }
   return slices.filter((s) => s.to > s.from)
 }
 
-/** The first index whose key lies more than `bound` clockwise from `start`. */
-function firstAfter(keys: readonly IndexedKey[], start: bigint, bound: bigint): number {
+/** The first index of arc `arc`'s clockwise keys lying more than `bound` clockwise from `start`. */
+function firstAfter(index: ArcIndex, arc: number, count: number, start: bigint, bound: bigint): number {
   let low = 0
-  let high = keys.length
+  let high = count
   while (low < high) {
     const mid = (low + high) >>> 1
-    if (clockwiseOffset(start, keys[mid]!.position) <= bound) low = mid + 1
+    if (clockwiseOffset(start, index.positionIn(arc, mid)) <= bound) low = mid + 1
     else high = mid
   }
   return low
@@ -130,8 +130,7 @@ function firstAfter(keys: readonly IndexedKey[], start: bigint, bound: bigint): 
 /** The indexed keys of a range on the arcs `accept` admits, in walk order. */
 export function* keysInRange(index: ArcIndex, ring: Ring, range: RingRange, accept: (arc: number) => boolean): Generator<IndexedKey> {
   for (const { arc, from, to } of rangeSlices(index, ring, range, accept)) {
-    const keys = index.keysIn(arc)
-    for (let i = from; i < to; i++) yield keys[i]!
+    for (let i = from; i < to; i++) yield index.keyIn(arc, i)
   }
 }
 
