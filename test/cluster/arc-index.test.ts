@@ -45,6 +45,19 @@ describe('keyFingerprint', () => {
     expect(hex(keyFingerprint('k', d1))).not.toBe(hex(keyFingerprint('j', d1)))
   })
 
+  it('is SHA-256(domain ‖ digest ‖ UTF-8 key) truncated to 16 bytes, and a position the first 8 bytes of SHA-256(key), for any key', () => {
+    const seed = Number(process.env.RUMORDB_TEST_SEED ?? 20261202)
+    const domain = Buffer.from('rumordb:key-fingerprint:v1\0', 'utf8')
+    fc.assert(
+      fc.property(fc.oneof(fc.string({ unit: 'grapheme', maxLength: 40 }), fc.string({ minLength: 1000, maxLength: 1500 })), fc.uint8Array({ minLength: 16, maxLength: 16 }), (key, digest) => {
+        const expected = createHash('sha256').update(domain).update(digest).update(key, 'utf8').digest().subarray(0, 16)
+        expect(hex(keyFingerprint(key, digest))).toBe(hex(expected))
+        expect(keyPosition(key)).toBe(createHash('sha256').update(key, 'utf8').digest().readBigUInt64BE(0))
+      }),
+      { numRuns: 300, seed },
+    )
+  })
+
   it('does not cancel when two keys of one arc change in step (unlike digest XOR H(key))', async () => {
     const ring = ringA
     const byArc = new Map<number, string[]>()

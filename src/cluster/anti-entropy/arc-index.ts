@@ -16,7 +16,7 @@
 // change in step without changing the aggregate. Hashing key and digest together keeps
 // fingerprints independent, so an aggregate differs whenever its key set or any digest
 // does, except with probability 2^-128.
-import { createHash } from 'node:crypto'
+import { sha256 } from '../../base/sha256.js'
 import { compareKeys } from '../../store/key-order.js'
 import type { Store } from '../../store/store.js'
 import type { KeyDigest } from '../../wire/messages.js'
@@ -30,9 +30,18 @@ const FINGERPRINT_DOMAIN = Buffer.from('rumordb:key-fingerprint:v1\0', 'utf8')
 /** Keys read per store scan page while rebuilding. */
 const REBUILD_PAGE = 4096
 
+/** Room for the fingerprint input of most keys: domain, a 16-byte digest, 1,024 UTF-8 bytes. */
+const fingerprintInput = Buffer.alloc(FINGERPRINT_DOMAIN.length + 16 + 1024)
+FINGERPRINT_DOMAIN.copy(fingerprintInput)
+
 /** The 16-byte fingerprint of a key holding a state with this digest. */
 export function keyFingerprint(key: string, digest: Uint8Array): Uint8Array {
-  const h = createHash('sha256').update(FINGERPRINT_DOMAIN).update(digest).update(key, 'utf8').digest()
+  const head = FINGERPRINT_DOMAIN.length + digest.length
+  // One buffer per call only for keys longer than a key may be (3 bytes per UTF-16 unit at most).
+  const input = head + key.length * 3 <= fingerprintInput.length ? fingerprintInput : Buffer.concat([FINGERPRINT_DOMAIN, Buffer.alloc(digest.length + key.length * 3)])
+  input.set(digest, FINGERPRINT_DOMAIN.length)
+  const length = head + input.write(key, head, 'utf8')
+  const h = sha256(input.subarray(0, length))
   return new Uint8Array(h.buffer, h.byteOffset, FINGERPRINT_BYTES).slice()
 }
 
