@@ -10,6 +10,9 @@
 // (a) and (b) alternate in rounds, so that load from other processes on a shared
 // machine skews both alike. It prints (b)/(a) per type against the goals and writes the
 // raw numbers to <out>/<YYYY-MM-DD>-storage.json.
+//
+// `npm run bench -- storage --growth [--quick]` runs bench/storage-growth.ts instead: the
+// same costs as a store grows to 10^6 keys and one set to 10^6 elements, and start-up.
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -19,17 +22,19 @@ import { parseArgs } from 'node:util'
 import { crdtTypes, encodeTimestamp, ZERO_TIMESTAMP } from '../crdts/index.js'
 import { openDatabase, type CrdtTypeName, type Database } from '../src/index.js'
 import { seededRandom, type Random } from '../src/base/random.js'
-import type { StoreStats } from '../src/store/group-commit-store.js'
 import type { SynchronousMode } from '../src/store/sqlite-open.js'
+import { positiveInt, synchronousOption } from './lib/args.js'
 import { runConcurrent, timeSequential } from './lib/load.js'
 import { RawKeysTable, upsertInBatches, type Committer } from './lib/raw-keys-table.js'
 import { describeMachine, machineInfo } from './lib/machine.js'
 import { topSelfTime, withCpuProfile, type ProfileEntry } from './lib/profile.js'
-import { startProgress } from './lib/progress.js'
+import { startProgress, withProgress as runPhase } from './lib/progress.js'
 import { DEFAULT_RESULTS_DIR, writeReport, type BenchReport } from './lib/report.js'
 import { opsPerSecond, summarizeFlagged, type FlaggedSummary } from './lib/stats.js'
 import { formatNumber, formatTable } from './lib/table.js'
 import { benchMain } from './lib/bench-main.js'
+import { cpuMsSince, opsPerCommit, storeStats } from './lib/store-stats.js'
+import { main as growthMain } from './storage-growth.js'
 
 /** The issue's goals: concurrent writes reach half the raw limit; one write's p99 stays under 2 ms. */
 export const GOALS = { minConcurrentRatio: 0.5, maxSingleWriteP99Ms: 2 } as const
@@ -131,11 +136,14 @@ export interface StorageResults {
 export type StorageReport = BenchReport<StorageBenchOptions, StorageResults>
 
 export async function main(args: string[]): Promise<void> {
+  // --growth: the store and set growth series of bench/storage-growth.ts, its own options.
+  if (args.includes('--growth')) return growthMain(args.filter((a) => a !== '--growth'))
   await benchMain(args, { usage: USAGE, parse: parseOptions, run: runStorageBenchmark, format: formatReport })
 }
 
 const USAGE = `usage: npm run bench -- storage [--quick] [--ops N] [--concurrency C] [--samples N]
-                                [--synchronous NORMAL|FULL] [--seed N] [--out DIR] [--profile DIR]`
+                                [--synchronous NORMAL|FULL] [--seed N] [--out DIR] [--profile DIR]
+       npm run bench -- storage --growth [--quick] [options]   (bench/storage-growth.ts)`
 
 export function parseOptions(args: string[]): StorageBenchOptions {
   const { values } = parseArgs({
@@ -153,10 +161,7 @@ export function parseOptions(args: string[]): StorageBenchOptions {
     },
   })
   const base = values.quick === true ? QUICK : FULL
-  const synchronous = (values.synchronous ?? base.synchronous).toUpperCase()
-  if (synchronous !== 'NORMAL' && synchronous !== 'FULL') {
-    throw new RangeError(`--synchronous must be NORMAL or FULL, got ${values.synchronous}`)
-  }
+  const synchronous = synchronousOption(values.synchronous, base.synchronous as 'NORMAL' | 'FULL')
   return {
     ...base,
     ops: positiveInt('--ops', values.ops, base.ops),
@@ -167,13 +172,6 @@ export function parseOptions(args: string[]): StorageBenchOptions {
     outDir: values.out ?? base.outDir,
     profileDir: values.profile,
   }
-}
-
-function positiveInt(name: string, text: string | undefined, fallback: number): number {
-  if (text === undefined) return fallback
-  const n = Number(text.replaceAll('_', ''))
-  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`${name} must be a positive integer, got ${text}`)
-  return n
 }
 
 /** (a) and (b) alternate in this many rounds, so a neighbour's load hits both alike. */
@@ -375,45 +373,7 @@ async function measureLatency(
   return { engine: summarizeFlagged(engine.ms, engine.preempted), raw: summarizeFlagged(raw.ms, raw.preempted) }
 }
 
-function cpuMsSince(start: NodeJS.CpuUsage): number {
-  const used = process.cpuUsage(start)
-  return (used.user + used.system) / 1000
-}
-
-/** Commits and writes per commit between two readings of the store's counters. */
-function opsPerCommit(
-  before: StoreStats | undefined,
-  after: StoreStats | undefined,
-): { commits: number; opsPerCommit: number } | undefined {
-  if (before === undefined || after === undefined || after.commits <= before.commits) return undefined
-  const commits = after.commits - before.commits
-  return { commits, opsPerCommit: (after.operationsCommitted - before.operationsCommitted) / commits }
-}
-
-/**
- * The store's commit counters. Database keeps its store private and has no stats()
- * yet, so this reads the field; when that stops working the benchmark says 'assumed'.
- */
-function storeStats(db: Database): StoreStats | undefined {
-  const store = (db as unknown as { store?: { stats?: () => StoreStats } }).store
-  return typeof store?.stats === 'function' ? store.stats() : undefined
-}
-
 // ---------------------------------------------------------------- reporting
-
-async function runPhase<T>(
-  label: string,
-  total: number,
-  enabled: boolean,
-  fn: (progress: (done: number) => void) => Promise<T>,
-): Promise<T> {
-  const bar = startProgress(label, total, enabled)
-  try {
-    return await fn(bar.update)
-  } finally {
-    bar.stop()
-  }
-}
 
 function verdicts(raw: KindResult['raw'], concurrent: KindResult['concurrent'], latencyMs: FlaggedSummary): KindResult {
   const ratio = concurrent.opsPerSecond / raw.opsPerSecond

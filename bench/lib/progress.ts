@@ -28,3 +28,18 @@ export function startProgress(label: string, total: number, enabled = process.st
     stop: () => bar.stop(),
   }
 }
+
+/** Runs `fn` with a progress bar of `total` steps, stopped however fn ends. */
+export async function withProgress<T>(
+  label: string,
+  total: number,
+  enabled: boolean,
+  fn: (progress: (done: number) => void) => Promise<T>,
+): Promise<T> {
+  const bar = startProgress(label, total, enabled)
+  try {
+    return await fn(bar.update)
+  } finally {
+    bar.stop()
+  }
+}

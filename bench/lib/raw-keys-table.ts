@@ -38,9 +38,10 @@ export class RawKeysTable {
     return String(this.db.prepare('SELECT sqlite_version()').pluck().get())
   }
 
-  committer(shape: RowShape, seed: number): Committer {
+  /** `poolSize` distinct blobs are cycled through (fewer for big blobs, which would crowd memory). */
+  committer(shape: RowShape, seed: number, poolSize = BLOB_POOL): Committer {
     const rng = seededRandom(seed)
-    const pool = Array.from({ length: BLOB_POOL }, () => ({
+    const pool = Array.from({ length: poolSize }, () => ({
       state: rng.bytes(shape.stateBytes),
       hlc: rng.bytes(shape.hlcBytes),
       digest: rng.bytes(DIGEST_BYTES),
@@ -48,7 +49,7 @@ export class RawKeysTable {
     let next = 0
     return this.db.transaction((keys: ReadonlySet<string>) => {
       for (const key of keys) {
-        const b = pool[next++ % BLOB_POOL] as (typeof pool)[number]
+        const b = pool[next++ % poolSize] as (typeof pool)[number]
         this.upsert.run(key, shape.type, b.state, b.hlc, b.digest)
       }
     })

@@ -69,6 +69,8 @@ describe('storage growth benchmark', () => {
       expect(s.local.mode).toBe('local')
       expect(s.networked.mode).toBe('networked')
       expect(s.networked.polls).toBeGreaterThanOrEqual(1)
+      expect(s.networked.longestPollGap.ms).toBeGreaterThanOrEqual(0)
+      expect(s.local.longestPollGap.ms).toBe(0)
     }
 
     // The set reached each size before the timed adds (preload plus the warm-up adds).
