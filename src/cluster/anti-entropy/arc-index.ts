@@ -16,6 +16,7 @@
 // change in step without changing the aggregate. Hashing key and digest together keeps
 // fingerprints independent, so an aggregate differs whenever its key set or any digest
 // does, except with probability 2^-128.
+import { ShardedMap } from '../../base/sharded-map.js'
 import { sha256 } from '../../base/sha256.js'
 import { compareKeys } from '../../store/key-order.js'
 import type { Store } from '../../store/store.js'
@@ -28,7 +29,7 @@ export const FINGERPRINT_BYTES = 16
 const FINGERPRINT_DOMAIN = Buffer.from('rumordb:key-fingerprint:v1\0', 'utf8')
 
 /** Keys read per store scan page while rebuilding. */
-const REBUILD_PAGE = 4096
+const REBUILD_PAGE = 1024
 
 /** Room for the fingerprint input of most keys: domain, a 16-byte digest, 1,024 UTF-8 bytes. */
 const fingerprintInput = Buffer.alloc(FINGERPRINT_DOMAIN.length + 16 + 1024)
@@ -82,7 +83,7 @@ export class ArcIndex {
   private store: Store | undefined
   private current: Ring | undefined
   /** Key → slot. */
-  private readonly slots = new Map<string, number>()
+  private readonly slots = new ShardedMap<number>()
   /** Per slot: the key (undefined for a free slot). */
   private keyAt: (string | undefined)[] = []
   private positions = new BigUint64Array(0)
@@ -164,7 +165,7 @@ export class ArcIndex {
       if (page.length < REBUILD_PAGE) break
       after = page[page.length - 1]!.key
     }
-    for (const [key, slot] of [...this.slots]) if (!seen.has(slot)) this.release(key, slot)
+    for (const [key, slot] of [...this.slots.entries()]) if (!seen.has(slot)) this.release(key, slot)
     this.refile(ring)
   }
 
@@ -179,7 +180,11 @@ export class ArcIndex {
     if (this.store !== undefined) throw new Error('ArcIndex.build: the index was built already')
     this.store = store
     this.building = { after: undefined }
+    // Room for every key now: doubling the arrays at 2^19 keys would stall the loop.
+    this.grow(Math.max(1024, store.countKeys()))
     this.refile(ring)
+    // Not even the first page in the caller's turn: it may be opening a database.
+    await pause()
     while (!stopped()) {
       const { after } = this.building
       const page = store.scanDigests(after === undefined ? { limit: REBUILD_PAGE } : { after, limit: REBUILD_PAGE })
