@@ -4,10 +4,10 @@
 // in ranges of a few keys, or stops when nearly everything differs.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ArcIndex, keyFingerprint, type IndexedKey } from '../../src/cluster/anti-entropy/arc-index.js'
+import { ArcIndex, clockwiseOffset, keyFingerprint, type IndexedKey } from '../../src/cluster/anti-entropy/arc-index.js'
 import { sharingPlan } from '../../src/cluster/anti-entropy/arc-hashes.js'
-import { LEAF_KEYS, narrowDifferences, splitRange, SPLIT_PARTS } from '../../src/cluster/anti-entropy/range-narrowing.js'
-import { keysInRange, rangeHash } from '../../src/cluster/anti-entropy/sync-ranges.js'
+import { LEAF_KEYS, narrowDifferences, SPLIT_PARTS } from '../../src/cluster/anti-entropy/range-narrowing.js'
+import { keyCountInRange, keysInRange, rangeHash, splitByKeys } from '../../src/cluster/anti-entropy/sync-ranges.js'
 import { RING_SIZE } from '../../src/cluster/ring/hash.js'
 import { buildRing, inRange, type Ring, type RingRange } from '../../src/cluster/ring/ring.js'
 import { InMemoryStore } from '../../src/store/memory-store.js'
@@ -50,34 +50,37 @@ describe(`range queries and narrowing (seed ${SEED}; replay: RUMORDB_TEST_SEED=$
         const found = [...keysInRange(index, ring, range, accept)]
         expect(sortKeys(found)).toEqual(sortKeys(expected))
         expect(new Set(found.map((k) => k.key)).size).toBe(found.length)
+        // Walk order is clockwise from the range's start, also for a range that wraps into one arc from both sides.
+        const offsets = found.map((k) => clockwiseOffset(start, k.position))
+        for (let i = 1; i < offsets.length; i++) expect(offsets[i]! >= offsets[i - 1]!).toBe(true)
         expect(rangeHash(index, ring, range, accept)).toEqual(xorOf(expected))
       }),
       { numRuns: 500, seed: SEED },
     )
   })
 
-  it('a split partitions the range into parts of near-equal key counts, never between keys at one position', () => {
-    const keyAt = (p: bigint, i: number): IndexedKey => ({ key: `x${i}`, position: p, digest: new Uint8Array(16) })
+  it('a split partitions the range into parts of near-equal key counts, never between keys at one position', async () => {
+    const ring = buildRing(['a', 'b'].map((id) => ({ id, vnodes: 2 })))
+    const keys = Array.from({ length: 300 }, (_, i) => `s${i}`)
+    const index = await indexWith(ring, keys)
+    const all = keys.map((k) => index.get(k)!)
+    const accept = (arc: number): boolean => arc % 3 !== 1
+    const bound = fc.oneof(position, fc.constantFrom(...ring.tokens), fc.constantFrom(...all.map((k) => k.position)))
     fc.assert(
-      fc.property(position, position, fc.array(position, { maxLength: 200 }), fc.integer({ min: 2, max: 16 }), (start, end, raw, parts) => {
+      fc.property(bound, bound, fc.integer({ min: 2, max: 16 }), (start, end, parts) => {
         const range = { start, end }
-        // Some keys share a position, as 64-bit collisions would.
-        const inside = raw.filter((p) => inRange(range, p))
-        const keys = [...inside, ...inside.slice(0, 3)].map(keyAt)
-        const split = splitRange(range, keys, parts)
+        const inside = all.filter((k) => inRange(range, k.position) && accept(index.arcOfKey(k.key)))
+        const split = splitByKeys(index, ring, range, accept, parts)
         expect(split.length).toBeLessThanOrEqual(parts)
-        expect(split[0]!.range.start).toBe(start)
-        expect(split[split.length - 1]!.range.end).toBe(end)
-        for (let i = 1; i < split.length; i++) expect(split[i]!.range.start).toBe(split[i - 1]!.range.end)
-        for (const key of keys) {
-          const holders = split.filter((p) => inRange(p.range, key.position))
-          expect(holders).toHaveLength(1)
-          expect(holders[0]!.keys).toContain(key)
-        }
-        expect(split.reduce((n, p) => n + p.keys.length, 0)).toBe(keys.length)
-        if (new Set(keys.map((k) => k.position)).size === keys.length && keys.length >= parts) {
+        expect(split[0]!.start).toBe(start)
+        expect(split[split.length - 1]!.end).toBe(end)
+        for (let i = 1; i < split.length; i++) expect(split[i]!.start).toBe(split[i - 1]!.end)
+        const counts = split.map((p) => keyCountInRange(index, ring, p, accept))
+        expect(counts.reduce((n, c) => n + c, 0)).toBe(inside.length)
+        for (const key of inside) expect(split.filter((p) => inRange(p, key.position))).toHaveLength(1)
+        if (inside.length >= parts) {
           expect(split).toHaveLength(parts)
-          for (const p of split) expect(p.keys.length).toBeLessThanOrEqual(Math.ceil(keys.length / parts))
+          for (const c of counts) expect(c).toBeLessThanOrEqual(Math.ceil(inside.length / parts))
         }
       }),
       { numRuns: 500, seed: SEED },
@@ -93,14 +96,15 @@ describe(`range queries and narrowing (seed ${SEED}; replay: RUMORDB_TEST_SEED=$
     const all = (): boolean => true
     let compared = 0
     const narrowed = await narrowDifferences([{ start: 0n, end: 0n }], {
-      keysOf: (r) => [...keysInRange(mine, ring, r, all)],
+      countOf: (r) => keyCountInRange(mine, ring, r, all),
+      split: (r, parts) => splitByKeys(mine, ring, r, all, parts),
       hashOf: (r) => rangeHash(mine, ring, r, all),
       compare: async (ranges, hashes) => {
         compared += ranges.length
         return ranges.map((r, i) => !rangeHash(theirs, ring, r, all).every((b, j) => b === hashes[i]![j]))
       },
     })
-    for (const r of narrowed) expect(r.keys.length).toBeLessThanOrEqual(LEAF_KEYS)
+    for (const r of narrowed) expect(r.count).toBeLessThanOrEqual(LEAF_KEYS)
     const differing = [...changed, 'only-theirs']
     for (const key of differing) expect(narrowed.some((r) => inRange(r.range, theirs.get(key)!.position))).toBe(true)
     // A few leaves per difference, compared in a handful of levels.
@@ -115,7 +119,8 @@ describe(`range queries and narrowing (seed ${SEED}; replay: RUMORDB_TEST_SEED=$
     const all = (): boolean => true
     let requests = 0
     const narrowed = await narrowDifferences([{ start: 0n, end: 0n }], {
-      keysOf: (r) => [...keysInRange(mine, ring, r, all)],
+      countOf: (r) => keyCountInRange(mine, ring, r, all),
+      split: (r, parts) => splitByKeys(mine, ring, r, all, parts),
       hashOf: (r) => rangeHash(mine, ring, r, all),
       compare: async (ranges) => {
         requests++
@@ -124,6 +129,6 @@ describe(`range queries and narrowing (seed ${SEED}; replay: RUMORDB_TEST_SEED=$
     })
     expect(requests).toBe(1)
     expect(narrowed).toHaveLength(SPLIT_PARTS)
-    expect(narrowed.reduce((n, r) => n + r.keys.length, 0)).toBe(5000)
+    expect(narrowed.reduce((n, r) => n + r.count, 0)).toBe(5000)
   })
 })

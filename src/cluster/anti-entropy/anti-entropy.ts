@@ -44,7 +44,19 @@ import {
 } from './sync-endpoint.js'
 import { arcStart } from './arc-index.js'
 import { narrowDifferences } from './range-narrowing.js'
-import { arcsOf, keysInRange, RangeCover, rangeHash, rangesToWire, selectNarrowed, selectRanges, type Selection, type WalkSelection } from './sync-ranges.js'
+import {
+  arcsOf,
+  keyCountInRange,
+  keysInRange,
+  RangeCover,
+  rangeHash,
+  rangesToWire,
+  selectNarrowed,
+  selectRanges,
+  splitByKeys,
+  type Selection,
+  type WalkSelection,
+} from './sync-ranges.js'
 import type { RingRange } from '../ring/ring.js'
 import type { UnreconciledKey } from './unreconciled.js'
 
@@ -353,7 +365,8 @@ export class AntiEntropy {
 
     const accept = endpoint.sharedWith(view, peer)
     const narrowed = await narrowDifferences(differing, {
-      keysOf: (range) => [...keysInRange(index, ring, range, accept)],
+      countOf: (range) => keyCountInRange(index, ring, range, accept),
+      split: (range, parts) => splitByKeys(index, ring, range, accept, parts),
       hashOf: (range) => rangeHash(index, ring, range, accept),
       compare: async (ranges, hashes) => {
         const answer = await this.request(peer, { type: 'sync-ranges', ringVersion: version, ranges: rangesToWire(ranges), hashes }, signal)
@@ -364,7 +377,7 @@ export class AntiEntropy {
     if (narrowed.length === 0) return result('synced')
     // The narrowed ranges in one request when our keys in them fit; else (differences
     // nearly everywhere) a walk over their arcs from this peer's cursor, across rounds.
-    const fits = selectNarrowed(narrowed, MAX_KEYS_PER_BATCH, MAX_RANGES_PER_REQUEST)
+    const fits = selectNarrowed(narrowed, (range) => [...keysInRange(index, ring, range, accept)], MAX_KEYS_PER_BATCH, MAX_RANGES_PER_REQUEST)
     const walk: WalkSelection | undefined = fits === undefined
       ? selectRanges(index, ring, arcsOf(ring, narrowed, accept), this.cursors.get(peer) ?? 0n, MAX_KEYS_PER_BATCH, MAX_RANGES_PER_REQUEST)
       : undefined

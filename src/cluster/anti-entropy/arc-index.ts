@@ -239,6 +239,16 @@ export class ArcIndex {
     const slot = this.slots.get(key)
     if (slot !== undefined && stored !== undefined && this.sameDigest(slot, stored.digest)) return
     if (slot !== undefined || stored !== undefined) this.changes++
+    const arc = slot === undefined ? -1 : this.arcOfSlot[slot]!
+    if (slot !== undefined && stored !== undefined && arc >= 0) {
+      // A new state of an indexed key: same position, same place in its arc's order, so
+      // only the aggregate changes (the arc's sorted order stays valid).
+      this.arcChanges[arc] = this.changes
+      this.xor(slot, arc)
+      this.fill(key, stored.digest, slot)
+      this.xor(slot, arc)
+      return
+    }
     if (slot !== undefined) this.unfile(slot)
     // A missing key: a staged write whose commit failed was dropped.
     if (stored === undefined) {
@@ -492,20 +502,6 @@ function wordsAt(words: Uint32Array, index: number): Uint8Array {
   return out
 }
 
-/**
- * `keys` clockwise from `start`, then by key: each offset computed once (a BigInt
- * subtraction allocates), not twice per comparison.
- */
-export function sortClockwise<K extends IndexedKey>(start: bigint, keys: readonly K[]): K[] {
-  const offsets = keys.map((k) => clockwiseOffset(start, k.position))
-  const order = keys.map((_, i) => i)
-  order.sort((i, j) => {
-    const oi = offsets[i]!
-    const oj = offsets[j]!
-    return oi < oj ? -1 : oi > oj ? 1 : compareKeys(keys[i]!.key, keys[j]!.key)
-  })
-  return order.map((i) => keys[i]!)
-}
 
 
 function sameTokens(a: Ring, b: Ring): boolean {

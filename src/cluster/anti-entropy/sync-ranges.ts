@@ -10,7 +10,7 @@
 // stopped, so successive rounds cover all differing arcs however large they are.
 import { arcOf, arcStart, clockwiseOffset, type ArcIndex, type IndexedKey } from './arc-index.js'
 import { wordsToBytes } from './arc-hashes.js'
-import type { KeyedRange } from './range-narrowing.js'
+import type { CountedRange } from './range-narrowing.js'
 import { RING_SIZE } from '../ring/hash.js'
 import { inRange, type Ring, type RingRange } from '../ring/ring.js'
 
@@ -90,6 +90,9 @@ export interface ArcSlice {
  */
 export function rangeSlices(index: ArcIndex, ring: Ring, range: RingRange, accept: (arc: number) => boolean): ArcSlice[] {
   const slices: ArcSlice[] = []
+  // A range from inside an arc round the ring back into it: the arc's part before the
+  // range's end comes last, so slices run clockwise from the range's start.
+  let wrapped: ArcSlice | undefined
   for (const { arc, partial } of arcsInRange(ring, range)) {
     if (!accept(arc)) continue
     const count = index.keyCount(arc)
@@ -107,12 +110,53 @@ export function rangeSlices(index: ArcIndex, ring: Ring, range: RingRange, accep
     const cut = (bound: bigint): number => firstAfter(index, arc, count, start, bound)
     if (low < high) slices.push({ arc, from: cut(low), to: cut(high) })
     else {
-      // From inside this arc round the ring back into it: (0, high] and (low, width].
-      slices.push({ arc, from: 0, to: cut(high) })
+      // (low, width] now, (0, high] after every other arc.
       slices.push({ arc, from: cut(low), to: count })
+      wrapped = { arc, from: 0, to: cut(high) }
     }
   }
+  if (wrapped !== undefined) slices.push(wrapped)
   return slices.filter((s) => s.to > s.from)
+}
+
+/** Keys of a range on admitted arcs (rangeSlices, summed). */
+export function keyCountInRange(index: ArcIndex, ring: Ring, range: RingRange, accept: (arc: number) => boolean): number {
+  let count = 0
+  for (const { from, to } of rangeSlices(index, ring, range, accept)) count += to - from
+  return count
+}
+
+/**
+ * Splits a range into up to `parts` consecutive ranges holding about equal shares of its
+ * keys on admitted arcs, covering it exactly. Cuts are key positions, read from the
+ * index's sorted arcs without building the keys' records; a cut never separates keys at
+ * one position, so each key lies in exactly one part, on both sides of an exchange.
+ */
+export function splitByKeys(index: ArcIndex, ring: Ring, range: RingRange, accept: (arc: number) => boolean, parts: number): RingRange[] {
+  const slices = rangeSlices(index, ring, range, accept)
+  const total = slices.reduce((n, s) => n + s.to - s.from, 0)
+  // The position of the key at walk index `g` (slices run clockwise from the range's start).
+  const positionAt = (g: number): bigint => {
+    for (const { arc, from, to } of slices) {
+      if (g < to - from) return index.positionIn(arc, from + g)
+      g -= to - from
+    }
+    throw new RangeError(`no key ${g} in the range`)
+  }
+  const out: RingRange[] = []
+  let start = range.start
+  let from = 0
+  for (let p = 1; p < parts; p++) {
+    let to = Math.ceil((p * total) / parts)
+    while (to < total && to > from && positionAt(to) === positionAt(to - 1)) to++
+    if (to <= from || to >= total) continue
+    const cut = positionAt(to - 1)
+    out.push({ start, end: cut })
+    start = cut
+    from = to
+  }
+  out.push({ start, end: range.end })
+  return out
 }
 
 /** The first index of arc `arc`'s clockwise keys lying more than `bound` clockwise from `start`. */
@@ -243,15 +287,19 @@ export function selectRanges(
 }
 
 /** Narrowed ranges (range-narrowing.ts) with our keys in them as one request, if they fit one. */
-export function selectNarrowed(narrowed: readonly KeyedRange[], maxEntries: number, maxRanges: number): Selection | undefined {
-  let count = 0
-  for (const r of narrowed) count += r.keys.length
+export function selectNarrowed(
+  narrowed: readonly CountedRange[],
+  keysOf: (range: RingRange) => readonly IndexedKey[],
+  maxEntries: number,
+  maxRanges: number,
+): Selection | undefined {
+  const count = narrowed.reduce((n, r) => n + r.count, 0)
   if (count > maxEntries || narrowed.length > maxRanges) return undefined
-  return { ranges: narrowed.map((r) => r.range), entries: narrowed.flatMap((r) => r.keys), complete: true }
+  return { ranges: narrowed.map((r) => r.range), entries: narrowed.flatMap((r) => keysOf(r.range)), complete: true }
 }
 
 /** Ascending indices of the admitted arcs the ranges touch: where a key walk covers them whole. */
-export function arcsOf(ring: Ring, ranges: readonly KeyedRange[], accept: (arc: number) => boolean): number[] {
+export function arcsOf(ring: Ring, ranges: readonly CountedRange[], accept: (arc: number) => boolean): number[] {
   const arcs = new Set<number>()
   for (const { range } of ranges) for (const { arc } of arcsInRange(ring, range)) if (accept(arc)) arcs.add(arc)
   return [...arcs].sort((a, b) => a - b)
