@@ -21,6 +21,8 @@ export interface SqliteDiagnostics {
   pageSize: number
   /** WAL pages that trigger a checkpoint. */
   walAutocheckpoint: number
+  /** SQLite's page cache limit in bytes (PAGE_CACHE_BYTES). */
+  pageCacheBytes: number
   /** Schema version found when the file was opened (0 for a new file). */
   openedAtVersion: number
 }
@@ -66,7 +68,13 @@ export class SqliteStore extends GroupCommitStore {
       applicationId: pragmaNumber(this.db, 'application_id'),
       pageSize: pragmaNumber(this.db, 'page_size'),
       walAutocheckpoint: pragmaNumber(this.db, 'wal_autocheckpoint'),
+      pageCacheBytes: cacheBytes(pragmaNumber(this.db, 'cache_size'), pragmaNumber(this.db, 'page_size')),
       openedAtVersion: this.openedAtVersion,
     }
   }
+}
+
+/** PRAGMA cache_size in bytes: negative values are KiB, positive ones pages. */
+function cacheBytes(cacheSize: number, pageSize: number): number {
+  return cacheSize < 0 ? -cacheSize * 1024 : cacheSize * pageSize
 }

@@ -14,7 +14,7 @@ import {
 } from '../../src/store/errors.js'
 import { APPLICATION_ID, MIGRATIONS, migrate, type Migration } from '../../src/store/migrations.js'
 import { SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite-store.js'
-import { WAL_AUTOCHECKPOINT_PAGES } from '../../src/store/sqlite-open.js'
+import { PAGE_CACHE_BYTES, WAL_AUTOCHECKPOINT_PAGES } from '../../src/store/sqlite-open.js'
 import type { KeyWrite } from '../../src/store/store.js'
 import { sqliteHarness, tempDir } from './harness.js'
 import { runStoreTests } from './store-acceptance.js'
@@ -234,7 +234,7 @@ describe('SqliteStore', () => {
   describe('settings', () => {
     it('uses WAL, exclusive locking and synchronous NORMAL by default', async () => {
       const store = await open({ path: join(scratch(), 'data.db') })
-      expect(store.diagnostics()).toMatchObject({ journalMode: 'wal', lockingMode: 'exclusive', synchronous: 'NORMAL', walAutocheckpoint: WAL_AUTOCHECKPOINT_PAGES })
+      expect(store.diagnostics()).toMatchObject({ journalMode: 'wal', lockingMode: 'exclusive', synchronous: 'NORMAL', walAutocheckpoint: WAL_AUTOCHECKPOINT_PAGES, pageCacheBytes: PAGE_CACHE_BYTES })
     })
 
     it('applies synchronous FULL when asked', async () => {
