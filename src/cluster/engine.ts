@@ -89,8 +89,8 @@ export class Engine {
   private readonly offs: (() => void)[] = []
   private started = false
   private membershipReady = false
-  /** The anti-entropy index being built from the store (ArcIndex.build); settled once built or stopped. */
-  private indexing: Promise<void> | undefined
+  /** Bumped by every start and stop: a build from an earlier start stops at its next page. */
+  private generation = 0
   private indexFailed = false
 
   constructor(private readonly init: EngineInit) {
@@ -237,7 +237,7 @@ export class Engine {
     await transport.start()
     await this.membership.start()
     this.membershipReady = true
-    this.indexing = this.buildIndex()
+    void this.buildIndex(++this.generation)
     this.shareAddresses()
     for (const peer of transport.peers()) this.peerSeen(peer)
     this.handoff.start()
@@ -249,17 +249,21 @@ export class Engine {
    * so a large store does not hold up start-up: the node serves reads and writes at once,
    * anti-entropy rounds (and the sync status) wait until the index is whole. Never rejects.
    */
-  private async buildIndex(): Promise<void> {
+  private async buildIndex(generation: number): Promise<void> {
     const { clock, store } = this.init
     const logger = (this.init.logger ?? silentLogger).forComponent('anti-entropy')
     const started = clock.now()
     const pause = (): Promise<void> => new Promise((resolve) => clock.setTimeout(resolve, 0))
+    this.indexFailed = false
     try {
-      await this.arcIndex.build(this.membership.ring().ring, store, pause, () => !this.started)
+      // Started again after a stop: the index has the store already; read it afresh.
+      if (this.arcIndex.indexed) return this.arcIndex.rebuild(this.membership.ring().ring, store)
+      await this.arcIndex.build(this.membership.ring().ring, store, pause, () => this.generation !== generation)
       if (this.arcIndex.ready) logger.info({ keys: this.arcIndex.size, ms: clock.now() - started }, 'anti-entropy index built')
     } catch (err) {
+      if (this.generation !== generation) return
       this.indexFailed = true
-      if (this.started) logger.error({ err }, 'building the anti-entropy index failed: anti-entropy is off until the node restarts')
+      logger.error({ err }, 'building the anti-entropy index failed: anti-entropy is off until the node restarts')
     }
   }
 
@@ -272,7 +276,9 @@ export class Engine {
     for (const timer of this.joinTimers.values()) this.init.clock.clearTimeout(timer)
     this.joinTimers.clear()
     for (const off of this.offs.splice(0)) off()
-    await this.indexing
+    // The index build is not awaited: between pages it waits on the clock, which may have
+    // stopped (a test's frozen clock); at its next page it sees the new generation and ends.
+    this.generation++
     await this.antiEntropy.stop()
     await this.handoff.stop()
     await this.coordinator.drain()

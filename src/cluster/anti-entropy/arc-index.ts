@@ -141,6 +141,11 @@ export class ArcIndex {
     return last
   }
 
+  /** Whether a build or rebuild has read a store (setRing alone does not). */
+  get indexed(): boolean {
+    return this.store !== undefined
+  }
+
   /** False while `build` is still reading the store: aggregates cover only part of it. */
   get ready(): boolean {
     return this.building === undefined
@@ -154,6 +159,8 @@ export class ArcIndex {
   rebuild(ring: Ring, store: Store): void {
     if (this.store !== store) this.clear()
     this.store = store
+    // Whatever a stopped build left, this scan covers the whole store.
+    this.building = undefined
     const seen = new Set<number>()
     let after: string | undefined
     for (;;) {
