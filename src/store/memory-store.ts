@@ -90,10 +90,16 @@ class MemoryTables implements CommittedLayer {
   }
 
   scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[] {
-    return this.scan(range, limit).map(({ key, digest }) => ({ key, digest }))
+    // Only the digest is copied: an index build reads no states.
+    return this.keysIn(range, limit).map((k) => ({ key: k.key, digest: new Uint8Array(k.digest) }))
   }
 
   scan(range: KeyRange, limit: number | undefined): StoredKey[] {
+    return this.keysIn(range, limit).map(copyKey)
+  }
+
+  /** The stored keys of `range` in key order, at most `limit`, not copied. */
+  private keysIn(range: KeyRange, limit: number | undefined): StoredKey[] {
     const sorted = this.data.sortedKeys
     const out: StoredKey[] = []
     for (let i = lowerIndex(sorted, range.lower); i < sorted.length && out.length < (limit ?? Infinity); i++) {
@@ -102,7 +108,7 @@ class MemoryTables implements CommittedLayer {
         if (range.lowerExclusive && key === range.lower) continue
         break
       }
-      out.push(copyKey(this.data.keys.get(key) as StoredKey))
+      out.push(this.data.keys.get(key) as StoredKey)
     }
     return out
   }

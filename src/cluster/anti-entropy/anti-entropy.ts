@@ -220,11 +220,6 @@ export class AntiEntropy {
 
   /** Answers sync-* requests; undefined for any other request. */
   handle(from: string, request: Request): Promise<Response> | undefined {
-    if (request.type.startsWith('sync-') && !this.init.index.ready) {
-      this.stats.requestsServed++
-      this.stats.requestErrors++
-      return Promise.resolve({ type: 'error', code: 'UNAVAILABLE', message: `${request.type}: the anti-entropy index is still being built; try again later` })
-    }
     switch (request.type) {
       case 'sync-root':
         return this.serve(from, request, () => this.endpoint.answerRoot(from, request))
@@ -451,7 +446,9 @@ export class AntiEntropy {
     this.stats.requestsServed++
     let response: Response
     try {
-      response = await answer()
+      response = this.init.index.ready
+        ? await answer()
+        : { type: 'error', code: 'UNAVAILABLE', message: `${request.type}: the anti-entropy index is still being built; try again later` }
     } catch (err) {
       this.logger.warn({ peer: from, err }, `anti-entropy could not answer ${request.type} from ${from}`)
       response = { type: 'error', code: 'INTERNAL', message: `${request.type} failed: ${String((err as Error)?.message ?? err)}`.slice(0, 1024) }
