@@ -21,8 +21,7 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { SynchronousMode } from '../src/store/sqlite-open.js'
-import { positiveInt, synchronousOption } from './lib/args.js'
+import { positiveInt, sizesOption, synchronousOption } from './lib/args.js'
 import { benchMain } from './lib/bench-main.js'
 import {
   CounterStore,
@@ -154,7 +153,7 @@ export function parseOptions(args: string[]): GrowthBenchOptions {
     },
   })
   const base = values.quick === true ? QUICK : FULL
-  const synchronous = synchronousOption(values.synchronous, base.synchronous as 'NORMAL' | 'FULL')
+  const synchronous = synchronousOption(values.synchronous, base.synchronous)
   return {
     ...base,
     storeSizes: sizesOption('--store-sizes', values['store-sizes'], base.storeSizes),
@@ -162,22 +161,10 @@ export function parseOptions(args: string[]): GrowthBenchOptions {
     ops: positiveInt('--ops', values.ops, base.ops),
     concurrency: positiveInt('--concurrency', values.concurrency, base.concurrency),
     seed: positiveInt('--seed', values.seed, base.seed),
-    synchronous: synchronous as SynchronousMode,
+    synchronous,
     outDir: values.out ?? base.outDir,
     ...(values.profile === undefined ? {} : { profileDir: values.profile }),
   }
-}
-
-/** A comma-separated list of ascending positive sizes. */
-function sizesOption(name: string, text: string | undefined, fallback: readonly number[]): readonly number[] {
-  if (text === undefined) return fallback
-  const sizes = text
-    .split(',')
-    .filter((s) => s.trim() !== '')
-    .map((s) => positiveInt(name, s.trim(), 0))
-  if (sizes.length === 0) throw new RangeError(`${name} needs at least one size`)
-  if (sizes.some((s, i) => i > 0 && s <= (sizes[i - 1] as number))) throw new RangeError(`${name} must ascend, got ${text}`)
-  return sizes
 }
 
 /** Runs every series in a temporary directory, writes the report and returns it with its path. */

@@ -161,7 +161,7 @@ export function parseOptions(args: string[]): StorageBenchOptions {
     },
   })
   const base = values.quick === true ? QUICK : FULL
-  const synchronous = synchronousOption(values.synchronous, base.synchronous as 'NORMAL' | 'FULL')
+  const synchronous = synchronousOption(values.synchronous, base.synchronous)
   return {
     ...base,
     ops: positiveInt('--ops', values.ops, base.ops),

@@ -20,7 +20,7 @@
 // Preloading 10^6 keys takes about a minute on 2 cores, mostly each node's
 // ArcIndex.rebuild; larger semi-spaces (--max-semi-space-size) did not shorten it.
 import { parseArgs } from 'node:util'
-import { positiveInt } from './lib/args.js'
+import { positiveInt, sizesOption } from './lib/args.js'
 import { benchMain } from './lib/bench-main.js'
 import { heapLimitBytes, runWithHeap } from './lib/heap.js'
 import { describeMachine, machineInfo } from './lib/machine.js'
@@ -159,14 +159,7 @@ export function parseOptions(args: string[]): SyncBenchOptions {
     },
   })
   const base = values.quick === true ? QUICK : FULL
-  const sizes =
-    values.sizes === undefined
-      ? base.sizes
-      : values.sizes
-          .split(',')
-          .filter((s) => s.trim() !== '')
-          .map((s) => positiveInt('--sizes', s.trim(), 0))
-  if (sizes.length === 0) throw new RangeError('--sizes needs at least one size')
+  const sizes = sizesOption('--sizes', values.sizes, base.sizes)
   const diffs = positiveInt('--diffs', values.diffs, base.diffs)
   if (diffs > Math.min(...sizes)) throw new RangeError(`--diffs ${diffs} is more than the smallest size holds`)
   return {
