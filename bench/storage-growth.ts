@@ -107,7 +107,10 @@ export interface Verdict {
 export interface StartupAtSize {
   readonly target: number
   readonly local: StartupResult
+  /** The first networked open: the index is built from the store. */
   readonly networked: StartupResult
+  /** Opened again after the networked open closed cleanly: the index is loaded from what that close saved. */
+  readonly restart: StartupResult
 }
 
 export interface GrowthResults {
@@ -119,6 +122,7 @@ export interface GrowthResults {
   readonly verdicts: {
     readonly writes: Verdict
     readonly ready: Verdict
+    readonly coldReady: Verdict
     readonly stall: Verdict
     readonly memory: Verdict
     readonly setAdd: Verdict
@@ -218,7 +222,10 @@ async function storeGrowth(
         await reference?.close()
       }
       await main.close()
-      startup.push({ target, local: await startupOf(main, 'local', target, o), networked: await startupOf(main, 'networked', target, o) })
+      // In this order: a local open leaves no saved index, the networked one saves it at close.
+      const local = await startupOf(main, 'local', target, o)
+      const networked = await startupOf(main, 'networked', target, o)
+      startup.push({ target, local, networked, restart: await startupOf(main, 'restart', target, o) })
     }
     return { counters, startup, sqliteVersion: table.sqliteVersion() }
   } finally {
@@ -256,21 +263,25 @@ export function judge(counters: readonly CounterSizeResult[], startup: readonly 
   const big = startup[startup.length - 1]
   const at = big === undefined ? 'the largest store' : keysText(big.networked.keys)
   const none = (description: string): Verdict => ({ description, pass: null, measured: 'no start-up measured' })
-  const ready: Verdict =
-    big === undefined
-      ? none(`networked open ready in ≤ ${GOALS.maxReadyMs} ms`)
-      : {
-          description: `networked open of ${at} ready (index whole) in ≤ ${formatNumber(GOALS.maxReadyMs)} ms`,
-          pass: big.networked.readyMs <= GOALS.maxReadyMs,
-          measured: `${formatNumber(big.networked.readyMs)} ms (openDatabase resolved after ${formatNumber(big.networked.openMs)} ms)`,
-        }
+  const readyIn = (x: StartupResult, what: string): Verdict => ({
+    description: `${what} of ${at} ready (index whole) in ≤ ${formatNumber(GOALS.maxReadyMs)} ms`,
+    pass: x.readyMs <= GOALS.maxReadyMs,
+    measured: `${formatNumber(x.readyMs)} ms (openDatabase resolved after ${formatNumber(x.openMs)} ms)`,
+  })
+  const ready: Verdict = big === undefined ? none(`networked restart ready in ≤ ${GOALS.maxReadyMs} ms`) : readyIn(big.restart, 'networked restart after a clean close (saved index)')
+  const coldReady: Verdict =
+    big === undefined ? none(`first networked open ready in ≤ ${GOALS.maxReadyMs} ms`) : readyIn(big.networked, 'first networked open (index built from the store, as after a crash)')
   const stall: Verdict =
     big === undefined
       ? none(`longest event-loop stall ≤ ${GOALS.maxStallMs} ms`)
       : {
-          description: `longest event-loop stall while ${at} start networked ≤ ${GOALS.maxStallMs} ms (/healthz answered)`,
-          pass: big.networked.maxStallMs <= GOALS.maxStallMs,
-          measured: `${formatNumber(big.networked.maxStallMs, 1)} ms`,
+          description:
+            `longest event-loop stall after openDatabase resolved while ${at} start networked, first open and restart, ≤ ${GOALS.maxStallMs} ms ` +
+            '(/healthz answered: rumordb start listens once openDatabase resolved)',
+          pass: Math.max(big.networked.maxStallAfterOpenMs, big.restart.maxStallAfterOpenMs) <= GOALS.maxStallMs,
+          measured:
+            `${formatNumber(big.networked.maxStallAfterOpenMs, 1)} / ${formatNumber(big.restart.maxStallAfterOpenMs, 1)} ms ` +
+            `(inside openDatabase: ${formatNumber(big.networked.maxStallMs, 1)} / ${formatNumber(big.restart.maxStallMs, 1)} ms)`,
         }
   const memory: Verdict =
     big === undefined
@@ -291,7 +302,7 @@ export function judge(counters: readonly CounterSizeResult[], startup: readonly 
           pass: (sN.ratioToSmallest ?? Infinity) <= GOALS.maxSetAddGrowth,
           measured: `${(sN.ratioToSmallest ?? NaN).toFixed(1)}×: ${ms(sN.adds?.all.p50 ?? NaN)} vs ${ms(s0.adds?.all.p50 ?? NaN)} ms`,
         }
-  return { writes, ready, stall, memory, setAdd }
+  return { writes, ready, coldReady, stall, memory, setAdd }
 }
 
 function notes(o: GrowthBenchOptions): string[] {
@@ -306,10 +317,13 @@ function notes(o: GrowthBenchOptions): string[] {
       `"vs smallest": the same writes on a copy of the store taken at its smallest size, in the same ${o.rounds} alternating rounds ` +
       '(rumordb, raw, smallest copy), so load from other processes skews both alike.',
     'Start-up: after each store size, the closed store opened in a fresh Node process (--expose-gc): local (openDatabase on the ' +
-      'data directory) and networked (a transport with no peers, so the engine starts as in a cluster). "index whole": until ' +
+      'data directory), networked (a transport with no peers, so the engine starts as in a cluster; the first networked open ' +
+      'builds the anti-entropy index from the store) and restart (networked again after that open closed cleanly: it loads the ' +
+      'index the close saved). "index whole": until ' +
       `db.syncStatus() stops saying '${INDEXING_PREFIX}', polled every ${o.startupPollMs} ms; local opens have no index. "CPU ms": this process's CPU time until ready. "longest stall": ` +
       `the largest event-loop delay from the call until ready (monitorEventLoopDelay, ${STALL_RESOLUTION_MS} ms resolution, so up to that ` +
-      'much over the stall; GC pauses and time the OS gave to other processes count). "longest gap after open": the longest time ' +
+      'much over the stall; GC pauses and time the OS gave to other processes count), and the same from openDatabase resolving until ' +
+      'ready (rumordb start listens for HTTP only then). "longest gap after open": the longest time ' +
       "between two status polls beyond the interval, this process's CPU time in it, and how far the index build was then. " +
       'Memory: process.memoryUsage() after gc, before the call and once ready with the database open, per key.',
     `Set: one OR-set; before each size its elements are preloaded while the database is closed (built with the pure OR-set API as adds ` +
@@ -346,13 +360,13 @@ export function formatReport(report: GrowthReport): string {
     `${us(c.engine.cpuMs, c.engine.ops)} / ${us(c.raw.cpuMs, c.raw.ops)}`,
   ])
   const startupRows = r.startup.flatMap((s) =>
-    [s.local, s.networked].map((x) => [
+    [s.local, s.networked, s.restart].map((x) => [
       formatNumber(x.keys),
       x.mode,
       formatNumber(x.openMs),
       x.mode === 'local' ? '-' : formatNumber(x.readyMs),
       formatNumber(x.readyCpuMs),
-      formatNumber(x.maxStallMs, 1),
+      `${formatNumber(x.maxStallMs, 1)} / ${formatNumber(x.maxStallAfterOpenMs, 1)}`,
       x.mode === 'local' ? '-' : `${formatNumber(x.longestPollGap.ms)} (CPU ${formatNumber(x.longestPollGap.cpuMs)}) ${gapAt(x.longestPollGap.reason)}`,
       formatNumber(x.rssPerKey),
       formatNumber(x.heapPerKey),
@@ -391,13 +405,13 @@ export function formatReport(report: GrowthReport): string {
     ...r.counters.flatMap((c) => formatProfile(`(1) rumordb writes at ${formatNumber(c.keys)} keys`, c.engine.profile)),
     '',
     '(2) Start-up, each open in a fresh process (memory: growth after gc, per key, database open)',
-    formatTable(['keys', 'open', 'openDatabase ms', 'index whole ms', 'CPU ms', 'longest stall ms', 'longest gap after open', 'RSS B/key', 'heap B/key', 'RSS once ready', 'peak RSS'], startupRows),
+    formatTable(['keys', 'open', 'openDatabase ms', 'index whole ms', 'CPU ms', 'longest stall / after open ms', 'longest gap after open', 'RSS B/key', 'heap B/key', 'RSS once ready', 'peak RSS'], startupRows),
     ...r.startup.flatMap((s) => formatProfile(`(2) networked open of ${formatNumber(s.networked.keys)} keys, until ready`, s.networked.profile)),
     '',
     '(3) Set growth: one awaited OR-set add at a time (ms)',
     formatTable(['elements', 'state bytes', 'add p50', 'add p99', 'raw upsert p50', 'add/raw', 'vs smallest', 'adds timed', 'first add after open', 'preload s'], setRows),
     '',
-    ...[v.writes, v.ready, v.stall, v.memory, v.setAdd].map((x) => `goal: ${x.description}: ${verdictOf(x)} (${x.measured})`),
+    ...[v.writes, v.ready, v.coldReady, v.stall, v.memory, v.setAdd].map((x) => `goal: ${x.description}: ${verdictOf(x)} (${x.measured})`),
     '',
     'Notes:',
     ...r.notes.map((n, i) => `  ${i + 1}. ${n}`),

@@ -15,7 +15,12 @@ import type { SynchronousMode } from '../../src/store/sqlite-open.js'
 import { LoneTransport } from './lone-transport.js'
 import { topSelfTime, withCpuProfile, type ProfileEntry } from './profile.js'
 
-export type OpenMode = 'local' | 'networked'
+/**
+ * 'networked': the first networked open after local use, which builds the anti-entropy
+ * index from the store; 'restart': a networked open after a clean networked close, which
+ * loads the index that close saved (src/cluster/anti-entropy/index-snapshot.ts).
+ */
+export type OpenMode = 'local' | 'networked' | 'restart'
 
 /** What the sync status says while the index is built (src/cluster/engine.ts). */
 export const INDEXING_PREFIX = 'building the anti-entropy index'
@@ -66,6 +71,11 @@ export interface StartupResult {
   readonly longestPollGap: PollGap
   /** The longest event-loop delay from the call until ready (monitorEventLoopDelay max, resolution STALL_RESOLUTION_MS). */
   readonly maxStallMs: number
+  /**
+   * The longest event-loop delay from openDatabase resolving until ready: what a node's
+   * clients see (`rumordb start` listens for HTTP only once openDatabase resolved).
+   */
+  readonly maxStallAfterOpenMs: number
   /** Whether gc() ran before each memory reading (the child runs with --expose-gc). */
   readonly gc: boolean
   /** Before openDatabase, and once ready (the database still open). */
@@ -84,16 +94,18 @@ export interface StartupResult {
 export async function measureStartup(o: StartupOptions): Promise<StartupResult> {
   const before = readMemory()
   const delay = monitorEventLoopDelay({ resolution: STALL_RESOLUTION_MS })
+  const afterOpen = monitorEventLoopDelay({ resolution: STALL_RESOLUTION_MS })
   const opened: { db?: Database; openMs?: number; polls?: Polls } = {}
   let started = 0
   let startedCpu = process.cpuUsage()
   const open = async (): Promise<void> => {
     started = performance.now()
     startedCpu = process.cpuUsage()
-    const transport = o.mode === 'networked' ? { transport: new LoneTransport(PEER_ID) } : {}
+    const transport = o.mode !== 'local' ? { transport: new LoneTransport(PEER_ID) } : {}
     opened.db = await openDatabase({ dataDir: o.dataDir, synchronous: o.synchronous, ...transport })
     opened.openMs = performance.now() - started
-    opened.polls = o.mode === 'networked' ? await untilIndexed(opened.db, started, o) : { polls: 0, longestGap: { ms: 0, cpuMs: 0, reason: '' } }
+    afterOpen.enable()
+    opened.polls = o.mode !== 'local' ? await untilIndexed(opened.db, started, o) : { polls: 0, longestGap: { ms: 0, cpuMs: 0, reason: '' } }
   }
   delay.enable()
   try {
@@ -111,6 +123,7 @@ export async function measureStartup(o: StartupOptions): Promise<StartupResult> 
     // A stall that lasted until now is recorded when the monitor's next timer fires.
     await sleep(2 * STALL_RESOLUTION_MS)
     delay.disable()
+    afterOpen.disable()
     const after = readMemory()
     const keys = (opened.db as Database).status().keys
     const perKey = (pick: (m: MemoryReading) => number): number => (keys === 0 ? 0 : (pick(after) - pick(before)) / keys)
@@ -123,6 +136,7 @@ export async function measureStartup(o: StartupOptions): Promise<StartupResult> 
       polls: (opened.polls as Polls).polls,
       longestPollGap: (opened.polls as Polls).longestGap,
       maxStallMs: delay.max / 1e6,
+      maxStallAfterOpenMs: afterOpen.max / 1e6,
       gc: gcFunction() !== undefined,
       before,
       after,
@@ -133,6 +147,7 @@ export async function measureStartup(o: StartupOptions): Promise<StartupResult> 
     }
   } finally {
     delay.disable()
+    afterOpen.disable()
     await opened.db?.close()
   }
 }

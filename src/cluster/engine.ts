@@ -13,6 +13,7 @@ import type { Transport } from '../transport/transport.js'
 import type { Request, Response } from '../wire/messages.js'
 import { AntiEntropy } from './anti-entropy/anti-entropy.js'
 import { ArcIndex } from './anti-entropy/arc-index.js'
+import { encodeIndexSnapshot, IndexSnapshotError, readIndexSnapshot, type SavedIndex } from './anti-entropy/index-snapshot.js'
 import { ClockOffsets } from './membership/clock-offsets.js'
 import { hintExtras } from './handoff/hints.js'
 import { Coordinator, type ClusterReadOptions, type ClusterReadResult, type ClusterWriteOptions, type ClusterWriteResult } from './coordinator/coordinator.js'
@@ -66,6 +67,11 @@ export interface EngineInit {
   readonly config?: EngineConfig
   /** Operator-facing events; each part logs under its own component name. Silent by default. */
   readonly logger?: Logger
+  /**
+   * The anti-entropy index as the last clean close saved it (index-snapshot.ts), taken
+   * out of the store by this open: loaded instead of reading the whole store.
+   */
+  readonly indexSnapshot?: SavedIndex
 }
 
 import type { EngineStatus } from './engine-status.js'
@@ -92,6 +98,11 @@ export class Engine {
   /** Bumped by every start and stop: a build from an earlier start stops at its next page. */
   private generation = 0
   private indexFailed = false
+  /** The saved index, until the first build uses (or discards) it. */
+  private savedIndex: SavedIndex | undefined
+  /** Committed changes the index was told of, and the replica's count when it started listening. */
+  private indexedChanges = 0
+  private indexedFrom = 0
 
   constructor(private readonly init: EngineInit) {
     const { store, transport, clock, random, replica } = init
@@ -141,6 +152,7 @@ export class Engine {
     })
     this.keyed = keyed
     this.arcIndex = new ArcIndex()
+    this.savedIndex = init.indexSnapshot
     this.antiEntropy = new AntiEntropy({
       self: this.self,
       store,
@@ -215,7 +227,16 @@ export class Engine {
     if (this.started) return
     this.started = true
     const { transport, replica } = this.init
-    this.offs.push(replica.onCommitted((change) => this.arcIndex.update(change.key)))
+    this.indexedChanges = 0
+    this.indexedFrom = replica.committedChanges
+    // The saved index describes the store as opened: changes from now on go on top of it.
+    if (this.savedIndex !== undefined) this.arcIndex.expectSnapshot()
+    this.offs.push(
+      replica.onCommitted((change) => {
+        this.indexedChanges++
+        this.arcIndex.update(change.key)
+      }),
+    )
     // Membership changes only re-file keys under the new ring; the store is not rescanned.
     this.offs.push(this.membership.onChange(() => this.arcIndex.setRing(this.membership.ring().ring)))
     // Members announce their addresses: tell the transport, so every member is reachable,
@@ -258,13 +279,48 @@ export class Engine {
     try {
       // Started again after a stop: the index has the store already; read it afresh.
       if (this.arcIndex.indexed) return this.arcIndex.rebuild(this.membership.ring().ring, store)
-      await this.arcIndex.build(this.membership.ring().ring, store, pause, () => this.generation !== generation)
-      if (this.arcIndex.ready) logger.info({ keys: this.arcIndex.size, ms: clock.now() - started }, 'anti-entropy index built')
+      const stopped = (): boolean => this.generation !== generation
+      const loaded = await this.loadSavedIndex(pause, stopped, logger)
+      if (!loaded) await this.arcIndex.build(this.membership.ring().ring, store, pause, stopped)
+      if (this.arcIndex.ready) logger.info({ keys: this.arcIndex.size, ms: clock.now() - started, from: loaded ? 'saved index' : 'store' }, 'anti-entropy index built')
     } catch (err) {
       if (this.generation !== generation) return
       this.indexFailed = true
       logger.error({ err }, 'building the anti-entropy index failed: anti-entropy is off until the node restarts')
     }
+  }
+
+  /** Loads the index the last clean close saved; false when there is none or it does not fit the store (then build). */
+  private async loadSavedIndex(pause: () => Promise<void>, stopped: () => boolean, logger: Logger): Promise<boolean> {
+    const saved = this.savedIndex
+    this.savedIndex = undefined
+    if (saved === undefined) return false
+    const { store } = this.init
+    try {
+      const bytes = await saved.read()
+      if (bytes === undefined) throw new IndexSnapshotError('its file is gone')
+      const snapshot = await readIndexSnapshot(bytes, saved.vouched, pause)
+      if (stopped()) return true
+      if (snapshot.count !== saved.keys) throw new IndexSnapshotError(`it holds ${snapshot.count} keys, the store held ${saved.keys}`)
+      await this.arcIndex.load(this.membership.ring().ring, store, snapshot, pause, stopped)
+      return true
+    } catch (err) {
+      if (!(err instanceof IndexSnapshotError)) throw err
+      logger.warn({ err }, `the saved anti-entropy index is not usable (${err.message}): rebuilding it from the store`)
+      return false
+    }
+  }
+
+  /**
+   * The anti-entropy index, encoded for the next open (index-snapshot.ts); undefined unless
+   * it is exactly the store's content: the index whole, no key write in flight, and every
+   * committed change since it started listening indexed. Call after stop().
+   */
+  indexSnapshot(): Uint8Array | undefined {
+    const { replica } = this.init
+    if (this.indexFailed || !replica.idle || replica.committedChanges - this.indexedFrom !== this.indexedChanges) return undefined
+    const snapshot = this.arcIndex.snapshot()
+    return snapshot === undefined ? undefined : encodeIndexSnapshot(snapshot)
   }
 
   /** Stops timers, lets replication in flight finish, stops the transport. Idempotent. */

@@ -2,6 +2,7 @@
 // `createDatabase(components)` on any store, clock, random source and transport (the
 // simulator runs the same Database this way).
 import type { EngineConfig } from '../cluster/engine.js'
+import { takeIndexSnapshot } from '../cluster/anti-entropy/index-snapshot.js'
 import { Engine } from '../cluster/engine.js'
 import { systemClock, type Clock } from '../base/clock.js'
 import { silentLogger, type Logger } from '../base/logger.js'
@@ -89,6 +90,9 @@ export async function createDatabase(components: DatabaseComponents, options: Da
   const { store, clock, random, transport } = components
   const logger = components.logger ?? silentLogger
   const ttl = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
+  // Every open takes the saved index out of the store, used or not: once this node writes,
+  // it no longer describes the store (cluster/anti-entropy/index-snapshot.ts).
+  const indexSnapshot = await takeIndexSnapshot(store)
   const actor = await loadOrCreateActor(store, random)
   const replica = new Replica({ store, clock, actor, maxClockOffsetMs: options.maxClockOffsetMs, logger: logger.forComponent('replica') })
   let engine: Engine | undefined
@@ -100,6 +104,7 @@ export async function createDatabase(components: DatabaseComponents, options: Da
       random,
       replica,
       logger,
+      indexSnapshot,
       config: { ...options.engine, ...options.replication, idempotencyTtlMs: ttl, maxClockOffsetMs: options.maxClockOffsetMs },
     })
     await engine.start()

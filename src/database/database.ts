@@ -8,6 +8,7 @@ import { CRDT_TYPE_NAMES } from '../base/operations.js'
 import type { Engine, EngineStatus } from '../cluster/engine.js'
 import type { MemberView } from '../cluster/membership/membership.js'
 import { ArcIndex } from '../cluster/anti-entropy/arc-index.js'
+import { saveIndexSnapshot } from '../cluster/anti-entropy/index-snapshot.js'
 import { buildRing } from '../cluster/ring/ring.js'
 import { syncStatus, type SyncStatus } from '../cluster/sync/sync-status.js'
 import type { Clock, TimerHandle } from '../base/clock.js'
@@ -303,10 +304,22 @@ export class Database implements KeyAccess {
       if (this.pruneTimer !== undefined) this.clock.clearTimeout(this.pruneTimer)
       await Promise.allSettled([...this.inFlight])
       await this.engine?.stop({ leave: options.leave === true })
+      this.replica.close()
+      await this.saveIndex()
       this.subscriptions.clear()
       await this.store.close()
     })()
     return this.closing
+  }
+
+  /**
+   * Saves the anti-entropy index for the next open when it is exactly the store's content
+   * (Engine.indexSnapshot). Best effort: without it the next open rebuilds the index.
+   */
+  private async saveIndex(): Promise<void> {
+    const snapshot = this.engine?.indexSnapshot()
+    if (snapshot === undefined) return
+    await saveIndexSnapshot(this.store, snapshot).catch(() => undefined)
   }
 
   private async applyWrite(key: string, op: Operation, options: WriteOptions, keyed?: KeyedWrite): Promise<WriteResult<unknown>> {

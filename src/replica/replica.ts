@@ -30,7 +30,7 @@ import type { CrdtTypeName } from '../../crdts/types.js'
 import type { Clock } from '../base/clock.js'
 import { heldBack, LogThrottle } from '../base/log-throttle.js'
 import { silentLogger, type Logger } from '../base/logger.js'
-import { TypeMismatchError } from '../base/errors.js'
+import { DatabaseClosedError, TypeMismatchError } from '../base/errors.js'
 import type { Operation } from '../base/operations.js'
 import { checkRemoteState } from './remote-guard.js'
 import { StateCache } from './state-cache.js'
@@ -147,6 +147,11 @@ export class Replica {
   readonly stats = zeroReplicaStats()
   private readonly listeners = new Set<CommitListener>()
   private readonly cache: StateCache
+  /** Key writes staged whose commit has not settled. */
+  private keyWritesInFlight = 0
+  /** Committed key changes announced to listeners so far. */
+  private changesNotified = 0
+  private closed = false
   private readonly logger: Logger
   /** A node with a bad clock (or a broken peer) sends refused states over and over. */
   private readonly throttle: LogThrottle
@@ -163,6 +168,24 @@ export class Replica {
       maxOffsetMs: init.maxClockOffsetMs,
       initial: persisted === undefined ? undefined : decodeTimestamp(persisted),
     })
+  }
+
+  /** Key changes committed and announced to listeners since this replica was created. */
+  get committedChanges(): number {
+    return this.changesNotified
+  }
+
+  /** Whether no key write is staged and uncommitted. */
+  get idle(): boolean {
+    return this.keyWritesInFlight === 0
+  }
+
+  /**
+   * Refuses every later write and merge (DatabaseClosedError): what the store holds no
+   * longer changes through this replica, so a closing database can describe it exactly.
+   */
+  close(): void {
+    this.closed = true
   }
 
   /** Called after every committed key change, in commit order. Returns `off()`. */
@@ -207,6 +230,7 @@ export class Replica {
    * anything is staged, so a refused operation changes nothing. Resolves after commit.
    */
   async apply(key: string, op: Operation, options: ApplyOptions = {}): Promise<AppliedWrite> {
+    if (this.closed) throw new DatabaseClosedError()
     const stored = this.read(key)
     const current = typedState(key, stored, op.type)
     const timestamp = this.hlc.now()
@@ -222,8 +246,7 @@ export class Replica {
       keys: [{ key, type: next.type, state: content === undefined ? crdt.encode(state) : encodeContent(content), hlc: encodeTimestamp(timestamp) }],
     }
     batch.meta = [...(batch.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }]
-    await this.commit(key, next, batch)
-    this.notify({ key, type: op.type, state, origin: options.origin ?? 'local' })
+    await this.commit(key, next, batch, { key, type: op.type, state, origin: options.origin ?? 'local' })
     return applied
   }
 
@@ -235,6 +258,7 @@ export class Replica {
    * the future; nothing is staged then.
    */
   async merge(key: string, encoded: Uint8Array, options: MergeOptions = {}): Promise<MergeResult> {
+    if (this.closed) throw new DatabaseClosedError()
     const extras = options.extras
     const incoming = decodeContent(encoded)
     const current = this.readContent(key)
@@ -270,20 +294,28 @@ export class Replica {
       ...extras,
       keys: [{ key, type: next.type, state: encodeContent(joined), hlc: encodeTimestamp(timestamp) }],
       meta: [...(extras?.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }],
-    })
-    this.notify({ key, type: next.type, state: next.state, origin: options.origin ?? 'remote' })
+    }, { key, type: next.type, state: next.state, origin: options.origin ?? 'remote' })
     return { key, type: next.type, state: next.state, changed: true }
   }
 
-  /** Stages the batch (the cache follows at once) and waits for its commit. */
-  private async commit(key: string, next: KeyState, batch: WriteBatch): Promise<void> {
+  /**
+   * Stages the batch (the cache follows at once), waits for its commit and tells the
+   * listeners; until then the write counts as in flight.
+   */
+  private async commit(key: string, next: KeyState, batch: WriteBatch, change: CommittedChange): Promise<void> {
     const written = this.store.write(batch)
     this.cache.set(key, next, batch.keys?.[0]?.state.length ?? 0)
+    this.keyWritesInFlight++
     try {
-      await written
-    } catch (err) {
-      this.cache.delete(key)
-      throw err
+      try {
+        await written
+      } catch (err) {
+        this.cache.delete(key)
+        throw err
+      }
+      this.notify(change)
+    } finally {
+      this.keyWritesInFlight--
     }
   }
 
@@ -296,6 +328,7 @@ export class Replica {
   }
 
   private notify(change: CommittedChange): void {
+    this.changesNotified++
     for (const listener of this.listeners) listener(change)
   }
 }

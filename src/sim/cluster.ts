@@ -141,6 +141,20 @@ export class SimCluster {
   }
 
   /**
+   * A clean shutdown: db.close() (work in flight finishes, a networked node saves its
+   * anti-entropy index), then the process is gone (connections reset). restart() brings
+   * it back on what it committed.
+   */
+  async stop(id: string): Promise<void> {
+    const m = this.member(id)
+    if (!m.up) return
+    await this.settle(m.db.close())
+    m.store = m.store.crashCopy({ schedule: m.node.schedule })
+    this.net.crash(id, { connections: 'reset' })
+    m.up = false
+  }
+
+  /**
    * Kills `id` (connections reset) right after it handled and committed its next request
    * of `kind`, before the answer leaves: the requester learns nothing, the write is durable.
    */

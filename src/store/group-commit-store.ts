@@ -24,6 +24,10 @@ export interface CommittedLayer {
   listMembers(): StoredMember[]
   /** Highest hint id ever handed out and committed (0 if none). */
   maxHintId(): number
+  /** Store.readAside / writeAside / removeAside. */
+  readAside(name: string): Promise<Uint8Array | undefined>
+  writeAside(name: string, bytes: Uint8Array): void
+  removeAside(name: string): void
   /**
    * Applies every change atomically, or throws and applies nothing. Returns the number of
    * entries each of `changes.prunes` deleted, in order.
@@ -117,6 +121,21 @@ export class GroupCommitStore implements Store {
     const staged = this.pending?.changes.meta.get(name)
     if (staged !== undefined) return staged ?? undefined
     return this.layer.getMeta(name)
+  }
+
+  async readAside(name: string): Promise<Uint8Array | undefined> {
+    this.assertOpen()
+    return this.layer.readAside(asideName(name))
+  }
+
+  writeAside(name: string, bytes: Uint8Array): void {
+    this.assertOpen()
+    this.layer.writeAside(asideName(name), bytes)
+  }
+
+  removeAside(name: string): void {
+    this.assertOpen()
+    this.layer.removeAside(asideName(name))
   }
 
   getIdempotency(id: string, nowMs: number): Uint8Array | undefined {
@@ -266,4 +285,10 @@ function mergeByKey<T extends StoredDigest>(committed: readonly T[], staged: rea
     }
   }
   return out
+}
+
+/** Aside names become file name suffixes: lower-case letters, digits and dashes only. */
+function asideName(name: string): string {
+  if (!/^[a-z0-9-]{1,64}$/.test(name)) throw new InvalidStoreArgumentError(`aside name must be 1-64 of [a-z0-9-], got ${JSON.stringify(name)}`)
+  return name
 }

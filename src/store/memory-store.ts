@@ -19,6 +19,8 @@ export class MemoryData {
   readonly hints = new Map<number, StoredHint>()
   maxHintId = 0
   readonly members = new Map<string, Uint8Array>()
+  /** Store.writeAside's files. */
+  readonly asides = new Map<string, Uint8Array>()
   /** Set while a store has it open, like the lock on a data file. */
   inUse = false
 
@@ -35,6 +37,7 @@ export class MemoryData {
     for (const [k, v] of this.hints) c.hints.set(k, v)
     c.maxHintId = this.maxHintId
     for (const [k, v] of this.members) c.members.set(k, v)
+    for (const [k, v] of this.asides) c.asides.set(k, v)
     return c
   }
 }
@@ -87,6 +90,18 @@ class MemoryTables implements CommittedLayer {
 
   hasKey(key: string): boolean {
     return this.data.keys.has(key)
+  }
+
+  async readAside(name: string): Promise<Uint8Array | undefined> {
+    return this.data.asides.get(name)
+  }
+
+  writeAside(name: string, bytes: Uint8Array): void {
+    this.data.asides.set(name, new Uint8Array(bytes))
+  }
+
+  removeAside(name: string): void {
+    this.data.asides.delete(name)
   }
 
   scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[] {

@@ -1,5 +1,7 @@
 // The committed data in SQLite: every statement is prepared once here, and `commit` writes
 // a whole overlay in one transaction.
+import { renameSync, rmSync, writeFileSync } from 'node:fs'
+import { open, type FileHandle } from 'node:fs/promises'
 import type Database from 'better-sqlite3'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import type { CommittedLayer } from './group-commit-store.js'
@@ -153,6 +155,40 @@ export class SqliteTables implements CommittedLayer {
 
   close(): void {
     this.db.close()
+  }
+
+  /** Beside the data file: `<file>.<name>`; a new version is written aside and renamed over the old. */
+  async readAside(name: string): Promise<Uint8Array | undefined> {
+    let file: FileHandle
+    try {
+      file = await open(`${this.label}.${name}`, 'r')
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw err
+    }
+    try {
+      // One read of the whole file, not readFile's 512 KiB chunks (a round trip to the thread pool each).
+      const { size } = await file.stat()
+      const bytes = new Uint8Array(size)
+      for (let at = 0; at < size; ) {
+        const { bytesRead } = await file.read(bytes, at, size - at, at)
+        if (bytesRead === 0) return bytes.subarray(0, at)
+        at += bytesRead
+      }
+      return bytes
+    } finally {
+      await file.close()
+    }
+  }
+
+  writeAside(name: string, bytes: Uint8Array): void {
+    const path = `${this.label}.${name}`
+    writeFileSync(`${path}.tmp`, bytes)
+    renameSync(`${path}.tmp`, path)
+  }
+
+  removeAside(name: string): void {
+    rmSync(`${this.label}.${name}`, { force: true })
   }
 
   /** Runs inside the transaction; throwing rolls all of it back. */

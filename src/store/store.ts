@@ -111,6 +111,14 @@ export interface Store {
   write(batch: WriteBatch): Promise<void>
   /** Deletes expired idempotency entries; resolves with how many were deleted. Group-committed too. */
   pruneIdempotency(nowMs: number): Promise<number>
+  /**
+   * Derived data kept beside the store, outside its transactions: a cache a later open may
+   * use instead of recomputing it (the anti-entropy index). Written whole (a reader sees the
+   * old bytes or the new), but never checked: callers tie its validity to a meta row.
+   */
+  readAside(name: string): Promise<Uint8Array | undefined>
+  writeAside(name: string, bytes: Uint8Array): void
+  removeAside(name: string): void
   /** Commits staged writes, then releases the data file. Idempotent. */
   close(): Promise<void>
 }

@@ -9,6 +9,7 @@ import { ORSet, type ORSetState } from '../../crdts/index.js'
 import { openDatabase } from '../../src/index.js'
 import { PRELOAD_ACTOR, preloadElements, sampleCount, SET_KEY, topUpSet } from '../../bench/lib/growth-set.js'
 import { formatReport, judge, parseOptions, runGrowthBenchmark, type GrowthBenchOptions, type GrowthReport } from '../../bench/storage-growth.js'
+import { STALL_RESOLUTION_MS } from '../../bench/lib/growth-startup.js'
 
 let dir: string
 
@@ -57,17 +58,20 @@ describe('storage growth benchmark', () => {
     // Start-up opened the store as it was after each size's timed writes.
     expect(r.startup.map((s) => s.target)).toEqual([2000, 4000])
     for (const [i, s] of r.startup.entries()) {
-      for (const x of [s.local, s.networked]) {
+      for (const x of [s.local, s.networked, s.restart]) {
         expect(x.keys).toBe(r.counters[i]!.keysAfter)
         expect(x.openMs).toBeGreaterThan(0)
         expect(x.readyMs).toBeGreaterThanOrEqual(x.openMs)
         expect(x.maxStallMs).toBeGreaterThan(0)
+        expect(x.maxStallAfterOpenMs).toBeLessThanOrEqual(x.maxStallMs + 2 * STALL_RESOLUTION_MS)
         expect(x.gc).toBe(true)
         expect(x.after.rss).toBeGreaterThan(0)
         expect(Number.isFinite(x.rssPerKey)).toBe(true)
       }
       expect(s.local.mode).toBe('local')
       expect(s.networked.mode).toBe('networked')
+      expect(s.restart.mode).toBe('restart')
+      expect(s.restart.polls).toBeGreaterThanOrEqual(1)
       expect(s.networked.polls).toBeGreaterThanOrEqual(1)
       expect(s.networked.longestPollGap.ms).toBeGreaterThanOrEqual(0)
       expect(s.local.longestPollGap.ms).toBe(0)
@@ -87,7 +91,7 @@ describe('storage growth benchmark', () => {
     for (const v of Object.values(r.verdicts)) expect(typeof v.pass).toBe('boolean')
     const text = formatReport(report)
     expect(text).toMatch(/seed 1/)
-    expect(text.match(/^goal: .*: (PASS|FAIL) /gm)).toHaveLength(5)
+    expect(text.match(/^goal: .*: (PASS|FAIL) /gm)).toHaveLength(6)
   })
 
   it('judges a slow size FAIL, and says when there is nothing to compare', async () => {
@@ -97,9 +101,13 @@ describe('storage growth benchmark', () => {
 
     const slower = [counters[0]!, { ...counters[0]!, ratioToSmallest: 0.5 }]
     expect(judge(slower, startup, set).writes.pass).toBe(false)
-    const late = startup.map((s) => ({ ...s, networked: { ...s.networked, readyMs: 2_500, maxStallMs: 150, rssPerKey: 1_000 } }))
+    const late = startup.map((s) => ({
+      ...s,
+      networked: { ...s.networked, readyMs: 2_500, maxStallAfterOpenMs: 150, rssPerKey: 1_000 },
+      restart: { ...s.restart, readyMs: 2_500 },
+    }))
     const verdicts = judge(counters, late, set)
-    expect([verdicts.ready.pass, verdicts.stall.pass, verdicts.memory.pass]).toEqual([false, false, false])
+    expect([verdicts.ready.pass, verdicts.coldReady.pass, verdicts.stall.pass, verdicts.memory.pass]).toEqual([false, false, false, false])
     const growing = [set[0]!, { ...set[1]!, ratioToSmallest: 11 }]
     expect(judge(counters, startup, growing).setAdd.pass).toBe(false)
   })

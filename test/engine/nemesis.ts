@@ -187,9 +187,16 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     } else if (roll < 0.5) {
       if (up.length > 1) {
         const victim = pick(rng, up)
-        const connections = rng.next() < 0.5 ? 'reset' : 'silent'
-        cluster.crash(victim, { connections })
-        faults.push(`crash ${victim} (${connections})`)
+        const how = rng.next()
+        if (how < 0.3) {
+          // A clean close: its restart loads the anti-entropy index the close saved.
+          faults.push(`stop ${victim} (clean close)`)
+          await cluster.stop(victim)
+        } else {
+          const connections = how < 0.65 ? 'reset' : 'silent'
+          cluster.crash(victim, { connections })
+          faults.push(`crash ${victim} (${connections})`)
+        }
       }
     } else if (roll < 0.6) {
       if (up.length > 1) {

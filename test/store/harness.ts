@@ -1,5 +1,5 @@
 // Harnesses that put each Store implementation under the acceptance suite.
-import { copyFileSync, existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { InMemoryStore } from '../../src/store/memory-store.js'
@@ -30,6 +30,8 @@ export async function sqliteHarness(opts: StoreSetupOptions = {}): Promise<Store
       const copy = join(dir, `crash-${++crashes}.db`)
       copyFileSync(path, copy)
       if (existsSync(`${path}-wal`)) copyFileSync(`${path}-wal`, `${copy}-wal`)
+      // Files kept aside (Store.writeAside) live beside the data file, named after it.
+      for (const file of readdirSync(dir)) if (file.startsWith('data.db.')) copyFileSync(join(dir, file), `${copy}${file.slice('data.db'.length)}`)
       return open(copy)
     },
     cleanup: async () => {

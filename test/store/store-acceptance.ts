@@ -217,6 +217,32 @@ export function runStoreTests(
         expect(store.getMeta('hlc')).toEqual(bytes(2))
       }))
 
+    it('keeps data aside: whole versions, across reopen and crash, removed on request, names checked', () =>
+      withStore(async (h) => {
+        const { store } = h
+        expect(await store.readAside('index')).toBeUndefined()
+        store.writeAside('index', bytes(1, 2, 3))
+        store.writeAside('index', bytes(4, 5))
+        expect(await store.readAside('index')).toEqual(bytes(4, 5))
+        expect(() => store.writeAside('../escape', bytes(1))).toThrow(InvalidStoreArgumentError)
+        expect(() => store.writeAside('', bytes(1))).toThrow(InvalidStoreArgumentError)
+        if (h.crash !== undefined) {
+          const crashed = await h.crash()
+          expect(await crashed.readAside('index')).toEqual(bytes(4, 5))
+          crashed.removeAside('index')
+          expect(await crashed.readAside('index')).toBeUndefined()
+          crashed.removeAside('index')
+          return
+        }
+        if (h.reopen !== undefined) {
+          await store.close()
+          const again = await h.reopen()
+          expect(await again.readAside('index')).toEqual(bytes(4, 5))
+          again.removeAside('index')
+          expect(await again.readAside('index')).toBeUndefined()
+        }
+      }))
+
     it('keeps idempotency results until they expire and prunes expired ones', () =>
       withStore(async ({ store }) => {
         await store.write({

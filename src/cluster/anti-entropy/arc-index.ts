@@ -16,12 +16,13 @@
 // change in step without changing the aggregate. Hashing key and digest together keeps
 // fingerprints independent, so an aggregate differs whenever its key set or any digest
 // does, except with probability 2^-128.
-import { ShardedMap } from '../../base/sharded-map.js'
 import { sha256 } from '../../base/sha256.js'
 import { compareKeys } from '../../store/key-order.js'
 import type { Store } from '../../store/store.js'
 import type { KeyDigest } from '../../wire/messages.js'
 import { keyPosition, RING_SIZE } from '../ring/hash.js'
+import type { IndexSnapshot, IndexSnapshotReader } from './index-snapshot.js'
+import { KeySlots } from './key-slots.js'
 import { tokenIndexAt, type Ring } from '../ring/ring.js'
 
 export const FINGERPRINT_BYTES = 16
@@ -30,6 +31,9 @@ const FINGERPRINT_DOMAIN = Buffer.from('rumordb:key-fingerprint:v1\0', 'utf8')
 
 /** Keys read per store scan page while rebuilding. */
 const REBUILD_PAGE = 1024
+/** Keys per page while loading a snapshot (no store reads or hashing, so a page goes faster), from the first page's. */
+const LOAD_PAGE = 32_768
+const FIRST_LOAD_PAGE = 1024
 
 /** Room for the fingerprint input of most keys: domain, a 16-byte digest, 1,024 UTF-8 bytes. */
 const fingerprintInput = Buffer.alloc(FINGERPRINT_DOMAIN.length + 16 + 1024)
@@ -82,10 +86,8 @@ export function clockwiseOffset(from: bigint, to: bigint): bigint {
 export class ArcIndex {
   private store: Store | undefined
   private current: Ring | undefined
-  /** Key → slot. */
-  private readonly slots = new ShardedMap<number>()
-  /** Per slot: the key (undefined for a free slot). */
-  private keyAt: (string | undefined)[] = []
+  /** Key → slot, and each slot's key. */
+  private readonly slots = new KeySlots()
   private positions = new BigUint64Array(0)
   /** Per slot, four words each: the state digest and the fingerprint, big-endian. */
   private digests = new Uint32Array(0)
@@ -93,11 +95,12 @@ export class ArcIndex {
   /** Per slot: its arc (-1 when not filed) and its index in that arc's slot list. */
   private arcOfSlot = new Int32Array(0)
   private placeOfSlot = new Int32Array(0)
-  private readonly freeSlots: number[] = []
   /** Four words per arc: the XOR of the fingerprints of its keys. */
   private words = new Uint32Array(0)
   /** Slots per arc, unordered; undefined for arcs that never held one. */
   private arcSlots: (number[] | undefined)[] = []
+  /** While `load` runs: keys changed meanwhile, indexed once it is done. */
+  private deferred: Set<string> | undefined
   /** While `build` runs: the last key its scan has read (undefined before the first page). */
   private building: { readonly after: string | undefined } | undefined
   /** Per arc: its slots in clockwise order, sorted on first use after the arc last changed. */
@@ -148,7 +151,7 @@ export class ArcIndex {
 
   /** False while `build` is still reading the store: aggregates cover only part of it. */
   get ready(): boolean {
-    return this.building === undefined
+    return this.building === undefined && this.deferred === undefined
   }
 
   /**
@@ -159,8 +162,9 @@ export class ArcIndex {
   rebuild(ring: Ring, store: Store): void {
     if (this.store !== store) this.clear()
     this.store = store
-    // Whatever a stopped build left, this scan covers the whole store.
+    // Whatever a stopped build or load left, this scan covers the whole store.
     this.building = undefined
+    this.deferred = undefined
     const seen = new Set<number>()
     let after: string | undefined
     for (;;) {
@@ -172,7 +176,7 @@ export class ArcIndex {
       if (page.length < REBUILD_PAGE) break
       after = page[page.length - 1]!.key
     }
-    for (const [key, slot] of [...this.slots.entries()]) if (!seen.has(slot)) this.release(key, slot)
+    for (const slot of [...this.slots.slots()]) if (!seen.has(slot)) this.release(this.slots.keyOf(slot)!, slot)
     this.refile(ring)
   }
 
@@ -186,9 +190,11 @@ export class ArcIndex {
   async build(ring: Ring, store: Store, pause: () => Promise<void>, stopped: () => boolean): Promise<void> {
     if (this.store !== undefined) throw new Error('ArcIndex.build: the index was built already')
     this.store = store
+    this.deferred = undefined
     this.building = { after: undefined }
     // Room for every key now: doubling the arrays at 2^19 keys would stall the loop.
     this.grow(Math.max(1024, store.countKeys()))
+    this.slots.reserve(store.countKeys())
     this.refile(ring)
     // Not even the first page in the caller's turn: it may be opening a database.
     await pause()
@@ -211,6 +217,75 @@ export class ArcIndex {
   }
 
   /**
+   * Remembers the keys changed from now on, for `load`: a snapshot describes the store as
+   * it was when opened, so every change since must be applied on top. `build` forgets them
+   * (its scan reads the store as it is).
+   */
+  expectSnapshot(): void {
+    if (this.store === undefined) this.deferred ??= new Set()
+  }
+
+  /**
+   * Indexes an unindexed store from a snapshot of it (index-snapshot.ts), a page at a time
+   * like `build`, without reading the store or hashing. The caller vouches that the
+   * snapshot is exactly the store's keys and digests; changes committed while it loads are
+   * applied once it is whole. Resolves when done, or early when `stopped()` turns true.
+   * On bad snapshot bytes it throws IndexSnapshotError and the index is unindexed again.
+   */
+  async load(ring: Ring, store: Store, snapshot: IndexSnapshotReader, pause: () => Promise<void>, stopped: () => boolean, pageKeys = LOAD_PAGE): Promise<void> {
+    if (this.store !== undefined) throw new Error('ArcIndex.load: the index was built already')
+    this.store = store
+    const deferred = this.deferred ?? new Set<string>()
+    this.deferred = deferred
+    const { count } = snapshot
+    this.grow(Math.max(1024, count))
+    this.slots.reserve(count)
+    this.refile(ring)
+    try {
+      await pause()
+      // Pages start small and double: until the code is compiled, a key costs several times more.
+      for (let from = 0, page = Math.min(pageKeys, FIRST_LOAD_PAGE); from < count && !stopped(); from += page, page = Math.min(pageKeys, page * 2)) {
+        const to = Math.min(count, from + page)
+        // A fresh index numbers the keys 0, 1, … in the order given.
+        if (this.slots.appendAscending(snapshot.keys(from, to)) !== from) throw new Error('ArcIndex.load: slots out of step')
+        this.positions.set(snapshot.positions.subarray(from, to), from)
+        this.digests.set(snapshot.digests.subarray(from * 4, to * 4), from * 4)
+        this.prints.set(snapshot.prints.subarray(from * 4, to * 4), from * 4)
+        this.fileFresh(from, to)
+        if (to < count) await pause()
+      }
+    } catch (err) {
+      this.clear()
+      this.store = undefined
+      this.deferred = undefined
+      throw err
+    }
+    if (this.deferred !== deferred || this.slots.size < count) return
+    this.deferred = undefined
+    for (const key of deferred) this.update(key)
+  }
+
+  /** What `load` needs to rebuild this index, in key order; undefined until the index is whole. */
+  snapshot(): IndexSnapshot | undefined {
+    if (this.store === undefined || !this.ready) return undefined
+    const order = this.slots.slotsInKeyOrder()
+    const positions = new BigUint64Array(order.length)
+    const digests = new Uint32Array(order.length * 4)
+    const prints = new Uint32Array(order.length * 4)
+    const keys = new Array<string>(order.length)
+    for (let i = 0; i < order.length; i++) {
+      const slot = order[i]!
+      keys[i] = this.slots.keyOf(slot)!
+      positions[i] = this.positions[slot]!
+      for (let w = 0; w < 4; w++) {
+        digests[i * 4 + w] = this.digests[slot * 4 + w]!
+        prints[i * 4 + w] = this.prints[slot * 4 + w]!
+      }
+    }
+    return { keys, positions, digests, prints }
+  }
+
+  /**
    * Re-files the indexed keys under another ring's arcs, without reading the store. A
    * ring with the same tokens (a membership change that moved nothing) costs O(tokens).
    */
@@ -230,7 +305,7 @@ export class ArcIndex {
     // Arc numbers now mean other ranges: what an exchange saw before says nothing about them.
     this.changes++
     this.arcChanges = new Float64Array(arcs).fill(this.changes)
-    for (const slot of this.slots.values()) this.file(slot, arcOf(ring, this.positions[slot]!))
+    for (const slot of this.slots.slots()) this.file(slot, arcOf(ring, this.positions[slot]!))
   }
 
   /**
@@ -238,6 +313,10 @@ export class ArcIndex {
    * it does nothing: the rebuild will scan the key anyway.
    */
   update(key: string): void {
+    if (this.deferred !== undefined) {
+      this.deferred.add(key)
+      return
+    }
     const { store, current, building } = this
     if (store === undefined || current === undefined) return
     // A key the building scan has yet to reach: it will read the key then.
@@ -372,7 +451,7 @@ export class ArcIndex {
     order.sort((i, j) => {
       const oi = offsets[i]!
       const oj = offsets[j]!
-      return oi < oj ? -1 : oi > oj ? 1 : compareKeys(this.keyAt[slots[i]!]!, this.keyAt[slots[j]!]!)
+      return oi < oj ? -1 : oi > oj ? 1 : compareKeys(this.slots.keyOf(slots[i]!)!, this.slots.keyOf(slots[j]!)!)
     })
     const sorted = Int32Array.from(order, (i) => slots[i]!)
     this.sorted[arc] = sorted
@@ -380,7 +459,7 @@ export class ArcIndex {
   }
 
   private indexedKey(slot: number): IndexedKey {
-    return { key: this.keyAt[slot]!, position: this.positions[slot]!, digest: wordsAt(this.digests, slot) }
+    return { key: this.slots.keyOf(slot)!, position: this.positions[slot]!, digest: wordsAt(this.digests, slot) }
   }
 
   private sameDigest(slot: number, digest: Uint8Array): boolean {
@@ -402,22 +481,15 @@ export class ArcIndex {
   }
 
   private allocate(key: string): number {
-    let slot = this.freeSlots.pop()
-    if (slot === undefined) {
-      slot = this.keyAt.length
-      if (slot === this.positions.length) this.grow(Math.max(1024, slot * 2))
-      this.keyAt.push(key)
-    } else this.keyAt[slot] = key
-    this.slots.set(key, slot)
+    const slot = this.slots.add(key)
+    if (slot >= this.positions.length) this.grow(Math.max(1024, slot * 2))
     this.arcOfSlot[slot] = -1
     return slot
   }
 
   /** Frees an unfiled slot. */
   private release(key: string, slot: number): void {
-    this.slots.delete(key)
-    this.keyAt[slot] = undefined
-    this.freeSlots.push(slot)
+    this.slots.delete(key, slot)
   }
 
   private grow(capacity: number): void {
@@ -440,8 +512,6 @@ export class ArcIndex {
 
   private clear(): void {
     this.slots.clear()
-    this.keyAt = []
-    this.freeSlots.length = 0
     this.positions = new BigUint64Array(0)
     this.digests = new Uint32Array(0)
     this.prints = new Uint32Array(0)
@@ -463,6 +533,33 @@ export class ArcIndex {
     }
     this.placeOfSlot[slot] = list.length
     list.push(slot)
+  }
+
+  /** `file` for slots [from, to) of an index being loaded: no arc's order is cached yet. */
+  private fileFresh(from: number, to: number): void {
+    const { positions, arcOfSlot, placeOfSlot, arcSlots, words, prints } = this
+    const ring = this.current!
+    for (let slot = from; slot < to; slot++) {
+      const arc = arcOf(ring, positions[slot]!)
+      arcOfSlot[slot] = arc
+      if (arc < 0) continue
+      let list = arcSlots[arc]
+      if (list === undefined) {
+        list = []
+        arcSlots[arc] = list
+      }
+      placeOfSlot[slot] = list.length
+      list.push(slot)
+      const base = arc * 4
+      const at = slot * 4
+      words[base] = (words[base]! ^ prints[at]!) >>> 0
+      words[base + 1] = (words[base + 1]! ^ prints[at + 1]!) >>> 0
+      words[base + 2] = (words[base + 2]! ^ prints[at + 2]!) >>> 0
+      words[base + 3] = (words[base + 3]! ^ prints[at + 3]!) >>> 0
+    }
+    this.version++
+    this.changes++
+    this.arcChanges.fill(this.changes)
   }
 
   /** Takes a slot out of its arc's list and aggregate (the list's last slot takes its place). */
