@@ -72,6 +72,11 @@ export interface ORSetType extends Crdt<ORSetState, JsonValue[]>, Witnessing<ORS
    * An element that is not present gives the empty delta. Validates like `add`.
    */
   remove(s: ORSetState, element: JsonValue): ORSetState
+  /**
+   * merge(s, remove(s, element)) without a pass over the state: `s` without the element
+   * (its dots stay in the context). Validates like `add`.
+   */
+  applyRemove(s: ORSetState, element: JsonValue): ORSetState
   /** Whether the element is present; validates like `add`. */
   has(s: ORSetState, element: JsonValue): boolean
   /** The elements, deeply frozen, sorted by canonical JSON (UTF-16 code-unit order). */
@@ -128,7 +133,7 @@ function joinDots(d1: readonly Dot[], c1: CausalContext, d2: readonly Dot[], c2:
   return out
 }
 
-/** Index of the entry with `key` in sorted `entries`, or -1. */
+/** Index of the entry with `key` in sorted `entries`; when missing, -(where it would go) - 1. */
 function indexOfKey(entries: readonly ORSetEntry[], key: string): number {
   let lo = 0
   let hi = entries.length - 1
@@ -139,15 +144,78 @@ function indexOfKey(entries: readonly ORSetEntry[], key: string): number {
     if (k < key) lo = mid + 1
     else hi = mid - 1
   }
-  return -1
+  return -lo - 1
 }
 
 function withDots(entry: ORSetEntry, dots: readonly Dot[]): ORSetEntry {
   return dots === entry.dots ? entry : { key: entry.key, value: entry.value, dots }
 }
 
-/** One linear pass over both sorted entry lists; returns an input when the result equals it. */
+/** Deltas at most this big (entries, and dots in their context) merge into a larger state without a pass over it. */
+const SMALL_DELTA = 32
+
+/**
+ * The join, returning an input when the result equals it. A small delta (an add or a
+ * remove: one element, a few dots) joins a large state in O(k log n) plus one array copy
+ * (smallIntoLarge); anything else takes one linear pass over both (mergeLinear).
+ */
 function merge(a: ORSetState, b: ORSetState): ORSetState {
+  if (a === b) return a
+  if (b.entries.length < a.entries.length) return smallIntoLarge(a, b) ?? mergeLinear(a, b)
+  if (a.entries.length < b.entries.length) return smallIntoLarge(b, a) ?? mergeLinear(a, b)
+  return mergeLinear(a, b)
+}
+
+/**
+ * join(big, small) touching only the entries of `small`'s elements, or undefined when that
+ * is not enough to be exact. Which entries of `big` a join changes: those of `small`'s
+ * elements, and any holding a dot `small` has seen but does not hold (removed there). So
+ * every dot of small's context that big has seen must be held by an entry of one of
+ * small's elements (a dot tags one element only); then big's other entries stay as they
+ * are. Small means at most SMALL_DELTA entries and dots in context; the result is never
+ * `small` itself (big keeps entries small lacks).
+ */
+function smallIntoLarge(big: ORSetState, small: ORSetState): ORSetState | undefined {
+  const S = small.entries
+  if (S.length > SMALL_DELTA || contextSize(small.context) > SMALL_DELTA) return undefined
+  const B = big.entries
+  const cb = big.context
+  const cs = small.context
+  const places = S.map((entry) => indexOfKey(B, entry.key))
+  for (const [actor, { contiguous, cloud }] of cs) {
+    const check = (counter: number): boolean => !contextHas(cb, actor, counter) || places.some((at) => at >= 0 && (B[at] as ORSetEntry).dots.some((d) => d.actor === actor && d.counter === counter))
+    for (let c = 1; c <= contiguous; c++) if (!check(c)) return undefined
+    for (const c of cloud) if (!check(c)) return undefined
+  }
+  // Each of small's elements: its joined entry (undefined when no dot is left), at its place in big.
+  const changes: { at: number; present: boolean; entry: ORSetEntry | undefined }[] = []
+  S.forEach((y, i) => {
+    const at = places[i] as number
+    if (at >= 0) {
+      const x = B[at] as ORSetEntry
+      const dots = joinDots(x.dots, cb, y.dots, cs)
+      if (dots !== x.dots) changes.push({ at, present: true, entry: dots.length === 0 ? undefined : dots === y.dots ? y : withDots(x, dots) })
+    } else {
+      const dots = withoutSeen(y.dots, cb)
+      if (dots.length > 0) changes.push({ at: -at - 1, present: false, entry: withDots(y, dots) })
+    }
+  })
+  const context = joinContexts(cb, cs)
+  if (changes.length === 0) return context === cb ? big : { entries: B, context }
+  // One copy of big (a memory copy), then the changes spliced in from the last: `changes`
+  // are in ascending place order (S is sorted), so earlier places stay valid.
+  const out = B.slice()
+  for (let i = changes.length - 1; i >= 0; i--) {
+    const { at, present, entry } = changes[i]!
+    if (entry === undefined) out.splice(at, 1)
+    else if (present) out[at] = entry
+    else out.splice(at, 0, entry)
+  }
+  return { entries: out, context }
+}
+
+/** One linear pass over both sorted entry lists; returns an input when the result equals it. */
+export function mergeLinear(a: ORSetState, b: ORSetState): ORSetState {
   if (a === b) return a
   const A = a.entries
   const B = b.entries
@@ -219,6 +287,14 @@ function remove(s: ORSetState, element: JsonValue): ORSetState {
   const existing = s.entries[indexOfKey(s.entries, canonicalJson(element))]
   if (existing === undefined) return EMPTY
   return { entries: NO_ENTRIES, context: contextFromDots(existing.dots) }
+}
+
+function applyRemove(s: ORSetState, element: JsonValue): ORSetState {
+  const at = indexOfKey(s.entries, canonicalJson(element))
+  if (at < 0) return s
+  const entries = s.entries.slice()
+  entries.splice(at, 1)
+  return { entries, context: s.context }
 }
 
 function equals(a: ORSetState, b: ORSetState): boolean {
@@ -362,6 +438,7 @@ export const ORSet: ORSetType = Object.freeze({
   empty: () => EMPTY,
   add,
   remove,
+  applyRemove,
   has: (s: ORSetState, element: JsonValue) => indexOfKey(s.entries, canonicalJson(element)) >= 0,
   merge,
   value: (s: ORSetState) => s.entries.map((entry) => entry.value),

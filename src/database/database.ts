@@ -123,7 +123,10 @@ export class Database implements KeyAccess {
       init.onListenerError ?? ((err, change) => console.error(`rumordb: a subscriber for ${JSON.stringify(change.key)} threw`, err)),
     )
     this.replica.onCommitted((change) => {
-      this.subscriptions.emit({ key: change.key, type: change.type, value: crdtOf(change.type).value(change.state), origin: change.origin })
+      // A set's value is a list of every element: built only for a listener that gets it.
+      if (this.subscriptions.wants(change.key)) {
+        this.subscriptions.emit({ key: change.key, type: change.type, value: crdtOf(change.type).value(change.state), origin: change.origin })
+      }
     })
     this.schedulePrune()
   }
@@ -330,11 +333,21 @@ export class Database implements KeyAccess {
     }
     const result: PathWriteResult = await this.path.write(key, op, { n: options.n, w: options.w, requireQuorum: options.requireQuorum, idempotency: keyed })
     if (result.kind === 'replayed') return this.replayed(keyed as KeyedWrite, result.record)
-    const value = crdtOf(result.type).value(result.state)
+    const { type, state } = result
     // Every write through this database is one 'local' change for subscribers: the replica
     // emits it when this node committed the write, and here when only other nodes did.
-    if (!result.committedHere) this.subscriptions.emit({ key, type: result.type, value, origin: 'local' })
-    return { value, token: encodeSessionToken(key, result.type, result.witness), acks: result.acks, quorum: result.quorum }
+    if (!result.committedHere && this.subscriptions.wants(key)) this.subscriptions.emit({ key, type, value: crdtOf(type).value(state), origin: 'local' })
+    // The value (for a set, a list of every element) is built when the caller reads it.
+    let value: unknown
+    return {
+      get value() {
+        value ??= crdtOf(type).value(state)
+        return value
+      },
+      token: encodeSessionToken(key, type, result.witness),
+      acks: result.acks,
+      quorum: result.quorum,
+    }
   }
 
   private replayed(keyed: KeyedWrite, record: Uint8Array): WriteResult<unknown> {

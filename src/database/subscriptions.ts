@@ -31,6 +31,12 @@ export class Subscriptions {
     return this.listeners.size
   }
 
+  /** Whether a change of `key` would reach any listener: the caller builds the change only then. */
+  wants(key: string): boolean {
+    for (const { prefix } of this.listeners) if (key.startsWith(prefix)) return true
+    return false
+  }
+
   emit(change: Change): void {
     for (const { prefix, fn } of this.listeners) {
       if (!change.key.startsWith(prefix)) continue

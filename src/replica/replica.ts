@@ -236,7 +236,9 @@ export class Replica {
     const timestamp = this.hlc.now()
     const delta = mutate(current, op, this.actor, timestamp)
     const crdt = crdtOf(op.type)
-    const state = crdt.merge(current, delta)
+    // A remove's delta names no element (only the dots it removes), so merging it means a
+    // pass over the whole set; the set without the element is the same state.
+    const state = op.type === 'orset' && op.op === 'remove' ? ORSet.applyRemove(current as never, op.element) : crdt.merge(current, delta)
     const applied: AppliedWrite = { key, type: op.type, state, delta, witness: crdt.witness(delta) }
     const conflict = stored?.content
     const content = conflict === undefined ? undefined : withState(conflict, op.type, state)
