@@ -13,6 +13,7 @@ import type { Transport } from '../transport/transport.js'
 import type { Request, Response } from '../wire/messages.js'
 import { AntiEntropy } from './anti-entropy/anti-entropy.js'
 import { ArcIndex } from './anti-entropy/arc-index.js'
+import type { LargeMessageLimits } from './messaging/large-messages.js'
 import { encodeIndexSnapshot, IndexSnapshotError, readIndexSnapshot, type SavedIndex } from './anti-entropy/index-snapshot.js'
 import { ClockOffsets } from './membership/clock-offsets.js'
 import { hintExtras } from './handoff/hints.js'
@@ -72,6 +73,8 @@ export interface EngineInit {
    * out of the store by this open: loaded instead of reading the whole store.
    */
   readonly indexSnapshot?: SavedIndex
+  /** Bounds of messages sent in parts (default DEFAULT_LARGE_MESSAGE_LIMITS). */
+  readonly largeMessages?: Partial<LargeMessageLimits>
 }
 
 import type { EngineStatus } from './engine-status.js'
@@ -118,6 +121,7 @@ export class Engine {
       onRequest: (from, request) => this.refuseSkewedApply(request) ?? this.serve(from, request),
       onBroadcast: (from, message) => router?.handleBroadcast(from, message),
       logger: logger.forComponent('messenger'),
+      largeMessages: init.largeMessages,
     })
     const send = this.messenger.send.bind(this.messenger)
     // Heartbeats tell whether this node's clock agrees with the cluster's (clock-offsets.ts).

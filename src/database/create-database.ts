@@ -4,6 +4,7 @@
 import type { EngineConfig } from '../cluster/engine.js'
 import { takeIndexSnapshot } from '../cluster/anti-entropy/index-snapshot.js'
 import { Engine } from '../cluster/engine.js'
+import type { LargeMessageLimits } from '../cluster/messaging/large-messages.js'
 import { systemClock, type Clock } from '../base/clock.js'
 import { silentLogger, type Logger } from '../base/logger.js'
 import { systemRandom, type Random } from '../base/random.js'
@@ -63,6 +64,11 @@ export interface DatabaseComponents {
   readonly logger?: Logger
   /** Where the data lives, for messages (a directory, or a label in the simulator). */
   readonly location?: string
+  /**
+   * Bounds of messages sent in parts (cluster/messaging/large-messages.ts). For the
+   * simulator and tests: small frames make ordinary states travel in parts.
+   */
+  readonly largeMessages?: Partial<LargeMessageLimits>
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
@@ -105,6 +111,7 @@ export async function createDatabase(components: DatabaseComponents, options: Da
       replica,
       logger,
       indexSnapshot,
+      largeMessages: components.largeMessages,
       config: { ...options.engine, ...options.replication, idempotencyTtlMs: ttl, maxClockOffsetMs: options.maxClockOffsetMs },
     })
     await engine.start()

@@ -17,6 +17,7 @@ import type { Logger } from '../base/logger.js'
 import type { Replica } from '../replica/replica.js'
 import { InMemoryStore } from '../store/index.js'
 import { MESSAGE_TAGS } from '../wire/codec.js'
+import type { LargeMessageLimits } from '../cluster/messaging/large-messages.js'
 import type { Request } from '../wire/messages.js'
 import type { Transport } from '../transport/transport.js'
 import { SimNetwork, type SimTraceEvent } from './network.js'
@@ -54,6 +55,8 @@ export interface SimClusterOptions {
   /** The transport an engine gets on this node (e.g. a meter around `node.transport`); called on every (re)boot. */
   readonly transport?: (node: SimNode) => Transport
   readonly trace?: (event: SimTraceEvent) => void
+  /** Bounds of messages sent in parts: small frames make ordinary states travel in parts. */
+  readonly largeMessages?: Partial<LargeMessageLimits>
 }
 
 export interface SimMember {
@@ -222,6 +225,7 @@ export class SimCluster {
         transport: this.options.transport?.(m.node) ?? m.node.transport,
         logger: this.options.logger?.(m.id),
         location: `sim:${m.id}`,
+        largeMessages: this.options.largeMessages,
       },
       { ...this.options.database, engine, replication: { n, r, w } },
     )

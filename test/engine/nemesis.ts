@@ -40,7 +40,18 @@ export interface NemesisOptions {
   readonly maxAttempts: number
   /** Virtual ms allowed for convergence after healing. */
   readonly convergeWithinMs: number
+  /**
+   * Frames so small (SMALL_FRAMES) that most anti-entropy, replication and read-repair
+   * messages travel in parts, which partitions, loss, resets and crashes then cut mid-transfer.
+   */
+  readonly smallFrames?: boolean
 }
+
+/**
+ * Messages above 192 bytes (a batch of a few states, a digest list of a few keys, a
+ * member table) go in parts of 64 bytes, up to 64 parts (4 KiB).
+ */
+export const SMALL_FRAMES = { frameBytes: 192, partBytes: 64, maxMessageBytes: 64 * 64 } as const
 
 export const DEFAULT_NEMESIS: Omit<NemesisOptions, 'seed'> = {
   nodes: 5,
@@ -88,6 +99,8 @@ export interface NemesisReport {
   /** Virtual ms from the final heal until every key's replicas were equal and every node said synced. */
   readonly convergedAfterMs: number | undefined
   readonly antiEntropyRounds: number
+  /** Messages sent and received in parts, over every incarnation of every node. */
+  readonly partedMessages: number
   readonly problems: string[]
 }
 
@@ -106,8 +119,15 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
       reset: options.reset,
     },
     config: ENGINE_TIMING,
+    ...(options.smallFrames === true ? { largeMessages: SMALL_FRAMES } : {}),
   })
   await cluster.start()
+  // Counters of an engine are lost with it: added up before each crash or stop, and at the end.
+  let parted = 0
+  const countParted = (id: string): void => {
+    const { largeSent, largeReceived } = cluster.engine(id).status().messages
+    parted += largeSent + largeReceived
+  }
   await cluster.runFor(1000)
   const writes: WriteRecord[] = []
   const faults: string[] = []
@@ -191,9 +211,11 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
         if (how < 0.3) {
           // A clean close: its restart loads the anti-entropy index the close saved.
           faults.push(`stop ${victim} (clean close)`)
+          countParted(victim)
           await cluster.stop(victim)
         } else {
           const connections = how < 0.65 ? 'reset' : 'silent'
+          countParted(victim)
           cluster.crash(victim, { connections })
           faults.push(`crash ${victim} (${connections})`)
         }
@@ -282,10 +304,12 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     faults,
     convergedAfterMs,
     antiEntropyRounds: totalRounds(cluster) - roundsBefore,
+    partedMessages: 0,
     problems,
   }
+  for (const id of cluster.upIds()) countParted(id)
   await cluster.settle(Promise.all(cluster.upIds().map((id) => cluster.db(id).close())))
-  return report
+  return { ...report, partedMessages: parted }
 }
 
 /**

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { MAX_BATCH_BODY_BYTES, MAX_BATCH_WRITES } from '../../node/http/schemas.js'
 import { openDatabase, type Database } from '../../src/index.js'
 import { MemoryHub } from '../support/memory-hub.js'
+import { until } from '../support/waits.js'
 import { closeAll, kvPath, tempDir, testServer, track } from './http-harness.js'
 
 afterEach(closeAll)
@@ -243,11 +244,7 @@ describe('POST /v1/batch on a cluster', () => {
       track(await openDatabase({ dataDir: tempDir(), transport: hub.transport(id), engine }))
     const [a, b] = await Promise.all([open('node-a'), open('node-b')])
     const alive = (d: Database) => d.members().members.filter((m) => m.status === 'alive').length
-    const deadline = Date.now() + 10_000
-    while (alive(a) < 2 || alive(b) < 2) {
-      if (Date.now() > deadline) throw new Error('timed out waiting for two alive members')
-      await new Promise<void>((r) => setTimeout(r, 10))
-    }
+    await until(() => alive(a) === 2 && alive(b) === 2, 'two alive members on both nodes')
     const { server: serverA } = await testServer({ db: a })
     const { server: serverB } = await testServer({ db: b })
 
