@@ -20,6 +20,7 @@ import type { Operation } from '../base/operations.js'
 import { crdtOf } from './replica.js'
 import { encodeSessionToken } from './session-token.js'
 import type { IdempotencyWrite } from '../store/store.js'
+import type { Ballot } from '../wire/messages.js'
 
 const RECORD_VERSION = 1
 const CLAIM_VERSION = 1
@@ -118,11 +119,6 @@ function parseRecord(id: string, bytes: Uint8Array): { fingerprint: string; toke
   return { fingerprint: record.f, token: record.t, value: record.v }
 }
 
-/** A Paxos ballot (rounds compare first, then proposers). */
-export interface Ballot {
-  readonly round: number
-  readonly proposer: string
-}
 
 /**
  * What a replica remembers of the Paxos instance that chooses a keyed write's applier:

@@ -19,7 +19,6 @@
 import { sha256 } from '../../base/sha256.js'
 import { compareKeys } from '../../store/key-order.js'
 import type { Store } from '../../store/store.js'
-import type { KeyDigest } from '../../wire/messages.js'
 import { keyPosition, RING_SIZE } from '../ring/hash.js'
 import type { IndexSnapshot, IndexSnapshotReader } from './index-snapshot.js'
 import { KeySlots } from './key-slots.js'
@@ -378,13 +377,6 @@ export class ArcIndex {
     return this.arcSlots[arc]?.length ?? 0
   }
 
-  /** The arc whose end token is `end`, if the current ring has one. */
-  arcAt(end: bigint): number | undefined {
-    if (this.current === undefined) return undefined
-    const arc = arcOf(this.current, end)
-    return arc >= 0 && this.current.tokens[arc] === end ? arc : undefined
-  }
-
   /** The arc a key belongs to (-1 on an empty ring), using the cached position when known. */
   arcOfKey(key: string): number {
     const slot = this.slots.get(key)
@@ -431,12 +423,6 @@ export class ArcIndex {
     acc[1] = w1 >>> 0
     acc[2] = w2 >>> 0
     acc[3] = w3 >>> 0
-  }
-
-  /** The (key, digest) entries of the arc ending at token `arcEnd`; [] when no arc ends there. */
-  entriesIn(arcEnd: bigint): KeyDigest[] {
-    const arc = this.arcAt(arcEnd)
-    return arc === undefined ? [] : this.keysIn(arc).map(({ key, digest }) => ({ key, digest }))
   }
 
   /** Arc `arc`'s slots clockwise; each BigInt offset computed once (a subtraction allocates), not per comparison. */

@@ -28,10 +28,10 @@ const MAX_WANT_BYTES = MAX_KEYS_PER_BATCH * (MAX_KEY_BYTES + ENTRY_OVERHEAD_BYTE
  * A state this large still fits a batch next to a full list of wanted keys. A larger one
  * goes alone in a batch of its own, which the messenger sends in parts.
  */
-export const MAX_SYNC_STATE_BYTES = MAX_SYNC_BATCH_BYTES - MAX_WANT_BYTES
+const MAX_SYNC_STATE_BYTES = MAX_SYNC_BATCH_BYTES - MAX_WANT_BYTES
 /** A state alone in its batch, next to a full list of wanted keys, fits the largest message (room for framing). */
 export const MAX_SYNCED_STATE_BYTES = MAX_MESSAGE_BYTES - MAX_WANT_BYTES - 1024
-export const NO_ARCS = new Uint32Array(0)
+const NO_ARCS = new Uint32Array(0)
 
 export interface AntiEntropyRingView {
   readonly ring: Ring
