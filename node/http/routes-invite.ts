@@ -2,6 +2,7 @@
 // secret and this node's addresses). Protected by the bearer token like every route but
 // /healthz; on loopback without a token, anyone with a shell on this machine can ask.
 import type { FastifyInstance } from 'fastify'
+import { ClusterAccessError } from '../cluster-access.js'
 
 const inviteResponseSchema = {
   200: { type: 'object', required: ['invite'], properties: { invite: { type: 'string' } } },
@@ -17,8 +18,10 @@ export function registerInviteRoute(app: FastifyInstance, invite: () => string):
     try {
       return { invite: invite() }
     } catch (err) {
-      // An open cluster has no secret to hand out: nothing is wrong with the request.
-      return reply.code(409).send({ error: { code: 'NO_INVITE', message: (err as Error).message } })
+      // A local database or an open cluster has no secret to hand out: nothing is wrong
+      // with the request. Anything else is the server's fault (500, logged).
+      if (!(err instanceof ClusterAccessError)) throw err
+      return reply.code(409).send({ error: { code: 'NO_INVITE', message: err.message } })
     }
   })
 }
