@@ -68,6 +68,8 @@ export interface SimMember {
   replica: Replica
   engine: Engine
   up: boolean
+  /** While stop() closes the node: called if it is killed meanwhile (its close then never ends). */
+  onCrash?: () => void
 }
 
 export class SimCluster {
@@ -141,6 +143,7 @@ export class SimCluster {
     m.store = m.store.crashCopy({ schedule: m.node.schedule })
     this.net.crash(id, options)
     m.up = false
+    m.onCrash?.()
   }
 
   /**
@@ -151,7 +154,12 @@ export class SimCluster {
   async stop(id: string): Promise<void> {
     const m = this.member(id)
     if (!m.up) return
-    await this.settle(m.db.close())
+    // A kill armed earlier (crashBeforeNextAnswer) may fire while the node closes: then the
+    // process is gone mid-close, crash() did the rest, and the close never finishes.
+    const killed = new Promise<void>((resolve) => (m.onCrash = resolve))
+    await this.settle(Promise.race([m.db.close(), killed]))
+    m.onCrash = undefined
+    if (!m.up) return
     m.store = m.store.crashCopy({ schedule: m.node.schedule })
     this.net.crash(id, { connections: 'reset' })
     m.up = false

@@ -3,6 +3,18 @@ import { DEFAULT_NEMESIS, ENGINE_TIMING, runNemesis } from './nemesis.js'
 
 /** After the final heal, every key must converge (and every node say synced) within this many anti-entropy intervals. */
 const MAX_ROUNDS_TO_CONVERGE = 20
+/**
+ * The same with small frames: a message of k parts takes k exchanges, any of which the 5%
+ * loss can cut, so exchanges fail and are retried more often (12 of 1,000 small-frame
+ * seeds took 20.4-24 rounds; none more).
+ */
+const MAX_ROUNDS_SMALL_FRAMES = 30
+/**
+ * Virtual time to converge with small frames: failed hint deliveries back off up to 30 s
+ * (HANDOFF_MAX_BACKOFF_MS), and with parts they fail often enough to get there (seed 1698
+ * drained its last hint between 30 and 120 s after the heal).
+ */
+const CONVERGE_WITHIN_SMALL_FRAMES_MS = 90_000
 
 // RUMORDB_TEST_SEED=<n> replays one seed; RUMORDB_NEMESIS_SEEDS=<count> runs more, from RUMORDB_NEMESIS_FIRST (default 1).
 const FIRST = Number(process.env.RUMORDB_TEST_SEED ?? process.env.RUMORDB_NEMESIS_FIRST ?? 1)
@@ -13,7 +25,7 @@ describe('randomized fault schedules on whole databases: convergence, honest syn
     it(`seed ${seed}`, async () => {
       // Even seeds send most messages in parts of 128 bytes, so faults cut transfers midway.
       const smallFrames = seed % 2 === 0
-      const report = await runNemesis({ ...DEFAULT_NEMESIS, seed, smallFrames })
+      const report = await runNemesis({ ...DEFAULT_NEMESIS, seed, smallFrames, ...(smallFrames ? { convergeWithinMs: CONVERGE_WITHIN_SMALL_FRAMES_MS } : {}) })
       const context =
         `seed ${seed} (replay: RUMORDB_TEST_SEED=${seed} npx vitest run test/engine/nemesis.test.ts)\n` +
         `${report.attempted} writes, ${report.acked} acknowledged, ${report.attempts} attempts, ${report.replays} replays, ` +
@@ -23,7 +35,7 @@ describe('randomized fault schedules on whole databases: convergence, honest syn
       if (smallFrames) expect(report.partedMessages, context).toBeGreaterThan(0)
       expect(report.problems, context).toEqual([])
       expect(report.convergedAfterMs, context).toBeDefined()
-      expect((report.convergedAfterMs as number) / ENGINE_TIMING.antiEntropyIntervalMs, context).toBeLessThanOrEqual(MAX_ROUNDS_TO_CONVERGE)
+      expect((report.convergedAfterMs as number) / ENGINE_TIMING.antiEntropyIntervalMs, context).toBeLessThanOrEqual(smallFrames ? MAX_ROUNDS_SMALL_FRAMES : MAX_ROUNDS_TO_CONVERGE)
     })
   }
 })
