@@ -525,8 +525,12 @@ export class ArcIndex {
   private fileFresh(from: number, to: number): void {
     const { positions, arcOfSlot, placeOfSlot, arcSlots, words, prints } = this
     const ring = this.current!
+    // Positions and tokens compared as 32-bit halves: reading a BigUint64Array element
+    // makes a BigInt, and a million of them cost more than the search.
+    const halves = LITTLE_ENDIAN ? new Uint32Array(positions.buffer, positions.byteOffset, positions.length * 2) : undefined
+    const tokens = LITTLE_ENDIAN ? new Uint32Array(ring.tokens.buffer, ring.tokens.byteOffset, ring.tokens.length * 2) : undefined
     for (let slot = from; slot < to; slot++) {
-      const arc = arcOf(ring, positions[slot]!)
+      const arc = halves === undefined ? arcOf(ring, positions[slot]!) : arcOfHalves(tokens!, halves[slot * 2 + 1]!, halves[slot * 2]!)
       arcOfSlot[slot] = arc
       if (arc < 0) continue
       let list = arcSlots[arc]
@@ -578,6 +582,27 @@ export class ArcIndex {
 }
 
 const NO_SLOTS = new Int32Array(0)
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1
+
+/**
+ * arcOf for a position given as its high and low 32 bits, against the ring's tokens viewed
+ * as little-endian 32-bit halves (low, high per token): the first token ≥ the position,
+ * wrapping to 0; -1 without tokens.
+ */
+function arcOfHalves(tokens: Uint32Array, hi: number, lo: number): number {
+  const count = tokens.length >>> 1
+  if (count === 0) return -1
+  let low = 0
+  let high = count
+  while (low < high) {
+    const mid = (low + high) >>> 1
+    const th = tokens[mid * 2 + 1]!
+    if (th < hi || (th === hi && tokens[mid * 2]! < lo)) low = mid + 1
+    else high = mid
+  }
+  return low === count ? 0 : low
+}
 
 /** The big-endian 32-bit word at `offset` of `bytes`. */
 function word(bytes: Uint8Array, offset: number): number {
