@@ -18,7 +18,7 @@ const CONVERGE_WITHIN_SMALL_FRAMES_MS = 90_000
 
 // RUMORDB_TEST_SEED=<n> replays one seed; RUMORDB_NEMESIS_SEEDS=<count> runs more, from RUMORDB_NEMESIS_FIRST (default 1).
 const FIRST = Number(process.env.RUMORDB_TEST_SEED ?? process.env.RUMORDB_NEMESIS_FIRST ?? 1)
-const COUNT = process.env.RUMORDB_TEST_SEED !== undefined ? 1 : Number(process.env.RUMORDB_NEMESIS_SEEDS ?? 200)
+const COUNT = process.env.RUMORDB_TEST_SEED !== undefined ? 1 : Number(process.env.RUMORDB_NEMESIS_SEEDS ?? 140)
 
 describe('randomized fault schedules on whole databases: convergence, honest sync status, nothing lost or counted twice', () => {
   for (let seed = FIRST; seed < FIRST + COUNT; seed++) {
