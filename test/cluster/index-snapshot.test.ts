@@ -166,7 +166,7 @@ describe(`saved anti-entropy index (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SE
   })
 })
 
-describe('KeySlots', () => {
+describe(`KeySlots (seed ${SEED})`, () => {
   it('finds every key it holds, in or out of order, after frees and reuse', () => {
     fc.assert(
       fc.property(fc.array(fc.record({ key: keyArb, drop: fc.boolean() }), { maxLength: 200 }), (ops) => {

@@ -521,35 +521,18 @@ export class ArcIndex {
     list.push(slot)
   }
 
-  /** `file` for slots [from, to) of an index being loaded: no arc's order is cached yet. */
+  /** Files slots [from, to) of an index being loaded, as `build` files a page. */
   private fileFresh(from: number, to: number): void {
-    const { positions, arcOfSlot, placeOfSlot, arcSlots, words, prints } = this
+    const { positions } = this
     const ring = this.current!
     // Positions and tokens compared as 32-bit halves: reading a BigUint64Array element
     // makes a BigInt, and a million of them cost more than the search.
     const halves = LITTLE_ENDIAN ? new Uint32Array(positions.buffer, positions.byteOffset, positions.length * 2) : undefined
     const tokens = LITTLE_ENDIAN ? new Uint32Array(ring.tokens.buffer, ring.tokens.byteOffset, ring.tokens.length * 2) : undefined
     for (let slot = from; slot < to; slot++) {
-      const arc = halves === undefined ? arcOf(ring, positions[slot]!) : arcOfHalves(tokens!, halves[slot * 2 + 1]!, halves[slot * 2]!)
-      arcOfSlot[slot] = arc
-      if (arc < 0) continue
-      let list = arcSlots[arc]
-      if (list === undefined) {
-        list = []
-        arcSlots[arc] = list
-      }
-      placeOfSlot[slot] = list.length
-      list.push(slot)
-      const base = arc * 4
-      const at = slot * 4
-      words[base] = (words[base]! ^ prints[at]!) >>> 0
-      words[base + 1] = (words[base + 1]! ^ prints[at + 1]!) >>> 0
-      words[base + 2] = (words[base + 2]! ^ prints[at + 2]!) >>> 0
-      words[base + 3] = (words[base + 3]! ^ prints[at + 3]!) >>> 0
+      this.file(slot, halves === undefined ? arcOf(ring, positions[slot]!) : arcOfHalves(tokens!, halves[slot * 2 + 1]!, halves[slot * 2]!))
     }
-    this.version++
     this.changes++
-    this.arcChanges.fill(this.changes)
   }
 
   /** Takes a slot out of its arc's list and aggregate (the list's last slot takes its place). */
