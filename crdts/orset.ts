@@ -7,18 +7,14 @@ import {
   assertActor,
   createEncoder,
   decodeStrict,
+  FORMAT_VERSION,
   readCount,
   readHeader,
-  readString,
-  readVarUint,
   toUint8Array,
   writeHeader,
-  writeString,
-  writeVarUint,
   type Decoder,
-  type Encoder,
 } from './codec.js'
-import { canonicalJson, MAX_JSON_BYTES, ownedJsonCopy, parseCanonicalJson } from './canonical-json.js'
+import { canonicalJson, ownedJsonCopy } from './canonical-json.js'
 import {
   compareDots,
   contextFromDots,
@@ -36,7 +32,20 @@ import {
   type CausalContext,
   type Dot,
 } from './causal-context.js'
-import { CrdtDecodeError, InvalidValueError } from './errors.js'
+import { CrdtDecodeError } from './errors.js'
+import { chunkedState, chunksOf, findEntry, patchChunks, sizeOf, type EntryChange } from './orset-chunks.js'
+import {
+  actorIndex,
+  checkDotsUnique,
+  joinPaging,
+  ORSET_PAGED_VERSION,
+  pageORSet,
+  readDots,
+  readElement,
+  readPagedState,
+  readVersion,
+  writeDots,
+} from './orset-pages.js'
 import type { Crdt, JsonValue, Witnessing } from './types.js'
 
 export interface ORSetEntry {
@@ -133,20 +142,6 @@ function joinDots(d1: readonly Dot[], c1: CausalContext, d2: readonly Dot[], c2:
   return out
 }
 
-/** Index of the entry with `key` in sorted `entries`; when missing, -(where it would go) - 1. */
-function indexOfKey(entries: readonly ORSetEntry[], key: string): number {
-  let lo = 0
-  let hi = entries.length - 1
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1
-    const k = (entries[mid] as ORSetEntry).key
-    if (k === key) return mid
-    if (k < key) lo = mid + 1
-    else hi = mid - 1
-  }
-  return -lo - 1
-}
-
 function withDots(entry: ORSetEntry, dots: readonly Dot[]): ORSetEntry {
   return dots === entry.dots ? entry : { key: entry.key, value: entry.value, dots }
 }
@@ -161,8 +156,8 @@ const SMALL_DELTA = 32
  */
 function merge(a: ORSetState, b: ORSetState): ORSetState {
   if (a === b) return a
-  if (b.entries.length < a.entries.length) return smallIntoLarge(a, b) ?? mergeLinear(a, b)
-  if (a.entries.length < b.entries.length) return smallIntoLarge(b, a) ?? mergeLinear(a, b)
+  if (sizeOf(b) < sizeOf(a)) return smallIntoLarge(a, b) ?? mergeLinear(a, b)
+  if (sizeOf(a) < sizeOf(b)) return smallIntoLarge(b, a) ?? mergeLinear(a, b)
   return mergeLinear(a, b)
 }
 
@@ -176,42 +171,44 @@ function merge(a: ORSetState, b: ORSetState): ORSetState {
  * `small` itself (big keeps entries small lacks).
  */
 function smallIntoLarge(big: ORSetState, small: ORSetState): ORSetState | undefined {
-  const S = small.entries
-  if (S.length > SMALL_DELTA || contextSize(small.context) > SMALL_DELTA) return undefined
-  const B = big.entries
+  const found = foundOfSmall(big, small)
+  if (found === undefined) return undefined
   const cb = big.context
   const cs = small.context
-  const places = S.map((entry) => indexOfKey(B, entry.key))
-  for (const [actor, { contiguous, cloud }] of cs) {
-    const check = (counter: number): boolean => !contextHas(cb, actor, counter) || places.some((at) => at >= 0 && (B[at] as ORSetEntry).dots.some((d) => d.actor === actor && d.counter === counter))
-    for (let c = 1; c <= contiguous; c++) if (!check(c)) return undefined
-    for (const c of cloud) if (!check(c)) return undefined
-  }
-  // Each of small's elements: its joined entry (undefined when no dot is left), at its place in big.
-  const changes: { at: number; present: boolean; entry: ORSetEntry | undefined }[] = []
-  S.forEach((y, i) => {
-    const at = places[i] as number
-    if (at >= 0) {
-      const x = B[at] as ORSetEntry
+  // Each of small's elements whose entry changes: its joined entry (undefined when no dot is left).
+  const changes: EntryChange[] = []
+  small.entries.forEach((y, i) => {
+    const x = found[i]
+    if (x !== undefined) {
       const dots = joinDots(x.dots, cb, y.dots, cs)
-      if (dots !== x.dots) changes.push({ at, present: true, entry: dots.length === 0 ? undefined : dots === y.dots ? y : withDots(x, dots) })
+      if (dots !== x.dots) changes.push({ key: y.key, entry: dots.length === 0 ? undefined : dots === y.dots ? y : withDots(x, dots) })
     } else {
       const dots = withoutSeen(y.dots, cb)
-      if (dots.length > 0) changes.push({ at: -at - 1, present: false, entry: withDots(y, dots) })
+      if (dots.length > 0) changes.push({ key: y.key, entry: withDots(y, dots) })
     }
   })
   const context = joinContexts(cb, cs)
-  if (changes.length === 0) return context === cb ? big : { entries: B, context }
-  // One copy of big (a memory copy), then the changes spliced in from the last: `changes`
-  // are in ascending place order (S is sorted), so earlier places stay valid.
-  const out = B.slice()
-  for (let i = changes.length - 1; i >= 0; i--) {
-    const { at, present, entry } = changes[i]!
-    if (entry === undefined) out.splice(at, 1)
-    else if (present) out[at] = entry
-    else out.splice(at, 0, entry)
+  if (changes.length === 0 && context === cb) return big
+  // The chunks holding changed elements are copied, the others shared (orset-chunks.ts).
+  return chunkedState(changes.length === 0 ? chunksOf(big) : patchChunks(chunksOf(big), changes), context) as ORSetState
+}
+
+/**
+ * The entries `big` has for `small`'s elements (undefined where it has none), when joining
+ * them touches no other element of `big` (see smallIntoLarge); undefined when `small` is
+ * not small or that is not so.
+ */
+function foundOfSmall(big: ORSetState, small: ORSetState): (ORSetEntry | undefined)[] | undefined {
+  const S = small.entries
+  if (S.length > SMALL_DELTA || contextSize(small.context) > SMALL_DELTA) return undefined
+  const cb = big.context
+  const found = S.map((entry) => findEntry(big, entry.key) as ORSetEntry | undefined)
+  for (const [actor, { contiguous, cloud }] of small.context) {
+    const check = (counter: number): boolean => !contextHas(cb, actor, counter) || found.some((x) => x !== undefined && x.dots.some((d) => d.actor === actor && d.counter === counter))
+    for (let c = 1; c <= contiguous; c++) if (!check(c)) return undefined
+    for (const c of cloud) if (!check(c)) return undefined
   }
-  return { entries: out, context }
+  return found
 }
 
 /** One linear pass over both sorted entry lists; returns an input when the result equals it. */
@@ -274,7 +271,7 @@ export function mergeLinear(a: ORSetState, b: ORSetState): ORSetState {
 function add(s: ORSetState, actor: string, element: JsonValue): ORSetState {
   assertActor(actor)
   const key = canonicalJson(element)
-  const existing = s.entries[indexOfKey(s.entries, key)]
+  const existing = findEntry(s, key) as ORSetEntry | undefined
   const dot: Dot = { actor, counter: nextCounter(s.context, actor) }
   const value = existing?.value ?? ownedJsonCopy(element, key)
   return {
@@ -284,22 +281,20 @@ function add(s: ORSetState, actor: string, element: JsonValue): ORSetState {
 }
 
 function remove(s: ORSetState, element: JsonValue): ORSetState {
-  const existing = s.entries[indexOfKey(s.entries, canonicalJson(element))]
+  const existing = findEntry(s, canonicalJson(element))
   if (existing === undefined) return EMPTY
   return { entries: NO_ENTRIES, context: contextFromDots(existing.dots) }
 }
 
 function applyRemove(s: ORSetState, element: JsonValue): ORSetState {
-  const at = indexOfKey(s.entries, canonicalJson(element))
-  if (at < 0) return s
-  const entries = s.entries.slice()
-  entries.splice(at, 1)
-  return { entries, context: s.context }
+  const key = canonicalJson(element)
+  if (findEntry(s, key) === undefined) return s
+  return chunkedState(patchChunks(chunksOf(s), [{ key, entry: undefined }]), s.context) as ORSetState
 }
 
 function equals(a: ORSetState, b: ORSetState): boolean {
   if (a === b) return true
-  if (a.entries.length !== b.entries.length || !contextsEqual(a.context, b.context)) return false
+  if (sizeOf(a) !== sizeOf(b) || !contextsEqual(a.context, b.context)) return false
   for (let i = 0; i < a.entries.length; i++) {
     const x = a.entries[i] as ORSetEntry
     const y = b.entries[i] as ORSetEntry
@@ -308,60 +303,16 @@ function equals(a: ORSetState, b: ORSetState): boolean {
   return true
 }
 
-function actorIndex(actors: readonly string[]): Map<string, number> {
-  const index = new Map<string, number>()
-  actors.forEach((actor, i) => index.set(actor, i))
-  return index
-}
-
-/** Dots as (actor index, counter) pairs; the actor table is sorted, so index order is actor order. */
-function writeDots(enc: Encoder, dots: readonly Dot[], index: ReadonlyMap<string, number>): void {
-  writeVarUint(enc, dots.length)
-  for (const d of dots) {
-    writeVarUint(enc, index.get(d.actor) as number)
-    writeVarUint(enc, d.counter)
-  }
-}
-
-/** Reads sorted, distinct dots that the context `ctx` includes. */
-function readDots(dec: Decoder, ctx: CausalContext, actors: readonly string[], minCount: number): Dot[] {
-  const n = readCount(dec, 2, 'dot')
-  if (n < minCount) throw new CrdtDecodeError('element without dots')
-  const dots: Dot[] = []
-  let prevIndex = -1
-  let prevCounter = 0
-  for (let i = 0; i < n; i++) {
-    const index = readVarUint(dec)
-    const actor = actors[index]
-    if (actor === undefined) throw new CrdtDecodeError(`dot refers to actor #${index} of ${actors.length}`)
-    const counter = readVarUint(dec)
-    if (index < prevIndex || (index === prevIndex && counter <= prevCounter)) {
-      throw new CrdtDecodeError('dots not in strictly ascending order')
-    }
-    if (!contextHas(ctx, actor, counter)) throw new CrdtDecodeError(`dot (${actor}, ${counter}) is outside the causal context`)
-    prevIndex = index
-    prevCounter = counter
-    dots.push({ actor, counter })
-  }
-  return dots
-}
-
+/** Format version 2 (orset-pages.ts): the elements in pages a store can keep apart. */
 function encode(s: ORSetState): Uint8Array {
-  const actors = sortedActors(s.context)
-  const index = actorIndex(actors)
-  const enc = createEncoder(16 + actors.length * 24 + s.entries.length * 24)
-  writeHeader(enc, TAG)
-  writeContext(enc, s.context, actors)
-  writeVarUint(enc, s.entries.length)
-  for (const entry of s.entries) {
-    writeString(enc, entry.key)
-    writeDots(enc, entry.dots, index)
-  }
-  return toUint8Array(enc)
+  return joinPaging(pageORSet(s))
 }
 
+/** Version 2 (orset-pages.ts), or version 1: one actor table, then every element. */
 function readState(dec: Decoder): ORSetState {
-  readHeader(dec, TAG, 'orset')
+  const version = readVersion(dec, TAG, 'orset')
+  if (version === ORSET_PAGED_VERSION) return readPagedState(dec)
+  if (version !== FORMAT_VERSION) throw new CrdtDecodeError(`unsupported orset format version ${version}`)
   const { ctx, actors } = readContext(dec)
   // An element takes at least 5 bytes: length, one character, dot count, one dot.
   const n = readCount(dec, 5, 'element')
@@ -370,26 +321,13 @@ function readState(dec: Decoder): ORSetState {
   const used = new Map(actors.map((actor) => [actor, [] as number[]]))
   let prevKey: string | undefined
   for (let i = 0; i < n; i++) {
-    const key = readString(dec, MAX_JSON_BYTES)
-    if (prevKey !== undefined && !(prevKey < key)) throw new CrdtDecodeError('elements not in strictly ascending order')
+    const { key, value } = readElement(dec, prevKey)
     prevKey = key
-    let value: JsonValue
-    try {
-      value = parseCanonicalJson(key)
-    } catch (cause) {
-      if (cause instanceof InvalidValueError) throw new CrdtDecodeError(`bad element: ${cause.message}`, { cause })
-      throw cause
-    }
     const dots = readDots(dec, ctx, actors, 1)
     for (const d of dots) (used.get(d.actor) as number[]).push(d.counter)
     entries.push({ key, value, dots })
   }
-  for (const [actor, counters] of used) {
-    counters.sort((x, y) => x - y)
-    for (let k = 1; k < counters.length; k++) {
-      if (counters[k] === counters[k - 1]) throw new CrdtDecodeError(`dot (${actor}, ${counters[k]}) tags two elements`)
-    }
-  }
+  checkDotsUnique(used)
   return { entries, context: ctx }
 }
 
@@ -439,7 +377,7 @@ export const ORSet: ORSetType = Object.freeze({
   add,
   remove,
   applyRemove,
-  has: (s: ORSetState, element: JsonValue) => indexOfKey(s.entries, canonicalJson(element)) >= 0,
+  has: (s: ORSetState, element: JsonValue) => findEntry(s, canonicalJson(element)) !== undefined,
   merge,
   value: (s: ORSetState) => s.entries.map((entry) => entry.value),
   equals,

@@ -5,6 +5,7 @@ import { CrdtDecodeError } from './errors.js'
 import { GCounter, type GCounterState } from './gcounter.js'
 import { LWWRegister, type LWWRegisterState } from './lww-register.js'
 import { ORSet, type ORSetState } from './orset.js'
+import { ORSET_PAGED_VERSION } from './orset-pages.js'
 import { PNCounter, type PNCounterState } from './pncounter.js'
 import type { CrdtTypeName, JsonValue } from './types.js'
 
@@ -42,12 +43,13 @@ export function isCrdtTypeName(name: unknown): name is CrdtTypeName {
 
 const byTag = new Map<number, CrdtTypeName>(crdtTypeNames.map((name) => [crdtTypes[name].tag, name]))
 
-/** The type of an encoded state, read from its tag and version bytes. */
+/** The type of an encoded state, read from its tag and version bytes (OR-sets: version 1 or 2). */
 export function typeOfEncoded(bytes: Uint8Array): CrdtTypeName {
   if (!(bytes instanceof Uint8Array)) throw new CrdtDecodeError('expected a Uint8Array')
   if (bytes.length < 2) throw new CrdtDecodeError('encoding shorter than its 2-byte header')
   const name = byTag.get(bytes[0] as number)
   if (name === undefined) throw new CrdtDecodeError(`unknown CRDT type tag ${bytes[0]}`)
-  if (bytes[1] !== FORMAT_VERSION) throw new CrdtDecodeError(`unsupported ${name} format version ${bytes[1]}`)
+  const paged = name === 'orset' && bytes[1] === ORSET_PAGED_VERSION
+  if (bytes[1] !== FORMAT_VERSION && !paged) throw new CrdtDecodeError(`unsupported ${name} format version ${bytes[1]}`)
   return name
 }

@@ -26,6 +26,8 @@ import {
   type ContentEntry,
   type KeyContent,
 } from '../../crdts/key-content.js'
+import { pageORSet, type ORSetPaging } from '../../crdts/orset-pages.js'
+import type { ORSetState } from '../../crdts/orset.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import type { Clock } from '../base/clock.js'
 import { heldBack, LogThrottle } from '../base/log-throttle.js'
@@ -33,8 +35,10 @@ import { silentLogger, type Logger } from '../base/logger.js'
 import { DatabaseClosedError, TypeMismatchError } from '../base/errors.js'
 import type { Operation } from '../base/operations.js'
 import { checkRemoteState } from './remote-guard.js'
+import { pagedWrite, pagingBytes, pagingDigest } from './paged-states.js'
 import { StateCache } from './state-cache.js'
-import type { Store, WriteBatch } from '../store/store.js'
+import { stateDigest } from '../store/digest.js'
+import type { KeyWrite, Store, WriteBatch } from '../store/store.js'
 
 export const META_ACTOR = 'actor'
 export const META_HLC = 'hlc'
@@ -48,7 +52,12 @@ export interface KeyState {
   readonly type: CrdtTypeName
   readonly state: unknown
   readonly content?: KeyContent
+  /** A single-type OR-set's state in pages, once a write made it (src/replica/paged-states.ts). */
+  readonly paging?: ORSetPaging
 }
+
+/** How a key's next state goes to the store: its bytes (the prefix, for a state in pages) and pages. */
+type StoredForm = Pick<KeyWrite, 'state' | 'pages'>
 
 export interface AppliedWrite {
   readonly key: string
@@ -242,10 +251,23 @@ export class Replica {
     const applied: AppliedWrite = { key, type: op.type, state, delta, witness: crdt.witness(delta) }
     const conflict = stored?.content
     const content = conflict === undefined ? undefined : withState(conflict, op.type, state)
-    const next: KeyState = content === undefined ? { type: op.type, state } : keyStateOf(content)
+    let next: KeyState
+    let form: StoredForm
+    if (content !== undefined) {
+      next = keyStateOf(content)
+      form = { state: encodeContent(content) }
+    } else if (op.type === 'orset') {
+      // Only the chunk of the added or removed element is encoded again (crdts/orset-pages.ts).
+      const paging = pageORSet(state as ORSetState)
+      next = { type: op.type, state, paging }
+      form = pagedWrite(paging)
+    } else {
+      next = { type: op.type, state }
+      form = { state: crdt.encode(state) }
+    }
     const batch: WriteBatch = {
       ...options.extras?.(applied),
-      keys: [{ key, type: next.type, state: content === undefined ? crdt.encode(state) : encodeContent(content), hlc: encodeTimestamp(timestamp) }],
+      keys: [{ key, type: next.type, ...form, hlc: encodeTimestamp(timestamp) }],
     }
     batch.meta = [...(batch.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }]
     await this.commit(key, next, batch, { key, type: op.type, state, origin: options.origin ?? 'local' })
@@ -263,7 +285,8 @@ export class Replica {
     if (this.closed) throw new DatabaseClosedError()
     const extras = options.extras
     const incoming = decodeContent(encoded)
-    const current = this.readContent(key)
+    const before = this.read(key)
+    const current = before === undefined ? undefined : (before.content ?? singleContent(before.type, before.state))
     try {
       checkRemoteState(key, incoming, current, this.actor)
     } catch (err) {
@@ -286,15 +309,21 @@ export class Replica {
       }
     }
     const joined = current === undefined ? incoming : joinContent(current, incoming)
-    const next = keyStateOf(joined)
-    if (current !== undefined && contentEquals(joined, current) && this.store.getKey(key) !== undefined) {
-      if (extras !== undefined) await this.store.write(extras)
-      return { key, type: next.type, state: next.state, changed: false }
+    // Nothing new, and the store holds the state's current encoding (a state written in an
+    // older format is written again, so digests agree with nodes that hold the new one).
+    if (current !== undefined && before !== undefined && contentEquals(joined, current)) {
+      const settled = this.withPaging(key, before)
+      const digest = this.store.getDigest(key)
+      if (digest !== undefined && sameBytes(digest, settled.paging === undefined ? stateDigest(encodeContent(current)) : pagingDigest(settled.paging))) {
+        if (extras !== undefined) await this.store.write(extras)
+        return { key, type: settled.type, state: settled.state, changed: false }
+      }
     }
+    const { next, form } = storedFormOf(joined)
     const timestamp = this.hlc.now()
     await this.commit(key, next, {
       ...extras,
-      keys: [{ key, type: next.type, state: encodeContent(joined), hlc: encodeTimestamp(timestamp) }],
+      keys: [{ key, type: next.type, ...form, hlc: encodeTimestamp(timestamp) }],
       meta: [...(extras?.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }],
     }, { key, type: next.type, state: next.state, origin: options.origin ?? 'remote' })
     return { key, type: next.type, state: next.state, changed: true }
@@ -306,7 +335,7 @@ export class Replica {
    */
   private async commit(key: string, next: KeyState, batch: WriteBatch, change: CommittedChange): Promise<void> {
     const written = this.store.write(batch)
-    this.cache.set(key, next, batch.keys?.[0]?.state.length ?? 0)
+    this.cache.set(key, next, next.paging === undefined ? (batch.keys?.[0]?.state.length ?? 0) : pagingBytes(next.paging))
     this.keyWritesInFlight++
     try {
       try {
@@ -321,6 +350,15 @@ export class Replica {
     }
   }
 
+  /** A single-type OR-set's state with its paging (made now, and cached, if the cache had none). */
+  private withPaging(key: string, current: KeyState): KeyState {
+    if (current.content !== undefined || current.type !== 'orset' || current.paging !== undefined) return current
+    const paging = pageORSet(current.state as ORSetState)
+    const settled = { ...current, paging }
+    this.cache.set(key, settled, pagingBytes(paging))
+    return settled
+  }
+
   /** Refusals are counted every time and logged at most once a minute per kind, with how many were held back. */
   private warnRefused(kind: 'clock-drift' | 'remote-state', key: string, err: unknown): void {
     const held = this.throttle.admit(kind)
@@ -333,6 +371,20 @@ export class Replica {
     this.changesNotified++
     for (const listener of this.listeners) listener(change)
   }
+}
+
+/** A joined content as the cache and the store take it: a single-type OR-set in pages. */
+function storedFormOf(joined: KeyContent): { next: KeyState; form: StoredForm } {
+  const next = keyStateOf(joined)
+  if (next.content !== undefined || next.type !== 'orset') return { next, form: { state: encodeContent(joined) } }
+  const paging = pageORSet(next.state as ORSetState)
+  return { next: { ...next, paging }, form: pagedWrite(paging) }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }
 
 /** The state of `type` in a key's stored state (its empty state when the key is missing). */

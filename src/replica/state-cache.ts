@@ -5,6 +5,7 @@
 // sets cannot crowd memory. Eviction is least recently used, in constant time (lru-cache).
 import { LRUCache } from 'lru-cache'
 import type { KeyContent } from '../../crdts/key-content.js'
+import type { ORSetPaging } from '../../crdts/orset-pages.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 
 export interface CachedState {
@@ -12,6 +13,8 @@ export interface CachedState {
   readonly state: unknown
   /** A key in a type conflict: everything it holds (src/replica.ts). */
   readonly content?: KeyContent
+  /** An OR-set's state in pages, as the store holds it (src/replica/paged-states.ts); absent until a write needs it. */
+  readonly paging?: ORSetPaging
 }
 
 export const DEFAULT_STATE_CACHE_BYTES = 32 * 1024 * 1024

@@ -12,6 +12,7 @@ export interface CommittedLayer {
   /** The file path, or a label for in-memory data; used in error messages. */
   readonly label: string
   getKey(key: string): StoredKey | undefined
+  getDigest(key: string): Uint8Array | undefined
   hasKey(key: string): boolean
   /** Keys in `range`, in byte order, at most `limit` (all when undefined). */
   scan(range: KeyRange, limit: number | undefined): StoredKey[]
@@ -77,6 +78,12 @@ export class GroupCommitStore implements Store {
     this.assertOpen()
     if (!storable(key)) return undefined
     return this.pending?.changes.keys.get(key) ?? this.layer.getKey(key)
+  }
+
+  getDigest(key: string): Uint8Array | undefined {
+    this.assertOpen()
+    if (!storable(key)) return undefined
+    return this.pending?.changes.keys.get(key)?.digest ?? this.layer.getDigest(key)
   }
 
   scan(opts: ScanOptions): StoredKey[] {

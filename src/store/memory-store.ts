@@ -88,6 +88,11 @@ class MemoryTables implements CommittedLayer {
     return k === undefined ? undefined : copyKey(k)
   }
 
+  getDigest(key: string): Uint8Array | undefined {
+    const k = this.data.keys.get(key)
+    return k === undefined ? undefined : new Uint8Array(k.digest)
+  }
+
   hasKey(key: string): boolean {
     return this.data.keys.has(key)
   }

@@ -60,8 +60,23 @@ const SCHEMA_V1 = `
   ) STRICT, WITHOUT ROWID;
 `
 
+// A state kept in pages (OR-sets, crdts/orset-pages.ts): keys.state holds its prefix,
+// keys.pages the digests of its pages in order (16 bytes each), and key_pages one row per
+// page, found by key and digest. NULL pages: the state is whole in keys.state.
+const SCHEMA_V2 = `
+  ALTER TABLE keys ADD COLUMN pages BLOB;
+
+  CREATE TABLE key_pages (
+    key    TEXT NOT NULL,
+    digest BLOB NOT NULL CHECK (length(digest) = 16),
+    bytes  BLOB NOT NULL,
+    PRIMARY KEY (key, digest)
+  ) STRICT, WITHOUT ROWID;
+`
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'keys, meta, idempotency, hints, members', up: (db) => db.exec(SCHEMA_V1) },
+  { version: 2, description: 'states in pages: keys.pages, key_pages', up: (db) => db.exec(SCHEMA_V2) },
 ]
 
 export interface MigrationResult {

@@ -4,19 +4,22 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import type Database from 'better-sqlite3'
 import type { CrdtTypeName } from '../../crdts/types.js'
+import { CorruptDatabaseError } from './errors.js'
 import type { CommittedLayer } from './group-commit-store.js'
 import type { KeyRange } from './key-order.js'
-import type { IdempotencyEntry, StagedChanges } from './staged-changes.js'
-import type { StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
+import { joinPages, type IdempotencyEntry, type StagedChanges } from './staged-changes.js'
+import type { StatePage, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
 import type { StoreHooks } from './store-hooks.js'
 
 type Bytes = Buffer
-interface KeyRow { key: string; type: string; state: Bytes; hlc: Bytes; digest: Bytes }
+interface KeyRow { key: string; type: string; state: Bytes; hlc: Bytes; digest: Bytes; pages: Bytes | null }
+interface PageRow { digest: Bytes; bytes: Bytes }
 interface DigestRow { key: string; digest: Bytes }
 interface HintRow { id: number; target: string; key: string; type: string; state: Bytes; created_at: number }
 interface MemberRow { peer_id: string; record: Bytes }
 
-const KEY_COLUMNS = 'key, type, state, hlc, digest'
+const KEY_COLUMNS = 'key, type, state, hlc, digest, pages'
+const DIGEST_BYTES = 16
 const HINT_COLUMNS = 'id, target, key, type, state, created_at'
 
 export class SqliteTables implements CommittedLayer {
@@ -48,11 +51,18 @@ export class SqliteTables implements CommittedLayer {
         [scanDigests('>=', false), scanDigests('>=', true)],
         [scanDigests('>', false), scanDigests('>', true)],
       ] as const,
-      upsertKey: db.prepare<[string, string, Uint8Array, Uint8Array, Uint8Array]>(
-        `INSERT INTO keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?)
+      getDigest: db.prepare<[string], Bytes>('SELECT digest FROM keys WHERE key = ?').pluck(),
+      // undefined: no such key; null: its state is whole; else the digests of its pages.
+      getPageList: db.prepare<[string], Bytes | null>('SELECT pages FROM keys WHERE key = ?').pluck(),
+      upsertKey: db.prepare<[string, string, Uint8Array, Uint8Array, Uint8Array, Uint8Array | null]>(
+        `INSERT INTO keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET type = excluded.type, state = excluded.state,
-           hlc = excluded.hlc, digest = excluded.digest`,
+           hlc = excluded.hlc, digest = excluded.digest, pages = excluded.pages`,
       ),
+      pagesOf: db.prepare<[string], PageRow>('SELECT digest, bytes FROM key_pages WHERE key = ?'),
+      putPage: db.prepare<[string, Uint8Array, Uint8Array]>('INSERT OR IGNORE INTO key_pages (key, digest, bytes) VALUES (?, ?, ?)'),
+      deletePage: db.prepare<[string, Uint8Array]>('DELETE FROM key_pages WHERE key = ? AND digest = ?'),
+      deletePages: db.prepare<[string]>('DELETE FROM key_pages WHERE key = ?'),
       getMeta: db.prepare<[string], Bytes>('SELECT value FROM meta WHERE name = ?').pluck(),
       putMeta: db.prepare<[string, Uint8Array]>(
         'INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value',
@@ -93,7 +103,12 @@ export class SqliteTables implements CommittedLayer {
 
   getKey(key: string): StoredKey | undefined {
     const row = this.sql.getKey.get(key)
-    return row === undefined ? undefined : toStoredKey(row)
+    return row === undefined ? undefined : this.toStoredKey(row)
+  }
+
+  getDigest(key: string): Uint8Array | undefined {
+    const digest = this.sql.getDigest.get(key)
+    return digest === undefined ? undefined : bytes(digest)
   }
 
   hasKey(key: string): boolean {
@@ -101,7 +116,7 @@ export class SqliteTables implements CommittedLayer {
   }
 
   scan(range: KeyRange, limit: number | undefined): StoredKey[] {
-    return scanRows(this.sql.scan, range, limit).map(toStoredKey)
+    return scanRows(this.sql.scan, range, limit).map((row) => this.toStoredKey(row))
   }
 
   scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[] {
@@ -191,12 +206,46 @@ export class SqliteTables implements CommittedLayer {
     rmSync(`${this.label}.${name}`, { force: true })
   }
 
+  /** A row as a StoredKey: a state kept in pages is read page by page and joined. */
+  private toStoredKey(row: KeyRow): StoredKey {
+    const base = { key: row.key, type: row.type as CrdtTypeName, hlc: bytes(row.hlc), digest: bytes(row.digest) }
+    if (row.pages === null) return { ...base, state: bytes(row.state) }
+    const byDigest = new Map(this.sql.pagesOf.all(row.key).map((p) => [hex(p.digest), bytes(p.bytes)]))
+    const prefix = bytes(row.state)
+    const pages = splitDigests(row.pages).map((digest): StatePage => {
+      const pageBytes = byDigest.get(hex(digest))
+      if (pageBytes === undefined) throw new CorruptDatabaseError(this.label, `the key ${JSON.stringify(row.key)} lists a page it does not have`)
+      return { digest, bytes: pageBytes }
+    })
+    return { ...base, state: joinPages(prefix, pages), paged: { prefix, pages } }
+  }
+
   /** Runs inside the transaction; throwing rolls all of it back. */
   private apply(changes: StagedChanges): number[] {
     const s = this.sql
     for (const k of changes.keys.values()) {
-      if (s.hasKey.get(k.key) === undefined) this.keyCount++
-      s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest)
+      const before = s.getPageList.get(k.key)
+      if (before === undefined) this.keyCount++
+      const held = before ?? null
+      if (k.paged === undefined) {
+        if (held !== null && held.length > 0) s.deletePages.run(k.key)
+        s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest, null)
+        continue
+      }
+      // Only the pages this row does not hold yet are written, and only those it no longer
+      // uses are deleted (pages are found by digest). A write of a big set changes a few
+      // pages in one place, so the lists are compared past their common start and end.
+      const { prefix, pages } = k.paged
+      const list = joinDigests(pages)
+      const old = held ?? new Uint8Array(0)
+      const { from, oldTo, newTo } = changedWindow(old, list)
+      const added = new Map<string, StatePage>()
+      for (let i = from; i < newTo; i++) added.set(hex(list, i), pages[i] as StatePage)
+      const dropped = new Set<string>()
+      for (let i = from; i < oldTo; i++) dropped.add(hex(old, i))
+      for (const [id, page] of added) if (!dropped.has(id)) s.putPage.run(k.key, page.digest, page.bytes)
+      for (const id of dropped) if (!added.has(id)) s.deletePage.run(k.key, Buffer.from(id, 'hex'))
+      s.upsertKey.run(k.key, k.type, prefix, k.hlc, k.digest, list)
     }
     for (const [name, value] of changes.meta) {
       if (value === null) s.deleteMeta.run(name)
@@ -224,14 +273,44 @@ function scanRows<Row>(statements: ScanStatements<Row>, range: KeyRange, limit: 
   return range.upper === undefined ? byLower[0].all(range.lower, max) : byLower[1].all(range.lower, range.upper, max)
 }
 
-function toStoredKey(row: KeyRow): StoredKey {
-  return {
-    key: row.key,
-    type: row.type as CrdtTypeName,
-    state: bytes(row.state),
-    hlc: bytes(row.hlc),
-    digest: bytes(row.digest),
+/** The 16-byte page digests a keys.pages value holds, in order (views, not copies). */
+function splitDigests(list: Bytes): Uint8Array[] {
+  const out: Uint8Array[] = []
+  for (let at = 0; at + DIGEST_BYTES <= list.length; at += DIGEST_BYTES) out.push(bytes(list.subarray(at, at + DIGEST_BYTES)))
+  return out
+}
+
+function joinDigests(pages: readonly StatePage[]): Uint8Array {
+  const out = new Uint8Array(pages.length * DIGEST_BYTES)
+  pages.forEach((p, i) => out.set(p.digest, i * DIGEST_BYTES))
+  return out
+}
+
+/** The i-th 16-byte digest of a list, or the whole of a single digest, in hex. */
+function hex(bytes: Uint8Array, i = 0): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset + i * DIGEST_BYTES, DIGEST_BYTES).toString('hex')
+}
+
+/**
+ * Where two digest lists differ: they agree on digests [0, from) and on their last digests
+ * from `oldTo` (old) and `newTo` (new) on.
+ */
+function changedWindow(old: Uint8Array, list: Uint8Array): { from: number; oldTo: number; newTo: number } {
+  const n = old.length / DIGEST_BYTES
+  const m = list.length / DIGEST_BYTES
+  const same = (i: number, j: number): boolean => {
+    for (let b = 0; b < DIGEST_BYTES; b++) if (old[i * DIGEST_BYTES + b] !== list[j * DIGEST_BYTES + b]) return false
+    return true
   }
+  let from = 0
+  while (from < n && from < m && same(from, from)) from++
+  let oldTo = n
+  let newTo = m
+  while (oldTo > from && newTo > from && same(oldTo - 1, newTo - 1)) {
+    oldTo--
+    newTo--
+  }
+  return { from, oldTo, newTo }
 }
 
 /** A plain Uint8Array view (no copy) of a Buffer SQLite returned. */

@@ -3,9 +3,9 @@
 // row replace earlier ones, so a turn that bumps one counter 1,000 times commits one row.
 import { crdtTypeNames, isCrdtTypeName } from '../../crdts/registry.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
-import { stateDigest } from './digest.js'
+import { pagedDigest, stateDigest } from './digest.js'
 import { InvalidStoreArgumentError } from './errors.js'
-import type { StoredHint, StoredKey, WriteBatch } from './store.js'
+import type { StatePage, StoredHint, StoredKey, WriteBatch } from './store.js'
 
 export interface IdempotencyEntry {
   result: Uint8Array
@@ -32,7 +32,7 @@ export class StagedChanges {
     this.operations++
     for (const k of batch.keys ?? []) {
       const state = copy(k.state)
-      this.keys.set(k.key, stagedKey(k.key, k.type, state, copy(k.hlc)))
+      this.keys.set(k.key, k.pages === undefined ? stagedKey(k.key, k.type, state, copy(k.hlc)) : stagedPagedKey(k.key, k.type, state, copy(k.hlc), k.pages))
     }
     for (const m of batch.meta ?? []) this.meta.set(m.name, m.value === null ? null : copy(m.value))
     for (const e of batch.idempotency ?? []) {
@@ -75,6 +75,40 @@ function stagedKey(key: string, type: CrdtTypeName, state: Uint8Array, hlc: Uint
   }
 }
 
+/** A staged state in pages: the whole state is joined only if someone reads it. */
+function stagedPagedKey(key: string, type: CrdtTypeName, prefix: Uint8Array, hlc: Uint8Array, pages: readonly StatePage[]): StoredKey {
+  let state: Uint8Array | undefined
+  let digest: Uint8Array | undefined
+  return {
+    key,
+    type,
+    get state() {
+      state ??= joinPages(prefix, pages)
+      return state
+    },
+    hlc,
+    get digest() {
+      digest ??= pagedDigest(prefix, pages.map((p) => p.digest))
+      return digest
+    },
+    paged: { prefix, pages },
+  }
+}
+
+/** A state kept in pages as one byte string: the prefix, then each page. */
+export function joinPages(prefix: Uint8Array, pages: readonly StatePage[]): Uint8Array {
+  let size = prefix.length
+  for (const p of pages) size += p.bytes.length
+  const out = new Uint8Array(size)
+  out.set(prefix, 0)
+  let at = prefix.length
+  for (const p of pages) {
+    out.set(p.bytes, at)
+    at += p.bytes.length
+  }
+  return out
+}
+
 function copy(bytes: Uint8Array): Uint8Array {
   return new Uint8Array(bytes)
 }
@@ -90,6 +124,13 @@ export function validateBatch(batch: WriteBatch): void {
     crdtType(k.type, 'keys[].type')
     bytes(k.state, 'keys[].state')
     bytes(k.hlc, 'keys[].hlc')
+    if (k.pages !== undefined) {
+      for (const p of list(k.pages, 'keys[].pages')) {
+        bytes(p.bytes, 'keys[].pages[].bytes')
+        bytes(p.digest, 'keys[].pages[].digest')
+        if (p.digest.length !== 16) fail(`keys[].pages[].digest must be 16 bytes, got ${p.digest.length}`)
+      }
+    }
   }
   for (const m of list(batch.meta, 'meta')) {
     text(m.name, 'meta[].name')
@@ -122,7 +163,7 @@ export function validateText(value: unknown, what: string): asserts value is str
   text(value, what)
 }
 
-function list<T>(value: T[] | undefined, what: string): T[] {
+function list<T>(value: readonly T[] | undefined, what: string): readonly T[] {
   if (value === undefined) return []
   if (!Array.isArray(value)) fail(`${what} must be an array`)
   return value

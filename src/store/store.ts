@@ -15,6 +15,20 @@ export interface StoredKey {
   hlc: Uint8Array
   /** `stateDigest(state)`: 16 bytes, computed by the store on write. */
   digest: Uint8Array
+  /** A state the store keeps in pages (KeyWrite.pages): its prefix and pages; `state` is their concatenation. */
+  paged?: PagedState
+}
+
+/** One page of a state kept in pages (an OR-set, crdts/orset-pages.ts). */
+export interface StatePage {
+  /** `pageDigest(bytes)`: 16 bytes. */
+  readonly digest: Uint8Array
+  readonly bytes: Uint8Array
+}
+
+export interface PagedState {
+  readonly prefix: Uint8Array
+  readonly pages: readonly StatePage[]
 }
 
 /** A key and its state digest: what an index of the store's contents reads. */
@@ -30,6 +44,13 @@ export interface KeyWrite {
   type: CrdtTypeName
   state: Uint8Array
   hlc: Uint8Array
+  /**
+   * A state in pages: `state` is then its prefix, and the whole state is `state` followed by
+   * every page's bytes. The store keeps one row per page and writes only the pages it does
+   * not hold yet, so a write that changed one page of a big set writes that page and the
+   * list of page digests. Pages are not copied: the caller must never change one.
+   */
+  pages?: readonly StatePage[]
 }
 
 export interface MetaWrite {
@@ -96,6 +117,8 @@ export interface Store {
   /** `scan` reading only keys and digests: no states, so an index builds without reading them. */
   scanDigests(opts: ScanOptions): StoredDigest[]
   countKeys(): number
+  /** The key's digest (StoredKey.digest) without reading its state; undefined when missing. */
+  getDigest(key: string): Uint8Array | undefined
   getMeta(name: string): Uint8Array | undefined
   /** `undefined` when missing or expired (`nowMs >= expiresAt`). */
   getIdempotency(id: string, nowMs: number): Uint8Array | undefined

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { CrdtDecodeError, InvalidValueError, ORSet, type ORSetState } from '../../crdts/index.js'
+import { encodePage, endsPage, joinPaging, pageORSet } from '../../crdts/orset-pages.js'
 
 const apply = (s: ORSetState, delta: ORSetState): ORSetState => ORSet.merge(s, delta)
 const add = (s: ORSetState, actor: string, e: Parameters<typeof ORSet.add>[2]): ORSetState => apply(s, ORSet.add(s, actor, e))
@@ -122,17 +123,57 @@ describe('ORSet', () => {
 
   it('rejects encodings whose dots lie outside the context or tag two elements', () => {
     const valid = ORSet.encode(add(add(ORSet.empty(), 'a', 'x'), 'a', 'y'))
-    // Layout: tag, version, 1 actor, "a", contiguous 2, no cloud, 2 elements, "\"x\"", 1 dot (0, 1), "\"y\"", 1 dot (0, 2).
-    expect([...valid]).toEqual([3, 1, 1, 1, 97, 2, 0, 2, 3, 34, 120, 34, 1, 0, 1, 3, 34, 121, 34, 1, 0, 2])
+    // Layout (format version 2): tag, version, context (1 actor, "a", contiguous 2, no cloud),
+    // then one page: its length 18, its actor table (1 actor, "a"), 2 elements, "\"x\"" with 1
+    // dot (0, 1), "\"y\"" with 1 dot (0, 2).
+    expect([...valid]).toEqual([3, 2, 1, 1, 97, 2, 0, 18, 1, 1, 97, 2, 3, 34, 120, 34, 1, 0, 1, 3, 34, 121, 34, 1, 0, 2])
     const outside = valid.slice()
-    outside[21] = 3
-    expect(() => ORSet.decode(outside)).toThrow(CrdtDecodeError)
+    outside[25] = 3
+    expect(() => ORSet.decode(outside)).toThrow(/outside the causal context/)
     const shared = valid.slice()
+    shared[25] = 1
+    expect(() => ORSet.decode(shared)).toThrow(/tags two elements/)
+    const unsorted = Uint8Array.from([3, 2, 1, 1, 97, 2, 0, 18, 1, 1, 97, 2, 3, 34, 121, 34, 1, 0, 1, 3, 34, 120, 34, 1, 0, 2])
+    expect(() => ORSet.decode(unsorted)).toThrow(/ascending/)
+    const foreignActor = Uint8Array.from([3, 2, 1, 1, 97, 2, 0, 18, 1, 1, 98, 2, 3, 34, 120, 34, 1, 0, 1, 3, 34, 121, 34, 1, 0, 2])
+    expect(() => ORSet.decode(foreignActor)).toThrow(/not in the causal context/)
+    const unusedActor = Uint8Array.from([3, 2, 2, 1, 97, 2, 0, 1, 98, 1, 0, 20, 2, 1, 97, 1, 98, 2, 3, 34, 120, 34, 1, 0, 1, 3, 34, 121, 34, 1, 0, 2])
+    expect(() => ORSet.decode(unusedActor)).toThrow(/tags no element/)
+    const emptyPage = Uint8Array.from([3, 2, 1, 1, 97, 2, 0, 2, 0, 0])
+    expect(() => ORSet.decode(emptyPage)).toThrow(CrdtDecodeError)
+    const nonCanonicalJson = Uint8Array.from([3, 2, 1, 1, 97, 1, 0, 11, 1, 1, 97, 1, 3, 49, 46, 48, 1, 0, 1]) // "1.0"
+    expect(() => ORSet.decode(nonCanonicalJson)).toThrow(/canonical/)
+  })
+
+  it('cuts pages after the elements that end pages, and decodes only that cut', () => {
+    // "e41" and "e97" end pages (orset-pages.ts endsPage); "e5" and "e6" do not.
+    expect([endsPage('"e41"'), endsPage('"e97"'), endsPage('"e5"'), endsPage('"e6"')]).toEqual([true, true, false, false])
+    let s = ORSet.empty()
+    for (const e of ['e41', 'e5', 'e6', 'e97']) s = add(s, 'a', e)
+    // Sorted: "e41" | "e5" "e6" "e97" | — two pages, the second ending with "e97".
+    const paging = pageORSet(s)
+    expect(paging.pages.map((p) => p.firstKey)).toEqual(['"e41"', '"e5"'])
+    const bytes = ORSet.encode(s)
+    expect(bytes).toEqual(joinPaging(paging))
+    expect(ORSet.equals(ORSet.decode(bytes), s)).toBe(true)
+    // The same elements in one page: "e41" would stand inside it.
+    const onePage = joinPaging({ prefix: paging.prefix, pages: [encodePage(s.entries, 0, s.entries.length)] })
+    expect(() => ORSet.decode(onePage)).toThrow(/inside a page/)
+    // "e5" cut off into a page of its own: that page ends with an element that does not end pages.
+    const split = ORSet.encode(ORSet.applyRemove(s, 'e6'))
+    expect(ORSet.decode(split).entries.map((e) => e.key)).toEqual(['"e41"', '"e5"', '"e97"'])
+  })
+
+  it('still decodes format version 1 (states written before pages), strictly', () => {
+    const v1 = Uint8Array.from([3, 1, 1, 1, 97, 2, 0, 2, 3, 34, 120, 34, 1, 0, 1, 3, 34, 121, 34, 1, 0, 2])
+    const decoded = ORSet.decode(v1)
+    expect(ORSet.value(decoded)).toEqual(['x', 'y'])
+    expect(ORSet.encode(decoded)[1]).toBe(2)
+    const shared = v1.slice()
     shared[21] = 1
     expect(() => ORSet.decode(shared)).toThrow(/tags two elements/)
     const unsorted = Uint8Array.from([3, 1, 1, 1, 97, 2, 0, 2, 3, 34, 121, 34, 1, 0, 1, 3, 34, 120, 34, 1, 0, 2])
     expect(() => ORSet.decode(unsorted)).toThrow(/ascending/)
-    const nonCanonicalJson = Uint8Array.from([3, 1, 1, 1, 97, 1, 0, 1, 3, 49, 46, 48, 1, 0, 1]) // "1.0"
-    expect(() => ORSet.decode(nonCanonicalJson)).toThrow(/canonical/)
+    expect(() => ORSet.decode(Uint8Array.from([3, 3, 0]))).toThrow(/version 3/)
   })
 })

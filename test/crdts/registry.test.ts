@@ -23,7 +23,10 @@ describe('registry', () => {
   it('rejects unknown tags, unknown versions and short input', () => {
     expect(() => typeOfEncoded(Uint8Array.from([9, 1, 0]))).toThrow(/unknown CRDT type tag 9/)
     expect(() => typeOfEncoded(Uint8Array.from([0, 1]))).toThrow(CrdtDecodeError)
-    expect(() => typeOfEncoded(Uint8Array.from([3, 2, 0]))).toThrow(/version/)
+    expect(() => typeOfEncoded(Uint8Array.from([3, 3, 0]))).toThrow(/version/)
+    expect(() => typeOfEncoded(Uint8Array.from([1, 2, 0]))).toThrow(/version/)
+    expect(typeOfEncoded(Uint8Array.from([3, 2]))).toBe('orset')
+    expect(typeOfEncoded(Uint8Array.from([3, 1, 0, 0]))).toBe('orset')
     expect(() => typeOfEncoded(Uint8Array.from([3]))).toThrow(CrdtDecodeError)
     expect(() => typeOfEncoded('x' as never)).toThrow(CrdtDecodeError)
   })

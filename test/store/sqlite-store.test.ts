@@ -16,6 +16,7 @@ import { APPLICATION_ID, MIGRATIONS, migrate, type Migration } from '../../src/s
 import { SqliteStore, type SqliteStoreOptions } from '../../src/store/sqlite-store.js'
 import { PAGE_CACHE_BYTES, WAL_AUTOCHECKPOINT_PAGES } from '../../src/store/sqlite-open.js'
 import type { KeyWrite } from '../../src/store/store.js'
+import { stateDigest } from '../../src/store/digest.js'
 import { sqliteHarness, tempDir } from './harness.js'
 import { runStoreTests } from './store-acceptance.js'
 
@@ -195,11 +196,11 @@ describe('SqliteStore', () => {
       new Database(path).close()
       const store = await open({ path })
       const latest = MIGRATIONS.at(-1)?.version
-      expect(latest).toBe(1)
+      expect(latest).toBe(2)
       expect(store.diagnostics()).toMatchObject({ userVersion: latest, applicationId: APPLICATION_ID, openedAtVersion: 0 })
       await store.close()
       const again = await open({ path })
-      expect(again.diagnostics().openedAtVersion).toBe(1)
+      expect(again.diagnostics().openedAtVersion).toBe(2)
     })
 
     it('creates a missing data directory', async () => {
@@ -213,13 +214,13 @@ describe('SqliteStore', () => {
       const path = join(scratch(), 'data.db')
       const db = new Database(path)
       cleanups.push(() => db.close())
-      expect(migrate(db, path)).toEqual({ from: 0, to: 1 })
+      expect(migrate(db, path, MIGRATIONS.slice(0, 1))).toEqual({ from: 0, to: 1 })
       let v1Runs = 0
-      const v2: Migration = { version: 2, description: 'add a column', up: (d) => d.exec('ALTER TABLE members ADD COLUMN seen INTEGER') }
-      const list: Migration[] = [{ version: 1, description: 'v1', up: () => void v1Runs++ }, v2]
+      const list: Migration[] = [{ version: 1, description: 'v1', up: () => void v1Runs++ }, MIGRATIONS[1]!]
       expect(migrate(db, path, list)).toEqual({ from: 1, to: 2 })
       expect(v1Runs).toBe(0)
       expect(db.pragma('user_version', { simple: true })).toBe(2)
+      expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'key_pages'").pluck().get()).toBe(1)
 
       const broken: Migration = { version: 3, description: 'fails half way', up: (d) => {
         d.exec('CREATE TABLE half (x)')
@@ -228,6 +229,49 @@ describe('SqliteStore', () => {
       expect(() => migrate(db, path, [...list, broken])).toThrow('boom')
       expect(db.pragma('user_version', { simple: true })).toBe(2)
       expect(db.prepare("SELECT count(*) FROM sqlite_schema WHERE name = 'half'").pluck().get()).toBe(0)
+    })
+  })
+
+  describe('states in pages', () => {
+    it('keeps one row per listed page: a new version writes its new pages and deletes those it dropped', async () => {
+      const path = join(scratch(), 'data.db')
+      const page = (...b: number[]) => ({ digest: stateDigest(Uint8Array.from(b)), bytes: Uint8Array.from(b) })
+      const [p1, p2, p3] = [page(1), page(2), page(3)]
+      const paged = (pages: { digest: Uint8Array; bytes: Uint8Array }[]): KeyWrite => ({ ...kw('set', new Uint8Array([9])), type: 'orset', pages })
+      const rows = (): unknown[] => {
+        const db = new Database(path, { readonly: true })
+        try {
+          return db.prepare('SELECT hex(digest) AS digest FROM key_pages ORDER BY 1').pluck().all()
+        } finally {
+          db.close()
+        }
+      }
+      const hexOf = (p: { digest: Uint8Array }) => Buffer.from(p.digest).toString('hex').toUpperCase()
+      let store = await open({ path })
+      await store.write({ keys: [paged([p1, p2])] })
+      // Two versions in one turn: only the last is committed, so p2 is never written.
+      const a = store.write({ keys: [paged([p2, p3])] })
+      const b = store.write({ keys: [paged([p1, p3])] })
+      await Promise.all([a, b])
+      await store.close()
+      expect(rows()).toEqual([p1, p3].map(hexOf).sort())
+      store = await open({ path })
+      expect(store.getKey('set')?.state).toEqual(new Uint8Array([9, 1, 3]))
+      await store.write({ keys: [kw('set', new Uint8Array([4]))] })
+      await store.close()
+      expect(rows()).toEqual([])
+    })
+
+    it('refuses to read a key whose page is missing, naming the file', async () => {
+      const path = join(scratch(), 'data.db')
+      let store = await open({ path })
+      await store.write({ keys: [{ ...kw('set'), type: 'orset', pages: [{ digest: stateDigest(new Uint8Array([1])), bytes: new Uint8Array([1]) }] }] })
+      await store.close()
+      const db = new Database(path)
+      db.exec('DELETE FROM key_pages')
+      db.close()
+      store = await open({ path })
+      expect(() => store.getKey('set')).toThrow(/lists a page it does not have/)
     })
   })
 

@@ -7,6 +7,7 @@ import { CommitError, InvalidStoreArgumentError, StoreClosedError } from '../../
 import type { StoreStats } from '../../src/store/group-commit-store.js'
 import type { KeyWrite, Store } from '../../src/store/store.js'
 import type { StoreHooks } from '../../src/store/store-hooks.js'
+import { pagedDigest } from '../../src/store/digest.js'
 
 export interface StoreUnderTest extends Store {
   stats?(): StoreStats
@@ -215,6 +216,43 @@ export function runStoreTests(
         await p
         expect(store.getMeta('identity')).toBeUndefined()
         expect(store.getMeta('hlc')).toEqual(bytes(2))
+      }))
+
+    it('keeps a state in pages: reads it whole, writes only the pages listed, across reopen and crash', () =>
+      withStore(async (h) => {
+        const page = (...b: number[]) => ({ digest: sha256Prefix(Uint8Array.from(b)), bytes: Uint8Array.from(b) })
+        const [p1, p2, p3] = [page(1, 1), page(2, 2, 2), page(3)]
+        let store = h.store
+        await store.write({ keys: [{ ...kw('set', bytes(7, 7), 'orset'), pages: [p1, p2] }, kw('plain', bytes(4))] })
+        const first = store.getKey('set')
+        expect(first?.state).toEqual(bytes(7, 7, 1, 1, 2, 2, 2))
+        expect(first?.digest).toEqual(pagedDigest(bytes(7, 7), [p1.digest, p2.digest]))
+        expect(store.getDigest('set')).toEqual(first?.digest)
+        expect(store.getDigest('plain')).toEqual(sha256Prefix(bytes(4)))
+        expect(store.getDigest('missing')).toBeUndefined()
+        expect(first?.paged?.pages.map((p) => p.bytes)).toEqual([p1.bytes, p2.bytes])
+        // A new version drops p2 and adds p3: staged reads see it at once, committed ones after.
+        const written = store.write({ keys: [{ ...kw('set', bytes(8), 'orset', 2), pages: [p1, p3] }] })
+        expect(store.getKey('set')?.state).toEqual(bytes(8, 1, 1, 3))
+        expect(store.getDigest('set')).toEqual(pagedDigest(bytes(8), [p1.digest, p3.digest]))
+        await written
+        const expected = { state: bytes(8, 1, 1, 3), hlc: hlc(2), digest: pagedDigest(bytes(8), [p1.digest, p3.digest]) }
+        expect(store.getKey('set')).toMatchObject(expected)
+        expect(store.scan({ prefix: 'se' })).toMatchObject([expected])
+        if (h.crash !== undefined) store = await h.crash()
+        else if (h.reopen !== undefined) {
+          await store.close()
+          store = await h.reopen()
+        }
+        expect(store.getKey('set')).toMatchObject(expected)
+        expect(store.scanDigests({})).toEqual([{ key: 'plain', digest: sha256Prefix(bytes(4)) }, { key: 'set', digest: expected.digest }])
+        // Written whole again: a plain row, as if it had never had pages.
+        await store.write({ keys: [kw('set', bytes(5), 'orset', 3)] })
+        expect(store.getKey('set')).toEqual({ key: 'set', type: 'orset', state: bytes(5), hlc: hlc(3), digest: sha256Prefix(bytes(5)) })
+        expect(store.countKeys()).toBe(2)
+        // A page digest of the wrong size refuses the batch, and nothing of it is staged.
+        await expect(store.write({ keys: [{ ...kw('set', bytes(6), 'orset', 4), pages: [{ digest: bytes(1), bytes: bytes(2) }] }] })).rejects.toThrow(InvalidStoreArgumentError)
+        expect(store.getKey('set')?.state).toEqual(bytes(5))
       }))
 
     it('keeps data aside: whole versions, across reopen and crash, removed on request, names checked', () =>

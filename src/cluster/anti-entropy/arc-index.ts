@@ -320,7 +320,9 @@ export class ArcIndex {
     if (store === undefined || current === undefined) return
     // A key the building scan has yet to reach: it will read the key then.
     if (building !== undefined && (building.after === undefined || compareKeys(key, building.after) > 0)) return
-    const stored = store.getKey(key)
+    // The digest only: reading a big set's state would join all its pages.
+    const digest = store.getDigest(key)
+    const stored = digest === undefined ? undefined : { digest }
     const slot = this.slots.get(key)
     if (slot !== undefined && stored !== undefined && this.sameDigest(slot, stored.digest)) return
     if (slot !== undefined || stored !== undefined) this.changes++
