@@ -125,6 +125,24 @@ export function findEntry(s: State, key: string): Entry | undefined {
   return chunk[indexOfKey(chunk, key)]
 }
 
+/** Up to `limit` entries after the element `key` (from the first when undefined), in order: one chunk's search, then the entries read. */
+export function entriesAfter(s: State, key: string | undefined, limit: number): Entry[] {
+  const chunks = chunksOf(s)
+  let c = 0
+  let at = 0
+  if (key !== undefined && chunks.length > 0) {
+    c = chunkIndexOf(chunks, key)
+    const found = indexOfKey(chunks[c] as Chunk, key)
+    at = found >= 0 ? found + 1 : -found - 1
+  }
+  const out: Entry[] = []
+  for (; c < chunks.length && out.length < limit; c++, at = 0) {
+    const chunk = chunks[c] as Chunk
+    for (; at < chunk.length && out.length < limit; at++) out.push(chunk[at] as Entry)
+  }
+  return out
+}
+
 /** A new entry for an element, or undefined to remove it. */
 export interface EntryChange {
   readonly key: string

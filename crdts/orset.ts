@@ -33,7 +33,7 @@ import {
   type Dot,
 } from './causal-context.js'
 import { CrdtDecodeError } from './errors.js'
-import { chunkedState, chunksOf, findEntry, patchChunks, sizeOf, type EntryChange } from './orset-chunks.js'
+import { chunkedState, chunksOf, entriesAfter, findEntry, patchChunks, sizeOf, type EntryChange } from './orset-chunks.js'
 import {
   actorIndex,
   checkDotsUnique,
@@ -90,6 +90,15 @@ export interface ORSetType extends Crdt<ORSetState, JsonValue[]>, Witnessing<ORS
   has(s: ORSetState, element: JsonValue): boolean
   /** The elements, deeply frozen, sorted by canonical JSON (UTF-16 code-unit order). */
   value(s: ORSetState): JsonValue[]
+  /** How many elements the set holds; no pass over them. */
+  size(s: ORSetState): number
+  /**
+   * Up to `limit` elements that sort after `after` (compared by canonical JSON, as `value`
+   * sorts; from the first when undefined), without a pass over the others: a page of a big
+   * set. `after` need not be in the set. Validates `after` like `add`; RangeError for a
+   * `limit` that is not a non-negative safe integer.
+   */
+  valuesAfter(s: ORSetState, after: JsonValue | undefined, limit: number): JsonValue[]
 }
 
 const TAG = 3
@@ -292,6 +301,12 @@ function applyRemove(s: ORSetState, element: JsonValue): ORSetState {
   return chunkedState(patchChunks(chunksOf(s), [{ key, entry: undefined }]), s.context) as ORSetState
 }
 
+function valuesAfter(s: ORSetState, after: JsonValue | undefined, limit: number): JsonValue[] {
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new RangeError(`limit must be a non-negative safe integer, got ${String(limit)}`)
+  const key = after === undefined ? undefined : canonicalJson(after)
+  return entriesAfter(s, key, limit).map((entry) => entry.value)
+}
+
 function equals(a: ORSetState, b: ORSetState): boolean {
   if (a === b) return true
   if (sizeOf(a) !== sizeOf(b) || !contextsEqual(a.context, b.context)) return false
@@ -380,6 +395,8 @@ export const ORSet: ORSetType = Object.freeze({
   has: (s: ORSetState, element: JsonValue) => findEntry(s, canonicalJson(element)) !== undefined,
   merge,
   value: (s: ORSetState) => s.entries.map((entry) => entry.value),
+  size: (s: ORSetState) => sizeOf(s),
+  valuesAfter,
   equals,
   encode,
   decode: (bytes: Uint8Array) => decodeStrict(bytes, readState),

@@ -80,17 +80,24 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
     // precedence wherever it appears on the line, so a `get --token` never reached get.
     .option('--session <token>', "session token a write printed: read a state that includes that write")
     .option('--require-quorum', 'fail (exit 1) instead of answering from fewer than r replicas')
-    .action(async (key: string, opts: { r?: string; session?: string; requireQuorum?: boolean }, cmd: Command) => {
+    .option('--limit <count>', 'a set: print at most this many elements (a page), and the --after for the next page')
+    .option('--after <json>', 'a set: only the elements after this one (JSON), e.g. the `next:` a page printed')
+    .action(async (key: string, opts: { r?: string; session?: string; requireQuorum?: boolean; limit?: string; after?: string }, cmd: Command) => {
       const query = new URLSearchParams()
       if (opts.r !== undefined) query.set('r', opts.r)
       if (opts.requireQuorum === true) query.set('requireQuorum', 'true')
       if (opts.session !== undefined) query.set('token', opts.session)
+      if (opts.limit !== undefined) query.set('limit', opts.limit)
+      if (opts.after !== undefined) query.set('after', JSON.stringify(parseJsonArg(opts.after, '--after')))
       const path = `v1/kv/${encodeURIComponent(key)}${query.size > 0 ? `?${query}` : ''}`
       const { status, body } = await callNode(clientOptions(flags(cmd)), 'GET', path)
       if (status === 404) throw new CliError(`${key}: no such key`)
       if (status !== 200) throw new CliError(errorReason(status, body))
-      const r = body as { key: string; type: string; value: unknown; replicas: number }
-      print(flags(cmd).json === true ? JSON.stringify(r) : `${r.key} (${r.type}) = ${show(r.value)}   [${r.replicas} replica${r.replicas === 1 ? '' : 's'}]`)
+      const r = body as { key: string; type: string; value: unknown; replicas: number; size?: number; next?: unknown }
+      if (flags(cmd).json === true) return print(JSON.stringify(r))
+      const page = r.size === undefined ? '' : `   (${(r.value as unknown[]).length} of ${r.size} elements)`
+      print(`${r.key} (${r.type}) = ${show(r.value)}   [${r.replicas} replica${r.replicas === 1 ? '' : 's'}]${page}`)
+      if (r.next !== undefined) print(`next: --after '${JSON.stringify(r.next)}'`)
     })
 
   for (const [name, type, op, help] of [

@@ -118,15 +118,30 @@ export function registerKvRoutes(app: FastifyInstance, deps: RouteDeps): void {
       }),
   )
 
-  app.get<{ Params: { key: string }; Querystring: { r?: string; token?: string; requireQuorum?: 'true' | 'false' } }>(
+  app.get<{ Params: { key: string }; Querystring: { r?: string; token?: string; requireQuorum?: 'true' | 'false'; after?: string; limit?: string } }>(
     '/v1/kv/:key',
     { schema: { params: keyParamsSchema, querystring: readQuerySchema, response: readResponseSchema } },
     async (request, reply) => {
       const { key } = request.params
-      const { r, token, requireQuorum } = request.query
+      const { r, token, requireQuorum, after, limit } = request.query
+      let afterElement: JsonValue | undefined
+      if (after !== undefined) {
+        try {
+          afterElement = JSON.parse(after) as JsonValue
+        } catch {
+          const { status, body } = failure(400, 'INVALID_REQUEST', 'after must be an element of the set as JSON text (e.g. after=%22apple%22 for "apple"); pass the `next` of the previous page')
+          return reply.code(status).send(body)
+        }
+      }
       let found
       try {
-        found = await db.get(key, { r: r === undefined ? undefined : Number(r), token, requireQuorum: requireQuorum === 'true' })
+        found = await db.get(key, {
+          r: r === undefined ? undefined : Number(r),
+          token,
+          requireQuorum: requireQuorum === 'true',
+          ...(afterElement === undefined ? {} : { after: afterElement }),
+          ...(limit === undefined ? {} : { limit: Number(limit) }),
+        })
       } catch (err) {
         metrics.operation('unknown', 'get', outcomeOf(err))
         throw err

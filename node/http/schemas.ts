@@ -109,6 +109,9 @@ export const readQuerySchema = {
     r: POSITIVE_SMALL_INT,
     token: { type: 'string', minLength: 1, maxLength: 4096 },
     requireQuorum: { type: 'string', enum: ['true', 'false'] },
+    /** A page of a set: its elements after this one (JSON text of an element), at most `limit`. */
+    after: { type: 'string', maxLength: 96 * 1024 },
+    limit: KEYS_LIMIT,
   },
 } as const
 
@@ -200,7 +203,7 @@ export const readResponseSchema = {
   200: {
     type: 'object',
     required: ['key', 'type', 'value', 'replicas'],
-    properties: { key: { type: 'string' }, type: crdtType, value: ANY_JSON, replicas: { type: 'integer' } },
+    properties: { key: { type: 'string' }, type: crdtType, value: ANY_JSON, replicas: { type: 'integer' }, size: { type: 'integer' }, next: ANY_JSON },
   },
   404: errorResponse,
   409: errorResponse,

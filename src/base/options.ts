@@ -26,6 +26,8 @@ export const optionKinds = {
   nonNegativeInteger: kind('a non-negative integer', (v) => Number.isSafeInteger(v) && (v as number) >= 0),
   function: kind('a function', (v) => typeof v === 'function'),
   object: kind('an object', (v) => typeof v === 'object' && v !== null && !Array.isArray(v)),
+  /** Any value but undefined (checked further where it is used, e.g. an OR-set element). */
+  defined: kind('a value', (v) => v !== undefined),
   oneOf: (...values: readonly string[]): OptionKind => kind(`one of ${values.map((v) => JSON.stringify(v)).join(', ')}`, (v) => values.includes(v as string)),
 } as const
 

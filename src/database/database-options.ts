@@ -6,6 +6,9 @@ import { READ_OPTIONS, WRITE_OPTIONS } from './handles.js'
 
 export { READ_OPTIONS, WRITE_OPTIONS }
 
+/** db.get: a read, and for an OR-set a page of its elements (GetOptions). */
+export const GET_OPTIONS: OptionSpec = { ...READ_OPTIONS, after: optionKinds.defined, limit: optionKinds.positiveInteger }
+
 export const RESOLVE_OPTIONS: OptionSpec = { w: optionKinds.positiveInteger, requireQuorum: optionKinds.boolean }
 
 export const KEYS_OPTIONS: OptionSpec = {

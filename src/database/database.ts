@@ -1,7 +1,7 @@
 // The embedded database: `openDatabase({ dataDir })` → typed handles per key, change
 // subscriptions and scans, durable in SQLite. With the network off, this node is the only
 // replica and applies every write itself.
-import { decodeContent, isCrdtTypeName, visibleEntries, type ContentEntry } from '../../crdts/index.js'
+import { decodeContent, isCrdtTypeName, ORSet, visibleEntries, type ContentEntry, type JsonValue, type ORSetState } from '../../crdts/index.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { conflictOf } from '../replica/key-view.js'
 import { CRDT_TYPE_NAMES } from '../base/operations.js'
@@ -32,7 +32,7 @@ import type { Store } from '../store/store.js'
 import { Subscriptions, type Change, type ChangeListener } from './subscriptions.js'
 import { validateKey } from '../base/validation.js'
 import { checkOptions } from '../base/options.js'
-import { KEYS_OPTIONS, READ_OPTIONS, RESOLVE_OPTIONS, SCAN_OPTIONS, WRITE_OPTIONS } from './database-options.js'
+import { GET_OPTIONS, KEYS_OPTIONS, RESOLVE_OPTIONS, SCAN_OPTIONS, WRITE_OPTIONS } from './database-options.js'
 import type { PathWriteResult, WritePath } from '../replica/write-path.js'
 
 export { DATABASE_FILE }
@@ -41,8 +41,21 @@ const META_HEALTH_PROBE = 'health-probe'
 export interface KeyValue {
   readonly key: string
   readonly type: CrdtTypeName
+  /** For a page of an OR-set (GetOptions `after` / `limit`): that page's elements. */
   readonly value: unknown
   readonly replicas: number
+  /** A page of an OR-set: how many elements the whole set holds. */
+  readonly size?: number
+  /** A page of an OR-set with more elements after it: pass this as `after` for the next page. */
+  readonly next?: JsonValue
+}
+
+/** db.get's options: a read's, and for an OR-set, a page of its elements. */
+export interface GetOptions extends ReadOptions {
+  /** Only the elements that sort after this one (by canonical JSON; it need not be in the set). */
+  readonly after?: JsonValue
+  /** At most this many elements (a positive integer). */
+  readonly limit?: number
 }
 
 export type DatabaseStatus =
@@ -147,15 +160,25 @@ export class Database implements KeyAccess {
   }
 
   /** A key's type, value and how many replicas answered; undefined when no replica has it. */
-  get(key: string, options: ReadOptions = {}): Promise<KeyValue | undefined> {
+  get(key: string, options: GetOptions = {}): Promise<KeyValue | undefined> {
     return this.track(async () => {
-      checkOptions(options, READ_OPTIONS, 'db.get')
+      checkOptions(options, GET_OPTIONS, 'db.get')
       this.assertOpen()
       validateKey(key)
       const token = options.token === undefined ? undefined : decodeSessionToken(key, options.token)
       const result = await this.path.read(key, token?.type, { r: options.r, requireQuorum: options.requireQuorum, witness: token?.witness })
       if (result.type === undefined) return undefined
-      return { key, type: result.type, value: crdtOf(result.type).value(result.state), replicas: result.replicas }
+      const { after, limit } = options
+      if (after === undefined && limit === undefined) return { key, type: result.type, value: crdtOf(result.type).value(result.state), replicas: result.replicas }
+      if (result.type !== 'orset') {
+        throw new InvalidOptionError(`db.get: after and limit page the elements of a set, but ${JSON.stringify(key)} holds a ${result.type}; read it without them`)
+      }
+      const state = result.state as ORSetState
+      const max = limit ?? Number.MAX_SAFE_INTEGER
+      const page = ORSet.valuesAfter(state, after, max === Number.MAX_SAFE_INTEGER ? max : max + 1)
+      const more = page.length > max
+      const value = more ? page.slice(0, max) : page
+      return { key, type: result.type, value, replicas: result.replicas, size: ORSet.size(state), ...(more ? { next: value[value.length - 1] } : {}) }
     })
   }
 

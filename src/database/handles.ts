@@ -41,6 +41,18 @@ export const WRITE_OPTIONS: OptionSpec = {
 
 export const READ_OPTIONS: OptionSpec = { token: optionKinds.string, r: optionKinds.positiveInteger, requireQuorum: optionKinds.boolean }
 
+/** A page of a set's elements: those that sort after `after` (by canonical JSON), at most `limit`. */
+export interface SetPageOptions extends ReadOptions {
+  /** An element (need not be in the set): the page starts after it. */
+  readonly after?: JsonValue
+  readonly limit?: number
+}
+
+export const SET_PAGE_OPTIONS: OptionSpec = { ...READ_OPTIONS, after: optionKinds.defined, limit: optionKinds.nonNegativeInteger }
+
+/** Elements read per page by `set(key).elements()` unless `pageSize` says otherwise. */
+export const DEFAULT_ELEMENTS_PAGE = 1000
+
 export interface WriteResult<V> {
   readonly value: V
   /** Opaque session token for read-your-writes. */
@@ -124,10 +136,39 @@ export class SetHandle extends Handle<'orset'> {
   async remove(element: JsonValue, options?: WriteOptions): Promise<WriteResult<JsonValue[]>> {
     return this.write({ type: 'orset', op: 'remove', element }, options)
   }
-  /** The elements, sorted by canonical JSON. */
-  async values(options?: ReadOptions): Promise<JsonValue[]> {
-    checkOptions(options, READ_OPTIONS, this.where('values'))
-    return this.value(options)
+  /**
+   * The elements, sorted by canonical JSON; with `after` or `limit`, one page of them (the
+   * elements after `after`, at most `limit`), found without a pass over the others.
+   */
+  async values(options?: SetPageOptions): Promise<JsonValue[]> {
+    checkOptions(options, SET_PAGE_OPTIONS, this.where('values'))
+    const { after, limit, ...read } = options ?? {}
+    const state = (await this.access.readState(this.key, 'orset', read)) as ORSetState
+    if (after === undefined && limit === undefined) return ORSet.value(state)
+    return ORSet.valuesAfter(state, after, limit ?? Number.MAX_SAFE_INTEGER)
+  }
+
+  /** How many elements the set holds. */
+  async size(options?: ReadOptions): Promise<number> {
+    checkOptions(options, READ_OPTIONS, this.where('size'))
+    return ORSet.size((await this.access.readState(this.key, 'orset', options)) as ORSetState)
+  }
+
+  /**
+   * Every element in canonical-JSON order, read a page at a time (`pageSize`, default
+   * 1,000): each page is a new read, so an element added or removed meanwhile may or may
+   * not appear, but none appears twice and every element present throughout appears.
+   */
+  async *elements(options?: ReadOptions & { readonly pageSize?: number }): AsyncGenerator<JsonValue, void, undefined> {
+    checkOptions(options, { ...READ_OPTIONS, pageSize: optionKinds.positiveInteger }, this.where('elements'))
+    const { pageSize = DEFAULT_ELEMENTS_PAGE, ...read } = options ?? {}
+    let after: JsonValue | undefined
+    for (;;) {
+      const page = await this.values({ ...read, ...(after === undefined ? {} : { after }), limit: pageSize })
+      yield* page
+      if (page.length < pageSize) return
+      after = page[page.length - 1]
+    }
   }
   async has(element: JsonValue, options?: ReadOptions): Promise<boolean> {
     checkOptions(options, READ_OPTIONS, this.where('has'))

@@ -55,6 +55,12 @@ describe(`OR-set pages (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} npx vite
           const paging = pageORSet(after)
           expect(paging.pages.map((p) => hex({ prefix: new Uint8Array(0), pages: [p] }))).toEqual(chunks.map((c) => Buffer.from(encodePage(c, 0, c.length).bytes).toString('hex')))
           expect(hex(paging)).toBe(Buffer.from(ORSet.encode({ entries: [...after.entries], context: after.context })).toString('hex'))
+          // A page of values after any element is the slice of all values after it, and size the count.
+          const start = POOL[(o.element * 7) % POOL.length]!
+          const limit = o.from * 5 + 1
+          expect(ORSet.valuesAfter(after, start, limit)).toEqual(ORSet.value(after).filter((v) => JSON.stringify(v) > JSON.stringify(start)).slice(0, limit))
+          expect(ORSet.valuesAfter(after, undefined, limit)).toEqual(ORSet.value(after).slice(0, limit))
+          expect(ORSet.size(after)).toBe(after.entries.length)
           // One add or remove replaces at most two chunks (the element's, and the next when the element ended its chunk).
           if (o.kind === 'add' || (o.kind === 'remove' && o.from !== 0)) {
             const old = chunksOf(before)
