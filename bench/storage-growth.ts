@@ -327,7 +327,7 @@ function notes(o: GrowthBenchOptions): string[] {
       "between two status polls beyond the interval, this process's CPU time in it, and how far the index build was then. " +
       'Memory: process.memoryUsage() after gc, before the call and once ready with the database open, per key.',
     `Set: one OR-set; before each size its elements are preloaded while the database is closed (built with the pure OR-set API as adds ` +
-      'of another actor and written through the store: growing it by API adds is quadratic today). Then untimed adds ' +
+      'of another actor and written through the store: growing it by awaited API adds would take far longer than the measurement). Then untimed adds ' +
       `(${o.set.warmupAdds}, the first decoding the stored state) and up to ${o.set.samples} timed adds of new elements, one at a time ` +
       `(fewer where an add is slow: a ${formatNumber(o.set.budgetMs / 1000, 0)} s budget, at least ${o.set.minSamples}); raw: one-row ` +
       'upserts of a blob as large as the encoded state, one transaction each.',

@@ -163,6 +163,11 @@ function applyChange(entries: Entry[], change: EntryChange): void {
  * the chunks holding changed elements are copied and cut again; the others are the same
  * objects. When the element that ended a chunk goes, the chunk runs on into the next one,
  * which is taken in too, so the cut is the one `cutChunks` would make from scratch.
+ *
+ * Which entries of the copied chunks end pages is known without reading their keys (in a
+ * chunk only the last can, and does unless the chunk is the state's last): only the changed
+ * entries are hashed. Reading every key of a chunk on each write cost more than the rest of
+ * the write, since those strings are rarely in the CPU's cache.
  */
 export function patchChunks(chunks: readonly Chunk[], changes: readonly EntryChange[]): Chunk[] {
   const out: Chunk[] = []
@@ -171,19 +176,46 @@ export function patchChunks(chunks: readonly Chunk[], changes: readonly EntryCha
   while (c < changes.length) {
     const p = Math.max(next, chunkIndexOf(chunks, (changes[c] as EntryChange).key))
     for (let i = next; i < p; i++) out.push(chunks[i] as Chunk)
-    const region: Entry[] = p < chunks.length ? [...(chunks[p] as Chunk)] : []
+    const region: Entry[] = p < chunks.length ? (chunks[p] as Chunk).slice() : []
+    // Entries whose endsPage is not implied by where they stood: the changed ones, and
+    // the last entry of the state's last chunk.
+    const unknown: Entry[] = []
+    // The last entries of copied chunks that are not the state's last: they end pages.
+    const ending: Entry[] = []
+    const noteLast = (q: number): void => {
+      const chunk = chunks[q] as Chunk
+      ;(q + 1 < chunks.length ? ending : unknown).push(chunk[chunk.length - 1] as Entry)
+    }
+    if (p < chunks.length) noteLast(p)
     let q = p
     for (;;) {
       const upper = q + 1 < chunks.length ? ((chunks[q + 1] as Chunk)[0] as Entry).key : undefined
-      while (c < changes.length && (upper === undefined || (changes[c] as EntryChange).key < upper)) applyChange(region, changes[c++] as EntryChange)
+      while (c < changes.length && (upper === undefined || (changes[c] as EntryChange).key < upper)) {
+        const change = changes[c++] as EntryChange
+        applyChange(region, change)
+        if (change.entry !== undefined) unknown.push(change.entry)
+      }
       const last = region[region.length - 1]
-      if (upper === undefined || last === undefined || endsPage(last.key)) break
+      if (upper === undefined || last === undefined || ends(last, unknown, ending)) break
       q++
       region.push(...(chunks[q] as Chunk))
+      noteLast(q)
     }
-    cutChunks(region, 0, region.length, out)
+    let start = 0
+    for (let i = 0; i < region.length; i++) {
+      if (!ends(region[i] as Entry, unknown, ending)) continue
+      out.push(region.slice(start, i + 1))
+      start = i + 1
+    }
+    if (start < region.length) out.push(region.slice(start))
     next = q + 1
   }
   for (let i = next; i < chunks.length; i++) out.push(chunks[i] as Chunk)
   return out
+}
+
+/** Whether an entry of a region being cut ends pages, reading its key only when that is not known (patchChunks). */
+function ends(entry: Entry, unknown: readonly Entry[], ending: readonly Entry[]): boolean {
+  if (ending.includes(entry)) return true
+  return unknown.includes(entry) && endsPage(entry.key)
 }

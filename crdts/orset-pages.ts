@@ -43,8 +43,6 @@ const TAG = 3
 export const ORSET_PAGED_VERSION = 2
 
 export interface ORSetPage {
-  /** Canonical JSON of the page's first element. */
-  readonly firstKey: string
   /** The page as the state's bytes hold it: its length as a varuint, then its body. */
   readonly bytes: Uint8Array
 }
@@ -107,10 +105,18 @@ function encodePrefix(context: CausalContext): Uint8Array {
 /** The page holding entries[from, to). */
 export function encodePage(entries: readonly Entry[], from: number, to: number): ORSetPage {
   const used = new Set<string>()
-  for (let i = from; i < to; i++) for (const d of (entries[i] as Entry).dots) used.add(d.actor)
+  // Room for the body, guessed from the UTF-16 lengths (ASCII is the common case), so the
+  // encoder rarely grows.
+  let guess = 16
+  for (let i = from; i < to; i++) {
+    const entry = entries[i] as Entry
+    guess += entry.key.length + 4 + entry.dots.length * 6
+    for (const d of entry.dots) used.add(d.actor)
+  }
   const actors = [...used].sort()
+  for (const actor of actors) guess += actor.length + 2
   const index = actorIndex(actors)
-  const body = createEncoder(64 + (to - from) * 24)
+  const body = createEncoder(guess)
   writeVarUint(body, actors.length)
   for (const actor of actors) writeString(body, actor)
   writeVarUint(body, to - from)
@@ -119,11 +125,13 @@ export function encodePage(entries: readonly Entry[], from: number, to: number):
     writeString(body, entry.key)
     writeDots(body, entry.dots, index)
   }
-  const page = createEncoder(body.pos + 8)
-  writeVarUint(page, body.pos)
-  page.buf.set(body.buf.subarray(0, body.pos), page.pos)
-  page.pos += body.pos
-  return { firstKey: (entries[from] as Entry).key, bytes: toUint8Array(page) }
+  // The page: the body's length, then the body, in one allocation.
+  const length = createEncoder(8)
+  writeVarUint(length, body.pos)
+  const bytes = new Uint8Array(length.pos + body.pos)
+  bytes.set(length.buf.subarray(0, length.pos), 0)
+  bytes.set(body.buf.subarray(0, body.pos), length.pos)
+  return { bytes }
 }
 
 const pageOfChunk = new WeakMap<Chunk, ORSetPage>()
@@ -158,7 +166,7 @@ export function joinPaging(paging: ORSetPaging): Uint8Array {
 }
 
 /** Whether `bytes` start like a version-2 OR-set state. */
-export function isPagedORSetEncoding(bytes: Uint8Array): boolean {
+function isPagedORSetEncoding(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === TAG && bytes[1] === ORSET_PAGED_VERSION
 }
 
@@ -232,7 +240,7 @@ export function readPagedState(dec: Decoder): State {
     // The page is this chunk's encoding already: kept (copied out of the input) so that
     // encoding the state again writes these bytes without encoding them.
     chunks.push(entries)
-    pageOfChunk.set(entries, { firstKey: (entries[0] as Entry).key, bytes: dec.bytes.slice(start, dec.pos) })
+    pageOfChunk.set(entries, { bytes: dec.bytes.slice(start, dec.pos) })
   }
   checkDotsUnique(used)
   return chunkedState(chunks, ctx)

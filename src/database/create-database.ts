@@ -69,6 +69,8 @@ export interface DatabaseComponents {
    * simulator and tests: small frames make ordinary states travel in parts.
    */
   readonly largeMessages?: Partial<LargeMessageLimits>
+  /** OR-sets up to this many bytes are stored whole (Replica's inlineStateBytes; the simulator's -1 pages every set). */
+  readonly inlineStateBytes?: number
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
@@ -100,7 +102,14 @@ export async function createDatabase(components: DatabaseComponents, options: Da
   // it no longer describes the store (cluster/anti-entropy/index-snapshot.ts).
   const indexSnapshot = await takeIndexSnapshot(store)
   const actor = await loadOrCreateActor(store, random)
-  const replica = new Replica({ store, clock, actor, maxClockOffsetMs: options.maxClockOffsetMs, logger: logger.forComponent('replica') })
+  const replica = new Replica({
+    store,
+    clock,
+    actor,
+    maxClockOffsetMs: options.maxClockOffsetMs,
+    logger: logger.forComponent('replica'),
+    inlineStateBytes: components.inlineStateBytes,
+  })
   let engine: Engine | undefined
   if (transport !== undefined) {
     engine = new Engine({

@@ -3,9 +3,16 @@
 // A set's chunks are shared between its versions and each is encoded once, so paging the
 // state after a write encodes the pages that write replaced; their digests are computed
 // once per page here.
-import type { ORSetPage, ORSetPaging } from '../../crdts/orset-pages.js'
+import { joinPaging, type ORSetPage, type ORSetPaging } from '../../crdts/orset-pages.js'
 import { pageDigest, pagedDigest } from '../store/digest.js'
 import type { StatePage } from '../store/store.js'
+
+/**
+ * States up to this size are written whole, in one row: a small set's write then costs one
+ * upsert, not a row per page and the deletion of the page it replaced. The digest is the
+ * same either way (store/digest.ts finds the pages in the whole bytes).
+ */
+export const INLINE_STATE_BYTES = 16 * 1024
 
 /** A page as the store takes it, made once per page: pages a write did not touch are the same objects. */
 const storePages = new WeakMap<ORSetPage, StatePage>()
@@ -20,8 +27,9 @@ function storePage(page: ORSetPage): StatePage {
   return out
 }
 
-/** The store's form of a paging: `state` (the prefix) and `pages` of a KeyWrite. */
-export function pagedWrite(paging: ORSetPaging): { state: Uint8Array; pages: StatePage[] } {
+/** The store's form of a paging: `state` and `pages` of a KeyWrite (whole bytes for a small state, else the prefix and pages). */
+export function pagedWrite(paging: ORSetPaging, inlineBytes = INLINE_STATE_BYTES): { state: Uint8Array; pages?: StatePage[]; digest?: Uint8Array } {
+  if (pagingBytes(paging) <= inlineBytes) return { state: joinPaging(paging), digest: pagingDigest(paging) }
   return { state: paging.prefix, pages: paging.pages.map(storePage) }
 }
 

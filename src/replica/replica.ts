@@ -57,7 +57,7 @@ export interface KeyState {
 }
 
 /** How a key's next state goes to the store: its bytes (the prefix, for a state in pages) and pages. */
-type StoredForm = Pick<KeyWrite, 'state' | 'pages'>
+type StoredForm = Pick<KeyWrite, 'state' | 'pages' | 'digest'>
 
 export interface AppliedWrite {
   readonly key: string
@@ -131,6 +131,11 @@ export interface ReplicaInit {
   readonly maxClockOffsetMs?: number
   /** Memory budget of the decoded-state cache in encoded bytes (default 32 MiB; 0 disables it). */
   readonly cacheBytes?: number
+  /**
+   * OR-sets up to this many bytes are stored whole, larger ones in pages (default
+   * INLINE_STATE_BYTES; the simulator passes -1 so that every set goes in pages).
+   */
+  readonly inlineStateBytes?: number
   /** `rumordb:replica`: states refused on merge (warn, at most once a minute per kind). */
   readonly logger?: Logger
 }
@@ -156,6 +161,7 @@ export class Replica {
   readonly stats = zeroReplicaStats()
   private readonly listeners = new Set<CommitListener>()
   private readonly cache: StateCache
+  private readonly inlineStateBytes: number | undefined
   /** Key writes staged whose commit has not settled. */
   private keyWritesInFlight = 0
   /** Committed key changes announced to listeners so far. */
@@ -169,6 +175,7 @@ export class Replica {
     this.store = init.store
     this.actor = init.actor
     this.cache = new StateCache(init.cacheBytes)
+    this.inlineStateBytes = init.inlineStateBytes
     this.logger = init.logger ?? silentLogger
     this.throttle = new LogThrottle(() => init.clock.now())
     const persisted = init.store.getMeta(META_HLC)
@@ -260,7 +267,7 @@ export class Replica {
       // Only the chunk of the added or removed element is encoded again (crdts/orset-pages.ts).
       const paging = pageORSet(state as ORSetState)
       next = { type: op.type, state, paging }
-      form = pagedWrite(paging)
+      form = pagedWrite(paging, this.inlineStateBytes)
     } else {
       next = { type: op.type, state }
       form = { state: crdt.encode(state) }
@@ -319,7 +326,7 @@ export class Replica {
         return { key, type: settled.type, state: settled.state, changed: false }
       }
     }
-    const { next, form } = storedFormOf(joined)
+    const { next, form } = storedFormOf(joined, this.inlineStateBytes)
     const timestamp = this.hlc.now()
     await this.commit(key, next, {
       ...extras,
@@ -374,11 +381,11 @@ export class Replica {
 }
 
 /** A joined content as the cache and the store take it: a single-type OR-set in pages. */
-function storedFormOf(joined: KeyContent): { next: KeyState; form: StoredForm } {
+function storedFormOf(joined: KeyContent, inlineBytes: number | undefined): { next: KeyState; form: StoredForm } {
   const next = keyStateOf(joined)
   if (next.content !== undefined || next.type !== 'orset') return { next, form: { state: encodeContent(joined) } }
   const paging = pageORSet(next.state as ORSetState)
-  return { next: { ...next, paging }, form: pagedWrite(paging) }
+  return { next: { ...next, paging }, form: pagedWrite(paging, inlineBytes) }
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -57,6 +57,8 @@ export interface SimClusterOptions {
   readonly trace?: (event: SimTraceEvent) => void
   /** Bounds of messages sent in parts: small frames make ordinary states travel in parts. */
   readonly largeMessages?: Partial<LargeMessageLimits>
+  /** OR-sets up to this many bytes are stored whole; -1 stores every set in pages (DatabaseComponents). */
+  readonly inlineStateBytes?: number
 }
 
 export interface SimMember {
@@ -234,6 +236,7 @@ export class SimCluster {
         logger: this.options.logger?.(m.id),
         location: `sim:${m.id}`,
         largeMessages: this.options.largeMessages,
+        inlineStateBytes: this.options.inlineStateBytes,
       },
       { ...this.options.database, engine, replication: { n, r, w } },
     )

@@ -32,7 +32,10 @@ export class StagedChanges {
     this.operations++
     for (const k of batch.keys ?? []) {
       const state = copy(k.state)
-      this.keys.set(k.key, k.pages === undefined ? stagedKey(k.key, k.type, state, copy(k.hlc)) : stagedPagedKey(k.key, k.type, state, copy(k.hlc), k.pages))
+      this.keys.set(
+        k.key,
+        k.pages === undefined ? stagedKey(k.key, k.type, state, copy(k.hlc), k.digest) : stagedPagedKey(k.key, k.type, state, copy(k.hlc), k.pages),
+      )
     }
     for (const m of batch.meta ?? []) this.meta.set(m.name, m.value === null ? null : copy(m.value))
     for (const e of batch.idempotency ?? []) {
@@ -61,8 +64,8 @@ export class StagedChanges {
  * turn is hashed once, at commit, instead of once per write. A plain object with an own
  * enumerable getter, so copies and comparisons see an ordinary StoredKey.
  */
-function stagedKey(key: string, type: CrdtTypeName, state: Uint8Array, hlc: Uint8Array): StoredKey {
-  let digest: Uint8Array | undefined
+function stagedKey(key: string, type: CrdtTypeName, state: Uint8Array, hlc: Uint8Array, known?: Uint8Array): StoredKey {
+  let digest = known === undefined ? undefined : copy(known)
   return {
     key,
     type,
@@ -124,6 +127,10 @@ export function validateBatch(batch: WriteBatch): void {
     crdtType(k.type, 'keys[].type')
     bytes(k.state, 'keys[].state')
     bytes(k.hlc, 'keys[].hlc')
+    if (k.digest !== undefined) {
+      bytes(k.digest, 'keys[].digest')
+      if (k.digest.length !== 16) fail(`keys[].digest must be 16 bytes, got ${k.digest.length}`)
+    }
     if (k.pages !== undefined) {
       for (const p of list(k.pages, 'keys[].pages')) {
         bytes(p.bytes, 'keys[].pages[].bytes')

@@ -51,6 +51,8 @@ export interface KeyWrite {
    * list of page digests. Pages are not copied: the caller must never change one.
    */
   pages?: readonly StatePage[]
+  /** `stateDigest` of the whole state, when the caller has it (a replica keeps it per set); else the store computes it. */
+  digest?: Uint8Array
 }
 
 export interface MetaWrite {

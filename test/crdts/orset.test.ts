@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { CrdtDecodeError, InvalidValueError, ORSet, type ORSetState } from '../../crdts/index.js'
 import { encodePage, endsPage, joinPaging, pageORSet } from '../../crdts/orset-pages.js'
+import { chunksOf } from '../../crdts/orset-chunks.js'
 
 const apply = (s: ORSetState, delta: ORSetState): ORSetState => ORSet.merge(s, delta)
 const add = (s: ORSetState, actor: string, e: Parameters<typeof ORSet.add>[2]): ORSetState => apply(s, ORSet.add(s, actor, e))
@@ -152,7 +153,8 @@ describe('ORSet', () => {
     for (const e of ['e41', 'e5', 'e6', 'e97']) s = add(s, 'a', e)
     // Sorted: "e41" | "e5" "e6" "e97" | — two pages, the second ending with "e97".
     const paging = pageORSet(s)
-    expect(paging.pages.map((p) => p.firstKey)).toEqual(['"e41"', '"e5"'])
+    expect(chunksOf(s).map((c) => c.map((e) => e.key))).toEqual([['"e41"'], ['"e5"', '"e6"', '"e97"']])
+    expect(paging.pages).toHaveLength(2)
     const bytes = ORSet.encode(s)
     expect(bytes).toEqual(joinPaging(paging))
     expect(ORSet.equals(ORSet.decode(bytes), s)).toBe(true)

@@ -25,14 +25,18 @@ describe('randomized fault schedules on whole databases: convergence, honest syn
     it(`seed ${seed}`, async () => {
       // Every fourth seed sends most messages in parts of 64 bytes, so faults cut transfers midway.
       const smallFrames = seed % 4 === 0
-      const report = await runNemesis({ ...DEFAULT_NEMESIS, seed, smallFrames, ...(smallFrames ? { convergeWithinMs: CONVERGE_WITHIN_SMALL_FRAMES_MS } : {}) })
+      // Every fourth seed (another quarter) keeps every OR-set in pages, however small.
+      const pagedSets = seed % 4 === 1
+      const report = await runNemesis({ ...DEFAULT_NEMESIS, seed, smallFrames, pagedSets, ...(smallFrames ? { convergeWithinMs: CONVERGE_WITHIN_SMALL_FRAMES_MS } : {}) })
       const context =
         `seed ${seed} (replay: RUMORDB_TEST_SEED=${seed} npx vitest run test/engine/nemesis.test.ts)\n` +
         `${report.attempted} writes, ${report.acked} acknowledged, ${report.attempts} attempts, ${report.replays} replays, ` +
-        `${report.partedMessages} messages in parts${smallFrames ? ' (small frames)' : ''}\n` +
+        `${report.partedMessages} messages in parts${smallFrames ? ' (small frames)' : ''}, ${report.pagedKeys} keys stored in pages\n` +
         `faults: ${report.faults.join('; ')}`
       expect(report.acked, context).toBeGreaterThan(0)
       if (smallFrames) expect(report.partedMessages, context).toBeGreaterThan(0)
+      if (pagedSets) expect(report.pagedKeys, context).toBeGreaterThan(0)
+      else expect(report.pagedKeys, context).toBe(0)
       expect(report.problems, context).toEqual([])
       expect(report.convergedAfterMs, context).toBeDefined()
       expect((report.convergedAfterMs as number) / ENGINE_TIMING.antiEntropyIntervalMs, context).toBeLessThanOrEqual(smallFrames ? MAX_ROUNDS_SMALL_FRAMES : MAX_ROUNDS_TO_CONVERGE)

@@ -45,6 +45,8 @@ export interface NemesisOptions {
    * messages travel in parts, which partitions, loss, resets and crashes then cut mid-transfer.
    */
   readonly smallFrames?: boolean
+  /** Every OR-set stored in pages (SimClusterOptions.inlineStateBytes -1), so crashes and restarts read them from page rows. */
+  readonly pagedSets?: boolean
 }
 
 /**
@@ -101,6 +103,8 @@ export interface NemesisReport {
   readonly antiEntropyRounds: number
   /** Messages sent and received in parts, over every incarnation of every node. */
   readonly partedMessages: number
+  /** Keys stored in pages (an OR-set, with pagedSets) on the nodes up at the end. */
+  readonly pagedKeys: number
   readonly problems: string[]
 }
 
@@ -120,6 +124,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     },
     config: ENGINE_TIMING,
     ...(options.smallFrames === true ? { largeMessages: SMALL_FRAMES } : {}),
+    ...(options.pagedSets === true ? { inlineStateBytes: -1 } : {}),
   })
   await cluster.start()
   // Counters of an engine are lost with it: added up before each crash or stop, and at the end.
@@ -305,6 +310,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     convergedAfterMs,
     antiEntropyRounds: totalRounds(cluster) - roundsBefore,
     partedMessages: 0,
+    pagedKeys: cluster.upIds().reduce((n, id) => n + keys.filter((k) => cluster.member(id).store.getKey(k.key)?.paged !== undefined).length, 0),
     problems,
   }
   for (const id of cluster.upIds()) countParted(id)

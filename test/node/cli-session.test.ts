@@ -87,6 +87,6 @@ describe('rumordb get --session', () => {
     await rumordb('--node', node.url, '--token', BEARER, 'incr', 'visits')
     expect(await rumordb('--node', node.url, 'get', 'visits', '--token', BEARER)).toEqual(['visits (pncounter) = 1   [1 replica]'])
     const help = buildProgram().commands.find((c) => c.name() === 'get')!
-    expect(help.options.map((o) => o.long)).toEqual(['--r', '--session', '--require-quorum'])
+    expect(help.options.map((o) => o.long)).toEqual(['--r', '--session', '--require-quorum', '--limit', '--after'])
   })
 })

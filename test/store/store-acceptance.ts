@@ -218,6 +218,16 @@ export function runStoreTests(
         expect(store.getMeta('hlc')).toEqual(bytes(2))
       }))
 
+    it('keeps the digest a writer gives with a whole state, and refuses one of the wrong size', () =>
+      withStore(async (h) => {
+        const given = sha256Prefix(bytes(42))
+        await h.store.write({ keys: [{ ...kw('k', bytes(1, 2)), digest: given }] })
+        expect(h.store.getKey('k')?.digest).toEqual(given)
+        expect(h.store.getDigest('k')).toEqual(given)
+        await expect(h.store.write({ keys: [{ ...kw('k', bytes(3)), digest: bytes(1, 2) }] })).rejects.toThrow(/digest must be 16 bytes/)
+        expect(h.store.getKey('k')?.state).toEqual(bytes(1, 2))
+      }))
+
     it('keeps a state in pages: reads it whole, writes only the pages listed, across reopen and crash', () =>
       withStore(async (h) => {
         const page = (...b: number[]) => ({ digest: sha256Prefix(Uint8Array.from(b)), bytes: Uint8Array.from(b) })
