@@ -20,6 +20,8 @@ interface MemberRow { peer_id: string; record: Bytes }
 
 const KEY_COLUMNS = 'key, type, state, hlc, digest, pages'
 const DIGEST_BYTES = 16
+/** SQLite's page cache while an index build reads a page of digests (scanDigests). */
+const SCAN_CACHE_BYTES = 2 * 1024 * 1024
 const HINT_COLUMNS = 'id, target, key, type, state, created_at'
 
 export class SqliteTables implements CommittedLayer {
@@ -97,7 +99,8 @@ export class SqliteTables implements CommittedLayer {
       ),
       deleteMember: db.prepare<[string]>('DELETE FROM members WHERE peer_id = ?'),
     }
-    this.keyCount = this.sql.countKeys.get() ?? 0
+    // count(*) reads the whole key index once: not worth keeping in the page cache.
+    this.keyCount = this.withSmallCache(() => this.sql.countKeys.get() ?? 0)
     this.applyChanges = db.transaction((changes: StagedChanges) => this.apply(changes))
   }
 
@@ -119,8 +122,25 @@ export class SqliteTables implements CommittedLayer {
     return scanRows(this.sql.scan, range, limit).map((row) => this.toStoredKey(row))
   }
 
+  /**
+   * Index builds read every row once, page by page: their pages would fill SQLite's page
+   * cache (64 MiB at 10^6 keys) with rows nobody reads again, so the cache is held small
+   * while a page of them is read (SQLite drops cached pages above the new size at once).
+   * The writes of those seconds find fewer of their pages cached.
+   */
   scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[] {
-    return scanRows(this.sql.scanDigests, range, limit).map((row) => ({ key: row.key, digest: bytes(row.digest) }))
+    return this.withSmallCache(() => scanRows(this.sql.scanDigests, range, limit).map((row) => ({ key: row.key, digest: bytes(row.digest) })))
+  }
+
+  /** Runs a read of many rows read once (an index build, the count at open) with SQLite's page cache held small. */
+  private withSmallCache<T>(read: () => T): T {
+    const cacheSize = this.db.pragma('cache_size', { simple: true }) as number
+    this.db.pragma(`cache_size = ${-SCAN_CACHE_BYTES / 1024}`)
+    try {
+      return read()
+    } finally {
+      this.db.pragma(`cache_size = ${cacheSize}`)
+    }
   }
 
   countKeys(): number {

@@ -281,6 +281,18 @@ describe('SqliteStore', () => {
       expect(store.diagnostics()).toMatchObject({ journalMode: 'wal', lockingMode: 'exclusive', synchronous: 'NORMAL', walAutocheckpoint: WAL_AUTOCHECKPOINT_PAGES, pageCacheBytes: PAGE_CACHE_BYTES })
     })
 
+    it('gives the page cache its size back after the count at open and after an index build\'s scan (held small during them)', async () => {
+      const path = join(scratch(), 'data.db')
+      let store = await open({ path })
+      await store.write({ keys: Array.from({ length: 3_000 }, (_, i) => kw(`k${String(i).padStart(5, '0')}`, new Uint8Array(500).fill(i % 251))) })
+      await store.close()
+      store = await open({ path })
+      expect(store.countKeys()).toBe(3_000)
+      expect(store.diagnostics().pageCacheBytes).toBe(PAGE_CACHE_BYTES)
+      expect(store.scanDigests({ limit: 2_000 })).toHaveLength(2_000)
+      expect(store.diagnostics().pageCacheBytes).toBe(PAGE_CACHE_BYTES)
+    })
+
     it('applies synchronous FULL when asked', async () => {
       const store = await open({ path: join(scratch(), 'data.db'), synchronous: 'FULL' })
       expect(store.diagnostics().synchronous).toBe('FULL')
