@@ -49,15 +49,17 @@ async function write(flags: GlobalClientFlags & { w?: string; requireQuorum?: bo
   if (status !== 200) throw new CliError(errorReason(status, reply))
   const r = reply as WriteReply
   if (flags.json === true) return print(JSON.stringify(r))
-  print(`${r.key} (${r.type}) = ${show(r.value)}   [${r.replayed === true ? 'replayed: applied once, earlier' : acksNote(r.acks, r.quorum)}]`)
+  // A set of more than 1,000 elements answers its size only (read it with get --limit).
+  const shown = r.value === undefined && r.size !== undefined ? `(${r.size} elements; get ${r.key} --limit N reads them)` : show(r.value)
+  print(`${r.key} (${r.type}) = ${shown}   [${r.replayed === true ? 'replayed: applied once, earlier' : acksNote(r.acks, r.quorum)}]`)
   // Its own line, so that it can be copied whole into `get --session`.
   print(`session token: ${r.token}   (read your write: get --session TOKEN)`)
 }
 
 /** What POST /v1/kv/:key answers; a replayed idempotency key carries no acks. */
 type WriteReply =
-  | { key: string; type: string; value: unknown; acks: number; quorum: boolean; token: string; replayed?: undefined }
-  | { key: string; type: string; value: unknown; token: string; replayed: true; acks?: undefined; quorum?: undefined }
+  | { key: string; type: string; value?: unknown; size?: number; acks: number; quorum: boolean; token: string; replayed?: undefined }
+  | { key: string; type: string; value?: unknown; size?: number; token: string; replayed: true; acks?: undefined; quorum?: undefined }
 
 function acksNote(acks: number, quorum: boolean): string {
   return `${acks} ack${acks === 1 ? '' : 's'}${quorum ? '' : ', quorum not met: it will propagate'}`

@@ -69,8 +69,22 @@ export function writeOptionsOf(query: WriteQuery): { w: number | undefined; requ
 
 /** What a write answers: the body of POST /v1/kv/:key and of an ok item of POST /v1/batch. */
 export type WriteReply =
-  | { key: string; type: CrdtTypeName; value: unknown; acks: number | undefined; quorum: boolean; token: string }
-  | { key: string; type: CrdtTypeName; value: unknown; token: string; replayed: true }
+  | { key: string; type: CrdtTypeName; value?: unknown; size?: number; acks: number | undefined; quorum: boolean; token: string }
+  | { key: string; type: CrdtTypeName; value?: unknown; size?: number; token: string; replayed: true }
+
+/**
+ * A write to a set answers its elements only up to this many; a bigger set answers its
+ * `size`, and its elements are read in pages (GET /v1/kv/:key?limit=), so that a write's
+ * answer does not grow with the set.
+ */
+export const MAX_ANSWERED_ELEMENTS = 1000
+
+/** `value` (unless the set is too big to answer whole) and, for a set, `size`. */
+function answeredValue(result: { readonly value: unknown; readonly size?: number }): { value?: unknown; size?: number } {
+  if (result.size === undefined) return { value: result.value }
+  if (result.size > MAX_ANSWERED_ELEMENTS) return { size: result.size }
+  return { value: result.value, size: result.size }
+}
 
 /** Applies one write and counts it in the metrics; a failure is counted, then thrown. */
 export async function writeAndRecord({ db, metrics }: RouteDeps, key: string, op: Operation, options: WriteOptions): Promise<WriteReply> {
@@ -85,12 +99,12 @@ export async function writeAndRecord({ db, metrics }: RouteDeps, key: string, op
   // A replay of an idempotency key returns the recorded value and token only.
   if (result.replayed === true) {
     metrics.operation(op.type, op.op, 'replayed')
-    return { key, type: op.type, value: result.value, token: result.token, replayed: true }
+    return { key, type: op.type, ...answeredValue(result), token: result.token, replayed: true }
   }
   const quorum = result.quorum ?? true
   metrics.operation(op.type, op.op, 'ok')
   metrics.writeAcked(result.acks ?? 1, quorum)
-  return { key, type: op.type, value: result.value, acks: result.acks, quorum, token: result.token }
+  return { key, type: op.type, ...answeredValue(result), acks: result.acks, quorum, token: result.token }
 }
 
 export function registerKvRoutes(app: FastifyInstance, deps: RouteDeps): void {

@@ -167,11 +167,13 @@ export const resolveResponseSchema = {
 export const writeResponseSchema = {
   200: {
     type: 'object',
-    required: ['key', 'type', 'value', 'token'],
+    // `value` is absent for a set of more than 1,000 elements (`size` says how many).
+    required: ['key', 'type', 'token'],
     properties: {
       key: { type: 'string' },
       type: crdtType,
       value: ANY_JSON,
+      size: { type: 'integer' },
       // Absent on an idempotent replay: the first write's acks were not recorded.
       acks: { type: 'integer' },
       quorum: { type: 'boolean' },

@@ -352,10 +352,10 @@ export class Database implements KeyAccess {
     if (keyed !== undefined) {
       // A record here is final (records are never rewritten): no need to ask the cluster.
       const recorded = this.store.getIdempotency(outcomeId(keyed.id), this.clock.now())
-      if (recorded !== undefined) return this.replayed(keyed, recorded)
+      if (recorded !== undefined) return this.replayed(key, keyed, recorded)
     }
     const result: PathWriteResult = await this.path.write(key, op, { n: options.n, w: options.w, requireQuorum: options.requireQuorum, idempotency: keyed })
-    if (result.kind === 'replayed') return this.replayed(keyed as KeyedWrite, result.record)
+    if (result.kind === 'replayed') return this.replayed(key, keyed as KeyedWrite, result.record)
     const { type, state } = result
     // Every write through this database is one 'local' change for subscribers: the replica
     // emits it when this node committed the write, and here when only other nodes did.
@@ -370,11 +370,29 @@ export class Database implements KeyAccess {
       token: encodeSessionToken(key, type, result.witness),
       acks: result.acks,
       quorum: result.quorum,
+      ...(type === 'orset' ? { size: ORSet.size(state as ORSetState) } : {}),
     }
   }
 
-  private replayed(keyed: KeyedWrite, record: Uint8Array): WriteResult<unknown> {
-    return { ...decodeIdempotencyRecord(keyed.id, keyed.fingerprint, record), replayed: true }
+  /**
+   * The first result of a keyed write. A write on a set of more than MAX_RECORDED_ELEMENTS
+   * recorded only the set's size: its value is the set as a read finds it now (it includes
+   * the write), built when the caller reads it.
+   */
+  private async replayed(key: string, keyed: KeyedWrite, record: Uint8Array): Promise<WriteResult<unknown>> {
+    const outcome = decodeIdempotencyRecord(keyed.id, keyed.fingerprint, record)
+    if (outcome.value !== undefined || outcome.size === undefined) return { ...outcome, replayed: true }
+    const { state } = await this.path.read(key, 'orset')
+    let value: unknown
+    return {
+      get value() {
+        value ??= ORSet.value(state as ORSetState)
+        return value
+      },
+      token: outcome.token,
+      size: outcome.size,
+      replayed: true,
+    }
   }
 
   private track<T>(fn: () => Promise<T>): Promise<T> {

@@ -63,6 +63,8 @@ export interface WriteResult<V> {
   readonly quorum?: boolean
   /** True when an idempotency key matched an earlier write: this is that write's result, nothing was applied. */
   readonly replayed?: boolean
+  /** A set's size after the write (sets only). */
+  readonly size?: number
 }
 
 export interface KeyAccess {

@@ -13,7 +13,7 @@
 // Records also remember what the write was (a fingerprint of key and operation), so
 // reusing a key for a different write is an error instead of a silent no-op.
 import { createHash } from 'node:crypto'
-import { canonicalJson } from '../../crdts/index.js'
+import { canonicalJson, ORSet, type ORSetState } from '../../crdts/index.js'
 import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
 import { InvalidOptionError, RumorDbError } from '../base/errors.js'
 import type { Operation } from '../base/operations.js'
@@ -39,9 +39,19 @@ export interface KeyedWrite {
 }
 
 export interface WriteOutcome {
+  /** Undefined for a set of more than MAX_RECORDED_ELEMENTS elements (`size` says how many). */
   readonly value: unknown
   readonly token: string
+  /** A set's size after the write (sets only). */
+  readonly size?: number
 }
+
+/**
+ * A keyed write on a set of more elements than this records the set's size, not its
+ * elements: a record per keyed write would otherwise grow with the set (16 MB at 10^6
+ * elements, kept for the key's whole expiry).
+ */
+export const MAX_RECORDED_ELEMENTS = 1000
 
 export class CorruptIdempotencyRecordError extends RumorDbError {
   constructor(id: string) {
@@ -65,7 +75,12 @@ export function fingerprint(key: string, op: Operation): string {
 }
 
 export function encodeIdempotencyRecord(fp: string, outcome: WriteOutcome): Uint8Array {
-  const body = JSON.stringify({ f: fp, t: outcome.token, ...(outcome.value === undefined ? {} : { v: outcome.value }) })
+  const body = JSON.stringify({
+    f: fp,
+    t: outcome.token,
+    ...(outcome.value === undefined ? {} : { v: outcome.value }),
+    ...(outcome.size === undefined ? {} : { s: outcome.size }),
+  })
   const text = new TextEncoder().encode(body)
   const out = new Uint8Array(1 + text.length)
   out[0] = RECORD_VERSION
@@ -80,7 +95,10 @@ export function outcomeRecord(
   expiresAt: number,
 ): IdempotencyWrite {
   const crdt = crdtOf(applied.type)
-  const outcome = { value: crdt.value(applied.state), token: encodeSessionToken(applied.key, applied.type, crdt.witness(applied.delta)) }
+  const token = encodeSessionToken(applied.key, applied.type, crdt.witness(applied.delta))
+  const size = applied.type === 'orset' ? ORSet.size(applied.state as ORSetState) : undefined
+  const value = size !== undefined && size > MAX_RECORDED_ELEMENTS ? undefined : crdt.value(applied.state)
+  const outcome: WriteOutcome = { value, token, ...(size === undefined ? {} : { size }) }
   return { id: outcomeId(write.id), result: encodeIdempotencyRecord(write.fingerprint, outcome), expiresAt }
 }
 
@@ -91,7 +109,7 @@ export function outcomeRecord(
 export function decodeIdempotencyRecord(id: string, fp: string, bytes: Uint8Array): WriteOutcome {
   const record = parseRecord(id, bytes)
   if (record.fingerprint !== fp) throw reusedKey(id)
-  return { value: record.value, token: record.token }
+  return { value: record.value, token: record.token, ...(record.size === undefined ? {} : { size: record.size }) }
 }
 
 /** The fingerprint a record was written for (to tell a reused key from a retry). */
@@ -105,7 +123,7 @@ export function reusedKey(id: string): InvalidOptionError {
   )
 }
 
-function parseRecord(id: string, bytes: Uint8Array): { fingerprint: string; token: string; value: unknown } {
+function parseRecord(id: string, bytes: Uint8Array): { fingerprint: string; token: string; value: unknown; size?: number } {
   let parsed: unknown
   try {
     if (bytes[0] !== RECORD_VERSION) throw new Error('version')
@@ -114,9 +132,10 @@ function parseRecord(id: string, bytes: Uint8Array): { fingerprint: string; toke
     throw new CorruptIdempotencyRecordError(id)
   }
   if (typeof parsed !== 'object' || parsed === null) throw new CorruptIdempotencyRecordError(id)
-  const record = parsed as { f?: unknown; t?: unknown; v?: unknown }
+  const record = parsed as { f?: unknown; t?: unknown; v?: unknown; s?: unknown }
   if (typeof record.f !== 'string' || typeof record.t !== 'string') throw new CorruptIdempotencyRecordError(id)
-  return { fingerprint: record.f, token: record.t, value: record.v }
+  if (record.s !== undefined && !(Number.isSafeInteger(record.s) && (record.s as number) >= 0)) throw new CorruptIdempotencyRecordError(id)
+  return { fingerprint: record.f, token: record.t, value: record.v, ...(record.s === undefined ? {} : { size: record.s as number }) }
 }
 
 

@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { canonicalJson, type JsonValue } from '../../crdts/index.js'
 import { buildProgram } from '../../node/cli/program.js'
+import { outcomeId } from '../../src/replica/idempotency.js'
 import { closeAll, kvPath, testServer } from './http-harness.js'
 
 afterEach(closeAll)
@@ -71,5 +72,35 @@ describe('a set read in pages', () => {
     expect(lines[1]).toBe(`next: --after '${JSON.stringify(ordered[1])}'`)
     const [json] = await rumordb('--node', url, '--json', 'get', 'cart', '--limit', '5', '--after', JSON.stringify(ordered[1]))
     expect(JSON.parse(json!)).toMatchObject({ value: ordered.slice(2, 7), size: 30, next: ordered[6] })
+  })
+
+  it('a write to a set of more than 1,000 elements answers its size, and a keyed one records no elements', async () => {
+    const { server, db } = await testServer()
+    const set = db.set('big')
+    await Promise.all(ELEMENTS.slice(0, 1_000).map((e) => set.add(e)))
+    const inject = server.app.inject.bind(server.app)
+    const post = (element: JsonValue, idempotencyKey?: string) =>
+      inject({ method: 'POST', url: kvPath('big'), payload: { type: 'orset', op: 'add', element }, headers: idempotencyKey === undefined ? {} : { 'idempotency-key': idempotencyKey } })
+    // 1,000 elements: still answered whole, with the size.
+    const small = (await post(ELEMENTS[0]!)).json()
+    expect(small).toMatchObject({ size: 1_000 })
+    expect(small.value).toHaveLength(1_000)
+    const big = (await post('one more', 'add-one-more')).json()
+    expect(big).toMatchObject({ key: 'big', type: 'orset', size: 1_001, acks: 1, quorum: true })
+    expect(big.value).toBeUndefined()
+    // The record of the keyed write holds the token and the size, not 1,001 elements.
+    const record = db.replica.store.getIdempotency(outcomeId('add-one-more'), Date.now())
+    expect(record?.length).toBeLessThan(300)
+    await set.add('later')
+    const replay = (await post('one more', 'add-one-more')).json()
+    expect(replay).toEqual({ key: 'big', type: 'orset', size: 1_001, token: big.token, replayed: true })
+    // Embedded, a replay's value is the set as it is now (it includes the write).
+    const again = await set.add('one more', { idempotencyKey: 'add-one-more' })
+    expect(again).toMatchObject({ replayed: true, size: 1_001, token: big.token })
+    expect(again.value).toHaveLength(1_002)
+    expect(again.value).toContain('one more')
+    const { url } = await server.listen()
+    const lines = await rumordb('--node', url, 'add', 'big', '"via the cli"')
+    expect(lines[0]).toBe('big (orset) = (1003 elements; get big --limit N reads them)   [1 ack]')
   })
 })
