@@ -136,10 +136,7 @@ export class Database implements KeyAccess {
       init.onListenerError ?? ((err, change) => console.error(`rumordb: a subscriber for ${JSON.stringify(change.key)} threw`, err)),
     )
     this.replica.onCommitted((change) => {
-      // A set's value is a list of every element: built only for a listener that gets it.
-      if (this.subscriptions.wants(change.key)) {
-        this.subscriptions.emit({ key: change.key, type: change.type, value: crdtOf(change.type).value(change.state), origin: change.origin })
-      }
+      if (this.subscriptions.wants(change.key)) this.subscriptions.emit(changeOf(change.key, change.type, change.state, change.origin))
     })
     this.schedulePrune()
   }
@@ -359,7 +356,7 @@ export class Database implements KeyAccess {
     const { type, state } = result
     // Every write through this database is one 'local' change for subscribers: the replica
     // emits it when this node committed the write, and here when only other nodes did.
-    if (!result.committedHere && this.subscriptions.wants(key)) this.subscriptions.emit({ key, type, value: crdtOf(type).value(state), origin: 'local' })
+    if (!result.committedHere && this.subscriptions.wants(key)) this.subscriptions.emit(changeOf(key, type, state, 'local'))
     // The value (for a set, a list of every element) is built when the caller reads it.
     let value: unknown
     return {
@@ -415,5 +412,24 @@ export class Database implements KeyAccess {
       this.store.pruneIdempotency(this.clock.now()).catch(() => undefined)
       this.schedulePrune()
     }, PRUNE_INTERVAL_MS)
+  }
+}
+
+/**
+ * A change as subscribers see it. Its value (for a set, a list of every element) is built
+ * when a listener first reads it, so a listener that only looks at the key or a set's
+ * `size` costs no pass over a big set.
+ */
+function changeOf(key: string, type: CrdtTypeName, state: unknown, origin: 'local' | 'remote'): Change {
+  let value: unknown
+  return {
+    key,
+    type,
+    get value() {
+      value ??= crdtOf(type).value(state)
+      return value
+    },
+    origin,
+    ...(type === 'orset' ? { size: ORSet.size(state as ORSetState) } : {}),
   }
 }

@@ -5,7 +5,10 @@ import type { CrdtTypeName } from '../../crdts/types.js'
 export interface Change {
   readonly key: string
   readonly type: CrdtTypeName
+  /** The key's value after the change, built when first read. */
   readonly value: unknown
+  /** A set's size after the change (sets only). */
+  readonly size?: number
   /** 'local' for writes through this database handle, 'remote' for states merged from peers. */
   readonly origin: 'local' | 'remote'
 }

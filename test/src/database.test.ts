@@ -51,8 +51,8 @@ describe('the embedded API', () => {
     off()
     await db.set('cart:alice').remove('pear')
     expect(seen).toEqual([
-      { key: 'cart:alice', type: 'orset', value: ['pear', { qty: 1, sku: 'apple' }], origin: 'local' },
-      { key: 'cart:bob', type: 'orset', value: ['kiwi'], origin: 'local' },
+      { key: 'cart:alice', type: 'orset', value: ['pear', { qty: 1, sku: 'apple' }], origin: 'local', size: 2 },
+      { key: 'cart:bob', type: 'orset', value: ['kiwi'], origin: 'local', size: 1 },
     ])
     const entries = []
     for await (const e of db.scan({ prefix: 'cart:' })) entries.push(e)
