@@ -34,10 +34,11 @@ import {
 } from './codec.js'
 import { MAX_JSON_BYTES, parseCanonicalJson } from './canonical-json.js'
 import { contextHas, readContext, sortedActors, writeContext, type CausalContext, type Dot } from './causal-context.js'
-export { endsPage }
 import { CrdtDecodeError, InvalidValueError } from './errors.js'
 import { chunkedState, chunksOf, endsPage, type Chunk, type Entry, type State } from './orset-chunks.js'
 import type { JsonValue } from './types.js'
+
+export { endsPage }
 
 const TAG = 3
 export const ORSET_PAGED_VERSION = 2
