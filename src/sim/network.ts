@@ -72,6 +72,11 @@ export interface NetworkCounters {
   broadcasts: number
 }
 
+export interface PartitionOptions {
+  /** 'notify' (default): endpoints hear of peers lost and regained; 'keep': they hear nothing. */
+  readonly connections?: 'notify' | 'keep'
+}
+
 export class SimNetwork {
   readonly scheduler: SimScheduler
   readonly seed: number
@@ -250,11 +255,13 @@ export class SimNetwork {
   /**
    * Splits the network: nodes in different groups cannot reach each other; nodes listed
    * in no group form one more group together. Replaces any earlier partition. Frames
-   * already on their way across a new cut are lost.
+   * already on their way across a new cut are lost. Endpoints are told of the peers they
+   * lost and regained, as when connections break; with `connections: 'keep'` nobody is
+   * told, as when TCP connections outlive a short cut (frames just stop arriving).
    */
-  partition(groups: readonly (readonly string[])[]): void {
+  partition(groups: readonly (readonly string[])[], options: PartitionOptions = {}): void {
     for (const group of groups) for (const id of group) this.node(id)
-    this.setGroups(partitionGroups(groups))
+    this.setGroups(partitionGroups(groups), options)
   }
 
   /** Cuts `id` off from every other node. */
@@ -262,9 +269,9 @@ export class SimNetwork {
     this.partition([[id]])
   }
 
-  /** Ends any partition. */
-  heal(): void {
-    this.setGroups(undefined)
+  /** Ends any partition (`connections: 'keep'`: without telling the endpoints, as in partition()). */
+  heal(options: PartitionOptions = {}): void {
+    this.setGroups(undefined, options)
   }
 
   /** Whether frames can pass between `a` and `b` now (partitions only; not whether they are up). */
@@ -407,7 +414,7 @@ export class SimNetwork {
     this.notify(event === 'seen' ? notices : [], event === 'lost' ? notices : [])
   }
 
-  private setGroups(next: PartitionGroups | undefined): void {
+  private setGroups(next: PartitionGroups | undefined, options: PartitionOptions): void {
     const previous = this.groups
     this.groups = next
     this.topology++
@@ -423,7 +430,7 @@ export class SimNetwork {
         if (was !== is) (is ? seen : lost).push([a, b.localPeerId], [b, a.localPeerId])
       }
     }
-    this.notify(seen, lost)
+    if (options.connections !== 'keep') this.notify(seen, lost)
   }
 
   private notify(seen: PeerNotice[], lost: PeerNotice[]): void {

@@ -79,6 +79,8 @@ interface Owner {
   attempts: number
   /** Clock time before which no attempt is made (0: due now). */
   notBefore: number
+  /** Seen suspected while backing off: when it is alive again, it returned (peerReturned). */
+  suspectedInBackoff: boolean
 }
 
 export class HintedHandoff {
@@ -201,6 +203,7 @@ export class HintedHandoff {
     if (owner === undefined) return
     owner.attempts = 0
     owner.notBefore = 0
+    owner.suspectedInBackoff = false
     this.forgetIfIdle(peer, owner)
   }
 
@@ -218,7 +221,13 @@ export class HintedHandoff {
       // The owner left: the other replicas and anti-entropy carry the data now, so the
       // hints have no one to go to. Never a member (undefined): kept, as they were.
       if (health === 'left') work.push(this.dropAll(target))
-      else if (health === 'alive' && now >= owner.notBefore) work.push(this.deliver(target))
+      else if (health === 'suspect' && owner.attempts > 0) owner.suspectedInBackoff = true
+      else if (health === 'alive') {
+        // Back from suspicion: a return, as a new connection is (a partition no connection
+        // noticed heals without one), so the backoff of attempts made before is forgotten.
+        if (owner.suspectedInBackoff) this.peerReturned(target)
+        if (now >= owner.notBefore) work.push(this.deliver(target))
+      }
     }
     await Promise.all(work)
   }
@@ -340,7 +349,7 @@ export class HintedHandoff {
   private ownerOf(target: string): Owner {
     let owner = this.owners.get(target)
     if (owner === undefined) {
-      owner = { pending: 0, bytes: 0, oldestAt: Infinity, attempts: 0, notBefore: 0 }
+      owner = { pending: 0, bytes: 0, oldestAt: Infinity, attempts: 0, notBefore: 0, suspectedInBackoff: false }
       this.owners.set(target, owner)
     }
     return owner
