@@ -171,11 +171,11 @@ export class Database implements KeyAccess {
         throw new InvalidOptionError(`db.get: after and limit page the elements of a set, but ${JSON.stringify(key)} holds a ${result.type}; read it without them`)
       }
       const state = result.state as ORSetState
-      const max = limit ?? Number.MAX_SAFE_INTEGER
-      const page = ORSet.valuesAfter(state, after, max === Number.MAX_SAFE_INTEGER ? max : max + 1)
-      const more = page.length > max
-      const value = more ? page.slice(0, max) : page
-      return { key, type: result.type, value, replicas: result.replicas, size: ORSet.size(state), ...(more ? { next: value[value.length - 1] } : {}) }
+      const size = ORSet.size(state)
+      // One element past the page says whether another page follows.
+      const page = ORSet.valuesAfter(state, after, limit === undefined ? size : limit + 1)
+      const value = limit === undefined ? page : page.slice(0, limit)
+      return { key, type: result.type, value, replicas: result.replicas, size, ...(page.length > value.length ? { next: value[value.length - 1] } : {}) }
     })
   }
 
@@ -357,18 +357,7 @@ export class Database implements KeyAccess {
     // Every write through this database is one 'local' change for subscribers: the replica
     // emits it when this node committed the write, and here when only other nodes did.
     if (!result.committedHere && this.subscriptions.wants(key)) this.subscriptions.emit(changeOf(key, type, state, 'local'))
-    // The value (for a set, a list of every element) is built when the caller reads it.
-    let value: unknown
-    return {
-      get value() {
-        value ??= crdtOf(type).value(state)
-        return value
-      },
-      token: encodeSessionToken(key, type, result.witness),
-      acks: result.acks,
-      quorum: result.quorum,
-      ...(type === 'orset' ? { size: ORSet.size(state as ORSetState) } : {}),
-    }
+    return Object.assign(lazyValue(type, state), { token: encodeSessionToken(key, type, result.witness), acks: result.acks, quorum: result.quorum })
   }
 
   /**
@@ -380,16 +369,7 @@ export class Database implements KeyAccess {
     const outcome = decodeIdempotencyRecord(keyed.id, keyed.fingerprint, record)
     if (outcome.value !== undefined || outcome.size === undefined) return { ...outcome, replayed: true }
     const { state } = await this.path.read(key, 'orset')
-    let value: unknown
-    return {
-      get value() {
-        value ??= ORSet.value(state as ORSetState)
-        return value
-      },
-      token: outcome.token,
-      size: outcome.size,
-      replayed: true,
-    }
+    return Object.assign(lazyValue('orset', state), { token: outcome.token, size: outcome.size, replayed: true })
   }
 
   private track<T>(fn: () => Promise<T>): Promise<T> {
@@ -416,20 +396,23 @@ export class Database implements KeyAccess {
 }
 
 /**
- * A change as subscribers see it. Its value (for a set, a list of every element) is built
- * when a listener first reads it, so a listener that only looks at the key or a set's
- * `size` costs no pass over a big set.
+ * `{ value, size }` of a state for a write's result or a change: the value (for a set, a
+ * list of every element) is built when first read, so a caller or listener that looks only
+ * at the rest, or at a set's `size`, costs no pass over a big set. Object.assign onto it
+ * keeps the getter.
  */
-function changeOf(key: string, type: CrdtTypeName, state: unknown, origin: 'local' | 'remote'): Change {
+function lazyValue(type: CrdtTypeName, state: unknown): { readonly value: unknown; readonly size?: number } {
   let value: unknown
   return {
-    key,
-    type,
     get value() {
       value ??= crdtOf(type).value(state)
       return value
     },
-    origin,
     ...(type === 'orset' ? { size: ORSet.size(state as ORSetState) } : {}),
   }
+}
+
+/** A change as subscribers see it (its value built when first read). */
+function changeOf(key: string, type: CrdtTypeName, state: unknown, origin: 'local' | 'remote'): Change {
+  return Object.assign(lazyValue(type, state), { key, type, origin })
 }

@@ -37,6 +37,7 @@ import type { Operation } from '../base/operations.js'
 import { checkRemoteState } from './remote-guard.js'
 import { pagedWrite, pagingBytes, pagingDigest } from './paged-states.js'
 import { StateCache } from './state-cache.js'
+import { equals } from 'uint8arrays/equals'
 import { stateDigest } from '../store/digest.js'
 import type { KeyWrite, Store, WriteBatch } from '../store/store.js'
 
@@ -258,20 +259,7 @@ export class Replica {
     const applied: AppliedWrite = { key, type: op.type, state, delta, witness: crdt.witness(delta) }
     const conflict = stored?.content
     const content = conflict === undefined ? undefined : withState(conflict, op.type, state)
-    let next: KeyState
-    let form: StoredForm
-    if (content !== undefined) {
-      next = keyStateOf(content)
-      form = { state: encodeContent(content) }
-    } else if (op.type === 'orset') {
-      // Only the chunk of the added or removed element is encoded again (crdts/orset-pages.ts).
-      const paging = pageORSet(state as ORSetState)
-      next = { type: op.type, state, paging }
-      form = pagedWrite(paging, this.inlineStateBytes)
-    } else {
-      next = { type: op.type, state }
-      form = { state: crdt.encode(state) }
-    }
+    const { next, form } = storedFormOf(content ?? singleContent(op.type, state), this.inlineStateBytes)
     const batch: WriteBatch = {
       ...options.extras?.(applied),
       keys: [{ key, type: next.type, ...form, hlc: encodeTimestamp(timestamp) }],
@@ -316,15 +304,12 @@ export class Replica {
       }
     }
     const joined = current === undefined ? incoming : joinContent(current, incoming)
-    // Nothing new, and the store holds the state's current encoding (a state written in an
-    // older format is written again, so digests agree with nodes that hold the new one).
-    if (current !== undefined && before !== undefined && contentEquals(joined, current)) {
-      const settled = this.withPaging(key, before)
-      const digest = this.store.getDigest(key)
-      if (digest !== undefined && sameBytes(digest, settled.paging === undefined ? stateDigest(encodeContent(current)) : pagingDigest(settled.paging))) {
-        if (extras !== undefined) await this.store.write(extras)
-        return { key, type: settled.type, state: settled.state, changed: false }
-      }
+    // Nothing new, and the store holds the state's current encoding. Only OR-sets changed
+    // format (version 2): one stored in version 1 is written again, so its digest agrees
+    // with nodes that hold the new one.
+    if (current !== undefined && before !== undefined && contentEquals(joined, current) && this.storedAsCurrent(key, before)) {
+      if (extras !== undefined) await this.store.write(extras)
+      return { key, type: before.type, state: before.state, changed: false }
     }
     const { next, form } = storedFormOf(joined, this.inlineStateBytes)
     const timestamp = this.hlc.now()
@@ -357,13 +342,20 @@ export class Replica {
     }
   }
 
-  /** A single-type OR-set's state with its paging (made now, and cached, if the cache had none). */
-  private withPaging(key: string, current: KeyState): KeyState {
-    if (current.content !== undefined || current.type !== 'orset' || current.paging !== undefined) return current
-    const paging = pageORSet(current.state as ORSetState)
-    const settled = { ...current, paging }
-    this.cache.set(key, settled, pagingBytes(paging))
-    return settled
+  /**
+   * Whether the store holds `current` (the key's state) in its current encoding: always, for
+   * a key without an OR-set; else its digest is compared with the current encoding's. A
+   * single-type set's paging is cached on the way, for the writes that follow.
+   */
+  private storedAsCurrent(key: string, current: KeyState): boolean {
+    const content = current.content ?? singleContent(current.type, current.state)
+    if (!content.some((entry) => entry.type === 'orset')) return true
+    const stored = this.store.getDigest(key)
+    if (stored === undefined) return false
+    if (current.content !== undefined) return equals(stored, stateDigest(encodeContent(current.content)))
+    const paging = current.paging ?? pageORSet(current.state as ORSetState)
+    if (current.paging === undefined) this.cache.set(key, { ...current, paging }, pagingBytes(paging))
+    return equals(stored, pagingDigest(paging))
   }
 
   /** Refusals are counted every time and logged at most once a minute per kind, with how many were held back. */
@@ -386,12 +378,6 @@ function storedFormOf(joined: KeyContent, inlineBytes: number | undefined): { ne
   if (next.content !== undefined || next.type !== 'orset') return { next, form: { state: encodeContent(joined) } }
   const paging = pageORSet(next.state as ORSetState)
   return { next: { ...next, paging }, form: pagedWrite(paging, inlineBytes) }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
-  return true
 }
 
 /** The state of `type` in a key's stored state (its empty state when the key is missing). */

@@ -7,7 +7,8 @@ import type { CrdtTypeName } from '../../crdts/types.js'
 import { CorruptDatabaseError } from './errors.js'
 import type { CommittedLayer } from './group-commit-store.js'
 import type { KeyRange } from './key-order.js'
-import { joinPages, type IdempotencyEntry, type StagedChanges } from './staged-changes.js'
+import { joinPaging } from '../../crdts/orset-pages.js'
+import type { IdempotencyEntry, StagedChanges } from './staged-changes.js'
 import type { StatePage, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
 import type { StoreHooks } from './store-hooks.js'
 
@@ -237,18 +238,17 @@ export class SqliteTables implements CommittedLayer {
       if (pageBytes === undefined) throw new CorruptDatabaseError(this.label, `the key ${JSON.stringify(row.key)} lists a page it does not have`)
       return { digest, bytes: pageBytes }
     })
-    return { ...base, state: joinPages(prefix, pages), paged: { prefix, pages } }
+    return { ...base, state: joinPaging({ prefix, pages }), paged: { prefix, pages } }
   }
 
   /** Runs inside the transaction; throwing rolls all of it back. */
   private apply(changes: StagedChanges): number[] {
     const s = this.sql
     for (const k of changes.keys.values()) {
-      const before = s.getPageList.get(k.key)
-      if (before === undefined) this.keyCount++
-      const held = before ?? null
+      const held = s.getPageList.get(k.key)
+      if (held === undefined) this.keyCount++
       if (k.paged === undefined) {
-        if (held !== null && held.length > 0) s.deletePages.run(k.key)
+        if (held != null && held.length > 0) s.deletePages.run(k.key)
         s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest, null)
         continue
       }
@@ -261,10 +261,10 @@ export class SqliteTables implements CommittedLayer {
       const { from, oldTo, newTo } = changedWindow(old, list)
       const added = new Map<string, StatePage>()
       for (let i = from; i < newTo; i++) added.set(hex(list, i), pages[i] as StatePage)
-      const dropped = new Set<string>()
-      for (let i = from; i < oldTo; i++) dropped.add(hex(old, i))
+      const dropped = new Map<string, Uint8Array>()
+      for (let i = from; i < oldTo; i++) dropped.set(hex(old, i), old.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES))
       for (const [id, page] of added) if (!dropped.has(id)) s.putPage.run(k.key, page.digest, page.bytes)
-      for (const id of dropped) if (!added.has(id)) s.deletePage.run(k.key, Buffer.from(id, 'hex'))
+      for (const [id, digest] of dropped) if (!added.has(id)) s.deletePage.run(k.key, digest)
       s.upsertKey.run(k.key, k.type, prefix, k.hlc, k.digest, list)
     }
     for (const [name, value] of changes.meta) {

@@ -1,6 +1,7 @@
 // The in-memory overlay of writes issued since the last commit. Reads consult it before
 // the committed data; the commit applies it as one transaction. Later writes to the same
 // row replace earlier ones, so a turn that bumps one counter 1,000 times commits one row.
+import { joinPaging } from '../../crdts/orset-pages.js'
 import { crdtTypeNames, isCrdtTypeName } from '../../crdts/registry.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { pagedDigest, stateDigest } from './digest.js'
@@ -86,7 +87,7 @@ function stagedPagedKey(key: string, type: CrdtTypeName, prefix: Uint8Array, hlc
     key,
     type,
     get state() {
-      state ??= joinPages(prefix, pages)
+      state ??= joinPaging({ prefix, pages })
       return state
     },
     hlc,
@@ -96,20 +97,6 @@ function stagedPagedKey(key: string, type: CrdtTypeName, prefix: Uint8Array, hlc
     },
     paged: { prefix, pages },
   }
-}
-
-/** A state kept in pages as one byte string: the prefix, then each page. */
-export function joinPages(prefix: Uint8Array, pages: readonly StatePage[]): Uint8Array {
-  let size = prefix.length
-  for (const p of pages) size += p.bytes.length
-  const out = new Uint8Array(size)
-  out.set(prefix, 0)
-  let at = prefix.length
-  for (const p of pages) {
-    out.set(p.bytes, at)
-    at += p.bytes.length
-  }
-  return out
 }
 
 function copy(bytes: Uint8Array): Uint8Array {

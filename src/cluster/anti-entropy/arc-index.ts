@@ -322,27 +322,26 @@ export class ArcIndex {
     if (building !== undefined && (building.after === undefined || compareKeys(key, building.after) > 0)) return
     // The digest only: reading a big set's state would join all its pages.
     const digest = store.getDigest(key)
-    const stored = digest === undefined ? undefined : { digest }
     const slot = this.slots.get(key)
-    if (slot !== undefined && stored !== undefined && this.sameDigest(slot, stored.digest)) return
-    if (slot !== undefined || stored !== undefined) this.changes++
+    if (slot !== undefined && digest !== undefined && this.sameDigest(slot, digest)) return
+    if (slot !== undefined || digest !== undefined) this.changes++
     const arc = slot === undefined ? -1 : this.arcOfSlot[slot]!
-    if (slot !== undefined && stored !== undefined && arc >= 0) {
+    if (slot !== undefined && digest !== undefined && arc >= 0) {
       // A new state of an indexed key: same position, same place in its arc's order, so
       // only the aggregate changes (the arc's sorted order stays valid).
       this.arcChanges[arc] = this.changes
       this.xor(slot, arc)
-      this.fill(key, stored.digest, slot)
+      this.fill(key, digest, slot)
       this.xor(slot, arc)
       return
     }
     if (slot !== undefined) this.unfile(slot)
     // A missing key: a staged write whose commit failed was dropped.
-    if (stored === undefined) {
+    if (digest === undefined) {
       if (slot !== undefined) this.release(key, slot)
       return
     }
-    const filled = this.fill(key, stored.digest, slot)
+    const filled = this.fill(key, digest, slot)
     this.file(filled, arcOf(current, this.positions[filled]!))
   }
 
