@@ -71,8 +71,11 @@ export {
 export {
   contentEquals,
   decodeContent,
+  deleteContent,
+  deletionDelta,
   encodeContent,
   entryOf,
+  everSeen,
   isMultiTypeEncoding,
   joinContent,
   KEY_CONTENT_TAG,
@@ -83,3 +86,4 @@ export {
   type ContentEntry,
   type KeyContent,
 } from './key-content.js'
+export { removalOf, removals, type Removal } from './removal.js'

@@ -1,38 +1,45 @@
 // What one key holds, as a join-semilattice over every type: normally a single CRDT state
 // (encoded exactly as that type encodes it), but two sides of a partition may each create
-// the key with another type. Then the key holds one state per type, and every replica
-// converges on all of them (nothing either side acknowledged is lost) until the conflict is
-// resolved by keeping one type. Resolving is observed-remove: each other type gets a
-// tombstone, the state it had when resolved; a type is visible while its state holds
-// something its tombstone does not (a write the resolver had not seen keeps it visible).
+// the key with another type, and a delete removes what it saw. Then the key holds one entry
+// per type, each a state and, once something of that type was removed, a tombstone
+// (crdts/removal.ts: small, the same for every delete of the same observation). A type's
+// state keeps only what its tombstone does not cover, so a write the remover had not seen
+// survives and shows; a type whose state is empty under its tombstone is invisible, and a
+// key with no visible type reads as missing. Deleting a key removes every type; resolving
+// a type conflict removes every type but one.
 //
-// Merging is per type, state with state and tombstone with tombstone, so it is
-// commutative, associative and idempotent when each type's merge is. A content of one type
-// without a tombstone encodes as that type's own encoding, so keys that never conflicted
-// keep their bytes; anything else encodes as
-//   [TAG 0x10][version][count][(type tag, flags: 1 = has tombstone, state, tombstone?)…]
+// Merging is per type, state with state and tombstone with tombstone, then the state
+// without its tombstone; it is commutative, associative and idempotent because each type's
+// merge is and `without` commutes with joins (removal.ts). A content of one type without a
+// tombstone encodes as that type's own encoding, so keys never deleted or in conflict keep
+// their bytes; anything else encodes as
+//   [TAG 0x10][version 2][count][(type tag, flags: 1 = has tombstone, state, tombstone?)…]
 // with entries in type-tag order, each state a length-prefixed encoding of its own type.
+// Version 1 (before deletes) kept a whole state as tombstone; it still decodes, into the
+// tombstone of that state.
 import {
   createDecoder,
   createEncoder,
   expectEnd,
   FORMAT_VERSION,
   readBytes,
-  readHeader,
   readUint8,
   readVarUint,
   remaining,
   toUint8Array,
   writeBytes,
-  writeHeader,
   writeUint8,
   writeVarUint,
 } from './codec.js'
 import { CrdtDecodeError } from './errors.js'
 import { crdtTypeNames, crdtTypes, typeOfEncoded } from './registry.js'
+import { removalOf } from './removal.js'
 import type { CrdtTypeName } from './types.js'
 
 export const KEY_CONTENT_TAG = 0x10
+/** Version 2: tombstones in removal.ts's form and states without what they cover. */
+const CONTENT_VERSION = 2
+const CONTENT_VERSION_WHOLE_TOMBSTONES = 1
 
 /** One type's part of a key. */
 export interface ContentEntry {
@@ -75,7 +82,9 @@ export function decodeContent(bytes: Uint8Array): KeyContent {
     return singleContent(type, typeOf(type).decode(bytes))
   }
   const dec = createDecoder(bytes)
-  readHeader(dec, KEY_CONTENT_TAG, 'key content')
+  if (readUint8(dec) !== KEY_CONTENT_TAG) throw new CrdtDecodeError('not a key content')
+  const version = readUint8(dec)
+  if (version !== CONTENT_VERSION && version !== CONTENT_VERSION_WHOLE_TOMBSTONES) throw new CrdtDecodeError(`unsupported key content format version ${version}`)
   const count = readVarUint(dec)
   if (count < 1 || count > ORDER.length) throw new CrdtDecodeError(`key content with ${count} types`)
   const entries: ContentEntry[] = []
@@ -89,11 +98,28 @@ export function decodeContent(bytes: Uint8Array): KeyContent {
     const flags = readUint8(dec)
     if (flags > 1) throw new CrdtDecodeError(`key content flags ${flags}`)
     const state = decodeAs(type, readBytes(dec, remaining(dec)))
-    entries.push(flags === 1 ? { type, state, tombstone: decodeAs(type, readBytes(dec, remaining(dec))) } : { type, state })
+    if (flags === 0) {
+      entries.push({ type, state })
+      continue
+    }
+    const tombstone = decodeAs(type, readBytes(dec, remaining(dec)))
+    if (version === CONTENT_VERSION_WHOLE_TOMBSTONES) {
+      entries.push(removedEntry(type, state, removalOf(type).tombstoneOf(tombstone)))
+      continue
+    }
+    const removal = removalOf(type)
+    if (!removal.isTombstone(tombstone)) throw new CrdtDecodeError(`key content: the ${type} tombstone holds more than a tombstone does`)
+    if (!typeOf(type).equals(removal.without(state, tombstone), state)) throw new CrdtDecodeError(`key content: the ${type} state holds what its tombstone removed`)
+    entries.push({ type, state, tombstone })
   }
   expectEnd(dec)
   if (entries.length === 1 && entries[0]?.tombstone === undefined) throw new CrdtDecodeError('a single type without tombstone must use its own encoding')
   return entries
+}
+
+/** An entry whose state keeps only what `tombstone` did not remove. */
+function removedEntry(type: CrdtTypeName, state: unknown, tombstone: unknown): ContentEntry {
+  return { type, state: removalOf(type).without(state, tombstone), tombstone }
 }
 
 function decodeAs(type: CrdtTypeName, bytes: Uint8Array): unknown {
@@ -106,7 +132,8 @@ export function encodeContent(content: KeyContent): Uint8Array {
   const only = content[0]
   if (content.length === 1 && only !== undefined && only.tombstone === undefined) return typeOf(only.type).encode(only.state)
   const enc = createEncoder()
-  writeHeader(enc, KEY_CONTENT_TAG)
+  writeUint8(enc, KEY_CONTENT_TAG)
+  writeUint8(enc, CONTENT_VERSION)
   writeVarUint(enc, content.length)
   for (const entry of content) {
     const t = typeOf(entry.type)
@@ -132,7 +159,8 @@ export function joinContent(a: KeyContent, b: KeyContent): KeyContent {
     const t = typeOf(type)
     const tombstone =
       x.tombstone === undefined ? y.tombstone : y.tombstone === undefined ? x.tombstone : t.merge(x.tombstone, y.tombstone)
-    out.push(tombstone === undefined ? { type, state: t.merge(x.state, y.state) } : { type, state: t.merge(x.state, y.state), tombstone })
+    const state = t.merge(x.state, y.state)
+    out.push(tombstone === undefined ? { type, state } : removedEntry(type, state, tombstone))
   }
   return out
 }
@@ -149,19 +177,46 @@ export function contentEquals(a: KeyContent, b: KeyContent): boolean {
 
 /** Whether the entry holds a write its tombstone has not seen. */
 function isVisible(entry: ContentEntry): boolean {
-  if (entry.tombstone === undefined) return true
-  const t = typeOf(entry.type)
-  return !t.equals(t.merge(entry.state, entry.tombstone), entry.tombstone)
+  return entry.tombstone === undefined || !removalOf(entry.type).isEmpty(entry.state)
 }
 
-/** The entries a reader sees, in type-tag order: one normally, several in a conflict, none once every type was removed. */
+/**
+ * The entries a reader sees, in type-tag order: one normally, several in a conflict, none
+ * once the key was deleted. Each with the state a reader sees (counters count only what
+ * came after their tombstone); a write must start from entryOf's state instead.
+ */
 export function visibleEntries(content: KeyContent): ContentEntry[] {
-  return content.filter(isVisible)
+  const out: ContentEntry[] = []
+  for (const entry of content) {
+    if (!isVisible(entry)) continue
+    out.push(entry.tombstone === undefined ? entry : { type: entry.type, state: removalOf(entry.type).visible(entry.state, entry.tombstone), tombstone: entry.tombstone })
+  }
+  return out
 }
 
-/** The entry of `type`, visible or not. */
+/** The entry of `type`, visible or not, as stored (a write joins into its state). */
 export function entryOf(content: KeyContent, type: CrdtTypeName): ContentEntry | undefined {
   return content.find((e) => e.type === type)
+}
+
+/**
+ * Everything the entry of `type` has held, removed or not: what a session token's write is
+ * looked for in (a write that was deleted since was still seen). The type's empty state when
+ * the key never held the type.
+ */
+export function everSeen(content: KeyContent | undefined, type: CrdtTypeName): unknown {
+  const entry = content === undefined ? undefined : entryOf(content, type)
+  if (entry === undefined) return typeOf(type).empty()
+  return entry.tombstone === undefined ? entry.state : typeOf(type).merge(entry.state, entry.tombstone)
+}
+
+/** `entry` with everything it holds removed (its tombstone joined with that of its state). */
+function removeAll(entry: ContentEntry): ContentEntry {
+  const removal = removalOf(entry.type)
+  if (entry.tombstone !== undefined && removal.isEmpty(entry.state)) return entry
+  const seen = removal.tombstoneOf(entry.state)
+  const tombstone = entry.tombstone === undefined ? seen : typeOf(entry.type).merge(entry.tombstone, seen)
+  return removedEntry(entry.type, entry.state, tombstone)
 }
 
 /**
@@ -171,11 +226,20 @@ export function entryOf(content: KeyContent, type: CrdtTypeName): ContentEntry |
  */
 export function resolveContent(content: KeyContent, keep: CrdtTypeName): KeyContent {
   if (!visibleEntries(content).some((e) => e.type === keep)) throw new RangeError(`cannot keep ${keep}: the key holds no visible ${keep}`)
-  return content.map((e) => {
-    if (e.type === keep) return e
-    const t = typeOf(e.type)
-    return { type: e.type, state: e.state, tombstone: e.tombstone === undefined ? e.state : t.merge(e.tombstone, e.state) }
-  })
+  return content.map((e) => (e.type === keep ? e : removeAll(e)))
+}
+
+/** The key with everything in `content` removed: every type invisible until written again. */
+export function deleteContent(content: KeyContent): KeyContent {
+  return content.map(removeAll)
+}
+
+/**
+ * What a delete of `content` sends to other replicas: per type, only the tombstone (and
+ * the state that is left under it, empty but for an OR-set's causal context).
+ */
+export function deletionDelta(content: KeyContent): KeyContent {
+  return deleteContent(content).map((e) => removedEntry(e.type, typeOf(e.type).empty(), e.tombstone))
 }
 
 /** Replaces (joins into) the state of `type`, keeping the other entries. */

@@ -48,7 +48,7 @@ export interface LWWRegisterType extends Crdt<LWWRegisterState, JsonValue | unde
 const TAG = 4
 
 /** Orders writes by timestamp, then actor id (UTF-16 code-unit order). */
-function compareWrites(a: Pick<LWWWrite, 'timestamp' | 'actor'>, b: Pick<LWWWrite, 'timestamp' | 'actor'>): number {
+export function compareWrites(a: Pick<LWWWrite, 'timestamp' | 'actor'>, b: Pick<LWWWrite, 'timestamp' | 'actor'>): number {
   const t = compareTimestamps(a.timestamp, b.timestamp)
   if (t !== 0) return t
   return a.actor === b.actor ? 0 : a.actor < b.actor ? -1 : 1

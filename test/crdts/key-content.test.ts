@@ -8,7 +8,11 @@ import {
   CrdtDecodeError,
   crdtTypes,
   decodeContent,
+  deleteContent,
+  deletionDelta,
   encodeContent,
+  everSeen,
+  removalOf,
   joinContent,
   resolveContent,
   singleContent,
@@ -17,6 +21,8 @@ import {
   type CrdtTypeName,
   type KeyContent,
 } from '../../crdts/index.js'
+import { contextHas } from '../../crdts/causal-context.js'
+import type { ORSetState } from '../../crdts/orset.js'
 import { SPECS, type AnySpec } from './specs.js'
 import { planArb, runPlan } from './universe.js'
 
@@ -37,9 +43,13 @@ const contentArb: fc.Arbitrary<KeyContent> = fc
     fc.tuple(
       ...types.map((type) => {
         const pool = pools.get(type) as unknown[]
-        return fc.record({ state: fc.constantFrom(...pool), tombstone: fc.option(fc.constantFrom(...pool), { nil: undefined }) }).map(
-          ({ state, tombstone }): ContentEntry => (tombstone === undefined ? { type, state } : { type, state, tombstone }),
-        )
+        return fc.record({ state: fc.constantFrom(...pool), seen: fc.option(fc.constantFrom(...pool), { nil: undefined }) }).map(({ state, seen }): ContentEntry => {
+          if (seen === undefined) return { type, state }
+          // A tombstone as a delete leaves it: of a state of the same history.
+          const removal = removalOf(type)
+          const tombstone = removal.tombstoneOf(seen)
+          return { type, state: removal.without(state, tombstone), tombstone }
+        })
       }),
     ),
   )
@@ -121,5 +131,105 @@ describe(`key content (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} npx vites
       }),
       params,
     )
+  })
+})
+
+/** What a reader sees of one type's state `later` after a delete that had observed `seen`, computed from the states themselves. */
+function expectedAfterDelete(type: CrdtTypeName, seen: unknown, later: unknown): unknown {
+  const joined = (crdtTypes[type] as { merge(a: unknown, b: unknown): unknown }).merge(seen, later)
+  switch (type) {
+    case 'gcounter':
+    case 'pncounter': {
+      // Each actor's total beyond what the delete saw of it.
+      const beyond = (s: { actors: readonly string[]; counts: readonly number[] }, base: { actors: readonly string[]; counts: readonly number[] }): number =>
+        s.actors.reduce((sum, actor, i) => {
+          const j = base.actors.indexOf(actor)
+          return sum + Math.max(0, (s.counts[i] as number) - (j < 0 ? 0 : (base.counts[j] as number)))
+        }, 0)
+      if (type === 'gcounter') return beyond(joined as never, seen as never)
+      const j = joined as { p: never; n: never }
+      const b = seen as { p: never; n: never }
+      return beyond(j.p, b.p) - beyond(j.n, b.n)
+    }
+    case 'orset': {
+      // Elements with a dot the delete had not seen.
+      const ctx = (seen as ORSetState).context
+      return (joined as ORSetState).entries.filter((e) => e.dots.some((d) => !contextHas(ctx, d.actor, d.counter))).map((e) => e.value)
+    }
+    case 'lww': {
+      const s = seen as { timestamp: { wallMs: number; logical: number }; actor: string } | null
+      const j = joined as { timestamp: { wallMs: number; logical: number }; actor: string; value: unknown } | null
+      if (j === null) return undefined
+      const after = s === null || j.timestamp.wallMs > s.timestamp.wallMs || (j.timestamp.wallMs === s.timestamp.wallMs && (j.timestamp.logical > s.timestamp.logical || (j.timestamp.logical === s.timestamp.logical && j.actor > s.actor)))
+      return after ? j.value : undefined
+    }
+  }
+}
+
+describe(`delete of a key (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} npx vitest run test/crdts/key-content.test.ts)`, () => {
+  it('removes every type as observed: nothing is visible, and joining what it saw changes nothing', () => {
+    fc.assert(
+      fc.property(contentArb, (content) => {
+        const deleted = deleteContent(content)
+        expect(visibleEntries(deleted)).toEqual([])
+        expect(same(joinContent(deleted, content), deleted)).toBe(true)
+        expect(same(deleteContent(deleted), deleted)).toBe(true)
+        // The delta a delete sends does the same on a replica that holds what it saw.
+        expect(same(joinContent(content, deletionDelta(content)), deleted)).toBe(true)
+        expect(same(decodeContent(encodeContent(deleted)), deleted)).toBe(true)
+      }),
+      params,
+    )
+  })
+
+  it('a write the delete had not seen survives it, and only that write shows', () => {
+    fc.assert(
+      fc.property(fc.constantFrom(...SPECS.map((s) => s.crdt.name)), fc.nat(), fc.nat(), (type, i, j) => {
+        const pool = pools.get(type) as unknown[]
+        const seen = pool[i % pool.length]
+        const later = pool[j % pool.length]
+        const deleted = deleteContent(singleContent(type, seen))
+        const after = joinContent(deleted, singleContent(type, later))
+        const expected = expectedAfterDelete(type, seen, later)
+        const visible = visibleEntries(after)
+        const crdt = crdtTypes[type] as { value(s: unknown): unknown }
+        const empty = type === 'orset' ? (expected as unknown[]).length === 0 : type === 'lww' ? expected === undefined : false
+        if (visible.length === 0) {
+          // Invisible only when nothing came after the delete.
+          expect(empty || expected === 0).toBe(true)
+        } else {
+          expect(crdt.value(visible[0]!.state)).toEqual(expected)
+        }
+        // A session token's write is still found in what the key has seen.
+        const witnessing = crdtTypes[type] as { witness(s: unknown): Uint8Array; covers(s: unknown, w: Uint8Array): boolean }
+        expect(witnessing.covers(everSeen(after, type), witnessing.witness(later))).toBe(true)
+      }),
+      params,
+    )
+  })
+
+  it("a delete's tombstone does not grow with the key's elements or history", () => {
+    let set = crdtTypes.orset.empty()
+    for (let i = 0; i < 2000; i++) set = crdtTypes.orset.merge(set, crdtTypes.orset.add(set, i % 2 === 0 ? 'alice' : 'bob', `element number ${i}`))
+    const bytes = encodeContent(deletionDelta(singleContent('orset', set)))
+    expect(bytes.length).toBeLessThan(64)
+    const register = crdtTypes.lww.set(null, 'alice', 'x'.repeat(10_000), { wallMs: 5, logical: 0 })
+    expect(encodeContent(deleteContent(singleContent('lww', register))).length).toBeLessThan(60)
+  })
+
+  it('decoding is strict about tombstones: one holding elements or a value, or a state holding what it removed, is refused', () => {
+    const set = crdtTypes.orset.merge(crdtTypes.orset.empty(), crdtTypes.orset.add(crdtTypes.orset.empty(), 'alice', 'x'))
+    const good = encodeContent(deleteContent(singleContent('orset', set)))
+    expect(visibleEntries(decodeContent(good))).toEqual([])
+    const setBytes = crdtTypes.orset.encode(set)
+    const framed = (state: Uint8Array, tombstone: Uint8Array, version = 2): Uint8Array =>
+      Uint8Array.of(0x10, version, 1, crdtTypes.orset.tag, 1, state.length, ...state, tombstone.length, ...tombstone)
+    // The whole set as tombstone (version 2 allows only its causal context).
+    expect(() => decodeContent(framed(setBytes, setBytes))).toThrow(CrdtDecodeError)
+    // A state that still holds the element its tombstone removed.
+    const tomb = crdtTypes.orset.encode({ entries: [], context: set.context })
+    expect(() => decodeContent(framed(setBytes, tomb))).toThrow(CrdtDecodeError)
+    // Version 1 kept whole states as tombstones: read as the tombstone of that state.
+    expect(same(decodeContent(framed(setBytes, setBytes, 1)), deleteContent(singleContent('orset', set)))).toBe(true)
   })
 })
