@@ -13,7 +13,6 @@
 //              nodes, at random instants of a window, while the cluster runs; done
 //              when each key's 3 preferred replicas hold equal states.
 import { performance } from 'node:perf_hooks'
-import { crdtOf } from '../../src/replica/replica.js'
 import { seededRandom } from '../../src/base/random.js'
 import type { RingCache } from '../../src/cluster/membership/membership.js'
 import { preferenceList } from '../../src/cluster/ring/ring.js'
@@ -183,7 +182,7 @@ async function oneUpdate(cluster: SimCluster, setup: ConvergenceSetup, random: R
   const target = origin.store.getKey(UPDATE_KEY)?.digest
   if (target === undefined) throw new Error(`the update of ${UPDATE_KEY} did not commit at ${origin.id}`)
   if (setup.scenario === 'rumor-ae') {
-    origin.engine.messenger.broadcast({ type: 'rumor', key: UPDATE_KEY, state: crdtOf(INCREMENT.type).encode(applied.delta) })
+    origin.engine.messenger.broadcast({ type: 'rumor', key: UPDATE_KEY, state: applied.delta })
   }
   const holders = new Set<string>()
   const check = (id: string): void => {

@@ -9,6 +9,19 @@ export type Operation =
   | { readonly type: 'orset'; readonly op: 'add' | 'remove'; readonly element: JsonValue }
   | { readonly type: 'lww'; readonly op: 'set'; readonly value: JsonValue }
 
+/**
+ * Removes what the applying replica holds of the key, whatever its type (observed-remove,
+ * crdts/key-content.ts): a write it had not seen survives.
+ */
+export interface DeleteOperation {
+  readonly op: 'delete'
+}
+
+/** What the write path applies: a typed write, or a delete. */
+export type KeyOperation = Operation | DeleteOperation
+
+export const DELETE: DeleteOperation = Object.freeze({ op: 'delete' })
+
 export type OperationName = Operation['op']
 
 /** The value a key of each type reads as (crdts/'s registry). */

@@ -373,7 +373,7 @@ export class Engine {
    * the wire) for a request that applied nothing. Undefined for anything else.
    */
   private refuseSkewedApply(request: Request): Promise<Response> | undefined {
-    if (request.type !== 'apply' || request.op.type !== 'lww') return undefined
+    if (request.type !== 'apply' || request.op.op === 'delete' || request.op.type !== 'lww') return undefined
     // A retry of a write applied here before gets its first answer: nothing new is written.
     const id = request.idempotencyKey
     const now = this.init.clock.now()

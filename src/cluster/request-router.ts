@@ -2,7 +2,7 @@
 // membership protocols. Anything a handler throws becomes an `error` response, so a bad
 // request never takes the node down.
 import { operationId, outcomeId, outcomeRecord } from '../replica/idempotency.js'
-import type { BatchExtras, Replica } from '../replica/replica.js'
+import type { AppliedWrite, BatchExtras, Replica } from '../replica/replica.js'
 import { crdtOf } from '../replica/replica.js'
 import type { Store } from '../store/store.js'
 import { decodeResponse, encodeMessage } from '../wire/codec.js'
@@ -96,8 +96,7 @@ export class RequestRouter {
         origin: 'remote',
         extras: (w) => ({ idempotency: [outcomeRecord(keyed, w, expiresAt)] }),
       })
-      const crdt = crdtOf(applied.type)
-      return { type: 'applied', delta: crdt.encode(applied.delta), state: crdt.encode(applied.state) }
+      return appliedAnswer(applied)
     }
     const opId = id === undefined ? undefined : operationId(id)
     if (opId !== undefined) {
@@ -108,8 +107,7 @@ export class RequestRouter {
     await this.init.replica.apply(request.key, request.op, {
       origin: 'remote',
       extras: (w) => {
-        const crdt = crdtOf(w.type)
-        answer = { type: 'applied', delta: crdt.encode(w.delta), state: crdt.encode(w.state) }
+        answer = appliedAnswer(w)
         if (opId === undefined) return {}
         return { idempotency: [{ id: opId, result: encodeMessage(answer, { maxBytes: MAX_MESSAGE_BYTES }), expiresAt: now() + OP_ID_TTL_MS }] }
       },
@@ -159,4 +157,10 @@ export class RequestRouter {
       }
     }
   }
+}
+
+/** The applier's answer: the delta, and the state after the write (a delete: its tombstones again, and whether it removed anything). */
+function appliedAnswer(applied: AppliedWrite): AppliedResponse {
+  if (applied.type === undefined) return { type: 'applied', delta: applied.delta, state: applied.delta, deleted: applied.deleted === true }
+  return { type: 'applied', delta: applied.delta, state: crdtOf(applied.type).encode(applied.state) }
 }

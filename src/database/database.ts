@@ -1,7 +1,7 @@
 // The embedded database: `openDatabase({ dataDir })` → typed handles per key, change
 // subscriptions and scans, durable in SQLite. With the network off, this node is the only
 // replica and applies every write itself.
-import { decodeContent, isCrdtTypeName, ORSet, visibleEntries, type ContentEntry, type JsonValue, type ORSetState } from '../../crdts/index.js'
+import { decodeContent, isCrdtTypeName, isMultiTypeEncoding, ORSet, visibleEntries, type JsonValue, type ORSetState } from '../../crdts/index.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { conflictOf } from '../replica/key-view.js'
 import { CRDT_TYPE_NAMES } from '../base/operations.js'
@@ -16,6 +16,7 @@ import { DatabaseClosedError, InvalidOptionError, InvalidTokenError } from '../b
 import {
   CounterHandle,
   GCounterHandle,
+  type DeleteResult,
   RegisterHandle,
   SetHandle,
   type KeyAccess,
@@ -24,7 +25,7 @@ import {
   type WriteResult,
 } from './handles.js'
 import { decodeIdempotencyRecord, fingerprint, outcomeId, validateIdempotencyKey, type KeyedWrite } from '../replica/idempotency.js'
-import type { Operation } from '../base/operations.js'
+import { DELETE, type KeyOperation, type Operation } from '../base/operations.js'
 import { crdtOf, Replica } from '../replica/replica.js'
 import { decodeSessionToken, encodeSessionToken } from '../replica/session-token.js'
 import { DATABASE_FILE } from '../store/index.js'
@@ -121,7 +122,7 @@ export class Database implements KeyAccess {
   readonly engine: Engine | undefined
   private readonly subscriptions: Subscriptions
   private readonly inFlight = new Set<Promise<unknown>>()
-  private readonly pendingIdempotency = new Map<string, Promise<WriteResult<unknown>>>()
+  private readonly pendingIdempotency = new Map<string, Promise<unknown>>()
   private pruneTimer: TimerHandle | undefined
   private closing: Promise<void> | undefined
 
@@ -136,7 +137,8 @@ export class Database implements KeyAccess {
       init.onListenerError ?? ((err, change) => console.error(`rumordb: a subscriber for ${JSON.stringify(change.key)} threw`, err)),
     )
     this.replica.onCommitted((change) => {
-      if (this.subscriptions.wants(change.key)) this.subscriptions.emit(changeOf(change.key, change.type, change.state, change.origin))
+      if (!this.subscriptions.wants(change.key)) return
+      this.subscriptions.emit(change.deleted === true ? deletedChange(change.key, change.origin) : changeOf(change.key, change.type, change.state, change.origin))
     })
     this.schedulePrune()
   }
@@ -184,7 +186,17 @@ export class Database implements KeyAccess {
     checkOptions(options, KEYS_OPTIONS, 'db.keys')
     this.assertOpen()
     const limit = options.limit ?? 1000
-    return this.store.scan({ prefix: options.prefix, after: options.after, limit }).map((k) => ({ key: k.key, type: k.type }))
+    const out: { key: string; type: CrdtTypeName }[] = []
+    // Deleted keys are stored (their tombstones) but not listed: read on until the page is full.
+    let after = options.after
+    while (out.length < limit) {
+      const want = limit - out.length
+      const page = this.store.scan({ prefix: options.prefix, after, limit: want })
+      for (const row of page) if (!deletedRow(row.state)) out.push({ key: row.key, type: row.type })
+      if (page.length < want) break
+      after = page[page.length - 1]?.key
+    }
+    return out
   }
 
   /** The cluster's members as this node sees them (itself included). */
@@ -253,8 +265,9 @@ export class Database implements KeyAccess {
       for (const row of page) {
         const content = decodeContent(row.state)
         const visible = visibleEntries(content)
+        const shown = visible[0]
+        if (shown === undefined) continue
         const conflict = conflictOf(visible)
-        const shown = visible[0] ?? (content[0] as ContentEntry)
         yield { key: row.key, type: shown.type, value: crdtOf(shown.type).value(shown.state), ...(conflict === undefined ? {} : { conflict }) }
       }
       if (page.length < SCAN_PAGE) return
@@ -267,21 +280,39 @@ export class Database implements KeyAccess {
       checkOptions(options, WRITE_OPTIONS, 'db.write')
       this.assertOpen()
       validateKey(key)
-      const id = options.idempotencyKey
-      if (id === undefined) return this.applyWrite(key, op, options)
-      validateIdempotencyKey(id)
-      // Attempts of one key through this node run one after another: the second finds the first's record.
-      const pending = this.pendingIdempotency.get(id)
-      if (pending !== undefined) await pending.catch(() => undefined)
-      const keyed = { id, fingerprint: fingerprint(key, op) }
-      const running = this.applyWrite(key, op, options, keyed)
-      this.pendingIdempotency.set(id, running)
-      try {
-        return await running
-      } finally {
-        if (this.pendingIdempotency.get(id) === running) this.pendingIdempotency.delete(id)
-      }
+      return this.once(key, op, options.idempotencyKey, (keyed) => this.applyWrite(key, op, options, keyed))
     })
+  }
+
+  /**
+   * Deletes the key, whatever its type: removes what the replica that applies the delete
+   * holds of it (observed-remove). A write that replica had not seen (made concurrently
+   * elsewhere) survives and shows again. A deleted key reads as missing and can be written
+   * again with any type, which also ends a type conflict. `deleted` says whether there was
+   * anything to remove. Takes an idempotency key like a write.
+   */
+  delete(key: string, options: WriteOptions = {}): Promise<DeleteResult> {
+    return this.track(async () => {
+      checkOptions(options, WRITE_OPTIONS, 'db.delete')
+      this.assertOpen()
+      validateKey(key)
+      return this.once(key, DELETE, options.idempotencyKey, (keyed) => this.applyDelete(key, options, keyed))
+    })
+  }
+
+  /** Runs a write at most once per idempotency key: attempts of one key through this node run one after another, and the second finds the first's record. */
+  private async once<R>(key: string, op: KeyOperation, id: string | undefined, run: (keyed?: KeyedWrite) => Promise<R>): Promise<R> {
+    if (id === undefined) return run()
+    validateIdempotencyKey(id)
+    const pending = this.pendingIdempotency.get(id)
+    if (pending !== undefined) await pending.catch(() => undefined)
+    const running = run({ id, fingerprint: fingerprint(key, op) })
+    this.pendingIdempotency.set(id, running)
+    try {
+      return await running
+    } finally {
+      if (this.pendingIdempotency.get(id) === running) this.pendingIdempotency.delete(id)
+    }
   }
 
   /**
@@ -346,18 +377,32 @@ export class Database implements KeyAccess {
   }
 
   private async applyWrite(key: string, op: Operation, options: WriteOptions, keyed?: KeyedWrite): Promise<WriteResult<unknown>> {
-    if (keyed !== undefined) {
-      // A record here is final (records are never rewritten): no need to ask the cluster.
-      const recorded = this.store.getIdempotency(outcomeId(keyed.id), this.clock.now())
-      if (recorded !== undefined) return this.replayed(key, keyed, recorded)
-    }
+    const recorded = this.recorded(keyed)
+    if (recorded !== undefined) return this.replayed(key, keyed as KeyedWrite, recorded)
     const result: PathWriteResult = await this.path.write(key, op, { n: options.n, w: options.w, requireQuorum: options.requireQuorum, idempotency: keyed })
     if (result.kind === 'replayed') return this.replayed(key, keyed as KeyedWrite, result.record)
-    const { type, state } = result
+    const { state } = result
+    const type = op.type
     // Every write through this database is one 'local' change for subscribers: the replica
     // emits it when this node committed the write, and here when only other nodes did.
     if (!result.committedHere && this.subscriptions.wants(key)) this.subscriptions.emit(changeOf(key, type, state, 'local'))
     return Object.assign(lazyValue(type, state), { token: encodeSessionToken(key, type, result.witness), acks: result.acks, quorum: result.quorum })
+  }
+
+  private async applyDelete(key: string, options: WriteOptions, keyed?: KeyedWrite): Promise<DeleteResult> {
+    const recorded = this.recorded(keyed)
+    const first = recorded === undefined ? await this.path.write(key, DELETE, { n: options.n, w: options.w, requireQuorum: options.requireQuorum, idempotency: keyed }) : undefined
+    if (first === undefined || first.kind === 'replayed') {
+      const outcome = decodeIdempotencyRecord((keyed as KeyedWrite).id, (keyed as KeyedWrite).fingerprint, recorded ?? (first as { record: Uint8Array }).record)
+      return { key, deleted: outcome.deleted === true, replayed: true }
+    }
+    if (!first.committedHere && this.subscriptions.wants(key)) this.subscriptions.emit(deletedChange(key, 'local'))
+    return { key, deleted: first.deleted === true, acks: first.acks, quorum: first.quorum }
+  }
+
+  /** A keyed write's outcome record here: final (records are never rewritten), so no need to ask the cluster. */
+  private recorded(keyed: KeyedWrite | undefined): Uint8Array | undefined {
+    return keyed === undefined ? undefined : this.store.getIdempotency(outcomeId(keyed.id), this.clock.now())
   }
 
   /**
@@ -412,7 +457,17 @@ function lazyValue(type: CrdtTypeName, state: unknown): { readonly value: unknow
   }
 }
 
+/** Whether stored bytes are those of a deleted key: only a multi-type content can be. */
+function deletedRow(state: Uint8Array): boolean {
+  return isMultiTypeEncoding(state) && visibleEntries(decodeContent(state)).length === 0
+}
+
 /** A change as subscribers see it (its value built when first read). */
 function changeOf(key: string, type: CrdtTypeName, state: unknown, origin: 'local' | 'remote'): Change {
   return Object.assign(lazyValue(type, state), { key, type, origin })
+}
+
+/** A change after which nothing of the key is visible: a delete, or a merged one. */
+function deletedChange(key: string, origin: 'local' | 'remote'): Change {
+  return { key, type: undefined, value: undefined, origin, deleted: true }
 }

@@ -67,8 +67,22 @@ export interface WriteResult<V> {
   readonly size?: number
 }
 
+/** What a delete answers (db.delete and every handle's delete). */
+export interface DeleteResult {
+  readonly key: string
+  /** Whether the replica that applied the delete held anything visible of the key. */
+  readonly deleted: boolean
+  /** Replicas that acknowledged a durable commit of the delete (absent on a replay). */
+  readonly acks?: number
+  /** Whether w replicas acknowledged (absent on a replay). */
+  readonly quorum?: boolean
+  /** An idempotency key matched an earlier delete: this is its result, nothing was applied. */
+  readonly replayed?: boolean
+}
+
 export interface KeyAccess {
   write(key: string, op: Operation, options?: WriteOptions): Promise<WriteResult<unknown>>
+  delete(key: string, options?: WriteOptions): Promise<DeleteResult>
   /** The key's decoded CRDT state (the type's empty state when the key was never written). */
   readState(key: string, type: CrdtTypeName, options?: ReadOptions): Promise<unknown>
 }
@@ -90,7 +104,16 @@ abstract class Handle<T extends CrdtTypeName> {
     return (await this.access.write(this.key, op, options)) as WriteResult<ValueOf[T]>
   }
 
-  /** The key's current value (0, [] or undefined when it was never written). */
+  /**
+   * Deletes the key (db.delete): what the replica applying it holds is removed, whatever
+   * its type; the key reads as never written until written again.
+   */
+  async delete(options?: WriteOptions): Promise<DeleteResult> {
+    checkOptions(options, WRITE_OPTIONS, this.where('delete'))
+    return this.access.delete(this.key, options)
+  }
+
+  /** The key's current value (0, [] or undefined when it was never written or deleted). */
   async value(options?: ReadOptions): Promise<ValueOf[T]> {
     checkOptions(options, READ_OPTIONS, this.where('value'))
     return crdtOf(this.type).value(await this.access.readState(this.key, this.type, options)) as ValueOf[T]

@@ -4,9 +4,12 @@ import type { CrdtTypeName } from '../../crdts/types.js'
 
 export interface Change {
   readonly key: string
-  readonly type: CrdtTypeName
-  /** The key's value after the change, built when first read. */
+  /** Undefined when the change left nothing of the key (`deleted`). */
+  readonly type: CrdtTypeName | undefined
+  /** The key's value after the change, built when first read; undefined once deleted. */
   readonly value: unknown
+  /** Set when nothing of the key is visible after the change: a delete here, or one merged from a peer. */
+  readonly deleted?: true
   /** A set's size after the change (sets only). */
   readonly size?: number
   /** 'local' for writes through this database handle, 'remote' for states merged from peers. */

@@ -16,7 +16,7 @@ import { createHash } from 'node:crypto'
 import { canonicalJson, ORSet, type ORSetState } from '../../crdts/index.js'
 import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
 import { InvalidOptionError, RumorDbError } from '../base/errors.js'
-import type { Operation } from '../base/operations.js'
+import type { KeyOperation } from '../base/operations.js'
 import { crdtOf } from './replica.js'
 import { encodeSessionToken } from './session-token.js'
 import type { IdempotencyWrite } from '../store/store.js'
@@ -39,11 +39,14 @@ export interface KeyedWrite {
 }
 
 export interface WriteOutcome {
-  /** Undefined for a set of more than MAX_RECORDED_ELEMENTS elements (`size` says how many). */
+  /** Undefined for a set of more than MAX_RECORDED_ELEMENTS elements (`size` says how many), and for a delete. */
   readonly value: unknown
+  /** Empty for a delete. */
   readonly token: string
   /** A set's size after the write (sets only). */
   readonly size?: number
+  /** A delete: whether it removed anything. */
+  readonly deleted?: boolean
 }
 
 /**
@@ -66,7 +69,7 @@ export function validateIdempotencyKey(id: unknown): asserts id is string {
 }
 
 /** What identifies "the same write": the key and the operation, canonically. */
-export function fingerprint(key: string, op: Operation): string {
+export function fingerprint(key: string, op: KeyOperation): string {
   return createHash('sha256')
     .update(key, 'utf8')
     .update('\0')
@@ -80,6 +83,7 @@ export function encodeIdempotencyRecord(fp: string, outcome: WriteOutcome): Uint
     t: outcome.token,
     ...(outcome.value === undefined ? {} : { v: outcome.value }),
     ...(outcome.size === undefined ? {} : { s: outcome.size }),
+    ...(outcome.deleted === undefined ? {} : { d: outcome.deleted }),
   })
   const text = new TextEncoder().encode(body)
   const out = new Uint8Array(1 + text.length)
@@ -91,11 +95,15 @@ export function encodeIdempotencyRecord(fp: string, outcome: WriteOutcome): Uint
 /** The outcome record of a keyed write, as its applier commits it with the write. */
 export function outcomeRecord(
   write: KeyedWrite,
-  applied: { readonly key: string; readonly type: CrdtTypeName; readonly state: unknown; readonly delta: unknown },
+  applied: { readonly key: string; readonly type: CrdtTypeName | undefined; readonly state: unknown; readonly witness: Uint8Array; readonly deleted?: boolean },
   expiresAt: number,
 ): IdempotencyWrite {
+  if (applied.type === undefined) {
+    const outcome: WriteOutcome = { value: undefined, token: '', deleted: applied.deleted === true }
+    return { id: outcomeId(write.id), result: encodeIdempotencyRecord(write.fingerprint, outcome), expiresAt }
+  }
   const crdt = crdtOf(applied.type)
-  const token = encodeSessionToken(applied.key, applied.type, crdt.witness(applied.delta))
+  const token = encodeSessionToken(applied.key, applied.type, applied.witness)
   const size = applied.type === 'orset' ? ORSet.size(applied.state as ORSetState) : undefined
   const value = size !== undefined && size > MAX_RECORDED_ELEMENTS ? undefined : crdt.value(applied.state)
   const outcome: WriteOutcome = { value, token, ...(size === undefined ? {} : { size }) }
@@ -109,7 +117,12 @@ export function outcomeRecord(
 export function decodeIdempotencyRecord(id: string, fp: string, bytes: Uint8Array): WriteOutcome {
   const record = parseRecord(id, bytes)
   if (record.fingerprint !== fp) throw reusedKey(id)
-  return { value: record.value, token: record.token, ...(record.size === undefined ? {} : { size: record.size }) }
+  return {
+    value: record.value,
+    token: record.token,
+    ...(record.size === undefined ? {} : { size: record.size }),
+    ...(record.deleted === undefined ? {} : { deleted: record.deleted }),
+  }
 }
 
 /** The fingerprint a record was written for (to tell a reused key from a retry). */
@@ -123,7 +136,7 @@ export function reusedKey(id: string): InvalidOptionError {
   )
 }
 
-function parseRecord(id: string, bytes: Uint8Array): { fingerprint: string; token: string; value: unknown; size?: number } {
+function parseRecord(id: string, bytes: Uint8Array): { fingerprint: string; token: string; value: unknown; size?: number; deleted?: boolean } {
   let parsed: unknown
   try {
     if (bytes[0] !== RECORD_VERSION) throw new Error('version')
@@ -132,10 +145,17 @@ function parseRecord(id: string, bytes: Uint8Array): { fingerprint: string; toke
     throw new CorruptIdempotencyRecordError(id)
   }
   if (typeof parsed !== 'object' || parsed === null) throw new CorruptIdempotencyRecordError(id)
-  const record = parsed as { f?: unknown; t?: unknown; v?: unknown; s?: unknown }
+  const record = parsed as { f?: unknown; t?: unknown; v?: unknown; s?: unknown; d?: unknown }
   if (typeof record.f !== 'string' || typeof record.t !== 'string') throw new CorruptIdempotencyRecordError(id)
   if (record.s !== undefined && !(Number.isSafeInteger(record.s) && (record.s as number) >= 0)) throw new CorruptIdempotencyRecordError(id)
-  return { fingerprint: record.f, token: record.t, value: record.v, ...(record.s === undefined ? {} : { size: record.s as number }) }
+  if (record.d !== undefined && typeof record.d !== 'boolean') throw new CorruptIdempotencyRecordError(id)
+  return {
+    fingerprint: record.f,
+    token: record.t,
+    value: record.v,
+    ...(record.s === undefined ? {} : { size: record.s as number }),
+    ...(record.d === undefined ? {} : { deleted: record.d }),
+  }
 }
 
 

@@ -17,13 +17,14 @@ import {
 import {
   contentEquals,
   decodeContent,
+  deletionDelta,
   encodeContent,
+  everSeen,
   isMultiTypeEncoding,
   joinContent,
   singleContent,
   visibleEntries,
   withState,
-  type ContentEntry,
   type KeyContent,
 } from '../../crdts/key-content.js'
 import { pageORSet, type ORSetPaging } from '../../crdts/orset-pages.js'
@@ -33,7 +34,7 @@ import type { Clock } from '../base/clock.js'
 import { heldBack, LogThrottle } from '../base/log-throttle.js'
 import { silentLogger, type Logger } from '../base/logger.js'
 import { DatabaseClosedError, TypeMismatchError } from '../base/errors.js'
-import type { Operation } from '../base/operations.js'
+import type { KeyOperation, Operation } from '../base/operations.js'
 import { checkRemoteState } from './remote-guard.js'
 import { pagedWrite, pagingBytes, pagingDigest } from './paged-states.js'
 import { StateCache } from './state-cache.js'
@@ -46,12 +47,15 @@ export const META_HLC = 'hlc'
 
 /**
  * A key's current state, decoded: its type and state, and, when two types were written to
- * it concurrently (a type conflict, crdts/key-content.ts), the whole content; then `type`
- * and `state` are those of the first visible type.
+ * it concurrently (a type conflict) or something was deleted from it (crdts/key-content.ts),
+ * the whole content; then `type` and `state` are those of the first visible type as a
+ * reader sees it, or, when none is visible (the key was deleted), the first type's empty
+ * state with `deleted` set.
  */
 export interface KeyState {
   readonly type: CrdtTypeName
   readonly state: unknown
+  readonly deleted?: boolean
   readonly content?: KeyContent
   /** A single-type OR-set's state in pages, once a write made it (src/replica/paged-states.ts). */
   readonly paging?: ORSetPaging
@@ -62,19 +66,24 @@ type StoredForm = Pick<KeyWrite, 'state' | 'pages' | 'digest'>
 
 export interface AppliedWrite {
   readonly key: string
-  readonly type: CrdtTypeName
-  /** The state after the write. */
+  /** The type written; undefined for a delete. */
+  readonly type: CrdtTypeName | undefined
+  /** The state of `type` after the write, as a reader sees it; undefined for a delete. */
   readonly state: unknown
-  /** The delta the mutator produced: what other replicas need to learn the write. */
-  readonly delta: unknown
-  /** Compact proof of the write, for session tokens. */
+  /** What other replicas need to learn the write, encoded: the mutator's delta, or a delete's tombstones. */
+  readonly delta: Uint8Array
+  /** Compact proof of the write, for session tokens (empty for a delete). */
   readonly witness: Uint8Array
+  /** A delete: whether the key held anything visible that it removed. */
+  readonly deleted?: boolean
 }
 
 export interface MergeResult {
   readonly key: string
   readonly type: CrdtTypeName
   readonly state: unknown
+  /** Nothing of the key is visible after the merge. */
+  readonly deleted?: boolean
   /** False when the incoming state was already included. */
   readonly changed: boolean
 }
@@ -93,7 +102,10 @@ export type ChangeOrigin = 'local' | 'remote'
 export interface CommittedChange {
   readonly key: string
   readonly type: CrdtTypeName
+  /** As a reader sees it (the type's empty state once deleted). */
   readonly state: unknown
+  /** Nothing of the key is visible any more. */
+  readonly deleted?: boolean
   readonly origin: ChangeOrigin
 }
 
@@ -246,8 +258,9 @@ export class Replica {
    * Applies `op` with this replica's actor id. Validation and type checks happen before
    * anything is staged, so a refused operation changes nothing. Resolves after commit.
    */
-  async apply(key: string, op: Operation, options: ApplyOptions = {}): Promise<AppliedWrite> {
+  async apply(key: string, op: KeyOperation, options: ApplyOptions = {}): Promise<AppliedWrite> {
     if (this.closed) throw new DatabaseClosedError()
+    if (op.op === 'delete') return this.delete(key, options)
     const stored = this.read(key)
     const current = typedState(key, stored, op.type)
     const timestamp = this.hlc.now()
@@ -256,16 +269,40 @@ export class Replica {
     // A remove's delta names no element (only the dots it removes), so merging it means a
     // pass over the whole set; the set without the element is the same state.
     const state = op.type === 'orset' && op.op === 'remove' ? ORSet.applyRemove(current as never, op.element) : crdt.merge(current, delta)
-    const applied: AppliedWrite = { key, type: op.type, state, delta, witness: crdt.witness(delta) }
     const conflict = stored?.content
     const content = conflict === undefined ? undefined : withState(conflict, op.type, state)
     const { next, form } = storedFormOf(content ?? singleContent(op.type, state), this.inlineStateBytes)
+    // What a reader sees of the written type (counters after a delete count from their tombstone).
+    const seen = content === undefined ? state : (visibleEntries(content).find((e) => e.type === op.type)?.state ?? crdt.empty())
+    const applied: AppliedWrite = { key, type: op.type, state: seen, delta: crdt.encode(delta), witness: crdt.witness(delta) }
     const batch: WriteBatch = {
       ...options.extras?.(applied),
       keys: [{ key, type: next.type, ...form, hlc: encodeTimestamp(timestamp) }],
     }
     batch.meta = [...(batch.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }]
-    await this.commit(key, next, batch, { key, type: op.type, state, origin: options.origin ?? 'local' })
+    await this.commit(key, next, batch, { key, type: op.type, state: seen, origin: options.origin ?? 'local' })
+    return applied
+  }
+
+  /**
+   * Removes everything the key holds here (crdts/key-content.ts: each type's tombstone of
+   * what it saw). A key this replica never held gets an empty tombstone, so a delete always
+   * replicates and is acknowledged like a write; it removes nothing anywhere.
+   */
+  private async delete(key: string, options: ApplyOptions): Promise<AppliedWrite> {
+    const content = this.readContent(key) ?? NOTHING_SEEN
+    const deleted = visibleEntries(content).length > 0
+    const delta = deletionDelta(content)
+    const joined = joinContent(content, delta)
+    const { next, form } = storedFormOf(joined, this.inlineStateBytes)
+    const applied: AppliedWrite = { key, type: undefined, state: undefined, delta: encodeContent(delta), witness: new Uint8Array(0), deleted }
+    const timestamp = this.hlc.now()
+    const batch: WriteBatch = {
+      ...options.extras?.(applied),
+      keys: [{ key, type: next.type, ...form, hlc: encodeTimestamp(timestamp) }],
+    }
+    batch.meta = [...(batch.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }]
+    await this.commit(key, next, batch, { key, type: next.type, state: next.state, deleted: true, origin: options.origin ?? 'local' })
     return applied
   }
 
@@ -290,11 +327,15 @@ export class Replica {
       throw err
     }
     for (const entry of incoming) {
-      if (entry.type !== 'lww' || entry.state === null) continue
-      // A register from a node whose clock runs far ahead would win every later write:
-      // refuse it (ClockDriftError) instead of merging; the clock stays unchanged.
+      if (entry.type !== 'lww') continue
+      // A register (or a register's tombstone) from a node whose clock runs far ahead would
+      // win every later write: refuse it (ClockDriftError) instead of merging; the clock
+      // stays unchanged. The clock moves past a tombstone too, so a write here after a
+      // delete from elsewhere is newer than what the delete removed.
+      const stamped = LWWRegister.merge(entry.state as LWWRegisterState, (entry.tombstone ?? null) as LWWRegisterState)
+      if (stamped === null) continue
       try {
-        this.hlc.update((entry.state as LWWRegisterState & object).timestamp)
+        this.hlc.update(stamped.timestamp)
       } catch (err) {
         if (err instanceof ClockDriftError) {
           this.stats.clockDriftRefused++
@@ -309,7 +350,7 @@ export class Replica {
     // with nodes that hold the new one.
     if (current !== undefined && before !== undefined && contentEquals(joined, current) && this.storedAsCurrent(key, before)) {
       if (extras !== undefined) await this.store.write(extras)
-      return { key, type: before.type, state: before.state, changed: false }
+      return { key, type: before.type, state: before.state, changed: false, ...deletedFlag(before) }
     }
     const { next, form } = storedFormOf(joined, this.inlineStateBytes)
     const timestamp = this.hlc.now()
@@ -317,8 +358,8 @@ export class Replica {
       ...extras,
       keys: [{ key, type: next.type, ...form, hlc: encodeTimestamp(timestamp) }],
       meta: [...(extras?.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }],
-    }, { key, type: next.type, state: next.state, origin: options.origin ?? 'remote' })
-    return { key, type: next.type, state: next.state, changed: true }
+    }, { key, type: next.type, state: next.state, origin: options.origin ?? 'remote', ...deletedFlag(next) })
+    return { key, type: next.type, state: next.state, changed: true, ...deletedFlag(next) }
   }
 
   /**
@@ -380,26 +421,40 @@ function storedFormOf(joined: KeyContent, inlineBytes: number | undefined): { ne
   return { next: { ...next, paging }, form: pagedWrite(paging, inlineBytes) }
 }
 
-/** The state of `type` in a key's stored state (its empty state when the key is missing). */
+/**
+ * The state of `type` a write starts from: everything the key has held of it, deleted or
+ * not (not what a reader sees), the type's empty state when the key holds none. Throws TypeMismatchError when the key shows only
+ * other types; a key in a type conflict takes writes of each of its visible types, and a
+ * deleted key a write of any type.
+ */
 function typedState(key: string, current: KeyState | undefined, type: CrdtTypeName): unknown {
   if (current === undefined) return crdtOf(type).empty()
   if (current.content !== undefined) {
     const visible = visibleEntries(current.content)
-    const entry = visible.find((e) => e.type === type)
-    if (entry === undefined) throw new TypeMismatchError(key, visible[0]?.type ?? current.type, type)
-    return entry.state
+    if (visible.length > 0 && !visible.some((e) => e.type === type)) throw new TypeMismatchError(key, (visible[0] as { type: CrdtTypeName }).type, type)
+    // From all the type has held, deleted or not: a counter's next total is above its
+    // tombstone's, so the write shows.
+    return everSeen(current.content, type)
   }
   if (current.type !== type) throw new TypeMismatchError(key, current.type, type)
   return current.state
 }
 
-/** A content as the cache and listeners see it: a single type plainly, a conflict with its content. */
+/** A content as the cache and listeners see it: a single type plainly, else with its content. */
 function keyStateOf(content: KeyContent): KeyState {
-  const visible = visibleEntries(content)
-  const primary = (visible[0] ?? content[0]) as ContentEntry
-  if (content.length === 1 && primary.tombstone === undefined) return { type: primary.type, state: primary.state }
-  return { type: primary.type, state: primary.state, content }
+  const only = content[0] as KeyContent[number]
+  if (content.length === 1 && only.tombstone === undefined) return { type: only.type, state: only.state }
+  const shown = visibleEntries(content)[0]
+  if (shown === undefined) return { type: only.type, state: crdtOf(only.type).empty(), content, deleted: true }
+  return { type: shown.type, state: shown.state, content }
 }
+
+function deletedFlag(state: KeyState): { deleted?: true } {
+  return state.deleted === true ? { deleted: true } : {}
+}
+
+/** What a delete of a key this replica never held removes: nothing, as an empty register's tombstone. */
+const NOTHING_SEEN: KeyContent = Object.freeze([{ type: 'lww', state: null, tombstone: null }]) as KeyContent
 
 function mutate(state: unknown, op: Operation, actor: string, timestamp: ReturnType<HybridLogicalClock['now']>): unknown {
   switch (op.type) {

@@ -3,11 +3,11 @@
 // the same two calls, so handles, errors and results are the same in both modes.
 import { encodeContent, entryOf, resolveContent, visibleEntries, type ContentEntry } from '../../crdts/index.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
-import { typedView } from './key-view.js'
+import { isDeleted, typedView } from './key-view.js'
 import type { Clock } from '../base/clock.js'
 import { InvalidOptionError, QuorumNotMetError, StaleReadError, TypeMismatchError } from '../base/errors.js'
 import { outcomeId, outcomeRecord, type KeyedWrite } from './idempotency.js'
-import type { Operation } from '../base/operations.js'
+import type { KeyOperation } from '../base/operations.js'
 import type { Replica } from './replica.js'
 import { stateCovers } from './session-token.js'
 
@@ -21,8 +21,11 @@ export interface PathWriteOptions {
 
 export interface AppliedResult {
   readonly kind: 'applied'
-  readonly type: CrdtTypeName
+  /** Undefined for a delete. */
+  readonly type: CrdtTypeName | undefined
   readonly state: unknown
+  /** A delete: whether it removed anything. */
+  readonly deleted?: boolean
   readonly witness: Uint8Array
   readonly acks: number
   readonly required: number
@@ -64,7 +67,8 @@ export interface ResolveOptions {
 }
 
 export interface WritePath {
-  write(key: string, op: Operation, options?: PathWriteOptions): Promise<PathWriteResult>
+  /** A typed write or a delete (DELETE). */
+  write(key: string, op: KeyOperation, options?: PathWriteOptions): Promise<PathWriteResult>
   /**
    * With `type` undefined the key's own type is used (state undefined when the key is
    * missing). Throws TypeConflictError for a key written with two types concurrently.
@@ -84,7 +88,7 @@ export class LocalWritePath implements WritePath {
     private readonly defaultW?: number,
   ) {}
 
-  async write(key: string, op: Operation, options: PathWriteOptions = {}): Promise<PathWriteResult> {
+  async write(key: string, op: KeyOperation, options: PathWriteOptions = {}): Promise<PathWriteResult> {
     const required = options.w ?? this.defaultW ?? 1
     if (!Number.isSafeInteger(required) || required < 1) throw new InvalidOptionError(`w must be a positive integer, got ${String(options.w)}`)
     const keyed = options.idempotency
@@ -100,7 +104,8 @@ export class LocalWritePath implements WritePath {
     // One replica: asking for more acknowledgements than that is a quorum this node cannot meet.
     const quorum = required <= 1
     if (!quorum && options.requireQuorum === true) throw new QuorumNotMetError(key, 1, required)
-    return { kind: 'applied', type: op.type, state: applied.state, witness: applied.witness, acks: 1, required, quorum, committedHere: true }
+    const { type, state, witness, deleted } = applied
+    return { kind: 'applied', type, state, witness, acks: 1, required, quorum, committedHere: true, ...(deleted === undefined ? {} : { deleted }) }
   }
 
   async read(key: string, requested: CrdtTypeName | undefined, options: PathReadOptions = {}): Promise<PathReadResult> {
@@ -110,8 +115,8 @@ export class LocalWritePath implements WritePath {
     const content = this.replica.readContent(key)
     const view = typedView(key, requested, content)
     if (view.type === undefined) return { type: undefined, state: undefined, replicas: 1 }
-    if (options.witness !== undefined && !stateCovers(view.type, view.state, options.witness)) throw new StaleReadError(key)
-    return { type: content === undefined ? undefined : view.type, state: view.state, replicas: 1 }
+    if (options.witness !== undefined && !stateCovers(view.type, view.seen, options.witness)) throw new StaleReadError(key)
+    return { type: content === undefined || isDeleted(content) ? undefined : view.type, state: view.state, replicas: 1 }
   }
 
   async resolve(key: string, keep: CrdtTypeName, options: ResolveOptions = {}): Promise<AppliedResult> {

@@ -2,7 +2,7 @@
 // Transport.request and are answered by exactly one response (or `error`); broadcasts go
 // over Transport.broadcast. States and deltas travel as CRDT encodings (crdts/ codecs),
 // so the wire never re-encodes them. The binary frame format lives in ./codec.ts.
-import type { Operation } from '../base/operations.js'
+import type { KeyOperation } from '../base/operations.js'
 
 /** A member as announced: the member table (src/cluster/member-table.ts) record. */
 export interface MemberAnnouncement {
@@ -38,7 +38,7 @@ export interface ArcHash {
 export interface ApplyRequest {
   readonly type: 'apply'
   readonly key: string
-  readonly op: Operation
+  readonly op: KeyOperation
   readonly idempotencyKey?: string
   /**
    * Present when `idempotencyKey` is the client's: the applier commits the write's outcome
@@ -151,8 +151,10 @@ export interface AppliedResponse {
   readonly type: 'applied'
   /** What other replicas need: the mutator's delta. */
   readonly delta: Uint8Array
-  /** The applying replica's full state after the write (the coordinator answers with its value). */
+  /** The applying replica's full state after the write (the coordinator answers with its value); a delete's tombstones again. */
   readonly state: Uint8Array
+  /** A delete: whether the key held anything visible that it removed. */
+  readonly deleted?: boolean
 }
 
 /** A durable commit happened. */

@@ -6,7 +6,7 @@
 import { equals } from 'uint8arrays/equals'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { JsonValue } from '../../crdts/index.js'
-import type { Operation } from '../base/operations.js'
+import { DELETE, type KeyOperation } from '../base/operations.js'
 import * as f from './fields.js'
 import type { Fail } from './fields.js'
 import {
@@ -150,12 +150,14 @@ function opToPb(value: unknown, fail: Fail): Pick<pb.Apply, 'op' | 'amount' | 'j
       return { op: 5, amount: 0, json: json('element') }
     case 'lww.set':
       return { op: 6, amount: 0, json: json('value') }
+    case 'undefined.delete':
+      return { op: 7, amount: 0, json: '' }
     default:
       return fail(`op ${f.describe(op.type)}.${f.describe(op.op)} is not an operation of any CRDT type`)
   }
 }
 
-function opFromPb(p: pb.Apply, fail: Fail): Operation {
+function opFromPb(p: pb.Apply, fail: Fail): KeyOperation {
   const counter = p.op >= 1 && p.op <= 3
   if (counter && p.json !== '') fail(`counter operation code ${p.op} carries a JSON value`)
   if (!counter && p.amount !== 0) fail(`operation code ${p.op} carries an amount`)
@@ -173,6 +175,9 @@ function opFromPb(p: pb.Apply, fail: Fail): Operation {
       return { type: 'orset', op: 'remove', element: json() }
     case 6:
       return { type: 'lww', op: 'set', value: json() }
+    case 7:
+      if (p.json !== '') fail('a delete carries a JSON value')
+      return DELETE
     default:
       return fail(`operation code ${p.op} is unknown`)
   }
@@ -351,11 +356,11 @@ export const PAYLOADS: PayloadCodecs = {
       const state = f.bytes(m.state, 'state', fail)
       if (state.length === 0) fail('state must not be empty (an encoded state never is)')
       const delta = f.bytes(m.delta, 'delta', fail)
-      return { delta, state: equals(state, delta) ? new Uint8Array(0) : state }
+      return { delta, state: equals(state, delta) ? new Uint8Array(0) : state, deleted: m.deleted === true }
     },
     fromPb: (p) => {
       const delta = f.ownBytes(p.delta)
-      return { type: 'applied', delta, state: p.state.length === 0 ? delta : f.ownBytes(p.state) }
+      return { type: 'applied', delta, state: p.state.length === 0 ? delta : f.ownBytes(p.state), ...(p.deleted ? { deleted: true } : {}) }
     },
   }),
   ack: empty('ack', 0x12, pb.Ack.codec),

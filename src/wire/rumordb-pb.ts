@@ -1187,6 +1187,7 @@ export namespace SyncRanges {
 export interface Applied {
   delta: Uint8Array
   state: Uint8Array
+  deleted: boolean
 }
 
 export namespace Applied {
@@ -1209,13 +1210,19 @@ export namespace Applied {
           w.bytes(obj.state)
         }
 
+        if ((obj.deleted != null && obj.deleted !== false)) {
+          w.uint32(32)
+          w.bool(obj.deleted)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
       }, (reader, length, opts = {}) => {
         const obj: any = {
           delta: uint8ArrayAlloc(0),
-          state: uint8ArrayAlloc(0)
+          state: uint8ArrayAlloc(0),
+          deleted: false
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -1230,6 +1237,10 @@ export namespace Applied {
             }
             case 2: {
               obj.state = reader.bytes()
+              break
+            }
+            case 4: {
+              obj.deleted = reader.bool()
               break
             }
             default: {

@@ -152,7 +152,10 @@ describe('field checks', () => {
       op: { type: 'pncounter', op: 'decrement', amount: 2 ** 53 - 1 },
     })
     expectRefused(apply({ op: 0 }), /apply: operation code 0 is unknown/)
-    expectRefused(apply({ op: 7 }), /operation code 7 is unknown/)
+    expect(decodeMessage(apply({ op: 7 }))).toEqual({ type: 'apply', key: 'k', op: { op: 'delete' } })
+    expectRefused(apply({ op: 8 }), /operation code 8 is unknown/)
+    expectRefused(apply({ op: 7, json: '1' }), /a delete carries a JSON value/)
+    expectRefused(apply({ op: 7, amount: 1 }), /operation code 7 carries an amount/)
     expectRefused(apply({ op: 1, json: '1' }), /counter operation code 1 carries a JSON value/)
     expectRefused(apply({ op: 4, json: '1', amount: 1 }), /operation code 4 carries an amount/)
     // Amounts above 2^53 - 1 by hand (protons will not write them from a number): protons

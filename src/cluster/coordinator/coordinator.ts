@@ -6,7 +6,7 @@
 // `quorum: false`: the write is durable where it landed and propagates from there.
 // Reads (read-path.ts) ask `r` live replicas, join their states and repair the ones that
 // were behind; keyed writes first choose their applier (keyed-writes.ts).
-import { encodeContent, entryOf, resolveContent, typeOfEncoded, visibleEntries, type ContentEntry } from '../../../crdts/index.js'
+import { encodeContent, entryOf, isMultiTypeEncoding, resolveContent, typeOfEncoded, visibleEntries, type ContentEntry } from '../../../crdts/index.js'
 import type { CrdtTypeName } from '../../../crdts/types.js'
 import type { Clock } from '../../base/clock.js'
 import { heldBack, LogThrottle } from '../../base/log-throttle.js'
@@ -20,7 +20,7 @@ import {
   WriteOutcomeUnknownError,
 } from '../../base/errors.js'
 import { outcomeId, outcomeRecord, type KeyedWrite } from '../../replica/idempotency.js'
-import type { Operation } from '../../base/operations.js'
+import type { KeyOperation } from '../../base/operations.js'
 import { crdtOf, type AppliedWrite, type BatchExtras, type Replica } from '../../replica/replica.js'
 import { PeerUnreachableError, TransportStoppedError } from '../../transport/transport.js'
 import type { AppliedResponse, Broadcast, IdempotencyRecordPayload, ReplayedResponse, Request, Response } from '../../wire/messages.js'
@@ -113,7 +113,7 @@ export class Coordinator implements WritePath {
     while (this.background.size > 0) await Promise.allSettled([...this.background])
   }
 
-  async write(key: string, op: Operation, options: ClusterWriteOptions = {}): Promise<ClusterWriteResult> {
+  async write(key: string, op: KeyOperation, options: ClusterWriteOptions = {}): Promise<ClusterWriteResult> {
     this.stats.writes++
     const { self, membership } = this.init
     const { ring } = membership.ring()
@@ -195,6 +195,7 @@ export class Coordinator implements WritePath {
       required,
       quorum,
       committedHere: acked.has(self),
+      ...(applied.deleted === undefined ? {} : { deleted: applied.deleted }),
     }
   }
 
@@ -205,7 +206,7 @@ export class Coordinator implements WritePath {
    * no preferred replica reachable, this node applies it and keeps a hint for the first
    * owner, so the write is never refused for lack of peers.
    */
-  private async applyAtFirstLive(key: string, op: Operation, preferred: readonly string[]): Promise<Landed> {
+  private async applyAtFirstLive(key: string, op: KeyOperation, preferred: readonly string[]): Promise<Landed> {
     const { self, membership } = this.init
     const failed = new Set<string>()
     // One id for every attempt of this write: a replica applies it at most once.
@@ -227,9 +228,8 @@ export class Coordinator implements WritePath {
     let bytes = 0
     const applying = this.applyLocally(key, op, (w) => {
       if (!hinted) return {}
-      const delta = crdtOf(w.type).encode(w.delta)
-      bytes = delta.length
-      return hintExtras(owner, key, delta, now)
+      bytes = w.delta.length
+      return hintExtras(owner, key, w.delta, now)
     })
     if (hinted) this.init.hintStored?.(owner, key, applying, bytes)
     const applied = await applying
@@ -238,7 +238,7 @@ export class Coordinator implements WritePath {
   }
 
   /** A keyed write at the applier a majority accepted; never anywhere else. */
-  private async applyKeyed(applier: string, key: string, op: Operation, keyed: KeyedWrite): Promise<Landed | ReplayedResult> {
+  private async applyKeyed(applier: string, key: string, op: KeyOperation, keyed: KeyedWrite): Promise<Landed | ReplayedResult> {
     const failed = new Set<string>()
     if (applier === this.init.self) {
       const recorded = this.init.replica.store.getIdempotency(outcomeId(keyed.id), this.init.clock.now())
@@ -258,7 +258,7 @@ export class Coordinator implements WritePath {
 
   /** The outcome record of a keyed write, as its applier committed it, for the other replicas. */
   private recordFor(keyed: KeyedWrite, key: string, applied: LandedWrite): IdempotencyRecordPayload {
-    const { result } = outcomeRecord(keyed, { key, type: applied.type, state: applied.state, delta: crdtOf(applied.type).decode(applied.delta) }, 0)
+    const { result } = outcomeRecord(keyed, { key, ...applied }, 0)
     return { id: keyed.id, result }
   }
 
@@ -314,7 +314,7 @@ export class Coordinator implements WritePath {
   private async applyRemotely(
     peer: string,
     key: string,
-    op: Operation,
+    op: KeyOperation,
     ids: { readonly idempotencyKey: string; readonly fingerprint?: string },
   ): Promise<AppliedResponse | ReplayedResponse | 'not-applied'> {
     const request: Request = { type: 'apply', key, op, ...ids }
@@ -323,7 +323,7 @@ export class Coordinator implements WritePath {
       try {
         const response = await this.init.send(peer, request)
         if (response.type === 'applied' || response.type === 'replayed') return response
-        throw errorFromResponse(peer, response, key, op.type)
+        throw errorFromResponse(peer, response, key, op.op === 'delete' ? undefined : op.type)
       } catch (err) {
         // After an ambiguous attempt nothing proves the first one did not apply.
         if (ambiguous) throw this.outcomeUnknown(new WriteOutcomeUnknownError(key, peer))
@@ -340,9 +340,9 @@ export class Coordinator implements WritePath {
     }
   }
 
-  private async applyLocally(key: string, op: Operation, extras?: (w: AppliedWrite) => BatchExtras): Promise<LandedWrite> {
-    const applied = await this.init.replica.apply(key, op, { origin: 'local', extras })
-    return { delta: crdtOf(op.type).encode(applied.delta), state: applied.state, witness: applied.witness, type: op.type }
+  private async applyLocally(key: string, op: KeyOperation, extras?: (w: AppliedWrite) => BatchExtras): Promise<LandedWrite> {
+    const { delta, state, witness, type, deleted } = await this.init.replica.apply(key, op, { origin: 'local', extras })
+    return { delta, state, witness, type, ...(deleted === undefined ? {} : { deleted }) }
   }
 
   /**
@@ -433,7 +433,10 @@ interface LandedWrite {
   readonly delta: Uint8Array
   readonly state: unknown
   readonly witness: Uint8Array
-  readonly type: CrdtTypeName
+  /** Undefined for a delete. */
+  readonly type: CrdtTypeName | undefined
+  /** A delete: whether it removed anything. */
+  readonly deleted?: boolean
 }
 
 interface Landed {
@@ -446,6 +449,7 @@ interface Landed {
 }
 
 function fromAppliedResponse(response: AppliedResponse): LandedWrite {
+  if (isMultiTypeEncoding(response.delta)) return { delta: response.delta, state: undefined, witness: new Uint8Array(0), type: undefined, deleted: response.deleted === true }
   const type = typeOfEncoded(response.state)
   // The witness (for the session token) is a function of the delta: derived here, not sent.
   const crdt = crdtOf(type)

@@ -5,7 +5,7 @@ import { contentEquals, CrdtDecodeError, decodeContent, encodeContent, joinConte
 import type { CrdtTypeName } from '../../../crdts/types.js'
 import type { Clock } from '../../base/clock.js'
 import { QuorumNotMetError, StaleReadError } from '../../base/errors.js'
-import { typedView } from '../../replica/key-view.js'
+import { isDeleted, typedView, type TypedView } from '../../replica/key-view.js'
 import type { Replica } from '../../replica/replica.js'
 import { stateCovers } from '../../replica/session-token.js'
 import type { PathReadOptions, PathReadResult } from '../../replica/write-path.js'
@@ -54,12 +54,12 @@ export class ReadPath {
   async read(key: string, type: CrdtTypeName | undefined, options: PathReadOptions = {}): Promise<PathReadResult> {
     this.init.stats.reads++
     const { preferred, required, answers, joined } = await this.gather(key, options)
-    const view = (): { type: CrdtTypeName | undefined; state: unknown } => typedView(key, type, joined.content)
+    const view = (): TypedView => typedView(key, type, joined.content)
     if (options.witness !== undefined) {
       const witness = options.witness
       const covered = (): boolean => {
         const v = view()
-        return v.type !== undefined && stateCovers(v.type, v.state, witness)
+        return v.type !== undefined && stateCovers(v.type, v.seen, witness)
       }
       if (!covered()) await joined.ask(Infinity)
       const deadline = this.init.clock.now() + (options.timeoutMs ?? this.init.sessionReadTimeoutMs ?? DEFAULT_SESSION_READ_TIMEOUT_MS)
@@ -75,7 +75,7 @@ export class ReadPath {
     if (content !== undefined) this.repair(key, content, answers, new Set(preferred))
     if (options.requireQuorum === true && answers.size < required) throw new QuorumNotMetError(key, answers.size, required, 'read')
     const v = view()
-    return { type: content === undefined ? undefined : v.type, state: v.state, replicas: answers.size }
+    return { type: content === undefined || isDeleted(content) ? undefined : v.type, state: v.state, replicas: answers.size }
   }
 
   /** Asks `r` live replicas (more on demand) for the key and joins their contents. */
