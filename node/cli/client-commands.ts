@@ -1,4 +1,4 @@
-// `rumordb get | incr | decr | gincr | add | rm | set | resolve | keys | invite | leave | members | status`: thin clients of
+// `rumordb get | incr | decr | gincr | add | rm | set | del | resolve | keys | invite | leave | members | status`: thin clients of
 // a node's HTTP API. Human-readable output by default, `--json` for scripts.
 import type { Command } from 'commander'
 import { callNode, CliError, errorReason, type ClientOptions } from './http-client.js'
@@ -123,6 +123,21 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
   writeOptions(program.command('set').description('set an LWW register to a JSON value').argument('<key>').argument('<json>'))
     .action(async (key: string, json: string, opts: object, cmd: Command) => {
       await write({ ...flags(cmd), ...opts }, key, { type: 'lww', op: 'set', value: parseJsonArg(json, 'the value') }, print)
+    })
+
+  writeOptions(program.command('del').description('delete a key, whatever its type (a write the node had not seen yet survives)').argument('<key>'))
+    .action(async (key: string, opts: { w?: string; requireQuorum?: boolean; idempotencyKey?: string }, cmd: Command) => {
+      const query = new URLSearchParams()
+      if (opts.w !== undefined) query.set('w', opts.w)
+      if (opts.requireQuorum === true) query.set('requireQuorum', 'true')
+      const headers: Record<string, string> = opts.idempotencyKey === undefined ? {} : { 'idempotency-key': opts.idempotencyKey }
+      const path = `v1/kv/${encodeURIComponent(key)}${query.size > 0 ? `?${query}` : ''}`
+      const { status, body } = await callNode(clientOptions(flags(cmd)), 'DELETE', path, { headers })
+      if (status !== 200) throw new CliError(errorReason(status, body))
+      const r = body as { key: string; deleted: boolean; acks?: number; quorum?: boolean; replayed?: boolean }
+      if (flags(cmd).json === true) return print(JSON.stringify(r))
+      const what = r.deleted ? 'deleted' : 'nothing to delete'
+      print(`${r.key}: ${what}   [${r.replayed === true ? 'replayed: applied once, earlier' : acksNote(r.acks ?? 1, r.quorum ?? true)}]`)
     })
 
   program

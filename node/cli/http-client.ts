@@ -17,7 +17,7 @@ export interface ClientOptions {
 
 export async function callNode(
   options: ClientOptions,
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   path: string,
   init: { body?: unknown; headers?: Record<string, string> } = {},
 ): Promise<{ status: number; body: unknown }> {

@@ -8,6 +8,7 @@ import { failure } from './errors.js'
 import type { HttpMetrics } from './metrics.js'
 import {
   DEFAULT_KEYS_LIMIT,
+  deleteResponseSchema,
   keyParamsSchema,
   keysQuerySchema,
   keysResponseSchema,
@@ -167,6 +168,25 @@ export function registerKvRoutes(app: FastifyInstance, deps: RouteDeps): void {
       }
       metrics.operation(found.type, 'get', 'ok')
       return found
+    },
+  )
+
+  // Deletes the key, whatever its type (observed-remove: see the README's Data model).
+  app.delete<{ Params: { key: string }; Querystring: WriteQuery; Headers: { 'idempotency-key'?: string } }>(
+    '/v1/kv/:key',
+    { schema: { params: keyParamsSchema, querystring: writeQuerySchema, headers: writeHeadersSchema, response: deleteResponseSchema } },
+    async (request) => {
+      let result
+      try {
+        result = await db.delete(request.params.key, { ...writeOptionsOf(request.query), idempotencyKey: request.headers['idempotency-key'] })
+      } catch (err) {
+        metrics.operation('key', 'delete', outcomeOf(err))
+        if ((err as { code?: unknown }).code === 'QUORUM_NOT_MET') metrics.quorumMissed()
+        throw err
+      }
+      metrics.operation('key', 'delete', result.replayed === true ? 'replayed' : 'ok')
+      if (result.replayed !== true) metrics.writeAcked(result.acks ?? 1, result.quorum ?? true)
+      return result
     },
   )
 

@@ -183,6 +183,22 @@ export const writeResponseSchema = {
   },
 } as const
 
+export const deleteResponseSchema = {
+  200: {
+    type: 'object',
+    required: ['key', 'deleted'],
+    properties: {
+      key: { type: 'string' },
+      // Whether the replica that applied the delete held anything visible of the key.
+      deleted: { type: 'boolean' },
+      // Absent on an idempotent replay.
+      acks: { type: 'integer' },
+      quorum: { type: 'boolean' },
+      replayed: { type: 'boolean' },
+    },
+  },
+} as const
+
 export const batchResponseSchema = {
   200: {
     type: 'object',

@@ -120,9 +120,9 @@ describe("the framework's refusals", () => {
     const error = await errorOf(long)
     expect(error.code).toBe('NOT_FOUND')
     expect(error.message.length).toBeLessThan(ECHO_LIMIT * 3)
-    const wrongMethod = await fetch(`${url}/v1/kv/a`, { method: 'DELETE' })
+    const wrongMethod = await fetch(`${url}/v1/keys`, { method: 'DELETE' })
     expect(wrongMethod.status).toBe(404)
-    expect((await errorOf(wrongMethod)).message).toMatch(/no route DELETE "\/v1\/kv\/a"/)
+    expect((await errorOf(wrongMethod)).message).toMatch(/no route DELETE "\/v1\/keys"/)
   })
 
   it('answers bad JSON, a missing content type and an oversize body in the error shape', async () => {

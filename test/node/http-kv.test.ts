@@ -244,3 +244,47 @@ describe('GET /v1/keys', () => {
     }
   })
 })
+
+describe('DELETE /v1/kv/:key', () => {
+  it('deletes a key of any type: it answers deleted, then reads 404, leaves /v1/keys, and takes a write of another type', async () => {
+    const { server } = await testServer()
+    const inject = server.app.inject.bind(server.app)
+    await post(inject, 'cart', { type: 'orset', op: 'add', element: 'apple' })
+    await post(inject, 'other', { type: 'gcounter', op: 'increment' })
+    const res = await inject({ method: 'DELETE', url: kvPath('cart') })
+    expect(res.statusCode, res.body).toBe(200)
+    expect(res.json()).toEqual({ key: 'cart', deleted: true, acks: 1, quorum: true })
+    expect((await inject({ method: 'GET', url: kvPath('cart') })).statusCode).toBe(404)
+    expect((await inject({ method: 'GET', url: '/v1/keys' })).json().keys.map((k: { key: string }) => k.key)).toEqual(['other'])
+    expect((await post(inject, 'cart', { type: 'lww', op: 'set', value: 1 })).json()).toMatchObject({ type: 'lww', value: 1 })
+    // A key that holds nothing: not an error, `deleted` says so.
+    expect((await inject({ method: 'DELETE', url: kvPath('never') })).json()).toMatchObject({ key: 'never', deleted: false })
+  })
+
+  it('takes Idempotency-Key: a retry answers the first result and removes nothing written since', async () => {
+    const { server, db } = await testServer()
+    const inject = server.app.inject.bind(server.app)
+    await post(inject, 's', { type: 'orset', op: 'add', element: 'a' })
+    const headers = { 'idempotency-key': 'del-s-1' }
+    expect((await inject({ method: 'DELETE', url: kvPath('s'), headers })).json()).toMatchObject({ deleted: true, acks: 1 })
+    await post(inject, 's', { type: 'orset', op: 'add', element: 'b' })
+    expect((await inject({ method: 'DELETE', url: kvPath('s'), headers })).json()).toEqual({ key: 's', deleted: true, replayed: true })
+    expect(await db.get('s')).toMatchObject({ value: ['b'] })
+  })
+
+  it('refuses unknown query parameters and bad w before deleting anything', async () => {
+    const { server, db } = await testServer()
+    const inject = server.app.inject.bind(server.app)
+    await post(inject, 'k', { type: 'gcounter', op: 'increment' })
+    for (const query of ['nope=1', 'w=0', 'requireQuorum=yes']) {
+      const res = await inject({ method: 'DELETE', url: `${kvPath('k')}?${query}` })
+      expect(res.statusCode, query).toBe(400)
+      expect(res.json().error.code).toBe('INVALID_REQUEST')
+    }
+    // One replica: asking for two acknowledgements with requireQuorum is a 503, and the delete stays.
+    const strict = await inject({ method: 'DELETE', url: `${kvPath('k')}?w=2&requireQuorum=true` })
+    expect(strict.statusCode).toBe(503)
+    expect(strict.json().error.code).toBe('QUORUM_NOT_MET')
+    expect(await db.get('k')).toBeUndefined()
+  })
+})
