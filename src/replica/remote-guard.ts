@@ -7,7 +7,7 @@
 // actor's dot counter without room, are refused for the same reason: no honest history
 // reaches them.
 import { contextMax, type CausalContext, type GCounterState, type ORSetState, type PNCounterState } from '../../crdts/index.js'
-import type { KeyContent } from '../../crdts/index.js'
+import { everSeen, type KeyContent } from '../../crdts/index.js'
 import { RumorDbError } from '../base/error-base.js'
 
 /** Room every counter entry and dot counter must keep: 2^32 more writes. */
@@ -28,9 +28,11 @@ export class RemoteStateRefusedError extends RumorDbError {
  */
 export function checkRemoteState(key: string, incoming: KeyContent, current: KeyContent | undefined, self: string): void {
   for (const entry of incoming) {
-    const mine = current?.find((e) => e.type === entry.type)
+    // Everything this node holds of the type, what a delete removed included: its own
+    // writes the delete covered are still its own.
+    const mine = current === undefined ? undefined : everSeen(current, entry.type)
     for (const state of entry.tombstone === undefined ? [entry.state] : [entry.state, entry.tombstone]) {
-      const reason = refusal(entry.type, state, mine?.state, self)
+      const reason = refusal(entry.type, state, mine, self)
       if (reason !== undefined) throw new RemoteStateRefusedError(key, reason)
     }
   }
