@@ -10,13 +10,16 @@
 // write is lost; a write is never counted twice (counters within [acknowledged, attempted
 // distinct operations], a keyed write exactly once once acknowledged); sets hold nothing
 // never added; registers hold a written value; and a node that says `synced: true` while
-// every node does holds what its peers hold. One seed decides everything.
-import { crdtTypes, decodeContent, GCounter, LWWRegister, ORSet, PNCounter, visibleEntries } from '../../crdts/index.js'
+// every node does holds what its peers hold. Some keys also take deletes (observed-remove):
+// for them, the same checks hold on everything the key has held (its tombstones keep what a
+// delete removed), and a write issued once every delete of its key had settled survives.
+// One seed decides everything.
+import { crdtTypes, decodeContent, everSeen, GCounter, LWWRegister, ORSet, PNCounter, visibleEntries, type KeyContent } from '../../crdts/index.js'
 import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
 import { preferenceList } from '../../src/cluster/ring/ring.js'
 import { IdempotencyUnavailableError, TypeConflictError, TypeMismatchError, WriteOutcomeUnknownError } from '../../src/base/errors.js'
-import type { WriteOptions, WriteResult } from '../../src/database/handles.js'
-import type { Operation } from '../../src/base/operations.js'
+import type { DeleteResult, WriteOptions, WriteResult } from '../../src/database/handles.js'
+import { DELETE, type KeyOperation, type Operation } from '../../src/base/operations.js'
 import { seededRandom, type Random } from '../../src/base/random.js'
 import { decodeSessionToken } from '../../src/replica/session-token.js'
 import { SimCluster } from './sim-cluster.js'
@@ -75,7 +78,10 @@ export const ENGINE_TIMING = { heartbeatIntervalMs: 200, antiEntropyIntervalMs: 
 /** One distinct operation a client meant to apply once, however many attempts it took. */
 interface WriteRecord {
   readonly key: string
-  readonly op: Operation
+  readonly op: KeyOperation
+  /** Virtual ms when the client issued it, and when its latest attempt settled. */
+  readonly issuedAt: number
+  settledAt?: number
   readonly idempotencyKey: string | undefined
   attempts: number
   acked: boolean
@@ -105,10 +111,28 @@ export interface NemesisReport {
   readonly partedMessages: number
   /** Keys stored in pages (an OR-set, with pagedSets) on the nodes up at the end. */
   readonly pagedKeys: number
+  /** Deletes the clients issued, and how many were acknowledged. */
+  readonly deletes: number
+  readonly deletesAcked: number
   readonly problems: string[]
 }
 
 const TYPES: CrdtTypeName[] = ['gcounter', 'pncounter', 'orset', 'lww']
+/** Share of the operations on a key that takes deletes which are deletes. */
+const DELETE_SHARE = 0.15
+/**
+ * A write issued this long after every delete of its key settled must survive: no delete
+ * can have seen it (a request of an attempt that timed out may still be in flight for a
+ * while: latencies are a few ms, and a node holds a request at most until it crashes).
+ */
+const AFTER_DELETES_MS = 3000
+
+interface NemesisKey {
+  readonly key: string
+  readonly types: CrdtTypeName[]
+  /** Clients also delete it. */
+  readonly deletes?: boolean
+}
 
 export async function runNemesis(options: NemesisOptions): Promise<NemesisReport> {
   const rng = seededRandom(options.seed ^ 0x5eed)
@@ -139,8 +163,9 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   // Typed keys, and keys that clients write with either of two types: created on two sides
   // of a partition, they become type conflicts, which must converge and then be resolved.
   // Every partition brings two fresh ones, so that sides create them independently.
-  const keys: { key: string; types: CrdtTypeName[] }[] = [
+  const keys: NemesisKey[] = [
     ...TYPES.flatMap((t) => Array.from({ length: options.keysPerType }, (_, i) => ({ key: `${t}:${i}`, types: [t] }))),
+    ...TYPES.map((t) => ({ key: `deleted:${t}`, types: [t], deletes: true })),
     { key: 'mixed:0:a', types: ['gcounter', 'orset'] },
     { key: 'mixed:0:b', types: ['pncounter', 'lww'] },
   ]
@@ -158,11 +183,13 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const options: WriteOptions = { w, ...(record.idempotencyKey === undefined ? {} : { idempotencyKey: record.idempotencyKey }) }
     return send(cluster, node, record, options).then(
       (result) => {
+        record.settledAt = cluster.scheduler.now
         if (result.replayed === true) replays++
-        if (!record.acked) record.token = result.token
+        if (!record.acked && 'token' in result) record.token = result.token
         record.acked = true
       },
       (err: unknown) => {
+        record.settledAt = cluster.scheduler.now
         record.lastError = err
         // The key holds another type here: a final answer, nothing was applied.
         if (err instanceof TypeMismatchError || err instanceof TypeConflictError) record.refused = true
@@ -185,11 +212,19 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const up = cluster.upIds()
     if (up.length === 0) return
     const node = pick(rng, up)
-    const { key, types } = pick(rng, keys)
+    const { key, types, deletes } = pick(rng, keys)
     const type = pick(rng, types)
-    const op = randomOp(rng, type, key, addedElements, () => `${options.seed}-${unique++}`)
+    const op = deletes === true && rng.next() < DELETE_SHARE ? DELETE : randomOp(rng, type, key, addedElements, () => `${options.seed}-${unique++}`)
     const keyed = rng.next() < options.keyedShare
-    const record: WriteRecord = { key, op, idempotencyKey: keyed ? `w-${options.seed}-${writes.length}` : undefined, attempts: 0, acked: false, unresolved: false }
+    const record: WriteRecord = {
+      key,
+      op,
+      issuedAt: cluster.scheduler.now,
+      idempotencyKey: keyed ? `w-${options.seed}-${writes.length}` : undefined,
+      attempts: 0,
+      acked: false,
+      unresolved: false,
+    }
     writes.push(record)
     void attempt(record, node, 1 + rng.int(3), true)
   }
@@ -282,6 +317,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   const roundsBefore = totalRounds(cluster)
   const convergedAfterMs = await settle(cluster, keys, options.convergeWithinMs, problems)
   for (const { key, types } of keys) problems.push(...checkKey(cluster, key, types, writes.filter((w) => w.key === key)))
+  for (const { key, types, deletes } of keys) if (deletes === true) problems.push(...checkAfterDeletes(cluster, key, types[0] as CrdtTypeName, writes.filter((w) => w.key === key)))
   problems.push(...(await sameReadEverywhere(cluster, keys)))
 
   // Type conflicts: one node keeps one side; after that every node reads the same single
@@ -300,7 +336,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     await settle(cluster, keys, options.convergeWithinMs, problems)
     for (const key of conflicts) {
       if (conflictOf(cluster, key) !== undefined) problems.push(`${key}: still in conflict after resolve`)
-      const entry = keys.find((k) => k.key === key) as { key: string; types: CrdtTypeName[] }
+      const entry = keys.find((k) => k.key === key) as NemesisKey
       problems.push(...checkKey(cluster, key, entry.types, writes.filter((w) => w.key === key), true))
     }
     problems.push(...(await sameReadEverywhere(cluster, keys)))
@@ -316,6 +352,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     antiEntropyRounds: totalRounds(cluster) - roundsBefore,
     partedMessages: 0,
     pagedKeys: cluster.upIds().reduce((n, id) => n + keys.filter((k) => cluster.member(id).store.getKey(k.key)?.paged !== undefined).length, 0),
+    deletes: writes.filter((w) => w.op.op === 'delete').length,
+    deletesAcked: writes.filter((w) => w.op.op === 'delete' && w.acked).length,
     problems,
   }
   for (const id of cluster.upIds()) countParted(id)
@@ -386,9 +424,10 @@ async function sameReadEverywhere(cluster: SimCluster, keys: readonly { key: str
   return problems
 }
 
-function send(cluster: SimCluster, node: string, record: WriteRecord, options: WriteOptions): Promise<WriteResult<unknown>> {
+function send(cluster: SimCluster, node: string, record: WriteRecord, options: WriteOptions): Promise<WriteResult<unknown> | DeleteResult> {
   const db = cluster.db(node)
   const { key, op } = record
+  if (op.op === 'delete') return db.delete(key, options)
   switch (op.type) {
     case 'gcounter':
       return db.gcounter(key).increment(op.amount, options)
@@ -421,26 +460,62 @@ function describeStates(cluster: SimCluster, key: string): string {
     .join(' ')
 }
 
+/** The key's content on its first owner (undefined when it holds nothing). */
+function contentOf(cluster: SimCluster, key: string): KeyContent | undefined {
+  const encoded = cluster.member(ownersOf(cluster, key)[0] as string).store.getKey(key)?.state
+  return encoded === undefined ? undefined : decodeContent(encoded)
+}
+
 /**
  * No acknowledged write lost, none counted twice, nothing invented: per type, on each type's
- * part of the key (a key in a type conflict holds several). After a resolution only the kept
- * type is checked: the others were removed on purpose.
+ * part of the key (a key in a type conflict holds several), as everything it has held (a
+ * delete keeps what it removed in its tombstone). After a resolution only the kept type is
+ * checked: the others were removed on purpose.
  */
 function checkKey(cluster: SimCluster, key: string, types: readonly CrdtTypeName[], writes: WriteRecord[], resolved = false): string[] {
-  const owner = ownersOf(cluster, key)[0] as string
-  const encoded = cluster.member(owner).store.getKey(key)?.state
-  const content = encoded === undefined ? undefined : decodeContent(encoded)
+  const content = contentOf(cluster, key)
   const visible = content === undefined ? [] : visibleEntries(content)
+  const deleted = writes.some((w) => w.op.op === 'delete')
   const problems: string[] = []
   for (const type of types) {
     if (resolved && !visible.some((e) => e.type === type)) continue
-    const entry = content?.find((e) => e.type === type)
-    problems.push(...checkType(key, type, entry?.state, writes.filter((w) => w.op.type === type)))
+    const typed = writes.filter((w) => w.op.op !== 'delete' && w.op.type === type) as (WriteRecord & { op: Operation })[]
+    problems.push(...checkType(key, type, everSeen(content, type), typed, deleted))
   }
   return problems
 }
 
-function checkType(key: string, type: CrdtTypeName, found: unknown, writes: WriteRecord[]): string[] {
+/**
+ * After the deletes of a key: what a reader sees holds every acknowledged write issued
+ * AFTER_DELETES_MS after the last delete attempt settled (no delete can have seen it), and
+ * nothing never written.
+ */
+function checkAfterDeletes(cluster: SimCluster, key: string, type: CrdtTypeName, writes: WriteRecord[]): string[] {
+  const deletes = writes.filter((w) => w.op.op === 'delete')
+  if (deletes.length === 0) return []
+  const lastSettled = Math.max(...deletes.map((d) => d.settledAt ?? Infinity))
+  const late = writes.filter((w) => w.op.op !== 'delete' && w.acked && w.issuedAt > lastSettled + AFTER_DELETES_MS) as (WriteRecord & { op: Operation })[]
+  const content = contentOf(cluster, key)
+  const shown = content === undefined ? undefined : visibleEntries(content).find((e) => e.type === type)?.state
+  const problems: string[] = []
+  if (type === 'gcounter') {
+    const v = shown === undefined ? 0 : GCounter.value(shown as never)
+    const low = late.reduce((s, w) => s + (w.op as { amount: number }).amount, 0)
+    if (v < low) problems.push(`${key}: reads ${v} after its deletes, below the ${low} acknowledged since they settled`)
+  } else if (type === 'orset') {
+    const present = new Set(shown === undefined ? [] : ORSet.value(shown as never).map((e) => JSON.stringify(e)))
+    const removed = new Set(writes.filter((w) => w.op.op === 'remove').map((w) => JSON.stringify((w.op as { element: JsonValue }).element)))
+    for (const w of late) {
+      const e = JSON.stringify((w.op as { element: JsonValue }).element)
+      if (w.op.op === 'add' && !removed.has(e) && !present.has(e)) problems.push(`${key}: add of ${e}, acknowledged after every delete settled, is missing`)
+    }
+  } else if (type === 'lww') {
+    if (late.length > 0 && (shown === undefined || shown === null)) problems.push(`${key}: reads as deleted although a set was acknowledged after every delete settled`)
+  }
+  return problems
+}
+
+function checkType(key: string, type: CrdtTypeName, found: unknown, writes: (WriteRecord & { op: Operation })[], deleted = false): string[] {
   const crdt = crdtTypes[type] as unknown as { covers(s: unknown, w: Uint8Array): boolean; empty(): unknown }
   const state = found ?? crdt.empty()
   const problems: string[] = []
@@ -465,13 +540,14 @@ function checkType(key: string, type: CrdtTypeName, found: unknown, writes: Writ
     for (const w of writes) {
       if (w.op.op !== 'add' || !w.acked) continue
       const e = JSON.stringify(w.op.element)
-      if (!removed.has(e) && !present.has(e)) problems.push(`${key}: acknowledged add of ${e} (never removed) is missing`)
+      if (!removed.has(e) && !present.has(e) && !deleted) problems.push(`${key}: acknowledged add of ${e} (never removed) is missing`)
     }
     for (const e of present) if (!attemptedAdds.has(e)) problems.push(`${key}: ${e} present but never added`)
   } else {
     const v = LWWRegister.value(state as never)
     const values = new Set(writes.map((w) => JSON.stringify((w.op as { value: JsonValue }).value)))
-    if (v !== undefined && !values.has(JSON.stringify(v))) problems.push(`${key}: value ${JSON.stringify(v)} was never written`)
+    // A delete's tombstone keeps the removed write's stamp with a null value.
+    if (v !== undefined && !values.has(JSON.stringify(v)) && !(deleted && v === null)) problems.push(`${key}: value ${JSON.stringify(v)} was never written`)
     if (v === undefined && writes.some((w) => w.acked)) problems.push(`${key}: empty although writes were acknowledged`)
   }
   return problems
