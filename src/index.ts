@@ -5,6 +5,7 @@
 export { Database, DATABASE_FILE } from './database/database.js'
 export { openDatabase, type OpenDatabaseOptions } from './database/create-database.js'
 export type { ReplicationOptions, ScanEntry, ScanOptions, KeyValue, GetOptions, DatabaseStatus, ResolveResult } from './database/database.js'
+export type { FeedEvent } from './database/change-feed.js'
 export type { Transport } from './transport/transport.js'
 export type { EngineConfig } from './cluster/engine.js'
 export type { MemberView, MemberHealth } from './cluster/membership/membership.js'
@@ -23,6 +24,7 @@ export {
   ValueTooLargeError,
   DatabaseClosedError,
   InvalidTokenError,
+  InvalidCursorError,
   InvalidOptionError,
   QuorumNotMetError,
   StaleReadError,

@@ -70,6 +70,13 @@ export class InvalidTokenError extends RumorDbError {
   }
 }
 
+/** A change-feed cursor that is malformed or was issued by another database. */
+export class InvalidCursorError extends RumorDbError {
+  constructor(reason: string) {
+    super('INVALID_CURSOR', `invalid cursor: ${reason}; pass a cursor exactly as this database's watch gave it, or watch without one and read the keys you need again`)
+  }
+}
+
 export class InvalidOptionError extends RumorDbError {
   constructor(reason: string) {
     super('INVALID_OPTION', reason)

@@ -19,6 +19,8 @@ export const KEYS_OPTIONS: OptionSpec = {
 
 export const SCAN_OPTIONS: OptionSpec = { prefix: optionKinds.string }
 
+export const WATCH_OPTIONS: OptionSpec = { since: optionKinds.string }
+
 const REPLICATION_OPTIONS: OptionSpec = { n: optionKinds.positiveInteger, r: optionKinds.positiveInteger, w: optionKinds.positiveInteger }
 
 /** DatabaseOptions: how a database behaves, whatever it runs on (createDatabase). */

@@ -26,14 +26,15 @@ import {
 } from './handles.js'
 import { decodeIdempotencyRecord, fingerprint, outcomeId, validateIdempotencyKey, type KeyedWrite } from '../replica/idempotency.js'
 import { DELETE, type KeyOperation, type Operation } from '../base/operations.js'
-import { crdtOf, Replica } from '../replica/replica.js'
+import { crdtOf, Replica, type KeyState } from '../replica/replica.js'
 import { decodeSessionToken, encodeSessionToken } from '../replica/session-token.js'
 import { DATABASE_FILE } from '../store/index.js'
 import type { Store } from '../store/store.js'
 import { Subscriptions, type Change, type ChangeListener } from './subscriptions.js'
 import { validateKey } from '../base/validation.js'
 import { checkOptions } from '../base/options.js'
-import { GET_OPTIONS, KEYS_OPTIONS, RESOLVE_OPTIONS, SCAN_OPTIONS, WRITE_OPTIONS } from './database-options.js'
+import { GET_OPTIONS, KEYS_OPTIONS, RESOLVE_OPTIONS, SCAN_OPTIONS, WATCH_OPTIONS, WRITE_OPTIONS } from './database-options.js'
+import { ChangeFeed, type FeedEvent } from './change-feed.js'
 import type { PathWriteResult, WritePath } from '../replica/write-path.js'
 
 export { DATABASE_FILE }
@@ -123,6 +124,8 @@ export class Database implements KeyAccess {
   private readonly subscriptions: Subscriptions
   private readonly inFlight = new Set<Promise<unknown>>()
   private readonly pendingIdempotency = new Map<string, Promise<unknown>>()
+  /** Open change feeds: ended at close. */
+  private readonly feeds = new Set<ChangeFeed>()
   private pruneTimer: TimerHandle | undefined
   private closing: Promise<void> | undefined
 
@@ -254,6 +257,43 @@ export class Database implements KeyAccess {
     return this.subscriptions.add(prefix, fn)
   }
 
+  /**
+   * The change feed: every key under `prefix` that changed after `since` (a cursor an
+   * earlier event gave; from the start without it), then every change as it commits, in
+   * commit order, until the loop ends or the database closes. Each event carries `{ key,
+   * type, value, size (sets), deleted, origin, cursor }`; resuming with the last cursor seen
+   * misses nothing committed after it, across restarts (change-feed.ts says what it does not
+   * promise). Throws InvalidCursorError for a malformed cursor or one of another database.
+   */
+  watch(prefix = '', options: { since?: string } = {}): AsyncIterableIterator<FeedEvent> {
+    checkOptions(options, WATCH_OPTIONS, 'db.watch')
+    this.assertOpen()
+    if (typeof prefix !== 'string') throw new InvalidOptionError('watch(prefix): prefix must be a string ("" for every key)')
+    const feed = new ChangeFeed(
+      {
+        store: this.store,
+        actor: this.replica.actor,
+        onCommitted: (fn) => this.replica.onCommitted(fn),
+        read: (key) => this.replica.read(key),
+        event: (key, state, cursor, origin) => {
+          const base = { key, cursor, ...(origin === undefined ? {} : { origin }) }
+          if ('deleted' in state && state.deleted === true) return { ...base, type: undefined, value: undefined, deleted: true }
+          const { type, state: value } = state as Pick<KeyState, 'type' | 'state'>
+          return Object.assign(lazyValue(type, value), base, { type })
+        },
+      },
+      prefix,
+      options.since,
+    )
+    this.feeds.add(feed)
+    const end = feed.return.bind(feed)
+    feed.return = async () => {
+      this.feeds.delete(feed)
+      return end()
+    }
+    return feed
+  }
+
   /** Every key (optionally under a prefix) in key order, with its type and value. */
   async *scan(options: ScanOptions = {}): AsyncGenerator<ScanEntry> {
     checkOptions(options, SCAN_OPTIONS, 'db.scan')
@@ -361,6 +401,7 @@ export class Database implements KeyAccess {
       this.replica.close()
       await this.saveIndex()
       this.subscriptions.clear()
+      await Promise.all([...this.feeds].map((feed) => feed.return()))
       await this.store.close()
     })()
     return this.closing

@@ -107,6 +107,8 @@ export interface CommittedChange {
   /** Nothing of the key is visible any more. */
   readonly deleted?: boolean
   readonly origin: ChangeOrigin
+  /** The encoded HLC the store keeps as the key's last change (StoredKey.hlc): the change feed's cursor. */
+  readonly cursor: Uint8Array
 }
 
 export interface ApplyOptions {
@@ -366,7 +368,7 @@ export class Replica {
    * Stages the batch (the cache follows at once), waits for its commit and tells the
    * listeners; until then the write counts as in flight.
    */
-  private async commit(key: string, next: KeyState, batch: WriteBatch, change: CommittedChange): Promise<void> {
+  private async commit(key: string, next: KeyState, batch: WriteBatch, change: Omit<CommittedChange, 'cursor'>): Promise<void> {
     const written = this.store.write(batch)
     this.cache.set(key, next, next.paging === undefined ? (batch.keys?.[0]?.state.length ?? 0) : pagingBytes(next.paging))
     this.keyWritesInFlight++
@@ -377,7 +379,7 @@ export class Replica {
         this.cache.delete(key)
         throw err
       }
-      this.notify(change)
+      this.notify({ ...change, cursor: (batch.keys?.[0] as KeyWrite).hlc })
     } finally {
       this.keyWritesInFlight--
     }

@@ -5,7 +5,7 @@
 import { CommitError, InvalidStoreArgumentError, StoreClosedError } from './errors.js'
 import { compareKeys, inRange, keyRange, type KeyRange } from './key-order.js'
 import { StagedChanges, validateBatch, validateText, type IdempotencyEntry } from './staged-changes.js'
-import type { ScanOptions, Store, StoredDigest, StoredHint, StoredKey, StoredMember, WriteBatch } from './store.js'
+import type { ChangesOptions, ScanOptions, Store, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember, WriteBatch } from './store.js'
 
 /** What is on disk (or its in-memory stand-in). Reads see committed data only. */
 export interface CommittedLayer {
@@ -18,6 +18,8 @@ export interface CommittedLayer {
   scan(range: KeyRange, limit: number | undefined): StoredKey[]
   /** `scan`, keys and digests only. */
   scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[]
+  /** Keys of `range` whose last change is after `after` (all when undefined), by that change, at most `limit`. */
+  scanChanges(after: Uint8Array | undefined, range: KeyRange, limit: number): StoredChange[]
   countKeys(): number
   getMeta(name: string): Uint8Array | undefined
   getIdempotency(id: string): IdempotencyEntry | undefined
@@ -92,6 +94,15 @@ export class GroupCommitStore implements Store {
 
   scanDigests(opts: ScanOptions): StoredDigest[] {
     return this.scanWith(opts, (range, limit) => this.layer.scanDigests(range, limit))
+  }
+
+  scanChanges(opts: ChangesOptions): StoredChange[] {
+    this.assertOpen()
+    const { after, prefix, limit } = opts
+    if (prefix !== undefined) validateText(prefix, 'changes prefix')
+    if (after !== undefined && !(after instanceof Uint8Array && after.length === 8)) throw new InvalidStoreArgumentError('changes after must be an 8-byte encoded HLC')
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidStoreArgumentError(`changes limit must be a positive integer, got ${String(limit)}`)
+    return this.layer.scanChanges(after, keyRange(prefix, undefined), limit)
   }
 
   /** Committed rows from `read`, merged with this process's staged writes in key order. */

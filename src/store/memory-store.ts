@@ -5,7 +5,7 @@ import { DatabaseLockedError } from './errors.js'
 import { defaultSchedule, GroupCommitStore, type CommittedLayer, type Schedule } from './group-commit-store.js'
 import { compareKeys, inRange, type KeyRange } from './key-order.js'
 import type { IdempotencyEntry, StagedChanges } from './staged-changes.js'
-import type { StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
+import type { StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
 import type { StoreHooks } from './store-hooks.js'
 
 /** The committed contents: the stand-in for a data file. Byte arrays in it are never mutated. */
@@ -112,6 +112,14 @@ class MemoryTables implements CommittedLayer {
   scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[] {
     // Only the digest is copied: an index build reads no states.
     return this.keysIn(range, limit).map((k) => ({ key: k.key, digest: new Uint8Array(k.digest) }))
+  }
+
+  scanChanges(after: Uint8Array | undefined, range: KeyRange, limit: number): StoredChange[] {
+    const out: StoredChange[] = []
+    for (const k of this.data.keys.values()) {
+      if ((after === undefined || Buffer.compare(k.hlc, after) > 0) && inRange(k.key, range)) out.push({ key: k.key, hlc: new Uint8Array(k.hlc) })
+    }
+    return out.sort((a, b) => Buffer.compare(a.hlc, b.hlc)).slice(0, limit)
   }
 
   scan(range: KeyRange, limit: number | undefined): StoredKey[] {

@@ -74,9 +74,16 @@ const SCHEMA_V2 = `
   ) STRICT, WITHOUT ROWID;
 `
 
+// The change feed (Database.watch): keys in the order of their last change. keys.hlc is
+// this node's hybrid logical clock at each write or merge, strictly increasing.
+const SCHEMA_V3 = `
+  CREATE INDEX keys_hlc ON keys (hlc);
+`
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'keys, meta, idempotency, hints, members', up: (db) => db.exec(SCHEMA_V1) },
   { version: 2, description: 'states in pages: keys.pages, key_pages', up: (db) => db.exec(SCHEMA_V2) },
+  { version: 3, description: 'the change feed: keys by their last change (keys_hlc)', up: (db) => db.exec(SCHEMA_V3) },
 ]
 
 export interface MigrationResult {

@@ -9,13 +9,14 @@ import type { CommittedLayer } from './group-commit-store.js'
 import type { KeyRange } from './key-order.js'
 import { joinPaging } from '../../crdts/orset-pages.js'
 import type { IdempotencyEntry, StagedChanges } from './staged-changes.js'
-import type { StatePage, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
+import type { StatePage, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
 import type { StoreHooks } from './store-hooks.js'
 
 type Bytes = Buffer
 interface KeyRow { key: string; type: string; state: Bytes; hlc: Bytes; digest: Bytes; pages: Bytes | null }
 interface PageRow { digest: Bytes; bytes: Bytes }
 interface DigestRow { key: string; digest: Bytes }
+interface ChangeRow { key: string; hlc: Bytes }
 interface HintRow { id: number; target: string; key: string; type: string; state: Bytes; created_at: number }
 interface MemberRow { peer_id: string; record: Bytes }
 
@@ -24,6 +25,8 @@ const DIGEST_BYTES = 16
 /** SQLite's page cache while an index build reads a page of digests (scanDigests). */
 const SCAN_CACHE_BYTES = 2 * 1024 * 1024
 const HINT_COLUMNS = 'id, target, key, type, state, created_at'
+/** Below every encoded HLC: 'after nothing'. */
+const NO_HLC = Buffer.alloc(0)
 
 export class SqliteTables implements CommittedLayer {
   private keyCount: number
@@ -55,6 +58,14 @@ export class SqliteTables implements CommittedLayer {
         [scanDigests('>', false), scanDigests('>', true)],
       ] as const,
       getDigest: db.prepare<[string], Bytes>('SELECT digest FROM keys WHERE key = ?').pluck(),
+      // Indexed by [prefix lower bound ? 1 : 0][upper bound ? 1 : 0]; keys_hlc orders them.
+      changes: [false, true].map((lower) =>
+        [false, true].map((upper) =>
+          db.prepare<unknown[], ChangeRow>(
+            `SELECT key, hlc FROM keys WHERE hlc > ?${lower ? ' AND key >= ?' : ''}${upper ? ' AND key < ?' : ''} ORDER BY hlc LIMIT ?`,
+          ),
+        ),
+      ),
       // undefined: no such key; null: its state is whole; else the digests of its pages.
       getPageList: db.prepare<[string], Bytes | null>('SELECT pages FROM keys WHERE key = ?').pluck(),
       upsertKey: db.prepare<[string, string, Uint8Array, Uint8Array, Uint8Array, Uint8Array | null]>(
@@ -131,6 +142,16 @@ export class SqliteTables implements CommittedLayer {
    */
   scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[] {
     return this.withSmallCache(() => scanRows(this.sql.scanDigests, range, limit).map((row) => ({ key: row.key, digest: bytes(row.digest) })))
+  }
+
+  scanChanges(after: Uint8Array | undefined, range: KeyRange, limit: number): StoredChange[] {
+    const lower = range.lower !== ''
+    const upper = range.upper !== undefined
+    const args: unknown[] = [after ?? NO_HLC]
+    if (lower) args.push(range.lower)
+    if (upper) args.push(range.upper)
+    args.push(limit)
+    return (this.sql.changes[lower ? 1 : 0]?.[upper ? 1 : 0] as Database.Statement<unknown[], ChangeRow>).all(...args).map((row) => ({ key: row.key, hlc: bytes(row.hlc) }))
   }
 
   /** Runs a read of many rows read once (an index build, the count at open) with SQLite's page cache held small. */

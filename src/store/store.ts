@@ -102,6 +102,21 @@ export interface WriteBatch {
   members?: { upsert?: StoredMember[]; remove?: string[] }
 }
 
+/** A key and the HLC of its last change, as the change feed reads them. */
+export interface StoredChange {
+  key: string
+  hlc: Uint8Array
+}
+
+export interface ChangesOptions {
+  /** Only keys whose last change is after this encoded HLC (8 bytes); every key when omitted. */
+  after?: Uint8Array
+  /** Only keys that start with this string. */
+  prefix?: string
+  /** At most this many (a positive integer). */
+  limit: number
+}
+
 export interface ScanOptions {
   /** Only keys that start with this string. */
   prefix?: string
@@ -116,6 +131,11 @@ export interface Store {
   getKey(key: string): StoredKey | undefined
   /** Keys in byte order of their UTF-8 encoding (code point order), staged writes included. */
   scan(opts: ScanOptions): StoredKey[]
+  /**
+   * Committed keys in the order of their last change (StoredKey.hlc), after `after`: what
+   * the change feed reads. Staged writes are left out: they show once committed.
+   */
+  scanChanges(opts: ChangesOptions): StoredChange[]
   /** `scan` reading only keys and digests: no states, so an index builds without reading them. */
   scanDigests(opts: ScanOptions): StoredDigest[]
   countKeys(): number

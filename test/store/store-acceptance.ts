@@ -126,6 +126,30 @@ export function runStoreTests(
         expect(store.scan({ prefix: 'abc' })[0]).toEqual(store.getKey('abc'))
       }))
 
+    it('lists committed keys in the order of their last change, after a clock, under a prefix', () =>
+      withStore(async ({ store, reopen }) => {
+        // Clocks out of key order; 'b' changes twice, its last change is the latest.
+        await store.write({ keys: [kw('b', text('1'), 'lww', 10), kw('a:1', text('1'), 'lww', 20), kw('c', text('1'), 'lww', 30), kw('a:2', text('1'), 'lww', 40)] })
+        await store.write({ keys: [kw('b', text('2'), 'lww', 50)] })
+        // Staged, not committed: left out until it is.
+        const staged = store.write({ keys: [kw('d', text('1'), 'lww', 60)] })
+        const changes = (opts: Parameters<Store['scanChanges']>[0]) => store.scanChanges(opts).map((c) => [c.key, Buffer.from(c.hlc).readUInt32BE(4)])
+        expect(changes({ limit: 10 })).toEqual([['a:1', 20], ['c', 30], ['a:2', 40], ['b', 50]])
+        expect(changes({ after: hlc(30), limit: 10 })).toEqual([['a:2', 40], ['b', 50]])
+        expect(changes({ prefix: 'a:', limit: 10 })).toEqual([['a:1', 20], ['a:2', 40]])
+        expect(changes({ prefix: 'a:', after: hlc(20), limit: 10 })).toEqual([['a:2', 40]])
+        expect(changes({ limit: 2 })).toEqual([['a:1', 20], ['c', 30]])
+        await staged
+        expect(changes({ after: hlc(50), limit: 10 })).toEqual([['d', 60]])
+        expect(() => store.scanChanges({ limit: 0 })).toThrow(InvalidStoreArgumentError)
+        expect(() => store.scanChanges({ after: bytes(1, 2), limit: 1 })).toThrow(InvalidStoreArgumentError)
+        if (reopen === undefined) return
+        await store.close()
+        const again = await reopen()
+        expect(again.scanChanges({ after: hlc(30), limit: 10 }).map((c) => c.key)).toEqual(['a:2', 'b', 'd'])
+        await again.close()
+      }))
+
     it('rejects a negative or fractional scan limit', () =>
       withStore(async ({ store }) => {
         expect(() => store.scan({ limit: -1 })).toThrow(InvalidStoreArgumentError)
