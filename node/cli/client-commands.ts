@@ -1,7 +1,8 @@
-// `rumordb get | incr | decr | gincr | add | rm | set | del | resolve | keys | invite | leave | members | status`: thin clients of
+// `rumordb get | incr | decr | gincr | add | rm | set | del | resolve | keys | watch | invite | leave | members | status`: thin clients of
 // a node's HTTP API. Human-readable output by default, `--json` for scripts.
 import type { Command } from 'commander'
 import { callNode, CliError, errorReason, type ClientOptions } from './http-client.js'
+import { addWatchCommand } from './watch-command.js'
 
 /** Keys per GET /v1/keys request of `rumordb keys` (the server allows up to 10,000). */
 const KEYS_PAGE = 1000
@@ -201,6 +202,8 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
       if (flags(cmd).json === true) return print(JSON.stringify({ keys }))
       for (const k of keys) print(`${k.key} (${k.type})`)
     })
+
+  addWatchCommand(program, (cmd) => ({ ...clientOptions(flags(cmd)), json: flags(cmd).json }), print)
 
   program
     .command('members')

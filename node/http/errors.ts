@@ -5,6 +5,7 @@
 import {
   ClockSkewError,
   IdempotencyUnavailableError,
+  InvalidCursorError,
   InvalidKeyError,
   InvalidOptionError,
   InvalidTokenError,
@@ -22,6 +23,7 @@ import { MAX_BODY_BYTES, MAX_PARAM_LENGTH } from './schemas.js'
 export type ErrorCode =
   | 'INVALID_REQUEST'
   | 'INVALID_TOKEN'
+  | 'INVALID_CURSOR'
   | 'UNAUTHORIZED'
   | 'NOT_FOUND'
   | 'TYPE_MISMATCH'
@@ -156,6 +158,7 @@ export function httpFailureOf(err: unknown, bodyLimitBytes: number = MAX_BODY_BY
   if (err instanceof ValueTooLargeError) return failure(413, 'TOO_LARGE', err.message)
   // Its own code: a client that kept a token it cannot use should drop it, not fix the request.
   if (err instanceof InvalidTokenError) return failure(400, 'INVALID_TOKEN', err.message)
+  if (err instanceof InvalidCursorError) return failure(400, 'INVALID_CURSOR', err.message)
   if (
     err instanceof InvalidKeyError ||
     err instanceof InvalidOptionError ||

@@ -118,6 +118,16 @@ export const readQuerySchema = {
 /** The query string of a route that takes none: every parameter is unknown (server.ts adds it to such routes). */
 export const noQuerySchema = { type: 'object', additionalProperties: false, properties: {} } as const
 
+export const watchQuerySchema = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    prefix: { type: 'string', maxLength: 4096 },
+    /** A cursor an earlier event gave (its `id`): the feed resumes after it. */
+    since: { type: 'string', minLength: 1, maxLength: 64 },
+  },
+} as const
+
 export const keysQuerySchema = {
   type: 'object',
   additionalProperties: false,

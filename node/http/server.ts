@@ -18,6 +18,7 @@ import { createHttpMetrics, type HttpMetrics } from './metrics.js'
 import { registerBatchRoutes } from './routes-batch.js'
 import { registerClusterRoutes } from './routes-cluster.js'
 import { registerKvRoutes } from './routes-kv.js'
+import { registerWatchRoute } from './routes-watch.js'
 import { registerOpsRoutes } from './routes-ops.js'
 import { AJV_OPTIONS, formatSchemaError, MAX_BODY_BYTES, MAX_PARAM_LENGTH, noQuerySchema } from './schemas.js'
 
@@ -35,6 +36,8 @@ export interface HttpTimeouts {
   readonly requestMs?: number
   /** Time a connection may go without traffic either way (default 60 s). */
   readonly idleMs?: number
+  /** Between comment lines on an idle change feed (GET /v1/watch), which keep it from looking idle (default 15 s). */
+  readonly heartbeatMs?: number
 }
 
 export interface HttpServerOptions {
@@ -127,12 +130,13 @@ export function createHttpServer(options: HttpServerOptions): HttpServer {
     const { status, body } = failure(
       404,
       'NOT_FOUND',
-      `no route ${request.method} ${echo(request.url.split('?')[0] ?? '')}; the API is /v1/kv/:key, /v1/batch, /v1/keys, /v1/members, /v1/status, /healthz, /readyz and /metrics`,
+      `no route ${request.method} ${echo(request.url.split('?')[0] ?? '')}; the API is /v1/kv/:key, /v1/batch, /v1/keys, /v1/watch, /v1/members, /v1/status, /healthz, /readyz and /metrics`,
     )
     return reply.code(status).send(body)
   })
 
   registerKvRoutes(app, { db, metrics, commits })
+  registerWatchRoute(app, db, options.timeouts?.heartbeatMs)
   registerBatchRoutes(app, { db, metrics, commits })
   registerClusterRoutes(app, { db })
   registerOpsRoutes(app, { db, metrics, commits, isNetworkReady })
