@@ -29,6 +29,7 @@ import {
 } from '../../crdts/key-content.js'
 import { pageORSet, type ORSetPaging } from '../../crdts/orset-pages.js'
 import type { ORSetState } from '../../crdts/orset.js'
+import type { Timestamp } from '../../crdts/hlc.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import type { Clock } from '../base/clock.js'
 import { heldBack, LogThrottle } from '../base/log-throttle.js'
@@ -277,12 +278,7 @@ export class Replica {
     // What a reader sees of the written type (counters after a delete count from their tombstone).
     const seen = content === undefined ? state : (visibleEntries(content).find((e) => e.type === op.type)?.state ?? crdt.empty())
     const applied: AppliedWrite = { key, type: op.type, state: seen, delta: crdt.encode(delta), witness: crdt.witness(delta) }
-    const batch: WriteBatch = {
-      ...options.extras?.(applied),
-      keys: [{ key, type: next.type, ...form, hlc: encodeTimestamp(timestamp) }],
-    }
-    batch.meta = [...(batch.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }]
-    await this.commit(key, next, batch, { key, type: op.type, state: seen, origin: options.origin ?? 'local' })
+    await this.commit(key, next, keyBatch(key, next, form, timestamp, options.extras?.(applied)), { key, type: op.type, state: seen, origin: options.origin ?? 'local' })
     return applied
   }
 
@@ -298,12 +294,7 @@ export class Replica {
     const joined = joinContent(content, delta)
     const { next, form } = storedFormOf(joined, this.inlineStateBytes)
     const applied: AppliedWrite = { key, type: undefined, state: undefined, delta: encodeContent(delta), witness: new Uint8Array(0), deleted }
-    const timestamp = this.hlc.now()
-    const batch: WriteBatch = {
-      ...options.extras?.(applied),
-      keys: [{ key, type: next.type, ...form, hlc: encodeTimestamp(timestamp) }],
-    }
-    batch.meta = [...(batch.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }]
+    const batch = keyBatch(key, next, form, this.hlc.now(), options.extras?.(applied))
     await this.commit(key, next, batch, { key, type: next.type, state: next.state, deleted: true, origin: options.origin ?? 'local' })
     return applied
   }
@@ -355,12 +346,7 @@ export class Replica {
       return { key, type: before.type, state: before.state, changed: false, ...deletedFlag(before) }
     }
     const { next, form } = storedFormOf(joined, this.inlineStateBytes)
-    const timestamp = this.hlc.now()
-    await this.commit(key, next, {
-      ...extras,
-      keys: [{ key, type: next.type, ...form, hlc: encodeTimestamp(timestamp) }],
-      meta: [...(extras?.meta ?? []), { name: META_HLC, value: encodeTimestamp(timestamp) }],
-    }, { key, type: next.type, state: next.state, origin: options.origin ?? 'remote', ...deletedFlag(next) })
+    await this.commit(key, next, keyBatch(key, next, form, this.hlc.now(), extras), { key, type: next.type, state: next.state, origin: options.origin ?? 'remote', ...deletedFlag(next) })
     return { key, type: next.type, state: next.state, changed: true, ...deletedFlag(next) }
   }
 
@@ -413,6 +399,12 @@ export class Replica {
     this.changesNotified++
     for (const listener of this.listeners) listener(change)
   }
+}
+
+/** The key's next state with the rows committed with it, stamped with this node's clock (the store keeps it as the key's last change, and as the clock to restart from). */
+function keyBatch(key: string, next: KeyState, form: StoredForm, timestamp: Timestamp, extras: BatchExtras | undefined): WriteBatch {
+  const hlc = encodeTimestamp(timestamp)
+  return { ...extras, keys: [{ key, type: next.type, ...form, hlc }], meta: [...(extras?.meta ?? []), { name: META_HLC, value: hlc }] }
 }
 
 /** A joined content as the cache and the store take it: a single-type OR-set in pages. */
