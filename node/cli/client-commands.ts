@@ -135,10 +135,11 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
       const path = `v1/kv/${encodeURIComponent(key)}${query.size > 0 ? `?${query}` : ''}`
       const { status, body } = await callNode(clientOptions(flags(cmd)), 'DELETE', path, { headers })
       if (status !== 200) throw new CliError(errorReason(status, body))
-      const r = body as { key: string; deleted: boolean; acks?: number; quorum?: boolean; replayed?: boolean }
+      const r = body as { key: string; deleted: boolean; acks?: number; quorum?: boolean; replayed?: boolean; token?: string }
       if (flags(cmd).json === true) return print(JSON.stringify(r))
       const what = r.deleted ? 'deleted' : 'nothing to delete'
       print(`${r.key}: ${what}   [${r.replayed === true ? 'replayed: applied once, earlier' : acksNote(r.acks ?? 1, r.quorum ?? true)}]`)
+      if (r.token !== undefined) print(`session token: ${r.token}   (read your delete: get --session TOKEN)`)
     })
 
   program

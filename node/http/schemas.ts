@@ -4,6 +4,7 @@
 // Query strings stay strings and are parsed by the routes after validation.
 import type { FastifySchemaValidationError } from 'fastify'
 import { CRDT_TYPE_NAMES, OPERATIONS_OF } from '../../src/base/operations.js'
+import { MAX_TOKEN_CHARS } from '../../src/replica/session-token.js'
 import { echo } from './echo.js'
 
 /** Ajv options for every route: validate, never rewrite the request. */
@@ -107,7 +108,7 @@ export const readQuerySchema = {
   additionalProperties: false,
   properties: {
     r: POSITIVE_SMALL_INT,
-    token: { type: 'string', minLength: 1, maxLength: 4096 },
+    token: { type: 'string', minLength: 1, maxLength: MAX_TOKEN_CHARS },
     requireQuorum: { type: 'string', enum: ['true', 'false'] },
     /** A page of a set: its elements after this one (JSON text of an element), at most `limit`. */
     after: { type: 'string', maxLength: 96 * 1024 },
@@ -205,6 +206,8 @@ export const deleteResponseSchema = {
       acks: { type: 'integer' },
       quorum: { type: 'boolean' },
       replayed: { type: 'boolean' },
+      // Read your delete: GET ?token= waits until the replicas it joins include it.
+      token: { type: 'string' },
     },
   },
 } as const

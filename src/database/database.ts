@@ -27,7 +27,7 @@ import {
 import { decodeIdempotencyRecord, fingerprint, outcomeId, validateIdempotencyKey, type KeyedWrite } from '../replica/idempotency.js'
 import { DELETE, type KeyOperation, type Operation } from '../base/operations.js'
 import { crdtOf, Replica, type KeyState } from '../replica/replica.js'
-import { decodeSessionToken, encodeSessionToken } from '../replica/session-token.js'
+import { decodeSessionToken, encodeDeleteToken, encodeSessionToken } from '../replica/session-token.js'
 import { DATABASE_FILE } from '../store/index.js'
 import type { Store } from '../store/store.js'
 import { Subscriptions, type Change, type ChangeListener } from './subscriptions.js'
@@ -168,7 +168,8 @@ export class Database implements KeyAccess {
       this.assertOpen()
       validateKey(key)
       const token = options.token === undefined ? undefined : decodeSessionToken(key, options.token)
-      const result = await this.path.read(key, token?.type, { r: options.r, requireQuorum: options.requireQuorum, witness: token?.witness })
+      const type = token === undefined || token.type === 'delete' ? undefined : token.type
+      const result = await this.path.read(key, type, { r: options.r, requireQuorum: options.requireQuorum, token })
       if (result.type === undefined) return undefined
       const { after, limit } = options
       if (after === undefined && limit === undefined) return { key, type: result.type, value: crdtOf(result.type).value(result.state), replicas: result.replicas }
@@ -378,10 +379,11 @@ export class Database implements KeyAccess {
       this.assertOpen()
       validateKey(key)
       const token = options.token === undefined ? undefined : decodeSessionToken(key, options.token)
-      const witness = token?.type === type ? token.witness : undefined
-      const result = await this.path.read(key, type, { r: options.r, requireQuorum: options.requireQuorum, witness })
+      // A delete's token fits a read of any type (the key reads as that type's empty value, or a later write).
+      const fits = token !== undefined && (token.type === type || token.type === 'delete')
+      const result = await this.path.read(key, type, { r: options.r, requireQuorum: options.requireQuorum, token: fits ? token : undefined })
       // A token of another type: the key's own type mismatch (thrown by the read) says more.
-      if (token !== undefined && token.type !== type) throw new InvalidTokenError(`it was issued for a ${token.type}, not a ${type}`)
+      if (token !== undefined && !fits) throw new InvalidTokenError(`it was issued for a ${token.type}, not a ${type}`)
       return result.state
     })
   }
@@ -435,10 +437,11 @@ export class Database implements KeyAccess {
     const first = recorded === undefined ? await this.path.write(key, DELETE, { n: options.n, w: options.w, requireQuorum: options.requireQuorum, idempotency: keyed }) : undefined
     if (first === undefined || first.kind === 'replayed') {
       const outcome = decodeIdempotencyRecord((keyed as KeyedWrite).id, (keyed as KeyedWrite).fingerprint, recorded ?? (first as { record: Uint8Array }).record)
-      return { key, deleted: outcome.deleted === true, replayed: true }
+      return { key, deleted: outcome.deleted === true, replayed: true, ...(outcome.token === '' ? {} : { token: outcome.token }) }
     }
     if (!first.committedHere && this.subscriptions.wants(key)) this.subscriptions.emit(deletedChange(key, 'local'))
-    return { key, deleted: first.deleted === true, acks: first.acks, quorum: first.quorum }
+    const token = encodeDeleteToken(key, first.witness)
+    return { key, deleted: first.deleted === true, acks: first.acks, quorum: first.quorum, ...(token === undefined ? {} : { token }) }
   }
 
   /** A keyed write's outcome record here: final (records are never rewritten), so no need to ask the cluster. */

@@ -78,6 +78,12 @@ export interface DeleteResult {
   readonly quorum?: boolean
   /** An idempotency key matched an earlier delete: this is its result, nothing was applied. */
   readonly replayed?: boolean
+  /**
+   * Pass it to a read (`{ token }`) to read your delete: the read waits until the replicas it
+   * joins include the delete. Absent only when the key's tombstones are too big for a token
+   * (a key written by hundreds of nodes).
+   */
+  readonly token?: string
 }
 
 export interface KeyAccess {

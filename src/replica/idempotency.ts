@@ -18,7 +18,7 @@ import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
 import { InvalidOptionError, RumorDbError } from '../base/errors.js'
 import type { KeyOperation } from '../base/operations.js'
 import { crdtOf } from './replica.js'
-import { encodeSessionToken } from './session-token.js'
+import { encodeDeleteToken, encodeSessionToken } from './session-token.js'
 import type { IdempotencyWrite } from '../store/store.js'
 import type { Ballot } from '../wire/messages.js'
 
@@ -99,7 +99,7 @@ export function outcomeRecord(
   expiresAt: number,
 ): IdempotencyWrite {
   if (applied.type === undefined) {
-    const outcome: WriteOutcome = { value: undefined, token: '', deleted: applied.deleted === true }
+    const outcome: WriteOutcome = { value: undefined, token: encodeDeleteToken(applied.key, applied.witness) ?? '', deleted: applied.deleted === true }
     return { id: outcomeId(write.id), result: encodeIdempotencyRecord(write.fingerprint, outcome), expiresAt }
   }
   const crdt = crdtOf(applied.type)

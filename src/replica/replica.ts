@@ -293,7 +293,9 @@ export class Replica {
     const delta = deletionDelta(content)
     const joined = joinContent(content, delta)
     const { next, form } = storedFormOf(joined, this.inlineStateBytes)
-    const applied: AppliedWrite = { key, type: undefined, state: undefined, delta: encodeContent(delta), witness: new Uint8Array(0), deleted }
+    // The delta is its own witness: a state that joined it includes the delete (session-token.ts).
+    const encoded = encodeContent(delta)
+    const applied: AppliedWrite = { key, type: undefined, state: undefined, delta: encoded, witness: encoded, deleted }
     const batch = keyBatch(key, next, form, this.hlc.now(), options.extras?.(applied))
     await this.commit(key, next, batch, { key, type: next.type, state: next.state, deleted: true, origin: options.origin ?? 'local' })
     return applied

@@ -1,16 +1,24 @@
 // Session tokens: what a write returns so that a later read can require a state that
 // includes it (read-your-writes in an AP store). Opaque to callers; inside it is
-// [version, type tag, 8-byte key hash, CRDT witness], base64url-encoded.
+// [version, type tag, 8-byte key hash, CRDT witness], base64url-encoded. A delete's token
+// carries the key-content tag and the delete itself (its tombstones) as the witness: a state
+// that joined it includes the delete.
 import { crdtTypes, CrdtDecodeError } from '../../crdts/index.js'
+import { contentEquals, decodeContent, joinContent, KEY_CONTENT_TAG, type KeyContent } from '../../crdts/key-content.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { InvalidTokenError } from '../base/errors.js'
+import type { TypedView } from './key-view.js'
 
 const TOKEN_VERSION = 1
 const KEY_HASH_BYTES = 8
-const MAX_TOKEN_CHARS = 4096
+/** Longest token accepted (and issued: a delete whose tombstones would not fit gets none). */
+export const MAX_TOKEN_CHARS = 8192
+
+/** What a token names: a write of one type, or a delete. */
+export type TokenKind = CrdtTypeName | 'delete'
 
 export interface SessionToken {
-  readonly type: CrdtTypeName
+  readonly type: TokenKind
   readonly witness: Uint8Array
 }
 
@@ -37,9 +45,19 @@ function keyHash(key: string): Uint8Array {
 }
 
 export function encodeSessionToken(key: string, type: CrdtTypeName, witness: Uint8Array): string {
+  return encodeToken(key, crdtTypes[type].tag, witness)
+}
+
+/** A delete's token; undefined when its tombstones are too big for a token (a key written by hundreds of nodes). */
+export function encodeDeleteToken(key: string, delta: Uint8Array): string | undefined {
+  if (Math.ceil(((2 + KEY_HASH_BYTES + delta.length) * 4) / 3) > MAX_TOKEN_CHARS) return undefined
+  return encodeToken(key, KEY_CONTENT_TAG, delta)
+}
+
+function encodeToken(key: string, tag: number, witness: Uint8Array): string {
   const out = new Uint8Array(2 + KEY_HASH_BYTES + witness.length)
   out[0] = TOKEN_VERSION
-  out[1] = crdtTypes[type].tag
+  out[1] = tag
   out.set(keyHash(key), 2)
   out.set(witness, 2 + KEY_HASH_BYTES)
   return Buffer.from(out).toString('base64url')
@@ -53,7 +71,7 @@ export function decodeSessionToken(key: string, token: string): SessionToken {
   const bytes = new Uint8Array(Buffer.from(token, 'base64url'))
   if (bytes.length < 2 + KEY_HASH_BYTES) throw new InvalidTokenError('too short')
   if (bytes[0] !== TOKEN_VERSION) throw new InvalidTokenError(`unknown version ${bytes[0]}`)
-  const type = (Object.keys(crdtTypes) as CrdtTypeName[]).find((t) => crdtTypes[t].tag === bytes[1])
+  const type: TokenKind | undefined = bytes[1] === KEY_CONTENT_TAG ? 'delete' : (Object.keys(crdtTypes) as CrdtTypeName[]).find((t) => crdtTypes[t].tag === bytes[1])
   if (type === undefined) throw new InvalidTokenError(`unknown type tag ${bytes[1]}`)
   const expected = keyHash(key)
   for (let i = 0; i < KEY_HASH_BYTES; i++) {
@@ -70,9 +88,13 @@ export function decodeSessionToken(key: string, token: string): SessionToken {
  * replica can have). `covers` decodes the whole witness before it compares, and checks
  * the witness's own type tag, so asking it about the empty state is a complete check.
  */
-function assertWellFormedWitness(type: CrdtTypeName, witness: Uint8Array): void {
-  const crdt = crdtTypes[type] as unknown as { covers(s: unknown, w: Uint8Array): boolean; empty(): unknown }
+function assertWellFormedWitness(type: TokenKind, witness: Uint8Array): void {
   try {
+    if (type === 'delete') {
+      decodeContent(witness)
+      return
+    }
+    const crdt = crdtTypes[type] as unknown as { covers(s: unknown, w: Uint8Array): boolean; empty(): unknown }
     crdt.covers(crdt.empty(), witness)
   } catch (err) {
     if (err instanceof CrdtDecodeError) throw new InvalidTokenError('its witness is corrupt or truncated')
@@ -91,4 +113,21 @@ export function stateCovers(type: CrdtTypeName, state: unknown, witness: Uint8Ar
     if (err instanceof CrdtDecodeError) throw new InvalidTokenError('its witness is corrupt or truncated')
     throw err
   }
+}
+
+/**
+ * Whether what a replica (or a read's join) holds of the key includes what the token names:
+ * the write, in the state of its type (everything that type has held, deleted or not), or
+ * the delete, in the key's content (joining the delete again changes nothing).
+ */
+export function tokenCovered(token: SessionToken, content: KeyContent | undefined, view: () => TypedView): boolean {
+  if (token.type !== 'delete') {
+    const v = view()
+    return v.type !== undefined && stateCovers(v.type, v.seen, token.witness)
+  }
+  const deletion = decodeContent(token.witness)
+  // The delete of a key its replica never held removed nothing: every state includes it.
+  const removedNothing = deletion.every((e) => e.tombstone === undefined || crdtTypes[e.type].equals(e.tombstone as never, crdtTypes[e.type].empty() as never))
+  if (removedNothing) return true
+  return content !== undefined && contentEquals(joinContent(content, deletion), content)
 }

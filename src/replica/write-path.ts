@@ -9,7 +9,7 @@ import { InvalidOptionError, QuorumNotMetError, StaleReadError, TypeMismatchErro
 import { outcomeId, outcomeRecord, type KeyedWrite } from './idempotency.js'
 import type { KeyOperation } from '../base/operations.js'
 import type { Replica } from './replica.js'
-import { stateCovers } from './session-token.js'
+import { tokenCovered, type SessionToken } from './session-token.js'
 
 export interface PathWriteOptions {
   readonly n?: number
@@ -47,8 +47,8 @@ export interface PathReadOptions {
   readonly r?: number
   /** Throw QuorumNotMetError instead of answering from fewer than `r` replicas. */
   readonly requireQuorum?: boolean
-  /** The state returned must include the write this witness names (session token). */
-  readonly witness?: Uint8Array
+  /** The state returned must include the write or delete this session token names. */
+  readonly token?: SessionToken
   readonly timeoutMs?: number
 }
 
@@ -115,7 +115,7 @@ export class LocalWritePath implements WritePath {
     const content = this.replica.readContent(key)
     const view = typedView(key, requested, content)
     if (view.type === undefined) return { type: undefined, state: undefined, replicas: 1 }
-    if (options.witness !== undefined && !stateCovers(view.type, view.seen, options.witness)) throw new StaleReadError(key)
+    if (options.token !== undefined && !tokenCovered(options.token, content, () => view)) throw new StaleReadError(key)
     return { type: content === undefined || isDeleted(content) ? undefined : view.type, state: view.state, replicas: 1 }
   }
 

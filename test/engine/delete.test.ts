@@ -3,6 +3,7 @@
 // seen survives (observed-remove), a keyed delete retried through another node applies
 // once, and a replica that was down while the key was deleted does not bring it back.
 import { describe, expect, it } from 'vitest'
+import { StaleReadError } from '../../src/base/errors.js'
 import { preferenceList } from '../../src/cluster/ring/ring.js'
 import { SimCluster } from './sim-cluster.js'
 
@@ -74,6 +75,24 @@ describe(`delete in a cluster (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} n
     expect(first).toMatchObject({ deleted: true, quorum: true })
     expect(retry).toMatchObject({ deleted: true, replayed: true })
     for (const r of await readEverywhere(c, 's')) expect(r).toMatchObject({ value: ['new'] })
+  })
+
+  it("a delete's session token makes a read elsewhere include the delete, or fail as stale while it cannot", async () => {
+    const c = await cluster()
+    const [a, b] = c.ids as [string, string, string]
+    await c.settle(c.db(a).counter('likes').increment(5, { w: 3 }))
+    c.net.partition([[b], c.ids.filter((id) => id !== b)])
+    await c.runFor(4000)
+    const { token } = await c.settle(c.db(b).delete('likes', { w: 1 }))
+    expect(token).toBeDefined()
+    // Without the token a reader on the other side reads the counter as it was; with it, the
+    // read waits for a replica that has the delete and none is reachable: stale, not wrong.
+    expect(await c.settle(c.db(a).counter('likes').value({ r: 1 }))).toBe(5)
+    await expect(c.settle(c.db(a).get('likes', { r: 1, token }))).rejects.toBeInstanceOf(StaleReadError)
+    c.net.heal()
+    await c.runFor(4000)
+    expect(await c.settle(c.db(a).get('likes', { r: 1, token }))).toBeUndefined()
+    expect(await c.settle(c.db(a).counter('likes').value({ r: 1, token }))).toBe(0)
   })
 
   it('a replica down during the delete gets the tombstone when it is back and does not bring the key back', async () => {

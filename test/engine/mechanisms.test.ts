@@ -232,7 +232,7 @@ describe(`cluster engine on the simulator (seed ${SEED})`, () => {
     const key = 'session'
     const w = await c.settle(c.engine(c.ids[0] as string).write(key, { type: 'lww', op: 'set', value: 'mine' }, { w: 1 }))
     const reader = c.ids.find((id) => !owners(c, key).slice(0, 1).includes(id) && id !== c.ids[0]) as string
-    const r = await c.settle(c.engine(reader).read(key, 'lww', { r: 1, witness: w.witness }))
+    const r = await c.settle(c.engine(reader).read(key, 'lww', { r: 1, token: { type: 'lww', witness: w.witness } }))
     expect(crdtTypes.lww.value(r.state as never)).toBe('mine')
   })
 })

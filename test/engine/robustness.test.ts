@@ -87,7 +87,7 @@ describe(`engine robustness (seed ${SEED})`, () => {
     const reader = c.ids.find((id) => !holders.has(id)) as string
     c.net.partition([[...holders], c.ids.filter((id) => !holders.has(id))])
     await c.runFor(3000)
-    await expect(c.settle(c.engine(reader).read(key, 'gcounter', { witness: w.witness, timeoutMs: 1500 }))).rejects.toBeInstanceOf(StaleReadError)
+    await expect(c.settle(c.engine(reader).read(key, 'gcounter', { token: { type: 'gcounter', witness: w.witness }, timeoutMs: 1500 }))).rejects.toBeInstanceOf(StaleReadError)
   })
 
   it('refuses registers from a node whose clock runs too far ahead, then converges once it is fixed', async () => {

@@ -18,12 +18,16 @@ describe('rumordb del', () => {
     const { url } = await server.listen()
     await db.set('cart').add('apple')
     await db.counter('visits').increment(3)
-    expect(await rumordb('--node', url, 'del', 'cart')).toEqual(['cart: deleted   [1 ack]'])
+    const [line, tokenLine] = await rumordb('--node', url, 'del', 'cart')
+    expect(line).toBe('cart: deleted   [1 ack]')
+    const token = /^session token: ([A-Za-z0-9_-]+) {3}\(read your delete: get --session TOKEN\)$/.exec(tokenLine ?? '')?.[1]
+    expect(token, tokenLine).toBeDefined()
+    await expect(rumordb('--node', url, 'get', 'cart', '--session', token as string)).rejects.toThrow(/cart: no such key/)
     expect(await rumordb('--node', url, 'keys')).toEqual(['visits (pncounter)'])
     await expect(rumordb('--node', url, 'get', 'cart')).rejects.toThrow(/cart: no such key/)
-    expect(await rumordb('--node', url, 'del', 'cart')).toEqual(['cart: nothing to delete   [1 ack]'])
+    expect((await rumordb('--node', url, 'del', 'cart'))[0]).toBe('cart: nothing to delete   [1 ack]')
     const [json] = await rumordb('--node', url, '--json', 'del', 'visits')
-    expect(JSON.parse(json!)).toEqual({ key: 'visits', deleted: true, acks: 1, quorum: true })
+    expect(JSON.parse(json!)).toMatchObject({ key: 'visits', deleted: true, acks: 1, quorum: true, token: expect.any(String) })
   })
 
   it('applies a delete once per --idempotency-key', async () => {
@@ -32,7 +36,7 @@ describe('rumordb del', () => {
     await db.set('s').add('a')
     await rumordb('--node', url, 'del', 's', '--idempotency-key', 'k1')
     await db.set('s').add('b')
-    expect(await rumordb('--node', url, 'del', 's', '--idempotency-key', 'k1')).toEqual(['s: deleted   [replayed: applied once, earlier]'])
+    expect((await rumordb('--node', url, 'del', 's', '--idempotency-key', 'k1'))[0]).toBe('s: deleted   [replayed: applied once, earlier]')
     expect(await db.set('s').values()).toEqual(['b'])
   })
 })

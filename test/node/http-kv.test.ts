@@ -253,8 +253,12 @@ describe('DELETE /v1/kv/:key', () => {
     await post(inject, 'other', { type: 'gcounter', op: 'increment' })
     const res = await inject({ method: 'DELETE', url: kvPath('cart') })
     expect(res.statusCode, res.body).toBe(200)
-    expect(res.json()).toEqual({ key: 'cart', deleted: true, acks: 1, quorum: true })
+    const { token, ...answer } = res.json()
+    expect(answer).toEqual({ key: 'cart', deleted: true, acks: 1, quorum: true })
     expect((await inject({ method: 'GET', url: kvPath('cart') })).statusCode).toBe(404)
+    // Its session token reads the delete (404), and is for this key only.
+    expect((await inject({ method: 'GET', url: `${kvPath('cart')}?token=${token}` })).statusCode).toBe(404)
+    expect((await inject({ method: 'GET', url: `${kvPath('other')}?token=${token}` })).json()).toMatchObject({ error: { code: 'INVALID_TOKEN' } })
     expect((await inject({ method: 'GET', url: '/v1/keys' })).json().keys.map((k: { key: string }) => k.key)).toEqual(['other'])
     expect((await post(inject, 'cart', { type: 'lww', op: 'set', value: 1 })).json()).toMatchObject({ type: 'lww', value: 1 })
     // A key that holds nothing: not an error, `deleted` says so.
@@ -266,9 +270,10 @@ describe('DELETE /v1/kv/:key', () => {
     const inject = server.app.inject.bind(server.app)
     await post(inject, 's', { type: 'orset', op: 'add', element: 'a' })
     const headers = { 'idempotency-key': 'del-s-1' }
-    expect((await inject({ method: 'DELETE', url: kvPath('s'), headers })).json()).toMatchObject({ deleted: true, acks: 1 })
+    const first = (await inject({ method: 'DELETE', url: kvPath('s'), headers })).json()
+    expect(first).toMatchObject({ deleted: true, acks: 1 })
     await post(inject, 's', { type: 'orset', op: 'add', element: 'b' })
-    expect((await inject({ method: 'DELETE', url: kvPath('s'), headers })).json()).toEqual({ key: 's', deleted: true, replayed: true })
+    expect((await inject({ method: 'DELETE', url: kvPath('s'), headers })).json()).toEqual({ key: 's', deleted: true, replayed: true, token: first.token })
     expect(await db.get('s')).toMatchObject({ value: ['b'] })
   })
 

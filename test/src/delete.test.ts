@@ -30,7 +30,7 @@ describe('delete (embedded)', () => {
   it('a deleted key reads as missing everywhere it is listed, and can be written again with another type', async () => {
     await db.counter('visits').increment(5)
     await db.set('tags').add('a')
-    expect(await db.delete('visits')).toEqual({ key: 'visits', deleted: true, acks: 1, quorum: true })
+    expect(await db.delete('visits')).toMatchObject({ key: 'visits', deleted: true, acks: 1, quorum: true })
     expect(await db.get('visits')).toBeUndefined()
     expect(await db.counter('visits').value()).toBe(0)
     expect(db.keys().map((k) => k.key)).toEqual(['tags'])
@@ -70,7 +70,7 @@ describe('delete (embedded)', () => {
     await db.set('cart').add('pear')
     const retry = await db.delete('cart', { idempotencyKey: 'del-1' })
     expect(first).toMatchObject({ deleted: true })
-    expect(retry).toEqual({ key: 'cart', deleted: true, replayed: true })
+    expect(retry).toEqual({ key: 'cart', deleted: true, replayed: true, token: first.token })
     expect(await db.set('cart').values()).toEqual(['pear'])
     // The key names this delete: reused for a write it is refused.
     await expect(db.set('cart').add('plum', { idempotencyKey: 'del-1' })).rejects.toBeInstanceOf(InvalidOptionError)
@@ -87,6 +87,24 @@ describe('delete (embedded)', () => {
     ])
     expect(await db.counter('k').value({ token })).toBe(0)
     expect(await db.get('k', { token })).toBeUndefined()
+  })
+
+  it("a delete's session token reads the delete, on any handle; a delete of nothing gets one too", async () => {
+    await db.register('r').set('v')
+    const { token } = await db.delete('r')
+    expect(token).toMatch(/^[A-Za-z0-9_-]+$/)
+    expect(await db.get('r', { token })).toBeUndefined()
+    expect(await db.register('r').value({ token })).toBeUndefined()
+    // Any type reads with it: the key reads as that type's empty value.
+    expect(await db.counter('r').value({ token })).toBe(0)
+    const again = await db.set('r').add('x')
+    expect(await db.get('r', { token })).toMatchObject({ type: 'orset', value: ['x'] })
+    expect(await db.set('r').values({ token: again.token })).toEqual(['x'])
+    // A token is for its key only.
+    await expect(db.get('other', { token })).rejects.toThrow(/another key/)
+    const nothing = await db.delete('never-written')
+    expect(nothing.deleted).toBe(false)
+    expect(await db.get('never-written', { token: nothing.token })).toBeUndefined()
   })
 
   it('stays deleted across a restart, and its tombstone is small', async () => {

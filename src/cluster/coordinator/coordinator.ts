@@ -449,7 +449,7 @@ interface Landed {
 }
 
 function fromAppliedResponse(response: AppliedResponse): LandedWrite {
-  if (isMultiTypeEncoding(response.delta)) return { delta: response.delta, state: undefined, witness: new Uint8Array(0), type: undefined, deleted: response.deleted === true }
+  if (isMultiTypeEncoding(response.delta)) return { delta: response.delta, state: undefined, witness: response.delta, type: undefined, deleted: response.deleted === true }
   const type = typeOfEncoded(response.state)
   // The witness (for the session token) is a function of the delta: derived here, not sent.
   const crdt = crdtOf(type)

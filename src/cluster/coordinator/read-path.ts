@@ -7,7 +7,7 @@ import type { Clock } from '../../base/clock.js'
 import { QuorumNotMetError, StaleReadError } from '../../base/errors.js'
 import { isDeleted, typedView, type TypedView } from '../../replica/key-view.js'
 import type { Replica } from '../../replica/replica.js'
-import { stateCovers } from '../../replica/session-token.js'
+import { tokenCovered } from '../../replica/session-token.js'
 import type { PathReadOptions, PathReadResult } from '../../replica/write-path.js'
 import type { Request, Response } from '../../wire/messages.js'
 import { DEFAULT_N, DEFAULT_R, DEFAULT_SESSION_READ_TIMEOUT_MS } from './constants.js'
@@ -55,12 +55,9 @@ export class ReadPath {
     this.init.stats.reads++
     const { preferred, required, answers, joined } = await this.gather(key, options)
     const view = (): TypedView => typedView(key, type, joined.content)
-    if (options.witness !== undefined) {
-      const witness = options.witness
-      const covered = (): boolean => {
-        const v = view()
-        return v.type !== undefined && stateCovers(v.type, v.seen, witness)
-      }
+    if (options.token !== undefined) {
+      const token = options.token
+      const covered = (): boolean => tokenCovered(token, joined.content, view)
       if (!covered()) await joined.ask(Infinity)
       const deadline = this.init.clock.now() + (options.timeoutMs ?? this.init.sessionReadTimeoutMs ?? DEFAULT_SESSION_READ_TIMEOUT_MS)
       let delay = 20
