@@ -120,6 +120,8 @@ export interface NemesisReport {
 const TYPES: CrdtTypeName[] = ['gcounter', 'pncounter', 'orset', 'lww']
 /** Share of the operations on a key that takes deletes which are deletes. */
 const DELETE_SHARE = 0.15
+/** One operation in this many is a delete of a key that takes deletes. */
+export const DELETE_EVERY = 10
 /**
  * A write issued this long after every delete of its key settled must survive: no delete
  * can have seen it (a request of an attempt that timed out may still be in flight for a
@@ -212,9 +214,11 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const up = cluster.upIds()
     if (up.length === 0) return
     const node = pick(rng, up)
-    const { key, types, deletes } = pick(rng, keys)
+    // Every DELETE_EVERY-th operation deletes a key that takes deletes, so every run has some.
+    const forced = writes.length % DELETE_EVERY === DELETE_EVERY - 1
+    const { key, types, deletes } = forced ? pick(rng, keys.filter((k) => k.deletes === true)) : pick(rng, keys)
     const type = pick(rng, types)
-    const op = deletes === true && rng.next() < DELETE_SHARE ? DELETE : randomOp(rng, type, key, addedElements, () => `${options.seed}-${unique++}`)
+    const op = forced || (deletes === true && rng.next() < DELETE_SHARE) ? DELETE : randomOp(rng, type, key, addedElements, () => `${options.seed}-${unique++}`)
     const keyed = rng.next() < options.keyedShare
     const record: WriteRecord = {
       key,
