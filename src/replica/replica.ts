@@ -278,7 +278,14 @@ export class Replica {
     // What a reader sees of the written type (counters after a delete count from their tombstone).
     const seen = content === undefined ? state : (visibleEntries(content).find((e) => e.type === op.type)?.state ?? crdt.empty())
     const applied: AppliedWrite = { key, type: op.type, state: seen, delta: crdt.encode(delta), witness: crdt.witness(delta) }
-    await this.commit(key, next, keyBatch(key, next, form, timestamp, options.extras?.(applied)), { key, type: op.type, state: seen, origin: options.origin ?? 'local' })
+    await this.commit(key, next, keyBatch(key, next, form, timestamp, options.extras?.(applied)), {
+      key,
+      type: op.type,
+      state: seen,
+      origin: options.origin ?? 'local',
+      // A write can leave a deleted key showing nothing (removing an element it no longer shows): still a delete, as reads say.
+      ...deletedFlag(next),
+    })
     return applied
   }
 

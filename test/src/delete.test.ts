@@ -89,6 +89,21 @@ describe('delete (embedded)', () => {
     expect(await db.get('k', { token })).toBeUndefined()
   })
 
+  it('a write that leaves a deleted key showing nothing is a delete for subscribers and the feed, as reads say', async () => {
+    const changes: Change[] = []
+    db.subscribe('k3', (c) => changes.push(c))
+    await db.set('k3').add('x')
+    await db.delete('k3')
+    // Removing an element the set no longer shows: the key still reads as missing.
+    await db.set('k3').remove('x')
+    expect(await db.get('k3')).toBeUndefined()
+    expect(changes.map((c) => c.deleted === true)).toEqual([false, true, true])
+    const feed = db.watch('k3')
+    const first = await feed.next()
+    await feed.return(undefined)
+    expect(first.value).toMatchObject({ key: 'k3', deleted: true })
+  })
+
   it("a delete's session token reads the delete, on any handle; a delete of nothing gets one too", async () => {
     await db.register('r').set('v')
     const { token } = await db.delete('r')
