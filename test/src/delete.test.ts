@@ -100,7 +100,7 @@ describe('delete (embedded)', () => {
     expect(changes.map((c) => c.deleted === true)).toEqual([false, true, true])
     const feed = db.watch('k3')
     const first = await feed.next()
-    await feed.return(undefined)
+    await feed.return?.(undefined)
     expect(first.value).toMatchObject({ key: 'k3', deleted: true })
   })
 
