@@ -179,6 +179,25 @@ describe(`large-message buffers (seed ${SEED})`, () => {
     expect(roomy.stats.refused).toBe(1)
   })
 
+  it("make room for a peer's new message by dropping its half-received one idle longer than a part's timeout (its sender gave up)", () => {
+    const random = seededRandom(SEED + 5)
+    const buffers = new LargeMessageBuffers(LIMITS)
+    const first = (transfer: number): LargePartRequest => partsOf(bytes(random, 1000), transfer)[0] as LargePartRequest
+    // Two messages cut midway (a partition, a crash of the sender): their parts stop coming.
+    expect(buffers.receivePart('p', first(1), 0).type).toBe('large-stored')
+    expect(buffers.receivePart('p', first(2), 50).type).toBe('large-stored')
+    // While the older could still be in flight, a third waits its turn.
+    expectError(buffers.receivePart('p', first(3), LIMITS.minPartTimeoutMs - 1), 'UNAVAILABLE', /already holds 2 half-received/)
+    // Once no part of it can still come, the sender has given it up: the new message takes its place, long before the idle timeout.
+    const fresh = bytes(random, 1000)
+    const outcomes = partsOf(fresh, 3).map((p) => buffers.receivePart('p', p, LIMITS.minPartTimeoutMs))
+    expect(outcomes.at(-1)).toEqual({ type: 'complete', message: fresh })
+    expect(LIMITS.minPartTimeoutMs).toBeLessThan(LIMITS.idleTimeoutMs)
+    // The other cut message (idle for less) is still there; the dropped one is counted.
+    expect(buffers.bytesHeld).toBe(1000)
+    expect(buffers.stats.dropped).toBe(1)
+  })
+
   it('drop a half-received message after the idle timeout, not before; each part keeps it alive', () => {
     const random = seededRandom(SEED + 4)
     const buffers = new LargeMessageBuffers(LIMITS)

@@ -123,6 +123,7 @@ export class LargeMessageBuffers {
       incoming = undefined
     }
     if (incoming === undefined) {
+      this.dropAbandoned(buffers, now)
       const full = this.admit(buffers, size, 'half-received large messages')
       if (full !== undefined) {
         this.forgetIfIdle(peer, buffers)
@@ -267,6 +268,21 @@ export class LargeMessageBuffers {
       return this.refuse('UNAVAILABLE', `${size} more bytes of large messages would exceed the ${maxBytesTotal} this node holds in all; ${later}`)
     }
     return undefined
+  }
+
+  /**
+   * At the limit of a peer's half-received messages, drops the one idle longest if no part
+   * of it can still come: its sender gave it up when a part's request timed out (at least
+   * minPartTimeoutMs), and a cut transfer must not hold the peer's next messages off until
+   * the idle timeout. Dropping one still in flight would only fail it; its sender retries.
+   */
+  private dropAbandoned(buffers: PeerBuffers, now: number): void {
+    if (buffers.incoming.size < this.limits.maxTransfersPerPeer) return
+    let stalest: [number, number] | undefined
+    for (const [transfer, incoming] of buffers.incoming) {
+      if (stalest === undefined || incoming.lastActive < stalest[1]) stalest = [transfer, incoming.lastActive]
+    }
+    if (stalest !== undefined && now - stalest[1] >= this.limits.minPartTimeoutMs) this.dropIncoming(buffers, stalest[0])
   }
 
   /** Frees at least `bytes` from responses pulled whole, if there are that many. */
