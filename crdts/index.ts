@@ -59,6 +59,7 @@ export { GCounter, type GCounterState, type GCounterType } from './gcounter.js'
 export { PNCounter, type PNCounterState, type PNCounterType } from './pncounter.js'
 export { ORSet, type ORSetEntry, type ORSetState, type ORSetType } from './orset.js'
 export { LWWRegister, type LWWRegisterState, type LWWRegisterType, type LWWWrite } from './lww-register.js'
+export { FieldTypeError, MAX_FIELD_BYTES, MAX_MAP_DEPTH, ORMap, type FieldConflict, type ORMapField, type ORMapState, type ORMapType } from './ormap.js'
 export {
   crdtTypeNames,
   crdtTypes,

@@ -32,8 +32,7 @@ import {
   writeVarUint,
 } from './codec.js'
 import { CrdtDecodeError } from './errors.js'
-import { crdtTypeNames, crdtTypes, typeOfEncoded } from './registry.js'
-import { removalOf } from './removal.js'
+import { typeTable } from './type-table.js'
 import type { CrdtTypeName } from './types.js'
 
 export const KEY_CONTENT_TAG = 0x10
@@ -61,9 +60,14 @@ interface AnyType {
   empty(): unknown
 }
 
-const typeOf = (name: CrdtTypeName): AnyType => crdtTypes[name] as unknown as AnyType
-const ORDER = [...crdtTypeNames].sort((a, b) => typeOf(a).tag - typeOf(b).tag)
-const byTag = new Map(ORDER.map((name) => [typeOf(name).tag, name]))
+const typeOf = (name: CrdtTypeName): AnyType => typeTable().types[name] as AnyType
+const removalOf = (name: CrdtTypeName) => typeTable().removals[name]
+const typeOfEncoded = (bytes: Uint8Array): CrdtTypeName => typeTable().typeOfEncoded(bytes)
+// The types come from the registry's table (type-table.ts), read when called: maps
+// (ormap.ts) hold key contents, so this module cannot import the registry.
+let tags: Map<number, CrdtTypeName> | undefined
+const ORDER_OF = (): readonly CrdtTypeName[] => typeTable().names
+const typeByTag = (tag: number): CrdtTypeName | undefined => (tags ??= new Map(ORDER_OF().map((name) => [typeOf(name).tag, name]))).get(tag)
 
 /** Whether the bytes are a multi-type content rather than one type's own encoding. */
 export function isMultiTypeEncoding(bytes: Uint8Array): boolean {
@@ -86,12 +90,12 @@ export function decodeContent(bytes: Uint8Array): KeyContent {
   const version = readUint8(dec)
   if (version !== CONTENT_VERSION && version !== CONTENT_VERSION_WHOLE_TOMBSTONES) throw new CrdtDecodeError(`unsupported key content format version ${version}`)
   const count = readVarUint(dec)
-  if (count < 1 || count > ORDER.length) throw new CrdtDecodeError(`key content with ${count} types`)
+  if (count < 1 || count > ORDER_OF().length) throw new CrdtDecodeError(`key content with ${count} types`)
   const entries: ContentEntry[] = []
   let lastTag = -1
   for (let i = 0; i < count; i++) {
     const tag = readUint8(dec)
-    const type = byTag.get(tag)
+    const type = typeByTag(tag)
     if (type === undefined) throw new CrdtDecodeError(`key content names unknown type tag ${tag}`)
     if (tag <= lastTag) throw new CrdtDecodeError('key content types out of order or repeated')
     lastTag = tag
@@ -148,7 +152,7 @@ export function encodeContent(content: KeyContent): Uint8Array {
 /** The join: per type, states merged with states and tombstones with tombstones. */
 export function joinContent(a: KeyContent, b: KeyContent): KeyContent {
   const out: ContentEntry[] = []
-  for (const type of ORDER) {
+  for (const type of ORDER_OF()) {
     const x = a.find((e) => e.type === type)
     const y = b.find((e) => e.type === type)
     if (x === undefined && y === undefined) continue

@@ -10,22 +10,14 @@
 // replicas that normalise at every join converge on the same bytes.
 import { countOf, GCounter, type GCounterState } from './gcounter.js'
 import { compareWrites, type LWWRegisterState } from './lww-register.js'
+import { isMapTombstone, mapHasVisibleFields, mapTombstoneOf, mergeMaps, type ORMapState } from './ormap.js'
 import { ORSet, type ORSetState } from './orset.js'
 import type { PNCounterState } from './pncounter.js'
 import type { CrdtTypeName } from './types.js'
 
-export interface Removal<S> {
-  /** The tombstone of everything `s` holds. */
-  tombstoneOf(s: S): S
-  /** Whether `t` has the shape of a tombstone (strict decoding refuses any other). */
-  isTombstone(t: S): boolean
-  /** What of `s` the tombstone `t` did not remove: the stored form. */
-  without(s: S, t: S): S
-  /** Whether a stored form (`without`'s result) holds nothing. */
-  isEmpty(s: S): boolean
-  /** What readers see of a stored form `s` under `t` (counters count only what came after `t`). */
-  visible(s: S, t: S): S
-}
+import type { Removal } from './type-table.js'
+
+export type { Removal }
 
 const NO_COUNTS = GCounter.empty()
 
@@ -86,11 +78,21 @@ const lww: Removal<LWWRegisterState> = {
   visible: (s) => s,
 }
 
+// A map removes field by field, each field as a key is removed (ormap.ts).
+const map: Removal<ORMapState> = {
+  tombstoneOf: mapTombstoneOf,
+  isTombstone: isMapTombstone,
+  without: (s, t) => mergeMaps(s, t),
+  isEmpty: (s) => !mapHasVisibleFields(s),
+  visible: (s) => s,
+}
+
 export const removals: { readonly [T in CrdtTypeName]: Removal<never> } = Object.freeze({
   gcounter: gcounter as Removal<never>,
   pncounter: pncounter as Removal<never>,
   orset: orset as Removal<never>,
   lww: lww as Removal<never>,
+  map: map as Removal<never>,
 })
 
 /** The removal rules of `type`, over unknown states. */

@@ -5,7 +5,7 @@
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue }
 
 /** Names of the replicated types; also the `type` column in storage and on the wire. */
-export type CrdtTypeName = 'gcounter' | 'pncounter' | 'orset' | 'lww'
+export type CrdtTypeName = 'gcounter' | 'pncounter' | 'orset' | 'lww' | 'map'
 
 export interface Crdt<S, V> {
   readonly name: CrdtTypeName

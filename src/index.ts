@@ -12,12 +12,14 @@ export type { MemberView, MemberHealth } from './cluster/membership/membership.j
 export type { SyncStatus, ReplicaSetDigest } from './cluster/sync/sync-status.js'
 export { CounterHandle, GCounterHandle, SetHandle, RegisterHandle } from './database/handles.js'
 export type { DeleteResult, WriteOptions, ReadOptions, SetPageOptions, WriteResult } from './database/handles.js'
+export { MapHandle, MapFields, MapCounterField, MapGCounterField, MapSetField, MapRegisterField, type MapDocument } from './database/map-handles.js'
 export type { Change, ChangeListener } from './database/subscriptions.js'
 export type { Operation, OperationName, ValueOf } from './base/operations.js'
 export { CRDT_TYPE_NAMES, OPERATIONS_OF } from './base/operations.js'
 export {
   RumorDbError,
   TypeMismatchError,
+  FieldTypeMismatchError,
   TypeConflictError,
   InvalidKeyError,
   InvalidValueError,

@@ -53,6 +53,8 @@ function bodyOf(type: CrdtTypeName, i: number, random: Random): WriteBody {
       return { type, op: random.next() < 0.8 ? 'add' : 'remove', element: { sku: `item-${random.int(SET_ELEMENTS)}`, qty: 1 + random.int(3) } }
     case 'lww':
       return { type, op: 'set', value: { name: `user-${random.int(1000)}`, seq: i, online: random.next() < 0.5 } }
+    case 'map':
+      return { type, op: 'update', path: ['visits'], update: { type: 'pncounter', op: 'increment', amount: 1 + random.int(5) } }
   }
 }
 

@@ -27,6 +27,43 @@ function parseJsonArg(text: string, what: string): unknown {
   }
 }
 
+/** A map field path: `a.b.c`, or a JSON array of names (for names with dots). */
+function parseFieldPath(text: string): string[] {
+  const path = text.startsWith('[') ? parseJsonArg(text, 'the field path') : text.split('.')
+  if (!Array.isArray(path) || path.length === 0 || path.some((p) => typeof p !== 'string' || p.length === 0)) {
+    throw new CliError(`the field path must be names joined by dots (address.city) or a JSON array of names, got ${text}`, 2)
+  }
+  return path as string[]
+}
+
+/** The POST body of `map KEY PATH OP [ARG]`. */
+function mapWrite(path: string[], op: string, arg: string | undefined): Record<string, unknown> {
+  const update = (field: Record<string, unknown>) => ({ type: 'map', op: 'update', path, update: field })
+  const json = (what: string): unknown => {
+    if (arg === undefined) throw new CliError(`map ${op} needs ${what} as JSON`, 2)
+    return parseJsonArg(arg, what)
+  }
+  switch (op) {
+    case 'incr':
+      return update({ type: 'pncounter', op: 'increment', amount: parseAmount(arg) })
+    case 'decr':
+      return update({ type: 'pncounter', op: 'decrement', amount: parseAmount(arg) })
+    case 'gincr':
+      return update({ type: 'gcounter', op: 'increment', amount: parseAmount(arg) })
+    case 'add':
+      return update({ type: 'orset', op: 'add', element: json('the element') })
+    case 'rm':
+      return update({ type: 'orset', op: 'remove', element: json('the element') })
+    case 'set':
+      return update({ type: 'lww', op: 'set', value: json('the value') })
+    case 'remove':
+      if (arg !== undefined) throw new CliError('map remove takes no argument: it removes the whole field', 2)
+      return { type: 'map', op: 'remove', path }
+    default:
+      throw new CliError(`map: unknown operation ${JSON.stringify(op)}; use incr, decr, gincr, add, rm, set or remove`, 2)
+  }
+}
+
 function parseAmount(text: string | undefined): number {
   if (text === undefined) return 1
   const n = Number(text)
@@ -125,6 +162,18 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
     .action(async (key: string, json: string, opts: object, cmd: Command) => {
       await write({ ...flags(cmd), ...opts }, key, { type: 'lww', op: 'set', value: parseJsonArg(json, 'the value') }, print)
     })
+
+  writeOptions(
+    program
+      .command('map')
+      .description('write one field of a map (a document): incr|decr|gincr [N], add|rm JSON (a set field), set JSON (a register field), remove (the field)')
+      .argument('<key>')
+      .argument('<path>', 'the field: a name, a dotted path into nested maps (address.city), or a JSON array of names')
+      .argument('<op>', 'incr, decr, gincr, add, rm, set or remove')
+      .argument('[arg]', 'N for incr/decr/gincr, JSON for add/rm/set'),
+  ).action(async (key: string, pathText: string, op: string, arg: string | undefined, opts: object, cmd: Command) => {
+    await write({ ...flags(cmd), ...opts }, key, mapWrite(parseFieldPath(pathText), op, arg), print)
+  })
 
   writeOptions(program.command('del').description('delete a key, whatever its type (a write the node had not seen yet survives)').argument('<key>'))
     .action(async (key: string, opts: { w?: string; requireQuorum?: boolean; idempotencyKey?: string }, cmd: Command) => {

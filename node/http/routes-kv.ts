@@ -3,6 +3,7 @@
 // server's error handler (errors.ts).
 import type { FastifyInstance } from 'fastify'
 import type { CrdtTypeName, Database, JsonValue, Operation, WriteOptions } from '../../src/index.js'
+import type { FieldOperation } from '../../src/base/operations.js'
 import type { CommitHealth } from './commit-health.js'
 import { failure } from './errors.js'
 import type { HttpMetrics } from './metrics.js'
@@ -36,11 +37,19 @@ export interface WriteBody {
   readonly amount?: number
   readonly element?: JsonValue
   readonly value?: JsonValue
+  /** A map write: the field path, and for `update` the field write. */
+  readonly path?: readonly string[]
+  readonly update?: WriteBody
 }
 
 /** Builds the database operation; counters default to amount 1. */
 export function operationOf(body: WriteBody): Operation {
   switch (body.type) {
+    case 'map': {
+      const path = body.path as readonly string[]
+      if (body.op === 'remove') return { type: 'map', op: 'remove', path }
+      return { type: 'map', op: 'update', path, update: operationOf(body.update as WriteBody) as FieldOperation }
+    }
     case 'gcounter':
       return { type: 'gcounter', op: 'increment', amount: body.amount ?? 1 }
     case 'pncounter':

@@ -3,7 +3,9 @@
 // field is refused rather than silently fixed) and serializes replies with them.
 // Query strings stay strings and are parsed by the routes after validation.
 import type { FastifySchemaValidationError } from 'fastify'
-import { CRDT_TYPE_NAMES, OPERATIONS_OF } from '../../src/base/operations.js'
+import { MAX_MAP_DEPTH } from '../../crdts/ormap.js'
+import type { CrdtTypeName } from '../../crdts/types.js'
+import { CRDT_TYPE_NAMES, FIELD_TYPE_NAMES, OPERATIONS_OF } from '../../src/base/operations.js'
 import { MAX_TOKEN_CHARS } from '../../src/replica/session-token.js'
 import { echo } from './echo.js'
 
@@ -31,27 +33,50 @@ const PATTERN_MEANING = new Map<string, string>([
   [KEYS_LIMIT.pattern, 'an integer from 1 to 10000'],
 ])
 
-/** What each type accepts besides `type` and `op`: counters take an amount, sets an element, registers a value. */
-export const ARGUMENT_OF = { gcounter: 'amount', pncounter: 'amount', orset: 'element', lww: 'value' } as const
-const ARGUMENTS = ['amount', 'element', 'value'] as const
+/** What each type accepts besides `type` and `op`: counters take an amount, sets an element, registers a value, maps a field path. */
+export const ARGUMENT_OF = { gcounter: 'amount', pncounter: 'amount', orset: 'element', lww: 'value', map: 'path' } as const
+const ARGUMENTS = ['amount', 'element', 'value', 'path', 'update'] as const
 
 /**
- * Per-type rules, in two passes over CRDT_TYPE_NAMES so that a wrong op is reported before
- * a missing argument: rule i applies to type CRDT_TYPE_NAMES[i % 4].
+ * Per-type rules, in two passes over `types` so that a wrong op is reported before a
+ * missing argument: rule i applies to type types[i % types.length] (formatSchemaError).
  */
 const ifType = (type: string) => ({ type: 'object', properties: { type: { const: type } } })
-const TYPE_RULES = [
-  ...CRDT_TYPE_NAMES.map((type) => ({ if: ifType(type), then: { type: 'object', properties: { op: { enum: OPERATIONS_OF[type] } } } })),
-  ...CRDT_TYPE_NAMES.map((type) => {
+const typeRules = (types: readonly CrdtTypeName[]) => [
+  ...types.map((type) => ({ if: ifType(type), then: { type: 'object', properties: { op: { enum: OPERATIONS_OF[type] } } } })),
+  ...types.map((type) => {
     const argument = ARGUMENT_OF[type]
-    const forbidden = Object.fromEntries(ARGUMENTS.filter((a) => a !== argument).map((a) => [a, false]))
+    const allowed: readonly string[] = type === 'map' ? ['path', 'update'] : [argument]
+    const forbidden = Object.fromEntries(ARGUMENTS.filter((a) => !allowed.includes(a)).map((a) => [a, false]))
     return {
       if: ifType(type),
-      // Counters default to amount 1; a set needs its element, a register its value (null included).
+      // Counters default to amount 1; a set needs its element, a register its value (null included), a map write its path.
       then: { type: 'object', properties: forbidden, ...(argument === 'amount' ? {} : { required: [argument] }) },
     }
   }),
 ]
+
+const ifMapOp = (op: string) => ({ type: 'object', properties: { type: { const: 'map' }, op: { const: op } } })
+/** After the per-type rules: a map update names its field write, a map remove does not. */
+const MAP_RULES = [
+  { if: ifMapOp('update'), then: { type: 'object', required: ['update'] } },
+  { if: ifMapOp('remove'), then: { type: 'object', properties: { update: false } } },
+]
+
+/** The field write of a map update: a write of one of the four field types. */
+const fieldWriteSchema = {
+  type: 'object',
+  required: ['type', 'op'],
+  additionalProperties: false,
+  properties: {
+    type: { type: 'string', enum: FIELD_TYPE_NAMES },
+    op: { type: 'string', enum: ['increment', 'decrement', 'add', 'remove', 'set'] },
+    amount: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
+    element: ANY_JSON,
+    value: ANY_JSON,
+  },
+  allOf: typeRules(FIELD_TYPE_NAMES),
+} as const
 
 export const writeBodySchema = {
   type: 'object',
@@ -59,12 +84,14 @@ export const writeBodySchema = {
   additionalProperties: false,
   properties: {
     type: { type: 'string', enum: CRDT_TYPE_NAMES },
-    op: { type: 'string', enum: ['increment', 'decrement', 'add', 'remove', 'set'] },
+    op: { type: 'string', enum: ['increment', 'decrement', 'add', 'remove', 'set', 'update'] },
     amount: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER },
     element: ANY_JSON,
     value: ANY_JSON,
+    path: { type: 'array', minItems: 1, maxItems: MAX_MAP_DEPTH, items: { type: 'string', minLength: 1 } },
+    update: fieldWriteSchema,
   },
-  allOf: TYPE_RULES,
+  allOf: [...typeRules(CRDT_TYPE_NAMES), ...MAP_RULES],
 } as const
 
 const IDEMPOTENCY_KEY = { type: 'string', minLength: 1, maxLength: 256 } as const
@@ -331,8 +358,12 @@ export function formatSchemaError(errors: FastifySchemaValidationError[], dataVa
   const where = dataVar + first.instancePath.split('/').slice(1).map((part) => (/^\d+$/.test(part) ? `[${part}]` : `.${part}`)).join('')
   const params = first.params as Record<string, unknown>
   // The rules are nested in a batch: #/properties/writes/items/allOf/i/then/….
-  const rule = /\/allOf\/(\d+)\/then\//.exec(first.schemaPath)
-  const type = rule === null ? undefined : CRDT_TYPE_NAMES[Number(rule[1]) % CRDT_TYPE_NAMES.length]
+  const rule = /\/allOf\/(\d+)\/then\/(?!.*\/allOf\/)/.exec(first.schemaPath)
+  // Rules inside a map's `update` are over the field types; the top-level ones over every
+  // type, then the map rules.
+  const types: readonly CrdtTypeName[] = first.schemaPath.includes('/properties/update/') ? FIELD_TYPE_NAMES : CRDT_TYPE_NAMES
+  const index = rule === null ? undefined : Number(rule[1])
+  const type = index === undefined ? undefined : index >= 2 * types.length ? 'map' : types[index % types.length]
   const forType = type === undefined ? '' : ` for type ${type}`
   let text: string
   switch (first.keyword) {

@@ -14,6 +14,7 @@ const TYPE_LABELS: { readonly [T in CrdtTypeName]: { readonly noun: string; read
   pncounter: { noun: 'a PN-counter', handle: 'db.counter' },
   orset: { noun: 'an OR-set', handle: 'db.set' },
   lww: { noun: 'an LWW register', handle: 'db.register' },
+  map: { noun: 'a map', handle: 'db.map' },
 }
 
 export class TypeMismatchError extends RumorDbError {
@@ -29,6 +30,18 @@ export class TypeMismatchError extends RumorDbError {
     this.key = key
     this.existing = existing
     this.requested = requested
+  }
+}
+
+/** A write to a map field (db.map) that holds another type, or a path through a field that is not a map. */
+export class FieldTypeMismatchError extends TypeMismatchError {
+  readonly path: readonly string[]
+  constructor(key: string, path: readonly string[], existing: CrdtTypeName, requested: CrdtTypeName) {
+    super(key, existing, requested)
+    this.path = path
+    this.message =
+      `key ${JSON.stringify(key)}: map field ${JSON.stringify(path.join('.'))} holds ${TYPE_LABELS[existing].noun} (${existing}), ` +
+      `not ${TYPE_LABELS[requested].noun} (${requested}); write it as a ${existing}, or remove the field first to change its type`
   }
 }
 

@@ -3,11 +3,22 @@
 import { crdtTypeNames, type CrdtValues } from '../../crdts/registry.js'
 import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
 
-export type Operation =
+export type Operation = FieldOperation | MapOperation
+
+/** A write of one of the types a map field can hold directly (nested maps come from paths). */
+export type FieldOperation =
   | { readonly type: 'gcounter'; readonly op: 'increment'; readonly amount: number }
   | { readonly type: 'pncounter'; readonly op: 'increment' | 'decrement'; readonly amount: number }
   | { readonly type: 'orset'; readonly op: 'add' | 'remove'; readonly element: JsonValue }
   | { readonly type: 'lww'; readonly op: 'set'; readonly value: JsonValue }
+
+/**
+ * A write to a map (crdts/ormap.ts): `update` applies a field write to the field at `path`
+ * (maps on the way are created), `remove` removes that field (observed-remove).
+ */
+export type MapOperation =
+  | { readonly type: 'map'; readonly op: 'update'; readonly path: readonly string[]; readonly update: FieldOperation }
+  | { readonly type: 'map'; readonly op: 'remove'; readonly path: readonly string[] }
 
 /**
  * Removes what the applying replica holds of the key, whatever its type (observed-remove,
@@ -36,4 +47,8 @@ export const OPERATIONS_OF: { readonly [T in CrdtTypeName]: readonly OperationNa
   pncounter: ['increment', 'decrement'],
   orset: ['add', 'remove'],
   lww: ['set'],
+  map: ['update', 'remove'],
 }
+
+/** The types a map field write (`update`) can name. */
+export const FIELD_TYPE_NAMES: readonly FieldOperation['type'][] = ['gcounter', 'pncounter', 'orset', 'lww']

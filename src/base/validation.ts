@@ -2,7 +2,8 @@
 // changes nothing.
 import { canonicalJson } from '../../crdts/index.js'
 import { InvalidKeyError } from './errors.js'
-import type { Operation } from './operations.js'
+import { assertFieldName, MAX_MAP_DEPTH } from '../../crdts/ormap.js'
+import { FIELD_TYPE_NAMES, OPERATIONS_OF, type FieldOperation, type Operation } from './operations.js'
 
 export const MAX_KEY_BYTES = 1024
 const encoder = new TextEncoder()
@@ -40,7 +41,31 @@ export function validateOperationArgument(op: Operation): void {
       return
     case 'lww':
       canonicalJson(op.value)
+      return
+    case 'map':
+      validateFieldPath(op.path)
+      if (op.op === 'update') validateFieldOperation(op.update)
   }
+}
+
+/** A map field path: 1 to MAX_MAP_DEPTH field names (crdts/ormap.ts). RangeError / TypeError otherwise. */
+export function validateFieldPath(path: unknown): asserts path is readonly string[] {
+  if (!Array.isArray(path)) throw new TypeError(`a map field path must be an array of field names, got ${describe(path)}`)
+  if (path.length === 0 || path.length > MAX_MAP_DEPTH) throw new RangeError(`a map field path must name 1 to ${MAX_MAP_DEPTH} fields, got ${path.length}`)
+  for (const name of path) assertFieldName(name)
+}
+
+/** The field write inside a map update: one of the four field types' operations. */
+function validateFieldOperation(update: unknown): void {
+  const u = update as { type?: unknown; op?: unknown } | null
+  const type = u?.type
+  if (typeof type !== 'string' || !FIELD_TYPE_NAMES.includes(type as never)) {
+    throw new TypeError(`a map field update must be a write of type ${FIELD_TYPE_NAMES.join(', ')}, got ${describe(type)} (nested maps are made by longer paths)`)
+  }
+  if (!OPERATIONS_OF[type as FieldOperation['type']].includes(u?.op as never)) {
+    throw new TypeError(`a map field update of type ${type} takes op ${OPERATIONS_OF[type as FieldOperation['type']].join(' or ')}, got ${describe(u?.op)}`)
+  }
+  validateOperationArgument(update as FieldOperation)
 }
 
 function describe(v: unknown): string {

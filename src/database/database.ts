@@ -24,6 +24,7 @@ import {
   type WriteOptions,
   type WriteResult,
 } from './handles.js'
+import { MapHandle } from './map-handles.js'
 import { decodeIdempotencyRecord, fingerprint, outcomeId, validateIdempotencyKey, type KeyedWrite } from '../replica/idempotency.js'
 import { DELETE, type KeyOperation, type Operation } from '../base/operations.js'
 import { crdtOf, Replica, type KeyState } from '../replica/replica.js'
@@ -250,6 +251,10 @@ export class Database implements KeyAccess {
   }
   register(key: string): RegisterHandle {
     return new RegisterHandle(this, key)
+  }
+  /** A map (a document) whose fields are counters, sets, registers and nested maps. */
+  map(key: string): MapHandle {
+    return new MapHandle(this, key)
   }
 
   /** Calls `fn` after every committed change of a key starting with `prefix`. Returns `off()`. */

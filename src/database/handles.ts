@@ -94,9 +94,9 @@ export interface KeyAccess {
 }
 
 /** How messages name each handle: `counter("visits").increment`. */
-const HANDLE_NAMES: { readonly [T in CrdtTypeName]: string } = { pncounter: 'counter', gcounter: 'gcounter', orset: 'set', lww: 'register' }
+const HANDLE_NAMES: { readonly [T in CrdtTypeName]: string } = { pncounter: 'counter', gcounter: 'gcounter', orset: 'set', lww: 'register', map: 'map' }
 
-abstract class Handle<T extends CrdtTypeName> {
+export abstract class Handle<T extends CrdtTypeName> {
   constructor(
     protected readonly access: KeyAccess,
     readonly key: string,
@@ -105,8 +105,8 @@ abstract class Handle<T extends CrdtTypeName> {
     validateKey(key)
   }
 
-  protected async write(op: Operation, options?: WriteOptions): Promise<WriteResult<ValueOf[T]>> {
-    checkOptions(options, WRITE_OPTIONS, this.where(op.op))
+  protected async write(op: Operation, options?: WriteOptions, method: string = op.op): Promise<WriteResult<ValueOf[T]>> {
+    checkOptions(options, WRITE_OPTIONS, this.where(method))
     return (await this.access.write(this.key, op, options)) as WriteResult<ValueOf[T]>
   }
 
@@ -125,7 +125,8 @@ abstract class Handle<T extends CrdtTypeName> {
     return crdtOf(this.type).value(await this.access.readState(this.key, this.type, options)) as ValueOf[T]
   }
 
-  protected where(method: string): string {
+  /** How messages name a method of this handle: `counter("visits").increment`. */
+  where(method: string): string {
     return `${HANDLE_NAMES[this.type]}(${JSON.stringify(this.key.length > 40 ? `${this.key.slice(0, 40)}…` : this.key)}).${method}`
   }
 }

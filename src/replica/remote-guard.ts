@@ -7,7 +7,7 @@
 // actor's dot counter without room, are refused for the same reason: no honest history
 // reaches them.
 import { contextMax, type CausalContext, type GCounterState, type ORSetState, type PNCounterState } from '../../crdts/index.js'
-import { everSeen, type KeyContent } from '../../crdts/index.js'
+import { everSeen, ORMap, type KeyContent, type ORMapState } from '../../crdts/index.js'
 import { RumorDbError } from '../base/error-base.js'
 
 /** Room every counter entry and dot counter must keep: 2^32 more writes. */
@@ -27,19 +27,34 @@ export class RemoteStateRefusedError extends RumorDbError {
  * merged into `current` (this replica's, if any) on the replica whose actor is `self`.
  */
 export function checkRemoteState(key: string, incoming: KeyContent, current: KeyContent | undefined, self: string): void {
+  const reason = contentRefusal(incoming, current, self)
+  if (reason !== undefined) throw new RemoteStateRefusedError(key, reason)
+}
+
+function contentRefusal(incoming: KeyContent, current: KeyContent | undefined, self: string): string | undefined {
   for (const entry of incoming) {
     // Everything this node holds of the type, what a delete removed included: its own
     // writes the delete covered are still its own.
     const mine = current === undefined ? undefined : everSeen(current, entry.type)
     for (const state of entry.tombstone === undefined ? [entry.state] : [entry.state, entry.tombstone]) {
       const reason = refusal(entry.type, state, mine, self)
-      if (reason !== undefined) throw new RemoteStateRefusedError(key, reason)
+      if (reason !== undefined) return reason
     }
   }
+  return undefined
 }
 
 function refusal(type: string, state: unknown, mine: unknown, self: string): string | undefined {
   switch (type) {
+    case 'map': {
+      // Each field as a key: its counters and dots of this node no higher than this node's.
+      for (const field of (state as ORMapState).fields) {
+        const held = mine === undefined ? undefined : ORMap.field(mine as ORMapState, field.name)
+        const reason = contentRefusal(field.content, held, self)
+        if (reason !== undefined) return `map field ${JSON.stringify(field.name)}: ${reason}`
+      }
+      return undefined
+    }
     case 'gcounter':
       return counterRefusal(state as GCounterState, mine as GCounterState | undefined, self, '')
     case 'pncounter': {

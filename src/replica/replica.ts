@@ -9,9 +9,13 @@ import {
   encodeTimestamp,
   GCounter,
   HybridLogicalClock,
+  FieldTypeError,
   LWWRegister,
+  ORMap,
   ORSet,
+  type ORMapState,
   type LWWRegisterState,
+  type LWWWrite,
   PNCounter,
 } from '../../crdts/index.js'
 import {
@@ -34,7 +38,7 @@ import type { CrdtTypeName } from '../../crdts/types.js'
 import type { Clock } from '../base/clock.js'
 import { heldBack, LogThrottle } from '../base/log-throttle.js'
 import { silentLogger, type Logger } from '../base/logger.js'
-import { DatabaseClosedError, TypeMismatchError } from '../base/errors.js'
+import { DatabaseClosedError, FieldTypeMismatchError, TypeMismatchError } from '../base/errors.js'
 import type { KeyOperation, Operation } from '../base/operations.js'
 import { checkRemoteState } from './remote-guard.js'
 import { pagedWrite, pagingBytes, pagingDigest } from './paged-states.js'
@@ -267,7 +271,7 @@ export class Replica {
     const stored = this.read(key)
     const current = typedState(key, stored, op.type)
     const timestamp = this.hlc.now()
-    const delta = mutate(current, op, this.actor, timestamp)
+    const delta = mutateKey(key, current, op, this.actor, timestamp)
     const crdt = crdtOf(op.type)
     // A remove's delta names no element (only the dots it removes), so merging it means a
     // pass over the whole set; the set without the element is the same state.
@@ -328,14 +332,11 @@ export class Replica {
       this.warnRefused('remote-state', key, err)
       throw err
     }
-    for (const entry of incoming) {
-      if (entry.type !== 'lww') continue
-      // A register (or a register's tombstone) from a node whose clock runs far ahead would
-      // win every later write: refuse it (ClockDriftError) instead of merging; the clock
-      // stays unchanged. The clock moves past a tombstone too, so a write here after a
-      // delete from elsewhere is newer than what the delete removed.
-      const stamped = LWWRegister.merge(entry.state as LWWRegisterState, (entry.tombstone ?? null) as LWWRegisterState)
-      if (stamped === null) continue
+    for (const stamped of registerWrites(incoming)) {
+      // A register (or a register's tombstone, or a register in a map field) from a node
+      // whose clock runs far ahead would win every later write: refuse it (ClockDriftError)
+      // instead of merging; the clock stays unchanged. The clock moves past a tombstone too,
+      // so a write here after a delete from elsewhere is newer than what the delete removed.
       try {
         this.hlc.update(stamped.timestamp)
       } catch (err) {
@@ -456,8 +457,34 @@ function deletedFlag(state: KeyState): { deleted?: true } {
   return state.deleted === true ? { deleted: true } : {}
 }
 
+/** The winning write of every register in `content`: its own, and those in map fields at any depth. */
+function registerWrites(content: KeyContent): LWWWrite[] {
+  const out: LWWWrite[] = []
+  for (const entry of content) {
+    if (entry.type === 'lww') {
+      const stamped = LWWRegister.merge(entry.state as LWWRegisterState, (entry.tombstone ?? null) as LWWRegisterState)
+      if (stamped !== null) out.push(stamped)
+    } else if (entry.type === 'map') {
+      for (const map of entry.tombstone === undefined ? [entry.state] : [entry.state, entry.tombstone]) {
+        for (const field of (map as ORMapState).fields) out.push(...registerWrites(field.content))
+      }
+    }
+  }
+  return out
+}
+
 /** What a delete of a key this replica never held removes: nothing, as an empty register's tombstone. */
 const NOTHING_SEEN: KeyContent = Object.freeze([{ type: 'lww', state: null, tombstone: null }]) as KeyContent
+
+/** mutate, with a map field's type mismatch reported for the key (FieldTypeMismatchError). */
+function mutateKey(key: string, state: unknown, op: Operation, actor: string, timestamp: ReturnType<HybridLogicalClock['now']>): unknown {
+  try {
+    return mutate(state, op, actor, timestamp)
+  } catch (err) {
+    if (err instanceof FieldTypeError) throw new FieldTypeMismatchError(key, err.path, err.holds, err.wanted)
+    throw err
+  }
+}
 
 function mutate(state: unknown, op: Operation, actor: string, timestamp: ReturnType<HybridLogicalClock['now']>): unknown {
   switch (op.type) {
@@ -471,5 +498,11 @@ function mutate(state: unknown, op: Operation, actor: string, timestamp: ReturnT
       return op.op === 'add' ? ORSet.add(state as never, actor, op.element) : ORSet.remove(state as never, op.element)
     case 'lww':
       return LWWRegister.set(state as never, actor, op.value, timestamp)
+    case 'map': {
+      const map = state as ORMapState
+      if (op.op === 'remove') return ORMap.remove(map, op.path)
+      const update = op.update
+      return ORMap.update(map, op.path, update.type, (current) => mutate(current, update, actor, timestamp))
+    }
   }
 }

@@ -7,6 +7,7 @@ import { equals } from 'uint8arrays/equals'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { JsonValue } from '../../crdts/index.js'
 import { DELETE, type KeyOperation } from '../base/operations.js'
+import { validateFieldPath } from '../base/validation.js'
 import * as f from './fields.js'
 import type { Fail } from './fields.js'
 import {
@@ -133,31 +134,57 @@ function partData(value: unknown, fail: Fail): Uint8Array {
 
 // ---- operations -----------------------------------------------------------------------
 
-function opToPb(value: unknown, fail: Fail): Pick<pb.Apply, 'op' | 'amount' | 'json'> {
+function opToPb(value: unknown, fail: Fail): Pick<pb.Apply, 'op' | 'amount' | 'json' | 'path'> {
   const op = object(value, 'op', fail)
+  if (op.type === 'map') {
+    const path = fieldPath(op.path, fail)
+    if (op.op === 'remove') return { op: 7, amount: 0, json: '', path }
+    if (op.op !== 'update') return fail(`op map.${f.describe(op.op)} is not an operation of a map (update, remove)`)
+    const update = object(op.update, 'op.update', fail)
+    if (update.type === 'map' || update.op === 'delete') return fail('a map field update must be a write of a counter, set or register')
+    return { ...opToPb(update, fail), path }
+  }
   const amount = (): number => f.safeUint(op.amount, 'op.amount', fail)
   const json = (field: string): string => f.toJsonText(op[field], `op.${field}`, fail)
   switch (`${String(op.type)}.${String(op.op)}`) {
     case 'gcounter.increment':
-      return { op: 1, amount: amount(), json: '' }
+      return { op: 1, amount: amount(), json: '', path: [] }
     case 'pncounter.increment':
-      return { op: 2, amount: amount(), json: '' }
+      return { op: 2, amount: amount(), json: '', path: [] }
     case 'pncounter.decrement':
-      return { op: 3, amount: amount(), json: '' }
+      return { op: 3, amount: amount(), json: '', path: [] }
     case 'orset.add':
-      return { op: 4, amount: 0, json: json('element') }
+      return { op: 4, amount: 0, json: json('element'), path: [] }
     case 'orset.remove':
-      return { op: 5, amount: 0, json: json('element') }
+      return { op: 5, amount: 0, json: json('element'), path: [] }
     case 'lww.set':
-      return { op: 6, amount: 0, json: json('value') }
+      return { op: 6, amount: 0, json: json('value'), path: [] }
     case 'undefined.delete':
-      return { op: 7, amount: 0, json: '' }
+      return { op: 7, amount: 0, json: '', path: [] }
     default:
       return fail(`op ${f.describe(op.type)}.${f.describe(op.op)} is not an operation of any CRDT type`)
   }
 }
 
+/** A map field path on the wire: 1 to MAX_MAP_DEPTH valid field names. */
+function fieldPath(value: unknown, fail: Fail): string[] {
+  if (!Array.isArray(value)) return fail('op.path must be an array of field names')
+  try {
+    validateFieldPath(value)
+  } catch (err) {
+    return fail(`op.path: ${(err as Error).message}`)
+  }
+  return [...value] as string[]
+}
+
 function opFromPb(p: pb.Apply, fail: Fail): KeyOperation {
+  if (p.path.length > 0) {
+    const path = fieldPath(p.path, fail)
+    const inner = opFromPb({ ...p, path: [] }, fail)
+    if (inner.op === 'delete') return { type: 'map', op: 'remove', path }
+    if (inner.type === 'map') return fail('a map field update nests a map operation')
+    return { type: 'map', op: 'update', path, update: inner }
+  }
   const counter = p.op >= 1 && p.op <= 3
   if (counter && p.json !== '') fail(`counter operation code ${p.op} carries a JSON value`)
   if (!counter && p.amount !== 0) fail(`operation code ${p.op} carries an amount`)

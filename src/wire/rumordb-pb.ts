@@ -345,6 +345,7 @@ export interface Apply {
   json: string
   idempotencyKey?: string
   fingerprint?: string
+  path: string[]
 }
 
 export namespace Apply {
@@ -387,6 +388,13 @@ export namespace Apply {
           w.string(obj.fingerprint)
         }
 
+        if (obj.path != null) {
+          for (const value of obj.path) {
+            w.uint32(58)
+            w.string(value)
+          }
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -395,7 +403,8 @@ export namespace Apply {
           key: '',
           op: 0,
           amount: 0,
-          json: ''
+          json: '',
+          path: []
         }
 
         const end = length == null ? reader.len : reader.pos + length
@@ -426,6 +435,14 @@ export namespace Apply {
             }
             case 6: {
               obj.fingerprint = reader.string()
+              break
+            }
+            case 7: {
+              if (opts.limits?.path != null && obj.path.length === opts.limits.path) {
+                throw new MaxLengthError('Decode error - map field "path" had too many elements')
+              }
+
+              obj.path.push(reader.string())
               break
             }
             default: {

@@ -1,14 +1,15 @@
 import { describe, expect, it } from 'vitest'
-import { CrdtDecodeError, crdtTypeNames, crdtTypes, GCounter, isCrdtTypeName, LWWRegister, ORSet, PNCounter, typeOfEncoded } from '../../crdts/index.js'
+import { CrdtDecodeError, crdtTypeNames, crdtTypes, GCounter, isCrdtTypeName, LWWRegister, ORMap, ORSet, PNCounter, typeOfEncoded } from '../../crdts/index.js'
 
 describe('registry', () => {
-  it('maps names to types with tags 1 to 4', () => {
-    expect(crdtTypes).toEqual({ gcounter: GCounter, pncounter: PNCounter, orset: ORSet, lww: LWWRegister })
+  it('maps names to types with tags 1 to 5', () => {
+    expect(crdtTypes).toEqual({ gcounter: GCounter, pncounter: PNCounter, orset: ORSet, lww: LWWRegister, map: ORMap })
     expect(crdtTypeNames.map((name) => [name, crdtTypes[name].name, crdtTypes[name].tag])).toEqual([
       ['gcounter', 'gcounter', 1],
       ['pncounter', 'pncounter', 2],
       ['orset', 'orset', 3],
       ['lww', 'lww', 4],
+      ['map', 'map', 5],
     ])
     expect(Object.isFrozen(crdtTypes)).toBe(true)
   })

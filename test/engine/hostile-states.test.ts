@@ -4,7 +4,7 @@
 // elements and exhaust its dot counter. Both are refused before merging, counted, and
 // local writes go on.
 import { describe, expect, it } from 'vitest'
-import { GCounter, ORSet } from '../../crdts/index.js'
+import { GCounter, ORMap, ORSet, singleContent } from '../../crdts/index.js'
 import { preferenceList } from '../../src/cluster/ring/ring.js'
 import { decodeResponse, encodeMessage } from '../../src/wire/codec.js'
 import { SimCluster } from './sim-cluster.js'
@@ -58,6 +58,25 @@ describe(`forged states are refused (seed ${SEED}; replay: RUMORDB_TEST_SEED=${S
     expect(await c.settle(db.set(k).values())).toEqual(['apple'])
     expect((await c.settle(db.set(k).add('pear'))).value).toEqual(['apple', 'pear'])
     expect(c.member(victim).replica.stats.remoteStatesRefused).toBe(1)
+  })
+
+  it("a map field (nested too) claiming the victim's writes is refused, and a register stamped far ahead in a field", async () => {
+    const { c, victim, key, send } = await setup()
+    const k = key('doc-')
+    const db = c.db(victim)
+    await c.settle(db.map(k).counter('likes').increment(2))
+    const forgedCounter = singleContent('gcounter', { actors: [db.actorId], counts: [Number.MAX_SAFE_INTEGER] })
+    const inField = ORMap.encode(ORMap.fieldDelta('views', forgedCounter))
+    expect((await send({ type: 'replicate', key: k, state: inField })).type).toBe('error')
+    const nested = ORMap.encode(ORMap.fieldDelta('stats', singleContent('map', ORMap.fieldDelta('views', forgedCounter))))
+    expect((await send({ type: 'replicate', key: k, state: nested })).type).toBe('error')
+    const future = { timestamp: { wallMs: c.scheduler.now + 24 * 3600_000, logical: 0 }, actor: 'zz-stranger', value: 'mine forever', json: '"mine forever"' }
+    const register = ORMap.encode(ORMap.fieldDelta('title', singleContent('lww', future)))
+    expect((await send({ type: 'replicate', key: k, state: register })).type).toBe('error')
+    expect(c.member(victim).replica.stats.remoteStatesRefused + c.member(victim).replica.stats.clockDriftRefused).toBe(3)
+    // Nothing of them was merged, and the victim writes on.
+    expect((await c.settle(db.map(k).gcounter('views').increment(1))).value).toEqual({ likes: 2, views: 1 })
+    expect((await c.settle(db.map(k).register('title').set('mine'))).value).toEqual({ likes: 2, title: 'mine', views: 1 })
   })
 
   it('honest states of other nodes still merge', async () => {

@@ -13,13 +13,15 @@
 // every node does holds what its peers hold. Some keys also take deletes (observed-remove):
 // for them, the same checks hold on everything the key has held (its tombstones keep what a
 // delete removed), and a write issued once every delete of its key had settled survives.
+// Maps take field writes of every type (one field in a nested map) and field removals; each
+// field is checked as a key of its type is.
 // One seed decides everything.
-import { crdtTypes, decodeContent, everSeen, GCounter, LWWRegister, ORSet, PNCounter, visibleEntries, type KeyContent } from '../../crdts/index.js'
+import { crdtTypes, decodeContent, everSeen, GCounter, LWWRegister, ORMap, ORSet, PNCounter, visibleEntries, type KeyContent, type ORMapState } from '../../crdts/index.js'
 import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
 import { preferenceList } from '../../src/cluster/ring/ring.js'
 import { IdempotencyUnavailableError, TypeConflictError, TypeMismatchError, WriteOutcomeUnknownError } from '../../src/base/errors.js'
 import type { DeleteResult, WriteOptions, WriteResult } from '../../src/database/handles.js'
-import { DELETE, type KeyOperation, type Operation } from '../../src/base/operations.js'
+import { DELETE, type FieldOperation, type KeyOperation, type Operation } from '../../src/base/operations.js'
 import { seededRandom, type Random } from '../../src/base/random.js'
 import { decodeSessionToken } from '../../src/replica/session-token.js'
 import { SimCluster } from './sim-cluster.js'
@@ -117,7 +119,7 @@ export interface NemesisReport {
   readonly problems: string[]
 }
 
-const TYPES: CrdtTypeName[] = ['gcounter', 'pncounter', 'orset', 'lww']
+const TYPES: CrdtTypeName[] = ['gcounter', 'pncounter', 'orset', 'lww', 'map']
 /** Share of the operations on a key that takes deletes which are deletes. */
 const DELETE_SHARE = 0.15
 /** One operation in this many is a delete of a key that takes deletes. */
@@ -441,8 +443,44 @@ function send(cluster: SimCluster, node: string, record: WriteRecord, options: W
       return op.op === 'add' ? db.set(key).add(op.element, options) : db.set(key).remove(op.element, options)
     case 'lww':
       return db.register(key).set(op.value, options)
+    case 'map': {
+      const map = db.map(key)
+      const [first, second] = op.path as [string, string | undefined]
+      if (op.op === 'remove') return second === undefined ? map.remove(first, options) : map.map(first).remove(second, options)
+      const fields = second === undefined ? map : map.map(first)
+      const name = second ?? first
+      const u = op.update
+      switch (u.type) {
+        case 'gcounter':
+          return fields.gcounter(name).increment(u.amount, options)
+        case 'pncounter':
+          return u.op === 'increment' ? fields.counter(name).increment(u.amount, options) : fields.counter(name).decrement(u.amount, options)
+        case 'orset':
+          return u.op === 'add' ? fields.set(name).add(u.element, options) : fields.set(name).remove(u.element, options)
+        case 'lww':
+          return fields.register(name).set(u.value, options)
+      }
+    }
   }
 }
+
+/** Everything the field at `path` has held, removed or not (through nested maps removed or not). */
+function fieldEverSeen(map: ORMapState, path: readonly string[], type: CrdtTypeName): unknown {
+  const content = ORMap.field(map, path[0] as string)
+  if (path.length === 1) return everSeen(content, type)
+  return fieldEverSeen(everSeen(content, 'map') as ORMapState, path.slice(1), type)
+}
+
+/** The fields of the maps the nemesis writes: one of each field type, and one in a nested map. */
+const MAP_FIELDS: readonly { path: string[]; type: FieldOperation['type'] }[] = [
+  { path: ['c'], type: 'pncounter' },
+  { path: ['g'], type: 'gcounter' },
+  { path: ['s'], type: 'orset' },
+  { path: ['r'], type: 'lww' },
+  { path: ['sub', 'x'], type: 'pncounter' },
+]
+/** Share of a map's operations that remove a field. */
+const FIELD_REMOVE_SHARE = 0.12
 
 function ownersOf(cluster: SimCluster, key: string): string[] {
   const ring = cluster.engine(cluster.ids[0] as string).membership.ring().ring
@@ -529,7 +567,17 @@ function checkType(key: string, type: CrdtTypeName, found: unknown, writes: (Wri
   }
   const sum = (pred: (w: WriteRecord) => boolean, op?: string): number =>
     writes.filter((w) => pred(w) && (op === undefined || w.op.op === op)).reduce((s, w) => s + ('amount' in w.op ? w.op.amount : 0), 0)
-  if (type === 'gcounter') {
+  if (type === 'map') {
+    // Each field is checked as a key of its type is: on everything it has held (a field
+    // removal keeps what it removed in its tombstone, as a delete does).
+    for (const { path, type: fieldType } of MAP_FIELDS) {
+      const at = path.join('.')
+      const onField = writes.filter((w) => w.op.type === 'map' && w.op.path.join('.') === at)
+      const fieldWrites = onField.flatMap((w) => (w.op.type === 'map' && w.op.op === 'update' ? [{ ...w, op: w.op.update, token: undefined }] : []))
+      const removed = deleted || onField.some((w) => w.op.op === 'remove')
+      problems.push(...checkType(`${key}.${at}`, fieldType, fieldEverSeen(state as ORMapState, path, fieldType), fieldWrites, removed))
+    }
+  } else if (type === 'gcounter') {
     const v = GCounter.value(state as never)
     if (v < sum((w) => w.acked) || v > sum(() => true)) problems.push(`${key}: value ${v} outside [${sum((w) => w.acked)}, ${sum(() => true)}]`)
   } else if (type === 'pncounter') {
@@ -572,6 +620,11 @@ function randomOp(rng: Random, type: CrdtTypeName, key: string, added: Map<strin
     }
     case 'lww':
       return { type, op: 'set', value: { v: unique() } }
+    case 'map': {
+      const { path, type: fieldType } = pick(rng, MAP_FIELDS)
+      if (rng.next() < FIELD_REMOVE_SHARE) return { type, op: 'remove', path }
+      return { type, op: 'update', path, update: randomOp(rng, fieldType, `${key}/${path.join('.')}`, added, unique) as FieldOperation }
+    }
   }
 }
 

@@ -32,7 +32,7 @@ describe('type conflicts over HTTP', () => {
     const wrong = await server.app.inject({ method: 'POST', url: '/v1/kv/cart/resolve', payload: { keep: 'lww' } })
     expect(wrong.statusCode).toBe(409)
     expect(wrong.json().error.code).toBe('TYPE_MISMATCH')
-    const invalid = await server.app.inject({ method: 'POST', url: '/v1/kv/cart/resolve', payload: { keep: 'map' } })
+    const invalid = await server.app.inject({ method: 'POST', url: '/v1/kv/cart/resolve', payload: { keep: 'hashmap' } })
     expect(invalid.statusCode).toBe(400)
 
     const resolved = await server.app.inject({ method: 'POST', url: '/v1/kv/cart/resolve', payload: { keep: 'orset' } })

@@ -49,7 +49,7 @@ describe('POST /v1/kv/:key', () => {
   })
 
   it.each([
-    ['an unknown type', { type: 'map', op: 'set', value: 1 }, /body\.type must be one of/],
+    ['an unknown type', { type: 'hashmap', op: 'set', value: 1 }, /body\.type must be one of/],
     ['an op of another type', { type: 'gcounter', op: 'decrement' }, /body\.op must be one of "increment" for type gcounter/],
     ['add on a register', { type: 'lww', op: 'add', element: 1 }, /body\.op must be one of "set" for type lww/],
     ['a set without its element', { type: 'orset', op: 'add' }, /must have "element" for type orset/],
@@ -291,5 +291,48 @@ describe('DELETE /v1/kv/:key', () => {
     expect(strict.statusCode).toBe(503)
     expect(strict.json().error.code).toBe('QUORUM_NOT_MET')
     expect(await db.get('k')).toBeUndefined()
+  })
+})
+
+describe('maps over HTTP', () => {
+  it('writes a field by path, reads the whole document, removes a field', async () => {
+    const { server } = await testServer()
+    const inject = server.app.inject.bind(server.app)
+    const update = (path: string[], field: object) => post(inject, 'doc', { type: 'map', op: 'update', path, update: field })
+    expect((await update(['likes'], { type: 'pncounter', op: 'increment', amount: 2 })).json()).toMatchObject({ key: 'doc', type: 'map', value: { likes: 2 }, acks: 1 })
+    await update(['name'], { type: 'lww', op: 'set', value: 'Ada' })
+    await update(['tags'], { type: 'orset', op: 'add', element: 'math' })
+    const nested = await update(['address', 'city'], { type: 'lww', op: 'set', value: 'London' })
+    expect(nested.statusCode, nested.body).toBe(200)
+    const read = await inject({ method: 'GET', url: kvPath('doc') })
+    expect(read.json()).toEqual({ key: 'doc', type: 'map', value: { address: { city: 'London' }, likes: 2, name: 'Ada', tags: ['math'] }, replicas: 1 })
+    const removed = await post(inject, 'doc', { type: 'map', op: 'remove', path: ['likes'] })
+    expect(removed.json()).toMatchObject({ value: { address: { city: 'London' }, name: 'Ada', tags: ['math'] } })
+    // A field of another type: 409, nothing written.
+    const mismatch = await update(['name'], { type: 'pncounter', op: 'increment' })
+    expect(mismatch.statusCode).toBe(409)
+    expect(mismatch.json().error.message).toMatch(/map field "name" holds an LWW register \(lww\), not a PN-counter \(pncounter\)/)
+  })
+
+  it('refuses malformed map writes with a 400 that names the problem, before writing anything', async () => {
+    const { server, db } = await testServer()
+    const inject = server.app.inject.bind(server.app)
+    const cases: [object, RegExp][] = [
+      [{ type: 'map', op: 'update', path: ['a'] }, /must have "update"/],
+      [{ type: 'map', op: 'update', update: { type: 'gcounter', op: 'increment' } }, /must have "path"/],
+      [{ type: 'map', op: 'update', path: [], update: { type: 'gcounter', op: 'increment' } }, /path must have at least 1 item/],
+      [{ type: 'map', op: 'update', path: ['a'], update: { type: 'map', op: 'update' } }, /body\.update\.type must be one of "gcounter", "pncounter", "orset", "lww"/],
+      [{ type: 'map', op: 'update', path: ['a'], update: { type: 'orset', op: 'set', value: 1 } }, /body\.update\.op must be one of "add", "remove" for type orset/],
+      [{ type: 'map', op: 'remove', path: ['a'], update: { type: 'gcounter', op: 'increment' } }, /body\.update is not allowed/],
+      [{ type: 'map', op: 'set', path: ['a'] }, /body\.op must be one of "update", "remove" for type map/],
+      [{ type: 'gcounter', op: 'increment', path: ['a'] }, /body\.path is not allowed for type gcounter/],
+      [{ type: 'map', op: 'update', path: ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h', 'i'], update: { type: 'gcounter', op: 'increment' } }, /path must have at most 8 items/],
+    ]
+    for (const [body, message] of cases) {
+      const res = await post(inject, 'doc', body)
+      expect(res.statusCode, JSON.stringify(body)).toBe(400)
+      expect(res.json().error.message, JSON.stringify(body)).toMatch(message)
+    }
+    expect(await db.get('doc')).toBeUndefined()
   })
 })

@@ -2,7 +2,7 @@
 // response; the coordinator turns it back into the error the caller would have got locally.
 import type { CrdtTypeName } from '../../../crdts/types.js'
 import { ClockDriftError, CrdtDecodeError, InvalidValueError, ValueTooLargeError } from '../../../crdts/index.js'
-import { ClockSkewError, RumorDbError, TypeMismatchError } from '../../base/errors.js'
+import { ClockSkewError, FieldTypeMismatchError, RumorDbError, TypeMismatchError } from '../../base/errors.js'
 import type { ErrorCode, ErrorResponse, Response } from '../../wire/messages.js'
 
 export class RemoteError extends RumorDbError {
@@ -15,7 +15,9 @@ export class RemoteError extends RumorDbError {
   }
 }
 
-const TYPE_IN_MESSAGE = /\((gcounter|pncounter|orset|lww)\)/
+const TYPE_IN_MESSAGE = /\((gcounter|pncounter|orset|lww|map)\)/
+/** FieldTypeMismatchError's message: the field path, the type it holds and the one written. */
+const FIELD_IN_MESSAGE = /map field ("(?:[^"\\]|\\.)*") holds [^(]*\((\w+)\), not [^(]*\((\w+)\)/
 /** ClockSkewError's message: the offset and the limit. */
 const SKEW_IN_MESSAGE = /wall clock is (\d+) ms (ahead of|behind) the cluster's \(limit (\d+) ms\)/
 
@@ -24,6 +26,8 @@ export function errorFromResponse(peer: string, response: Response, key: string,
   if (response.type !== 'error') return new RemoteError(peer, 'INTERNAL', `unexpected ${response.type} response`)
   switch (response.code) {
     case 'TYPE_MISMATCH': {
+      const field = FIELD_IN_MESSAGE.exec(response.message)
+      if (field !== null) return new FieldTypeMismatchError(key, (JSON.parse(field[1] as string) as string).split('.'), field[2] as CrdtTypeName, field[3] as CrdtTypeName)
       const existing = TYPE_IN_MESSAGE.exec(response.message)?.[1] as CrdtTypeName | undefined
       if (existing !== undefined && requested !== undefined && existing !== requested) return new TypeMismatchError(key, existing, requested)
       return new RemoteError(peer, response.code, response.message)
