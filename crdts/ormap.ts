@@ -27,7 +27,8 @@ import {
   type Decoder,
 } from './codec.js'
 import { CrdtDecodeError } from './errors.js'
-import { contentEquals, decodeContent, deletionDelta, encodeContent, entryOf, everSeen, joinContent, singleContent, visibleEntries, type KeyContent } from './key-content.js'
+import { contentEquals, decodeContent, deletionDelta, encodeContent, entryOf, everSeen, joinContent, singleContent, visibleEntries, type ContentEntry, type KeyContent } from './key-content.js'
+import { compareWrites, type LWWRegisterState, type LWWWrite } from './lww-register.js'
 import { typeTable } from './type-table.js'
 import { utf8Length } from './text.js'
 import type { Crdt, CrdtTypeName, JsonValue, Witnessing } from './types.js'
@@ -288,14 +289,61 @@ export function assertFieldName(name: unknown): asserts name is string {
   if (utf8Length(name) > MAX_FIELD_BYTES) throw new RangeError(`a map field name is longer than ${MAX_FIELD_BYTES} UTF-8 bytes`)
 }
 
-/** A delta is its own witness: a state includes it when joining it changes nothing. */
+/**
+ * A witness is the delta with every register's value dropped (its timestamp and actor name
+ * the write), so a write of a big value to a register field answers a short token.
+ */
 function witness(delta: ORMapState): Uint8Array {
-  return encode(delta)
+  return encode(withoutValues(delta))
 }
 
+function withoutValues(s: ORMapState): ORMapState {
+  return { fields: s.fields.map((f) => ({ name: f.name, content: f.content.map(stripEntry) })) }
+}
+
+function stripEntry(e: ContentEntry): ContentEntry {
+  if (e.type === 'map') {
+    const state = withoutValues(e.state as ORMapState)
+    return e.tombstone === undefined ? { type: 'map', state } : { type: 'map', state, tombstone: withoutValues(e.tombstone as ORMapState) }
+  }
+  if (e.type !== 'lww') return e
+  const stamp = (r: unknown): LWWRegisterState => (r === null ? null : { ...(r as LWWWrite), value: null, json: 'null' })
+  return e.tombstone === undefined ? { type: 'lww', state: stamp(e.state) } : { type: 'lww', state: stamp(e.state), tombstone: e.tombstone }
+}
+
+/**
+ * Whether `s` includes every write the witness names: per field, what it held of each type
+ * (registers: a write stamped at least as late; removals: its tombstone at least the
+ * witness's) joined with the witness's part changes nothing.
+ */
 function covers(s: ORMapState, w: Uint8Array): boolean {
-  const delta = decode(w)
-  return equals(merge(s, delta), s)
+  return mapCovers(s, decode(w))
+}
+
+function mapCovers(s: ORMapState, w: ORMapState): boolean {
+  return w.fields.every((f) => {
+    const held = field(s, f.name)
+    return f.content.every((e) => entryCovered(held === undefined ? undefined : entryOf(held, e.type), e))
+  })
+}
+
+function entryCovered(held: ContentEntry | undefined, e: ContentEntry): boolean {
+  // The write made the field hold this type (an empty set shows as []): a state without it has not seen the write.
+  if (held === undefined) return false
+  // A removal hides the field even when it removed nothing: a state without a tombstone has not seen it.
+  if (e.tombstone !== undefined && held.tombstone === undefined) return false
+  const t = typeTable().types[e.type]
+  const seen = held.tombstone === undefined ? held.state : t.merge(held.state, held.tombstone)
+  const heldTombstone = held.tombstone ?? t.empty()
+  if (e.type === 'lww') {
+    const later = (mine: unknown, theirs: unknown): boolean => theirs === null || (mine !== null && compareWrites(mine as LWWWrite, theirs as LWWWrite) >= 0)
+    return later(seen, e.state) && (e.tombstone === undefined || later(heldTombstone, e.tombstone))
+  }
+  if (e.type === 'map') {
+    return mapCovers(seen as ORMapState, e.state as ORMapState) && (e.tombstone === undefined || mapCovers(heldTombstone as ORMapState, e.tombstone as ORMapState))
+  }
+  const joinedBy = (mine: unknown, theirs: unknown): boolean => t.equals(t.merge(mine, theirs), mine)
+  return joinedBy(seen, e.state) && (e.tombstone === undefined || joinedBy(heldTombstone, e.tombstone))
 }
 
 // The types of the fields come from the registry's table (type-table.ts), read when called.

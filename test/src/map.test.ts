@@ -72,6 +72,15 @@ describe('maps (embedded)', () => {
     expect(await m.value()).toEqual({ n: 1 })
   })
 
+  it('answers a short session token for a write of a big value to a register field, and reads with it', async () => {
+    const big = 'x'.repeat(20_000)
+    const { token } = await db.map('doc').register('body').set(big)
+    expect(token.length).toBeLessThan(200)
+    expect(await db.map('doc').register('body').value({ token })).toBe(big)
+    const removed = await db.map('doc').remove('body')
+    expect(await db.map('doc').value({ token: removed.token })).toEqual({})
+  })
+
   it('deletes like any key, applies keyed writes once, reads with session tokens, notifies subscribers and survives a restart', async () => {
     const changes: Change[] = []
     db.subscribe('doc', (c) => changes.push(c))
