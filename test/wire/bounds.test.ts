@@ -157,6 +157,16 @@ describe('field checks', () => {
     expectRefused(apply({ op: 7, json: '1' }), /a delete carries a JSON value/)
     expectRefused(apply({ op: 7, amount: 1 }), /operation code 7 carries an amount/)
     expectRefused(apply({ op: 1, json: '1' }), /counter operation code 1 carries a JSON value/)
+    // A path makes the operation a map's: a field write, or (7) the removal of the field.
+    expect(decodeMessage(apply({ op: 2, amount: 3, path: ['a', 'b'] }))).toEqual({
+      type: 'apply',
+      key: 'k',
+      op: { type: 'map', op: 'update', path: ['a', 'b'], update: { type: 'pncounter', op: 'increment', amount: 3 } },
+    })
+    expect(decodeMessage(apply({ op: 7, path: ['a'] }))).toEqual({ type: 'apply', key: 'k', op: { type: 'map', op: 'remove', path: ['a'] } })
+    expectRefused(apply({ op: 2, path: [''] }), /op.path: a map field name must not be empty/)
+    expectRefused(apply({ op: 2, path: Array.from({ length: 9 }, () => 'a') }), /op.path: a map field path must name 1 to 8 fields, got 9/)
+    expectRefused(apply({ op: 2, path: ['x'.repeat(257)] }), /op.path: a map field name is longer than 256 UTF-8 bytes/)
     expectRefused(apply({ op: 4, json: '1', amount: 1 }), /operation code 4 carries an amount/)
     // Amounts above 2^53 - 1 by hand (protons will not write them from a number): protons
     // refuses to read them into a number, before our safe-integer check would.
