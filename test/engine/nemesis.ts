@@ -320,6 +320,24 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     await cluster.runFor(200)
   }
   for (const w of writes) if (w.idempotencyKey !== undefined && !w.acked && w.refused !== true) problems.push(`${w.key}: keyed write ${w.idempotencyKey} still unanswered after the heal: ${String(w.lastError)}`)
+  // Every delete has settled: a while later, two writes to each key that took deletes, which
+  // no delete can have seen (checkAfterDeletes finds them shown).
+  await cluster.runFor(AFTER_DELETES_MS + 100)
+  for (const { key, types } of keys.filter((k) => k.deletes === true)) {
+    for (let i = 0; i < 2; i++) {
+      const record: WriteRecord = {
+        key,
+        op: randomOp(rng, pick(rng, types), key, addedElements, () => `${options.seed}-${unique++}`),
+        issuedAt: cluster.scheduler.now,
+        idempotencyKey: undefined,
+        attempts: 0,
+        acked: false,
+        unresolved: false,
+      }
+      writes.push(record)
+      await cluster.settle(attempt(record, pick(rng, cluster.ids), 1, false))
+    }
+  }
   const roundsBefore = totalRounds(cluster)
   const convergedAfterMs = await settle(cluster, keys, options.convergeWithinMs, problems)
   for (const { key, types } of keys) problems.push(...checkKey(cluster, key, types, writes.filter((w) => w.key === key)))
@@ -553,6 +571,22 @@ function checkAfterDeletes(cluster: SimCluster, key: string, type: CrdtTypeName,
     }
   } else if (type === 'lww') {
     if (late.length > 0 && (shown === undefined || shown === null)) problems.push(`${key}: reads as deleted although a set was acknowledged after every delete settled`)
+  } else if (type === 'map') {
+    // A field write acknowledged after every delete settled shows, unless a removal of its
+    // field (observed-remove) may have seen it: one that had not settled well before it.
+    const removals = writes.filter((w) => w.op.op === 'remove' && w.op.type === 'map')
+    for (const w of late) {
+      // Removing a set element adds nothing a reader sees: on a deleted map it shows nothing.
+      if (w.token === undefined || w.op.op !== 'update' || (w.op.type === 'map' && w.op.op === 'update' && w.op.update.op === 'remove')) continue
+      const at = (w.op as { readonly path: readonly string[] }).path.join('.')
+      const under = (r: WriteRecord): boolean => {
+        const removed = (r.op as { readonly path: readonly string[] }).path.join('.')
+        const settledBefore = r.settledAt !== undefined && r.settledAt + AFTER_DELETES_MS < w.issuedAt
+        return (at === removed || at.startsWith(`${removed}.`)) && !settledBefore
+      }
+      if (removals.some(under)) continue
+      if (shown === undefined || !ORMap.covers(shown as ORMapState, decodeSessionToken(key, w.token).witness)) problems.push(`${key}: field write ${JSON.stringify(w.op)}, acknowledged after every delete settled, is missing`)
+    }
   }
   return problems
 }
