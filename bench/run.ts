@@ -8,6 +8,7 @@ const BENCHES: Record<string, string> = {
   storage: './storage.js',
   sim: './sim.js',
   sync: './sync.js',
+  tombstones: './tombstones.js',
 }
 
 const [name, ...args] = process.argv.slice(2)
