@@ -32,7 +32,7 @@ import {
   writeVarUint,
 } from './codec.js'
 import { CrdtDecodeError } from './errors.js'
-import { typeTable } from './type-table.js'
+import { typeTable, type ContentType } from './type-table.js'
 import type { CrdtTypeName } from './types.js'
 
 export const KEY_CONTENT_TAG = 0x10
@@ -51,16 +51,7 @@ export interface ContentEntry {
 /** Entries in type-tag order, at least one. */
 export type KeyContent = readonly ContentEntry[]
 
-interface AnyType {
-  readonly tag: number
-  merge(a: unknown, b: unknown): unknown
-  equals(a: unknown, b: unknown): boolean
-  encode(s: unknown): Uint8Array
-  decode(b: Uint8Array): unknown
-  empty(): unknown
-}
-
-const typeOf = (name: CrdtTypeName): AnyType => typeTable().types[name] as AnyType
+const typeOf = (name: CrdtTypeName): ContentType => typeTable().types[name]
 const removalOf = (name: CrdtTypeName) => typeTable().removals[name]
 const typeOfEncoded = (bytes: Uint8Array): CrdtTypeName => typeTable().typeOfEncoded(bytes)
 // The types come from the registry's table (type-table.ts), read when called: maps

@@ -29,7 +29,7 @@ import {
 import { CrdtDecodeError } from './errors.js'
 import { contentEquals, decodeContent, deletionDelta, encodeContent, entryOf, everSeen, joinContent, singleContent, visibleEntries, type ContentEntry, type KeyContent } from './key-content.js'
 import { compareWrites, type LWWRegisterState, type LWWWrite } from './lww-register.js'
-import { typeTable } from './type-table.js'
+import { typeTable, type ContentType } from './type-table.js'
 import { utf8Length } from './text.js'
 import type { Crdt, CrdtTypeName, JsonValue, Witnessing } from './types.js'
 
@@ -347,7 +347,7 @@ function entryCovered(held: ContentEntry | undefined, e: ContentEntry): boolean 
 }
 
 // The types of the fields come from the registry's table (type-table.ts), read when called.
-function typeNamed(type: CrdtTypeName): { value(s: unknown): unknown; empty(): unknown } {
+function typeNamed(type: CrdtTypeName): ContentType {
   return typeTable().types[type]
 }
 
