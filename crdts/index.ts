@@ -87,4 +87,18 @@ export {
   type ContentEntry,
   type KeyContent,
 } from './key-content.js'
+export {
+  decodeRecord,
+  encodeRecord,
+  expired,
+  expiresAt,
+  hasExpiry,
+  isDue,
+  joinRecords,
+  recordEquals,
+  setExpiry,
+  sweepAt,
+  type Expiry,
+  type KeyRecord,
+} from './key-record.js'
 export { removalOf, removals, type Removal } from './removal.js'

@@ -3,6 +3,7 @@
 import type { Command } from 'commander'
 import { callNode, CliError, errorReason, type ClientOptions } from './http-client.js'
 import { addWatchCommand } from './watch-command.js'
+import { MAX_TTL_MS } from '../../src/base/validation.js'
 
 /** Keys per GET /v1/keys request of `rumordb keys` (the server allows up to 10,000). */
 const KEYS_PAGE = 1000
@@ -77,7 +78,25 @@ function show(value: unknown): string {
   return JSON.stringify(value)
 }
 
-async function write(flags: GlobalClientFlags & { w?: string; requireQuorum?: boolean; idempotencyKey?: string }, key: string, body: Record<string, unknown>, print: Print): Promise<void> {
+const TTL_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
+
+/** `--ttl`: a whole number with an optional unit (ms, s, m, h, d; ms without one), 1 ms to 2^40 ms. */
+export function parseTtl(text: string): number {
+  const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim())
+  const ms = match === null ? NaN : Number(match[1]) * (TTL_UNITS[match[2] ?? 'ms'] as number)
+  if (!Number.isSafeInteger(ms) || ms < 1 || ms > MAX_TTL_MS) {
+    throw new CliError(`--ttl must be a time to live such as 30s, 15m, 12h, 7d or 5000 (milliseconds), from 1 ms to 2^40 ms; got ${JSON.stringify(text)}`, 2)
+  }
+  return ms
+}
+
+async function write(
+  flags: GlobalClientFlags & { w?: string; requireQuorum?: boolean; idempotencyKey?: string; ttl?: string },
+  key: string,
+  operation: Record<string, unknown>,
+  print: Print,
+): Promise<void> {
+  const body = flags.ttl === undefined ? operation : { ...operation, ttl: parseTtl(flags.ttl) }
   const query = new URLSearchParams()
   if (flags.w !== undefined) query.set('w', flags.w)
   if (flags.requireQuorum === true) query.set('requireQuorum', 'true')
@@ -110,6 +129,9 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
       .option('--w <count>', 'replicas that must acknowledge before the command returns')
       .option('--require-quorum', 'fail (exit 1) when fewer than w replicas acknowledged; the write still stays')
       .option('--idempotency-key <id>', 'a retry with the same id is applied once')
+  // Writes of a value (not del) may give the key a time to live.
+  const valueWriteOptions = (cmd: Command): Command =>
+    writeOptions(cmd).option('--ttl <duration>', 'the key expires this long after the write: 30s, 15m, 12h, 7d, or milliseconds')
 
   program
     .command('get')
@@ -145,25 +167,25 @@ export function addClientCommands(program: Command, print: Print = (l) => consol
     ['decr', 'pncounter', 'decrement', 'subtract N (default 1) from a PN-counter'],
     ['gincr', 'gcounter', 'increment', 'add N (default 1) to a grow-only counter'],
   ] as const) {
-    writeOptions(program.command(name).description(help).argument('<key>').argument('[N]', 'amount, a non-negative integer'))
+    valueWriteOptions(program.command(name).description(help).argument('<key>').argument('[N]', 'amount, a non-negative integer'))
       .action(async (key: string, n: string | undefined, opts: object, cmd: Command) => {
         await write({ ...flags(cmd), ...opts }, key, { type, op, amount: parseAmount(n) }, print)
       })
   }
-  writeOptions(program.command('add').description('add a JSON element to an OR-set').argument('<key>').argument('<json>'))
+  valueWriteOptions(program.command('add').description('add a JSON element to an OR-set').argument('<key>').argument('<json>'))
     .action(async (key: string, json: string, opts: object, cmd: Command) => {
       await write({ ...flags(cmd), ...opts }, key, { type: 'orset', op: 'add', element: parseJsonArg(json, 'the element') }, print)
     })
-  writeOptions(program.command('rm').description('remove a JSON element from an OR-set').argument('<key>').argument('<json>'))
+  valueWriteOptions(program.command('rm').description('remove a JSON element from an OR-set').argument('<key>').argument('<json>'))
     .action(async (key: string, json: string, opts: object, cmd: Command) => {
       await write({ ...flags(cmd), ...opts }, key, { type: 'orset', op: 'remove', element: parseJsonArg(json, 'the element') }, print)
     })
-  writeOptions(program.command('set').description('set an LWW register to a JSON value').argument('<key>').argument('<json>'))
+  valueWriteOptions(program.command('set').description('set an LWW register to a JSON value').argument('<key>').argument('<json>'))
     .action(async (key: string, json: string, opts: object, cmd: Command) => {
       await write({ ...flags(cmd), ...opts }, key, { type: 'lww', op: 'set', value: parseJsonArg(json, 'the value') }, print)
     })
 
-  writeOptions(
+  valueWriteOptions(
     program
       .command('map')
       .description('write one field of a map (a document): incr|decr|gincr [N], add|rm JSON (a set field), set JSON (a register field), remove (the field)')

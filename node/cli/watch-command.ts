@@ -78,6 +78,7 @@ interface EventBody {
   value?: unknown
   size?: number
   deleted?: boolean
+  expired?: boolean
   origin?: string
   cursor: string
 }
@@ -110,7 +111,7 @@ async function printEvents(watch: OpenWatch, json: boolean, count: number, print
     for await (const event of serverSentEvents(watch.body)) {
       const e = JSON.parse(event.data) as EventBody
       if (json) print(event.data)
-      else if (e.deleted === true) print(`${e.key} deleted   [cursor ${e.cursor}]`)
+      else if (e.deleted === true) print(`${e.key} ${e.expired === true ? 'expired' : 'deleted'}   [cursor ${e.cursor}]`)
       else {
         const shown = e.value === undefined && e.size !== undefined ? `(${e.size} elements)` : JSON.stringify(e.value)
         print(`${e.key} (${e.type}) = ${shown}   [cursor ${e.cursor}]`)

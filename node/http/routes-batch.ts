@@ -7,7 +7,7 @@ import type { Operation } from '../../src/index.js'
 import { validateIdempotencyKey } from '../../src/replica/idempotency.js'
 import { validateKey, validateOperationArgument } from '../../src/base/validation.js'
 import { failure, httpFailureOf, type ErrorBody, type HttpFailure } from './errors.js'
-import { operationOf, writeAndRecord, writeOptionsOf, type RouteDeps, type WriteBody, type WriteQuery, type WriteReply } from './routes-kv.js'
+import { operationOf, ttlOf, writeAndRecord, writeOptionsOf, type RouteDeps, type WriteBody, type WriteQuery, type WriteReply } from './routes-kv.js'
 import { ARGUMENT_OF, batchBodySchema, batchResponseSchema, MAX_BATCH_BODY_BYTES, writeQuerySchema } from './schemas.js'
 
 /** One item after schema validation: a write body with its key. */
@@ -80,7 +80,7 @@ export function registerBatchRoutes(app: FastifyInstance, deps: RouteDeps): void
         writes.map(async (item, i): Promise<BatchItemResult> => {
           const op = ops[i] as Operation
           try {
-            return { ok: true, ...(await writeAndRecord(deps, item.key, op, { ...options, idempotencyKey: item.idempotencyKey })) }
+            return { ok: true, ...(await writeAndRecord(deps, item.key, op, { ...options, idempotencyKey: item.idempotencyKey, ...ttlOf(item) })) }
           } catch (err) {
             deps.commits?.noteFailure(err)
             const { status, body } = httpFailureOf(err)

@@ -40,6 +40,13 @@ export interface WriteBody {
   /** A map write: the field path, and for `update` the field write. */
   readonly path?: readonly string[]
   readonly update?: WriteBody
+  /** The key expires this many milliseconds after the write. */
+  readonly ttl?: number
+}
+
+/** The write option a body's `ttl` gives (none without one). */
+export function ttlOf(body: WriteBody): { ttl?: number } {
+  return body.ttl === undefined ? {} : { ttl: body.ttl }
 }
 
 /** Builds the database operation; counters default to amount 1. */
@@ -139,6 +146,7 @@ export function registerKvRoutes(app: FastifyInstance, deps: RouteDeps): void {
       writeAndRecord(deps, request.params.key, operationOf(request.body), {
         ...writeOptionsOf(request.query),
         idempotencyKey: request.headers['idempotency-key'],
+        ...ttlOf(request.body),
       }),
   )
 

@@ -1,6 +1,6 @@
 // GET /v1/watch?prefix=&since=: the change feed (Database.watch) as Server-Sent Events.
-// Each event is `id: <cursor>` and `data: { key, type, value, size?, deleted?, origin?,
-// cursor }`; a client resumes after a cut by sending the last id as `since` (or as the
+// Each event is `id: <cursor>` and `data: { key, type, value, size?, deleted?, expired?,
+// origin?, cursor }`; a client resumes after a cut by sending the last id as `since` (or as the
 // Last-Event-ID header, which browsers' EventSource sends by itself). A comment line every
 // HEARTBEAT_MS keeps an idle stream from being taken for a dead connection. The streams end
 // when the server closes.
@@ -62,7 +62,7 @@ function eventBody(e: FeedEvent): Record<string, unknown> {
   const big = e.size !== undefined && e.size > MAX_ANSWERED_ELEMENTS
   return {
     key: e.key,
-    ...(e.deleted === true ? { deleted: true } : { type: e.type, ...(big ? {} : { value: e.value }) }),
+    ...(e.deleted === true ? { deleted: true, ...(e.expired === true ? { expired: true } : {}) } : { type: e.type, ...(big ? {} : { value: e.value }) }),
     ...(e.size === undefined ? {} : { size: e.size }),
     ...(e.origin === undefined ? {} : { origin: e.origin }),
     cursor: e.cursor,

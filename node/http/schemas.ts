@@ -7,6 +7,7 @@ import { MAX_MAP_DEPTH } from '../../crdts/ormap.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { CRDT_TYPE_NAMES, FIELD_TYPE_NAMES, OPERATIONS_OF } from '../../src/base/operations.js'
 import { MAX_TOKEN_CHARS } from '../../src/replica/session-token.js'
+import { MAX_TTL_MS } from '../../src/base/validation.js'
 import { echo } from './echo.js'
 
 /** Ajv options for every route: validate, never rewrite the request. */
@@ -90,6 +91,8 @@ export const writeBodySchema = {
     value: ANY_JSON,
     path: { type: 'array', minItems: 1, maxItems: MAX_MAP_DEPTH, items: { type: 'string', minLength: 1 } },
     update: fieldWriteSchema,
+    /** Time to live in milliseconds (README, "Expiry"). */
+    ttl: { type: 'integer', minimum: 1, maximum: MAX_TTL_MS },
   },
   allOf: [...typeRules(CRDT_TYPE_NAMES), ...MAP_RULES],
 } as const

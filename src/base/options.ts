@@ -3,6 +3,7 @@
 // Without this a typo (`idempotencykey`) silently did without the option, and a retried
 // increment counted twice. `undefined` always means "not given".
 import { InvalidOptionError } from './errors.js'
+import { MAX_TTL_MS } from './validation.js'
 
 /** What one option accepts, and how a message says it. */
 export interface OptionKind {
@@ -24,6 +25,8 @@ export const optionKinds = {
   boolean: kind('a boolean (true or false)', (v) => typeof v === 'boolean'),
   positiveInteger: kind('a positive integer', (v) => Number.isSafeInteger(v) && (v as number) >= 1),
   nonNegativeInteger: kind('a non-negative integer', (v) => Number.isSafeInteger(v) && (v as number) >= 0),
+  /** A time to live: whole milliseconds from 1 to MAX_TTL_MS. */
+  ttl: kind(`a whole number of milliseconds from 1 to ${MAX_TTL_MS} (2^40)`, (v) => Number.isSafeInteger(v) && (v as number) >= 1 && (v as number) <= MAX_TTL_MS),
   function: kind('a function', (v) => typeof v === 'function'),
   object: kind('an object', (v) => typeof v === 'object' && v !== null && !Array.isArray(v)),
   /** Any value but undefined (checked further where it is used, e.g. an OR-set element). */

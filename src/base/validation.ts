@@ -6,6 +6,8 @@ import { assertFieldName, MAX_MAP_DEPTH } from '../../crdts/ormap.js'
 import { FIELD_TYPE_NAMES, OPERATIONS_OF, type FieldOperation, type Operation } from './operations.js'
 
 export const MAX_KEY_BYTES = 1024
+/** The longest time to live a write may give a key: 2^40 ms, about 34 years. */
+export const MAX_TTL_MS = 2 ** 40
 const encoder = new TextEncoder()
 
 export function validateKey(key: unknown): asserts key is string {

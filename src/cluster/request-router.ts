@@ -94,6 +94,7 @@ export class RequestRouter {
       const expiresAt = now() + this.init.idempotencyTtlMs
       const applied = await this.init.replica.apply(request.key, request.op, {
         origin: 'remote',
+        ttlMs: request.ttlMs,
         extras: (w) => ({ idempotency: [outcomeRecord(keyed, w, expiresAt)] }),
       })
       return appliedAnswer(applied)
@@ -106,6 +107,7 @@ export class RequestRouter {
     let answer: AppliedResponse | undefined
     await this.init.replica.apply(request.key, request.op, {
       origin: 'remote',
+      ttlMs: request.ttlMs,
       extras: (w) => {
         answer = appliedAnswer(w)
         if (opId === undefined) return {}

@@ -31,8 +31,10 @@ export interface FeedEvent {
   readonly value: unknown
   /** A set's size (sets only). */
   readonly size?: number
-  /** Set when nothing of the key is visible: it was deleted. */
+  /** Set when nothing of the key is visible: it was deleted (or expired). */
   readonly deleted?: true
+  /** Set with `deleted` when the key's time to live ran out (the node's expiry sweep removed it). */
+  readonly expired?: true
   /** Where the change came from, for a change seen as it committed; absent for one read from the store (catching up, resuming). */
   readonly origin?: ChangeOrigin
   /** Pass to watch({ since }) to resume after this change. */
@@ -45,10 +47,10 @@ export interface FeedSource {
   readonly actor: string
   /** Calls `fn` after every committed key change; returns `off()`. */
   onCommitted(fn: (change: CommittedChange) => void): () => void
-  /** The key's state now (undefined when the store no longer holds it). */
-  read(key: string): KeyState | undefined
+  /** The key's state now (undefined when the store no longer holds it); `expired` when it is gone with its expiry passed. */
+  read(key: string): (KeyState & { readonly expired?: true }) | undefined
   /** An event of `key` in state `state`. */
-  event(key: string, state: Pick<KeyState, 'type' | 'state' | 'deleted'> | { readonly deleted: true }, cursor: string, origin?: ChangeOrigin): FeedEvent
+  event(key: string, state: Pick<KeyState, 'type' | 'state' | 'deleted'> | { readonly deleted: true; readonly expired?: true }, cursor: string, origin?: ChangeOrigin): FeedEvent
 }
 
 export class ChangeFeed implements AsyncIterableIterator<FeedEvent> {
@@ -124,10 +126,12 @@ export class ChangeFeed implements AsyncIterableIterator<FeedEvent> {
     return { done: true, value: undefined }
   }
 
-  private give(key: string, hlc: Uint8Array, state: KeyState | CommittedChange | undefined, origin?: ChangeOrigin): FeedEvent {
+  private give(key: string, hlc: Uint8Array, state: (KeyState & { readonly expired?: true }) | CommittedChange | undefined, origin?: ChangeOrigin): FeedEvent {
     this.last = hlc
     const cursor = Buffer.concat([Uint8Array.of(CURSOR_VERSION), hlc, this.tag]).toString('base64url')
-    return this.source.event(key, state?.deleted === true || state === undefined ? { deleted: true } : state, cursor, origin)
+    const gone = state?.deleted === true || state === undefined
+    const expiry = state !== undefined && 'expired' in state && state.expired === true ? { expired: true as const } : {}
+    return this.source.event(key, gone ? { deleted: true, ...expiry } : state, cursor, origin)
   }
 
   private decodeCursor(cursor: string): Uint8Array {

@@ -133,5 +133,6 @@ export async function createDatabase(components: DatabaseComponents, options: Da
     engine,
     path: engine ?? new LocalWritePath(replica, clock, ttl, options.replication?.w),
     onListenerError: options.onListenerError,
+    logger: logger.forComponent('expiry'),
   })
 }

@@ -2,9 +2,9 @@
 // any other option name, or a value of another type, is refused with InvalidOptionError.
 // The handles' WriteOptions and ReadOptions are in handles.ts, next to their types.
 import { optionKinds, type OptionSpec } from '../base/options.js'
-import { READ_OPTIONS, WRITE_OPTIONS } from './handles.js'
+import { DELETE_OPTIONS, READ_OPTIONS, WRITE_OPTIONS } from './handles.js'
 
-export { READ_OPTIONS, WRITE_OPTIONS }
+export { DELETE_OPTIONS, READ_OPTIONS, WRITE_OPTIONS }
 
 /** db.get: a read, and for an OR-set a page of its elements (GetOptions). */
 export const GET_OPTIONS: OptionSpec = { ...READ_OPTIONS, after: optionKinds.defined, limit: optionKinds.positiveInteger }

@@ -1,7 +1,7 @@
 // The embedded database: `openDatabase({ dataDir })` → typed handles per key, change
 // subscriptions and scans, durable in SQLite. With the network off, this node is the only
 // replica and applies every write itself.
-import { decodeContent, isCrdtTypeName, isMultiTypeEncoding, ORSet, visibleEntries, type JsonValue, type ORSetState } from '../../crdts/index.js'
+import { decodeRecord, expired, isCrdtTypeName, isDue, isMultiTypeEncoding, ORSet, visibleEntries, type JsonValue, type KeyContent, type ORSetState } from '../../crdts/index.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { conflictOf } from '../replica/key-view.js'
 import { CRDT_TYPE_NAMES } from '../base/operations.js'
@@ -21,6 +21,7 @@ import {
   SetHandle,
   type KeyAccess,
   type ReadOptions,
+  type DeleteOptions,
   type WriteOptions,
   type WriteResult,
 } from './handles.js'
@@ -34,8 +35,10 @@ import type { Store } from '../store/store.js'
 import { Subscriptions, type Change, type ChangeListener } from './subscriptions.js'
 import { validateKey } from '../base/validation.js'
 import { checkOptions } from '../base/options.js'
-import { GET_OPTIONS, KEYS_OPTIONS, RESOLVE_OPTIONS, SCAN_OPTIONS, WATCH_OPTIONS, WRITE_OPTIONS } from './database-options.js'
+import { DELETE_OPTIONS, GET_OPTIONS, KEYS_OPTIONS, RESOLVE_OPTIONS, SCAN_OPTIONS, WATCH_OPTIONS, WRITE_OPTIONS } from './database-options.js'
 import { ChangeFeed, type FeedEvent } from './change-feed.js'
+import { ExpirySweep } from './expiry-sweep.js'
+import { silentLogger, type Logger } from '../base/logger.js'
 import type { PathWriteResult, WritePath } from '../replica/write-path.js'
 
 export { DATABASE_FILE }
@@ -111,6 +114,8 @@ export interface DatabaseInit {
   readonly replica: Replica
   readonly path: WritePath
   readonly onListenerError?: (err: unknown, change: Change) => void
+  /** `rumordb:expiry`: keys the expiry sweep could not remove (warn). */
+  readonly logger?: Logger
 }
 
 export class Database implements KeyAccess {
@@ -128,6 +133,8 @@ export class Database implements KeyAccess {
   /** Open change feeds: ended at close. */
   private readonly feeds = new Set<ChangeFeed>()
   private pruneTimer: TimerHandle | undefined
+  /** Removes keys whose time to live ran out (expiry-sweep.ts). */
+  private readonly sweep: ExpirySweep
   private closing: Promise<void> | undefined
 
   constructor(init: DatabaseInit) {
@@ -145,6 +152,8 @@ export class Database implements KeyAccess {
       this.subscriptions.emit(change.deleted === true ? deletedChange(change.key, change.origin) : changeOf(change.key, change.type, change.state, change.origin))
     })
     this.schedulePrune()
+    this.sweep = new ExpirySweep(this.replica, this.clock, init.logger ?? silentLogger)
+    this.sweep.start()
   }
 
   /** This node's actor id: the identity its writes carry inside CRDT states. */
@@ -197,7 +206,7 @@ export class Database implements KeyAccess {
     while (out.length < limit) {
       const want = limit - out.length
       const page = this.store.scan({ prefix: options.prefix, after, limit: want })
-      for (const row of page) if (!deletedRow(row.state)) out.push({ key: row.key, type: row.type })
+      for (const row of page) if (!this.deletedRow(row.state)) out.push({ key: row.key, type: row.type })
       if (page.length < want) break
       after = page[page.length - 1]?.key
     }
@@ -280,10 +289,16 @@ export class Database implements KeyAccess {
         store: this.store,
         actor: this.replica.actor,
         onCommitted: (fn) => this.replica.onCommitted(fn),
-        read: (key) => this.replica.read(key),
+        read: (key) => {
+          const state = this.replica.readNow(key)
+          // Read back from the store (catching up, resuming), an expiry shows as the live event did.
+          return state?.deleted === true && isDue(state.expiry, this.replica.wallNow()) ? { ...state, expired: true as const } : state
+        },
         event: (key, state, cursor, origin) => {
           const base = { key, cursor, ...(origin === undefined ? {} : { origin }) }
-          if ('deleted' in state && state.deleted === true) return { ...base, type: undefined, value: undefined, deleted: true }
+          if ('deleted' in state && state.deleted === true) {
+            return { ...base, type: undefined, value: undefined, deleted: true, ...('expired' in state && state.expired === true ? { expired: true as const } : {}) }
+          }
           const { type, state: value } = state as Pick<KeyState, 'type' | 'state'>
           return Object.assign(lazyValue(type, value), base, { type })
         },
@@ -309,8 +324,7 @@ export class Database implements KeyAccess {
       this.assertOpen()
       const page = this.store.scan({ prefix, after, limit: SCAN_PAGE })
       for (const row of page) {
-        const content = decodeContent(row.state)
-        const visible = visibleEntries(content)
+        const visible = visibleEntries(this.contentOf(row.state))
         const shown = visible[0]
         if (shown === undefined) continue
         const conflict = conflictOf(visible)
@@ -326,7 +340,7 @@ export class Database implements KeyAccess {
       checkOptions(options, WRITE_OPTIONS, 'db.write')
       this.assertOpen()
       validateKey(key)
-      return this.once(key, op, options.idempotencyKey, (keyed) => this.applyWrite(key, op, options, keyed))
+      return this.once(key, op, options.idempotencyKey, (keyed) => this.applyWrite(key, op, options, keyed), options.ttl)
     })
   }
 
@@ -337,9 +351,9 @@ export class Database implements KeyAccess {
    * again with any type, which also ends a type conflict. `deleted` says whether there was
    * anything to remove. Takes an idempotency key like a write.
    */
-  delete(key: string, options: WriteOptions = {}): Promise<DeleteResult> {
+  delete(key: string, options: DeleteOptions = {}): Promise<DeleteResult> {
     return this.track(async () => {
-      checkOptions(options, WRITE_OPTIONS, 'db.delete')
+      checkOptions(options, DELETE_OPTIONS, 'db.delete')
       this.assertOpen()
       validateKey(key)
       return this.once(key, DELETE, options.idempotencyKey, (keyed) => this.applyDelete(key, options, keyed))
@@ -347,12 +361,12 @@ export class Database implements KeyAccess {
   }
 
   /** Runs a write at most once per idempotency key: attempts of one key through this node run one after another, and the second finds the first's record. */
-  private async once<R>(key: string, op: KeyOperation, id: string | undefined, run: (keyed?: KeyedWrite) => Promise<R>): Promise<R> {
+  private async once<R>(key: string, op: KeyOperation, id: string | undefined, run: (keyed?: KeyedWrite) => Promise<R>, ttl?: number): Promise<R> {
     if (id === undefined) return run()
     validateIdempotencyKey(id)
     const pending = this.pendingIdempotency.get(id)
     if (pending !== undefined) await pending.catch(() => undefined)
-    const running = run({ id, fingerprint: fingerprint(key, op) })
+    const running = run({ id, fingerprint: fingerprint(key, op, ttl) })
     this.pendingIdempotency.set(id, running)
     try {
       return await running
@@ -403,6 +417,7 @@ export class Database implements KeyAccess {
   close(options: { readonly leave?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
       if (this.pruneTimer !== undefined) this.clock.clearTimeout(this.pruneTimer)
+      await this.sweep.stop()
       await Promise.allSettled([...this.inFlight])
       await this.engine?.stop({ leave: options.leave === true })
       this.replica.close()
@@ -427,7 +442,7 @@ export class Database implements KeyAccess {
   private async applyWrite(key: string, op: Operation, options: WriteOptions, keyed?: KeyedWrite): Promise<WriteResult<unknown>> {
     const recorded = this.recorded(keyed)
     if (recorded !== undefined) return this.replayed(key, keyed as KeyedWrite, recorded)
-    const result: PathWriteResult = await this.path.write(key, op, { n: options.n, w: options.w, requireQuorum: options.requireQuorum, idempotency: keyed })
+    const result: PathWriteResult = await this.path.write(key, op, { n: options.n, w: options.w, requireQuorum: options.requireQuorum, idempotency: keyed, ttlMs: options.ttl })
     if (result.kind === 'replayed') return this.replayed(key, keyed as KeyedWrite, result.record)
     const { state } = result
     const type = op.type
@@ -437,7 +452,17 @@ export class Database implements KeyAccess {
     return Object.assign(lazyValue(type, state), { token: encodeSessionToken(key, type, result.witness), acks: result.acks, quorum: result.quorum })
   }
 
-  private async applyDelete(key: string, options: WriteOptions, keyed?: KeyedWrite): Promise<DeleteResult> {
+  /** Whether stored bytes are those of a deleted or expired key: only a multi-type content can be. */
+  private deletedRow(state: Uint8Array): boolean {
+    return isMultiTypeEncoding(state) && visibleEntries(this.contentOf(state)).length === 0
+  }
+
+  /** Stored bytes as a reader sees them now: removed once their expiry is due. */
+  private contentOf(state: Uint8Array): KeyContent {
+    return expired(decodeRecord(state), this.replica.wallNow()).content
+  }
+
+  private async applyDelete(key: string, options: DeleteOptions, keyed?: KeyedWrite): Promise<DeleteResult> {
     const recorded = this.recorded(keyed)
     const first = recorded === undefined ? await this.path.write(key, DELETE, { n: options.n, w: options.w, requireQuorum: options.requireQuorum, idempotency: keyed }) : undefined
     if (first === undefined || first.kind === 'replayed') {
@@ -506,10 +531,6 @@ function lazyValue(type: CrdtTypeName, state: unknown): { readonly value: unknow
   }
 }
 
-/** Whether stored bytes are those of a deleted key: only a multi-type content can be. */
-function deletedRow(state: Uint8Array): boolean {
-  return isMultiTypeEncoding(state) && visibleEntries(decodeContent(state)).length === 0
-}
 
 /** A change as subscribers see it (its value built when first read). */
 function changeOf(key: string, type: CrdtTypeName, state: unknown, origin: 'local' | 'remote'): Change {

@@ -17,7 +17,16 @@ export interface WriteOptions {
   readonly n?: number
   /** Throw QuorumNotMetError when fewer than w replicas acknowledged (the write still stays). */
   readonly requireQuorum?: boolean
+  /**
+   * Time to live in milliseconds (1 to 2^40): the key expires that long after the write and
+   * then reads as missing everywhere (README, "Expiry"). Without it a write keeps the key's
+   * expiry; a write to a key that reads as missing starts one that does not expire.
+   */
+  readonly ttl?: number
 }
+
+/** What a delete accepts: WriteOptions without a time to live. */
+export type DeleteOptions = Omit<WriteOptions, 'ttl'>
 
 export interface ReadOptions {
   /** A token from an earlier write: the read returns a state that includes that write. */
@@ -32,12 +41,14 @@ export interface ReadOptions {
 }
 
 /** What WriteOptions accept at run time: any other name, or another type, is refused (src/base/options.ts). */
-export const WRITE_OPTIONS: OptionSpec = {
+export const DELETE_OPTIONS: OptionSpec = {
   idempotencyKey: optionKinds.string,
   w: optionKinds.positiveInteger,
   n: optionKinds.positiveInteger,
   requireQuorum: optionKinds.boolean,
 }
+
+export const WRITE_OPTIONS: OptionSpec = { ...DELETE_OPTIONS, ttl: optionKinds.ttl }
 
 export const READ_OPTIONS: OptionSpec = { token: optionKinds.string, r: optionKinds.positiveInteger, requireQuorum: optionKinds.boolean }
 
@@ -114,8 +125,8 @@ export abstract class Handle<T extends CrdtTypeName> {
    * Deletes the key (db.delete): what the replica applying it holds is removed, whatever
    * its type; the key reads as never written until written again.
    */
-  async delete(options?: WriteOptions): Promise<DeleteResult> {
-    checkOptions(options, WRITE_OPTIONS, this.where('delete'))
+  async delete(options?: DeleteOptions): Promise<DeleteResult> {
+    checkOptions(options, DELETE_OPTIONS, this.where('delete'))
     return this.access.delete(this.key, options)
   }
 

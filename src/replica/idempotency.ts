@@ -69,11 +69,13 @@ export function validateIdempotencyKey(id: unknown): asserts id is string {
 }
 
 /** What identifies "the same write": the key and the operation, canonically. */
-export function fingerprint(key: string, op: KeyOperation): string {
+/** What a keyed write's retries must repeat: the key, the operation and its time to live. */
+export function fingerprint(key: string, op: KeyOperation, ttl?: number): string {
+  const what = ttl === undefined ? op : { ...op, ttl }
   return createHash('sha256')
     .update(key, 'utf8')
     .update('\0')
-    .update(canonicalJson(op as unknown as JsonValue))
+    .update(canonicalJson(what as unknown as JsonValue))
     .digest('base64url')
 }
 

@@ -19,8 +19,6 @@ import {
   PNCounter,
 } from '../../crdts/index.js'
 import {
-  contentEquals,
-  decodeContent,
   deletionDelta,
   encodeContent,
   everSeen,
@@ -31,6 +29,7 @@ import {
   withState,
   type KeyContent,
 } from '../../crdts/key-content.js'
+import { decodeRecord, encodeRecord, expired, expiresAt, isDue, joinRecords, recordEquals, setExpiry, sweepAt, type Expiry, type KeyRecord } from '../../crdts/key-record.js'
 import { pageORSet, type ORSetPaging } from '../../crdts/orset-pages.js'
 import type { ORSetState } from '../../crdts/orset.js'
 import type { Timestamp } from '../../crdts/hlc.js'
@@ -64,10 +63,12 @@ export interface KeyState {
   readonly content?: KeyContent
   /** A single-type OR-set's state in pages, once a write made it (src/replica/paged-states.ts). */
   readonly paging?: ORSetPaging
+  /** When the key expires (crdts/key-record.ts), once a write gave it a time to live; `content` is then set too. */
+  readonly expiry?: Expiry
 }
 
 /** How a key's next state goes to the store: its bytes (the prefix, for a state in pages) and pages. */
-type StoredForm = Pick<KeyWrite, 'state' | 'pages' | 'digest'>
+type StoredForm = Pick<KeyWrite, 'state' | 'pages' | 'digest' | 'expiresAt'>
 
 export interface AppliedWrite {
   readonly key: string
@@ -111,6 +112,8 @@ export interface CommittedChange {
   readonly state: unknown
   /** Nothing of the key is visible any more. */
   readonly deleted?: boolean
+  /** The key's expiry came (a sweep removed it); `deleted` is set too. */
+  readonly expired?: boolean
   readonly origin: ChangeOrigin
   /** The encoded HLC the store keeps as the key's last change (StoredKey.hlc): the change feed's cursor. */
   readonly cursor: Uint8Array
@@ -121,6 +124,12 @@ export interface ApplyOptions {
   readonly origin?: ChangeOrigin
   /** Rows committed atomically with the write, built from it (idempotency records, hints). */
   readonly extras?: (write: AppliedWrite) => BatchExtras
+  /**
+   * A time to live: the key expires this many milliseconds after the write (by this node's
+   * hybrid logical clock). Without it a write keeps the key's expiry, unless the key read as
+   * missing (never written, deleted, expired): then it starts a key that does not expire.
+   */
+  readonly ttlMs?: number
 }
 
 export interface MergeOptions {
@@ -179,6 +188,7 @@ export class Replica {
   readonly hlc: HybridLogicalClock
   readonly store: Store
   readonly stats = zeroReplicaStats()
+  private readonly clock: Clock
   private readonly listeners = new Set<CommitListener>()
   private readonly cache: StateCache
   private readonly inlineStateBytes: number | undefined
@@ -193,6 +203,7 @@ export class Replica {
 
   constructor(init: ReplicaInit) {
     this.store = init.store
+    this.clock = init.clock
     this.actor = init.actor
     this.cache = new StateCache(init.cacheBytes)
     this.inlineStateBytes = init.inlineStateBytes
@@ -239,17 +250,64 @@ export class Replica {
     const stored = this.store.getKey(key)
     if (stored === undefined) return undefined
     const entry = isMultiTypeEncoding(stored.state)
-      ? keyStateOf(decodeContent(stored.state))
+      ? keyStateOf(decodeRecord(stored.state))
       : { type: stored.type, state: crdtOf(stored.type).decode(stored.state) }
     this.cache.set(key, entry, stored.state.length)
     return entry
   }
 
-  /** Everything the key holds, every type of a conflict included; undefined when missing. */
-  readContent(key: string): KeyContent | undefined {
+  /** read(), with a due expiry applied: the key as a reader sees it now (`deleted` once expired). */
+  readNow(key: string): KeyState | undefined {
     const current = this.read(key)
-    if (current === undefined) return undefined
-    return current.content ?? singleContent(current.type, current.state)
+    if (current?.expiry === undefined) return current
+    const nowMs = this.wallNow()
+    return isDue(current.expiry, nowMs) ? keyStateOf(expired(recordOf(current), nowMs)) : current
+  }
+
+  /** The key as stored (its content and expiry), a due expiry not yet applied; undefined when missing. */
+  readRecord(key: string): KeyRecord | undefined {
+    const current = this.read(key)
+    return current === undefined ? undefined : recordOf(current)
+  }
+
+  /**
+   * Everything the key holds, every type of a conflict included, as a reader sees it now:
+   * removed once its expiry is due (crdts/key-record.ts); undefined when missing.
+   */
+  readContent(key: string): KeyContent | undefined {
+    const record = this.readRecord(key)
+    return record === undefined ? undefined : expired(record, this.wallNow()).content
+  }
+
+  /**
+   * The wall time expiries are judged by: this node's hybrid logical clock, which is never
+   * behind a timestamp it has seen, without issuing a timestamp.
+   */
+  wallNow(): number {
+    return Math.max(this.clock.now(), this.hlc.last().wallMs)
+  }
+
+  /** Keys of the store whose expiry is due now and that still show something (at most `limit`). */
+  dueKeys(limit: number): string[] {
+    return this.store.scanExpiring(this.wallNow(), limit)
+  }
+
+  /**
+   * Removes the key when its expiry is due (as a delete does, keeping the expiry), and tells
+   * listeners with `expired` set. Does nothing when it is not due or already removed. Resolves
+   * after commit with whether anything changed.
+   */
+  async expire(key: string): Promise<boolean> {
+    if (this.closed) throw new DatabaseClosedError()
+    const record = this.readRecord(key)
+    if (record === undefined) return false
+    const nowMs = this.wallNow()
+    if (!isDue(record.expiry, nowMs)) return false
+    const next = expired(record, nowMs)
+    if (recordEquals(next, record)) return false
+    const { next: state, form } = storedFormOf(next, this.inlineStateBytes)
+    await this.commit(key, state, keyBatch(key, state, form, this.hlc.now(), undefined), { key, type: state.type, state: state.state, deleted: true, expired: true, origin: 'local' })
+    return true
   }
 
   /**
@@ -268,9 +326,15 @@ export class Replica {
   async apply(key: string, op: KeyOperation, options: ApplyOptions = {}): Promise<AppliedWrite> {
     if (this.closed) throw new DatabaseClosedError()
     if (op.op === 'delete') return this.delete(key, options)
-    const stored = this.read(key)
-    const current = typedState(key, stored, op.type)
+    const ttlMs = options.ttlMs
+    if (ttlMs !== undefined && !(Number.isSafeInteger(ttlMs) && ttlMs > 0)) throw new RangeError(`ttl must be a positive integer number of milliseconds, got ${String(ttlMs)}`)
     const timestamp = this.hlc.now()
+    // A due expiry first removes what the key held, so the write starts a new key.
+    const record = this.readRecord(key)
+    const live = record === undefined ? undefined : expired(record, timestamp.wallMs)
+    const expiry = nextExpiry(live, ttlMs === undefined ? undefined : timestamp.wallMs + ttlMs, this.actor, timestamp)
+    const stored = live === undefined ? undefined : keyStateOf(live)
+    const current = typedState(key, stored, op.type)
     const delta = mutateKey(key, current, op, this.actor, timestamp)
     const crdt = crdtOf(op.type)
     // A remove's delta names no element (only the dots it removes), so merging it means a
@@ -278,10 +342,12 @@ export class Replica {
     const state = op.type === 'orset' && op.op === 'remove' ? ORSet.applyRemove(current as never, op.element) : crdt.merge(current, delta)
     const conflict = stored?.content
     const content = conflict === undefined ? undefined : withState(conflict, op.type, state)
-    const { next, form } = storedFormOf(content ?? singleContent(op.type, state), this.inlineStateBytes)
+    const { next, form } = storedFormOf(withExpiry(content ?? singleContent(op.type, state), expiry), this.inlineStateBytes)
     // What a reader sees of the written type (counters after a delete count from their tombstone).
     const seen = content === undefined ? state : (visibleEntries(content).find((e) => e.type === op.type)?.state ?? crdt.empty())
-    const applied: AppliedWrite = { key, type: op.type, state: seen, delta: crdt.encode(delta), witness: crdt.witness(delta) }
+    // The delta carries the key's expiry, so a replica judges the write by the expiry it was made under.
+    const encodedDelta = expiry === undefined ? crdt.encode(delta) : encodeRecord({ content: singleContent(op.type, delta), expiry })
+    const applied: AppliedWrite = { key, type: op.type, state: seen, delta: encodedDelta, witness: crdt.witness(delta) }
     await this.commit(key, next, keyBatch(key, next, form, timestamp, options.extras?.(applied)), {
       key,
       type: op.type,
@@ -299,15 +365,19 @@ export class Replica {
    * replicates and is acknowledged like a write; it removes nothing anywhere.
    */
   private async delete(key: string, options: ApplyOptions): Promise<AppliedWrite> {
-    const content = this.readContent(key) ?? NOTHING_SEEN
+    if (options.ttlMs !== undefined) throw new RangeError('a delete takes no ttl')
+    const timestamp = this.hlc.now()
+    const record = this.readRecord(key)
+    const live = record === undefined ? undefined : expired(record, timestamp.wallMs)
+    const content = live?.content ?? NOTHING_SEEN
     const deleted = visibleEntries(content).length > 0
     const delta = deletionDelta(content)
     const joined = joinContent(content, delta)
-    const { next, form } = storedFormOf(joined, this.inlineStateBytes)
+    const { next, form } = storedFormOf(withExpiry(joined, live?.expiry), this.inlineStateBytes)
     // The delta is its own witness: a state that joined it includes the delete (session-token.ts).
     const encoded = encodeContent(delta)
     const applied: AppliedWrite = { key, type: undefined, state: undefined, delta: encoded, witness: encoded, deleted }
-    const batch = keyBatch(key, next, form, this.hlc.now(), options.extras?.(applied))
+    const batch = keyBatch(key, next, form, timestamp, options.extras?.(applied))
     await this.commit(key, next, batch, { key, type: next.type, state: next.state, deleted: true, origin: options.origin ?? 'local' })
     return applied
   }
@@ -322,9 +392,11 @@ export class Replica {
   async merge(key: string, encoded: Uint8Array, options: MergeOptions = {}): Promise<MergeResult> {
     if (this.closed) throw new DatabaseClosedError()
     const extras = options.extras
-    const incoming = decodeContent(encoded)
+    const incomingRecord = decodeRecord(encoded)
+    const incoming = incomingRecord.content
     const before = this.read(key)
-    const current = before === undefined ? undefined : (before.content ?? singleContent(before.type, before.state))
+    const currentRecord = before === undefined ? undefined : recordOf(before)
+    const current = currentRecord?.content
     try {
       checkRemoteState(key, incoming, current, this.actor)
     } catch (err) {
@@ -332,7 +404,9 @@ export class Replica {
       this.warnRefused('remote-state', key, err)
       throw err
     }
-    for (const stamped of registerWrites(incoming)) {
+    // An expiry moves the clock too: a write made after the key expired elsewhere carries an
+    // expiry stamped after that time, so this node then judges the old expiry due as well.
+    for (const stamped of [...registerWrites(incoming), ...(incomingRecord.expiry === undefined ? [] : [incomingRecord.expiry])]) {
       // A register (or a register's tombstone, or a register in a map field) from a node
       // whose clock runs far ahead would win every later write: refuse it (ClockDriftError)
       // instead of merging; the clock stays unchanged. The clock moves past a tombstone too,
@@ -347,16 +421,28 @@ export class Replica {
         throw err
       }
     }
-    const joined = current === undefined ? incoming : joinContent(current, incoming)
+    // The join applies the key's expiry too when it is due: what it brought in (a write made
+    // under that expiry by a node that had not reached it yet) is removed as a sweep would.
+    const nowMs = this.wallNow()
+    const joined = expired(currentRecord === undefined ? incomingRecord : joinRecords(currentRecord, incomingRecord, nowMs), nowMs)
     // Nothing new, and the store holds the state's current encoding. Only OR-sets changed
     // format (version 2): one stored in version 1 is written again, so its digest agrees
     // with nodes that hold the new one.
-    if (current !== undefined && before !== undefined && contentEquals(joined, current) && this.storedAsCurrent(key, before)) {
+    if (currentRecord !== undefined && before !== undefined && recordEquals(joined, currentRecord) && this.storedAsCurrent(key, before)) {
       if (extras !== undefined) await this.store.write(extras)
       return { key, type: before.type, state: before.state, changed: false, ...deletedFlag(before) }
     }
     const { next, form } = storedFormOf(joined, this.inlineStateBytes)
-    await this.commit(key, next, keyBatch(key, next, form, this.hlc.now(), extras), { key, type: next.type, state: next.state, origin: options.origin ?? 'remote', ...deletedFlag(next) })
+    // A key that showed something and is gone now that its expiry is due: an expiry, as the sweep would report it.
+    const expiredHere = next.deleted === true && before !== undefined && before.deleted !== true && isDue(joined.expiry, nowMs)
+    await this.commit(key, next, keyBatch(key, next, form, this.hlc.now(), extras), {
+      key,
+      type: next.type,
+      state: next.state,
+      origin: options.origin ?? 'remote',
+      ...deletedFlag(next),
+      ...(expiredHere ? { expired: true } : {}),
+    })
     return { key, type: next.type, state: next.state, changed: true, ...deletedFlag(next) }
   }
 
@@ -391,7 +477,7 @@ export class Replica {
     if (!content.some((entry) => entry.type === 'orset')) return true
     const stored = this.store.getDigest(key)
     if (stored === undefined) return false
-    if (current.content !== undefined) return equals(stored, stateDigest(encodeContent(current.content)))
+    if (current.content !== undefined) return equals(stored, stateDigest(encodeRecord(recordOf(current))))
     const paging = current.paging ?? pageORSet(current.state as ORSetState)
     if (current.paging === undefined) this.cache.set(key, { ...current, paging }, pagingBytes(paging))
     return equals(stored, pagingDigest(paging))
@@ -417,12 +503,35 @@ function keyBatch(key: string, next: KeyState, form: StoredForm, timestamp: Time
   return { ...extras, keys: [{ key, type: next.type, ...form, hlc }], meta: [...(extras?.meta ?? []), { name: META_HLC, value: hlc }] }
 }
 
-/** A joined content as the cache and the store take it: a single-type OR-set in pages. */
-function storedFormOf(joined: KeyContent, inlineBytes: number | undefined): { next: KeyState; form: StoredForm } {
+/** A joined record as the cache and the store take it: a single-type OR-set in pages. */
+function storedFormOf(joined: KeyRecord, inlineBytes: number | undefined): { next: KeyState; form: StoredForm } {
   const next = keyStateOf(joined)
-  if (next.content !== undefined || next.type !== 'orset') return { next, form: { state: encodeContent(joined) } }
+  const at = sweepAt(joined)
+  const expiring = at === undefined ? {} : { expiresAt: at }
+  if (next.content !== undefined || next.type !== 'orset') return { next, form: { state: encodeRecord(joined), ...expiring } }
   const paging = pageORSet(next.state as ORSetState)
   return { next: { ...next, paging }, form: pagedWrite(paging, inlineBytes) }
+}
+
+function withExpiry(content: KeyContent, expiry: Expiry | undefined): KeyRecord {
+  return expiry === undefined ? { content } : { content, expiry }
+}
+
+/** The record a cached key state stands for. */
+function recordOf(state: KeyState): KeyRecord {
+  return withExpiry(state.content ?? singleContent(state.type, state.state), state.expiry)
+}
+
+/**
+ * The expiry a write leaves: `at` when it gave a time to live; else the key's own, except
+ * that a key that read as missing (`live` shows nothing) starts again without one.
+ */
+function nextExpiry(live: KeyRecord | undefined, at: number | undefined, actor: string, timestamp: Timestamp): Expiry | undefined {
+  if (at !== undefined) return setExpiry(actor, at, timestamp)
+  const current = live?.expiry
+  if (current === undefined || expiresAt(current) === undefined) return current
+  if (visibleEntries(live?.content ?? []).length > 0) return current
+  return setExpiry(actor, null, timestamp)
 }
 
 /**
@@ -444,13 +553,18 @@ function typedState(key: string, current: KeyState | undefined, type: CrdtTypeNa
   return current.state
 }
 
-/** A content as the cache and listeners see it: a single type plainly, else with its content. */
-function keyStateOf(content: KeyContent): KeyState {
+/**
+ * A record as the cache and listeners see it: a single type plainly, else with its content
+ * (and expiry). A due expiry is not applied here: readers apply it (readContent).
+ */
+function keyStateOf(record: KeyRecord): KeyState {
+  const { content, expiry } = record
   const only = content[0] as KeyContent[number]
-  if (content.length === 1 && only.tombstone === undefined) return { type: only.type, state: only.state }
+  if (content.length === 1 && only.tombstone === undefined && expiry === undefined) return { type: only.type, state: only.state }
+  const withIt = expiry === undefined ? {} : { expiry }
   const shown = visibleEntries(content)[0]
-  if (shown === undefined) return { type: only.type, state: crdtOf(only.type).empty(), content, deleted: true }
-  return { type: shown.type, state: shown.state, content }
+  if (shown === undefined) return { type: only.type, state: crdtOf(only.type).empty(), content, deleted: true, ...withIt }
+  return { type: shown.type, state: shown.state, content, ...withIt }
 }
 
 function deletedFlag(state: KeyState): { deleted?: true } {

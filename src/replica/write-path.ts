@@ -17,6 +17,8 @@ export interface PathWriteOptions {
   readonly requireQuorum?: boolean
   /** A client idempotency key: the write applies at most once, cluster-wide, for the key's TTL. */
   readonly idempotency?: KeyedWrite
+  /** The key expires this many milliseconds after the write (ApplyOptions.ttlMs). */
+  readonly ttlMs?: number
 }
 
 export interface AppliedResult {
@@ -99,6 +101,7 @@ export class LocalWritePath implements WritePath {
     const expiresAt = this.clock.now() + this.idempotencyTtlMs
     const applied = await this.replica.apply(key, op, {
       origin: 'local',
+      ttlMs: options.ttlMs,
       extras: keyed === undefined ? undefined : (w) => ({ idempotency: [outcomeRecord(keyed, w, expiresAt)] }),
     })
     // One replica: asking for more acknowledgements than that is a quorum this node cannot meet.

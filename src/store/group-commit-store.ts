@@ -20,6 +20,8 @@ export interface CommittedLayer {
   scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[]
   /** Keys of `range` whose last change is after `after` (all when undefined), by that change, at most `limit`. */
   scanChanges(after: Uint8Array | undefined, range: KeyRange, limit: number): StoredChange[]
+  /** Store.scanExpiring. */
+  scanExpiring(nowMs: number, limit: number): string[]
   countKeys(): number
   getMeta(name: string): Uint8Array | undefined
   getIdempotency(id: string): IdempotencyEntry | undefined
@@ -103,6 +105,13 @@ export class GroupCommitStore implements Store {
     if (after !== undefined && !(after instanceof Uint8Array && after.length === 8)) throw new InvalidStoreArgumentError('changes after must be an 8-byte encoded HLC')
     if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidStoreArgumentError(`changes limit must be a positive integer, got ${String(limit)}`)
     return this.layer.scanChanges(after, keyRange(prefix, undefined), limit)
+  }
+
+  scanExpiring(nowMs: number, limit: number): string[] {
+    this.assertOpen()
+    if (!Number.isFinite(nowMs)) throw new InvalidStoreArgumentError(`expiring nowMs must be a number of milliseconds, got ${String(nowMs)}`)
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidStoreArgumentError(`expiring limit must be a positive integer, got ${String(limit)}`)
+    return this.layer.scanExpiring(nowMs, limit)
   }
 
   /** Committed rows from `read`, merged with this process's staged writes in key order. */

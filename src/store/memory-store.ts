@@ -122,6 +122,12 @@ class MemoryTables implements CommittedLayer {
     return out.sort((a, b) => Buffer.compare(a.hlc, b.hlc)).slice(0, limit)
   }
 
+  scanExpiring(nowMs: number, limit: number): string[] {
+    const due: StoredKey[] = []
+    for (const k of this.data.keys.values()) if (k.expiresAt !== undefined && k.expiresAt <= nowMs) due.push(k)
+    return due.sort((a, b) => (a.expiresAt as number) - (b.expiresAt as number)).slice(0, limit).map((k) => k.key)
+  }
+
   scan(range: KeyRange, limit: number | undefined): StoredKey[] {
     return this.keysIn(range, limit).map(copyKey)
   }

@@ -80,10 +80,18 @@ const SCHEMA_V3 = `
   CREATE INDEX keys_hlc ON keys (hlc);
 `
 
+// Expiry (crdts/key-record.ts): when each key must be looked at again to expire it, NULL for
+// keys that do not expire or show nothing; the sweep reads the due ones by this index.
+const SCHEMA_V4 = `
+  ALTER TABLE keys ADD COLUMN expires_at INTEGER;
+  CREATE INDEX keys_expires_at ON keys (expires_at) WHERE expires_at IS NOT NULL;
+`
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'keys, meta, idempotency, hints, members', up: (db) => db.exec(SCHEMA_V1) },
   { version: 2, description: 'states in pages: keys.pages, key_pages', up: (db) => db.exec(SCHEMA_V2) },
   { version: 3, description: 'the change feed: keys by their last change (keys_hlc)', up: (db) => db.exec(SCHEMA_V3) },
+  { version: 4, description: 'expiry: keys.expires_at (keys_expires_at)', up: (db) => db.exec(SCHEMA_V4) },
 ]
 
 export interface MigrationResult {

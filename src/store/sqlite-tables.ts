@@ -68,11 +68,12 @@ export class SqliteTables implements CommittedLayer {
       ),
       // undefined: no such key; null: its state is whole; else the digests of its pages.
       getPageList: db.prepare<[string], Bytes | null>('SELECT pages FROM keys WHERE key = ?').pluck(),
-      upsertKey: db.prepare<[string, string, Uint8Array, Uint8Array, Uint8Array, Uint8Array | null]>(
-        `INSERT INTO keys (${KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)
+      upsertKey: db.prepare<[string, string, Uint8Array, Uint8Array, Uint8Array, Uint8Array | null, number | null]>(
+        `INSERT INTO keys (${KEY_COLUMNS}, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET type = excluded.type, state = excluded.state,
-           hlc = excluded.hlc, digest = excluded.digest, pages = excluded.pages`,
+           hlc = excluded.hlc, digest = excluded.digest, pages = excluded.pages, expires_at = excluded.expires_at`,
       ),
+      expiring: db.prepare<[number, number], string>('SELECT key FROM keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?').pluck(),
       pagesOf: db.prepare<[string], PageRow>('SELECT digest, bytes FROM key_pages WHERE key = ?'),
       putPage: db.prepare<[string, Uint8Array, Uint8Array]>('INSERT OR IGNORE INTO key_pages (key, digest, bytes) VALUES (?, ?, ?)'),
       deletePage: db.prepare<[string, Uint8Array]>('DELETE FROM key_pages WHERE key = ? AND digest = ?'),
@@ -152,6 +153,10 @@ export class SqliteTables implements CommittedLayer {
     if (upper) args.push(range.upper)
     args.push(limit)
     return (this.sql.changes[lower ? 1 : 0]?.[upper ? 1 : 0] as Database.Statement<unknown[], ChangeRow>).all(...args).map((row) => ({ key: row.key, hlc: bytes(row.hlc) }))
+  }
+
+  scanExpiring(nowMs: number, limit: number): string[] {
+    return this.sql.expiring.all(Math.floor(nowMs), limit)
   }
 
   /** Runs a read of many rows read once (an index build, the count at open) with SQLite's page cache held small. */
@@ -270,7 +275,7 @@ export class SqliteTables implements CommittedLayer {
       if (held === undefined) this.keyCount++
       if (k.paged === undefined) {
         if (held != null && held.length > 0) s.deletePages.run(k.key)
-        s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest, null)
+        s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest, null, k.expiresAt ?? null)
         continue
       }
       // Only the pages this row does not hold yet are written, and only those it no longer
@@ -286,7 +291,7 @@ export class SqliteTables implements CommittedLayer {
       for (let i = from; i < oldTo; i++) dropped.set(hex(old, i), old.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES))
       for (const [id, page] of added) if (!dropped.has(id)) s.putPage.run(k.key, page.digest, page.bytes)
       for (const [id, digest] of dropped) if (!added.has(id)) s.deletePage.run(k.key, digest)
-      s.upsertKey.run(k.key, k.type, prefix, k.hlc, k.digest, list)
+      s.upsertKey.run(k.key, k.type, prefix, k.hlc, k.digest, list, null)
     }
     for (const [name, value] of changes.meta) {
       if (value === null) s.deleteMeta.run(name)

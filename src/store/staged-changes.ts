@@ -35,7 +35,7 @@ export class StagedChanges {
       const state = copy(k.state)
       this.keys.set(
         k.key,
-        k.pages === undefined ? stagedKey(k.key, k.type, state, copy(k.hlc), k.digest) : stagedPagedKey(k.key, k.type, state, copy(k.hlc), k.pages),
+        k.pages === undefined ? stagedKey(k.key, k.type, state, copy(k.hlc), k.digest, k.expiresAt) : stagedPagedKey(k.key, k.type, state, copy(k.hlc), k.pages),
       )
     }
     for (const m of batch.meta ?? []) this.meta.set(m.name, m.value === null ? null : copy(m.value))
@@ -65,7 +65,7 @@ export class StagedChanges {
  * turn is hashed once, at commit, instead of once per write. A plain object with an own
  * enumerable getter, so copies and comparisons see an ordinary StoredKey.
  */
-function stagedKey(key: string, type: CrdtTypeName, state: Uint8Array, hlc: Uint8Array, known?: Uint8Array): StoredKey {
+function stagedKey(key: string, type: CrdtTypeName, state: Uint8Array, hlc: Uint8Array, known?: Uint8Array, expiresAt?: number): StoredKey {
   let digest = known === undefined ? undefined : copy(known)
   return {
     key,
@@ -76,6 +76,7 @@ function stagedKey(key: string, type: CrdtTypeName, state: Uint8Array, hlc: Uint
       digest ??= stateDigest(state)
       return digest
     },
+    ...(expiresAt === undefined ? {} : { expiresAt }),
   }
 }
 
@@ -118,6 +119,8 @@ export function validateBatch(batch: WriteBatch): void {
       bytes(k.digest, 'keys[].digest')
       if (k.digest.length !== 16) fail(`keys[].digest must be 16 bytes, got ${k.digest.length}`)
     }
+    if (k.expiresAt !== undefined && !(Number.isSafeInteger(k.expiresAt) && k.expiresAt >= 0)) fail(`keys[].expiresAt must be a non-negative integer, got ${String(k.expiresAt)}`)
+    if (k.expiresAt !== undefined && k.pages !== undefined) fail('keys[].expiresAt is not kept for a state in pages')
     if (k.pages !== undefined) {
       for (const p of list(k.pages, 'keys[].pages')) {
         bytes(p.bytes, 'keys[].pages[].bytes')

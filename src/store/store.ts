@@ -17,6 +17,8 @@ export interface StoredKey {
   digest: Uint8Array
   /** A state the store keeps in pages (KeyWrite.pages): its prefix and pages; `state` is their concatenation. */
   paged?: PagedState
+  /** KeyWrite.expiresAt, on keys this process staged (stored rows keep it for scanExpiring only). */
+  expiresAt?: number
 }
 
 /** One page of a state kept in pages (an OR-set, crdts/orset-pages.ts). */
@@ -53,6 +55,11 @@ export interface KeyWrite {
   pages?: readonly StatePage[]
   /** `stateDigest` of the whole state, when the caller has it (a replica keeps it per set); else the store computes it. */
   digest?: Uint8Array
+  /**
+   * When the key must be looked at again to expire it (milliseconds of the replica's clock):
+   * scanExpiring finds it from then on. Omitted: never (the key does not expire, or shows nothing).
+   */
+  expiresAt?: number
 }
 
 export interface MetaWrite {
@@ -136,6 +143,11 @@ export interface Store {
    * the change feed reads. Staged writes are left out: they show once committed.
    */
   scanChanges(opts: ChangesOptions): StoredChange[]
+  /**
+   * Committed keys whose KeyWrite.expiresAt is at or before `nowMs`, earliest first, at most
+   * `limit`: what the expiry sweep reads (staged writes show once committed).
+   */
+  scanExpiring(nowMs: number, limit: number): string[]
   /** `scan` reading only keys and digests: no states, so an index builds without reading them. */
   scanDigests(opts: ScanOptions): StoredDigest[]
   countKeys(): number

@@ -45,6 +45,8 @@ export interface ApplyRequest {
    * record with the write and answers `replayed` if it already holds one for the key.
    */
   readonly fingerprint?: string
+  /** A time to live (ms): the key expires that long after the write, by the applier's clock. */
+  readonly ttlMs?: number
 }
 
 /** The outcome record of a client-keyed write (src/idempotency.ts), replicated with its delta. */

@@ -7,7 +7,7 @@ import { equals } from 'uint8arrays/equals'
 import type { Codec, DecodeOptions } from 'protons-runtime'
 import type { JsonValue } from '../../crdts/index.js'
 import { DELETE, type KeyOperation } from '../base/operations.js'
-import { validateFieldPath } from '../base/validation.js'
+import { MAX_TTL_MS, validateFieldPath } from '../base/validation.js'
 import * as f from './fields.js'
 import type { Fail } from './fields.js'
 import {
@@ -166,6 +166,12 @@ function opToPb(value: unknown, fail: Fail): Pick<pb.Apply, 'op' | 'amount' | 'j
   }
 }
 
+/** A write's time to live: 1 to MAX_TTL_MS milliseconds, never on a delete. */
+function ttl(value: unknown, op: unknown, fail: Fail): number {
+  if ((op as { op?: unknown } | undefined)?.op === 'delete') return fail('a delete takes no ttlMs')
+  return f.intIn(value, 'ttlMs', 1, MAX_TTL_MS, fail)
+}
+
 /** A map field path on the wire: 1 to MAX_MAP_DEPTH valid field names. */
 function fieldPath(value: unknown, fail: Fail): string[] {
   if (!Array.isArray(value)) return fail('op.path must be an array of field names')
@@ -236,6 +242,7 @@ export const PAYLOADS: PayloadCodecs = {
         if (m.idempotencyKey === undefined) fail('fingerprint without idempotencyKey')
         out.fingerprint = f.text(m.fingerprint, 'fingerprint', true, MAX_FINGERPRINT_BYTES, fail)
       }
+      if (m.ttlMs !== undefined) out.ttlMs = ttl(m.ttlMs, m.op, fail)
       return out
     },
     fromPb: (p, fail) => {
@@ -246,6 +253,7 @@ export const PAYLOADS: PayloadCodecs = {
         op,
         ...(p.idempotencyKey === undefined ? {} : { idempotencyKey: p.idempotencyKey }),
         ...(p.fingerprint === undefined ? {} : { fingerprint: p.fingerprint }),
+        ...(p.ttlMs === undefined ? {} : { ttlMs: ttl(p.ttlMs, op, fail) }),
       }
     },
   }),

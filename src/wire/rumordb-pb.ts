@@ -346,6 +346,7 @@ export interface Apply {
   idempotencyKey?: string
   fingerprint?: string
   path: string[]
+  ttlMs?: number
 }
 
 export namespace Apply {
@@ -393,6 +394,11 @@ export namespace Apply {
             w.uint32(58)
             w.string(value)
           }
+        }
+
+        if (obj.ttlMs != null) {
+          w.uint32(64)
+          w.uint64Number(obj.ttlMs)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -443,6 +449,10 @@ export namespace Apply {
               }
 
               obj.path.push(reader.string())
+              break
+            }
+            case 8: {
+              obj.ttlMs = reader.uint64Number()
               break
             }
             default: {

@@ -12,7 +12,6 @@ import {
   deletionDelta,
   encodeContent,
   everSeen,
-  removalOf,
   joinContent,
   resolveContent,
   singleContent,
@@ -23,36 +22,12 @@ import {
 } from '../../crdts/index.js'
 import { contextHas } from '../../crdts/causal-context.js'
 import type { ORSetState } from '../../crdts/orset.js'
-import { SPECS, type AnySpec } from './specs.js'
-import { planArb, runPlan } from './universe.js'
+import { contentUniverse } from './content-arb.js'
+import { SPECS } from './specs.js'
 
 const SEED = Number(process.env.RUMORDB_TEST_SEED ?? 20261204)
+const { pools, arb: contentArb } = contentUniverse(SEED)
 const RUNS = 200
-
-/** One shared history per type (states of unrelated histories could reuse dots). */
-const pools: Map<CrdtTypeName, unknown[]> = new Map(
-  SPECS.map((spec: AnySpec) => {
-    const [plan] = fc.sample(planArb(spec, 40), { seed: SEED, numRuns: 1 })
-    return [spec.crdt.name, runPlan(spec, plan!).pool]
-  }),
-)
-
-const contentArb: fc.Arbitrary<KeyContent> = fc
-  .subarray(['gcounter', 'pncounter', 'orset', 'lww'] as CrdtTypeName[], { minLength: 1 })
-  .chain((types) =>
-    fc.tuple(
-      ...types.map((type) => {
-        const pool = pools.get(type) as unknown[]
-        return fc.record({ state: fc.constantFrom(...pool), seen: fc.option(fc.constantFrom(...pool), { nil: undefined }) }).map(({ state, seen }): ContentEntry => {
-          if (seen === undefined) return { type, state }
-          // A tombstone as a delete leaves it: of a state of the same history.
-          const removal = removalOf(type)
-          const tombstone = removal.tombstoneOf(seen)
-          return { type, state: removal.without(state, tombstone), tombstone }
-        })
-      }),
-    ),
-  )
 
 const same = (a: KeyContent, b: KeyContent): boolean => contentEquals(a, b) && Buffer.compare(encodeContent(a), encodeContent(b)) === 0
 const params = { seed: SEED, numRuns: RUNS }

@@ -73,7 +73,7 @@ describe('POST /v1/batch', () => {
     ['a set without its element', { key: 'k', type: 'orset', op: 'add' }, 400, /^body\.writes\[3\] must have "element" for type orset/],
     ['an element on a counter', { key: 'k', type: 'pncounter', op: 'increment', element: 1 }, 400, /^body\.writes\[3\]\.element is not allowed for type pncounter: it takes "amount"$/],
     ['an item without a key', { type: 'lww', op: 'set', value: 1 }, 400, /^body\.writes\[3\] must have "key"/],
-    ['an unknown field', { key: 'k', type: 'lww', op: 'set', value: 1, ttl: 5 }, 400, /^body\.writes\[3\] has an unknown property "ttl"/],
+    ['an unknown field', { key: 'k', type: 'lww', op: 'set', value: 1, expire: 5 }, 400, /^body\.writes\[3\] has an unknown property "expire"/],
     ['an empty key', { key: '', type: 'lww', op: 'set', value: 1 }, 400, /^body\.writes\[3\]\.key /],
     ['a key over 1,024 bytes', { key: 'é'.repeat(513), type: 'lww', op: 'set', value: 1 }, 400, /^body\.writes\[3\]\.key: invalid key: the key is 1026 bytes/],
     ['a value over 64 KiB', { key: 'k', type: 'lww', op: 'set', value: 'x'.repeat(65 * 1024) }, 413, /^body\.writes\[3\]\.value: .*65536 bytes/],

@@ -59,6 +59,7 @@ const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
   // A fingerprint only comes with an idempotency key.
   apply: fc.oneof(
     fc.record({ type: fc.constant('apply'), key: keyArb, op: operationArb }),
+    fc.record({ type: fc.constant('apply'), key: keyArb, op: operationArb, ttlMs: fc.integer({ min: 1, max: 2 ** 40 }) }),
     fc.record(
       { type: fc.constant('apply'), key: keyArb, op: operationArb, idempotencyKey: textArb(1024), fingerprint: textArb(128) },
       { requiredKeys: ['type', 'key', 'op', 'idempotencyKey'] },

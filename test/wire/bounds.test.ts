@@ -174,6 +174,11 @@ describe('field checks', () => {
     expectRefused(frame('apply', [...header, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x10]), /apply: payload is not valid protobuf/)
     expectRefused(frame('apply', [...header, ...new Array<number>(9).fill(0xff), 0x01]), /apply: payload is not valid protobuf/)
     expectRefused(apply({ idempotencyKey: '' }), /idempotencyKey is empty/)
+    // A time to live: 1 ms to 2^40 ms, never on a delete.
+    expect(decodeMessage(apply({ op: 1, amount: 1, ttlMs: 2 ** 40 }))).toEqual({ type: 'apply', key: 'k', op: { type: 'gcounter', op: 'increment', amount: 1 }, ttlMs: 2 ** 40 })
+    expectRefused(apply({ op: 1, amount: 1, ttlMs: 0 }), /ttlMs/)
+    expectRefused(apply({ op: 1, amount: 1, ttlMs: 2 ** 40 + 1 }), /ttlMs/)
+    expectRefused(apply({ op: 7, ttlMs: 1000 }), /a delete takes no ttlMs/)
   })
 
   it('refuses unknown status and error codes, and a missing member', () => {

@@ -6,7 +6,7 @@
 // `quorum: false`: the write is durable where it landed and propagates from there.
 // Reads (read-path.ts) ask `r` live replicas, join their states and repair the ones that
 // were behind; keyed writes first choose their applier (keyed-writes.ts).
-import { encodeContent, entryOf, isMultiTypeEncoding, resolveContent, typeOfEncoded, visibleEntries, type ContentEntry } from '../../../crdts/index.js'
+import { CrdtDecodeError, decodeRecord, encodeContent, entryOf, isMultiTypeEncoding, resolveContent, typeOfEncoded, visibleEntries, type ContentEntry } from '../../../crdts/index.js'
 import type { CrdtTypeName } from '../../../crdts/types.js'
 import type { Clock } from '../../base/clock.js'
 import { heldBack, LogThrottle } from '../../base/log-throttle.js'
@@ -128,11 +128,11 @@ export class Coordinator implements WritePath {
     if (keyed !== undefined) {
       const decision = await this.init.keyed.decide(key, keyed, preferred).catch((err: unknown) => this.unavailable(err, preferred))
       if (decision.kind === 'replay') return { kind: 'replayed', record: decision.record }
-      const outcome = await this.applyKeyed(decision.applier, key, op, keyed)
+      const outcome = await this.applyKeyed(decision.applier, key, op, keyed, options.ttlMs)
       if ('kind' in outcome) return outcome
       landed = outcome
     } else {
-      landed = await this.applyAtFirstLive(key, op, preferred)
+      landed = await this.applyAtFirstLive(key, op, preferred, options.ttlMs)
     }
     const { applier, applied, failed } = landed
     const record = keyed === undefined ? undefined : this.recordFor(keyed, key, applied)
@@ -206,15 +206,15 @@ export class Coordinator implements WritePath {
    * no preferred replica reachable, this node applies it and keeps a hint for the first
    * owner, so the write is never refused for lack of peers.
    */
-  private async applyAtFirstLive(key: string, op: KeyOperation, preferred: readonly string[]): Promise<Landed> {
+  private async applyAtFirstLive(key: string, op: KeyOperation, preferred: readonly string[], ttlMs: number | undefined): Promise<Landed> {
     const { self, membership } = this.init
     const failed = new Set<string>()
     // One id for every attempt of this write: a replica applies it at most once.
     const opId = Buffer.from(this.init.random.bytes(16)).toString('base64url')
     for (const peer of preferred) {
       if (!membership.isLive(peer)) continue
-      if (peer === self) return { applier: self, applied: await this.applyLocally(key, op), failed }
-      const response = await this.applyRemotely(peer, key, op, { idempotencyKey: opId })
+      if (peer === self) return { applier: self, applied: await this.applyLocally(key, op, ttlMs), failed }
+      const response = await this.applyRemotely(peer, key, op, { idempotencyKey: opId }, ttlMs)
       if (response === 'not-applied') {
         failed.add(peer)
         continue
@@ -226,7 +226,7 @@ export class Coordinator implements WritePath {
     const now = this.init.clock.now()
     const hinted = owner !== self && (this.init.admitHint?.(owner, 0) ?? true)
     let bytes = 0
-    const applying = this.applyLocally(key, op, (w) => {
+    const applying = this.applyLocally(key, op, ttlMs, (w) => {
       if (!hinted) return {}
       bytes = w.delta.length
       return hintExtras(owner, key, w.delta, now)
@@ -238,16 +238,16 @@ export class Coordinator implements WritePath {
   }
 
   /** A keyed write at the applier a majority accepted; never anywhere else. */
-  private async applyKeyed(applier: string, key: string, op: KeyOperation, keyed: KeyedWrite): Promise<Landed | ReplayedResult> {
+  private async applyKeyed(applier: string, key: string, op: KeyOperation, keyed: KeyedWrite, ttlMs: number | undefined): Promise<Landed | ReplayedResult> {
     const failed = new Set<string>()
     if (applier === this.init.self) {
       const recorded = this.init.replica.store.getIdempotency(outcomeId(keyed.id), this.init.clock.now())
       if (recorded !== undefined) return { kind: 'replayed', record: recorded }
       const expiresAt = this.init.clock.now() + this.init.idempotencyTtlMs
-      const applied = await this.applyLocally(key, op, (w) => ({ idempotency: [outcomeRecord(keyed, w, expiresAt)] }))
+      const applied = await this.applyLocally(key, op, ttlMs, (w) => ({ idempotency: [outcomeRecord(keyed, w, expiresAt)] }))
       return { applier, applied, failed }
     }
-    const response = await this.applyRemotely(applier, key, op, { idempotencyKey: keyed.id, fingerprint: keyed.fingerprint })
+    const response = await this.applyRemotely(applier, key, op, { idempotencyKey: keyed.id, fingerprint: keyed.fingerprint }, ttlMs)
     if (response === 'not-applied') {
       // Not by this request; an earlier attempt through another node may have been.
       throw this.outcomeUnknown(new WriteOutcomeUnknownError(key, applier, 'is the only node that may apply this keyed write and could not take it; for'))
@@ -316,8 +316,9 @@ export class Coordinator implements WritePath {
     key: string,
     op: KeyOperation,
     ids: { readonly idempotencyKey: string; readonly fingerprint?: string },
+    ttlMs: number | undefined,
   ): Promise<AppliedResponse | ReplayedResponse | 'not-applied'> {
-    const request: Request = { type: 'apply', key, op, ...ids }
+    const request: Request = { type: 'apply', key, op, ...ids, ...(ttlMs === undefined ? {} : { ttlMs }) }
     let ambiguous = false
     for (;;) {
       try {
@@ -340,8 +341,8 @@ export class Coordinator implements WritePath {
     }
   }
 
-  private async applyLocally(key: string, op: KeyOperation, extras?: (w: AppliedWrite) => BatchExtras): Promise<LandedWrite> {
-    const { delta, state, witness, type, deleted } = await this.init.replica.apply(key, op, { origin: 'local', extras })
+  private async applyLocally(key: string, op: KeyOperation, ttlMs: number | undefined, extras?: (w: AppliedWrite) => BatchExtras): Promise<LandedWrite> {
+    const { delta, state, witness, type, deleted } = await this.init.replica.apply(key, op, { origin: 'local', extras, ttlMs })
     return { delta, state, witness, type, ...(deleted === undefined ? {} : { deleted }) }
   }
 
@@ -449,9 +450,13 @@ interface Landed {
 }
 
 function fromAppliedResponse(response: AppliedResponse): LandedWrite {
-  if (isMultiTypeEncoding(response.delta)) return { delta: response.delta, state: undefined, witness: response.delta, type: undefined, deleted: response.deleted === true }
+  // A write's state is its type's own encoding; a delete's is its tombstones (a key content).
+  if (isMultiTypeEncoding(response.state)) return { delta: response.delta, state: undefined, witness: response.delta, type: undefined, deleted: response.deleted === true }
   const type = typeOfEncoded(response.state)
   // The witness (for the session token) is a function of the delta: derived here, not sent.
+  // A delta of a key that expires carries the expiry (crdts/key-record.ts) around it.
   const crdt = crdtOf(type)
-  return { delta: response.delta, state: crdt.decode(response.state), witness: crdt.witness(crdt.decode(response.delta)), type }
+  const delta = entryOf(decodeRecord(response.delta).content, type)
+  if (delta === undefined) throw new CrdtDecodeError(`the applied delta holds no ${type}`)
+  return { delta: response.delta, state: crdt.decode(response.state), witness: crdt.witness(delta.state), type }
 }

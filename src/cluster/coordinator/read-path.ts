@@ -1,8 +1,9 @@
 // The read path (DESIGN.md): ask `r` live replicas, join what they hold of the key (a type
 // conflict included), answer with the join and repair the replicas that were behind. A
 // session token makes the read wait for, or fetch, a state that includes its write.
-import { contentEquals, CrdtDecodeError, decodeContent, encodeContent, joinContent, type KeyContent } from '../../../crdts/index.js'
+import { ClockDriftError, CrdtDecodeError, decodeRecord, encodeRecord, expired, joinRecords, recordEquals, type KeyContent, type KeyRecord } from '../../../crdts/index.js'
 import type { CrdtTypeName } from '../../../crdts/types.js'
+import type { Timestamp } from '../../../crdts/hlc.js'
 import type { Clock } from '../../base/clock.js'
 import { QuorumNotMetError, StaleReadError } from '../../base/errors.js'
 import { isDeleted, typedView, type TypedView } from '../../replica/key-view.js'
@@ -35,8 +36,14 @@ export interface Gathered {
   readonly preferred: string[]
   /** Answers a quorum needs: `r` as asked or configured (default min(2, n)), never lowered to the live members. */
   readonly required: number
-  readonly answers: Map<string, KeyContent | undefined>
-  readonly joined: { content: KeyContent | undefined; ask: (count: number, again?: boolean) => Promise<void> }
+  readonly answers: Map<string, KeyRecord | undefined>
+  readonly joined: {
+    /** The join of the answers, as stored (crdts/key-record.ts). */
+    readonly record: KeyRecord | undefined
+    /** What a reader sees of it now: removed once its expiry is due. */
+    readonly content: KeyContent | undefined
+    ask: (count: number, again?: boolean) => Promise<void>
+  }
 }
 
 export class ReadPath {
@@ -69,7 +76,7 @@ export class ReadPath {
       }
     }
     const content = joined.content
-    if (content !== undefined) this.repair(key, content, answers, new Set(preferred))
+    if (joined.record !== undefined) this.repair(key, joined.record, answers, new Set(preferred))
     if (options.requireQuorum === true && answers.size < required) throw new QuorumNotMetError(key, answers.size, required, 'read')
     const v = view()
     return { type: content === undefined || isDeleted(content) ? undefined : v.type, state: v.state, replicas: answers.size }
@@ -87,10 +94,14 @@ export class ReadPath {
     const wanted = Math.min(required, ring.members.length)
     const preferred = preferenceList(ring, key, n)
     const candidates = [...successors(ring, key)].filter((p) => membership.isLive(p))
-    const answers = new Map<string, KeyContent | undefined>()
+    const answers = new Map<string, KeyRecord | undefined>()
+    const replica = this.init.replica
     let next = 0
     const joined = {
-      content: undefined as KeyContent | undefined,
+      record: undefined as KeyRecord | undefined,
+      get content(): KeyContent | undefined {
+        return this.record === undefined ? undefined : expired(this.record, replica.wallNow()).content
+      },
       /** Asks `count` more candidates (from the first again with `again`). */
       ask: async (count: number, again = false): Promise<void> => {
         if (again) next = 0
@@ -112,12 +123,17 @@ export class ReadPath {
           // fast wrote it; the others refused its delta) must not win here, nor be repaired
           // onto others: left out as if that replica had not answered (so it is not counted
           // in `replicas`, and another replica is asked in its place when there is one).
-          for (const entry of answer) {
+          for (const entry of answer.content) {
             const register = entry.type === 'lww' ? (entry.state as { timestamp: { wallMs: number } } | null) : null
             if (register !== null && membership.clockOffsets.ignoresRegister(peer, key, register.timestamp.wallMs)) return
           }
+          // An expiry moves the clock as a merge would (Replica.merge): a key written again
+          // after it expired elsewhere carries an expiry stamped after that time, so the old
+          // expiry is due here too and the join does not bring back what it removed.
+          if (answer.expiry !== undefined && !observe(replica.hlc, answer.expiry.timestamp)) return
           answers.set(peer, answer)
-          joined.content = joined.content === undefined ? answer : joinContent(joined.content, answer)
+          const nowMs = replica.wallNow()
+          joined.record = joined.record === undefined ? expired(answer, nowMs) : joinRecords(joined.record, answer, nowMs)
         })
       },
     }
@@ -125,13 +141,13 @@ export class ReadPath {
     return { preferred, required, answers, joined }
   }
 
-  private async readFrom(peer: string, key: string): Promise<KeyContent | undefined> {
-    if (peer === this.init.self) return this.init.replica.readContent(key)
+  private async readFrom(peer: string, key: string): Promise<KeyRecord | undefined> {
+    if (peer === this.init.self) return this.init.replica.readRecord(key)
     const response = await this.init.send(peer, { type: 'read', key })
     if (response.type !== 'state') throw errorFromResponse(peer, response, key, undefined)
     if (response.state === undefined) return undefined
     try {
-      return decodeContent(response.state)
+      return decodeRecord(response.state)
     } catch (err) {
       if (err instanceof CrdtDecodeError) throw new RemoteError(peer, 'BAD_REQUEST', `undecodable state for ${key}`)
       throw err
@@ -139,14 +155,25 @@ export class ReadPath {
   }
 
   /** Read repair: every preferred replica that answered with less gets the joined content. */
-  private repair(key: string, joined: KeyContent, answers: Map<string, KeyContent | undefined>, preferred: Set<string>): void {
+  private repair(key: string, joined: KeyRecord, answers: Map<string, KeyRecord | undefined>, preferred: Set<string>): void {
     let encoded: Uint8Array | undefined
-    for (const [peer, content] of answers) {
+    for (const [peer, record] of answers) {
       if (!preferred.has(peer)) continue
-      if (content !== undefined && contentEquals(content, joined)) continue
-      encoded ??= encodeContent(joined)
+      if (record !== undefined && recordEquals(record, joined)) continue
+      encoded ??= encodeRecord(joined)
       this.init.stats.readRepairs++
       this.init.repair(peer, key, encoded)
     }
+  }
+}
+
+/** Moves the clock past `stamp`; false (the clock unchanged) when it is too far ahead to believe. */
+function observe(hlc: { update(t: Timestamp): unknown }, stamp: Timestamp): boolean {
+  try {
+    hlc.update(stamp)
+    return true
+  } catch (err) {
+    if (err instanceof ClockDriftError) return false
+    throw err
   }
 }

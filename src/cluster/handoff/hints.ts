@@ -1,6 +1,6 @@
 // A hint is a delta kept for a replica that could not take it (hinted handoff): the rows a
 // write, a replicate request or a local fallback commits together with the delta.
-import { decodeContent, isMultiTypeEncoding, typeOfEncoded, type ContentEntry } from '../../../crdts/index.js'
+import { decodeRecord, isMultiTypeEncoding, typeOfEncoded, type ContentEntry } from '../../../crdts/index.js'
 import type { CrdtTypeName } from '../../../crdts/types.js'
 import type { BatchExtras } from '../../replica/replica.js'
 
@@ -10,5 +10,5 @@ export function hintExtras(target: string, key: string, state: Uint8Array, now: 
 
 /** The `type` a store row gets for an encoding: its type, or a conflict's first type. */
 function typeColumnOf(state: Uint8Array): CrdtTypeName {
-  return isMultiTypeEncoding(state) ? (decodeContent(state)[0] as ContentEntry).type : typeOfEncoded(state)
+  return isMultiTypeEncoding(state) ? (decodeRecord(state).content[0] as ContentEntry).type : typeOfEncoded(state)
 }
