@@ -14,9 +14,12 @@
 // for them, the same checks hold on everything the key has held (its tombstones keep what a
 // delete removed), and a write issued once every delete of its key had settled survives.
 // Maps take field writes of every type (one field in a nested map) and field removals; each
-// field is checked as a key of its type is.
+// field is checked as a key of its type is. Keys of every type take writes with a short
+// time to live (and some deletes): once every ttl has passed, every node reads each of them
+// as missing, and after one more write each reads exactly that write on every node (what the
+// expiries removed never comes back).
 // One seed decides everything.
-import { crdtTypes, decodeContent, everSeen, GCounter, LWWRegister, ORMap, ORSet, PNCounter, visibleEntries, type KeyContent, type ORMapState } from '../../crdts/index.js'
+import { crdtTypes, decodeRecord, everSeen, GCounter, LWWRegister, ORMap, ORSet, PNCounter, visibleEntries, type KeyContent, type ORMapState } from '../../crdts/index.js'
 import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
 import { preferenceList } from '../../src/cluster/ring/ring.js'
 import { IdempotencyUnavailableError, TypeConflictError, TypeMismatchError, WriteOutcomeUnknownError } from '../../src/base/errors.js'
@@ -94,6 +97,10 @@ interface WriteRecord {
   lastError?: unknown
   /** Refused for good (the key holds another type): not retried. */
   refused?: boolean
+  /** The write's time to live (ms), for keys that expire. */
+  readonly ttl?: number
+  /** The value the (first) answer gave, as JSON. */
+  value?: string
 }
 
 export interface NemesisReport {
@@ -116,6 +123,8 @@ export interface NemesisReport {
   /** Deletes the clients issued, and how many were acknowledged. */
   readonly deletes: number
   readonly deletesAcked: number
+  /** Writes issued with a time to live. */
+  readonly ttlWrites: number
   readonly problems: string[]
 }
 
@@ -130,12 +139,23 @@ export const DELETE_EVERY = 10
  * while: latencies are a few ms, and a node holds a request at most until it crashes).
  */
 const AFTER_DELETES_MS = 3000
+/** Times to live of the writes to expiring keys: TTL_MIN_MS to TTL_MIN_MS + TTL_SPREAD_MS. */
+const TTL_MIN_MS = 100
+const TTL_SPREAD_MS = 1400
+/**
+ * Every node reads an expiring key as missing this long after its last write's ttl ran from
+ * that write's last answer: an applier's clock may run up to 300 ms behind (skew), and a
+ * request may reach its applier a little after its client gave up.
+ */
+const TTL_MARGIN_MS = 2000
 
 interface NemesisKey {
   readonly key: string
   readonly types: CrdtTypeName[]
   /** Clients also delete it. */
   readonly deletes?: boolean
+  /** Clients write it with a short time to live (and sometimes delete it). */
+  readonly ttl?: boolean
 }
 
 export async function runNemesis(options: NemesisOptions): Promise<NemesisReport> {
@@ -170,6 +190,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   const keys: NemesisKey[] = [
     ...TYPES.flatMap((t) => Array.from({ length: options.keysPerType }, (_, i) => ({ key: `${t}:${i}`, types: [t] }))),
     ...TYPES.map((t) => ({ key: `deleted:${t}`, types: [t], deletes: true })),
+    ...TYPES.map((t) => ({ key: `expiring:${t}`, types: [t], ttl: true })),
     { key: 'mixed:0:a', types: ['gcounter', 'orset'] },
     { key: 'mixed:0:b', types: ['pncounter', 'lww'] },
   ]
@@ -184,12 +205,17 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     record.attempts++
     attempts++
     record.unresolved = false
-    const options: WriteOptions = { w, ...(record.idempotencyKey === undefined ? {} : { idempotencyKey: record.idempotencyKey }) }
+    const options: WriteOptions = {
+      w,
+      ...(record.idempotencyKey === undefined ? {} : { idempotencyKey: record.idempotencyKey }),
+      ...(record.ttl === undefined ? {} : { ttl: record.ttl }),
+    }
     return send(cluster, node, record, options).then(
       (result) => {
         record.settledAt = cluster.scheduler.now
         if (result.replayed === true) replays++
         if (!record.acked && 'token' in result) record.token = result.token
+        if (!record.acked && 'value' in result) record.value = JSON.stringify(result.value)
         record.acked = true
       },
       (err: unknown) => {
@@ -218,9 +244,9 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     const node = pick(rng, up)
     // Every DELETE_EVERY-th operation deletes a key that takes deletes, so every run has some.
     const forced = writes.length % DELETE_EVERY === DELETE_EVERY - 1
-    const { key, types, deletes } = forced ? pick(rng, keys.filter((k) => k.deletes === true)) : pick(rng, keys)
+    const { key, types, deletes, ttl } = forced ? pick(rng, keys.filter((k) => k.deletes === true)) : pick(rng, keys)
     const type = pick(rng, types)
-    const op = forced || (deletes === true && rng.next() < DELETE_SHARE) ? DELETE : randomOp(rng, type, key, addedElements, () => `${options.seed}-${unique++}`)
+    const op = forced || ((deletes === true || ttl === true) && rng.next() < DELETE_SHARE) ? DELETE : randomOp(rng, type, key, addedElements, () => `${options.seed}-${unique++}`)
     const keyed = rng.next() < options.keyedShare
     const record: WriteRecord = {
       key,
@@ -230,6 +256,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
       attempts: 0,
       acked: false,
       unresolved: false,
+      ...(ttl === true && op.op !== 'delete' ? { ttl: TTL_MIN_MS + rng.int(TTL_SPREAD_MS) } : {}),
     }
     writes.push(record)
     void attempt(record, node, 1 + rng.int(3), true)
@@ -338,8 +365,33 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
       await cluster.settle(attempt(record, pick(rng, cluster.ids), 1, false))
     }
   }
+  // Every time to live has passed (counted from the last answer of each write's attempts):
+  // every node reads every expiring key as missing. Then one write each, which must be all
+  // that any node reads of it once the cluster settles.
+  const expiring = keys.filter((k) => k.ttl === true)
+  const ttlWrites = writes.filter((w) => w.ttl !== undefined)
+  const allExpired = Math.max(0, ...ttlWrites.map((w) => (w.settledAt ?? cluster.scheduler.now) + (w.ttl as number))) + TTL_MARGIN_MS
+  if (allExpired > cluster.scheduler.now) await cluster.runFor(allExpired - cluster.scheduler.now)
+  for (const { key } of expiring) problems.push(...checkExpired(cluster, key))
+  const finals: WriteRecord[] = []
+  for (const { key, types } of expiring) {
+    const record: WriteRecord = {
+      key,
+      op: finalOp(rng, pick(rng, types), key, addedElements, () => `${options.seed}-${unique++}`),
+      issuedAt: cluster.scheduler.now,
+      idempotencyKey: undefined,
+      attempts: 0,
+      acked: false,
+      unresolved: false,
+      ttl: 600_000,
+    }
+    writes.push(record)
+    finals.push(record)
+    await cluster.settle(attempt(record, pick(rng, cluster.ids), 1, false))
+  }
   const roundsBefore = totalRounds(cluster)
   const convergedAfterMs = await settle(cluster, keys, options.convergeWithinMs, problems)
+  problems.push(...(await checkOnlyFinal(cluster, finals)))
   for (const { key, types } of keys) problems.push(...checkKey(cluster, key, types, writes.filter((w) => w.key === key)))
   for (const { key, types, deletes } of keys) if (deletes === true) problems.push(...checkAfterDeletes(cluster, key, types[0] as CrdtTypeName, writes.filter((w) => w.key === key)))
   problems.push(...(await sameReadEverywhere(cluster, keys)))
@@ -378,6 +430,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     pagedKeys: cluster.upIds().reduce((n, id) => n + keys.filter((k) => cluster.member(id).store.getKey(k.key)?.paged !== undefined).length, 0),
     deletes: writes.filter((w) => w.op.op === 'delete').length,
     deletesAcked: writes.filter((w) => w.op.op === 'delete' && w.acked).length,
+    ttlWrites: ttlWrites.length,
     problems,
   }
   for (const id of cluster.upIds()) countParted(id)
@@ -422,7 +475,7 @@ async function settle(cluster: SimCluster, keys: readonly { key: string }[], wit
 function conflictOf(cluster: SimCluster, key: string): CrdtTypeName[] | undefined {
   const encoded = cluster.member(ownersOf(cluster, key)[0] as string).store.getKey(key)?.state
   if (encoded === undefined) return undefined
-  const visible = visibleEntries(decodeContent(encoded))
+  const visible = visibleEntries(decodeRecord(encoded).content)
   return visible.length > 1 ? visible.map((e) => e.type) : undefined
 }
 
@@ -523,7 +576,34 @@ function describeStates(cluster: SimCluster, key: string): string {
 /** The key's content on its first owner (undefined when it holds nothing). */
 function contentOf(cluster: SimCluster, key: string): KeyContent | undefined {
   const encoded = cluster.member(ownersOf(cluster, key)[0] as string).store.getKey(key)?.state
-  return encoded === undefined ? undefined : decodeContent(encoded)
+  return encoded === undefined ? undefined : decodeRecord(encoded).content
+}
+
+/** Every node that holds the key shows nothing of it: each of its writes' time to live has passed. */
+function checkExpired(cluster: SimCluster, key: string): string[] {
+  const problems: string[] = []
+  for (const id of cluster.upIds()) {
+    const state = cluster.db(id).replica.readNow(key)
+    if (state !== undefined && state.deleted !== true) problems.push(`${key}: ${id} still shows ${JSON.stringify(crdtTypes[state.type].value(state.state as never))} after every time to live passed`)
+  }
+  return problems
+}
+
+/** After the expiries, every node reads exactly what the one later write answered: nothing expired comes back. */
+async function checkOnlyFinal(cluster: SimCluster, finals: readonly WriteRecord[]): Promise<string[]> {
+  const problems: string[] = []
+  for (const w of finals) {
+    if (!w.acked) {
+      problems.push(`${w.key}: the write after its expiries was not acknowledged: ${String(w.lastError)}`)
+      continue
+    }
+    const reads = await cluster.settle(Promise.all(cluster.ids.map((id) => cluster.db(id).get(w.key, { r: 3 }))))
+    for (const [i, read] of reads.entries()) {
+      const shown = JSON.stringify(read?.value)
+      if (shown !== w.value) problems.push(`${w.key}: ${cluster.ids[i]} reads ${shown} after its expiries and one write that answered ${w.value}`)
+    }
+  }
+  return problems
 }
 
 /**
@@ -535,7 +615,8 @@ function contentOf(cluster: SimCluster, key: string): KeyContent | undefined {
 function checkKey(cluster: SimCluster, key: string, types: readonly CrdtTypeName[], writes: WriteRecord[], resolved = false): string[] {
   const content = contentOf(cluster, key)
   const visible = content === undefined ? [] : visibleEntries(content)
-  const deleted = writes.some((w) => w.op.op === 'delete')
+  // An expiry removes as a delete does.
+  const deleted = writes.some((w) => w.op.op === 'delete' || w.ttl !== undefined)
   const problems: string[] = []
   for (const type of types) {
     if (resolved && !visible.some((e) => e.type === type)) continue
@@ -659,6 +740,15 @@ function randomOp(rng: Random, type: CrdtTypeName, key: string, added: Map<strin
       if (rng.next() < FIELD_REMOVE_SHARE) return { type, op: 'remove', path }
       return { type, op: 'update', path, update: randomOp(rng, fieldType, `${key}/${path.join('.')}`, added, unique) as FieldOperation }
     }
+  }
+}
+
+/** The write after a key's expiries: one that shows (an add, a field update that is not a removal). */
+function finalOp(rng: Random, type: CrdtTypeName, key: string, added: Map<string, string[]>, unique: () => string): Operation {
+  for (;;) {
+    const op = randomOp(rng, type, key, added, unique)
+    if (op.op === 'remove' || (op.type === 'map' && op.op === 'update' && op.update.op === 'remove')) continue
+    return op
   }
 }
 
