@@ -9,9 +9,8 @@ import type { Replica } from '../replica/replica.js'
 import { StoreClosedError } from '../store/errors.js'
 
 export const SWEEP_INTERVAL_MS = 1000
-/** Keys expired per group-committed batch; a pass does at most PASS_BATCHES of them, then waits for the next tick. */
+/** Keys expired per group-committed batch; a pass goes on batch after batch while there are due keys. */
 const BATCH = 256
-const PASS_BATCHES = 8
 
 export class ExpirySweep {
   private timer: TimerHandle | undefined
@@ -52,7 +51,7 @@ export class ExpirySweep {
   }
 
   private async pass(): Promise<void> {
-    for (let i = 0; i < PASS_BATCHES && !this.stopped; i++) {
+    while (!this.stopped) {
       let due: string[]
       try {
         due = this.replica.dueKeys(BATCH)
@@ -62,14 +61,18 @@ export class ExpirySweep {
         throw err
       }
       const results = await Promise.allSettled(due.map((key) => this.replica.expire(key)))
+      let expired = 0
       for (const [j, result] of results.entries()) {
         if (result.status === 'fulfilled') {
-          if (result.value) this.expiredKeys++
+          if (result.value) expired++
         } else if (!(result.reason instanceof DatabaseClosedError)) {
           this.logger.warn({ key: due[j], err: result.reason }, `could not expire ${JSON.stringify(due[j])}; retrying in ${SWEEP_INTERVAL_MS} ms`)
         }
       }
-      if (due.length < BATCH) return
+      this.expiredKeys += expired
+      // A full batch of keys that needed nothing (their newer writes are not committed yet)
+      // would come back at once: wait for the next tick instead.
+      if (due.length < BATCH || expired === 0) return
     }
   }
 }
