@@ -4,7 +4,7 @@
 // elements and exhaust its dot counter. Both are refused before merging, counted, and
 // local writes go on.
 import { describe, expect, it } from 'vitest'
-import { GCounter, ORMap, ORSet, singleContent } from '../../crdts/index.js'
+import { encodeRecord, GCounter, ORMap, ORSet, setExpiry, singleContent } from '../../crdts/index.js'
 import { preferenceList } from '../../src/cluster/ring/ring.js'
 import { decodeResponse, encodeMessage } from '../../src/wire/codec.js'
 import { SimCluster } from './sim-cluster.js'
@@ -77,6 +77,20 @@ describe(`forged states are refused (seed ${SEED}; replay: RUMORDB_TEST_SEED=${S
     // Nothing of them was merged, and the victim writes on.
     expect((await c.settle(db.map(k).gcounter('views').increment(1))).value).toEqual({ likes: 2, views: 1 })
     expect((await c.settle(db.map(k).register('title').set('mine'))).value).toEqual({ likes: 2, title: 'mine', views: 1 })
+  })
+
+  it('an expiry stamped far ahead is refused; the key does not expire and writes go on', async () => {
+    const { c, victim, key, send } = await setup()
+    const k = key('session-')
+    const db = c.db(victim)
+    await c.settle(db.counter(k).increment(4))
+    // "Expire now", stamped a day ahead so that no honest write could ever renew the key.
+    const expiry = setExpiry('zz-stranger', 0, { wallMs: Math.floor(c.scheduler.now) + 24 * 3600_000, logical: 0 })
+    const forged = encodeRecord({ content: singleContent('pncounter', { p: { actors: [], counts: [] }, n: { actors: [], counts: [] } }), expiry })
+    expect((await send({ type: 'replicate', key: k, state: forged })).type).toBe('error')
+    expect(c.member(victim).replica.stats.clockDriftRefused).toBe(1)
+    expect(await c.settle(db.counter(k).value({ r: 1 }))).toBe(4)
+    expect((await c.settle(db.counter(k).increment(1))).value).toBe(5)
   })
 
   it('honest states of other nodes still merge', async () => {
