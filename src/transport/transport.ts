@@ -8,7 +8,11 @@ export interface RequestOptions {
   readonly signal?: AbortSignal
 }
 
-/** Answers one request frame from `from` with one response frame. */
+/**
+ * Answers one request frame from `from` with one response frame. A handler that throws
+ * answers nothing: the requester's `request` rejects with a TransportError (the request may
+ * have been handled), never with a response.
+ */
 export type RequestHandler = (from: string, frame: Uint8Array) => Promise<Uint8Array>
 export type BroadcastHandler = (from: string, frame: Uint8Array) => void
 export type PeerListener = (peerId: string) => void

@@ -30,6 +30,8 @@ describe(`answers a replica cannot send (seed ${SEED}; replay: RUMORDB_TEST_SEED
     const outcomes = await c.settle(
       Promise.all(keys.map((k) => c.db(coordinator).map(k).counter(field).increment(1, { w: 1 }).then(() => true, () => false))),
     )
+    // The first replica had to turn answers away (else this test proves nothing).
+    expect(c.engine(first as string).messenger.stats.largeRefused).toBeGreaterThan(0)
     await c.runFor(3000)
     for (const [i, k] of keys.entries()) {
       const read = (await c.settle(c.db(first as string).get(k, { r: 3 }))) as { value: Record<string, unknown> } | undefined

@@ -88,6 +88,22 @@ export interface MessengerInit {
   readonly logger?: Logger
 }
 
+/**
+ * A request from `peer` was handled but its answer cannot be sent (too large to encode, or
+ * no room to keep it for pulling). Thrown from the request handler, so the requester's
+ * transport reports a failed answer: the request may have been handled, retry it with the
+ * same id rather than elsewhere.
+ */
+export class AnswerLostError extends Error {
+  override readonly name = 'AnswerLostError'
+  constructor(
+    readonly peer: string,
+    reason: string,
+  ) {
+    super(`handled a request from ${peer} but cannot send its answer (${reason}); the request was handled, its answer is lost: retry it with the same id`.slice(0, 1024))
+  }
+}
+
 export function createMessenger(init: MessengerInit): Messenger {
   const { transport, now } = init
   const latency = new LatencyTracker()
@@ -129,23 +145,30 @@ export function createMessenger(init: MessengerInit): Messenger {
     return frame
   }
 
-  /** The frame answering a request: the response itself, or, above `maxFrame`, where to pull it. */
+  /**
+   * The frame answering a request: the response itself, or, above `maxFrame`, where to pull
+   * it. The request was handled by now, so an answer that cannot be sent throws
+   * AnswerLostError (the transport tells the requester it failed to answer, which may have
+   * been handled) instead of answering an error: a coordinator takes an error answer for a
+   * refusal and would apply the write at another replica too.
+   */
   const answer = (from: string, response: Response, maxFrame = limits.frameBytes): Uint8Array => {
     let encoded: Uint8Array
     try {
       encoded = encodeMessage(response, whole)
     } catch (err) {
       if (!(err instanceof WireEncodeError)) throw err
-      return frameOf({ type: 'error', code: 'INTERNAL', message: `cannot send the response: ${err.message}`.slice(0, 1024) })
+      throw new AnswerLostError(from, err.message)
     }
     if (encoded.length <= maxFrame) {
       stats.bytesSent += encoded.length
       return encoded
     }
-    const ready = refused(from, `to keep a ${encoded.length}-byte answer for`, large.keep(from, encoded, now()))
-    if (ready.type === 'large-ready') stats.largeSent++
+    const kept = refused(from, `to keep a ${encoded.length}-byte answer for`, large.keep(from, encoded, now()))
     tidy()
-    return frameOf(ready)
+    if (kept.type !== 'large-ready') throw new AnswerLostError(from, `${kept.code} ${kept.message}`)
+    stats.largeSent++
+    return frameOf(kept)
   }
 
   /**
