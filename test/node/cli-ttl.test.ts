@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { buildProgram } from '../../node/cli/program.js'
 import { parseTtl } from '../../node/cli/client-commands.js'
 import { openDatabase } from '../../src/index.js'
-import { systemClock, type Clock } from '../../src/base/clock.js'
+import { movedClock } from '../fixtures/moved-clock.js'
 import { closeAll, tempDir, testServer, track } from './http-harness.js'
 
 afterEach(closeAll)
@@ -31,8 +31,7 @@ describe('rumordb --ttl', () => {
   })
 
   it('gives the key a time to live on every value write; the key then reads as missing', async () => {
-    const moved = { ms: 0 }
-    const clock: Clock = { now: () => Date.now() + moved.ms, setTimeout: (fn, ms) => systemClock.setTimeout(fn, ms), clearTimeout: (h) => systemClock.clearTimeout(h) }
+    const { clock, moved } = movedClock()
     const db = track(await openDatabase({ dataDir: join(tempDir(), 'data'), clock }))
     const { server } = await testServer({ db })
     const { url } = await server.listen()

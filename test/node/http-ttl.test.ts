@@ -4,14 +4,13 @@
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { openDatabase } from '../../src/index.js'
-import { systemClock, type Clock } from '../../src/base/clock.js'
+import { movedClock } from '../fixtures/moved-clock.js'
 import { closeAll, kvPath, tempDir, testServer, track } from './http-harness.js'
 
 afterEach(closeAll)
 
 async function serverWithClock() {
-  const moved = { ms: 0 }
-  const clock: Clock = { now: () => Date.now() + moved.ms, setTimeout: (fn, ms) => systemClock.setTimeout(fn, ms), clearTimeout: (h) => systemClock.clearTimeout(h) }
+  const { clock, moved } = movedClock()
   const db = track(await openDatabase({ dataDir: join(tempDir(), 'data'), clock }))
   const { server } = await testServer({ db })
   return { inject: server.app.inject.bind(server.app), moved }

@@ -8,18 +8,17 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { InvalidOptionError, openDatabase, type Database } from '../../src/index.js'
-import { systemClock, type Clock } from '../../src/base/clock.js'
+import { movedClock } from '../fixtures/moved-clock.js'
 import type { FeedEvent } from '../../src/database/change-feed.js'
 
 let dir: string
 let db: Database
-let offset = 0
-const clock: Clock = { now: () => Date.now() + offset, setTimeout: (fn, ms) => systemClock.setTimeout(fn, ms), clearTimeout: (h) => systemClock.clearTimeout(h) }
+const { clock, moved } = movedClock()
 
 const open = () => openDatabase({ dataDir: join(dir, 'data'), clock })
 
 beforeEach(async () => {
-  offset = 0
+  moved.ms = 0
   dir = mkdtempSync(join(tmpdir(), 'rumordb-expiry-'))
   db = await open()
 })
@@ -52,39 +51,39 @@ describe('expiry (embedded)', () => {
   it('a key written with a ttl reads as missing once it is due, and can be written again without expiring', async () => {
     await db.counter('session').increment(3, { ttl: 60_000 })
     expect(await db.get('session')).toMatchObject({ type: 'pncounter', value: 3 })
-    offset = 59_000
+    moved.ms = 59_000
     expect(await db.counter('session').value()).toBe(3)
-    offset = 60_001
+    moved.ms = 60_001
     expect(await db.get('session')).toBeUndefined()
     expect(await db.counter('session').value()).toBe(0)
     expect(db.keys().map((k) => k.key)).toEqual([])
     expect(await scanned(db)).toEqual([])
     // Written again: a new key, counting from zero, that does not expire.
     expect((await db.counter('session').increment(2)).value).toBe(2)
-    offset = 10 * 60_000
+    moved.ms = 10 * 60_000
     expect(await db.get('session')).toMatchObject({ type: 'pncounter', value: 2 })
     // Even with another type.
     await db.set('cart').add('apple', { ttl: 1_000 })
-    offset += 1_000
+    moved.ms += 1_000
     await db.register('cart').set('gone-and-back')
     expect(await db.get('cart')).toMatchObject({ type: 'lww', value: 'gone-and-back' })
   })
 
   it('a later write keeps the expiry; a later ttl renews it, longer or shorter', async () => {
     await db.set('s').add('a', { ttl: 10_000 })
-    offset = 5_000
+    moved.ms = 5_000
     await db.set('s').add('b')
-    offset = 9_000
+    moved.ms = 9_000
     // Renewed from t = 9 s for 10 s more.
     await db.set('s').add('c', { ttl: 10_000 })
-    offset = 15_000
+    moved.ms = 15_000
     expect(await db.set('s').value()).toEqual(['a', 'b', 'c'])
-    offset = 19_001
+    moved.ms = 19_001
     expect(await db.get('s')).toBeUndefined()
     // Shortened.
     await db.register('r').set(1, { ttl: 60_000 })
     await db.register('r').set(2, { ttl: 1_000 })
-    offset += 1_001
+    moved.ms += 1_001
     expect(await db.get('r')).toBeUndefined()
   })
 
@@ -93,7 +92,7 @@ describe('expiry (embedded)', () => {
     await db.counter('k1').increment(1, { ttl: 5_000 })
     const written = await nextEvent(feed)
     expect(written).toMatchObject({ key: 'k1', type: 'pncounter', value: 1 })
-    offset = 5_000
+    moved.ms = 5_000
     // No write: the node's sweep finds the key in the store's expiry index.
     const gone = await nextEvent(feed)
     expect(gone).toMatchObject({ key: 'k1', deleted: true, expired: true })
@@ -109,12 +108,12 @@ describe('expiry (embedded)', () => {
 
   it('an expired key answers a delete as already gone, and a delete then a write starts a key without expiry', async () => {
     await db.counter('a').increment(1, { ttl: 1_000 })
-    offset = 1_000
+    moved.ms = 1_000
     expect(await db.delete('a')).toMatchObject({ deleted: false })
     await db.counter('b').increment(1, { ttl: 1_000 })
     expect(await db.delete('b')).toMatchObject({ deleted: true })
     await db.counter('b').increment(5)
-    offset = 60_000
+    moved.ms = 60_000
     expect(await db.counter('b').value()).toBe(5)
   })
 
@@ -127,7 +126,7 @@ describe('expiry (embedded)', () => {
     await expect(db.delete('c', { ttl: 1000 } as never)).rejects.toThrow(InvalidOptionError)
     await expect(db.counter('c').delete({ ttl: 1000 } as never)).rejects.toThrow(InvalidOptionError)
     expect(await db.counter('c').value()).toBe(1)
-    offset = 2 ** 41
+    moved.ms = 2 ** 41
     expect(await db.counter('c').value()).toBe(1)
   })
 
@@ -137,7 +136,7 @@ describe('expiry (embedded)', () => {
     expect(again).toMatchObject({ value: first.value, replayed: true })
     await expect(db.counter('c').increment(1, { ttl: 9_000, idempotencyKey: 'k-1' })).rejects.toThrow(/idempotency/i)
     expect(await db.counter('c').value()).toBe(1)
-    offset = 5_000
+    moved.ms = 5_000
     expect(await db.counter('c').value()).toBe(0)
   })
 
@@ -146,7 +145,7 @@ describe('expiry (embedded)', () => {
     await doc.register('name').set('ada', { ttl: 2_000 })
     await doc.counter('logins').increment(1)
     expect(await db.get('profile')).toMatchObject({ type: 'map', value: { name: 'ada', logins: 1 } })
-    offset = 2_000
+    moved.ms = 2_000
     expect(await db.get('profile')).toBeUndefined()
   })
 })
