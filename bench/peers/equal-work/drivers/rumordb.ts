@@ -1,0 +1,71 @@
+// rumordb as one node of the equal-work comparison: the embedded API (`openDatabase`, as
+// an Electron or Node app opens it), networked over libp2p on 127.0.0.1 the way `rumordb
+// start --open --no-mdns --bootstrap <node 0>` is, with every key replicated to every node
+// (n = cluster size) so that each node holds all the data, as every peer system does.
+//
+// Writes: `db.register(key).set(value, { w })`, a last-writer-wins register holding the
+// integer, as the peers put key → integer. w defaults to 1: the call returns once one
+// replica committed it, as the peers' writes return once applied locally (rumordb sends an
+// unkeyed write to the key's first preferred replica, which is node 0 for about 1/n of the
+// keys). Reads: the node's own store (`db.scan`, no network), and `db.subscribe` for the
+// changes this node commits, its own writes and merged deltas alike.
+import { join } from 'node:path'
+import { openDatabase, type NetworkedDatabase } from '../../../../node/open-database.js'
+import type { ChangeListener, NodeDriver, NodeStartContext, NodeSystem } from '../node-driver.js'
+
+class RumordbNode implements NodeDriver {
+  private stopped = false
+
+  constructor(
+    private readonly db: NetworkedDatabase,
+    readonly info: Readonly<Record<string, string>>,
+    private readonly w: number,
+  ) {}
+
+  connectedPeers(): number {
+    return this.db.members().members.filter((m) => m.status === 'alive' && m.id !== this.db.nodeId).length
+  }
+
+  async write(key: string, value: number): Promise<void> {
+    await this.db.register(key).set(value, { w: this.w })
+  }
+
+  onChange(listener: ChangeListener): void {
+    this.db.subscribe('', (change) => listener([[change.key, change.value]]))
+  }
+
+  async readLocal(prefix: string): Promise<Map<string, unknown>> {
+    const out = new Map<string, unknown>()
+    for await (const entry of this.db.scan({ prefix })) out.set(entry.key, entry.value)
+    return out
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    await this.db.close()
+  }
+}
+
+export const rumordbNodeSystem: NodeSystem = {
+  name: 'rumordb',
+  readyWhen: (_index, nodes) => nodes - 1,
+  async start(context: NodeStartContext): Promise<NodeDriver> {
+    const { nodes, earlier, settings } = context
+    const w = Number(settings.w ?? '1')
+    const n = Number(settings.n ?? String(nodes))
+    const db = await openDatabase({
+      dataDir: join(context.dir, 'data'),
+      replication: { n, r: 1, w },
+      network: {
+        listen: ['/ip4/127.0.0.1/tcp/0'],
+        bootstrap: earlier[0]?.addr === undefined ? [] : [earlier[0].addr],
+        mdns: false,
+        open: true,
+      },
+    })
+    const addr = db.transport?.multiaddrs()[0]
+    if (addr === undefined) throw new Error('rumordb node has no listen address')
+    return new RumordbNode(db, { addr }, w)
+  },
+}

@@ -1,0 +1,63 @@
+// The equal-work comparison as a library (issue 15): rumordb and the peer systems on the
+// same workloads, each node of every system in its own process, writes entering through
+// each system's embedded API, converged when every node reads every key's final value
+// locally. Trials run one at a time, repeats interleaved across systems so that load from
+// other processes on a shared machine falls on every system alike. The peers' packages
+// come from bench/peers/node_modules (bench/peers/install.sh); rumordb from this repository.
+import type { EqualWorkTrial } from './trial.js'
+import { runEqualWorkTrial } from './trial.js'
+import type { EqualWorkload } from './workloads.js'
+
+export { EQUAL_WORKLOADS, isEqualWorkload, planWorkload, type EqualWorkload } from './workloads.js'
+export { judgeEqualWork, EQUAL_WORK_GOALS, RUMORDB, type EqualWorkVerdict } from './verdict.js'
+export { summarizeTrials, cellsOf, type EqualWorkRow } from './summary.js'
+export type { EqualWorkTrial, WorkloadOutcome } from './trial.js'
+
+/** Systems the comparison knows (drivers/index.ts loads them, in the node processes only). */
+export const EQUAL_WORK_SYSTEMS = ['rumordb', 'gun', 'automerge', 'orbitdb'] as const
+/** OrbitDB is left out unless asked for: 1,000 writes on 5 nodes did not converge within 120 s in the peer benchmark. */
+export const DEFAULT_EQUAL_WORK_SYSTEMS = ['rumordb', 'gun', 'automerge'] as const
+
+export interface EqualWorkOptions {
+  readonly systems: readonly string[]
+  readonly nodes: readonly number[]
+  readonly writes: number
+  readonly workloads: readonly EqualWorkload[]
+  readonly repeats: number
+  readonly pollMs: number
+  readonly startTimeoutMs: number
+  readonly convergeTimeoutMs: number
+  /** Per-system settings for every node, e.g. { rumordb: { w: '1' } }. */
+  readonly settings?: Readonly<Record<string, Readonly<Record<string, string>>>>
+  /** Extra `node` flags for node `index` of a system's cluster of `nodes` (profiles). */
+  readonly nodeArgs?: (system: string, nodes: number, index: number, repeat: number) => readonly string[]
+  readonly baseDir?: string
+  readonly onTrial?: (done: number, total: number, trial: EqualWorkTrial) => void
+}
+
+export async function runEqualWork(options: EqualWorkOptions): Promise<EqualWorkTrial[]> {
+  const total = options.nodes.length * options.repeats * options.systems.length
+  const trials: EqualWorkTrial[] = []
+  for (const nodes of options.nodes) {
+    for (let repeat = 0; repeat < options.repeats; repeat++) {
+      for (const system of options.systems) {
+        const trial = await runEqualWorkTrial({
+          system,
+          nodes,
+          writes: options.writes,
+          workloads: options.workloads,
+          repeat,
+          pollMs: options.pollMs,
+          startTimeoutMs: options.startTimeoutMs,
+          convergeTimeoutMs: options.convergeTimeoutMs,
+          settings: options.settings?.[system] ?? {},
+          ...(options.nodeArgs === undefined ? {} : { nodeArgs: (i: number) => options.nodeArgs!(system, nodes, i, repeat) }),
+          ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
+        })
+        trials.push(trial)
+        options.onTrial?.(trials.length, total, trial)
+      }
+    }
+  }
+  return trials
+}

@@ -1,0 +1,152 @@
+// Entry of one node's process: `node --import tsx node-child.ts` with an IPC channel. It
+// loads one system's node driver, starts it when told, applies the writes the harness
+// sends (in-process, through the system's own API, each awaited), watches the workload's
+// keys in its local state and pushes its progress, and answers with change times, a fresh
+// local read, the bytes its sockets wrote and its peak RSS. It exits when the harness
+// goes away, so no node outlives a run.
+import '../../../node/polyfill/index.js'
+import { mkdirSync } from 'node:fs'
+import { SocketMeter } from '../harness/socket-meter.js'
+import { loadNodeSystem } from './drivers/index.js'
+import type { ChangeListener, NodeDriver } from './node-driver.js'
+import { NodeView } from './node-view.js'
+import { epochNow, type ChildMessage, type ParentMessage } from './protocol.js'
+
+const meter = new SocketMeter()
+meter.start()
+
+let driver: NodeDriver | undefined
+/** Peers this node must see before it is ready (its system's readyWhen). */
+let readyPeers = 0
+let watch: { seq: number; prefix: string; view: NodeView; pollMs: number; bytesAtStart: number } | undefined
+let progressTimer: NodeJS.Timeout | undefined
+/** A driver said "something changed" without saying what: a local read is due. */
+let readDue = false
+let reading = false
+
+function send(message: ChildMessage, then?: () => void): void {
+  if (process.send === undefined) throw new Error('node-child.ts runs only as a child process with an IPC channel')
+  if (then === undefined) process.send(message)
+  else process.send(message, () => then())
+}
+
+const onChange: ChangeListener = (changes) => {
+  if (watch === undefined) return
+  if (changes === null) {
+    readDue = true
+    scheduleProgress()
+    return
+  }
+  const at = epochNow()
+  let changed = false
+  for (const [key, value] of changes) changed = watch.view.set(key, value, at) || changed
+  if (changed) scheduleProgress()
+}
+
+/** Progress goes out at most every pollMs, after the changes that prompted it (and a local read, if one is due). */
+function scheduleProgress(): void {
+  if (watch === undefined || progressTimer !== undefined) return
+  progressTimer = setTimeout(() => void flushProgress(), watch.pollMs)
+}
+
+async function flushProgress(): Promise<void> {
+  progressTimer = undefined
+  const current = watch
+  if (current === undefined || driver === undefined) return
+  if (readDue && !reading) {
+    readDue = false
+    reading = true
+    try {
+      const local = await driver.readLocal(current.prefix)
+      const at = epochNow()
+      for (const key of current.view.keys) current.view.set(key, local.get(key), at)
+    } finally {
+      reading = false
+    }
+    if (readDue) scheduleProgress()
+  }
+  if (watch === current) send({ type: 'progress', watch: current.seq, progress: current.view.progress(), sentAt: epochNow() })
+}
+
+async function handle(message: ParentMessage): Promise<ChildMessage> {
+  switch (message.type) {
+    case 'start': {
+      const system = await loadNodeSystem(message.system)
+      mkdirSync(message.dir, { recursive: true })
+      driver = await system.start({ index: message.index, nodes: message.nodes, dir: message.dir, earlier: message.earlier, settings: message.settings })
+      readyPeers = system.readyWhen(message.index, message.nodes)
+      driver.onChange(onChange)
+      return { type: 'started', seq: message.seq, info: driver.info }
+    }
+    case 'await-ready': {
+      const node = need(driver)
+      const deadline = performance.now() + message.timeoutMs
+      for (;;) {
+        const peers = await node.connectedPeers()
+        if (peers >= readyPeers) return { type: 'ready', seq: message.seq, peers }
+        if (performance.now() > deadline) throw new Error(`sees ${peers} of ${readyPeers} peers after ${message.timeoutMs} ms`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+    case 'watch': {
+      const node = need(driver)
+      if (progressTimer !== undefined) clearTimeout(progressTimer)
+      progressTimer = undefined
+      readDue = false
+      const view = new NodeView(message.keys, message.expected)
+      watch = { seq: message.seq, prefix: message.prefix, view, pollMs: message.pollMs, bytesAtStart: meter.bytesWritten() }
+      // What this node already holds of the keys (nothing, for fresh keys).
+      const local = await node.readLocal(message.prefix)
+      const at = epochNow()
+      for (const key of message.keys) if (local.has(key)) view.set(key, local.get(key), at)
+      return { type: 'watching', seq: message.seq }
+    }
+    case 'write': {
+      const node = need(driver)
+      const issuedAt: number[] = []
+      for (const [key, value] of message.writes) {
+        issuedAt.push(epochNow())
+        await node.write(key, value)
+      }
+      // A progress report after the last write, so the harness never judges on one sent before it.
+      scheduleProgress()
+      return { type: 'written', seq: message.seq, issuedAt, doneAt: epochNow() }
+    }
+    case 'collect': {
+      const node = need(driver)
+      const current = need(watch)
+      const local = await node.readLocal(current.prefix)
+      return {
+        type: 'collected',
+        seq: message.seq,
+        changedAt: current.view.times(),
+        values: current.view.keys.map((k) => local.get(k) ?? null),
+        bytesSent: meter.bytesWritten() - current.bytesAtStart,
+        peakRssBytes: process.resourceUsage().maxRSS * 1024,
+      }
+    }
+    case 'stop': {
+      if (progressTimer !== undefined) clearTimeout(progressTimer)
+      watch = undefined
+      await driver?.stop()
+      return { type: 'stopped', seq: message.seq }
+    }
+  }
+}
+
+function need<T>(value: T | undefined): T {
+  if (value === undefined) throw new Error('not started yet: the harness sends start first')
+  return value
+}
+
+process.on('message', (raw) => {
+  const message = raw as ParentMessage
+  handle(message).then(
+    // After stop, exit: a system may leave timers or sockets behind.
+    (reply) => send(reply, message.type === 'stop' ? () => process.exit(0) : undefined),
+    (err: unknown) => send({ type: 'failed', seq: message.seq, message: err instanceof Error ? `${err.name}: ${err.message}` : String(err) }),
+  )
+})
+// The harness went away (finished, or killed): nothing here may outlive it.
+process.on('disconnect', () => process.exit(0))
+send({ type: 'loaded' })
