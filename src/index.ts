@@ -26,6 +26,7 @@ export {
   ValueTooLargeError,
   DatabaseClosedError,
   InvalidTokenError,
+  CursorTooOldError,
   InvalidCursorError,
   InvalidOptionError,
   QuorumNotMetError,

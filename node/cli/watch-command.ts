@@ -81,6 +81,8 @@ interface EventBody {
   expired?: boolean
   origin?: string
   cursor: string
+  /** The node ended the feed with this error (CURSOR_TOO_OLD). */
+  error?: { code: string; message: string }
 }
 
 export function addWatchCommand(program: Command, clientOptions: (cmd: Command) => ClientOptions & { json?: boolean }, print: (line: string) => void): void {
@@ -107,9 +109,15 @@ export function addWatchCommand(program: Command, clientOptions: (cmd: Command) 
 
 async function printEvents(watch: OpenWatch, json: boolean, count: number, print: (line: string) => void): Promise<void> {
   let seen = 0
+  /** The error the node ended the feed with (an `event: error`). */
+  let ended: string | undefined
   try {
     for await (const event of serverSentEvents(watch.body)) {
       const e = JSON.parse(event.data) as EventBody
+      if (e.error !== undefined) {
+        ended = `${e.error.code}: ${e.error.message}`
+        break
+      }
       if (json) print(event.data)
       else if (e.deleted === true) print(`${e.key} ${e.expired === true ? 'expired' : 'deleted'}   [cursor ${e.cursor}]`)
       else {
@@ -122,5 +130,6 @@ async function printEvents(watch: OpenWatch, json: boolean, count: number, print
     // The connection broke (the node stopped, the network): the cursor printed last is where to resume.
     throw new CliError(`the change feed ended: ${(err as Error).message}; run watch again with --since the last cursor printed`)
   }
+  if (ended !== undefined) throw new CliError(ended)
   throw new CliError('the node ended the change feed (it is stopping); run watch again with --since the last cursor printed')
 }

@@ -5,6 +5,7 @@
 import {
   ClockSkewError,
   IdempotencyUnavailableError,
+  CursorTooOldError,
   InvalidCursorError,
   InvalidKeyError,
   InvalidOptionError,
@@ -24,6 +25,7 @@ export type ErrorCode =
   | 'INVALID_REQUEST'
   | 'INVALID_TOKEN'
   | 'INVALID_CURSOR'
+  | 'CURSOR_TOO_OLD'
   | 'UNAUTHORIZED'
   | 'NOT_FOUND'
   | 'TYPE_MISMATCH'
@@ -159,6 +161,8 @@ export function httpFailureOf(err: unknown, bodyLimitBytes: number = MAX_BODY_BY
   // Its own code: a client that kept a token it cannot use should drop it, not fix the request.
   if (err instanceof InvalidTokenError) return failure(400, 'INVALID_TOKEN', err.message)
   if (err instanceof InvalidCursorError) return failure(400, 'INVALID_CURSOR', err.message)
+  // Gone: the changes after the cursor are not all there any more; read the keys again.
+  if (err instanceof CursorTooOldError) return failure(410, 'CURSOR_TOO_OLD', err.message)
   if (
     err instanceof InvalidKeyError ||
     err instanceof InvalidOptionError ||

@@ -3,10 +3,12 @@
 // origin?, cursor }`; a client resumes after a cut by sending the last id as `since` (or as the
 // Last-Event-ID header, which browsers' EventSource sends by itself). A comment line every
 // HEARTBEAT_MS keeps an idle stream from being taken for a dead connection. The streams end
-// when the server closes.
+// when the server closes. A cursor from before what the node purged is refused with 410
+// CURSOR_TOO_OLD, before the stream starts or, when a purge overtakes a slow stream, as a last
+// `event: error` whose data is `{ error: { code, message } }`.
 import { Readable } from 'node:stream'
 import type { FastifyInstance } from 'fastify'
-import type { Database, FeedEvent } from '../../src/index.js'
+import { CursorTooOldError, type Database, type FeedEvent } from '../../src/index.js'
 import { MAX_ANSWERED_ELEMENTS } from './routes-kv.js'
 import { watchQuerySchema } from './schemas.js'
 
@@ -41,7 +43,15 @@ async function* events(feed: AsyncIterator<FeedEvent>, heartbeatMs: number, onEn
     for (;;) {
       let timer: NodeJS.Timeout | undefined
       const beat = new Promise<'beat'>((resolve) => (timer = setTimeout(() => resolve('beat'), heartbeatMs)))
-      const result = await Promise.race([pending, beat])
+      let result: IteratorResult<FeedEvent> | 'beat'
+      try {
+        result = await Promise.race([pending, beat])
+      } catch (err) {
+        if (!(err instanceof CursorTooOldError)) throw err
+        clearTimeout(timer)
+        yield `event: error\ndata: ${JSON.stringify({ error: { code: err.code, message: err.message } })}\n\n`
+        return
+      }
       clearTimeout(timer)
       if (result === 'beat') {
         yield ': keep-alive\n\n'

@@ -90,6 +90,23 @@ export class InvalidCursorError extends RumorDbError {
   }
 }
 
+/**
+ * A change feed cursor from before what this node purged (tombstones of keys deleted or
+ * expired longer ago than the purge window, src/database/tombstone-purge.ts): deletes the
+ * consumer has not seen may be gone without a trace, so the feed cannot resume from it.
+ */
+export class CursorTooOldError extends RumorDbError {
+  /** Changes at or before this time (ms) may have been purged. */
+  readonly purgedThrough: number
+  constructor(purgedThrough: number) {
+    super(
+      'CURSOR_TOO_OLD',
+      `the cursor is from before ${new Date(purgedThrough).toISOString()}, and this node has purged tombstones of keys deleted up to then, so deletes after the cursor may be missing from the feed; read the keys again (keys / scan, or watch without a cursor) and resume from the new cursors`,
+    )
+    this.purgedThrough = purgedThrough
+  }
+}
+
 export class InvalidOptionError extends RumorDbError {
   constructor(reason: string) {
     super('INVALID_OPTION', reason)

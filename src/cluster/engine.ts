@@ -416,7 +416,7 @@ export class Engine {
     return syncStatus(this.arcIndex, this.membership.ring().ring, this.self, n, peers, {
       unreconciled: this.antiEntropy.unreconciled(),
       hintsPendingFor: this.handoff.oldestTarget(),
-      ...(this.arcIndex.ready ? {} : { indexing: indexingReason(this.arcIndex.size, this.init.store.countKeys(), this.indexFailed) }),
+      ...(this.arcIndex.ready ? {} : { indexing: indexingReason(this.arcIndex.size, this.init.store.countShownKeys(), this.indexFailed) }),
     })
   }
 

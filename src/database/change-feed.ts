@@ -10,7 +10,8 @@
 // them and reads the store again from its last cursor.
 import { createHash } from 'node:crypto'
 import type { CrdtTypeName } from '../../crdts/types.js'
-import { InvalidCursorError } from '../base/errors.js'
+import { decodeTimestamp } from '../../crdts/index.js'
+import { CursorTooOldError, InvalidCursorError } from '../base/errors.js'
 import type { ChangeOrigin, CommittedChange, KeyState } from '../replica/replica.js'
 import type { Store } from '../store/store.js'
 
@@ -45,6 +46,8 @@ export interface FeedSource {
   readonly store: Store
   /** This database's identity: a cursor names the database that issued it. */
   readonly actor: string
+  /** The latest change time (ms) of a tombstone purged on this node (0: none): older cursors cannot resume. */
+  purgedThrough(): number
   /** Calls `fn` after every committed key change; returns `off()`. */
   onCommitted(fn: (change: CommittedChange) => void): () => void
   /** The key's state now (undefined when the store no longer holds it); `expired` when it is gone with its expiry passed. */
@@ -74,6 +77,7 @@ export class ChangeFeed implements AsyncIterableIterator<FeedEvent> {
   ) {
     this.tag = cursorTag(source.actor)
     this.last = since === undefined ? undefined : this.decodeCursor(since)
+    this.checkNotPurged()
     // From the start: what commits while the store is read waits here.
     this.off = source.onCommitted((change) => {
       if (this.done || !change.key.startsWith(prefix)) return
@@ -101,6 +105,8 @@ export class ChangeFeed implements AsyncIterableIterator<FeedEvent> {
         this.catchingUp = true
       }
       if (this.catchingUp) {
+        // A purge since the last read may have taken deletes after the cursor with it.
+        this.checkNotPurged()
         this.page = this.source.store.scanChanges({ after: this.last, prefix: this.prefix, limit: PAGE })
         if (this.page.length === 0) this.catchingUp = false
         continue
@@ -132,6 +138,16 @@ export class ChangeFeed implements AsyncIterableIterator<FeedEvent> {
     const gone = state?.deleted === true || state === undefined
     const expiry = state !== undefined && 'expired' in state && state.expired === true ? { expired: true as const } : {}
     return this.source.event(key, gone ? { deleted: true, ...expiry } : state, cursor, origin)
+  }
+
+  /** Throws CursorTooOldError when a tombstone purged here changed at or after the feed's cursor: its delete would be missed. */
+  private checkNotPurged(): void {
+    if (this.last === undefined) return
+    const through = this.source.purgedThrough()
+    if (through > 0 && decodeTimestamp(this.last).wallMs <= through) {
+      void this.return()
+      throw new CursorTooOldError(through)
+    }
   }
 
   private decodeCursor(cursor: string): Uint8Array {

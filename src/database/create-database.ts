@@ -20,6 +20,8 @@ import { checkOptions } from '../base/options.js'
 import { DATABASE_OPTIONS, OPEN_DATABASE_OPTIONS } from './database-options.js'
 import { LocalWritePath } from '../replica/write-path.js'
 import { Database, type ReplicationOptions } from './database.js'
+import { DEFAULT_TOMBSTONE_PURGE_MS } from './tombstone-purge.js'
+import { DEFAULT_HINT_WINDOW_MS } from '../cluster/handoff/constants.js'
 
 /** Behaviour of a database, whatever it runs on. */
 export interface DatabaseOptions {
@@ -32,6 +34,12 @@ export interface DatabaseOptions {
   readonly maxClockOffsetMs?: number
   /** Receives errors thrown by subscription listeners (default: console.error). */
   readonly onListenerError?: (err: unknown, change: Change) => void
+  /**
+   * How long a deleted (or expired) key keeps its tombstone before it may be purged, once
+   * every replica agrees (default 24 h; with a network at least the hint window, 3 h by
+   * default). README "Data model → Tombstones".
+   */
+  readonly tombstonePurgeMs?: number
 }
 
 export interface OpenDatabaseOptions extends DatabaseOptions {
@@ -95,6 +103,7 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
  */
 export async function createDatabase(components: DatabaseComponents, options: DatabaseOptions = {}): Promise<Database> {
   checkOptions(options, DATABASE_OPTIONS, 'createDatabase')
+  purgeWindow(options, components.transport !== undefined)
   const { store, clock, random, transport } = components
   const logger = components.logger ?? silentLogger
   const ttl = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
@@ -110,6 +119,7 @@ export async function createDatabase(components: DatabaseComponents, options: Da
     logger: logger.forComponent('replica'),
     inlineStateBytes: components.inlineStateBytes,
   })
+  await replica.classifyDeleted()
   let engine: Engine | undefined
   if (transport !== undefined) {
     engine = new Engine({
@@ -134,5 +144,22 @@ export async function createDatabase(components: DatabaseComponents, options: Da
     path: engine ?? new LocalWritePath(replica, clock, ttl, options.replication?.w),
     onListenerError: options.onListenerError,
     logger: logger.forComponent('expiry'),
+    tombstonePurgeMs: purgeWindow(options, transport !== undefined),
+    purgeLogger: logger.forComponent('purge'),
   })
+}
+
+/**
+ * The tombstone purge window: at least the hint window when networked, so a hint written
+ * before a delete is dropped before the tombstone that covers it could go.
+ */
+function purgeWindow(options: DatabaseOptions, networked: boolean): number {
+  const window = options.tombstonePurgeMs ?? DEFAULT_TOMBSTONE_PURGE_MS
+  const hints = options.engine?.hintWindowMs ?? DEFAULT_HINT_WINDOW_MS
+  if (networked && window < hints) {
+    throw new InvalidOptionError(
+      `tombstonePurgeMs (${window} ms) must be at least the hint window (engine.hintWindowMs, ${hints} ms): a hint written before a delete could bring back what the delete removed after its tombstone was purged; raise tombstonePurgeMs or lower engine.hintWindowMs`,
+    )
+  }
+  return window
 }

@@ -31,6 +31,7 @@ export const DATABASE_OPTIONS: OptionSpec = {
   idempotencyTtlMs: optionKinds.positiveInteger,
   maxClockOffsetMs: optionKinds.nonNegativeInteger,
   onListenerError: optionKinds.function,
+  tombstonePurgeMs: optionKinds.positiveInteger,
 }
 
 export const OPEN_DATABASE_OPTIONS: OptionSpec = {

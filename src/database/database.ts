@@ -38,6 +38,7 @@ import { checkOptions } from '../base/options.js'
 import { DELETE_OPTIONS, GET_OPTIONS, KEYS_OPTIONS, RESOLVE_OPTIONS, SCAN_OPTIONS, WATCH_OPTIONS, WRITE_OPTIONS } from './database-options.js'
 import { ChangeFeed, type FeedEvent } from './change-feed.js'
 import { ExpirySweep } from './expiry-sweep.js'
+import { DEFAULT_TOMBSTONE_PURGE_MS, TombstonePurge } from './tombstone-purge.js'
 import { silentLogger, type Logger } from '../base/logger.js'
 import type { PathWriteResult, WritePath } from '../replica/write-path.js'
 
@@ -116,6 +117,10 @@ export interface DatabaseInit {
   readonly onListenerError?: (err: unknown, change: Change) => void
   /** `rumordb:expiry`: keys the expiry sweep could not remove (warn). */
   readonly logger?: Logger
+  /** DatabaseOptions.tombstonePurgeMs, checked (default DEFAULT_TOMBSTONE_PURGE_MS). */
+  readonly tombstonePurgeMs?: number
+  /** `rumordb:purge`: purges that failed (warn), tombstones purged (debug). */
+  readonly purgeLogger?: Logger
 }
 
 export class Database implements KeyAccess {
@@ -135,6 +140,8 @@ export class Database implements KeyAccess {
   private pruneTimer: TimerHandle | undefined
   /** Removes keys whose time to live ran out (expiry-sweep.ts). */
   private readonly sweep: ExpirySweep
+  /** Deletes old tombstones every replica agrees on (tombstone-purge.ts). */
+  private readonly purge: TombstonePurge
   private closing: Promise<void> | undefined
 
   constructor(init: DatabaseInit) {
@@ -154,6 +161,24 @@ export class Database implements KeyAccess {
     this.schedulePrune()
     this.sweep = new ExpirySweep(this.replica, this.clock, init.logger ?? silentLogger)
     this.sweep.start()
+    const engine = init.engine
+    this.purge = new TombstonePurge(
+      this.replica,
+      this.clock,
+      init.tombstonePurgeMs ?? DEFAULT_TOMBSTONE_PURGE_MS,
+      engine === undefined ? undefined : (key, since) => engine.antiEntropy.confirmedEqual(key, since),
+      init.purgeLogger ?? silentLogger,
+    )
+    this.purge.start()
+  }
+
+  /**
+   * Purges now the tombstones that may go (tombstone-purge.ts) instead of at the next
+   * periodic pass (every 10 s); resolves with how many keys' rows were deleted.
+   */
+  purgeTombstones(): Promise<number> {
+    if (this.closing !== undefined) return Promise.reject(new DatabaseClosedError())
+    return this.purge.pass()
   }
 
   /** This node's actor id: the identity its writes carry inside CRDT states. */
@@ -278,7 +303,9 @@ export class Database implements KeyAccess {
    * commit order, until the loop ends or the database closes. Each event carries `{ key,
    * type, value, size (sets), deleted, origin, cursor }`; resuming with the last cursor seen
    * misses nothing committed after it, across restarts (change-feed.ts says what it does not
-   * promise). Throws InvalidCursorError for a malformed cursor or one of another database.
+   * promise). Throws InvalidCursorError for a malformed cursor or one of another database,
+   * and CursorTooOldError (also from the iterator, while it catches up) for a cursor from
+   * before tombstones this node purged: then read the keys again and watch from there.
    */
   watch(prefix = '', options: { since?: string } = {}): AsyncIterableIterator<FeedEvent> {
     checkOptions(options, WATCH_OPTIONS, 'db.watch')
@@ -288,6 +315,7 @@ export class Database implements KeyAccess {
       {
         store: this.store,
         actor: this.replica.actor,
+        purgedThrough: () => this.replica.purgedThrough(),
         onCommitted: (fn) => this.replica.onCommitted(fn),
         read: (key) => {
           const state = this.replica.readNow(key)
@@ -418,6 +446,7 @@ export class Database implements KeyAccess {
     this.closing ??= (async () => {
       if (this.pruneTimer !== undefined) this.clock.clearTimeout(this.pruneTimer)
       await this.sweep.stop()
+      await this.purge.stop()
       await Promise.allSettled([...this.inFlight])
       await this.engine?.stop({ leave: options.leave === true })
       this.replica.close()

@@ -9,6 +9,7 @@
 import { contextMax, type CausalContext, type GCounterState, type ORSetState, type PNCounterState } from '../../crdts/index.js'
 import { everSeen, ORMap, type KeyContent, type ORMapState } from '../../crdts/index.js'
 import { RumorDbError } from '../base/error-base.js'
+import { incarnationOf } from './incarnations.js'
 
 /** Room every counter entry and dot counter must keep: 2^32 more writes. */
 export const SAFE_HEADROOM = 2 ** 32
@@ -22,16 +23,30 @@ export class RemoteStateRefusedError extends RumorDbError {
   }
 }
 
+/** The replica judging a state: its actor, and its purge epoch (incarnations.ts; 0 before any purge). */
+interface Self {
+  readonly actor: string
+  readonly epoch: number
+}
+
 /**
  * Throws RemoteStateRefusedError when `incoming` (a peer's state of `key`) must not be
- * merged into `current` (this replica's, if any) on the replica whose actor is `self`.
+ * merged into `current` (this replica's, if any) on the replica whose actor is `self` and
+ * whose latest purge was at `epoch` (0: none).
+ *
+ * Writes of this node go by incarnations of its actor (incarnations.ts). Of the current
+ * incarnation, and of any incarnation this replica holds some of in the key, it knows every
+ * write (a purge drops a key only when it shows nothing, and the key then keeps all of a
+ * purged incarnation or none), so a claim above is forged. Of an older incarnation this
+ * replica holds none of in the key, it may have purged the key: another replica's tombstone
+ * of it is taken as it comes. A newer incarnation than this node's latest purge is forged.
  */
-export function checkRemoteState(key: string, incoming: KeyContent, current: KeyContent | undefined, self: string): void {
-  const reason = contentRefusal(incoming, current, self)
+export function checkRemoteState(key: string, incoming: KeyContent, current: KeyContent | undefined, self: string, epoch = 0): void {
+  const reason = contentRefusal(incoming, current, { actor: self, epoch })
   if (reason !== undefined) throw new RemoteStateRefusedError(key, reason)
 }
 
-function contentRefusal(incoming: KeyContent, current: KeyContent | undefined, self: string): string | undefined {
+function contentRefusal(incoming: KeyContent, current: KeyContent | undefined, self: Self): string | undefined {
   for (const entry of incoming) {
     // Everything this node holds of the type, what a delete removed included: its own
     // writes the delete covered are still its own.
@@ -44,7 +59,7 @@ function contentRefusal(incoming: KeyContent, current: KeyContent | undefined, s
   return undefined
 }
 
-function refusal(type: string, state: unknown, mine: unknown, self: string): string | undefined {
+function refusal(type: string, state: unknown, mine: unknown, self: Self): string | undefined {
   switch (type) {
     case 'map': {
       // Each field as a key: its counters and dots of this node no higher than this node's.
@@ -71,13 +86,14 @@ function refusal(type: string, state: unknown, mine: unknown, self: string): str
   }
 }
 
-function counterRefusal(s: GCounterState, mine: GCounterState | undefined, self: string, part: string): string | undefined {
+function counterRefusal(s: GCounterState, mine: GCounterState | undefined, self: Self, part: string): string | undefined {
   let sum = 0
   for (let i = 0; i < s.actors.length; i++) {
     const actor = s.actors[i] as string
     const count = s.counts[i] as number
     if (count > LIMIT) return `${part}the entry of ${actor} (${count}) leaves no room below Number.MAX_SAFE_INTEGER`
-    if (actor === self && count > countOf(mine, self)) return `${part}it claims more writes of this node (${count}) than this node made (${countOf(mine, self)})`
+    const reason = claimRefusal(actor, count, countOf(mine, actor), self)
+    if (reason !== undefined) return `${part}${reason}`
     sum += count
   }
   // Merging takes the larger entry per actor: the merged sum is at most both sums together.
@@ -91,13 +107,21 @@ function countOf(s: GCounterState | undefined, actor: string): number {
   return i < 0 ? 0 : (s.counts[i] as number)
 }
 
-function contextRefusal(ctx: CausalContext, mine: CausalContext | undefined, self: string): string | undefined {
+function contextRefusal(ctx: CausalContext, mine: CausalContext | undefined, self: Self): string | undefined {
   for (const actor of ctx.keys()) {
     const max = contextMax(ctx, actor)
     if (max > LIMIT) return `the dot counter of ${actor} (${max}) leaves no room below Number.MAX_SAFE_INTEGER`
+    const reason = claimRefusal(actor, max, mine === undefined ? 0 : contextMax(mine, actor), self, 'dot ')
+    if (reason !== undefined) return reason
   }
-  const claimed = contextMax(ctx, self)
-  const known = mine === undefined ? 0 : contextMax(mine, self)
-  if (claimed > known) return `it claims more writes of this node (dot ${claimed}) than this node made (${known})`
+  return undefined
+}
+
+/** Why a claim of `claimed` writes of `actor` is forged, when it is one of this node's incarnations (see checkRemoteState). */
+function claimRefusal(actor: string, claimed: number, known: number, self: Self, unit = ''): string | undefined {
+  const epoch = incarnationOf(actor, self.actor)
+  if (epoch === undefined || claimed <= known) return undefined
+  if (epoch > self.epoch) return `it names an incarnation of this node (${actor}) newer than its latest purge`
+  if (epoch === self.epoch || known > 0) return `it claims more writes of this node (${unit}${claimed}) than this node made (${known})`
   return undefined
 }

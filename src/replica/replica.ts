@@ -40,13 +40,21 @@ import { silentLogger, type Logger } from '../base/logger.js'
 import { DatabaseClosedError, FieldTypeMismatchError, TypeMismatchError } from '../base/errors.js'
 import type { KeyOperation, Operation } from '../base/operations.js'
 import { checkRemoteState } from './remote-guard.js'
+import { writerActor } from './incarnations.js'
 import { pagedWrite, pagingBytes, pagingDigest } from './paged-states.js'
 import { StateCache } from './state-cache.js'
 import { equals } from 'uint8arrays/equals'
 import { stateDigest } from '../store/digest.js'
-import type { KeyWrite, Store, WriteBatch } from '../store/store.js'
+import type { DeletedKey, KeyWrite, Store, WriteBatch } from '../store/store.js'
+import { NEEDS_DELETED_CLASSIFICATION } from '../store/migrations.js'
 
 export const META_ACTOR = 'actor'
+/** Replica.purgeEpoch, as decimal text. */
+export const META_PURGE_EPOCH = 'purge-epoch'
+/** Replica.purgedThrough, as decimal text. */
+export const META_PURGED_THROUGH = 'purged-through'
+/** Rows classified per store page by classifyDeleted. */
+const CLASSIFY_PAGE = 1000
 export const META_HLC = 'hlc'
 
 /**
@@ -143,7 +151,7 @@ export type CommitListener = (change: CommittedChange) => void
 
 /** A replica's refusal counters before its first merge. */
 export function zeroReplicaStats(): ReplicaStats {
-  return { clockDriftRefused: 0, remoteStatesRefused: 0 }
+  return { clockDriftRefused: 0, remoteStatesRefused: 0, tombstonesPurged: 0 }
 }
 
 export interface ReplicaStats {
@@ -151,6 +159,8 @@ export interface ReplicaStats {
   remoteStatesRefused: number
   /** Remote registers refused because their timestamp was too far ahead of our clock. */
   clockDriftRefused: number
+  /** Rows of keys that showed nothing deleted by the purge (src/cluster/purge) since open. */
+  tombstonesPurged: number
 }
 
 export interface ReplicaInit {
@@ -197,6 +207,8 @@ export class Replica {
   /** Committed key changes announced to listeners so far. */
   private changesNotified = 0
   private closed = false
+  /** The time of this node's latest tombstone purge (0: none): the incarnation its new writes use (incarnations.ts). */
+  private epoch: number
   private readonly logger: Logger
   /** A node with a bad clock (or a broken peer) sends refused states over and over. */
   private readonly throttle: LogThrottle
@@ -215,6 +227,38 @@ export class Replica {
       maxOffsetMs: init.maxClockOffsetMs,
       initial: persisted === undefined ? undefined : decodeTimestamp(persisted),
     })
+    this.epoch = decodeNumberMeta(init.store.getMeta(META_PURGE_EPOCH))
+  }
+
+  /** The time of this node's latest tombstone purge, 0 before any (incarnations.ts). */
+  get purgeEpoch(): number {
+    return this.epoch
+  }
+
+  /**
+   * Deletes the rows of keys that show nothing (tombstones), each only if it still has the
+   * listed digest: a write or merge since changed it and keeps it. The caller decided that
+   * every replica holds nothing the tombstones remove (src/cluster/purge). First moves this
+   * node to a new incarnation, durably, so no later write of it can be covered by a copy of
+   * these tombstones elsewhere (incarnations.ts); the feed learns how far it purged
+   * (META_PURGED_THROUGH). Resolves with how many rows went.
+   */
+  async purge(keys: readonly DeletedKey[]): Promise<number> {
+    if (this.closed) throw new DatabaseClosedError()
+    if (keys.length === 0) return 0
+    const epoch = Math.max(this.epoch + 1, this.wallNow())
+    await this.store.write({ meta: [{ name: META_PURGE_EPOCH, value: encodeNumberMeta(epoch) }] })
+    this.epoch = epoch
+    const through = Math.max(decodeNumberMeta(this.store.getMeta(META_PURGED_THROUGH)), ...keys.map((k) => k.deletedAt))
+    const purged = await this.store.purge(keys, [{ name: META_PURGED_THROUGH, value: encodeNumberMeta(through) }])
+    for (const { key } of keys) if (this.store.getDigestEntry(key) === undefined) this.cache.delete(key)
+    this.stats.tombstonesPurged += purged
+    return purged
+  }
+
+  /** The latest change time (ms) of a tombstone purged here, 0 before any: the feed refuses cursors from before it. */
+  purgedThrough(): number {
+    return decodeNumberMeta(this.store.getMeta(META_PURGED_THROUGH))
   }
 
   /** Key changes committed and announced to listeners since this replica was created. */
@@ -287,6 +331,33 @@ export class Replica {
     return Math.max(this.clock.now(), this.hlc.last().wallMs)
   }
 
+  /**
+   * Marks the tombstones of a store written before schema v5 (StoredKey.deletedAt): its
+   * migration cannot decode states, so it leaves NEEDS_DELETED_CLASSIFICATION when some rows
+   * may be tombstones, and this decodes those once, at open, before the anti-entropy index
+   * or the purge read the marks. Resolves with how many rows it marked.
+   */
+  async classifyDeleted(): Promise<number> {
+    if (this.store.getMeta(NEEDS_DELETED_CLASSIFICATION) === undefined) return 0
+    let marked = 0
+    let after: string | undefined
+    for (;;) {
+      const page = this.store.scan(after === undefined ? { limit: CLASSIFY_PAGE } : { after, limit: CLASSIFY_PAGE })
+      const keys: KeyWrite[] = []
+      for (const stored of page) {
+        if (stored.paged !== undefined || stored.deletedAt !== undefined || !isMultiTypeEncoding(stored.state)) continue
+        if (this.read(stored.key)?.deleted !== true) continue
+        keys.push({ key: stored.key, type: stored.type, state: stored.state, hlc: stored.hlc, digest: stored.digest, deletedAt: decodeTimestamp(stored.hlc).wallMs })
+      }
+      if (keys.length > 0) await this.store.write({ keys })
+      marked += keys.length
+      if (page.length < CLASSIFY_PAGE) break
+      after = page[page.length - 1]!.key
+    }
+    await this.store.write({ meta: [{ name: NEEDS_DELETED_CLASSIFICATION, value: null }] })
+    return marked
+  }
+
   /** Keys of the store whose expiry is due now and that still show something (at most `limit`). */
   dueKeys(limit: number): string[] {
     return this.store.scanExpiring(this.wallNow(), limit)
@@ -335,7 +406,7 @@ export class Replica {
     const expiry = nextExpiry(live, ttlMs === undefined ? undefined : timestamp.wallMs + ttlMs, this.actor, timestamp)
     const stored = live === undefined ? undefined : keyStateOf(live)
     const current = typedState(key, stored, op.type)
-    const delta = mutateKey(key, current, op, this.actor, timestamp)
+    const delta = mutateKey(key, current, op, (type, state) => writerActor(this.actor, this.epoch, type, state), timestamp)
     const crdt = crdtOf(op.type)
     // A remove's delta names no element (only the dots it removes), so merging it means a
     // pass over the whole set; the set without the element is the same state.
@@ -398,7 +469,7 @@ export class Replica {
     const currentRecord = before === undefined ? undefined : recordOf(before)
     const current = currentRecord?.content
     try {
-      checkRemoteState(key, incoming, current, this.actor)
+      checkRemoteState(key, incoming, current, this.actor, this.epoch)
     } catch (err) {
       this.stats.remoteStatesRefused++
       this.warnRefused('remote-state', key, err)
@@ -498,9 +569,21 @@ export class Replica {
 }
 
 /** The key's next state with the rows committed with it, stamped with this node's clock (the store keeps it as the key's last change, and as the clock to restart from). */
+function encodeNumberMeta(n: number): Uint8Array {
+  return new TextEncoder().encode(String(n))
+}
+
+function decodeNumberMeta(bytes: Uint8Array | undefined): number {
+  if (bytes === undefined) return 0
+  const n = Number(new TextDecoder().decode(bytes))
+  return Number.isSafeInteger(n) && n >= 0 ? n : 0
+}
+
 function keyBatch(key: string, next: KeyState, form: StoredForm, timestamp: Timestamp, extras: BatchExtras | undefined): WriteBatch {
   const hlc = encodeTimestamp(timestamp)
-  return { ...extras, keys: [{ key, type: next.type, ...form, hlc }], meta: [...(extras?.meta ?? []), { name: META_HLC, value: hlc }] }
+  // A key that shows nothing is a tombstone: left out of the anti-entropy index, purged once old (src/cluster/purge).
+  const deleted = next.deleted === true && form.pages === undefined ? { deletedAt: timestamp.wallMs } : {}
+  return { ...extras, keys: [{ key, type: next.type, ...form, hlc, ...deleted }], meta: [...(extras?.meta ?? []), { name: META_HLC, value: hlc }] }
 }
 
 /** A joined record as the cache and the store take it: a single-type OR-set in pages. */
@@ -591,7 +674,10 @@ function registerWrites(content: KeyContent): LWWWrite[] {
 const NOTHING_SEEN: KeyContent = Object.freeze([{ type: 'lww', state: null, tombstone: null }]) as KeyContent
 
 /** mutate, with a map field's type mismatch reported for the key (FieldTypeMismatchError). */
-function mutateKey(key: string, state: unknown, op: Operation, actor: string, timestamp: ReturnType<HybridLogicalClock['now']>): unknown {
+/** The actor a write of `type` on `state` (everything the key held of it) uses (incarnations.ts). */
+type ActorFor = (type: CrdtTypeName, state: unknown) => string
+
+function mutateKey(key: string, state: unknown, op: Operation, actor: ActorFor, timestamp: ReturnType<HybridLogicalClock['now']>): unknown {
   try {
     return mutate(state, op, actor, timestamp)
   } catch (err) {
@@ -600,7 +686,8 @@ function mutateKey(key: string, state: unknown, op: Operation, actor: string, ti
   }
 }
 
-function mutate(state: unknown, op: Operation, actor: string, timestamp: ReturnType<HybridLogicalClock['now']>): unknown {
+function mutate(state: unknown, op: Operation, actorFor: ActorFor, timestamp: ReturnType<HybridLogicalClock['now']>): unknown {
+  const actor = actorFor(op.type, state)
   switch (op.type) {
     case 'gcounter':
       return GCounter.increment(state as never, actor, op.amount)
@@ -616,7 +703,7 @@ function mutate(state: unknown, op: Operation, actor: string, timestamp: ReturnT
       const map = state as ORMapState
       if (op.op === 'remove') return ORMap.remove(map, op.path)
       const update = op.update
-      return ORMap.update(map, op.path, update.type, (current) => mutate(current, update, actor, timestamp))
+      return ORMap.update(map, op.path, update.type, (current) => mutate(current, update, actorFor, timestamp))
     }
   }
 }

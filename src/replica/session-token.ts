@@ -4,7 +4,7 @@
 // carries the key-content tag and the delete itself (its tombstones) as the witness: a state
 // that joined it includes the delete.
 import { crdtTypes, CrdtDecodeError } from '../../crdts/index.js'
-import { contentEquals, decodeContent, joinContent, KEY_CONTENT_TAG, type KeyContent } from '../../crdts/key-content.js'
+import { contentEquals, decodeContent, joinContent, KEY_CONTENT_TAG, visibleEntries, type KeyContent } from '../../crdts/key-content.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { InvalidTokenError } from '../base/errors.js'
 import type { TypedView } from './key-view.js'
@@ -129,5 +129,8 @@ export function tokenCovered(token: SessionToken, content: KeyContent | undefine
   // The delete of a key its replica never held removed nothing: every state includes it.
   const removedNothing = deletion.every((e) => e.tombstone === undefined || crdtTypes[e.type].equals(e.tombstone as never, crdtTypes[e.type].empty() as never))
   if (removedNothing) return true
-  return content !== undefined && contentEquals(joinContent(content, deletion), content)
+  // A replica that shows nothing of the key shows nothing the delete removed: it never held
+  // the key, or deleted it too, or purged its tombstone (tombstone-purge.ts).
+  if (content === undefined || visibleEntries(content).length === 0) return true
+  return contentEquals(joinContent(content, deletion), content)
 }

@@ -40,6 +40,8 @@ export interface SimClusterOptions {
   readonly config?: EngineConfig
   /** Database options besides the engine's (idempotency TTL, clock offset, listener errors). */
   readonly database?: Omit<DatabaseOptions, 'engine' | 'replication'>
+  /** Per node, on top of `database` (a node with another tombstone purge window, say). */
+  readonly databaseOf?: (id: string) => Omit<DatabaseOptions, 'engine' | 'replication'>
   /** Per node: what its database logs (silent by default). */
   readonly logger?: (id: string) => Logger
   /** 'refuse' makes requests to dead peers fail fast, like a connection reset. */
@@ -238,7 +240,7 @@ export class SimCluster {
         largeMessages: this.options.largeMessages,
         inlineStateBytes: this.options.inlineStateBytes,
       },
-      { ...this.options.database, engine, replication: { n, r, w } },
+      { ...this.options.database, ...this.options.databaseOf?.(m.id), engine, replication: { n, r, w } },
     )
     m.db = db
     m.engine = db.engine as Engine

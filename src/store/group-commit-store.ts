@@ -4,8 +4,8 @@
 // Implementations supply only the committed data (`CommittedLayer`).
 import { CommitError, InvalidStoreArgumentError, StoreClosedError } from './errors.js'
 import { compareKeys, inRange, keyRange, type KeyRange } from './key-order.js'
-import { StagedChanges, validateBatch, validateText, type IdempotencyEntry } from './staged-changes.js'
-import type { ChangesOptions, ScanOptions, Store, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember, WriteBatch } from './store.js'
+import { StagedChanges, validateBatch, validateText, type CommitCounts, type IdempotencyEntry, type PurgedKey } from './staged-changes.js'
+import type { ChangesOptions, DeletedKey, MetaWrite, ScanOptions, Store, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember, WriteBatch } from './store.js'
 
 /** What is on disk (or its in-memory stand-in). Reads see committed data only. */
 export interface CommittedLayer {
@@ -13,6 +13,7 @@ export interface CommittedLayer {
   readonly label: string
   getKey(key: string): StoredKey | undefined
   getDigest(key: string): Uint8Array | undefined
+  getDigestEntry(key: string): StoredDigest | undefined
   hasKey(key: string): boolean
   /** Keys in `range`, in byte order, at most `limit` (all when undefined). */
   scan(range: KeyRange, limit: number | undefined): StoredKey[]
@@ -22,7 +23,11 @@ export interface CommittedLayer {
   scanChanges(after: Uint8Array | undefined, range: KeyRange, limit: number): StoredChange[]
   /** Store.scanExpiring. */
   scanExpiring(nowMs: number, limit: number): string[]
+  /** Store.scanDeleted. */
+  scanDeleted(beforeMs: number, limit: number, after: DeletedKey | undefined): DeletedKey[]
   countKeys(): number
+  /** Committed keys that show something. */
+  countShownKeys(): number
   getMeta(name: string): Uint8Array | undefined
   getIdempotency(id: string): IdempotencyEntry | undefined
   listHints(target: string | undefined, limit: number | undefined): StoredHint[]
@@ -34,10 +39,11 @@ export interface CommittedLayer {
   writeAside(name: string, bytes: Uint8Array): void
   removeAside(name: string): void
   /**
-   * Applies every change atomically, or throws and applies nothing. Returns the number of
-   * entries each of `changes.prunes` deleted, in order.
+   * Applies every change atomically, or throws and applies nothing: the keys, then each of
+   * `changes.purges` (a row is deleted only if its digest is the listed one and it shows
+   * nothing), then the rest. Returns what each prune and purge deleted, in order.
    */
-  commit(changes: StagedChanges): number[]
+  commit(changes: StagedChanges): CommitCounts
   close(): void
 }
 
@@ -53,7 +59,7 @@ export interface StoreStats {
   commits: number
   /** Transactions that failed (their writes were rejected and dropped). */
   failedCommits: number
-  /** write() and pruneIdempotency() calls committed since open. */
+  /** write(), pruneIdempotency() and purge() calls committed since open. */
   operationsCommitted: number
 }
 
@@ -62,8 +68,10 @@ interface PendingCommit {
   readonly done: Promise<void>
   readonly resolve: () => void
   readonly reject: (err: unknown) => void
-  pruneCounts: number[]
+  counts: CommitCounts
 }
+
+const NO_COUNTS: CommitCounts = { pruned: [], purged: [] }
 
 export class GroupCommitStore implements Store {
   private pending: PendingCommit | undefined
@@ -90,12 +98,22 @@ export class GroupCommitStore implements Store {
     return this.pending?.changes.keys.get(key)?.digest ?? this.layer.getDigest(key)
   }
 
+  getDigestEntry(key: string): StoredDigest | undefined {
+    this.assertOpen()
+    if (!storable(key)) return undefined
+    const staged = this.pending?.changes.keys.get(key)
+    if (staged === undefined) return this.layer.getDigestEntry(key)
+    return { key, digest: staged.digest, ...(staged.deletedAt === undefined ? {} : { deleted: true as const }) }
+  }
+
   scan(opts: ScanOptions): StoredKey[] {
     return this.scanWith(opts, (range, limit) => this.layer.scan(range, limit))
   }
 
   scanDigests(opts: ScanOptions): StoredDigest[] {
-    return this.scanWith(opts, (range, limit) => this.layer.scanDigests(range, limit))
+    return this.scanWith(opts, (range, limit) => this.layer.scanDigests(range, limit)).map((k) =>
+      'state' in k ? { key: k.key, digest: k.digest, ...(k.deletedAt === undefined ? {} : { deleted: true as const }) } : k,
+    )
   }
 
   scanChanges(opts: ChangesOptions): StoredChange[] {
@@ -112,6 +130,14 @@ export class GroupCommitStore implements Store {
     if (!Number.isFinite(nowMs)) throw new InvalidStoreArgumentError(`expiring nowMs must be a number of milliseconds, got ${String(nowMs)}`)
     if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidStoreArgumentError(`expiring limit must be a positive integer, got ${String(limit)}`)
     return this.layer.scanExpiring(nowMs, limit)
+  }
+
+  scanDeleted(beforeMs: number, limit: number, after?: DeletedKey): DeletedKey[] {
+    this.assertOpen()
+    if (!Number.isFinite(beforeMs)) throw new InvalidStoreArgumentError(`deleted beforeMs must be a number of milliseconds, got ${String(beforeMs)}`)
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidStoreArgumentError(`deleted limit must be a positive integer, got ${String(limit)}`)
+    if (after !== undefined && !(Number.isSafeInteger(after.deletedAt) && typeof after.key === 'string')) throw new InvalidStoreArgumentError('deleted after must be a DeletedKey')
+    return this.layer.scanDeleted(beforeMs, limit, after)
   }
 
   /** Committed rows from `read`, merged with this process's staged writes in key order. */
@@ -139,6 +165,16 @@ export class GroupCommitStore implements Store {
     this.assertOpen()
     let n = this.layer.countKeys()
     for (const key of this.pending?.changes.keys.keys() ?? []) if (!this.layer.hasKey(key)) n++
+    return n
+  }
+
+  countShownKeys(): number {
+    this.assertOpen()
+    let n = this.layer.countShownKeys()
+    for (const staged of this.pending?.changes.keys.values() ?? []) {
+      const committed = this.layer.getDigestEntry(staged.key)
+      n += (staged.deletedAt === undefined ? 1 : 0) - (committed === undefined || committed.deleted === true ? 0 : 1)
+    }
     return n
   }
 
@@ -223,7 +259,23 @@ export class GroupCommitStore implements Store {
     }
     const pending = this.pendingCommit()
     const index = pending.changes.stagePrune(nowMs)
-    return pending.done.then(() => pending.pruneCounts[index] ?? 0)
+    return pending.done.then(() => pending.counts.pruned[index] ?? 0)
+  }
+
+  purge(keys: readonly PurgedKey[], meta: readonly MetaWrite[] = []): Promise<number> {
+    if (this.closing !== undefined) return Promise.reject(new StoreClosedError(this.layer.label))
+    try {
+      for (const k of keys) {
+        validateText(k.key, 'purge key')
+        if (!(k.digest instanceof Uint8Array) || k.digest.length !== 16) throw new InvalidStoreArgumentError('purge digest must be 16 bytes')
+      }
+      validateBatch({ meta: [...meta] })
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    const pending = this.pendingCommit()
+    const index = pending.changes.stagePurge(keys, meta)
+    return pending.done.then(() => pending.counts.purged[index] ?? 0)
   }
 
   close(): Promise<void> {
@@ -248,7 +300,7 @@ export class GroupCommitStore implements Store {
       resolve = res
       reject = rej
     })
-    const pending: PendingCommit = { changes: new StagedChanges(), done, resolve, reject, pruneCounts: [] }
+    const pending: PendingCommit = { changes: new StagedChanges(), done, resolve, reject, counts: NO_COUNTS }
     this.pending = pending
     this.schedule(() => {
       // close() may have committed it already.
@@ -261,7 +313,7 @@ export class GroupCommitStore implements Store {
     // Detach first: on success the data is committed, on failure it must vanish from reads.
     this.pending = undefined
     try {
-      pending.pruneCounts = this.layer.commit(pending.changes)
+      pending.counts = this.layer.commit(pending.changes)
     } catch (err) {
       this.counters.failedCommits++
       pending.reject(new CommitError(this.layer.label, pending.changes.operations, err))

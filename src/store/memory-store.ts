@@ -4,8 +4,8 @@
 import { DatabaseLockedError } from './errors.js'
 import { defaultSchedule, GroupCommitStore, type CommittedLayer, type Schedule } from './group-commit-store.js'
 import { compareKeys, inRange, type KeyRange } from './key-order.js'
-import type { IdempotencyEntry, StagedChanges } from './staged-changes.js'
-import type { StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
+import type { CommitCounts, IdempotencyEntry, StagedChanges } from './staged-changes.js'
+import type { DeletedKey, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
 import type { StoreHooks } from './store-hooks.js'
 
 /** The committed contents: the stand-in for a data file. Byte arrays in it are never mutated. */
@@ -93,6 +93,11 @@ class MemoryTables implements CommittedLayer {
     return k === undefined ? undefined : new Uint8Array(k.digest)
   }
 
+  getDigestEntry(key: string): StoredDigest | undefined {
+    const k = this.data.keys.get(key)
+    return k === undefined ? undefined : digestEntry(k)
+  }
+
   hasKey(key: string): boolean {
     return this.data.keys.has(key)
   }
@@ -111,7 +116,7 @@ class MemoryTables implements CommittedLayer {
 
   scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[] {
     // Only the digest is copied: an index build reads no states.
-    return this.keysIn(range, limit).map((k) => ({ key: k.key, digest: new Uint8Array(k.digest) }))
+    return this.keysIn(range, limit).map(digestEntry)
   }
 
   scanChanges(after: Uint8Array | undefined, range: KeyRange, limit: number): StoredChange[] {
@@ -126,6 +131,13 @@ class MemoryTables implements CommittedLayer {
     const due: StoredKey[] = []
     for (const k of this.data.keys.values()) if (k.expiresAt !== undefined && k.expiresAt <= nowMs) due.push(k)
     return due.sort((a, b) => (a.expiresAt as number) - (b.expiresAt as number)).slice(0, limit).map((k) => k.key)
+  }
+
+  scanDeleted(beforeMs: number, limit: number, after: DeletedKey | undefined): DeletedKey[] {
+    const due: DeletedKey[] = []
+    const later = (k: StoredKey, at: number) => after === undefined || at > after.deletedAt || (at === after.deletedAt && compareKeys(k.key, after.key) > 0)
+    for (const k of this.data.keys.values()) if (k.deletedAt !== undefined && k.deletedAt <= beforeMs && later(k, k.deletedAt)) due.push({ key: k.key, digest: new Uint8Array(k.digest), deletedAt: k.deletedAt })
+    return due.sort((a, b) => a.deletedAt - b.deletedAt || compareKeys(a.key, b.key)).slice(0, limit)
   }
 
   scan(range: KeyRange, limit: number | undefined): StoredKey[] {
@@ -149,6 +161,12 @@ class MemoryTables implements CommittedLayer {
 
   countKeys(): number {
     return this.data.keys.size
+  }
+
+  countShownKeys(): number {
+    let n = 0
+    for (const k of this.data.keys.values()) if (k.deletedAt === undefined) n++
+    return n
   }
 
   getMeta(name: string): Uint8Array | undefined {
@@ -180,7 +198,7 @@ class MemoryTables implements CommittedLayer {
     return this.data.maxHintId
   }
 
-  commit(changes: StagedChanges): number[] {
+  commit(changes: StagedChanges): CommitCounts {
     // Nothing below can throw, so running the hook first keeps the commit all-or-nothing.
     this.hooks.beforeCommit?.()
     const d = this.data
@@ -188,6 +206,17 @@ class MemoryTables implements CommittedLayer {
       if (!d.keys.has(k.key)) d.sortedKeys.splice(lowerIndex(d.sortedKeys, k.key), 0, k.key)
       d.keys.set(k.key, k)
     }
+    const purged = changes.purges.map((keys) => {
+      let n = 0
+      for (const { key, digest } of keys) {
+        const held = d.keys.get(key)
+        if (held === undefined || held.deletedAt === undefined || !equalBytes(held.digest, digest)) continue
+        d.keys.delete(key)
+        d.sortedKeys.splice(lowerIndex(d.sortedKeys, key), 1)
+        n++
+      }
+      return n
+    })
     for (const [name, value] of changes.meta) {
       if (value === null) d.meta.delete(name)
       else d.meta.set(name, value)
@@ -202,7 +231,7 @@ class MemoryTables implements CommittedLayer {
       if (record === null) d.members.delete(peerId)
       else d.members.set(peerId, record)
     }
-    return changes.prunes.map((nowMs) => {
+    const pruned = changes.prunes.map((nowMs) => {
       let n = 0
       for (const [id, e] of d.idempotency) {
         if (e.expiresAt <= nowMs) {
@@ -212,6 +241,7 @@ class MemoryTables implements CommittedLayer {
       }
       return n
     })
+    return { pruned, purged }
   }
 
   close(): void {
@@ -229,6 +259,14 @@ function lowerIndex(sorted: readonly string[], key: string): number {
     else hi = mid
   }
   return lo
+}
+
+function digestEntry(k: StoredKey): StoredDigest {
+  return { key: k.key, digest: new Uint8Array(k.digest), ...(k.deletedAt === undefined ? {} : { deleted: true as const }) }
+}
+
+function equalBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i])
 }
 
 function copyKey(k: StoredKey): StoredKey {

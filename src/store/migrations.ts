@@ -87,11 +87,27 @@ const SCHEMA_V4 = `
   CREATE INDEX keys_expires_at ON keys (expires_at) WHERE expires_at IS NOT NULL;
 `
 
+// Tombstones (a key that shows nothing, crdts/removal.ts): when each last changed, NULL for
+// keys that show something; the anti-entropy index leaves them out and the purge reads the
+// old ones by this index. Rows written before v5 are not classified by SQL (the store never
+// decodes states): those that may be tombstones (multi-type contents, tag 0x10) are marked
+// for the database to classify once at open (NEEDS_DELETED_CLASSIFICATION).
+const SCHEMA_V5 = `
+  ALTER TABLE keys ADD COLUMN deleted_at INTEGER;
+  CREATE INDEX keys_deleted_at ON keys (deleted_at, key) WHERE deleted_at IS NOT NULL;
+  INSERT INTO meta (name, value)
+    SELECT 'classify-deleted', x'01' WHERE EXISTS (SELECT 1 FROM keys WHERE pages IS NULL AND substr(state, 1, 1) = x'10');
+`
+
+/** The meta row v5 leaves when older rows may be tombstones: the database classifies them at open and deletes it. */
+export const NEEDS_DELETED_CLASSIFICATION = 'classify-deleted'
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'keys, meta, idempotency, hints, members', up: (db) => db.exec(SCHEMA_V1) },
   { version: 2, description: 'states in pages: keys.pages, key_pages', up: (db) => db.exec(SCHEMA_V2) },
   { version: 3, description: 'the change feed: keys by their last change (keys_hlc)', up: (db) => db.exec(SCHEMA_V3) },
   { version: 4, description: 'expiry: keys.expires_at (keys_expires_at)', up: (db) => db.exec(SCHEMA_V4) },
+  { version: 5, description: 'tombstones: keys.deleted_at (keys_deleted_at)', up: (db) => db.exec(SCHEMA_V5) },
 ]
 
 export interface MigrationResult {

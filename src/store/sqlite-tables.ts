@@ -8,14 +8,15 @@ import { CorruptDatabaseError } from './errors.js'
 import type { CommittedLayer } from './group-commit-store.js'
 import type { KeyRange } from './key-order.js'
 import { joinPaging } from '../../crdts/orset-pages.js'
-import type { IdempotencyEntry, StagedChanges } from './staged-changes.js'
-import type { StatePage, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
+import type { CommitCounts, IdempotencyEntry, StagedChanges } from './staged-changes.js'
+import type { DeletedKey, StatePage, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
 import type { StoreHooks } from './store-hooks.js'
 
 type Bytes = Buffer
 interface KeyRow { key: string; type: string; state: Bytes; hlc: Bytes; digest: Bytes; pages: Bytes | null }
 interface PageRow { digest: Bytes; bytes: Bytes }
-interface DigestRow { key: string; digest: Bytes }
+interface DigestRow { key: string; digest: Bytes; deleted: number }
+interface DeletedRow { key: string; digest: Bytes; deleted_at: number }
 interface ChangeRow { key: string; hlc: Bytes }
 interface HintRow { id: number; target: string; key: string; type: string; state: Bytes; created_at: number }
 interface MemberRow { peer_id: string; record: Bytes }
@@ -30,7 +31,11 @@ const NO_HLC = Buffer.alloc(0)
 
 export class SqliteTables implements CommittedLayer {
   private keyCount: number
-  private readonly applyChanges: (changes: StagedChanges) => number[]
+  /** Rows that show nothing (deleted_at set): keys_deleted_at counts them at open. */
+  private deletedCount: number
+  private readonly applyChanges: (changes: StagedChanges) => CommitCounts
+  /** The counts a transaction in progress will leave, set at its end. */
+  private pendingCounts: { keyCount: number; deletedCount: number } | undefined
   private readonly sql
 
   constructor(
@@ -43,11 +48,12 @@ export class SqliteTables implements CommittedLayer {
         `SELECT ${columns} FROM keys WHERE key ${lower} ?${upper ? ' AND key < ?' : ''} ORDER BY key LIMIT ?`,
       )
     const scan = scanOf<KeyRow>(KEY_COLUMNS)
-    const scanDigests = scanOf<DigestRow>('key, digest')
+    const scanDigests = scanOf<DigestRow>('key, digest, deleted_at IS NOT NULL AS deleted')
     this.sql = {
       getKey: db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE key = ?`),
       hasKey: db.prepare<[string], number>('SELECT 1 FROM keys WHERE key = ?').pluck(),
       countKeys: db.prepare<[], number>('SELECT count(*) FROM keys').pluck(),
+      countDeleted: db.prepare<[], number>('SELECT count(*) FROM keys WHERE deleted_at IS NOT NULL').pluck(),
       // Indexed by [lowerExclusive ? 1 : 0][upper bounded ? 1 : 0].
       scan: [
         [scan('>=', false), scan('>=', true)],
@@ -58,6 +64,7 @@ export class SqliteTables implements CommittedLayer {
         [scanDigests('>', false), scanDigests('>', true)],
       ] as const,
       getDigest: db.prepare<[string], Bytes>('SELECT digest FROM keys WHERE key = ?').pluck(),
+      getDigestEntry: db.prepare<[string], DigestRow>('SELECT key, digest, deleted_at IS NOT NULL AS deleted FROM keys WHERE key = ?'),
       // Indexed by [prefix lower bound ? 1 : 0][upper bound ? 1 : 0]; keys_hlc orders them.
       changes: [false, true].map((lower) =>
         [false, true].map((upper) =>
@@ -67,12 +74,17 @@ export class SqliteTables implements CommittedLayer {
         ),
       ),
       // undefined: no such key; null: its state is whole; else the digests of its pages.
-      getPageList: db.prepare<[string], Bytes | null>('SELECT pages FROM keys WHERE key = ?').pluck(),
-      upsertKey: db.prepare<[string, string, Uint8Array, Uint8Array, Uint8Array, Uint8Array | null, number | null]>(
-        `INSERT INTO keys (${KEY_COLUMNS}, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)
+      getPageList: db.prepare<[string], { pages: Bytes | null; deleted: number }>('SELECT pages, deleted_at IS NOT NULL AS deleted FROM keys WHERE key = ?'),
+      upsertKey: db.prepare<[string, string, Uint8Array, Uint8Array, Uint8Array, Uint8Array | null, number | null, number | null]>(
+        `INSERT INTO keys (${KEY_COLUMNS}, expires_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET type = excluded.type, state = excluded.state,
-           hlc = excluded.hlc, digest = excluded.digest, pages = excluded.pages, expires_at = excluded.expires_at`,
+           hlc = excluded.hlc, digest = excluded.digest, pages = excluded.pages, expires_at = excluded.expires_at,
+           deleted_at = excluded.deleted_at`,
       ),
+      deleted: db.prepare<[number, number, string, number], DeletedRow>(
+        'SELECT key, digest, deleted_at FROM keys WHERE deleted_at <= ? AND (deleted_at, key) > (?, ?) ORDER BY deleted_at, key LIMIT ?',
+      ),
+      purgeKey: db.prepare<[string, Uint8Array]>('DELETE FROM keys WHERE key = ? AND digest = ? AND deleted_at IS NOT NULL AND pages IS NULL'),
       expiring: db.prepare<[number, number], string>('SELECT key FROM keys WHERE expires_at <= ? ORDER BY expires_at LIMIT ?').pluck(),
       pagesOf: db.prepare<[string], PageRow>('SELECT digest, bytes FROM key_pages WHERE key = ?'),
       putPage: db.prepare<[string, Uint8Array, Uint8Array]>('INSERT OR IGNORE INTO key_pages (key, digest, bytes) VALUES (?, ?, ?)'),
@@ -114,6 +126,7 @@ export class SqliteTables implements CommittedLayer {
     }
     // count(*) reads the whole key index once: not worth keeping in the page cache.
     this.keyCount = this.withSmallCache(() => this.sql.countKeys.get() ?? 0)
+    this.deletedCount = this.sql.countDeleted.get() ?? 0
     this.applyChanges = db.transaction((changes: StagedChanges) => this.apply(changes))
   }
 
@@ -125,6 +138,11 @@ export class SqliteTables implements CommittedLayer {
   getDigest(key: string): Uint8Array | undefined {
     const digest = this.sql.getDigest.get(key)
     return digest === undefined ? undefined : bytes(digest)
+  }
+
+  getDigestEntry(key: string): StoredDigest | undefined {
+    const row = this.sql.getDigestEntry.get(key)
+    return row === undefined ? undefined : digestEntry(row)
   }
 
   hasKey(key: string): boolean {
@@ -142,7 +160,7 @@ export class SqliteTables implements CommittedLayer {
    * The writes of those seconds find fewer of their pages cached.
    */
   scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[] {
-    return this.withSmallCache(() => scanRows(this.sql.scanDigests, range, limit).map((row) => ({ key: row.key, digest: bytes(row.digest) })))
+    return this.withSmallCache(() => scanRows(this.sql.scanDigests, range, limit).map(digestEntry))
   }
 
   scanChanges(after: Uint8Array | undefined, range: KeyRange, limit: number): StoredChange[] {
@@ -159,6 +177,10 @@ export class SqliteTables implements CommittedLayer {
     return this.sql.expiring.all(Math.floor(nowMs), limit)
   }
 
+  scanDeleted(beforeMs: number, limit: number, after: DeletedKey | undefined): DeletedKey[] {
+    return this.sql.deleted.all(Math.floor(beforeMs), after?.deletedAt ?? -1, after?.key ?? '', limit).map((row) => ({ key: row.key, digest: bytes(row.digest), deletedAt: row.deleted_at }))
+  }
+
   /** Runs a read of many rows read once (an index build, the count at open) with SQLite's page cache held small. */
   private withSmallCache<T>(read: () => T): T {
     const cacheSize = this.db.pragma('cache_size', { simple: true }) as number
@@ -172,6 +194,10 @@ export class SqliteTables implements CommittedLayer {
 
   countKeys(): number {
     return this.keyCount
+  }
+
+  countShownKeys(): number {
+    return this.keyCount - this.deletedCount
   }
 
   getMeta(name: string): Uint8Array | undefined {
@@ -205,14 +231,12 @@ export class SqliteTables implements CommittedLayer {
     return this.sql.maxHintId.get() ?? 0
   }
 
-  commit(changes: StagedChanges): number[] {
-    const before = this.keyCount
-    try {
-      return this.applyChanges(changes)
-    } catch (err) {
-      this.keyCount = before
-      throw err
-    }
+  commit(changes: StagedChanges): CommitCounts {
+    this.pendingCounts = undefined
+    const counts = this.applyChanges(changes)
+    // Only a committed transaction changes the counts.
+    if (this.pendingCounts !== undefined) ({ keyCount: this.keyCount, deletedCount: this.deletedCount } = this.pendingCounts)
+    return counts
   }
 
   close(): void {
@@ -268,14 +292,19 @@ export class SqliteTables implements CommittedLayer {
   }
 
   /** Runs inside the transaction; throwing rolls all of it back. */
-  private apply(changes: StagedChanges): number[] {
+  private apply(changes: StagedChanges): CommitCounts {
     const s = this.sql
+    // Counted here, kept only if the transaction commits.
+    let keyCount = this.keyCount
+    let deletedCount = this.deletedCount
     for (const k of changes.keys.values()) {
-      const held = s.getPageList.get(k.key)
-      if (held === undefined) this.keyCount++
+      const row = s.getPageList.get(k.key)
+      if (row === undefined) keyCount++
+      deletedCount += (k.deletedAt === undefined ? 0 : 1) - (row?.deleted === 1 ? 1 : 0)
+      const held = row?.pages ?? undefined
       if (k.paged === undefined) {
-        if (held != null && held.length > 0) s.deletePages.run(k.key)
-        s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest, null, k.expiresAt ?? null)
+        if (held !== undefined && held.length > 0) s.deletePages.run(k.key)
+        s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest, null, k.expiresAt ?? null, k.deletedAt ?? null)
         continue
       }
       // Only the pages this row does not hold yet are written, and only those it no longer
@@ -291,8 +320,15 @@ export class SqliteTables implements CommittedLayer {
       for (let i = from; i < oldTo; i++) dropped.set(hex(old, i), old.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES))
       for (const [id, page] of added) if (!dropped.has(id)) s.putPage.run(k.key, page.digest, page.bytes)
       for (const [id, digest] of dropped) if (!added.has(id)) s.deletePage.run(k.key, digest)
-      s.upsertKey.run(k.key, k.type, prefix, k.hlc, k.digest, list, null)
+      s.upsertKey.run(k.key, k.type, prefix, k.hlc, k.digest, list, null, null)
     }
+    const purged = changes.purges.map((keys) => {
+      let n = 0
+      for (const { key, digest } of keys) n += s.purgeKey.run(key, digest).changes
+      return n
+    })
+    keyCount -= purged.reduce((a, b) => a + b, 0)
+    deletedCount -= purged.reduce((a, b) => a + b, 0)
     for (const [name, value] of changes.meta) {
       if (value === null) s.deleteMeta.run(name)
       else s.putMeta.run(name, value)
@@ -306,8 +342,13 @@ export class SqliteTables implements CommittedLayer {
     }
     const pruned = changes.prunes.map((nowMs) => s.pruneIdempotency.run(nowMs).changes)
     this.hooks.beforeCommit?.()
-    return pruned
+    this.pendingCounts = { keyCount, deletedCount }
+    return { pruned, purged }
   }
+}
+
+function digestEntry(row: DigestRow): StoredDigest {
+  return { key: row.key, digest: bytes(row.digest), ...(row.deleted === 1 ? { deleted: true as const } : {}) }
 }
 
 type ScanStatements<Row> = readonly [readonly [Database.Statement<[string, ...unknown[]], Row>, Database.Statement<[string, ...unknown[]], Row>], readonly [Database.Statement<[string, ...unknown[]], Row>, Database.Statement<[string, ...unknown[]], Row>]]

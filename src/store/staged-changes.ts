@@ -6,7 +6,19 @@ import { crdtTypeNames, isCrdtTypeName } from '../../crdts/registry.js'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { pagedDigest, stateDigest } from './digest.js'
 import { InvalidStoreArgumentError } from './errors.js'
-import type { StatePage, StoredHint, StoredKey, WriteBatch } from './store.js'
+import type { MetaWrite, StatePage, StoredHint, StoredKey, WriteBatch } from './store.js'
+
+/** A row the purge deletes if it still has this digest and shows nothing. */
+export interface PurgedKey {
+  readonly key: string
+  readonly digest: Uint8Array
+}
+
+/** What a commit reports: per pruneIdempotency call the entries it deleted, per purge call the rows. */
+export interface CommitCounts {
+  readonly pruned: number[]
+  readonly purged: number[]
+}
 
 export interface IdempotencyEntry {
   result: Uint8Array
@@ -25,7 +37,9 @@ export class StagedChanges {
   readonly members = new Map<string, Uint8Array | null>()
   /** `nowMs` of each pruneIdempotency call, applied after everything else. */
   readonly prunes: number[] = []
-  /** How many write()/pruneIdempotency() calls this overlay holds. */
+  /** The keys of each purge call (Store.purge), applied after the keys and before meta. */
+  readonly purges: (readonly PurgedKey[])[] = []
+  /** How many write()/pruneIdempotency()/purge() calls this overlay holds. */
   operations = 0
 
   /** Adds an already validated batch. Bytes are copied so callers may reuse their buffers. */
@@ -35,7 +49,7 @@ export class StagedChanges {
       const state = copy(k.state)
       this.keys.set(
         k.key,
-        k.pages === undefined ? stagedKey(k.key, k.type, state, copy(k.hlc), k.digest, k.expiresAt) : stagedPagedKey(k.key, k.type, state, copy(k.hlc), k.pages),
+        k.pages === undefined ? stagedKey(k.key, k.type, state, copy(k.hlc), k.digest, k.expiresAt, k.deletedAt) : stagedPagedKey(k.key, k.type, state, copy(k.hlc), k.pages),
       )
     }
     for (const m of batch.meta ?? []) this.meta.set(m.name, m.value === null ? null : copy(m.value))
@@ -58,6 +72,12 @@ export class StagedChanges {
     this.operations++
     return this.prunes.push(nowMs) - 1
   }
+
+  stagePurge(keys: readonly PurgedKey[], meta: readonly MetaWrite[]): number {
+    this.operations++
+    for (const m of meta) this.meta.set(m.name, m.value === null ? null : copy(m.value))
+    return this.purges.push(keys.map((k) => ({ key: k.key, digest: copy(k.digest) }))) - 1
+  }
 }
 
 /**
@@ -65,7 +85,7 @@ export class StagedChanges {
  * turn is hashed once, at commit, instead of once per write. A plain object with an own
  * enumerable getter, so copies and comparisons see an ordinary StoredKey.
  */
-function stagedKey(key: string, type: CrdtTypeName, state: Uint8Array, hlc: Uint8Array, known?: Uint8Array, expiresAt?: number): StoredKey {
+function stagedKey(key: string, type: CrdtTypeName, state: Uint8Array, hlc: Uint8Array, known?: Uint8Array, expiresAt?: number, deletedAt?: number): StoredKey {
   let digest = known === undefined ? undefined : copy(known)
   return {
     key,
@@ -77,6 +97,7 @@ function stagedKey(key: string, type: CrdtTypeName, state: Uint8Array, hlc: Uint
       return digest
     },
     ...(expiresAt === undefined ? {} : { expiresAt }),
+    ...(deletedAt === undefined ? {} : { deletedAt }),
   }
 }
 
@@ -121,6 +142,8 @@ export function validateBatch(batch: WriteBatch): void {
     }
     if (k.expiresAt !== undefined && !(Number.isSafeInteger(k.expiresAt) && k.expiresAt >= 0)) fail(`keys[].expiresAt must be a non-negative integer, got ${String(k.expiresAt)}`)
     if (k.expiresAt !== undefined && k.pages !== undefined) fail('keys[].expiresAt is not kept for a state in pages')
+    if (k.deletedAt !== undefined && !(Number.isSafeInteger(k.deletedAt) && k.deletedAt >= 0)) fail(`keys[].deletedAt must be a non-negative integer, got ${String(k.deletedAt)}`)
+    if (k.deletedAt !== undefined && k.pages !== undefined) fail('keys[].deletedAt is not kept for a state in pages')
     if (k.pages !== undefined) {
       for (const p of list(k.pages, 'keys[].pages')) {
         bytes(p.bytes, 'keys[].pages[].bytes')

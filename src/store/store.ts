@@ -19,6 +19,8 @@ export interface StoredKey {
   paged?: PagedState
   /** KeyWrite.expiresAt, on keys this process staged (stored rows keep it for scanExpiring only). */
   expiresAt?: number
+  /** KeyWrite.deletedAt, on keys this process staged (stored rows keep it for scanDeleted and StoredDigest.deleted). */
+  deletedAt?: number
 }
 
 /** One page of a state kept in pages (an OR-set, crdts/orset-pages.ts). */
@@ -38,6 +40,16 @@ export interface StoredDigest {
   key: string
   /** `stateDigest(state)`, as in StoredKey. */
   digest: Uint8Array
+  /** Set when the key shows nothing (KeyWrite.deletedAt): the anti-entropy index leaves it out. */
+  deleted?: true
+}
+
+/** A key that shows nothing (a tombstone), as the purge reads it. */
+export interface DeletedKey {
+  key: string
+  digest: Uint8Array
+  /** KeyWrite.deletedAt: when it last changed, showing nothing. */
+  deletedAt: number
 }
 
 /** An upsert of one key. The store copies the bytes, so the caller may reuse its buffers. */
@@ -60,6 +72,12 @@ export interface KeyWrite {
    * scanExpiring finds it from then on. Omitted: never (the key does not expire, or shows nothing).
    */
   expiresAt?: number
+  /**
+   * Set when the key shows nothing after this write (only tombstones, crdts/removal.ts): the
+   * time of the write (milliseconds of the replica's clock). scanDeleted finds it, and
+   * StoredDigest.deleted marks it. Omitted: the key shows something.
+   */
+  deletedAt?: number
 }
 
 export interface MetaWrite {
@@ -148,11 +166,21 @@ export interface Store {
    * `limit`: what the expiry sweep reads (staged writes show once committed).
    */
   scanExpiring(nowMs: number, limit: number): string[]
+  /**
+   * Committed keys that show nothing (KeyWrite.deletedAt) and last changed at or before
+   * `beforeMs`, by (deletedAt, key), after `after` when given, at most `limit`: what the
+   * tombstone purge reads.
+   */
+  scanDeleted(beforeMs: number, limit: number, after?: DeletedKey): DeletedKey[]
   /** `scan` reading only keys and digests: no states, so an index builds without reading them. */
   scanDigests(opts: ScanOptions): StoredDigest[]
   countKeys(): number
+  /** Keys that show something: countKeys less the tombstones (KeyWrite.deletedAt). */
+  countShownKeys(): number
   /** The key's digest (StoredKey.digest) without reading its state; undefined when missing. */
   getDigest(key: string): Uint8Array | undefined
+  /** The key's digest and whether it shows nothing, without reading its state; undefined when missing. */
+  getDigestEntry(key: string): StoredDigest | undefined
   getMeta(name: string): Uint8Array | undefined
   /** `undefined` when missing or expired (`nowMs >= expiresAt`). */
   getIdempotency(id: string, nowMs: number): Uint8Array | undefined
@@ -168,6 +196,13 @@ export interface Store {
   write(batch: WriteBatch): Promise<void>
   /** Deletes expired idempotency entries; resolves with how many were deleted. Group-committed too. */
   pruneIdempotency(nowMs: number): Promise<number>
+  /**
+   * Deletes each listed key's row (and pages) if it still has that digest and shows nothing,
+   * with `meta` in the same transaction; resolves with how many rows were deleted.
+   * Group-committed, applied after the writes of its transaction: a write staged meanwhile
+   * changes the digest and keeps the key.
+   */
+  purge(keys: readonly { key: string; digest: Uint8Array }[], meta?: readonly MetaWrite[]): Promise<number>
   /**
    * Derived data kept beside the store, outside its transactions: a cache a later open may
    * use instead of recomputing it (the anti-entropy index). Written whole (a reader sees the

@@ -196,11 +196,11 @@ describe('SqliteStore', () => {
       new Database(path).close()
       const store = await open({ path })
       const latest = MIGRATIONS.at(-1)?.version
-      expect(latest).toBe(4)
+      expect(latest).toBe(5)
       expect(store.diagnostics()).toMatchObject({ userVersion: latest, applicationId: APPLICATION_ID, openedAtVersion: 0 })
       await store.close()
       const again = await open({ path })
-      expect(again.diagnostics().openedAtVersion).toBe(4)
+      expect(again.diagnostics().openedAtVersion).toBe(5)
     })
 
     it('creates a missing data directory', async () => {

@@ -31,7 +31,7 @@ import type { Random } from '../../base/random.js'
 import { TransportTimeoutError } from '../../transport/transport.js'
 import { MAX_KEYS_PER_BATCH } from '../../wire/limits.js'
 import type { Request, Response } from '../../wire/messages.js'
-import { DEFAULT_ANTI_ENTROPY_INTERVAL_MS } from './constants.js'
+import { DEFAULT_ANTI_ENTROPY_INTERVAL_MS, PURGE_CONFIRM_MS } from './constants.js'
 import { groupHashes, matchGroups, rootOf } from './arc-hashes.js'
 import {
   SyncEndpoint,
@@ -42,7 +42,9 @@ import {
   type SyncEndpointInit,
   type SyncView,
 } from './sync-endpoint.js'
-import { arcStart } from './arc-index.js'
+import { arcOf, arcStart } from './arc-index.js'
+import { keyPosition } from '../ring/hash.js'
+import { preferenceListAt } from '../ring/ring.js'
 import { narrowDifferences } from './range-narrowing.js'
 import {
   arcsOf,
@@ -198,6 +200,24 @@ export class AntiEntropy {
   }
 
   /** Clears the timer and aborts the round in flight. Idempotent. */
+  /**
+   * Whether every other replica of `key` compared the key's arc equal with this node at or
+   * after `since` (clock ms), and within the last PURGE_CONFIRM_MS: tombstones are left out
+   * of the digests, so each then showed nothing of the key if this node shows nothing. False
+   * when this node is no replica of the key, or its index is not ready. The tombstone purge
+   * asks this (src/database/tombstone-purge.ts).
+   */
+  confirmedEqual(key: string, since: number): boolean {
+    if (!this.init.index.ready) return false
+    const view = this.endpoint.view()
+    const position = keyPosition(key)
+    const replicas = preferenceListAt(view.ring, position, view.plan.n)
+    if (!replicas.includes(this.self)) return false
+    const arc = arcOf(view.ring, position)
+    const from = Math.max(since, this.init.clock.now() - PURGE_CONFIRM_MS)
+    return replicas.every((member) => member === this.self || this.endpoint.lastEqual(member, view.ring, arc) >= from)
+  }
+
   async stop(): Promise<void> {
     this.started = false
     if (this.timer !== undefined) this.init.clock.clearTimeout(this.timer)
@@ -328,9 +348,11 @@ export class AntiEntropy {
 
     const root = rootOf(ring, arcs, index, view.plan.n)
     const rootSeq = index.changeSeq
+    const rootAt = this.init.clock.now()
     const first = await this.request(peer, { type: 'sync-root', ringVersion: version, root }, signal)
     if (first.type === 'sync-equal') {
       endpoint.record(peer, 'equal', view, rootSeq)
+      if (endpoint.isCurrent(view)) endpoint.noteEqual(peer, view, arcs, rootAt)
       return result('equal')
     }
     if (first.type !== 'sync-arcs') throw new AntiEntropyPeerError(peer, 'sync-root', first)
@@ -346,12 +368,17 @@ export class AntiEntropy {
 
     const mine = groupHashes(ring, arcs, ends, index)
     const groupSeq = index.changeSeq
+    // The peer's group hashes were taken while it answered, ours now: equal as of the request.
+    const groupsAt = rootAt
     const differing: RingRange[] = []
+    const equalArcs: number[] = []
     let from = 0
     ends.forEach((end, g) => {
       if (!equals(mine[g]!.hash, first.arcs[g]!.hash)) differing.push({ start: arcStart(ring, arcs[from]!), end: ring.tokens[arcs[end - 1]!]! })
+      else for (let i = from; i < end; i++) equalArcs.push(arcs[i]!)
       from = end
     })
+    endpoint.noteEqual(peer, view, equalArcs, groupsAt)
     if (differing.length === 0) {
       endpoint.record(peer, 'equal', view, groupSeq)
       return result('equal')
@@ -406,7 +433,9 @@ export class AntiEntropy {
     // key it neither wants nor sent is equal on both ends.
     const unequal = new Set([...wanted, ...second.states.map((s) => s.key)])
     endpoint.unreconciled.clearWhere(peer, (key) => listed.has(key) && !unequal.has(key))
-    const states = endpoint.statesFor(wanted, peer)
+    // A state the peer sent that our tombstones covered: the peer still shows it, so it gets them.
+    const deleted = endpoint.deletedHere(incoming).filter((key) => !wanted.includes(key))
+    const states = endpoint.statesFor([...wanted, ...deleted], peer)
     if (states.length > 0) {
       const third = await this.request(peer, { type: 'sync-push', states }, signal)
       if (third.type !== 'ack') throw new AntiEntropyPeerError(peer, 'sync-push', third)

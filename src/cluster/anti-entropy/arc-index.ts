@@ -169,6 +169,8 @@ export class ArcIndex {
     for (;;) {
       const page = store.scanDigests(after === undefined ? { limit: REBUILD_PAGE } : { after, limit: REBUILD_PAGE })
       for (const stored of page) {
+        // A tombstone is not indexed (see `update`).
+        if (stored.deleted === true) continue
         const slot = this.slots.get(stored.key)
         seen.add(slot !== undefined && this.sameDigest(slot, stored.digest) ? slot : this.fill(stored.key, stored.digest, slot))
       }
@@ -192,8 +194,8 @@ export class ArcIndex {
     this.deferred = undefined
     this.building = { after: undefined }
     // Room for every key now: doubling the arrays at 2^19 keys would stall the loop.
-    this.grow(Math.max(1024, store.countKeys()))
-    this.slots.reserve(store.countKeys())
+    this.grow(Math.max(1024, store.countShownKeys()))
+    this.slots.reserve(store.countShownKeys())
     this.refile(ring)
     // Not even the first page in the caller's turn: it may be opening a database.
     await pause()
@@ -202,6 +204,7 @@ export class ArcIndex {
       const page = store.scanDigests(after === undefined ? { limit: REBUILD_PAGE } : { after, limit: REBUILD_PAGE })
       const current = this.current!
       for (const stored of page) {
+        if (stored.deleted === true) continue
         const slot = this.fill(stored.key, stored.digest, undefined)
         this.file(slot, arcOf(current, this.positions[slot]!))
       }
@@ -320,8 +323,13 @@ export class ArcIndex {
     if (store === undefined || current === undefined) return
     // A key the building scan has yet to reach: it will read the key then.
     if (building !== undefined && (building.after === undefined || compareKeys(key, building.after) > 0)) return
-    // The digest only: reading a big set's state would join all its pages.
-    const digest = store.getDigest(key)
+    // The digest only: reading a big set's state would join all its pages. A key that shows
+    // nothing (a tombstone) is left out, as if missing: replicas that both show nothing of a
+    // key agree, whatever each remembers of its deletes, so tombstones cost anti-entropy
+    // nothing and can be purged; a peer that still shows the key lists it, and the exchange
+    // sends it our tombstone (SyncEndpoint).
+    const entry = store.getDigestEntry(key)
+    const digest = entry === undefined || entry.deleted === true ? undefined : entry.digest
     const slot = this.slots.get(key)
     if (slot !== undefined && digest !== undefined && this.sameDigest(slot, digest)) return
     if (slot !== undefined || digest !== undefined) this.changes++

@@ -17,3 +17,10 @@ export const SYNC_GROUPS = 64
 export const MAX_SYNC_BATCH_BYTES = 3 * 1024 * 1024
 
 export const DEFAULT_ANTI_ENTROPY_INTERVAL_MS = 1000
+
+/**
+ * The tombstone purge needs every other replica of a key to have compared the key's arc
+ * equal within this long (AntiEntropy.confirmedEqual): an older comparison says little
+ * about what the replica holds now.
+ */
+export const PURGE_CONFIRM_MS = 5 * 60 * 1000

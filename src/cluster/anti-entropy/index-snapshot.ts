@@ -13,7 +13,8 @@
 //     (takeIndexSnapshot, createDatabase), local opens included, so a process that
 //     crashes, or one that writes with the network off, leaves no usable snapshot behind
 //     and the next networked open rebuilds from the store;
-//   - the file must hash to what the row says, and hold as many keys as the store.
+//   - the file must hash to what the row says, and hold as many keys as the store has keys
+//     that show something (tombstones are not indexed).
 //
 // Layout (little-endian): magic (8 bytes) ‖ count u32 ‖ key bytes u32 ‖ per key its UTF-8
 // length u16 ‖ the keys' UTF-8 bytes ‖ zero padding to 8 ‖ positions (u64 each) ‖ digests
@@ -28,7 +29,8 @@ export const INDEX_SNAPSHOT_META = 'anti-entropy-index'
 /** The snapshot itself, beside the store (Store.writeAside): rumordb.sqlite.anti-entropy-index. */
 export const INDEX_SNAPSHOT_ASIDE = 'anti-entropy-index'
 
-const MAGIC = Buffer.from('RDBAEIX1', 'latin1')
+// Version 2: tombstones are left out (version 1 indexed them).
+const MAGIC = Buffer.from('RDBAEIX2', 'latin1')
 const HEADER_BYTES = MAGIC.length + 8
 const HASH_BYTES = 32
 /** Bytes hashed between two pauses while a snapshot is checked. */
@@ -149,7 +151,7 @@ export interface SavedIndex {
   read(): Promise<Uint8Array | undefined>
   /** The SHA-256 the store recorded for it. */
   readonly vouched: Uint8Array
-  /** Keys the store held when opened: what the snapshot must hold. */
+  /** Keys the store held when opened that show something: what the snapshot must hold. */
   readonly keys: number
 }
 
@@ -169,7 +171,7 @@ export async function takeIndexSnapshot(store: Store): Promise<SavedIndex | unde
   await store.write({ meta: [{ name: INDEX_SNAPSHOT_META, value: null }] })
   return {
     vouched,
-    keys: store.countKeys(),
+    keys: store.countShownKeys(),
     async read() {
       const bytes = await store.readAside(INDEX_SNAPSHOT_ASIDE)
       store.removeAside(INDEX_SNAPSHOT_ASIDE)

@@ -32,6 +32,11 @@ const MAX_SYNC_STATE_BYTES = MAX_SYNC_BATCH_BYTES - MAX_WANT_BYTES
 /** A state alone in its batch, next to a full list of wanted keys, fits the largest message (room for framing). */
 export const MAX_SYNCED_STATE_BYTES = MAX_MESSAGE_BYTES - MAX_WANT_BYTES - 1024
 const NO_ARCS = new Uint32Array(0)
+/**
+ * How far before an answer the sender's digests may have been taken (a request's time in
+ * flight, generously): an arc found equal while answering counts as equal this much earlier.
+ */
+const EQUAL_SLACK_MS = 60_000
 
 export interface AntiEntropyRingView {
   readonly ring: Ring
@@ -108,6 +113,8 @@ export class SyncEndpoint {
   private readonly sharedMasks = new Map<string, Uint8Array>()
   /** The latest exchange with each peer, either side started it. */
   private readonly exchanges = new Map<string, ExchangeRecord>()
+  /** Per peer: when each arc of `ring` last compared equal with it (clock ms, 0: not since the ring changed). */
+  private readonly equalArcs = new Map<string, { readonly ring: Ring; readonly at: Float64Array }>()
   private readonly logger: Logger
   /** Keys whose states could not be reconciled, per peer (unreconciled.ts). */
   readonly unreconciled: UnreconciledKeys
@@ -190,6 +197,14 @@ export class SyncEndpoint {
     return merged
   }
 
+  /**
+   * Of the keys `peer` just sent us states of, those we keep only tombstones of: the peer
+   * showed them, so it needs our tombstones (tombstones are not indexed, arc-index.ts).
+   */
+  deletedHere(states: readonly KeyState[]): string[] {
+    return states.filter((s) => this.init.store.getDigestEntry(s.key)?.deleted === true).map((s) => s.key)
+  }
+
   /** Our states of `keys` for `peer`, in order, at most one batch. */
   statesFor(keys: readonly string[], peer: string): KeyState[] {
     const states: KeyState[] = []
@@ -223,6 +238,31 @@ export class SyncEndpoint {
     this.exchanges.set(peer, { at: this.init.clock.now(), outcome, ringVersion: view.version, seq })
     // Every shared arc was equal: so was every key we could not reconcile with it.
     if (outcome === 'equal') this.unreconciled.clearWhere(peer, (key) => this.sharedWith(view, peer)(this.init.index.arcOfKey(key)))
+  }
+
+  /**
+   * Notes that `arcs` of the view's ring compared equal with `peer`, as of `at` (the clock
+   * time our digests were taken): the purge asks this (lastEqual).
+   */
+  noteEqual(peer: string, view: SyncView, arcs: ArrayLike<number>, at: number): void {
+    let entry = this.equalArcs.get(peer)
+    if (entry === undefined || entry.ring !== view.ring) {
+      entry = { ring: view.ring, at: new Float64Array(view.ring.tokens.length) }
+      this.equalArcs.set(peer, entry)
+    }
+    for (let i = 0; i < arcs.length; i++) {
+      const arc = arcs[i]!
+      if (arc >= 0 && arc < entry.at.length && entry.at[arc]! < at) entry.at[arc] = at
+    }
+  }
+
+  /**
+   * When arc `arc` of `ring` last compared equal with `peer` (clock ms): both showed the same
+   * keys with the same states in it, tombstones left out. 0 when never since the ring changed.
+   */
+  lastEqual(peer: string, ring: Ring, arc: number): number {
+    const entry = this.equalArcs.get(peer)
+    return entry === undefined || entry.ring !== ring ? 0 : (entry.at[arc] ?? 0)
   }
 
   /**
@@ -267,6 +307,8 @@ export class SyncEndpoint {
     const arcs = this.arcsWith(view, from)
     if (equals(rootOf(ring, arcs, index, view.plan.n), request.root)) {
       this.record(from, 'equal', view, index.changeSeq)
+      // The sender took its digests before asking: equal as of then at the latest.
+      this.noteEqual(from, view, arcs, this.init.clock.now() - EQUAL_SLACK_MS)
       return { type: 'sync-equal' }
     }
     this.record(from, 'differ', view, index.changeSeq)
@@ -307,16 +349,28 @@ export class SyncEndpoint {
     for (const entry of request.entries) if (cover.has(this.positionOf(entry.key))) theirs.set(entry.key, entry.digest)
     const want: string[] = []
     let budget = MAX_SYNC_BATCH_BYTES
+    // Keys the sender shows and we deleted: our tombstones go with the answer (tombstones are
+    // not indexed, arc-index.ts), so what we deleted is deleted there too.
+    const deleted: string[] = []
     for (const [key, digest] of theirs) {
       const mine = index.get(key)
       if (mine === undefined || !equals(mine.digest, digest)) {
         want.push(key)
         budget -= utf8Length(key) + ENTRY_OVERHEAD_BYTES
+        if (mine === undefined && store.getDigestEntry(key)?.deleted === true) deleted.push(key)
       } else this.unreconciled.clear(key, from)
     }
 
     const states: KeyState[] = []
-    const seen = new Set<string>()
+    for (const key of deleted) {
+      const stored = store.getKey(key)
+      if (stored === undefined) continue
+      const size = stateSize(key, stored.state)
+      if (states.length === MAX_KEYS_PER_BATCH || size > budget) break
+      states.push({ key, state: stored.state })
+      budget -= size
+    }
+    const seen = new Set<string>(deleted)
     walk: for (const range of ranges) {
       for (const mine of keysInRange(index, view.ring, range, accept)) {
         const digest = theirs.get(mine.key)

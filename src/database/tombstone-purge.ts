@@ -1,0 +1,102 @@
+// The tombstone purge: what a delete (or an expiry) leaves behind goes away once it can no
+// longer matter. A key that shows nothing (only tombstones, crdts/removal.ts) is purged on
+// this node — its row and pages deleted — when both hold:
+//   - it has not changed for the purge window (DatabaseOptions.tombstonePurgeMs, default
+//     24 h, at least the hint window: a hint written before the delete is gone by then);
+//   - every other replica of the key compared the key's arc equal with this node since then,
+//     and recently (Engine.purgeConfirmed): anti-entropy leaves tombstones out of its
+//     digests, so equal means the replica shows nothing of the key either, and nothing the
+//     tombstone removed can come back from it. A replica that is down, partitioned or
+//     behind holds the purge up; nothing is purged on a guess.
+// Purging moves this node to a new incarnation of its actor first (Replica.purge,
+// src/replica/incarnations.ts), so its later writes of a purged key are never covered by a
+// copy of the tombstone another replica still holds.
+import type { Clock, TimerHandle } from '../base/clock.js'
+import { DatabaseClosedError } from '../base/errors.js'
+import type { Logger } from '../base/logger.js'
+import type { Replica } from '../replica/replica.js'
+import { StoreClosedError } from '../store/errors.js'
+import type { DeletedKey } from '../store/store.js'
+
+/** How long a key must have shown nothing before it may be purged (Cassandra's gc_grace_seconds is 10 days). */
+export const DEFAULT_TOMBSTONE_PURGE_MS = 24 * 60 * 60 * 1000
+/** How often the purge looks for old tombstones. */
+export const PURGE_INTERVAL_MS = 10_000
+/** Tombstones read and purged per group-committed batch; a pass goes on while batches are full. */
+const BATCH = 1000
+/** Tombstones looked at in one pass at most, purged or not: a pass never holds the loop long. */
+const MAX_PER_PASS = 100_000
+
+/** Whether every other replica of `key` agreed, since `since` (clock ms), that it shows nothing of it. */
+export type PurgeConfirmation = (key: string, since: number) => boolean
+
+export class TombstonePurge {
+  private timer: TimerHandle | undefined
+  private running: Promise<void> | undefined
+  private stopped = false
+
+  constructor(
+    private readonly replica: Replica,
+    private readonly clock: Clock,
+    private readonly windowMs: number,
+    /** Undefined: this node is the only replica (no network), nothing to confirm. */
+    private readonly confirmed: PurgeConfirmation | undefined,
+    private readonly logger: Logger,
+    private readonly intervalMs = PURGE_INTERVAL_MS,
+  ) {}
+
+  start(): void {
+    this.schedule()
+  }
+
+  /** No pass starts after this; resolves once a running pass ended. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
+    await this.running
+  }
+
+  private schedule(): void {
+    if (this.stopped) return
+    this.timer = this.clock.setTimeout(() => {
+      this.running = this.pass()
+        .then(() => undefined)
+        .catch((err: unknown) => this.logger.warn({ err }, `tombstone purge failed: ${(err as Error)?.message ?? String(err)}; retrying in ${this.intervalMs} ms`))
+        .finally(() => {
+          this.running = undefined
+          this.schedule()
+        })
+    }, this.intervalMs)
+  }
+
+  /** One pass over the tombstones older than the window, oldest first; resolves with how many rows went. */
+  async pass(): Promise<number> {
+    let purged = 0
+    let after: DeletedKey | undefined
+    for (let seen = 0; !this.stopped && seen < MAX_PER_PASS; ) {
+      let page: DeletedKey[]
+      try {
+        page = this.replica.store.scanDeleted(this.replica.wallNow() - this.windowMs, BATCH, after)
+      } catch (err) {
+        // The store closed under the database (a test, a crash): nothing to purge any more.
+        if (err instanceof StoreClosedError) {
+          this.stopped = true
+          break
+        }
+        throw err
+      }
+      seen += page.length
+      const due = this.confirmed === undefined ? page : page.filter((k) => (this.confirmed as PurgeConfirmation)(k.key, k.deletedAt))
+      try {
+        if (due.length > 0) purged += await this.replica.purge(due)
+      } catch (err) {
+        if (err instanceof DatabaseClosedError || err instanceof StoreClosedError) break
+        throw err
+      }
+      if (page.length < BATCH) break
+      after = page[page.length - 1]
+    }
+    if (purged > 0) this.logger.debug({ purged }, `purged ${purged} tombstones older than ${this.windowMs} ms`)
+    return purged
+  }
+}
