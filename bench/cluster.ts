@@ -58,6 +58,11 @@ export async function main(args: string[]): Promise<void> {
     console.log(USAGE)
     return
   }
+  // The equal-work peer comparison (issue 15) is its own run: bench/equal-work.ts.
+  if (args.includes('--equal-work')) {
+    await (await import('./equal-work.js')).main(args)
+    return
+  }
   const renderAt = args.indexOf('--render')
   if (renderAt >= 0) {
     const file = args[renderAt + 1]

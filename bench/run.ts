@@ -5,6 +5,7 @@ import '../node/polyfill/index.js'
 const BENCHES: Record<string, string> = {
   cluster: './cluster.js',
   crdts: './crdts.js',
+  'equal-work': './equal-work.js',
   storage: './storage.js',
   sim: './sim.js',
   sync: './sync.js',

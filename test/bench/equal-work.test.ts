@@ -16,12 +16,12 @@ describe('equal-work workloads', () => {
     expect(burst.expected).toEqual([1, 2, 3, 4, 5, 6])
     const all = planWorkload('all-writers', 3, 6, 'a')
     expect(all.writes.map((w) => w.map(([k]) => k))).toEqual([
-      ['a-0', 'a-3'],
-      ['a-1', 'a-4'],
-      ['a-2', 'a-5'],
+      ['a-000000', 'a-000003'],
+      ['a-000001', 'a-000004'],
+      ['a-000002', 'a-000005'],
     ])
     const conflict = planWorkload('conflict', 3, 5, 'c')
-    expect(conflict.keys).toEqual(['c-0', 'c-1', 'c-2'])
+    expect(conflict.keys).toEqual(['c-000000', 'c-000001', 'c-000002'])
     expect(conflict.expected).toBeNull()
     expect(conflict.writes[0]!.map(([k]) => k)).toEqual(conflict.writes[1]!.map(([k]) => k))
     expect(conflict.writes[2]).toEqual([])
@@ -56,16 +56,16 @@ describe('equal-work convergence rules', () => {
     const plan = planWorkload('conflict', 3, 4, 'c')
     const a = new NodeView(plan.keys, null)
     const b = new NodeView(plan.keys, null)
-    a.set('c-0', 2, 1)
-    a.set('c-1', 5, 1)
-    b.set('c-0', 3, 1)
-    b.set('c-1', 5, 1)
+    a.set('c-000000', 2, 1)
+    a.set('c-000001', 5, 1)
+    b.set('c-000000', 3, 1)
+    b.set('c-000001', 5, 1)
     expect(clusterConverged(plan, [a.progress(), b.progress(), a.progress()], true)).toBe(false)
-    b.set('c-0', 2, 2)
+    b.set('c-000000', 2, 2)
     expect(clusterConverged(plan, [a.progress(), b.progress(), a.progress()], true)).toBe(true)
     expect(finalValueProblem(plan, [[2, 5], [2, 5], [2, 5]])).toBeNull()
-    expect(finalValueProblem(plan, [[2, 5], [3, 5], [2, 5]])).toMatch(/disagree on c-0/)
-    expect(finalValueProblem(plan, [[2, 7], [2, 7], [2, 7]])).toMatch(/c-1 = 7; written: 4 or 5/)
+    expect(finalValueProblem(plan, [[2, 5], [3, 5], [2, 5]])).toMatch(/disagree on c-000000/)
+    expect(finalValueProblem(plan, [[2, 7], [2, 7], [2, 7]])).toMatch(/c-000001 = 7; written: 4 or 5/)
   })
 
   it('times each key from its last write to the last node holding it, and the run from the first write', () => {
@@ -73,7 +73,7 @@ describe('equal-work convergence rules', () => {
     const times = keyTimes(plan, [[100], [104]], [[130], [120]])
     expect(times.perKeyMs).toEqual([26]) // held everywhere at 130, last write issued at 104
     expect(times.convergeMs).toBe(30) // first write at 100
-    expect(() => keyTimes(plan, [[100], [104]], [[null], [120]])).toThrow(/node 0 never held c-0/)
+    expect(() => keyTimes(plan, [[100], [104]], [[null], [120]])).toThrow(/node 0 never held c-000000/)
   })
 
   it('gives nearest-rank quantiles', () => {
@@ -110,7 +110,7 @@ describe('equal-work verdicts', () => {
   })
 
   it('summarizes trials into rows, and a row with a FAILED run is FAILED for the verdict', () => {
-    const ok = (convergeMs: number) => ({ ok: true as const, workload: 'burst' as const, writes: 10, convergeMs, perKeyMs: [1, 2], writeMs: 5, bytesSent: [100, 50], peakRssBytes: [10, 20] })
+    const ok = (convergeMs: number) => ({ ok: true as const, workload: 'burst' as const, writes: 10, convergeMs, perKeyMs: [1, 2], writeMs: 5, bytesSent: [100, 50], cpuMs: [30, 10], peakRssBytes: [10, 20] })
     const trials: EqualWorkTrial[] = [
       { system: 'gun', nodes: 2, repeat: 0, workloads: [ok(40)] },
       { system: 'gun', nodes: 2, repeat: 1, workloads: [ok(60)] },
@@ -119,7 +119,7 @@ describe('equal-work verdicts', () => {
     ]
     const rows = summarizeTrials(trials, ['burst'])
     const gun = rows.find((r) => r.system === 'gun')!
-    expect(gun).toMatchObject({ runs: 2, failed: 0, convergeMs: [40, 60], bytesPerWrite: 15, peakRssNodeBytes: 20, peakRssClusterBytes: 30 })
+    expect(gun).toMatchObject({ runs: 2, failed: 0, convergeMs: [40, 60], bytesPerWrite: 15, cpuMsPerWrite: 4, peakRssNodeBytes: 20, peakRssClusterBytes: 30 })
     expect(gun.perKeyMs).toMatchObject({ count: 4, p50: 1, max: 2 })
     const rumordb = rows.find((r) => r.system === 'rumordb')!
     expect(rumordb).toMatchObject({ runs: 2, failed: 1, failure: 'start: boom' })

@@ -27,12 +27,21 @@ export interface EqualWorkOptions {
   readonly pollMs: number
   readonly startTimeoutMs: number
   readonly convergeTimeoutMs: number
+  /** Writes each writer keeps in flight (default 1: each awaited before the next is issued). */
+  readonly inFlight?: number
   /** Per-system settings for every node, e.g. { rumordb: { w: '1' } }. */
   readonly settings?: Readonly<Record<string, Readonly<Record<string, string>>>>
   /** Extra `node` flags for node `index` of a system's cluster of `nodes` (profiles). */
   readonly nodeArgs?: (system: string, nodes: number, index: number, repeat: number) => readonly string[]
+  /** Where to write a CPU profile of one node during one workload of one trial, if any. */
+  readonly profileOf?: (system: string, nodes: number, repeat: number) => { node: number; workload: EqualWorkload; path: string } | undefined
   readonly baseDir?: string
   readonly onTrial?: (done: number, total: number, trial: EqualWorkTrial) => void
+}
+
+function profileSpec(options: EqualWorkOptions, system: string, nodes: number, repeat: number): { profile?: { node: number; workload: EqualWorkload; path: string } } {
+  const profile = options.profileOf?.(system, nodes, repeat)
+  return profile === undefined ? {} : { profile }
 }
 
 export async function runEqualWork(options: EqualWorkOptions): Promise<EqualWorkTrial[]> {
@@ -50,9 +59,11 @@ export async function runEqualWork(options: EqualWorkOptions): Promise<EqualWork
           pollMs: options.pollMs,
           startTimeoutMs: options.startTimeoutMs,
           convergeTimeoutMs: options.convergeTimeoutMs,
+          inFlight: options.inFlight ?? 1,
           settings: options.settings?.[system] ?? {},
           ...(options.nodeArgs === undefined ? {} : { nodeArgs: (i: number) => options.nodeArgs!(system, nodes, i, repeat) }),
           ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
+          ...profileSpec(options, system, nodes, repeat),
         })
         trials.push(trial)
         options.onTrial?.(trials.length, total, trial)

@@ -5,7 +5,8 @@
 // local read, the bytes its sockets wrote and its peak RSS. It exits when the harness
 // goes away, so no node outlives a run.
 import '../../../node/polyfill/index.js'
-import { mkdirSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { Session, type Profiler } from 'node:inspector'
 import { SocketMeter } from '../harness/socket-meter.js'
 import { loadNodeSystem } from './drivers/index.js'
 import type { ChangeListener, NodeDriver } from './node-driver.js'
@@ -18,8 +19,9 @@ meter.start()
 let driver: NodeDriver | undefined
 /** Peers this node must see before it is ready (its system's readyWhen). */
 let readyPeers = 0
-let watch: { seq: number; prefix: string; view: NodeView; pollMs: number; bytesAtStart: number } | undefined
+let watch: { seq: number; prefix: string; view: NodeView; pollMs: number; bytesAtStart: number; cpuAtStart: NodeJS.CpuUsage } | undefined
 let progressTimer: NodeJS.Timeout | undefined
+let profiler: Session | undefined
 /** A driver said "something changed" without saying what: a local read is due. */
 let readDue = false
 let reading = false
@@ -94,7 +96,7 @@ async function handle(message: ParentMessage): Promise<ChildMessage> {
       progressTimer = undefined
       readDue = false
       const view = new NodeView(message.keys, message.expected)
-      watch = { seq: message.seq, prefix: message.prefix, view, pollMs: message.pollMs, bytesAtStart: meter.bytesWritten() }
+      watch = { seq: message.seq, prefix: message.prefix, view, pollMs: message.pollMs, bytesAtStart: meter.bytesWritten(), cpuAtStart: process.cpuUsage() }
       // What this node already holds of the keys (nothing, for fresh keys).
       const local = await node.readLocal(message.prefix)
       const at = epochNow()
@@ -103,11 +105,18 @@ async function handle(message: ParentMessage): Promise<ChildMessage> {
     }
     case 'write': {
       const node = need(driver)
-      const issuedAt: number[] = []
-      for (const [key, value] of message.writes) {
-        issuedAt.push(epochNow())
-        await node.write(key, value)
+      const { writes } = message
+      const issuedAt = new Array<number>(writes.length)
+      let next = 0
+      // Writes are issued in order; with inFlight > 1 the next is issued before the last was applied.
+      const worker = async (): Promise<void> => {
+        while (next < writes.length) {
+          const j = next++
+          issuedAt[j] = epochNow()
+          await node.write(writes[j]![0], writes[j]![1])
+        }
       }
+      await Promise.all(Array.from({ length: Math.max(1, Math.min(message.inFlight, writes.length)) }, worker))
       // A progress report after the last write, so the harness never judges on one sent before it.
       scheduleProgress()
       return { type: 'written', seq: message.seq, issuedAt, doneAt: epochNow() }
@@ -115,6 +124,7 @@ async function handle(message: ParentMessage): Promise<ChildMessage> {
     case 'collect': {
       const node = need(driver)
       const current = need(watch)
+      const cpu = process.cpuUsage(current.cpuAtStart)
       const local = await node.readLocal(current.prefix)
       return {
         type: 'collected',
@@ -122,8 +132,25 @@ async function handle(message: ParentMessage): Promise<ChildMessage> {
         changedAt: current.view.times(),
         values: current.view.keys.map((k) => local.get(k) ?? null),
         bytesSent: meter.bytesWritten() - current.bytesAtStart,
+        cpuMs: (cpu.user + cpu.system) / 1000,
         peakRssBytes: process.resourceUsage().maxRSS * 1024,
       }
+    }
+    case 'profile': {
+      if (message.action === 'start') {
+        profiler ??= new Session()
+        profiler.connect()
+        await post(profiler, 'Profiler.enable')
+        await post(profiler, 'Profiler.setSamplingInterval', { interval: 100 })
+        await post(profiler, 'Profiler.start')
+      } else {
+        const session = need(profiler)
+        const { profile } = await post<{ profile: Profiler.Profile }>(session, 'Profiler.stop')
+        session.disconnect()
+        profiler = undefined
+        if (message.path !== undefined) writeFileSync(message.path, JSON.stringify(profile))
+      }
+      return { type: 'profiled', seq: message.seq }
     }
     case 'stop': {
       if (progressTimer !== undefined) clearTimeout(progressTimer)
@@ -132,6 +159,10 @@ async function handle(message: ParentMessage): Promise<ChildMessage> {
       return { type: 'stopped', seq: message.seq }
     }
   }
+}
+
+function post<R>(session: Session, method: string, params: object = {}): Promise<R> {
+  return new Promise((resolve, reject) => session.post(method, params, (err, res) => (err === null ? resolve(res as R) : reject(err))))
 }
 
 function need<T>(value: T | undefined): T {

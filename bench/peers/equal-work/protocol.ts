@@ -10,9 +10,12 @@ export type ParentMessage =
   | { readonly type: 'await-ready'; readonly seq: number; readonly timeoutMs: number }
   /** Watch these keys (replacing any earlier watch) and push progress at most every pollMs; also marks the byte counter. */
   | { readonly type: 'watch'; readonly seq: number; readonly prefix: string; readonly keys: readonly string[]; readonly expected: readonly number[] | null; readonly pollMs: number }
-  | { readonly type: 'write'; readonly seq: number; readonly writes: readonly (readonly [string, number])[] }
+  /** Applies the writes in order, at most `inFlight` awaited at once (1: each awaited before the next is issued). */
+  | { readonly type: 'write'; readonly seq: number; readonly writes: readonly (readonly [string, number])[]; readonly inFlight: number }
   /** The watched keys' change times, a fresh local read of their values, bytes since the watch began, peak RSS. */
   | { readonly type: 'collect'; readonly seq: number }
+  /** Starts a CPU profile of this process (inspector, 100 µs samples), or stops it and writes it to `path`. */
+  | { readonly type: 'profile'; readonly seq: number; readonly action: 'start' | 'stop'; readonly path?: string }
   | { readonly type: 'stop'; readonly seq: number }
 
 export type ChildMessage =
@@ -31,8 +34,11 @@ export type ChildMessage =
       /** Each watched key's value in a fresh local read (null where the read has no value). */
       readonly values: readonly unknown[]
       readonly bytesSent: number
+      /** CPU time (user + system) this process used since the watch began (ms). */
+      readonly cpuMs: number
       readonly peakRssBytes: number
     }
+  | { readonly type: 'profiled'; readonly seq: number }
   | { readonly type: 'stopped'; readonly seq: number }
   | { readonly type: 'failed'; readonly seq: number; readonly message: string }
 

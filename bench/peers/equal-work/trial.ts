@@ -28,8 +28,12 @@ export interface EqualWorkTrialSpec {
   readonly baseDir?: string
   /** Per-system settings passed to every node (e.g. rumordb's w). */
   readonly settings?: Readonly<Record<string, string>>
-  /** Extra `node` flags for node i's process (e.g. --cpu-prof for a profile). */
+  /** Writes each writer keeps in flight (1: each awaited before the next is issued). */
+  readonly inFlight?: number
+  /** Extra `node` flags for node i's process. */
   readonly nodeArgs?: (index: number) => readonly string[]
+  /** A CPU profile of one node during one workload (from just before its first write until collected). */
+  readonly profile?: { readonly node: number; readonly workload: EqualWorkload; readonly path: string }
 }
 
 export type WorkloadOutcome =
@@ -45,6 +49,8 @@ export type WorkloadOutcome =
       readonly writeMs: number
       /** Bytes each node's TCP sockets wrote from just before the first write until converged. */
       readonly bytesSent: readonly number[]
+      /** CPU time each node process used from just before the first write until converged (ms). */
+      readonly cpuMs: readonly number[]
       /** Each node process's peak RSS so far. */
       readonly peakRssBytes: readonly number[]
     }
@@ -87,12 +93,13 @@ export async function runEqualWorkTrial(spec: EqualWorkTrialSpec): Promise<Equal
     }
     const startMs = performance.now() - t0
     const warm: WorkloadPlan = { workload: 'burst', keys: [WARMUP_KEY], expected: [1], allowed: [[1]], writes: procs.map((_, i) => (i === 0 ? [[WARMUP_KEY, 1]] : [])), writeCount: 1 }
-    const warmed = await runPlan(procs, warm, WARMUP_KEY, spec.pollMs, spec.startTimeoutMs)
+    const warmed = await runPlan(procs, warm, WARMUP_KEY, spec.pollMs, spec.startTimeoutMs, 1)
     if (!warmed.ok) return { ...head, startMs, failure: `warm-up: ${warmed.reason}`, workloads: [] }
     const workloads: WorkloadOutcome[] = []
     for (const workload of spec.workloads) {
       const prefix = `${workload}.${spec.repeat}`
-      workloads.push(await runPlan(procs, planWorkload(workload, spec.nodes, spec.writes, prefix), prefix, spec.pollMs, spec.convergeTimeoutMs))
+      const profile = spec.profile?.workload === workload ? spec.profile : undefined
+      workloads.push(await runPlan(procs, planWorkload(workload, spec.nodes, spec.writes, prefix), prefix, spec.pollMs, spec.convergeTimeoutMs, spec.inFlight ?? 1, profile))
     }
     return { ...head, startMs, workloads }
   } finally {
@@ -102,7 +109,15 @@ export async function runEqualWorkTrial(spec: EqualWorkTrialSpec): Promise<Equal
 }
 
 /** Watches the plan's keys on every node, sends every writer its writes at once, and waits until converged. */
-async function runPlan(procs: readonly NodeProcess[], plan: WorkloadPlan, prefix: string, pollMs: number, timeoutMs: number): Promise<WorkloadOutcome> {
+async function runPlan(
+  procs: readonly NodeProcess[],
+  plan: WorkloadPlan,
+  prefix: string,
+  pollMs: number,
+  timeoutMs: number,
+  inFlight: number,
+  profile?: { readonly node: number; readonly path: string },
+): Promise<WorkloadOutcome> {
   const base = { workload: plan.workload, writes: plan.writeCount }
   const latest: ({ watch: number; progress: ViewProgress; sentAt: number } | undefined)[] = procs.map(() => undefined)
   const watchSeq: (number | undefined)[] = procs.map(() => undefined)
@@ -129,6 +144,8 @@ async function runPlan(procs: readonly NodeProcess[], plan: WorkloadPlan, prefix
     watching.forEach((w, i) => {
       watchSeq[i] = w.seq
     })
+    const profiled = profile === undefined ? undefined : procs[profile.node]
+    if (profiled !== undefined) await profiled.request({ type: 'profile', action: 'start' }, 'profiled', timeoutMs)
     const t0 = performance.now()
     const deadline = t0 + timeoutMs
     const converged = new Promise<boolean>((resolve) => {
@@ -142,7 +159,7 @@ async function runPlan(procs: readonly NodeProcess[], plan: WorkloadPlan, prefix
     })
     const written = await Promise.all(
       writers.map(async (w) => {
-        const reply = await procs[w]!.request({ type: 'write', writes: plan.writes[w]! }, 'written', Math.max(1, deadline - performance.now()))
+        const reply = await procs[w]!.request({ type: 'write', writes: plan.writes[w]!, inFlight }, 'written', Math.max(1, deadline - performance.now()))
         writtenAt[w] = reply.doneAt
         wake()
         return { node: w, issuedAt: reply.issuedAt, doneAt: reply.doneAt }
@@ -151,6 +168,7 @@ async function runPlan(procs: readonly NodeProcess[], plan: WorkloadPlan, prefix
     wake()
     if (!(await converged)) return { ...base, ok: false, reason: `not converged ${timeoutMs} ms after the first write: ${laggingNodes(plan, current())}` }
     const collected = await Promise.all(procs.map((p) => p.request({ type: 'collect' }, 'collected', timeoutMs)))
+    if (profiled !== undefined) await profiled.request({ type: 'profile', action: 'stop', path: profile!.path }, 'profiled', timeoutMs)
     const problem = finalValueProblem(
       plan,
       collected.map((c) => c.values),
@@ -170,6 +188,7 @@ async function runPlan(procs: readonly NodeProcess[], plan: WorkloadPlan, prefix
       perKeyMs: times.perKeyMs,
       writeMs: Math.max(...written.map((w) => w.doneAt)) - firstIssue,
       bytesSent: collected.map((c) => c.bytesSent),
+      cpuMs: collected.map((c) => c.cpuMs),
       peakRssBytes: collected.map((c) => c.peakRssBytes),
     }
   } catch (err) {

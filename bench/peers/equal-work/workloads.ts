@@ -31,12 +31,20 @@ export interface WorkloadPlan {
   readonly writeCount: number
 }
 
+/**
+ * Key i of a plan: `<prefix>-<i>` with i zero-padded, so no key is a prefix of another (a
+ * node may read one key as a prefix scan).
+ */
+export function keyOf(prefix: string, i: number): string {
+  return `${prefix}-${String(i).padStart(6, '0')}`
+}
+
 /** The conflict workload's two writers. */
 export const CONFLICT_WRITERS = [0, 1] as const
 
 /**
  * The plan of `workload` with `writes` writes in all on a cluster of `nodes`, on keys
- * `<prefix>-<i>`. burst and all-writers write each key once (key i ← i + 1); conflict writes
+ * `<prefix>-<i>` (keyOf). burst and all-writers write each key once (key i ← i + 1); conflict writes
  * ⌈writes/2⌉ keys twice, once on each writer (writer w gives key i the value 2(i + 1) + w).
  */
 export function planWorkload(workload: EqualWorkload, nodes: number, writes: number, prefix: string): WorkloadPlan {
@@ -45,12 +53,12 @@ export function planWorkload(workload: EqualWorkload, nodes: number, writes: num
   const perNode: KeyWrite[][] = Array.from({ length: nodes }, () => [])
   if (workload === 'conflict') {
     const count = Math.ceil(writes / 2)
-    const keys = Array.from({ length: count }, (_, i) => `${prefix}-${i}`)
+    const keys = Array.from({ length: count }, (_, i) => keyOf(prefix, i))
     for (const w of CONFLICT_WRITERS) for (const [i, key] of keys.entries()) perNode[w]!.push([key, 2 * (i + 1) + w])
     const allowed = keys.map((_, i) => CONFLICT_WRITERS.map((w) => 2 * (i + 1) + w))
     return { workload, keys, expected: null, allowed, writes: perNode, writeCount: 2 * count }
   }
-  const keys = Array.from({ length: writes }, (_, i) => `${prefix}-${i}`)
+  const keys = Array.from({ length: writes }, (_, i) => keyOf(prefix, i))
   for (const [i, key] of keys.entries()) perNode[workload === 'burst' ? 0 : i % nodes]!.push([key, i + 1])
   const expected = keys.map((_, i) => i + 1)
   return { workload, keys, expected, allowed: expected.map((v) => [v]), writes: perNode, writeCount: writes }

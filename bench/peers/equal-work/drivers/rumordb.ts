@@ -7,8 +7,13 @@
 // integer, as the peers put key → integer. w defaults to 1: the call returns once one
 // replica committed it, as the peers' writes return once applied locally (rumordb sends an
 // unkeyed write to the key's first preferred replica, which is node 0 for about 1/n of the
-// keys). Reads: the node's own store (`db.scan`, no network), and `db.subscribe` for the
-// changes this node commits, its own writes and merged deltas alike.
+// keys). Reads: the node's own store (`db.scan`, no network). `db.subscribe` says which keys
+// changed; a change merged from a peer (origin 'remote') carries the committed local state,
+// but one from a write here (origin 'local') need not: after a write that another replica
+// applied, the event carries that replica's state, which this node may not hold yet, or
+// which can be older than what it merged meanwhile (the conflict workload never converged
+// when the harness trusted those values). Keys changed by a local write are therefore read
+// back from the store.
 import { join } from 'node:path'
 import { openDatabase, type NetworkedDatabase } from '../../../../node/open-database.js'
 import type { ChangeListener, NodeDriver, NodeStartContext, NodeSystem } from '../node-driver.js'
@@ -31,7 +36,38 @@ class RumordbNode implements NodeDriver {
   }
 
   onChange(listener: ChangeListener): void {
-    this.db.subscribe('', (change) => listener([[change.key, change.value]]))
+    const pending = new Set<string>()
+    let flushing = false
+    // One reader at a time, so a later read of a key is never reported before an earlier one.
+    const flush = async (): Promise<void> => {
+      flushing = true
+      try {
+        while (pending.size > 0) {
+          const keys = [...pending]
+          pending.clear()
+          const changes: [string, unknown][] = []
+          for (const key of keys) changes.push([key, await this.readKey(key)])
+          listener(changes)
+        }
+      } finally {
+        flushing = false
+      }
+    }
+    this.db.subscribe('', (change) => {
+      if (change.origin === 'remote') {
+        // Unless a read of the key is queued: it must not be overtaken by an older value.
+        if (!pending.has(change.key)) listener([[change.key, change.value]])
+        return
+      }
+      pending.add(change.key)
+      if (!flushing) void flush()
+    })
+  }
+
+  /** One key's value in this node's store (the workloads' keys are never a prefix of another). */
+  private async readKey(key: string): Promise<unknown> {
+    for await (const entry of this.db.scan({ prefix: key })) if (entry.key === key) return entry.value
+    return undefined
   }
 
   async readLocal(prefix: string): Promise<Map<string, unknown>> {
