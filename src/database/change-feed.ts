@@ -77,7 +77,8 @@ export class ChangeFeed implements AsyncIterableIterator<FeedEvent> {
   ) {
     this.tag = cursorTag(source.actor)
     this.last = since === undefined ? undefined : this.decodeCursor(since)
-    this.checkNotPurged()
+    const through = this.purgedAfterCursor()
+    if (through !== undefined) throw new CursorTooOldError(through)
     // From the start: what commits while the store is read waits here.
     this.off = source.onCommitted((change) => {
       if (this.done || !change.key.startsWith(prefix)) return
@@ -106,7 +107,11 @@ export class ChangeFeed implements AsyncIterableIterator<FeedEvent> {
       }
       if (this.catchingUp) {
         // A purge since the last read may have taken deletes after the cursor with it.
-        this.checkNotPurged()
+        const through = this.purgedAfterCursor()
+        if (through !== undefined) {
+          await this.return()
+          throw new CursorTooOldError(through)
+        }
         this.page = this.source.store.scanChanges({ after: this.last, prefix: this.prefix, limit: PAGE })
         if (this.page.length === 0) this.catchingUp = false
         continue
@@ -140,14 +145,11 @@ export class ChangeFeed implements AsyncIterableIterator<FeedEvent> {
     return this.source.event(key, gone ? { deleted: true, ...expiry } : state, cursor, origin)
   }
 
-  /** Throws CursorTooOldError when a tombstone purged here changed at or after the feed's cursor: its delete would be missed. */
-  private checkNotPurged(): void {
-    if (this.last === undefined) return
+  /** How far this node purged, when a tombstone purged here may have changed after the feed's cursor (its delete would be missed). */
+  private purgedAfterCursor(): number | undefined {
+    if (this.last === undefined) return undefined
     const through = this.source.purgedThrough()
-    if (through > 0 && decodeTimestamp(this.last).wallMs <= through) {
-      void this.return()
-      throw new CursorTooOldError(through)
-    }
+    return through > 0 && decodeTimestamp(this.last).wallMs <= through ? through : undefined
   }
 
   private decodeCursor(cursor: string): Uint8Array {

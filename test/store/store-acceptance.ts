@@ -338,6 +338,61 @@ export function runStoreTests(
         expect(store.getIdempotency('r2', 0)).toEqual(bytes(2))
       }))
 
+    it('marks keys that show nothing, lists them by age, and purges those still unchanged', () =>
+      withStore(async ({ store, reopen }) => {
+        const tomb = (key: string, state: string, deletedAt: number): KeyWrite => ({ ...kw(key, text(state)), deletedAt })
+        await store.write({ keys: [kw('live', text('live')), tomb('old', 't1', 100), tomb('mid', 't2', 200), tomb('new', 't3', 300), tomb('same', 't4', 200)] })
+        expect(store.countKeys()).toBe(5)
+        expect(store.countShownKeys()).toBe(1)
+        expect(store.getDigestEntry('live')).toEqual({ key: 'live', digest: sha256Prefix(text('live')) })
+        expect(store.getDigestEntry('old')).toEqual({ key: 'old', digest: sha256Prefix(text('t1')), deleted: true })
+        expect(store.getDigestEntry('missing')).toBeUndefined()
+        expect(store.scanDigests({}).map((d) => [d.key, d.deleted === true])).toEqual([
+          ['live', false],
+          ['mid', true],
+          ['new', true],
+          ['old', true],
+          ['same', true],
+        ])
+        expect(keysOf(store.scanDeleted(200, 10))).toEqual(['old', 'mid', 'same'])
+        expect(keysOf(store.scanDeleted(200, 2))).toEqual(['old', 'mid'])
+        const [, mid] = store.scanDeleted(200, 10)
+        expect(mid).toEqual({ key: 'mid', digest: sha256Prefix(text('t2')), deletedAt: 200 })
+        expect(keysOf(store.scanDeleted(200, 10, mid))).toEqual(['same'])
+        // Written again in the same turn as the purge (it shows something now): kept.
+        void store.write({ keys: [kw('mid', text('alive again'))] })
+        const purged = await store.purge(
+          [
+            { key: 'old', digest: sha256Prefix(text('t1')) },
+            { key: 'mid', digest: sha256Prefix(text('t2')) },
+            { key: 'same', digest: sha256Prefix(text('another state')) },
+            { key: 'live', digest: sha256Prefix(text('live')) },
+            { key: 'missing', digest: sha256Prefix(text('x')) },
+          ],
+          [{ name: 'purged-through', value: bytes(2, 0, 0) }],
+        )
+        expect(purged).toBe(1)
+        expect(store.getKey('old')).toBeUndefined()
+        expect(store.getKey('mid')?.state).toEqual(text('alive again'))
+        expect(store.getKey('same')).toBeDefined()
+        expect(store.getKey('live')).toBeDefined()
+        expect(store.getMeta('purged-through')).toEqual(bytes(2, 0, 0))
+        expect(store.countKeys()).toBe(4)
+        expect(store.countShownKeys()).toBe(2)
+        expect(keysOf(store.scanDeleted(1000, 10))).toEqual(['same', 'new'])
+        expect(keysOf(store.scanChanges({ limit: 10 }))).not.toContain('old')
+        await expect(store.purge([{ key: 'k', digest: bytes(1) }])).rejects.toBeInstanceOf(InvalidStoreArgumentError)
+        if (reopen !== undefined) {
+          await store.close()
+          const again = await reopen()
+          expect(again.countKeys()).toBe(4)
+          expect(again.countShownKeys()).toBe(2)
+          expect(again.getKey('old')).toBeUndefined()
+          expect(keysOf(again.scanDeleted(1000, 10))).toEqual(['same', 'new'])
+          await again.close()
+        }
+      }))
+
     it('adds, lists and removes hints', () =>
       withStore(async ({ store }) => {
         const hint = (target: string, key: string, createdAt: number) => ({
