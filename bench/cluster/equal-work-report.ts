@@ -77,7 +77,7 @@ export function equalWorkTable(rows: readonly EqualWorkRow[], nodes: number): { 
       r.perKeyMs === null ? '-' : ms(r.perKeyMs.p99),
       r.perKeyMs === null ? '-' : ms(r.perKeyMs.max),
       r.bytesPerWrite === null ? '-' : `${formatNumber(r.bytesPerWrite)} B`,
-      r.cpuMsPerWrite === null || r.cpuMsPerWrite === undefined ? '-' : `${formatNumber(r.cpuMsPerWrite, 2)} ms`,
+      r.cpuMsPerWrite === null || r.cpuMsPerWrite === undefined ? '-' : `${formatNumber(r.cpuMsPerWrite, 2)} ms${r.cpuSystemShare === null || r.cpuSystemShare === undefined ? '' : ` (${Math.round(100 * r.cpuSystemShare)}% sys)`}`,
       r.peakRssNodeBytes === null || r.peakRssClusterBytes === null ? '-' : `${mib(r.peakRssNodeBytes)} / ${mib(r.peakRssClusterBytes)} MiB`,
       r.writeMs === null ? '-' : ms(r.writeMs),
     ]),

@@ -110,7 +110,7 @@ describe('equal-work verdicts', () => {
   })
 
   it('summarizes trials into rows, and a row with a FAILED run is FAILED for the verdict', () => {
-    const ok = (convergeMs: number) => ({ ok: true as const, workload: 'burst' as const, writes: 10, convergeMs, perKeyMs: [1, 2], writeMs: 5, bytesSent: [100, 50], cpuMs: [30, 10], peakRssBytes: [10, 20] })
+    const ok = (convergeMs: number) => ({ ok: true as const, workload: 'burst' as const, writes: 10, convergeMs, perKeyMs: [1, 2], writeMs: 5, bytesSent: [100, 50], cpuMs: [30, 10], cpuSystemMs: [10, 0], peakRssBytes: [10, 20] })
     const trials: EqualWorkTrial[] = [
       { system: 'gun', nodes: 2, repeat: 0, workloads: [ok(40)] },
       { system: 'gun', nodes: 2, repeat: 1, workloads: [ok(60)] },
@@ -119,7 +119,7 @@ describe('equal-work verdicts', () => {
     ]
     const rows = summarizeTrials(trials, ['burst'])
     const gun = rows.find((r) => r.system === 'gun')!
-    expect(gun).toMatchObject({ runs: 2, failed: 0, convergeMs: [40, 60], bytesPerWrite: 15, cpuMsPerWrite: 4, peakRssNodeBytes: 20, peakRssClusterBytes: 30 })
+    expect(gun).toMatchObject({ runs: 2, failed: 0, convergeMs: [40, 60], bytesPerWrite: 15, cpuMsPerWrite: 4, cpuSystemShare: 0.25, peakRssNodeBytes: 20, peakRssClusterBytes: 30 })
     expect(gun.perKeyMs).toMatchObject({ count: 4, p50: 1, max: 2 })
     const rumordb = rows.find((r) => r.system === 'rumordb')!
     expect(rumordb).toMatchObject({ runs: 2, failed: 1, failure: 'start: boom' })

@@ -133,6 +133,7 @@ async function handle(message: ParentMessage): Promise<ChildMessage> {
         values: current.view.keys.map((k) => local.get(k) ?? null),
         bytesSent: meter.bytesWritten() - current.bytesAtStart,
         cpuMs: (cpu.user + cpu.system) / 1000,
+        cpuSystemMs: cpu.system / 1000,
         peakRssBytes: process.resourceUsage().maxRSS * 1024,
       }
     }

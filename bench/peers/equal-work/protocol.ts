@@ -36,6 +36,8 @@ export type ChildMessage =
       readonly bytesSent: number
       /** CPU time (user + system) this process used since the watch began (ms). */
       readonly cpuMs: number
+      /** Of cpuMs, the time in the kernel (system calls: sockets, disk). */
+      readonly cpuSystemMs: number
       readonly peakRssBytes: number
     }
   | { readonly type: 'profiled'; readonly seq: number }

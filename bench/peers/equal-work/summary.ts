@@ -23,6 +23,8 @@ export interface EqualWorkRow {
   readonly bytesPerWrite: number | null
   /** Median over runs of the CPU time all nodes used ÷ writes (ms): what one write costs the cluster. */
   readonly cpuMsPerWrite: number | null
+  /** Of that CPU time, the kernel's share (median over runs, 0..1). */
+  readonly cpuSystemShare: number | null
   /** Median over runs of the time the writers took to apply their writes (ms). */
   readonly writeMs: number | null
   /** Largest peak RSS of one node process, and of all of a cluster's processes together, over the runs. */
@@ -64,6 +66,7 @@ function summarizeRow(system: string, nodes: number, workload: EqualWorkload, tr
     perKeyMs: ok.length === 0 ? null : quantiles(ok.flatMap((o) => o.perKeyMs)),
     bytesPerWrite: ok.length === 0 ? null : medianOf(ok.map((o) => sum(o.bytesSent) / o.writes)),
     cpuMsPerWrite: ok.length === 0 ? null : medianOf(ok.map((o) => sum(o.cpuMs) / o.writes)),
+    cpuSystemShare: ok.length === 0 ? null : medianOf(ok.map((o) => sum(o.cpuSystemMs) / Math.max(1e-9, sum(o.cpuMs)))),
     writeMs: ok.length === 0 ? null : medianOf(ok.map((o) => o.writeMs)),
     peakRssNodeBytes: ok.length === 0 ? null : Math.max(...ok.flatMap((o) => o.peakRssBytes)),
     peakRssClusterBytes: ok.length === 0 ? null : Math.max(...ok.map((o) => sum(o.peakRssBytes))),

@@ -51,6 +51,8 @@ export type WorkloadOutcome =
       readonly bytesSent: readonly number[]
       /** CPU time each node process used from just before the first write until converged (ms). */
       readonly cpuMs: readonly number[]
+      /** Of cpuMs, the kernel's share per node (ms). */
+      readonly cpuSystemMs: readonly number[]
       /** Each node process's peak RSS so far. */
       readonly peakRssBytes: readonly number[]
     }
@@ -189,6 +191,7 @@ async function runPlan(
       writeMs: Math.max(...written.map((w) => w.doneAt)) - firstIssue,
       bytesSent: collected.map((c) => c.bytesSent),
       cpuMs: collected.map((c) => c.cpuMs),
+      cpuSystemMs: collected.map((c) => c.cpuSystemMs),
       peakRssBytes: collected.map((c) => c.peakRssBytes),
     }
   } catch (err) {
