@@ -13,7 +13,7 @@
 // report and an SVG plot; with --profile, a CPU profile of rumordb's node 0 during the burst
 // at the largest size. Needs the peers installed: bash bench/peers/install.sh.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import type { Profiler } from 'node:inspector'
 import { positiveInt } from './lib/args.js'
@@ -22,6 +22,7 @@ import { machineInfo } from './lib/machine.js'
 import { topSelfTime } from './lib/profile.js'
 import { DEFAULT_RESULTS_DIR, writeReport } from './lib/report.js'
 import { runPartialReplication } from './cluster/equal-work-partial.js'
+import { profileBreakdown } from './cluster/equal-work-profile.js'
 import {
   commandOf,
   equalWorkPlot,
@@ -50,7 +51,8 @@ export const USAGE = `usage: npm run bench -- cluster --equal-work [--quick] [--
   Every node of every system in its own process; rumordb with n = cluster size. OrbitDB only when
   named in --systems (slow: allow --timeout-s). --quick: one repeat. --in-flight: writes each writer
   keeps in flight (default 1, each awaited before the next, as the peer benchmark does). Install the peers first:
-  bash bench/peers/install.sh`
+  bash bench/peers/install.sh
+       npm run bench -- cluster --equal-work --render <date>-equal-work.json   (redraws the report and plot)`
 
 const PARTIAL = { n: 3, r: 2, w: 2 } as const
 
@@ -112,7 +114,9 @@ export async function runEqualWorkBenchmark(o: EqualWorkCliOptions): Promise<{ r
   const machine = machineInfo()
   mkdirSync(o.outDir, { recursive: true })
   const largest = Math.max(...o.nodes)
-  const profilePath = join(o.outDir, `${day}-equal-work-rumordb-node0-burst.cpuprofile`)
+  // Profiles go to <out>/tmp/ (bench/results/tmp/ is not committed): open them in Chrome DevTools or VS Code.
+  mkdirSync(join(o.outDir, 'tmp'), { recursive: true })
+  const profilePath = join(o.outDir, 'tmp', `${day}-equal-work-rumordb-node0-burst.cpuprofile`)
   const trials = await runEqualWork({
     systems: o.systems,
     nodes: o.nodes,
@@ -166,7 +170,7 @@ export async function runEqualWorkBenchmark(o: EqualWorkCliOptions): Promise<{ r
 function summarizeProfile(file: string, what: string): ProfileSummary | null {
   try {
     const profile = JSON.parse(readFileSync(file, 'utf8')) as Profiler.Profile
-    return { file, what, top: topSelfTime([profile], 15) }
+    return { file, what, top: topSelfTime([profile], 15), breakdown: profileBreakdown(profile) }
   } catch {
     return null
   }
@@ -182,9 +186,36 @@ function rumordbVersion(): string {
   return (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 }
 
+/**
+ * Redraws the Markdown report and the plot of an earlier run from its JSON, next to it;
+ * the profile's breakdown is recomputed when its .cpuprofile is still there.
+ */
+export function renderEqualWorkReport(file: string): EqualWorkReport {
+  const report = JSON.parse(readFileSync(file, 'utf8')) as EqualWorkReport
+  if (report.benchmark !== 'equal-work' || !Array.isArray(report.results?.rows)) throw new Error(`${file} is not an equal-work result`)
+  const dir = dirname(file)
+  const day = report.date.slice(0, 10)
+  const old = report.results.profile
+  const profile = old === null ? null : (summarizeProfile(old.file, old.what) ?? old)
+  const plots = report.options.plots ? [join(dir, `${day}-equal-work.svg`)] : []
+  const rendered: EqualWorkReport = { ...report, results: { ...report.results, profile, plots, markdown: join(dir, `${day}-equal-work.md`) } }
+  for (const plot of plots) writeFileSync(plot, `${equalWorkPlot(rendered)}\n`)
+  writeFileSync(join(dir, `${day}-equal-work.md`), formatEqualWorkMarkdown(rendered))
+  return rendered
+}
+
 export async function main(args: string[]): Promise<void> {
   if (args.includes('--help') || args.includes('-h')) {
     console.log(USAGE)
+    return
+  }
+  const renderAt = args.indexOf('--render')
+  if (renderAt >= 0) {
+    const file = args[renderAt + 1]
+    if (file === undefined || file.startsWith('--')) throw new RangeError(`--render takes the <date>-equal-work.json to redraw\n${USAGE}`)
+    const report = renderEqualWorkReport(file)
+    console.log(formatEqualWorkReport(report))
+    console.log(`\nrendered from: ${file}\nreport:  ${report.results.markdown ?? ''}`)
     return
   }
   try {

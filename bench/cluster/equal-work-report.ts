@@ -9,6 +9,7 @@ import { formatMarkdownTable, formatNumber, formatTable } from '../lib/table.js'
 import type { BenchReport } from '../lib/report.js'
 import { PARTIAL_WORKLOADS, partialLabel, type PartialResult } from './equal-work-partial.js'
 import type { EqualWorkload } from '../peers/equal-work/workloads.js'
+import type { ProfileBreakdown } from './equal-work-profile.js'
 
 export interface EqualWorkCliOptions {
   readonly systems: readonly string[]
@@ -35,6 +36,8 @@ export interface ProfileSummary {
   readonly file: string
   readonly what: string
   readonly top: readonly { readonly name: string; readonly selfMs: number; readonly share: number }[]
+  /** Self time by category (equal-work-profile.ts); absent in results written before it was recorded. */
+  readonly breakdown?: ProfileBreakdown
 }
 
 export interface EqualWorkResults {
@@ -125,8 +128,14 @@ export function formatEqualWorkReport(report: EqualWorkReport): string {
   }
   if (results.trialFailures.length > 0) lines.push('', 'FAILED:', ...results.trialFailures.map((f) => `  ${f}`))
   if (results.profile !== null) {
-    lines.push('', `profile: ${results.profile.what} (${results.profile.file}); self time:`)
-    for (const e of results.profile.top) lines.push(`  ${(100 * e.share).toFixed(1).padStart(5)}%  ${formatNumber(e.selfMs)} ms  ${e.name}`)
+    const b = results.profile.breakdown
+    lines.push('', `profile: ${results.profile.what} (${results.profile.file})`)
+    if (b !== undefined) {
+      lines.push(`  ${breakdownHead(b)}; self time by category:`)
+      for (const c of b.categories.slice(0, 14)) lines.push(`  ${(100 * c.share).toFixed(1).padStart(5)}%  ${formatNumber(c.ms).padStart(6)} ms  ${c.category}`)
+    }
+    lines.push('  top functions by self time:')
+    for (const e of results.profile.top) lines.push(`  ${(100 * e.share).toFixed(1).padStart(5)}%  ${formatNumber(e.selfMs).padStart(6)} ms  ${e.name}`)
   }
   lines.push('', ...notes(o))
   return lines.join('\n')
@@ -169,7 +178,14 @@ export function formatEqualWorkMarkdown(report: EqualWorkReport): string {
   }
   if (results.trialFailures.length > 0) lines.push('## FAILED', '', ...results.trialFailures.map((f) => `- ${f}`), '')
   if (results.profile !== null) {
-    lines.push('## Profile', '', `${results.profile.what}: \`${results.profile.file}\`.`, '', '| self | ms | function |', '| ---: | ---: | --- |')
+    const b = results.profile.breakdown
+    lines.push('## Profile', '', `${results.profile.what}: \`${results.profile.file}\`.`, '')
+    if (b !== undefined) {
+      lines.push(`${breakdownHead(b)}. Self time by category (shares of the sampled busy time):`, '', '| share | ms | category |', '| ---: | ---: | --- |')
+      for (const c of b.categories.slice(0, 14)) lines.push(`| ${(100 * c.share).toFixed(1)}% | ${formatNumber(c.ms)} | ${c.category} |`)
+      lines.push('')
+    }
+    lines.push('Top functions by self time (of the whole window):', '', '| self | ms | function |', '| ---: | ---: | --- |')
     for (const e of results.profile.top) lines.push(`| ${(100 * e.share).toFixed(1)}% | ${formatNumber(e.selfMs)} | \`${e.name}\` |`)
     lines.push('')
   }
@@ -216,6 +232,10 @@ export function commandOf(o: EqualWorkCliOptions): string {
   if (o.inFlight !== 1) parts.push(`--in-flight ${o.inFlight}`)
   if (o.profile) parts.push('--profile')
   return parts.join(' ')
+}
+
+function breakdownHead(b: ProfileBreakdown): string {
+  return `window ${ms(b.windowMs)}: busy ${ms(b.busyMs)}, idle ${ms(b.idleMs)}, not scheduled ${ms(b.gapMs)} (gaps of over 1 ms between 100 µs samples)`
 }
 
 function ms(v: number): string {

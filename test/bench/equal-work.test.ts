@@ -126,3 +126,15 @@ describe('equal-work verdicts', () => {
     expect(cellsOf(rows).find((c) => c.system === 'rumordb')!.convergeMs).toBeNull()
   })
 })
+
+describe('equal-work profile breakdown', () => {
+  it('books a frame to rumordb only outside node_modules, and native frames to their nearest caller', async () => {
+    const { categoryOf } = await import('../../bench/cluster/equal-work-profile.js')
+    const frame = (url: string, functionName = 'f') => ({ url, functionName })
+    expect(categoryOf([frame('file:///r/src/store/sqlite-tables.ts')])).toMatch(/SQLite/)
+    expect(categoryOf([frame('file:///r/node_modules/@chainsafe/libp2p-noise/dist/src/streaming.js')])).toMatch(/libp2p transport/)
+    expect(categoryOf([frame('', 'writeBuffer'), frame('node:internal/stream_base_commons')])).toMatch(/sockets/)
+    expect(categoryOf([frame('file:///r/src/database/database.ts', 'scan'), frame('file:///r/bench/peers/equal-work/drivers/rumordb.ts', 'readKey')])).toBe('harness: local reads')
+    expect(categoryOf([frame('', '(root)')])).toBeNull()
+  })
+})
