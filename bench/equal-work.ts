@@ -38,6 +38,7 @@ import {
   EQUAL_WORK_SYSTEMS,
   EQUAL_WORKLOADS,
   isEqualWorkload,
+  isNodeSystemName,
   judgeEqualWork,
   runEqualWork,
   summarizeTrials,
@@ -80,9 +81,7 @@ export function parseEqualWorkOptions(args: string[]): EqualWorkCliOptions {
   })
   const quick = values.quick === true
   const systems = values.systems === undefined ? [...DEFAULT_EQUAL_WORK_SYSTEMS] : values.systems.split(',').map((s) => s.trim())
-  for (const s of systems) {
-    if (!(EQUAL_WORK_SYSTEMS as readonly string[]).includes(s)) throw new RangeError(`--systems: unknown system ${s}; known: ${EQUAL_WORK_SYSTEMS.join(', ')}`)
-  }
+  for (const s of systems) if (!isNodeSystemName(s)) throw new RangeError(`--systems: unknown system ${s}; known: ${EQUAL_WORK_SYSTEMS.join(', ')}`)
   const workloads = values.workloads === undefined ? [...EQUAL_WORKLOADS] : values.workloads.split(',').map((w) => w.trim())
   for (const w of workloads) if (!isEqualWorkload(w)) throw new RangeError(`--workloads: unknown workload ${w}; known: ${EQUAL_WORKLOADS.join(', ')}`)
   const nodes = values.nodes === undefined ? [3, 5] : values.nodes.split(',').map((n) => positiveInt('--nodes', n.trim(), 0))

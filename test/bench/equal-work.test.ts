@@ -138,3 +138,15 @@ describe('equal-work profile breakdown', () => {
     expect(categoryOf([frame('', '(root)')])).toBeNull()
   })
 })
+
+describe('equal-work options', () => {
+  it('defaults to rumordb, GUN and Automerge on 3 and 5 nodes, and refuses unknown systems and workloads', async () => {
+    const { parseEqualWorkOptions } = await import('../../bench/equal-work.js')
+    const o = parseEqualWorkOptions(['--equal-work', '--quick'])
+    expect(o).toMatchObject({ systems: ['rumordb', 'gun', 'automerge'], nodes: [3, 5], writes: 1000, repeats: 1, inFlight: 1, rumordbW: 1, partial: true })
+    expect(parseEqualWorkOptions(['--systems', 'rumordb,orbitdb', '--workloads', 'conflict', '--in-flight', '16']).workloads).toEqual(['conflict'])
+    expect(() => parseEqualWorkOptions(['--systems', 'riak'])).toThrow(/unknown system riak/)
+    expect(() => parseEqualWorkOptions(['--workloads', 'partition'])).toThrow(/unknown workload partition/)
+    expect(() => parseEqualWorkOptions(['--nodes', '1'])).toThrow(/at least 2 nodes/)
+  })
+})

@@ -13,10 +13,7 @@ export { judgeEqualWork, EQUAL_WORK_GOALS, RUMORDB, type EqualWorkVerdict } from
 export { summarizeTrials, cellsOf, type EqualWorkRow } from './summary.js'
 export type { EqualWorkTrial, WorkloadOutcome } from './trial.js'
 
-/** Systems the comparison knows (drivers/index.ts loads them, in the node processes only). */
-export const EQUAL_WORK_SYSTEMS = ['rumordb', 'gun', 'automerge', 'orbitdb'] as const
-/** OrbitDB is left out unless asked for: 1,000 writes on 5 nodes did not converge within 120 s in the peer benchmark. */
-export const DEFAULT_EQUAL_WORK_SYSTEMS = ['rumordb', 'gun', 'automerge'] as const
+export { NODE_SYSTEM_NAMES as EQUAL_WORK_SYSTEMS, DEFAULT_NODE_SYSTEMS as DEFAULT_EQUAL_WORK_SYSTEMS, isNodeSystemName } from './systems.js'
 
 export interface EqualWorkOptions {
   readonly systems: readonly string[]

@@ -2,13 +2,7 @@
 // node process that runs it, so a system whose packages are missing fails only its rows,
 // and the harness never loads any system's packages itself.
 import type { NodeSystem } from '../node-driver.js'
-
-export const NODE_SYSTEM_NAMES = ['rumordb', 'gun', 'automerge', 'orbitdb'] as const
-export type NodeSystemName = (typeof NODE_SYSTEM_NAMES)[number]
-
-export function isNodeSystemName(name: string): name is NodeSystemName {
-  return (NODE_SYSTEM_NAMES as readonly string[]).includes(name)
-}
+import { isNodeSystemName, NODE_SYSTEM_NAMES } from '../systems.js'
 
 export async function loadNodeSystem(name: string): Promise<NodeSystem> {
   if (!isNodeSystemName(name)) throw new RangeError(`unknown system ${name}; known: ${NODE_SYSTEM_NAMES.join(', ')}`)
