@@ -111,6 +111,7 @@ export const USAGE = `usage: npm run bench -- cluster [--quick] [--nodes 3,5,10]
              [--out DIR] [--peers FILE] [--no-plots]
              [--with-peers [--peer-systems orbitdb,automerge,gun] [--peer-repeats N] [--peer-timeout-s S]]
        npm run bench -- cluster --render <date>-cluster.json [--out DIR]   (redraws the report and plots of a run)
+       npm run bench -- cluster --equal-work [--quick] …   (rumordb against the peers on equal work, each node its own process; --equal-work --help)
        (or: rumordb bench cluster …)
   burst sends its writes to node 0 one POST /v1/kv/:key each, --concurrency in flight; burst-batched
   sends the same writes as POST /v1/batch requests of --batch-size (1 … ${MAX_BATCH_SIZE}, default 100) writes,
