@@ -161,7 +161,7 @@ async function runPlan(
     })
     const written = await Promise.all(
       writers.map(async (w) => {
-        const reply = await procs[w]!.request({ type: 'write', writes: plan.writes[w]!, inFlight }, 'written', Math.max(1, deadline - performance.now()))
+        const reply = await procs[w]!.request({ type: 'write', writes: plan.writes[w]!, inFlight }, 'written', Math.max(1, Math.round(deadline - performance.now())))
         writtenAt[w] = reply.doneAt
         wake()
         return { node: w, issuedAt: reply.issuedAt, doneAt: reply.doneAt }
