@@ -1,6 +1,7 @@
 // `npm run bench -- cluster --equal-work [--quick] [--nodes 3,5] [--writes 1000] [--repeats 3]
 //    [--systems rumordb,gun,automerge[,orbitdb]] [--workloads burst,all-writers,conflict]
-//    [--timeout-s 60] [--poll-ms 20] [--in-flight 1] [--rumordb-w 1] [--no-partial] [--profile] [--out DIR] [--no-plots]`
+//    [--timeout-s 60] [--poll-ms 20] [--in-flight 1] [--rumordb-w 1] [--no-partial] [--profile [--profile-node N]]
+//    [--out DIR] [--no-plots]`
 // (also `npm run bench -- equal-work …`)
 //
 // The equal-work comparison of issue 15: rumordb and the peer systems on the same
@@ -48,7 +49,7 @@ import { installedVersion, missingPeerPackages, PeersNotInstalledError, SYSTEMS,
 
 export const USAGE = `usage: npm run bench -- cluster --equal-work [--quick] [--nodes 3,5] [--writes N] [--repeats N]
              [--systems rumordb,gun,automerge,orbitdb] [--workloads burst,all-writers,conflict]
-             [--timeout-s S] [--poll-ms MS] [--in-flight N] [--rumordb-w W] [--no-partial] [--profile] [--out DIR] [--no-plots]
+             [--timeout-s S] [--poll-ms MS] [--in-flight N] [--rumordb-w W] [--no-partial] [--profile [--profile-node N]] [--out DIR] [--no-plots]
   Every node of every system in its own process; rumordb with n = cluster size. OrbitDB only when
   named in --systems (slow: allow --timeout-s). --quick: one repeat. --in-flight: writes each writer
   keeps in flight (default 1, each awaited before the next, as the peer benchmark does). Install the peers first:
@@ -75,6 +76,7 @@ export function parseEqualWorkOptions(args: string[]): EqualWorkCliOptions {
       'in-flight': { type: 'string' },
       'no-partial': { type: 'boolean' },
       profile: { type: 'boolean' },
+      'profile-node': { type: 'string' },
       out: { type: 'string' },
       'no-plots': { type: 'boolean' },
     },
@@ -86,6 +88,10 @@ export function parseEqualWorkOptions(args: string[]): EqualWorkCliOptions {
   for (const w of workloads) if (!isEqualWorkload(w)) throw new RangeError(`--workloads: unknown workload ${w}; known: ${EQUAL_WORKLOADS.join(', ')}`)
   const nodes = values.nodes === undefined ? [3, 5] : values.nodes.split(',').map((n) => positiveInt('--nodes', n.trim(), 0))
   if (nodes.some((n) => n < 2)) throw new RangeError('--nodes: every cluster needs at least 2 nodes')
+  const profileNode = values['profile-node']
+  if (profileNode !== undefined && !(Number.isInteger(Number(profileNode)) && Number(profileNode) >= 0 && Number(profileNode) < Math.max(...nodes))) {
+    throw new RangeError(`--profile-node must be a node index below ${Math.max(...nodes)}, got ${profileNode}`)
+  }
   return {
     systems,
     nodes,
@@ -97,7 +103,8 @@ export function parseEqualWorkOptions(args: string[]): EqualWorkCliOptions {
     rumordbW: positiveInt('--rumordb-w', values['rumordb-w'], 1),
     inFlight: positiveInt('--in-flight', values['in-flight'], 1),
     partial: values['no-partial'] !== true,
-    profile: values.profile === true,
+    profile: values.profile === true || values['profile-node'] !== undefined,
+    profileNode: values['profile-node'] === undefined ? 0 : Number(values['profile-node']),
     outDir: values.out ?? DEFAULT_RESULTS_DIR,
     plots: values['no-plots'] !== true,
     quick,
@@ -115,7 +122,8 @@ export async function runEqualWorkBenchmark(o: EqualWorkCliOptions): Promise<{ r
   const largest = Math.max(...o.nodes)
   // Profiles go to <out>/tmp/ (bench/results/tmp/ is not committed): open them in Chrome DevTools or VS Code.
   mkdirSync(join(o.outDir, 'tmp'), { recursive: true })
-  const profilePath = join(o.outDir, 'tmp', `${day}-equal-work-rumordb-node0-burst.cpuprofile`)
+  const profileNode = o.profileNode ?? 0
+  const profilePath = join(o.outDir, 'tmp', `${day}-equal-work-rumordb-node${profileNode}-burst.cpuprofile`)
   const trials = await runEqualWork({
     systems: o.systems,
     nodes: o.nodes,
@@ -128,7 +136,7 @@ export async function runEqualWorkBenchmark(o: EqualWorkCliOptions): Promise<{ r
     inFlight: o.inFlight,
     settings: { rumordb: { w: String(o.rumordbW) } },
     profileOf: (system, nodes, repeat) =>
-      o.profile && system === 'rumordb' && nodes === largest && repeat === 0 && o.workloads.includes('burst') ? { node: 0, workload: 'burst', path: profilePath } : undefined,
+      o.profile && system === 'rumordb' && nodes === largest && repeat === 0 && o.workloads.includes('burst') ? { node: profileNode, workload: 'burst', path: profilePath } : undefined,
     onTrial: (done, total, trial) => console.error(`equal-work: ${done}/${total} ${describeTrial(trial)}`),
   })
   const partial = o.partial
@@ -144,7 +152,8 @@ export async function runEqualWorkBenchmark(o: EqualWorkCliOptions): Promise<{ r
     ...t.workloads.flatMap((w) => (w.ok ? [] : [`${t.system} ${t.nodes} nodes #${t.repeat} ${w.workload}: ${w.reason}`])),
   ])
   const versions: Record<string, string> = { rumordb: rumordbVersion(), ...Object.fromEntries(peers.map((s) => [SYSTEMS[s].packageName, installedVersion(SYSTEMS[s].packageName)])) }
-  const profile = o.profile ? summarizeProfile(profilePath, `rumordb node 0 during the burst, ${largest} nodes, first repeat`) : null
+  const role = profileNode === 0 ? 'the writer' : 'a replica'
+  const profile = o.profile ? summarizeProfile(profilePath, `rumordb node ${profileNode} (${role}) during the burst, ${largest} nodes, first repeat`) : null
   const markdown = join(o.outDir, `${day}-equal-work.md`)
   const base: EqualWorkReport = {
     benchmark: 'equal-work',

@@ -42,6 +42,8 @@ const RULES: readonly (readonly [string, (url: string) => boolean])[] = [
     'libp2p transport (noise, yamux, streams, node/libp2p)',
     (url) => own(url, /\/node\/libp2p\//) || /libp2p|yamux|noise|chacha|\/it-|uint8arraylist|race-signal|multiformats|wasm:/.test(url),
   ],
+  ['harness: IPC to the harness', (url) => url.startsWith('node:internal/child_process')],
+  ['Node.js crypto (hashes, random bytes, signatures)', (url) => url.startsWith('node:internal/crypto') || url === 'node:crypto'],
   ['Node.js sockets and streams', (url) => /node:internal\/(streams|net|stream_base|js_stream)|^node:(net|stream|buffer)$/.test(url)],
   ['Node.js events, timers, AbortSignals', (url) => /node:internal\/(event_target|abort_controller|timers|process\/task_queues)|^node:(events|timers)$/.test(url)],
 ]

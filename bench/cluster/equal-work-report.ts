@@ -25,8 +25,10 @@ export interface EqualWorkCliOptions {
   readonly rumordbW: number
   /** Also run rumordb's partial-replication cluster runs (n = 3, HTTP) for its own numbers beside. */
   readonly partial: boolean
-  /** Profile rumordb's node 0 during the burst at the largest size (first repeat). */
+  /** Profile one rumordb node during the burst at the largest size (first repeat). */
   readonly profile: boolean
+  /** Which node --profile profiles (default 0, the writer). */
+  readonly profileNode?: number
   readonly outDir: string
   readonly plots: boolean
   readonly quick: boolean
@@ -231,6 +233,7 @@ export function commandOf(o: EqualWorkCliOptions): string {
   if (o.systems.join(',') !== 'rumordb,gun,automerge') parts.push(`--systems ${o.systems.join(',')}`)
   if (o.inFlight !== 1) parts.push(`--in-flight ${o.inFlight}`)
   if (o.profile) parts.push('--profile')
+  if (o.profile && (o.profileNode ?? 0) !== 0) parts.push(`--profile-node ${o.profileNode}`)
   return parts.join(' ')
 }
 
