@@ -20,7 +20,7 @@ import type { DeletedKey } from '../store/store.js'
 
 /** How long a key must have shown nothing before it may be purged (Cassandra's gc_grace_seconds is 10 days). */
 export const DEFAULT_TOMBSTONE_PURGE_MS = 24 * 60 * 60 * 1000
-/** How often the purge looks for old tombstones. */
+/** How often the purge looks for old tombstones (a quarter of the window when that is shorter). */
 export const PURGE_INTERVAL_MS = 10_000
 /** Tombstones read and purged per group-committed batch; a pass goes on while batches are full. */
 const BATCH = 1000
@@ -42,7 +42,7 @@ export class TombstonePurge {
     /** Undefined: this node is the only replica (no network), nothing to confirm. */
     private readonly confirmed: PurgeConfirmation | undefined,
     private readonly logger: Logger,
-    private readonly intervalMs = PURGE_INTERVAL_MS,
+    private readonly intervalMs = Math.max(1, Math.min(PURGE_INTERVAL_MS, Math.floor(windowMs / 4))),
   ) {}
 
   start(): void {

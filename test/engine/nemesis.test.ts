@@ -32,11 +32,12 @@ describe('randomized fault schedules on whole databases: convergence, honest syn
         `seed ${seed} (replay: RUMORDB_TEST_SEED=${seed} npx vitest run test/engine/nemesis.test.ts)\n` +
         `${report.attempted} writes, ${report.acked} acknowledged, ${report.attempts} attempts, ${report.replays} replays, ` +
         `${report.partedMessages} messages in parts${smallFrames ? ' (small frames)' : ''}, ${report.pagedKeys} keys stored in pages, ` +
-        `${report.deletes} deletes (${report.deletesAcked} acknowledged), ${report.ttlWrites} writes with a ttl\n` +
+        `${report.deletes} deletes (${report.deletesAcked} acknowledged), ${report.ttlWrites} writes with a ttl, ${report.tombstonesPurged} tombstones purged\n` +
         `faults: ${report.faults.join('; ')}`
       expect(report.acked, context).toBeGreaterThan(0)
       if (report.attempted >= DELETE_EVERY) expect(report.deletes, context).toBeGreaterThan(0)
       if (report.attempted >= 40) expect(report.ttlWrites, context).toBeGreaterThan(0)
+      if (report.deletesAcked > 0) expect(report.tombstonesPurged, context).toBeGreaterThan(0)
       if (smallFrames) expect(report.partedMessages, context).toBeGreaterThan(0)
       if (pagedSets) expect(report.pagedKeys, context).toBeGreaterThan(0)
       else expect(report.pagedKeys, context).toBe(0)

@@ -19,7 +19,7 @@
 // as missing, and after one more write each reads exactly that write on every node (what the
 // expiries removed never comes back).
 // One seed decides everything.
-import { crdtTypes, decodeRecord, everSeen, GCounter, LWWRegister, ORMap, ORSet, PNCounter, visibleEntries, type KeyContent, type ORMapState } from '../../crdts/index.js'
+import { crdtTypes, decodeRecord, everSeen, GCounter, joinContent, LWWRegister, ORMap, ORSet, PNCounter, visibleEntries, type KeyContent, type ORMapState } from '../../crdts/index.js'
 import type { CrdtTypeName, JsonValue } from '../../crdts/types.js'
 import { preferenceList } from '../../src/cluster/ring/ring.js'
 import { IdempotencyUnavailableError, TypeConflictError, TypeMismatchError, WriteOutcomeUnknownError } from '../../src/base/errors.js'
@@ -28,6 +28,7 @@ import { DELETE, type FieldOperation, type KeyOperation, type Operation } from '
 import { seededRandom, type Random } from '../../src/base/random.js'
 import { decodeSessionToken } from '../../src/replica/session-token.js'
 import { SimCluster } from './sim-cluster.js'
+import { InMemoryStore } from '../../src/store/memory-store.js'
 
 export interface NemesisOptions {
   readonly seed: number
@@ -48,6 +49,8 @@ export interface NemesisOptions {
   readonly maxAttempts: number
   /** Virtual ms allowed for convergence after healing. */
   readonly convergeWithinMs: number
+  /** Purge tombstones (PURGE_WINDOW_MS after their last change) during the run; false: never (default true). */
+  readonly purge?: boolean
   /**
    * Frames so small (SMALL_FRAMES) that most anti-entropy, replication and read-repair
    * messages travel in parts, which partitions, loss, resets and crashes then cut mid-transfer.
@@ -78,7 +81,13 @@ export const DEFAULT_NEMESIS: Omit<NemesisOptions, 'seed'> = {
   convergeWithinMs: 30_000,
 }
 
-export const ENGINE_TIMING = { heartbeatIntervalMs: 200, antiEntropyIntervalMs: 250, handoffIntervalMs: 250 }
+export const ENGINE_TIMING = { heartbeatIntervalMs: 200, antiEntropyIntervalMs: 250, handoffIntervalMs: 250, hintWindowMs: 20_000 }
+/**
+ * Tombstones may be purged this long after their last change (once every replica agrees):
+ * short enough that keys are deleted, purged and written again while faults go on, and at
+ * least the hint window (a hint from before a delete must be gone first).
+ */
+export const PURGE_WINDOW_MS = 20_000
 
 /** One distinct operation a client meant to apply once, however many attempts it took. */
 interface WriteRecord {
@@ -125,6 +134,8 @@ export interface NemesisReport {
   readonly deletesAcked: number
   /** Writes issued with a time to live. */
   readonly ttlWrites: number
+  /** Tombstone rows the nodes purged (src/database/tombstone-purge.ts), all nodes together. */
+  readonly tombstonesPurged: number
   readonly problems: string[]
 }
 
@@ -171,9 +182,11 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
       reset: options.reset,
     },
     config: ENGINE_TIMING,
+    database: { tombstonePurgeMs: options.purge === false ? 10 * 24 * 3600_000 : PURGE_WINDOW_MS },
     ...(options.smallFrames === true ? { largeMessages: SMALL_FRAMES } : {}),
     ...(options.pagedSets === true ? { inlineStateBytes: -1 } : {}),
   })
+  recordPurges(cluster)
   await cluster.start()
   // Counters of an engine are lost with it: added up before each crash or stop, and at the end.
   let parted = 0
@@ -348,8 +361,15 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   }
   for (const w of writes) if (w.idempotencyKey !== undefined && !w.acked && w.refused !== true) problems.push(`${w.key}: keyed write ${w.idempotencyKey} still unanswered after the heal: ${String(w.lastError)}`)
   // Every delete has settled: a while later, two writes to each key that took deletes, which
-  // no delete can have seen (checkAfterDeletes finds them shown).
+  // no delete can have seen (checkAfterDeletes finds them shown). With the purge on, first
+  // the purge window passes, so those writes come after the keys' tombstones were purged
+  // (on the nodes that could: incarnations, src/replica/incarnations.ts).
   await cluster.runFor(AFTER_DELETES_MS + 100)
+  if (options.purge !== false) {
+    const lastDelete = Math.max(0, ...writes.filter((w) => w.op.op === 'delete').map((w) => w.settledAt ?? cluster.scheduler.now))
+    const purgedBy = lastDelete + PURGE_WINDOW_MS + PURGE_WINDOW_MS / 2
+    if (purgedBy > cluster.scheduler.now) await cluster.runFor(purgedBy - cluster.scheduler.now)
+  }
   for (const { key, types } of keys.filter((k) => k.deletes === true)) {
     for (let i = 0; i < 2; i++) {
       const record: WriteRecord = {
@@ -417,6 +437,18 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     }
     problems.push(...(await sameReadEverywhere(cluster, keys)))
   }
+  // Every tombstone goes once the window passed, now that every replica is up and agrees;
+  // what every node reads stays as it was.
+  if (options.purge !== false) {
+    const readsBefore = await readEverywhere(cluster, keys)
+    await cluster.scheduler.runUntil(() => tombstoneRows(cluster) === 0, { maxTime: 4 * PURGE_WINDOW_MS + options.convergeWithinMs })
+    if (tombstoneRows(cluster) > 0) {
+      const left = cluster.upIds().flatMap((id) => cluster.member(id).store.scanDeleted(Number.MAX_SAFE_INTEGER, 10).map((k) => `${k.key} on ${id}${ownersOf(cluster, k.key).includes(id) ? '' : ' (not a replica)'}`))
+      problems.push(`${tombstoneRows(cluster)} tombstone rows not purged ${4 * PURGE_WINDOW_MS + options.convergeWithinMs} ms after the heal: ${left.join(', ')}`)
+    }
+    const readsAfter = await readEverywhere(cluster, keys)
+    if (JSON.stringify(readsAfter) !== JSON.stringify(readsBefore)) problems.push(`reads changed when tombstones were purged: ${JSON.stringify(readsBefore)} → ${JSON.stringify(readsAfter)}`)
+  }
   const report: NemesisReport = {
     seed: options.seed,
     attempted: writes.length,
@@ -431,10 +463,12 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     deletes: writes.filter((w) => w.op.op === 'delete').length,
     deletesAcked: writes.filter((w) => w.op.op === 'delete' && w.acked).length,
     ttlWrites: ttlWrites.length,
+    tombstonesPurged: purgedRows.get(cluster)?.count ?? 0,
     problems,
   }
   for (const id of cluster.upIds()) countParted(id)
   await cluster.settle(Promise.all(cluster.upIds().map((id) => cluster.db(id).close())))
+  recording.delete(cluster)
   return { ...report, partedMessages: parted }
 }
 
@@ -480,6 +514,31 @@ function conflictOf(cluster: SimCluster, key: string): CrdtTypeName[] | undefine
 }
 
 /** Every node reads every key the same way (a value, or the same conflict), through the public API. */
+/** Rows of keys that show nothing (tombstones) on the nodes that are up. */
+function tombstoneRows(cluster: SimCluster): number {
+  return cluster.upIds().reduce((n, id) => n + cluster.member(id).store.scanDeleted(Number.MAX_SAFE_INTEGER, 10_000).length, 0)
+}
+
+/** What each node reads of each key from its own replica (r = 1), as text. */
+async function readEverywhere(cluster: SimCluster, keys: readonly { key: string }[]): Promise<string[]> {
+  const out: string[] = []
+  for (const { key } of keys) {
+    for (const id of cluster.ids) {
+      const read = await cluster.settle(
+        cluster
+          .db(id)
+          .get(key, { r: 1 })
+          .then(
+            (v) => JSON.stringify(v === undefined ? null : { type: v.type, value: v.value }),
+            (e: unknown) => (e instanceof TypeConflictError ? JSON.stringify({ conflict: e.values }) : `error ${String(e)}`),
+          ),
+      )
+      out.push(`${id} ${key} ${read}`)
+    }
+  }
+  return out
+}
+
 async function sameReadEverywhere(cluster: SimCluster, keys: readonly { key: string }[]): Promise<string[]> {
   const problems: string[] = []
   for (const { key } of keys) {
@@ -574,6 +633,51 @@ function describeStates(cluster: SimCluster, key: string): string {
 }
 
 /** The key's content on its first owner (undefined when it holds nothing). */
+/**
+ * What the nodes purged, per key: the tombstones a purge took away, joined. A write a delete
+ * removed lives on only in its tombstone, so "every acknowledged write was seen" (checkKey)
+ * looks there too once the tombstone is purged; reads are judged on what the nodes hold.
+ */
+const purged = new WeakMap<SimCluster, Map<string, KeyContent>>()
+/** Rows the stores deleted in purges, all nodes and restarts together. */
+const purgedRows = new WeakMap<SimCluster, { count: number }>()
+/** Clusters whose purges are recorded: a node's store is replaced on a crash, so purges are caught on the store class. */
+const recording = new Set<SimCluster>()
+let storePurge: InMemoryStore['purge'] | undefined
+
+function recordPurges(cluster: SimCluster): void {
+  purged.set(cluster, new Map())
+  purgedRows.set(cluster, { count: 0 })
+  recording.add(cluster)
+  if (storePurge !== undefined) return
+  const original = InMemoryStore.prototype.purge
+  storePurge = original
+  InMemoryStore.prototype.purge = function (this: InMemoryStore, keys, meta) {
+    const owner = [...recording].find((c) => c.ids.some((id) => c.member(id).store === this))
+    const history = owner === undefined ? undefined : purged.get(owner)
+    if (history !== undefined) {
+      for (const { key } of keys) {
+        const held = this.getKey(key)
+        if (held === undefined) continue
+        const content = decodeRecord(held.state).content
+        const before = history.get(key)
+        history.set(key, before === undefined ? content : joinContent(before, content))
+      }
+    }
+    return original.call(this, keys, meta).then((n) => {
+      if (owner !== undefined) (purgedRows.get(owner) as { count: number }).count += n
+      return n
+    })
+  }
+}
+
+/** Everything the key has held of `type`: what its owner holds now, and what any node purged. */
+function everHeld(cluster: SimCluster, key: string, type: CrdtTypeName): unknown {
+  const content = contentOf(cluster, key)
+  const gone = purged.get(cluster)?.get(key)
+  return everSeen(content === undefined ? gone : gone === undefined ? content : joinContent(content, gone), type)
+}
+
 function contentOf(cluster: SimCluster, key: string): KeyContent | undefined {
   const encoded = cluster.member(ownersOf(cluster, key)[0] as string).store.getKey(key)?.state
   return encoded === undefined ? undefined : decodeRecord(encoded).content
@@ -621,7 +725,7 @@ function checkKey(cluster: SimCluster, key: string, types: readonly CrdtTypeName
   for (const type of types) {
     if (resolved && !visible.some((e) => e.type === type)) continue
     const typed = writes.filter((w) => w.op.op !== 'delete' && w.op.type === type) as (WriteRecord & { op: Operation })[]
-    problems.push(...checkType(key, type, everSeen(content, type), typed, deleted))
+    problems.push(...checkType(key, type, everHeld(cluster, key, type), typed, deleted))
   }
   return problems
 }

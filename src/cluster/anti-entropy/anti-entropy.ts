@@ -203,8 +203,10 @@ export class AntiEntropy {
   /**
    * Whether every other replica of `key` compared the key's arc equal with this node at or
    * after `since` (clock ms), and within the last PURGE_CONFIRM_MS: tombstones are left out
-   * of the digests, so each then showed nothing of the key if this node shows nothing. False
-   * when this node is no replica of the key, or its index is not ready. The tombstone purge
+   * of the digests, so each then showed nothing of the key if this node shows nothing.
+   * True for a key this node holds without being one of its replicas (it wrote it for one
+   * that was away, and handed it on as a hint): anti-entropy never compares that copy, so
+   * it cannot bring anything back. False while the index is not ready. The tombstone purge
    * asks this (src/database/tombstone-purge.ts).
    */
   confirmedEqual(key: string, since: number): boolean {
@@ -212,7 +214,7 @@ export class AntiEntropy {
     const view = this.endpoint.view()
     const position = keyPosition(key)
     const replicas = preferenceListAt(view.ring, position, view.plan.n)
-    if (!replicas.includes(this.self)) return false
+    if (!replicas.includes(this.self)) return true
     const arc = arcOf(view.ring, position)
     const from = Math.max(since, this.init.clock.now() - PURGE_CONFIRM_MS)
     return replicas.every((member) => member === this.self || this.endpoint.lastEqual(member, view.ring, arc) >= from)
