@@ -81,9 +81,14 @@ function show(value: unknown): string {
 const TTL_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
 
 /** `--ttl`: a whole number with an optional unit (ms, s, m, h, d; ms without one), 1 ms to 2^40 ms. */
-export function parseTtl(text: string): number {
+/** `30s`, `15m`, `12h`, `7d` or plain milliseconds, in milliseconds; NaN for anything else. */
+export function durationMs(text: string): number {
   const match = /^(\d+)(ms|s|m|h|d)?$/.exec(text.trim())
-  const ms = match === null ? NaN : Number(match[1]) * (TTL_UNITS[match[2] ?? 'ms'] as number)
+  return match === null ? NaN : Number(match[1]) * (TTL_UNITS[match[2] ?? 'ms'] as number)
+}
+
+export function parseTtl(text: string): number {
+  const ms = durationMs(text)
   if (!Number.isSafeInteger(ms) || ms < 1 || ms > MAX_TTL_MS) {
     throw new CliError(`--ttl must be a time to live such as 30s, 15m, 12h, 7d or 5000 (milliseconds), from 1 ms to 2^40 ms; got ${JSON.stringify(text)}`, 2)
   }

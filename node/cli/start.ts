@@ -10,6 +10,7 @@ import type { FastifyInstance } from 'fastify'
 import type { Transport } from '../../src/transport/transport.js'
 import type { ReplicationOptions } from '../../src/index.js'
 import { DEFAULT_N, DEFAULT_R, DEFAULT_W } from '../../src/cluster/coordinator/constants.js'
+import { DEFAULT_HINT_WINDOW_MS } from '../../src/cluster/handoff/constants.js'
 import { createHttpServer } from '../http/server.js'
 import { fromPino } from '../../src/base/logger.js'
 import { StoreError } from '../../src/store/errors.js'
@@ -20,6 +21,7 @@ import { checkLogLevel, createLogger, forComponent, LogOutput } from '../logger.
 import { ClusterAccessError } from '../cluster-access.js'
 import { openDatabase, type NetworkedDatabase } from '../open-database.js'
 import { CliError } from './http-client.js'
+import { durationMs } from './client-commands.js'
 import { Shutdown } from './shutdown.js'
 import { checkHttpToken, dataDirectoryRefused, httpListenRefused, libp2pListenRefused, prepareDataDirectory, START_REFUSED } from './start-checks.js'
 
@@ -38,6 +40,7 @@ export interface StartFlags {
   open?: boolean
   cluster: string
   n?: string
+  tombstonePurge?: string
   r?: string
   w?: string
   logLevel: string
@@ -53,6 +56,18 @@ export function parseHostPort(text: string): { host: string; port: number } {
     throw new CliError(`--http ${JSON.stringify(text)}: expected HOST:PORT, e.g. 127.0.0.1:7070 (port 0 picks a free one)`, 2)
   }
   return { host: match[1] ?? (match[2] || '127.0.0.1'), port }
+}
+
+/** --tombstone-purge as milliseconds: at least the hint window (24 h), which a node started here keeps. */
+export function purgeWindowFlag(text: string): number {
+  const ms = durationMs(text)
+  if (!Number.isSafeInteger(ms) || ms < DEFAULT_HINT_WINDOW_MS) {
+    throw new CliError(
+      `--tombstone-purge must be a duration of at least the hint window, 24h, such as 24h, 7d or 86400000 (milliseconds); got ${JSON.stringify(text)}. A shorter one could let a hint from before a delete bring back what it removed`,
+      START_REFUSED,
+    )
+  }
+  return ms
 }
 
 /** The replication flags given on the command line; absent ones are left to the library's defaults. */
@@ -109,6 +124,7 @@ export function addStartCommand(program: Command, hooks: () => StartHooks = () =
     .option('--n <count>', `replicas per key (default ${DEFAULT_N}, or every member when fewer)`)
     .option('--r <count>', `replicas a read asks (default ${DEFAULT_R}, at most n)`)
     .option('--w <count>', `acknowledgements a write waits for (default ${DEFAULT_W}, or 1 while this node knows no other member; a w set here is never lowered)`)
+    .option('--tombstone-purge <duration>', 'purge a deleted key\'s tombstone this long after its last change, once every replica agrees: 24h (the default and the least), 7d, …')
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent', 'info')
     .addOption(new Option('--stop-with-stdin', 'stop when standard input closes (for a parent process that starts nodes)').hideHelp())
     .action(async (flags: StartFlags) => {
@@ -133,6 +149,7 @@ export async function startNode(flags: StartFlags, hooks: StartHooks = {}): Prom
     throw refusedByHttp(err)
   }
   const replication = replicationFlags(flags)
+  const tombstonePurgeMs = flags.tombstonePurge === undefined ? undefined : purgeWindowFlag(flags.tombstonePurge)
   let swarmKey: Uint8Array | undefined
   if (flags.swarmKey !== undefined) {
     try {
@@ -156,6 +173,7 @@ export async function startNode(flags: StartFlags, hooks: StartHooks = {}): Prom
       db = await openDatabase({
         dataDir,
         replication,
+        ...(tombstonePurgeMs === undefined ? {} : { tombstonePurgeMs }),
         // The engine's components log under rumordb:anti-entropy, rumordb:clock, … (src/logger.ts).
         logger: fromPino(logger),
         network: {

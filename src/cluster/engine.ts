@@ -43,7 +43,7 @@ export interface EngineConfig {
   readonly sessionReadTimeoutMs?: number
   /** How long idempotency records and claims are kept (default 24 h). */
   readonly idempotencyTtlMs?: number
-  /** Hints older than this are dropped, left to anti-entropy (default 3 h, as Cassandra's max_hint_window). */
+  /** Hints older than this are dropped (default 24 h; DEFAULT_HINT_WINDOW_MS says why). At most tombstonePurgeMs. */
   readonly hintWindowMs?: number
   /** Hints kept for one owner at most, in number (default 100,000) and bytes (default 256 MiB). */
   readonly maxHintsPerOwner?: number

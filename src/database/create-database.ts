@@ -36,8 +36,8 @@ export interface DatabaseOptions {
   readonly onListenerError?: (err: unknown, change: Change) => void
   /**
    * How long a deleted (or expired) key keeps its tombstone before it may be purged, once
-   * every replica agrees (default 24 h; with a network at least the hint window, 3 h by
-   * default). README "Data model → Tombstones".
+   * every replica agrees (default 24 h; with a network at least the hint window,
+   * engine.hintWindowMs, also 24 h by default). README "Data model → Tombstones".
    */
   readonly tombstonePurgeMs?: number
 }

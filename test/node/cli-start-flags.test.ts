@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest'
 import { buildProgram } from '../../node/cli/program.js'
 import { CliError } from '../../node/cli/http-client.js'
-import { replicationFlags } from '../../node/cli/start.js'
+import { purgeWindowFlag, replicationFlags } from '../../node/cli/start.js'
 import { openDatabase } from '../../src/index.js'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -44,6 +44,24 @@ describe('rumordb start --n --r --w', () => {
     } finally {
       await db.close()
       rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
+
+describe('rumordb start --tombstone-purge', () => {
+  it('takes a duration of at least the hint window (24 h) and refuses anything else with exit code 2, naming why', () => {
+
+    expect(purgeWindowFlag('24h')).toBe(86_400_000)
+    expect(purgeWindowFlag('7d')).toBe(7 * 86_400_000)
+    for (const bad of ['1h', '0', 'soon', '-1d', '']) {
+      try {
+        purgeWindowFlag(bad)
+        expect.unreachable(`accepted ${bad}`)
+      } catch (err) {
+        expect(err).toBeInstanceOf(CliError)
+        expect((err as CliError).exitCode).toBe(2)
+        expect((err as Error).message).toMatch(/at least the hint window/)
+      }
     }
   })
 })

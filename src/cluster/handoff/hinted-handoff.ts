@@ -7,8 +7,11 @@
 // Hints are kept only for members, at most DEFAULT_MAX_HINTS_PER_OWNER and
 // DEFAULT_MAX_HINT_BYTES_PER_OWNER per owner, and for DEFAULT_HINT_WINDOW_MS (as Cassandra's
 // max_hint_window): a hint refused or expired is counted and its data left to anti-entropy,
-// which brings every replica level whatever hints were kept. A peer cannot make this node
-// hold hints for owners that do not exist, nor without bound.
+// which brings every replica level from any replica that has it. A write that only nodes
+// outside its replicas acknowledged (every replica unreachable) has no such replica: for it
+// a dropped hint is a lost write, which is why the window is long (24 h) and why the README
+// states it. A peer cannot make this node hold hints for owners that do not exist, nor
+// without bound.
 //
 // What is pending per owner, and when each owner is due next, is kept in memory: read from
 // the store once, then told by whoever stores a hint (noteAdded) and by the removals made
@@ -40,7 +43,7 @@ export interface HintedHandoffInit {
   readonly send: (peer: string, request: Request) => Promise<Response>
   readonly health: (peer: string) => MemberHealth | undefined
   readonly intervalMs?: number
-  /** Hints older than this are dropped (default 3 h). */
+  /** Hints older than this are dropped (default 24 h, DEFAULT_HINT_WINDOW_MS). */
   readonly windowMs?: number
   readonly maxHintsPerOwner?: number
   readonly maxHintBytesPerOwner?: number
@@ -282,7 +285,7 @@ export class HintedHandoff {
     if (old.length === 0) return
     this.logger.warn(
       { owner: target, expired: old.length },
-      `dropped ${old.length} hint${old.length === 1 ? '' : 's'} for ${target} older than the hint window; anti-entropy brings that data over when it is back`,
+      `dropped ${old.length} hint${old.length === 1 ? '' : 's'} for ${target} older than the hint window; anti-entropy brings that data over from the key's other replicas when it is back (a write no replica ever had is lost)`,
     )
   }
 
