@@ -6,7 +6,7 @@
 // after the purge window". Three whole databases (n = 3, so every node holds every key),
 // each on its own SQLite file, on the simulator's network and virtual clock in this
 // process (bench/lib/tombstones-cluster.ts). Phases, each measured once the cluster
-// converged (every node synced, equal digests, equal row counts):
+// converged (every node synced, equal digests, equal counts of keys that show something):
 //   empty    the cluster just started;
 //   written  N distinct keys written through the databases' API (a counter increment or a
 //            small register each, C in flight, coordinators taking turns);
@@ -291,7 +291,8 @@ function notes(o: TombstonesOptions): string[] {
       'new (no free pages), which later phases\' file sizes of that node include.',
     'heap / RSS: this process, the three nodes and the harness together; after a gc only when Node runs with --expose-gc ' +
       '(NODE_OPTIONS=--expose-gc npm run bench -- tombstones …).',
-    'Converged: every node synced (an equal exchange with each peer since its last change), the same digest of all its keys and the same row count, ' +
+    'Converged: every node synced (an equal exchange with each peer since its last change), the same digest of all its keys and the same number of keys ' +
+      'that show something (tombstones are not sent to a replica that shows nothing of the key, so row counts may differ), ' +
       `checked every ${CONVERGE_STEP_MS} virtual ms (${CATCH_UP_STEP_MS} ms while a wiped node is refilled: rounds after it converged would count as its cost).`,
   ]
 }

@@ -141,11 +141,17 @@ export class DiskCluster {
     const path = join(dataDir, DATABASE_FILE)
     const { db: sqlite } = openSqliteDatabase({ path, synchronous: this.options.synchronous })
     const store = new GroupCommitStore(new SqliteTables(sqlite, path), sim.schedule)
-    const { n, r, w, ...engine } = this.options.config
+    // tombstonePurgeMs and idempotencyTtlMs are the database's options, given here with the engine's (--engine).
+    const { n, r, w, tombstonePurgeMs, idempotencyTtlMs, ...engine } = this.options.config as EngineConfig & { tombstonePurgeMs?: number }
     try {
       const db = await createDatabase(
         { store, clock: sim.clock, random: sim.random, transport: this.traffic.wrap(sim.transport), location: dataDir },
-        { engine, replication: { n, r, w } },
+        {
+          engine,
+          replication: { n, r, w },
+          ...(tombstonePurgeMs === undefined ? {} : { tombstonePurgeMs }),
+          ...(idempotencyTtlMs === undefined ? {} : { idempotencyTtlMs }),
+        },
       )
       this.nodes.push({ id: sim.id, dataDir, path, sim, sqlite, db })
       this.nodes.sort((a, b) => (a.id < b.id ? -1 : 1))

@@ -26,6 +26,8 @@ export const PURGE_INTERVAL_MS = 10_000
 const BATCH = 1000
 /** Tombstones looked at in one pass at most, purged or not: a pass never holds the loop long. */
 const MAX_PER_PASS = 100_000
+/** Free pages given back to the file system after each purged batch at most (4 MiB of 4 KiB pages). */
+const RELEASE_PAGES = 1024
 
 /** Whether every other replica of `key` agreed, since `since` (clock ms), that it shows nothing of it. */
 export type PurgeConfirmation = (key: string, since: number) => boolean
@@ -88,7 +90,12 @@ export class TombstonePurge {
       seen += page.length
       const due = this.confirmed === undefined ? page : page.filter((k) => (this.confirmed as PurgeConfirmation)(k.key, k.deletedAt))
       try {
-        if (due.length > 0) purged += await this.replica.purge(due)
+        if (due.length > 0) {
+          const n = await this.replica.purge(due)
+          // The file shrinks with what was purged (a file created by this version; see Store.releaseFreePages).
+          if (n > 0) this.replica.store.releaseFreePages(RELEASE_PAGES)
+          purged += n
+        }
       } catch (err) {
         if (err instanceof DatabaseClosedError || err instanceof StoreClosedError) break
         throw err
@@ -97,6 +104,8 @@ export class TombstonePurge {
       after = page[page.length - 1]
     }
     if (purged > 0) this.logger.debug({ purged }, `purged ${purged} tombstones older than ${this.windowMs} ms`)
+    // Pages freed otherwise (expired idempotency records, delivered hints) go back too, a few MiB a pass.
+    if (!this.stopped) this.replica.store.releaseFreePages(RELEASE_PAGES)
     return purged
   }
 }

@@ -28,6 +28,8 @@ export interface CommittedLayer {
   countKeys(): number
   /** Committed keys that show something. */
   countShownKeys(): number
+  /** Store.releaseFreePages, between commits. */
+  releaseFreePages(maxPages: number): number
   getMeta(name: string): Uint8Array | undefined
   getIdempotency(id: string): IdempotencyEntry | undefined
   listHints(target: string | undefined, limit: number | undefined): StoredHint[]
@@ -260,6 +262,12 @@ export class GroupCommitStore implements Store {
     const pending = this.pendingCommit()
     const index = pending.changes.stagePrune(nowMs)
     return pending.done.then(() => pending.counts.pruned[index] ?? 0)
+  }
+
+  releaseFreePages(maxPages: number): number {
+    this.assertOpen()
+    if (!Number.isSafeInteger(maxPages) || maxPages < 1) throw new InvalidStoreArgumentError(`releaseFreePages expects a positive number of pages, got ${String(maxPages)}`)
+    return this.layer.releaseFreePages(maxPages)
   }
 
   purge(keys: readonly PurgedKey[], meta: readonly MetaWrite[] = []): Promise<number> {

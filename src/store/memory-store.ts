@@ -163,6 +163,10 @@ class MemoryTables implements CommittedLayer {
     return this.data.keys.size
   }
 
+  releaseFreePages(): number {
+    return 0
+  }
+
   countShownKeys(): number {
     let n = 0
     for (const k of this.data.keys.values()) if (k.deletedAt === undefined) n++

@@ -68,7 +68,10 @@ export function openSqliteDatabase(opts: SqliteOpenOptions): OpenedDatabase {
     // it when the process dies, so a killed node's file can be reopened at once.
     db.pragma('locking_mode = EXCLUSIVE')
     // Look before changing anything: switching to WAL would already alter a foreign file.
-    checkFile(db, path)
+    const version = checkFile(db, path)
+    // A new file returns the pages purges free to the file system (releaseFreePages); the
+    // setting takes only before the first table. Older files keep reusing their free pages.
+    if (version === 0) db.pragma('auto_vacuum = INCREMENTAL')
     const journal = String(db.pragma('journal_mode = WAL', { simple: true }))
     if (journal.toLowerCase() !== 'wal') {
       throw new DatabaseOpenError(path, `the file system refused WAL mode (journal_mode is ${journal})`)

@@ -5,6 +5,7 @@ import { open, type FileHandle } from 'node:fs/promises'
 import type Database from 'better-sqlite3'
 import type { CrdtTypeName } from '../../crdts/types.js'
 import { CorruptDatabaseError } from './errors.js'
+import { pragmaNumber } from './migrations.js'
 import type { CommittedLayer } from './group-commit-store.js'
 import type { KeyRange } from './key-order.js'
 import { joinPaging } from '../../crdts/orset-pages.js'
@@ -22,6 +23,8 @@ interface HintRow { id: number; target: string; key: string; type: string; state
 interface MemberRow { peer_id: string; record: Bytes }
 
 const KEY_COLUMNS = 'key, type, state, hlc, digest, pages'
+/** PRAGMA auto_vacuum of a file created with it (sqlite-open.ts). */
+const INCREMENTAL_VACUUM = 2
 const DIGEST_BYTES = 16
 /** SQLite's page cache while an index build reads a page of digests (scanDigests). */
 const SCAN_CACHE_BYTES = 2 * 1024 * 1024
@@ -194,6 +197,15 @@ export class SqliteTables implements CommittedLayer {
 
   countKeys(): number {
     return this.keyCount
+  }
+
+  releaseFreePages(maxPages: number): number {
+    if (pragmaNumber(this.db, 'auto_vacuum') !== INCREMENTAL_VACUUM) return 0
+    const free = pragmaNumber(this.db, 'freelist_count')
+    if (free === 0) return 0
+    const pages = Math.min(free, maxPages)
+    this.db.pragma(`incremental_vacuum(${pages})`)
+    return free - pragmaNumber(this.db, 'freelist_count')
   }
 
   countShownKeys(): number {

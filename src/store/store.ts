@@ -194,6 +194,12 @@ export interface Store {
    * longer see it. An invalid batch rejects without staging anything.
    */
   write(batch: WriteBatch): Promise<void>
+  /**
+   * Gives up to `maxPages` free pages back to the file system (SQLite's incremental vacuum,
+   * on files created with it; a no-op elsewhere), outside any write; returns how many went.
+   * The purge calls it after deleting rows, so the file shrinks with them.
+   */
+  releaseFreePages(maxPages: number): number
   /** Deletes expired idempotency entries; resolves with how many were deleted. Group-committed too. */
   pruneIdempotency(nowMs: number): Promise<number>
   /**

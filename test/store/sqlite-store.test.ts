@@ -203,6 +203,25 @@ describe('SqliteStore', () => {
       expect(again.diagnostics().openedAtVersion).toBe(5)
     })
 
+    it('creates new files with incremental vacuum, so purged rows give their pages back', async () => {
+      const path = join(scratch(), 'vacuum.db')
+      const store = await open({ path })
+      const big = new Uint8Array(3000).fill(7)
+      const rows: KeyWrite[] = Array.from({ length: 400 }, (_, i) => ({ key: `k${i}`, type: 'lww', state: big, hlc: new Uint8Array(8), deletedAt: 1 }))
+      await store.write({ keys: rows })
+      expect(store.releaseFreePages(1024)).toBe(0)
+      expect(await store.purge(rows.map((r) => ({ key: r.key, digest: stateDigest(big) })))).toBe(400)
+      // At most the pages asked for, then the rest, then none.
+      expect(store.releaseFreePages(100)).toBe(100)
+      expect(store.releaseFreePages(10_000)).toBeGreaterThan(200)
+      expect(store.releaseFreePages(10_000)).toBe(0)
+      await store.close()
+      const db = new Database(path, { readonly: true, fileMustExist: true })
+      expect(Number(db.pragma('auto_vacuum', { simple: true }))).toBe(2)
+      expect(Number(db.pragma('freelist_count', { simple: true }))).toBe(0)
+      db.close()
+    })
+
     it('creates a missing data directory', async () => {
       const path = join(scratch(), 'nested', 'deeper', 'data.db')
       const store = await open({ path })
