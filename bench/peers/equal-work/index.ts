@@ -13,7 +13,7 @@ export { judgeEqualWork, EQUAL_WORK_GOALS, RUMORDB, type EqualWorkVerdict } from
 export { summarizeTrials, cellsOf, type EqualWorkRow } from './summary.js'
 export type { EqualWorkTrial, WorkloadOutcome } from './trial.js'
 
-export { NODE_SYSTEM_NAMES as EQUAL_WORK_SYSTEMS, DEFAULT_NODE_SYSTEMS as DEFAULT_EQUAL_WORK_SYSTEMS, isNodeSystemName } from './systems.js'
+export { NODE_SYSTEM_NAMES as EQUAL_WORK_SYSTEMS, DEFAULT_NODE_SYSTEMS as DEFAULT_EQUAL_WORK_SYSTEMS, isNodeSystemName } from './drivers/systems.js'
 
 export interface EqualWorkOptions {
   readonly systems: readonly string[]

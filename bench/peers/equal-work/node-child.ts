@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { Session, type Profiler } from 'node:inspector'
 import { SocketMeter } from '../harness/socket-meter.js'
 import { loadNodeSystem } from './drivers/index.js'
-import type { ChangeListener, NodeDriver } from './node-driver.js'
+import type { ChangeListener, NodeDriver } from './drivers/node-driver.js'
 import { NodeView } from './node-view.js'
 import { epochNow, type ChildMessage, type ParentMessage } from './protocol.js'
 

@@ -1,7 +1,7 @@
 // Messages between the harness and a node process (node-child.ts), over Node's IPC
 // channel. Requests carry a sequence number that their reply repeats; progress reports
 // are pushed by the node while it watches a workload's keys.
-import type { NodeInfo } from './node-driver.js'
+import type { NodeInfo } from './drivers/node-driver.js'
 import type { ViewProgress } from './node-view.js'
 
 export type ParentMessage =

@@ -11,7 +11,7 @@ import { Repo, type DocHandle } from '@automerge/automerge-repo'
 import { WebSocketClientAdapter, WebSocketServerAdapter } from '@automerge/automerge-repo-network-websocket'
 import { NodeFSStorageAdapter } from '@automerge/automerge-repo-storage-nodefs'
 import { WebSocketServer } from 'ws'
-import type { ChangeListener, NodeDriver, NodeStartContext, NodeSystem } from '../node-driver.js'
+import type { ChangeListener, NodeDriver, NodeStartContext, NodeSystem } from './node-driver.js'
 
 type Counters = Record<string, number>
 

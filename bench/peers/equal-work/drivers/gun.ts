@@ -8,7 +8,7 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import Gun from 'gun'
-import type { ChangeListener, NodeDriver, NodeStartContext, NodeSystem } from '../node-driver.js'
+import type { ChangeListener, NodeDriver, NodeStartContext, NodeSystem } from './node-driver.js'
 
 interface GunInternals {
   readonly peers: Record<string, { met?: number; wire?: unknown }>

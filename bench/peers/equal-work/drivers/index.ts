@@ -1,8 +1,8 @@
 // The node drivers of the equal-work comparison. A driver module is imported only in the
 // node process that runs it, so a system whose packages are missing fails only its rows,
 // and the harness never loads any system's packages itself.
-import type { NodeSystem } from '../node-driver.js'
-import { isNodeSystemName, NODE_SYSTEM_NAMES } from '../systems.js'
+import type { NodeSystem } from './node-driver.js'
+import { isNodeSystemName, NODE_SYSTEM_NAMES } from './systems.js'
 
 export async function loadNodeSystem(name: string): Promise<NodeSystem> {
   if (!isNodeSystemName(name)) throw new RangeError(`unknown system ${name}; known: ${NODE_SYSTEM_NAMES.join(', ')}`)

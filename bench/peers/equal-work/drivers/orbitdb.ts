@@ -19,7 +19,7 @@ import { createOrbitDB, IPFSAccessController, type KeyValueDatabase, type OrbitD
 import { LevelBlockstore } from 'blockstore-level'
 import { LevelDatastore } from 'datastore-level'
 import { createLibp2p, type Libp2p } from 'libp2p'
-import type { ChangeListener, NodeDriver, NodeStartContext, NodeSystem } from '../node-driver.js'
+import type { ChangeListener, NodeDriver, NodeStartContext, NodeSystem } from './node-driver.js'
 
 class OrbitNode implements NodeDriver {
   private stopped = false

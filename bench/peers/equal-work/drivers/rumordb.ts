@@ -16,7 +16,7 @@
 // back from the store.
 import { join } from 'node:path'
 import { openDatabase, type NetworkedDatabase } from '../../../../node/open-database.js'
-import type { ChangeListener, NodeDriver, NodeStartContext, NodeSystem } from '../node-driver.js'
+import type { ChangeListener, NodeDriver, NodeStartContext, NodeSystem } from './node-driver.js'
 
 class RumordbNode implements NodeDriver {
   private stopped = false
