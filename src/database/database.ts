@@ -476,9 +476,19 @@ export class Database implements KeyAccess {
     const { state } = result
     const type = op.type
     // Every write through this database is one 'local' change for subscribers: the replica
-    // emits it when this node committed the write, and here when only other nodes did.
-    if (!result.committedHere && this.subscriptions.wants(key)) this.subscriptions.emit(changeOf(key, type, state, 'local'))
+    // emits it when this node committed the write, and here when only other nodes did, as
+    // this node's replica joined with the applier's state: the applier's alone may lack what
+    // this replica already merged (a concurrent write), and the subscriber's last event must
+    // not show less than the store holds.
+    if (!result.committedHere && this.subscriptions.wants(key)) this.subscriptions.emit(changeOf(key, type, this.joinedWithLocal(key, type, state), 'local'))
     return Object.assign(lazyValue(type, state), { token: encodeSessionToken(key, type, result.witness), acks: result.acks, quorum: result.quorum })
+  }
+
+  /** `state` (of `type`) joined with what this node's replica shows of the key, when it shows that type alone. */
+  private joinedWithLocal(key: string, type: CrdtTypeName, state: unknown): unknown {
+    const local = this.replica.readNow(key)
+    if (local === undefined || local.deleted === true || local.type !== type || (local.content !== undefined && visibleEntries(local.content).length !== 1)) return state
+    return crdtOf(type).merge(local.state, state)
   }
 
   /** Whether stored bytes are those of a deleted or expired key: only a multi-type content can be. */
