@@ -27,6 +27,7 @@ export {
   DatabaseClosedError,
   InvalidTokenError,
   CursorTooOldError,
+  RejoinTooLateError,
   InvalidCursorError,
   InvalidOptionError,
   QuorumNotMetError,

@@ -14,6 +14,7 @@ import { DEFAULT_HINT_WINDOW_MS } from '../../src/cluster/handoff/constants.js'
 import { createHttpServer } from '../http/server.js'
 import { fromPino } from '../../src/base/logger.js'
 import { StoreError } from '../../src/store/errors.js'
+import { RejoinTooLateError } from '../../src/base/errors.js'
 import { checkBinding } from '../http/auth.js'
 import { HttpTokenRequiredError, InvalidHttpOptionError } from '../http/errors.js'
 import { Libp2pSetupError, PeerKeyError, SwarmKeyError } from '../libp2p/errors.js'
@@ -240,6 +241,7 @@ function refusedByHttp(err: unknown): unknown {
 function openRefused(err: unknown, flags: StartFlags, dataDir: string): unknown {
   if (err instanceof SwarmKeyError) return new CliError(`--swarm-key ${flags.swarmKey ?? ''}: ${err.message}`, START_REFUSED)
   if (err instanceof ClusterAccessError) return new CliError(err.message, START_REFUSED)
+  if (err instanceof RejoinTooLateError) return new CliError(`--data ${dataDir}: ${err.message}`, START_REFUSED)
   if (err instanceof StoreError || err instanceof PeerKeyError) return new CliError(`--data ${dataDir}: ${err.message}`, START_REFUSED)
   const listen = libp2pListenRefused(flags.listen.length > 0 ? flags.listen : DEFAULT_LISTEN, err)
   if (listen !== undefined) return listen

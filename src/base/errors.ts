@@ -107,6 +107,22 @@ export class CursorTooOldError extends RumorDbError {
   }
 }
 
+/**
+ * A node that left its cluster, opened again on the network with its old data after longer
+ * than the tombstone purge window: the others purged tombstones since, without waiting for
+ * it (it had left), so its copies could bring back keys deleted while it was away.
+ */
+export class RejoinTooLateError extends RumorDbError {
+  readonly leftAt: number
+  constructor(leftAt: number, windowMs: number) {
+    super(
+      'REJOIN_TOO_LATE',
+      `this node left its cluster at ${new Date(leftAt).toISOString()}, longer ago than the tombstone purge window (${windowMs} ms): its data could bring back keys deleted since; start it with an empty data directory (move the old one away) to join again`,
+    )
+    this.leftAt = leftAt
+  }
+}
+
 export class InvalidOptionError extends RumorDbError {
   constructor(reason: string) {
     super('INVALID_OPTION', reason)

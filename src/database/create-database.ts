@@ -9,7 +9,7 @@ import { systemClock, type Clock } from '../base/clock.js'
 import { silentLogger, type Logger } from '../base/logger.js'
 import { systemRandom, type Random } from '../base/random.js'
 import type { Transport } from '../transport/transport.js'
-import { InvalidOptionError } from '../base/errors.js'
+import { InvalidOptionError, RejoinTooLateError } from '../base/errors.js'
 import { DEFAULT_IDEMPOTENCY_TTL_MS } from '../replica/idempotency.js'
 import { loadOrCreateActor } from '../replica/node-identity.js'
 import { Replica } from '../replica/replica.js'
@@ -19,7 +19,7 @@ import type { Change } from './subscriptions.js'
 import { checkOptions } from '../base/options.js'
 import { DATABASE_OPTIONS, OPEN_DATABASE_OPTIONS } from './database-options.js'
 import { LocalWritePath } from '../replica/write-path.js'
-import { Database, type ReplicationOptions } from './database.js'
+import { Database, META_LEFT_AT, type ReplicationOptions } from './database.js'
 import { DEFAULT_TOMBSTONE_PURGE_MS } from './tombstone-purge.js'
 import { DEFAULT_HINT_WINDOW_MS } from '../cluster/handoff/constants.js'
 
@@ -109,6 +109,7 @@ export async function createDatabase(components: DatabaseComponents, options: Da
   const ttl = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
   // Every open takes the saved index out of the store, used or not: once this node writes,
   // it no longer describes the store (cluster/anti-entropy/index-snapshot.ts).
+  if (transport !== undefined) await checkRejoin(store, clock, purgeWindow(options, true))
   const indexSnapshot = await takeIndexSnapshot(store)
   const actor = await loadOrCreateActor(store, random)
   const replica = new Replica({
@@ -162,4 +163,17 @@ function purgeWindow(options: DatabaseOptions, networked: boolean): number {
     )
   }
   return window
+}
+
+/**
+ * A networked open of data that left its cluster (META_LEFT_AT): refused with
+ * RejoinTooLateError after the purge window, since the others purged tombstones without it;
+ * within it the node rejoins, and the mark goes.
+ */
+async function checkRejoin(store: Store, clock: Clock, windowMs: number): Promise<void> {
+  const mark = store.getMeta(META_LEFT_AT)
+  if (mark === undefined) return
+  const leftAt = Number(new TextDecoder().decode(mark))
+  if (Number.isSafeInteger(leftAt) && clock.now() - leftAt > windowMs) throw new RejoinTooLateError(leftAt, windowMs)
+  await store.write({ meta: [{ name: META_LEFT_AT, value: null }] })
 }

@@ -76,6 +76,8 @@ export type DatabaseStatus =
     }
 const SCAN_PAGE = 256
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000
+/** When this node left its cluster (close({ leave: true })), as decimal ms: a networked open checks it. */
+export const META_LEFT_AT = 'left-at'
 
 export interface ReplicationOptions {
   /** Replicas per key (default min(3, members)). */
@@ -439,8 +441,9 @@ export class Database implements KeyAccess {
    * Waits for in-flight operations, disconnects, commits and releases the data directory.
    * Idempotent. With `leave: true` a networked node first leaves the cluster for good: the
    * others show it `left` (not suspect) and move its key ranges to the remaining members;
-   * opening the same data directory later rejoins. Without it, the others see it suspect
-   * and keep hints for it until it is back.
+   * opening the same data directory later rejoins, within the tombstone purge window (after
+   * it, the open refuses with RejoinTooLateError). Without it, the others see it suspect and
+   * keep hints for it until it is back.
    */
   close(options: { readonly leave?: boolean } = {}): Promise<void> {
     this.closing ??= (async () => {
@@ -449,6 +452,8 @@ export class Database implements KeyAccess {
       await this.purge.stop()
       await Promise.allSettled([...this.inFlight])
       await this.engine?.stop({ leave: options.leave === true })
+      // A later networked open of this data checks how long ago it left (createDatabase).
+      if (options.leave === true && this.engine !== undefined) await this.store.write({ meta: [{ name: META_LEFT_AT, value: new TextEncoder().encode(String(this.clock.now())) }] })
       this.replica.close()
       await this.saveIndex()
       this.subscriptions.clear()
