@@ -481,11 +481,12 @@ export class Database implements KeyAccess {
     const { state } = result
     const type = op.type
     // Every write through this database is one 'local' change for subscribers: the replica
-    // emits it when this node committed the write, and here when only other nodes did, as
-    // this node's replica joined with the applier's state: the applier's alone may lack what
-    // this replica already merged (a concurrent write), and the subscriber's last event must
-    // not show less than the store holds.
-    if (!result.committedHere && this.subscriptions.wants(key)) this.subscriptions.emit(changeOf(key, type, this.joinedWithLocal(key, type, state), 'local'))
+    // emits it when it applied the write or merged it with a change, and here otherwise (only
+    // other nodes applied it, or this replica already held something newer), as this node's
+    // replica joined with the applier's state: the applier's alone may lack what this
+    // replica merged meanwhile, and the subscriber's last event must not show less than the
+    // store holds.
+    if (!result.notifiedHere && this.subscriptions.wants(key)) this.subscriptions.emit(changeOf(key, type, this.joinedWithLocal(key, type, state), 'local'))
     return Object.assign(lazyValue(type, state), { token: encodeSessionToken(key, type, result.witness), acks: result.acks, quorum: result.quorum })
   }
 
@@ -513,7 +514,7 @@ export class Database implements KeyAccess {
       const outcome = decodeIdempotencyRecord((keyed as KeyedWrite).id, (keyed as KeyedWrite).fingerprint, recorded ?? (first as { record: Uint8Array }).record)
       return { key, deleted: outcome.deleted === true, replayed: true, ...(outcome.token === '' ? {} : { token: outcome.token }) }
     }
-    if (!first.committedHere && this.subscriptions.wants(key)) this.subscriptions.emit(deletedChange(key, 'local'))
+    if (!first.notifiedHere && this.subscriptions.wants(key)) this.subscriptions.emit(deletedChange(key, 'local'))
     const token = encodeDeleteToken(key, first.witness)
     return { key, deleted: first.deleted === true, acks: first.acks, quorum: first.quorum, ...(token === undefined ? {} : { token }) }
   }

@@ -32,8 +32,11 @@ export interface AppliedResult {
   readonly acks: number
   readonly required: number
   readonly quorum: boolean
-  /** Whether this node committed the write (it is a replica of the key, or held it for one). */
-  readonly committedHere: boolean
+  /**
+   * Whether this node's replica told its listeners of the write: it applied it, or merged it
+   * with a change. Otherwise the Database emits the write's 'local' change itself.
+   */
+  readonly notifiedHere: boolean
 }
 
 /** The keyed write was applied before: its outcome record (src/idempotency.ts). */
@@ -108,7 +111,7 @@ export class LocalWritePath implements WritePath {
     const quorum = required <= 1
     if (!quorum && options.requireQuorum === true) throw new QuorumNotMetError(key, 1, required)
     const { type, state, witness, deleted } = applied
-    return { kind: 'applied', type, state, witness, acks: 1, required, quorum, committedHere: true, ...(deleted === undefined ? {} : { deleted }) }
+    return { kind: 'applied', type, state, witness, acks: 1, required, quorum, notifiedHere: true, ...(deleted === undefined ? {} : { deleted }) }
   }
 
   async read(key: string, requested: CrdtTypeName | undefined, options: PathReadOptions = {}): Promise<PathReadResult> {
@@ -132,6 +135,6 @@ export class LocalWritePath implements WritePath {
     const quorum = required <= 1
     if (!quorum && options.requireQuorum === true) throw new QuorumNotMetError(key, 1, required)
     const state = (entryOf(resolved, keep) as ContentEntry).state
-    return { kind: 'applied', type: keep, state, witness: new Uint8Array(0), acks: 1, required, quorum, committedHere: true }
+    return { kind: 'applied', type: keep, state, witness: new Uint8Array(0), acks: 1, required, quorum, notifiedHere: true }
   }
 }

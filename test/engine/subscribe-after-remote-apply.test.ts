@@ -12,15 +12,17 @@ const SEED = Number(process.env.RUMORDB_TEST_SEED ?? 20261203)
 const FAST = { heartbeatIntervalMs: 100, antiEntropyIntervalMs: 60_000, handoffIntervalMs: 60_000, rumors: false }
 
 describe(`subscribers see the node's own replica, not only the applying one's (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} npx vitest run test/engine/subscribe-after-remote-apply.test.ts)`, () => {
-  it("a write applied by another replica emits this node's state joined with the applier's", async () => {
+  // a writes a key whose first replica is b; b applies it, stamped by its slow clock before
+  // the value d wrote while b was away, which a's replica holds. Returns a's events.
+  async function writeThroughB(w: number): Promise<{ events: Change[]; local: (id: string) => unknown; key: string }> {
     const c = new SimCluster({ seed: SEED, size: 3, link: { latency: { baseMs: 1, jitterMs: 0 } }, config: FAST })
     await c.start()
     await c.runFor(1000)
     const ring = c.engine(c.ids[0] as string).membership.ring().ring
-    // A key whose first replica is b, written through a: a asks b to apply it.
     const [a, b, d] = c.ids as [string, string, string]
     let key = ''
     for (let i = 0; key === ''; i++) if (preferenceList(ring, `k${i}`, 3)[0] === b) key = `k${i}`
+    const local = (id: string) => (c.db(id).replica.readTyped(key, 'lww') as { value: unknown } | null)?.value
     // b is away while d writes (d's clock runs ahead, b's behind): a's replica gets d's
     // value, b does not (no rumors, no hints delivered, no anti-entropy in this window).
     c.net.setSkew(d, 400)
@@ -28,18 +30,28 @@ describe(`subscribers see the node's own replica, not only the applying one's (s
     c.crash(b)
     await c.runFor(2000)
     await c.settle(c.db(d).register(key).set('later stamp', { w: 2 }))
-    expect((c.db(a).replica.readTyped(key, 'lww') as { value: unknown }).value).toBe('later stamp')
+    expect(local(a)).toBe('later stamp')
     await c.restart(b)
     await c.scheduler.runUntil(() => c.engine(a).membership.isLive(b), { maxTime: 5000 })
-    const seen: Change[] = []
-    c.db(a).subscribe(key, (change) => seen.push(change))
-    await c.settle(c.db(a).register(key).set('earlier stamp', { w: 1 }))
+    const events: Change[] = []
+    c.db(a).subscribe(key, (change) => events.push(change))
+    await c.settle(c.db(a).register(key).set('earlier stamp', { w }))
     await c.runFor(500)
-    // b applied it, stamped by its slow clock before d's value; a's replica keeps d's value.
-    const local = (id: string) => (c.db(id).replica.readTyped(key, 'lww') as { value: unknown }).value
     expect(local(b)).toBe('earlier stamp')
     expect(local(a)).toBe('later stamp')
-    expect(seen.length).toBeGreaterThan(0)
-    expect(seen.at(-1)).toMatchObject({ key, value: 'later stamp', origin: 'local' })
+    return { events, local, key }
+  }
+
+  it("w = 1: the write's event shows this node's replica joined with the applier's state, not the applier's alone", async () => {
+    const { events, key } = await writeThroughB(1)
+    expect(events.length).toBeGreaterThan(0)
+    expect(events.at(-1)).toMatchObject({ key, value: 'later stamp' })
+    expect(events.filter((e) => e.origin === 'local')).toHaveLength(1)
+  })
+
+  it("w = 2: a write this node's replica merged without a change (it held a newer value) still gets its one 'local' event", async () => {
+    const { events, key } = await writeThroughB(2)
+    expect(events).toHaveLength(1)
+    expect(events[0]).toMatchObject({ key, value: 'later stamp', origin: 'local' })
   })
 })

@@ -141,6 +141,8 @@ export class Coordinator implements WritePath {
     const slots = preferred.filter((p) => p !== applier)
     if (landed.heldFor !== undefined) slots.splice(slots.indexOf(landed.heldFor), 1)
     const acked = new Set<string>([applier])
+    // Whether this node's replica told its listeners of the write: it applied it, or merged its delta with a change.
+    const here = { notified: applier === self }
     const walk = successors(ring, key)
     const used = new Set<string>([...preferred, applier])
     const nextFallback = (): string | undefined => {
@@ -156,7 +158,7 @@ export class Coordinator implements WritePath {
     // Replicas the delta did not reach directly: it went to a fallback or a local hint.
     let missed = landed.heldFor !== undefined ? 1 : 0
     const deliveries = slots.map((target) =>
-      this.deliver(key, applied.delta, target, !failed.has(target) && membership.isLive(target), nextFallback, record).then(
+      this.deliver(key, applied.delta, target, !failed.has(target) && membership.isLive(target), nextFallback, record, here).then(
         (holder) => {
           acked.add(holder)
           if (holder !== target) missed++
@@ -194,7 +196,7 @@ export class Coordinator implements WritePath {
       acks,
       required,
       quorum,
-      committedHere: acked.has(self),
+      notifiedHere: here.notified,
       ...(applied.deleted === undefined ? {} : { deleted: applied.deleted }),
     }
   }
@@ -300,7 +302,7 @@ export class Coordinator implements WritePath {
     const quorum = acked.size >= required
     if (!quorum && options.requireQuorum === true) throw new QuorumNotMetError(key, acked.size, required)
     const kept = entryOf(resolved, keep) as ContentEntry
-    return { kind: 'applied', type: keep, state: kept.state, witness: new Uint8Array(0), acks: acked.size, required, quorum, committedHere: acked.has(this.init.self) }
+    return { kind: 'applied', type: keep, state: kept.state, witness: new Uint8Array(0), acks: acked.size, required, quorum, notifiedHere: acked.has(this.init.self) }
   }
 
   /**
@@ -357,23 +359,24 @@ export class Coordinator implements WritePath {
     tryTarget: boolean,
     nextFallback: () => string | undefined,
     record: IdempotencyRecordPayload | undefined,
+    here?: { notified: boolean },
   ): Promise<string> {
-    if (tryTarget && (await this.replicate(target, key, delta, undefined, record))) return target
+    if (tryTarget && (await this.replicate(target, key, delta, undefined, record, here))) return target
     for (let fallback = nextFallback(); fallback !== undefined; fallback = nextFallback()) {
-      if (await this.replicate(fallback, key, delta, target, record)) return fallback
+      if (await this.replicate(fallback, key, delta, target, record, here)) return fallback
     }
     await this.init.keepHint(target, key, delta, record)
     this.stats.hintsKeptLocally++
     return this.init.self
   }
 
-  private async replicate(peer: string, key: string, state: Uint8Array, hintFor?: string, record?: IdempotencyRecordPayload): Promise<boolean> {
+  private async replicate(peer: string, key: string, state: Uint8Array, hintFor?: string, record?: IdempotencyRecordPayload, here?: { notified: boolean }): Promise<boolean> {
     if (peer === this.init.self) {
       const hinted = hintFor !== undefined && (this.init.admitHint?.(hintFor, state.length) ?? true)
       const extras = mergeExtras(hinted ? hintExtras(hintFor, key, state, this.init.clock.now()) : undefined, this.recordRow(record))
       const merging = this.init.replica.merge(key, state, { origin: 'local', extras })
       if (hinted) this.init.hintStored?.(hintFor, key, merging, state.length)
-      await merging
+      if ((await merging).changed && here !== undefined) here.notified = true
       return true
     }
     try {
