@@ -11,12 +11,13 @@
 // Purging moves this node to a new incarnation of its actor first (Replica.purge,
 // src/replica/incarnations.ts), so its later writes of a purged key are never covered by a
 // copy of the tombstone another replica still holds.
-import type { Clock, TimerHandle } from '../base/clock.js'
+import type { Clock } from '../base/clock.js'
 import { DatabaseClosedError } from '../base/errors.js'
 import type { Logger } from '../base/logger.js'
 import type { Replica } from '../replica/replica.js'
 import { StoreClosedError } from '../store/errors.js'
 import type { DeletedKey } from '../store/store.js'
+import { PeriodicPass } from './periodic-pass.js'
 
 /** How long a key must have shown nothing before it may be purged (Cassandra's gc_grace_seconds is 10 days). */
 export const DEFAULT_TOMBSTONE_PURGE_MS = 24 * 60 * 60 * 1000
@@ -33,56 +34,41 @@ const RELEASE_PAGES = 1024
 export type PurgeConfirmation = (key: string, since: number) => boolean
 
 export class TombstonePurge {
-  private timer: TimerHandle | undefined
-  private running: Promise<void> | undefined
-  private stopped = false
+  private readonly periodic: PeriodicPass
 
   constructor(
     private readonly replica: Replica,
-    private readonly clock: Clock,
+    clock: Clock,
     private readonly windowMs: number,
     /** Undefined: this node is the only replica (no network), nothing to confirm. */
     private readonly confirmed: PurgeConfirmation | undefined,
     private readonly logger: Logger,
-    private readonly intervalMs = Math.max(1, Math.min(PURGE_INTERVAL_MS, Math.floor(windowMs / 4))),
-  ) {}
+    intervalMs = Math.max(1, Math.min(PURGE_INTERVAL_MS, Math.floor(windowMs / 4))),
+  ) {
+    this.periodic = new PeriodicPass(clock, intervalMs, (halt) => this.pass(halt), logger, 'tombstone purge')
+  }
 
   start(): void {
-    this.schedule()
+    this.periodic.start()
   }
 
   /** No pass starts after this; resolves once a running pass ended. */
-  async stop(): Promise<void> {
-    this.stopped = true
-    if (this.timer !== undefined) this.clock.clearTimeout(this.timer)
-    await this.running
-  }
-
-  private schedule(): void {
-    if (this.stopped) return
-    this.timer = this.clock.setTimeout(() => {
-      this.running = this.pass()
-        .then(() => undefined)
-        .catch((err: unknown) => this.logger.warn({ err }, `tombstone purge failed: ${(err as Error)?.message ?? String(err)}; retrying in ${this.intervalMs} ms`))
-        .finally(() => {
-          this.running = undefined
-          this.schedule()
-        })
-    }, this.intervalMs)
+  stop(): Promise<void> {
+    return this.periodic.stop()
   }
 
   /** One pass over the tombstones older than the window, oldest first; resolves with how many rows went. */
-  async pass(): Promise<number> {
+  async pass(halt: () => void = () => undefined): Promise<number> {
     let purged = 0
     let after: DeletedKey | undefined
-    for (let seen = 0; !this.stopped && seen < MAX_PER_PASS; ) {
+    for (let seen = 0; !this.periodic.isStopped && seen < MAX_PER_PASS; ) {
       let page: DeletedKey[]
       try {
         page = this.replica.store.scanDeleted(this.replica.wallNow() - this.windowMs, BATCH, after)
       } catch (err) {
         // The store closed under the database (a test, a crash): nothing to purge any more.
         if (err instanceof StoreClosedError) {
-          this.stopped = true
+          halt()
           break
         }
         throw err
@@ -105,7 +91,7 @@ export class TombstonePurge {
     }
     if (purged > 0) this.logger.debug({ purged }, `purged ${purged} tombstones older than ${this.windowMs} ms`)
     // Pages freed otherwise (expired idempotency records, delivered hints) go back too, a few MiB a pass.
-    if (!this.stopped) this.replica.store.releaseFreePages(RELEASE_PAGES)
+    if (!this.periodic.isStopped) this.replica.store.releaseFreePages(RELEASE_PAGES)
     return purged
   }
 }

@@ -519,42 +519,28 @@ function tombstoneRows(cluster: SimCluster): number {
   return cluster.upIds().reduce((n, id) => n + cluster.member(id).store.scanDeleted(Number.MAX_SAFE_INTEGER, 10_000).length, 0)
 }
 
+/** What node `id` reads of `key` with `r`, as text (a type conflict as its sides, an error as its message). */
+function readText(cluster: SimCluster, id: string, key: string, r: number): Promise<string> {
+  return cluster
+    .db(id)
+    .get(key, { r })
+    .then(
+      (v) => JSON.stringify(v === undefined ? null : { type: v.type, value: v.value }),
+      (e: unknown) => (e instanceof TypeConflictError ? JSON.stringify({ conflict: e.values }) : `error ${String(e)}`),
+    )
+}
+
 /** What each node reads of each key from its own replica (r = 1), as text. */
 async function readEverywhere(cluster: SimCluster, keys: readonly { key: string }[]): Promise<string[]> {
   const out: string[] = []
-  for (const { key } of keys) {
-    for (const id of cluster.ids) {
-      const read = await cluster.settle(
-        cluster
-          .db(id)
-          .get(key, { r: 1 })
-          .then(
-            (v) => JSON.stringify(v === undefined ? null : { type: v.type, value: v.value }),
-            (e: unknown) => (e instanceof TypeConflictError ? JSON.stringify({ conflict: e.values }) : `error ${String(e)}`),
-          ),
-      )
-      out.push(`${id} ${key} ${read}`)
-    }
-  }
+  for (const { key } of keys) for (const id of cluster.ids) out.push(`${id} ${key} ${await cluster.settle(readText(cluster, id, key, 1))}`)
   return out
 }
 
 async function sameReadEverywhere(cluster: SimCluster, keys: readonly { key: string }[]): Promise<string[]> {
   const problems: string[] = []
   for (const { key } of keys) {
-    const reads = await cluster.settle(
-      Promise.all(
-        cluster.ids.map((id) =>
-          cluster
-            .db(id)
-            .get(key, { r: 3 })
-            .then(
-              (v) => JSON.stringify(v === undefined ? null : { type: v.type, value: v.value }),
-              (e: unknown) => (e instanceof TypeConflictError ? JSON.stringify({ conflict: e.values }) : `error ${String(e)}`),
-            ),
-        ),
-      ),
-    )
+    const reads = await cluster.settle(Promise.all(cluster.ids.map((id) => readText(cluster, id, key, 3))))
     if (new Set(reads).size !== 1) problems.push(`${key}: nodes read it differently: ${reads.join(' | ')}`)
   }
   return problems
