@@ -34,7 +34,8 @@ export interface StatusView {
 /** The engine's status behind `status`: its own, or an idle one while the network is off. */
 export function engineStatusOf(status: DatabaseStatus): EngineStatus {
   if (status.networked) return status
-  return idleEngineStatus(status)
+  // The replica counts with the network off too (tombstones purged): the rest stays at zero.
+  return { ...idleEngineStatus(status), replica: { ...status.replica } }
 }
 
 /** Every number of `status` (top-level and one level down), in status order; aliases left out. */

@@ -28,7 +28,7 @@ import {
 import { MapHandle } from './map-handles.js'
 import { decodeIdempotencyRecord, fingerprint, outcomeId, validateIdempotencyKey, type KeyedWrite } from '../replica/idempotency.js'
 import { DELETE, type KeyOperation, type Operation } from '../base/operations.js'
-import { crdtOf, Replica, type KeyState } from '../replica/replica.js'
+import { crdtOf, Replica, type KeyState, type ReplicaStats } from '../replica/replica.js'
 import { decodeSessionToken, encodeDeleteToken, encodeSessionToken } from '../replica/session-token.js'
 import { DATABASE_FILE } from '../store/index.js'
 import type { Store } from '../store/store.js'
@@ -73,6 +73,8 @@ export type DatabaseStatus =
       readonly keys: number
       readonly pendingHints: number
       readonly members: Record<'alive' | 'suspect' | 'left', number>
+      /** The replica's counters (tombstones purged, states refused), as a networked node reports them. */
+      readonly replica: ReplicaStats
     }
 const SCAN_PAGE = 256
 const PRUNE_INTERVAL_MS = 60 * 60 * 1000
@@ -253,7 +255,7 @@ export class Database implements KeyAccess {
   status(): DatabaseStatus {
     this.assertOpen()
     if (this.engine !== undefined) return { networked: true, ...this.engine.status() }
-    return { networked: false, id: this.nodeId, keys: this.store.countKeys(), pendingHints: 0, members: { alive: 1, suspect: 0, left: 0 } }
+    return { networked: false, id: this.nodeId, keys: this.store.countKeys(), pendingHints: 0, members: { alive: 1, suspect: 0, left: 0 }, replica: { ...this.replica.stats } }
   }
 
   /**

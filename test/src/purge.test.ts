@@ -61,6 +61,8 @@ describe('tombstone purge (embedded, network off)', () => {
     expect(rows(db)).toBe(1)
     expect(db.keys().map((k) => k.key)).toEqual(['stays'])
     expect(db.replica.stats.tombstonesPurged).toBe(4)
+    // What status (and so /v1/status and /metrics) reports with the network off too.
+    expect(db.status()).toMatchObject({ networked: false, replica: { tombstonesPurged: 4 } })
     // Gone keys read as they did, and take writes of any type again.
     expect(await db.counter('gone').value()).toBe(0)
     await db.register('gone').set('back')
