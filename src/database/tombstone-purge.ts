@@ -27,6 +27,8 @@ export const PURGE_INTERVAL_MS = 10_000
 const BATCH = 1000
 /** Tombstones looked at in one pass at most, purged or not: a pass never holds the loop long. */
 const MAX_PER_PASS = 100_000
+/** The longest rest between periodic passes that found old tombstones but could purge none. */
+const MAX_REST_MS = 5 * 60_000
 /** Free pages given back to the file system after each purged batch at most (4 MiB of 4 KiB pages). */
 const RELEASE_PAGES = 1024
 
@@ -35,17 +37,41 @@ export type PurgeConfirmation = (key: string, since: number) => boolean
 
 export class TombstonePurge {
   private readonly periodic: PeriodicPass
+  /**
+   * While passes find old tombstones yet may purge none of them (a replica that is away holds
+   * them up), the periodic passes rest until this clock time, twice as long each time up to
+   * MAX_REST_MS (or the window), instead of walking them every interval.
+   */
+  private restUntil = 0
+  private restMs = 0
 
   constructor(
     private readonly replica: Replica,
-    clock: Clock,
+    private readonly clock: Clock,
     private readonly windowMs: number,
     /** Undefined: this node is the only replica (no network), nothing to confirm. */
     private readonly confirmed: PurgeConfirmation | undefined,
     private readonly logger: Logger,
-    intervalMs = Math.max(1, Math.min(PURGE_INTERVAL_MS, Math.floor(windowMs / 4))),
+    private readonly intervalMs = Math.max(1, Math.min(PURGE_INTERVAL_MS, Math.floor(windowMs / 4))),
   ) {
-    this.periodic = new PeriodicPass(clock, intervalMs, (halt) => this.pass(halt), logger, 'tombstone purge')
+    this.periodic = new PeriodicPass(clock, intervalMs, (halt) => this.scheduledPass(halt), logger, 'tombstone purge')
+  }
+
+  /** A periodic pass, unless passes are resting (restUntil). */
+  private async scheduledPass(halt: () => void): Promise<void> {
+    const now = this.clock.now()
+    if (now < this.restUntil) {
+      this.replica.store.releaseFreePages(RELEASE_PAGES)
+      return
+    }
+    const { purged, seen } = await this.sweep(halt)
+    if (seen > 0 && purged === 0) {
+      this.restMs = Math.min(MAX_REST_MS, this.windowMs, Math.max(2 * this.intervalMs, 2 * this.restMs))
+      this.restUntil = now + this.restMs
+    } else {
+      this.restMs = 0
+      this.restUntil = 0
+    }
   }
 
   start(): void {
@@ -58,10 +84,15 @@ export class TombstonePurge {
   }
 
   /** One pass over the tombstones older than the window, oldest first; resolves with how many rows went. */
-  async pass(halt: () => void = () => undefined): Promise<number> {
+  async pass(): Promise<number> {
+    return (await this.sweep(() => undefined)).purged
+  }
+
+  private async sweep(halt: () => void): Promise<{ purged: number; seen: number }> {
     let purged = 0
+    let seen = 0
     let after: DeletedKey | undefined
-    for (let seen = 0; !this.periodic.isStopped && seen < MAX_PER_PASS; ) {
+    while (!this.periodic.isStopped && seen < MAX_PER_PASS) {
       let page: DeletedKey[]
       try {
         page = this.replica.store.scanDeleted(this.replica.wallNow() - this.windowMs, BATCH, after)
@@ -92,6 +123,6 @@ export class TombstonePurge {
     if (purged > 0) this.logger.debug({ purged }, `purged ${purged} tombstones older than ${this.windowMs} ms`)
     // Pages freed otherwise (expired idempotency records, delivered hints) go back too, a few MiB a pass.
     if (!this.periodic.isStopped) this.replica.store.releaseFreePages(RELEASE_PAGES)
-    return purged
+    return { purged, seen }
   }
 }
