@@ -10,6 +10,7 @@ import { silentLogger, type Logger } from '../base/logger.js'
 import { systemRandom, type Random } from '../base/random.js'
 import type { Transport } from '../transport/transport.js'
 import { InvalidOptionError, RejoinTooLateError } from '../base/errors.js'
+import { decodeNumberMeta } from '../base/number-meta.js'
 import { DEFAULT_IDEMPOTENCY_TTL_MS } from '../replica/idempotency.js'
 import { loadOrCreateActor } from '../replica/node-identity.js'
 import { Replica } from '../replica/replica.js'
@@ -103,13 +104,13 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
  */
 export async function createDatabase(components: DatabaseComponents, options: DatabaseOptions = {}): Promise<Database> {
   checkOptions(options, DATABASE_OPTIONS, 'createDatabase')
-  purgeWindow(options, components.transport !== undefined)
+  const tombstonePurgeMs = purgeWindow(options, components.transport !== undefined)
   const { store, clock, random, transport } = components
   const logger = components.logger ?? silentLogger
   const ttl = options.idempotencyTtlMs ?? DEFAULT_IDEMPOTENCY_TTL_MS
   // Every open takes the saved index out of the store, used or not: once this node writes,
   // it no longer describes the store (cluster/anti-entropy/index-snapshot.ts).
-  if (transport !== undefined) await checkRejoin(store, clock, purgeWindow(options, true))
+  if (transport !== undefined) await checkRejoin(store, clock, tombstonePurgeMs)
   const indexSnapshot = await takeIndexSnapshot(store)
   const actor = await loadOrCreateActor(store, random)
   const replica = new Replica({
@@ -145,7 +146,7 @@ export async function createDatabase(components: DatabaseComponents, options: Da
     path: engine ?? new LocalWritePath(replica, clock, ttl, options.replication?.w),
     onListenerError: options.onListenerError,
     logger: logger.forComponent('expiry'),
-    tombstonePurgeMs: purgeWindow(options, transport !== undefined),
+    tombstonePurgeMs,
     purgeLogger: logger.forComponent('purge'),
   })
 }
@@ -173,7 +174,7 @@ function purgeWindow(options: DatabaseOptions, networked: boolean): number {
 async function checkRejoin(store: Store, clock: Clock, windowMs: number): Promise<void> {
   const mark = store.getMeta(META_LEFT_AT)
   if (mark === undefined) return
-  const leftAt = Number(new TextDecoder().decode(mark))
-  if (Number.isSafeInteger(leftAt) && clock.now() - leftAt > windowMs) throw new RejoinTooLateError(leftAt, windowMs)
+  const leftAt = decodeNumberMeta(mark)
+  if (leftAt > 0 && clock.now() - leftAt > windowMs) throw new RejoinTooLateError(leftAt, windowMs)
   await store.write({ meta: [{ name: META_LEFT_AT, value: null }] })
 }

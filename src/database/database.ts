@@ -38,6 +38,7 @@ import { checkOptions } from '../base/options.js'
 import { DELETE_OPTIONS, GET_OPTIONS, KEYS_OPTIONS, RESOLVE_OPTIONS, SCAN_OPTIONS, WATCH_OPTIONS, WRITE_OPTIONS } from './database-options.js'
 import { ChangeFeed, type FeedEvent } from './change-feed.js'
 import { ExpirySweep } from './expiry-sweep.js'
+import { encodeNumberMeta } from '../base/number-meta.js'
 import { DEFAULT_TOMBSTONE_PURGE_MS, TombstonePurge } from './tombstone-purge.js'
 import { silentLogger, type Logger } from '../base/logger.js'
 import type { PathWriteResult, WritePath } from '../replica/write-path.js'
@@ -455,7 +456,7 @@ export class Database implements KeyAccess {
       await Promise.allSettled([...this.inFlight])
       await this.engine?.stop({ leave: options.leave === true })
       // A later networked open of this data checks how long ago it left (createDatabase).
-      if (options.leave === true && this.engine !== undefined) await this.store.write({ meta: [{ name: META_LEFT_AT, value: new TextEncoder().encode(String(this.clock.now())) }] })
+      if (options.leave === true && this.engine !== undefined) await this.store.write({ meta: [{ name: META_LEFT_AT, value: encodeNumberMeta(this.clock.now()) }] })
       this.replica.close()
       await this.saveIndex()
       this.subscriptions.clear()

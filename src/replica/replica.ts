@@ -47,6 +47,7 @@ import { equals } from 'uint8arrays/equals'
 import { stateDigest } from '../store/digest.js'
 import type { DeletedKey, KeyWrite, Store, WriteBatch } from '../store/store.js'
 import { NEEDS_DELETED_CLASSIFICATION } from '../store/migrations.js'
+import { decodeNumberMeta, encodeNumberMeta } from '../base/number-meta.js'
 
 export const META_ACTOR = 'actor'
 /** Replica.purgeEpoch, as decimal text. */
@@ -251,7 +252,8 @@ export class Replica {
     this.epoch = epoch
     const through = Math.max(decodeNumberMeta(this.store.getMeta(META_PURGED_THROUGH)), ...keys.map((k) => k.deletedAt))
     const purged = await this.store.purge(keys, [{ name: META_PURGED_THROUGH, value: encodeNumberMeta(through) }])
-    for (const { key } of keys) if (this.store.getDigestEntry(key) === undefined) this.cache.delete(key)
+    // Purged or not (a write since kept it), each is read from the store again: no lookup per key here.
+    for (const { key } of keys) this.cache.delete(key)
     this.stats.tombstonesPurged += purged
     return purged
   }
@@ -569,16 +571,6 @@ export class Replica {
 }
 
 /** The key's next state with the rows committed with it, stamped with this node's clock (the store keeps it as the key's last change, and as the clock to restart from). */
-function encodeNumberMeta(n: number): Uint8Array {
-  return new TextEncoder().encode(String(n))
-}
-
-function decodeNumberMeta(bytes: Uint8Array | undefined): number {
-  if (bytes === undefined) return 0
-  const n = Number(new TextDecoder().decode(bytes))
-  return Number.isSafeInteger(n) && n >= 0 ? n : 0
-}
-
 function keyBatch(key: string, next: KeyState, form: StoredForm, timestamp: Timestamp, extras: BatchExtras | undefined): WriteBatch {
   const hlc = encodeTimestamp(timestamp)
   // A key that shows nothing is a tombstone: left out of the anti-entropy index, purged once old (src/cluster/purge).
