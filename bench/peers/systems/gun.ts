@@ -27,13 +27,13 @@ import { SYSTEMS } from './catalog.js'
 const CONNECT_TIMEOUT_MS = 30_000
 
 /** The parts of a GUN instance's internals this adapter touches to count and close peers. */
-interface GunInternals {
+export interface GunInternals {
   readonly peers: Record<string, { met?: number; wire?: unknown }>
   readonly mesh: { bye(peer: unknown): void }
   readonly ws?: { web?: { close(): void } }
 }
 
-interface GunChain {
+export interface GunChain {
   get(key: string): GunChain
   put(value: number): GunChain
   map(): GunChain

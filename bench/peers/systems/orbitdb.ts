@@ -41,8 +41,9 @@ interface OrbitPeer {
   readonly gate: ChangeGate
 }
 
-async function startPeer(dir: string): Promise<OrbitPeer> {
-  const libp2p = await createLibp2p({
+/** One IPFS node's libp2p, on 127.0.0.1 only (the equal-work driver builds the same). */
+export function loopbackLibp2p(): Promise<Libp2p> {
+  return createLibp2p({
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -56,6 +57,10 @@ async function startPeer(dir: string): Promise<OrbitPeer> {
       pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }),
     },
   })
+}
+
+async function startPeer(dir: string): Promise<OrbitPeer> {
+  const libp2p = await loopbackLibp2p()
   const blockstore = new LevelBlockstore(join(dir, 'blocks'))
   const datastore = new LevelDatastore(join(dir, 'data'))
   await blockstore.open()

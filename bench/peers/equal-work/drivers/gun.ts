@@ -8,22 +8,8 @@ import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
 import Gun from 'gun'
+import type { GunChain, GunInternals } from '../../systems/gun.js'
 import type { ChangeListener, NodeDriver, NodeStartContext, NodeSystem } from './node-driver.js'
-
-interface GunInternals {
-  readonly peers: Record<string, { met?: number; wire?: unknown }>
-  readonly mesh: { bye(peer: unknown): void }
-  readonly ws?: { web?: { close(): void } }
-}
-
-interface GunChain {
-  get(key: string): GunChain
-  put(value: number): GunChain
-  map(): GunChain
-  on(callback: (value: unknown, key: string) => void): GunChain
-  off(): void
-  back(path: string): unknown
-}
 
 const createGun = Gun as unknown as (options: Record<string, unknown>) => GunChain
 

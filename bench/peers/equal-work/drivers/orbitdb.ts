@@ -7,18 +7,14 @@
 // need; the others open it by address. The node's local state is `db.all()`, read again
 // after each `update` event (OrbitDB's events name entries, not the key's resulting value).
 import { join } from 'node:path'
-import { gossipsub } from '@chainsafe/libp2p-gossipsub'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { bitswap } from '@helia/block-brokers'
 import { Helia } from '@helia/utils'
-import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createOrbitDB, IPFSAccessController, type KeyValueDatabase, type OrbitDB } from '@orbitdb/core'
 import { LevelBlockstore } from 'blockstore-level'
 import { LevelDatastore } from 'datastore-level'
-import { createLibp2p, type Libp2p } from 'libp2p'
+import type { Libp2p } from 'libp2p'
+import { loopbackLibp2p } from '../../systems/orbitdb.js'
 import type { ChangeListener, NodeDriver, NodeStartContext, NodeSystem } from './node-driver.js'
 
 class OrbitNode implements NodeDriver {
@@ -65,14 +61,7 @@ export const orbitdbNodeSystem: NodeSystem = {
   name: 'orbitdb',
   readyWhen: (_index, nodes) => nodes - 1,
   async start(context: NodeStartContext): Promise<NodeDriver> {
-    const libp2p = await createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionManager: { allow: ['/ip4/127.0.0.1'] },
-      services: { identify: identify(), pubsub: gossipsub({ allowPublishToZeroTopicPeers: true }) },
-    })
+    const libp2p = await loopbackLibp2p()
     const blockstore = new LevelBlockstore(join(context.dir, 'blocks'))
     const datastore = new LevelDatastore(join(context.dir, 'data'))
     await blockstore.open()
