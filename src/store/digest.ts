@@ -4,9 +4,12 @@
 // write that changed one page hashes that page and the short list, not the whole state;
 // the same state as one byte string gives the same digest (its pages are found by length).
 import { splitPagedORSet } from '../../crdts/orset-pages.js'
+import { INDEX_ENTRY_BYTES } from '../base/key-hashes.js'
 import { sha256 } from '../base/sha256.js'
 
 export const DIGEST_BYTES = 16
+/** One key of Store.scanIndexEntries: its digest, then its index entry (base/key-hashes.ts). */
+export const INDEX_RECORD_BYTES = DIGEST_BYTES + INDEX_ENTRY_BYTES
 
 /** The digest of a state's bytes (of its pages, for a state in pages), as a plain Uint8Array. */
 export function stateDigest(state: Uint8Array): Uint8Array {

@@ -5,7 +5,7 @@
 import { CommitError, InvalidStoreArgumentError, StoreClosedError } from './errors.js'
 import { compareKeys, inRange, keyRange, type KeyRange } from './key-order.js'
 import { StagedChanges, validateBatch, validateText, type CommitCounts, type IdempotencyEntry, type PurgedKey } from './staged-changes.js'
-import type { ChangesOptions, DeletedKey, MetaWrite, ScanOptions, Store, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember, WriteBatch } from './store.js'
+import type { ChangesOptions, DeletedKey, IndexEntryPage, MetaWrite, ScanOptions, Store, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember, WriteBatch } from './store.js'
 
 /** What is on disk (or its in-memory stand-in). Reads see committed data only. */
 export interface CommittedLayer {
@@ -19,6 +19,8 @@ export interface CommittedLayer {
   scan(range: KeyRange, limit: number | undefined): StoredKey[]
   /** `scan`, keys and digests only. */
   scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[]
+  /** Store.scanIndexEntries. */
+  scanIndexEntries(after: string | undefined, limit: number): IndexEntryPage
   /** Keys of `range` whose last change is after `after` (all when undefined), by that change, at most `limit`. */
   scanChanges(after: Uint8Array | undefined, range: KeyRange, limit: number): StoredChange[]
   /** Store.scanExpiring. */
@@ -116,6 +118,13 @@ export class GroupCommitStore implements Store {
     return this.scanWith(opts, (range, limit) => this.layer.scanDigests(range, limit)).map((k) =>
       'state' in k ? { key: k.key, digest: k.digest, ...(k.deletedAt === undefined ? {} : { deleted: true as const }) } : k,
     )
+  }
+
+  scanIndexEntries(after: string | undefined, limit: number): IndexEntryPage {
+    this.assertOpen()
+    if (after !== undefined) validateText(after, 'index entries after')
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidStoreArgumentError(`index entries limit must be a positive integer, got ${String(limit)}`)
+    return this.layer.scanIndexEntries(after, limit)
   }
 
   scanChanges(opts: ChangesOptions): StoredChange[] {

@@ -3,9 +3,11 @@
 // model a crash: `crashCopy()` is what a restarted node would find on disk.
 import { DatabaseLockedError } from './errors.js'
 import { defaultSchedule, GroupCommitStore, type CommittedLayer, type Schedule } from './group-commit-store.js'
-import { compareKeys, inRange, type KeyRange } from './key-order.js'
+import { indexEntryOf } from '../base/key-hashes.js'
+import { DIGEST_BYTES, INDEX_RECORD_BYTES } from './digest.js'
+import { compareKeys, inRange, keyRange, type KeyRange } from './key-order.js'
 import type { CommitCounts, IdempotencyEntry, StagedChanges } from './staged-changes.js'
-import type { DeletedKey, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
+import type { DeletedKey, IndexEntryPage, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
 import type { StoreHooks } from './store-hooks.js'
 
 /** The committed contents: the stand-in for a data file. Byte arrays in it are never mutated. */
@@ -144,8 +146,19 @@ class MemoryTables implements CommittedLayer {
     return this.keysIn(range, limit).map(copyKey)
   }
 
-  /** The stored keys of `range` in key order, at most `limit`, not copied. */
-  private keysIn(range: KeyRange, limit: number | undefined): StoredKey[] {
+  scanIndexEntries(after: string | undefined, limit: number): IndexEntryPage {
+    // Computed on the fly: a file keeps them per row, but this store is rebuilt per test.
+    const shown = this.keysIn(keyRange(undefined, after), limit, (k) => k.deletedAt === undefined)
+    const records = new Uint8Array(shown.length * INDEX_RECORD_BYTES)
+    shown.forEach((k, i) => {
+      records.set(k.digest, i * INDEX_RECORD_BYTES)
+      records.set(indexEntryOf(k.key, k.digest), i * INDEX_RECORD_BYTES + DIGEST_BYTES)
+    })
+    return { keys: shown.map((k) => k.key), records, last: shown.at(-1)?.key }
+  }
+
+  /** The stored keys of `range` in key order (those `include` accepts, when given), at most `limit`, not copied. */
+  private keysIn(range: KeyRange, limit: number | undefined, include?: (k: StoredKey) => boolean): StoredKey[] {
     const sorted = this.data.sortedKeys
     const out: StoredKey[] = []
     for (let i = lowerIndex(sorted, range.lower); i < sorted.length && out.length < (limit ?? Infinity); i++) {
@@ -154,7 +167,8 @@ class MemoryTables implements CommittedLayer {
         if (range.lowerExclusive && key === range.lower) continue
         break
       }
-      out.push(this.data.keys.get(key) as StoredKey)
+      const k = this.data.keys.get(key) as StoredKey
+      if (include === undefined || include(k)) out.push(k)
     }
     return out
   }

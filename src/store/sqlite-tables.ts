@@ -4,13 +4,15 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import type Database from 'better-sqlite3'
 import type { CrdtTypeName } from '../../crdts/types.js'
+import { INDEX_ENTRY_BYTES, indexEntryOf } from '../base/key-hashes.js'
+import { DIGEST_BYTES, INDEX_RECORD_BYTES } from './digest.js'
 import { CorruptDatabaseError } from './errors.js'
 import { pragmaNumber } from './migrations.js'
 import type { CommittedLayer } from './group-commit-store.js'
 import type { KeyRange } from './key-order.js'
 import { joinPaging } from '../../crdts/orset-pages.js'
 import type { CommitCounts, IdempotencyEntry, StagedChanges } from './staged-changes.js'
-import type { DeletedKey, StatePage, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
+import type { DeletedKey, IndexEntryPage, StatePage, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
 import type { StoreHooks } from './store-hooks.js'
 
 type Bytes = Buffer
@@ -18,6 +20,7 @@ interface KeyRow { key: string; type: string; state: Bytes; hlc: Bytes; digest: 
 interface PageRow { digest: Bytes; bytes: Bytes }
 interface DigestRow { key: string; digest: Bytes; deleted: number }
 interface DeletedRow { key: string; digest: Bytes; deleted_at: number }
+interface IndexEntryRow { key: string; digest: Bytes; index_entry: Bytes | null }
 interface ChangeRow { key: string; hlc: Bytes }
 interface HintRow { id: number; target: string; key: string; type: string; state: Bytes; created_at: number }
 interface MemberRow { peer_id: string; record: Bytes }
@@ -25,7 +28,6 @@ interface MemberRow { peer_id: string; record: Bytes }
 const KEY_COLUMNS = 'key, type, state, hlc, digest, pages'
 /** PRAGMA auto_vacuum of a file created with it (sqlite-open.ts). */
 const INCREMENTAL_VACUUM = 2
-const DIGEST_BYTES = 16
 /** SQLite's page cache while an index build reads a page of digests (scanDigests). */
 const SCAN_CACHE_BYTES = 2 * 1024 * 1024
 const HINT_COLUMNS = 'id, target, key, type, state, created_at'
@@ -78,11 +80,28 @@ export class SqliteTables implements CommittedLayer {
       ),
       // undefined: no such key; null: its state is whole; else the digests of its pages.
       getPageList: db.prepare<[string], { pages: Bytes | null; deleted: number }>('SELECT pages, deleted_at IS NOT NULL AS deleted FROM keys WHERE key = ?'),
-      upsertKey: db.prepare<[string, string, Uint8Array, Uint8Array, Uint8Array, Uint8Array | null, number | null, number | null]>(
-        `INSERT INTO keys (${KEY_COLUMNS}, expires_at, deleted_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      upsertKey: db.prepare<[string, string, Uint8Array, Uint8Array, Uint8Array, Uint8Array | null, number | null, number | null, Uint8Array]>(
+        `INSERT INTO keys (${KEY_COLUMNS}, expires_at, deleted_at, index_entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET type = excluded.type, state = excluded.state,
            hlc = excluded.hlc, digest = excluded.digest, pages = excluded.pages, expires_at = excluded.expires_at,
-           deleted_at = excluded.deleted_at`,
+           deleted_at = excluded.deleted_at, index_entry = excluded.index_entry`,
+      ),
+      // One row per page of keys: their keys joined by NUL and their records as one blob, so
+      // a million keys cost a few hundred statements, not a million row objects and buffers.
+      // Both lists come from one pass over the same rows, so they are in step; their order is
+      // the subquery's in practice, but an aggregate without ORDER BY does not promise it (one
+      // costs twice the time), so the page's last key is max(key). Blobs joined as text keep
+      // their bytes (UTF-8 database), and CAST gives them back as a blob.
+      indexEntries: [false, true].map((after) =>
+        db.prepare<unknown[], [string | null, Bytes | null, number, string | null]>(
+          `SELECT group_concat(key, char(0)), CAST(group_concat(digest || index_entry, '') AS BLOB), count(*), max(key)
+           FROM (SELECT key, digest, index_entry FROM keys WHERE ${after ? 'key > ? AND ' : ''}deleted_at IS NULL ORDER BY key LIMIT ?)`,
+        ).raw(),
+      ),
+      indexEntryRows: [false, true].map((after) =>
+        db.prepare<unknown[], IndexEntryRow>(
+          `SELECT key, digest, index_entry FROM keys WHERE ${after ? 'key > ? AND ' : ''}deleted_at IS NULL ORDER BY key LIMIT ?`,
+        ),
       ),
       deleted: db.prepare<[number, number, string, number], DeletedRow>(
         'SELECT key, digest, deleted_at FROM keys WHERE deleted_at <= ? AND (deleted_at, key) > (?, ?) ORDER BY deleted_at, key LIMIT ?',
@@ -164,6 +183,30 @@ export class SqliteTables implements CommittedLayer {
    */
   scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[] {
     return this.withSmallCache(() => scanRows(this.sql.scanDigests, range, limit).map(digestEntry))
+  }
+
+  scanIndexEntries(after: string | undefined, limit: number): IndexEntryPage {
+    const args = after === undefined ? [limit] : [after, limit]
+    return this.withSmallCache(() => {
+      const [joined, records, count, last] = this.sql.indexEntries[after === undefined ? 0 : 1]!.get(...args) as [string | null, Bytes | null, number, string | null]
+      if (count === 0) return { keys: [], records: new Uint8Array(0), last: undefined }
+      const keys = joined!.split('\0')
+      // A key holding NUL splits in more parts, and a row without its entry shortens the
+      // records: such a page is read row by row (which says which key lacks its entry).
+      if (keys.length !== count || records?.length !== count * INDEX_RECORD_BYTES) return this.indexEntryRows(args)
+      return { keys, records: bytes(records), last: last! }
+    })
+  }
+
+  private indexEntryRows(args: unknown[]): IndexEntryPage {
+    const rows = this.sql.indexEntryRows[args.length - 1]!.all(...args)
+    const records = new Uint8Array(rows.length * INDEX_RECORD_BYTES)
+    rows.forEach((row, i) => {
+      if (row.index_entry?.length !== INDEX_ENTRY_BYTES) throw new CorruptDatabaseError(this.label, `the key ${JSON.stringify(row.key)} has no index entry (keys.index_entry)`)
+      records.set(row.digest, i * INDEX_RECORD_BYTES)
+      records.set(row.index_entry, i * INDEX_RECORD_BYTES + DIGEST_BYTES)
+    })
+    return { keys: rows.map((row) => row.key), records, last: rows.at(-1)?.key }
   }
 
   scanChanges(after: Uint8Array | undefined, range: KeyRange, limit: number): StoredChange[] {
@@ -316,7 +359,7 @@ export class SqliteTables implements CommittedLayer {
       const held = row?.pages ?? undefined
       if (k.paged === undefined) {
         if (held !== undefined && held.length > 0) s.deletePages.run(k.key)
-        s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest, null, k.expiresAt ?? null, k.deletedAt ?? null)
+        s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest, null, k.expiresAt ?? null, k.deletedAt ?? null, indexEntryOf(k.key, k.digest))
         continue
       }
       // Only the pages this row does not hold yet are written, and only those it no longer
@@ -332,7 +375,7 @@ export class SqliteTables implements CommittedLayer {
       for (let i = from; i < oldTo; i++) dropped.set(hex(old, i), old.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES))
       for (const [id, page] of added) if (!dropped.has(id)) s.putPage.run(k.key, page.digest, page.bytes)
       for (const [id, digest] of dropped) if (!added.has(id)) s.deletePage.run(k.key, digest)
-      s.upsertKey.run(k.key, k.type, prefix, k.hlc, k.digest, list, null, null)
+      s.upsertKey.run(k.key, k.type, prefix, k.hlc, k.digest, list, null, null, indexEntryOf(k.key, k.digest))
     }
     const purged = changes.purges.map((keys) => {
       let n = 0

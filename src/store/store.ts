@@ -44,6 +44,19 @@ export interface StoredDigest {
   deleted?: true
 }
 
+/** A page of Store.scanIndexEntries. */
+export interface IndexEntryPage {
+  /** The page's keys, each once (in key order, but rely only on `last`). */
+  readonly keys: readonly string[]
+  /** The greatest of `keys`: the next page starts after it. Undefined when the page is empty. */
+  readonly last: string | undefined
+  /**
+   * Per key, in order, 40 bytes: its digest (DIGEST_BYTES), then its ring position
+   * (8 bytes, big-endian) and fingerprint (16): `indexEntryOf(key, digest)`.
+   */
+  readonly records: Uint8Array
+}
+
 /** A key that shows nothing (a tombstone), as the purge reads it. */
 export interface DeletedKey {
   key: string
@@ -174,6 +187,13 @@ export interface Store {
   scanDeleted(beforeMs: number, limit: number, after?: DeletedKey): DeletedKey[]
   /** `scan` reading only keys and digests: no states, so an index builds without reading them. */
   scanDigests(opts: ScanOptions): StoredDigest[]
+  /**
+   * Committed keys that show something (tombstones left out): the first `limit` (≥ 1) in
+   * key order after `after` (from the first when undefined), each with its digest and its
+   * index entry (base/key-hashes.ts indexEntryOf): what a first anti-entropy index build
+   * reads, without hashing. Staged writes are left out: they show once committed.
+   */
+  scanIndexEntries(after: string | undefined, limit: number): IndexEntryPage
   countKeys(): number
   /** Keys that show something: countKeys less the tombstones (KeyWrite.deletedAt). */
   countShownKeys(): number

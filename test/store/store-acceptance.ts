@@ -8,6 +8,7 @@ import type { StoreStats } from '../../src/store/group-commit-store.js'
 import type { KeyWrite, Store } from '../../src/store/store.js'
 import type { StoreHooks } from '../../src/store/store-hooks.js'
 import { pagedDigest } from '../../src/store/digest.js'
+import { indexEntryOf } from '../../src/base/key-hashes.js'
 
 export interface StoreUnderTest extends Store {
   stats?(): StoreStats
@@ -389,6 +390,46 @@ export function runStoreTests(
           expect(again.countShownKeys()).toBe(2)
           expect(again.getKey('old')).toBeUndefined()
           expect(keysOf(again.scanDeleted(1000, 10))).toEqual(['same', 'new'])
+          await again.close()
+        }
+      }))
+
+    it('lists the index entries of committed keys that show something, in byte order, page by page', () =>
+      withStore(async ({ store, reopen }) => {
+        const writes = MIXED_KEYS.map((key, i) => ({ ...kw(key, text(`v${i}`)), ...(i % 4 === 3 ? { deletedAt: 7 } : {}) }))
+        await store.write({ keys: [...writes, kw('nul\0inside', text('n'))] })
+        // Staged, not committed: left out until its commit.
+        void store.write({ keys: [kw('staged', text('s'))] })
+        const shown = [...writes.filter((w) => w.deletedAt === undefined).map((w) => w.key), 'nul\0inside'].sort(utf8Order)
+        const check = (s: Store, expected: string[]) => {
+          const pages: string[][] = []
+          let after: string | undefined
+          for (;;) {
+            const page = s.scanIndexEntries(after, 3)
+            if (page.keys.length === 0) expect(page.last).toBeUndefined()
+            expect(page.records.length).toBe(page.keys.length * 40)
+            page.keys.forEach((key, j) => {
+              const digest = s.getDigest(key)!
+              expect(page.records.subarray(j * 40, j * 40 + 16)).toEqual(digest)
+              expect(page.records.subarray(j * 40 + 16, j * 40 + 40)).toEqual(indexEntryOf(key, digest))
+            })
+            if (page.keys.length > 0) pages.push([...page.keys].sort(utf8Order))
+            expect(page.last).toBe(pages.at(-1)?.at(-1))
+            if (page.keys.length < 3) break
+            after = page.last
+          }
+          // The first keys after `after`, each page after the one before.
+          expect(pages.flat()).toEqual(expected)
+          expect(pages.slice(0, -1).every((p) => p.length === 3)).toBe(true)
+        }
+        check(store, shown)
+        await store.write({ keys: [] })
+        check(store, [...shown, 'staged'].sort(utf8Order))
+        expect(() => store.scanIndexEntries(undefined, 0)).toThrow(InvalidStoreArgumentError)
+        if (reopen !== undefined) {
+          await store.close()
+          const again = await reopen()
+          check(again, [...shown, 'staged'].sort(utf8Order))
           await again.close()
         }
       }))

@@ -10,13 +10,10 @@
 // compares them with the number an exchange saw (a peer is in sync only if no shared arc
 // changed since an exchange found it equal), at the cost of one array write per change.
 //
-// Fingerprint = SHA-256(domain ‖ digest ‖ key) truncated to 16 bytes. A cheaper
-// `digest XOR H(key)` would be linear: two keys of one arc holding equal states (every
-// counter incremented once by the same node) would cancel their digests, and both could
-// change in step without changing the aggregate. Hashing key and digest together keeps
-// fingerprints independent, so an aggregate differs whenever its key set or any digest
-// does, except with probability 2^-128.
-import { sha256 } from '../../base/sha256.js'
+// Fingerprints and positions: base/key-hashes.ts. A first build reads them from the store
+// (Store.scanIndexEntries keeps them per key), so it hashes nothing.
+import { FINGERPRINT_BYTES, keyFingerprint, POSITION_BYTES } from '../../base/key-hashes.js'
+import { DIGEST_BYTES, INDEX_RECORD_BYTES } from '../../store/digest.js'
 import { compareKeys } from '../../store/key-order.js'
 import type { Store } from '../../store/store.js'
 import { keyPosition, RING_SIZE } from '../ring/hash.js'
@@ -24,30 +21,15 @@ import type { IndexSnapshot, IndexSnapshotReader } from './index-snapshot.js'
 import { KeySlots } from './key-slots.js'
 import { tokenIndexAt, type Ring } from '../ring/ring.js'
 
-export const FINGERPRINT_BYTES = 16
-
-const FINGERPRINT_DOMAIN = Buffer.from('rumordb:key-fingerprint:v1\0', 'utf8')
+export { FINGERPRINT_BYTES, keyFingerprint }
 
 /** Keys read per store scan page while rebuilding. */
 const REBUILD_PAGE = 1024
+/** Keys per page of index entries while building (no hashing: a page takes a few milliseconds). */
+export const BUILD_PAGE = 4096
 /** Keys per page while loading a snapshot (no store reads or hashing, so a page goes faster), from the first page's. */
 const LOAD_PAGE = 32_768
 const FIRST_LOAD_PAGE = 1024
-
-/** Room for the fingerprint input of most keys: domain, a 16-byte digest, 1,024 UTF-8 bytes. */
-const fingerprintInput = Buffer.alloc(FINGERPRINT_DOMAIN.length + 16 + 1024)
-FINGERPRINT_DOMAIN.copy(fingerprintInput)
-
-/** The 16-byte fingerprint of a key holding a state with this digest. */
-export function keyFingerprint(key: string, digest: Uint8Array): Uint8Array {
-  const head = FINGERPRINT_DOMAIN.length + digest.length
-  // One buffer per call only for keys longer than a key may be (3 bytes per UTF-16 unit at most).
-  const input = head + key.length * 3 <= fingerprintInput.length ? fingerprintInput : Buffer.concat([FINGERPRINT_DOMAIN, Buffer.alloc(digest.length + key.length * 3)])
-  input.set(digest, FINGERPRINT_DOMAIN.length)
-  const length = head + input.write(key, head, 'utf8')
-  const h = sha256(input.subarray(0, length))
-  return new Uint8Array(h.buffer, h.byteOffset, FINGERPRINT_BYTES).slice()
-}
 
 /** A key as the index knows it. */
 export interface IndexedKey {
@@ -201,20 +183,46 @@ export class ArcIndex {
     await pause()
     while (!stopped()) {
       const { after } = this.building
-      const page = store.scanDigests(after === undefined ? { limit: REBUILD_PAGE } : { after, limit: REBUILD_PAGE })
-      const current = this.current!
-      for (const stored of page) {
-        if (stored.deleted === true) continue
-        const slot = this.fill(stored.key, stored.digest, undefined)
-        this.file(slot, arcOf(current, this.positions[slot]!))
-      }
+      // Committed keys only, with their positions and fingerprints: a key staged meanwhile is
+      // indexed by `update` once committed (the scan has passed it, or reads it when there).
+      const page = store.scanIndexEntries(after, BUILD_PAGE)
+      this.fillPage(page.keys, page.records)
       this.changes++
-      if (page.length < REBUILD_PAGE) {
+      if (page.keys.length < BUILD_PAGE) {
         this.building = undefined
         return
       }
-      this.building = { after: page[page.length - 1]!.key }
+      this.building = { after: page.last! }
       await pause()
+    }
+  }
+
+  /** Indexes and files a page of Store.scanIndexEntries: keys the index does not hold yet, nothing hashed. */
+  private fillPage(keys: readonly string[], records: Uint8Array): void {
+    const view = new DataView(records.buffer, records.byteOffset, records.byteLength)
+    // Room first, so that no allocation below replaces the arrays (nor the view of positions).
+    const needed = this.slots.capacity + keys.length
+    if (needed > this.positions.length) this.grow(Math.max(1024, needed * 2))
+    const halves = LITTLE_ENDIAN ? new Uint32Array(this.positions.buffer, this.positions.byteOffset, this.positions.length * 2) : undefined
+    const tokens = LITTLE_ENDIAN ? new Uint32Array(this.current!.tokens.buffer, this.current!.tokens.byteOffset, this.current!.tokens.length * 2) : undefined
+    for (let i = 0; i < keys.length; i++) {
+      const slot = this.allocate(keys[i]!)
+      const at = i * INDEX_RECORD_BYTES
+      for (let w = 0; w < 4; w++) {
+        this.digests[slot * 4 + w] = view.getUint32(at + w * 4)
+        this.prints[slot * 4 + w] = view.getUint32(at + DIGEST_BYTES + POSITION_BYTES + w * 4)
+      }
+      const hi = view.getUint32(at + DIGEST_BYTES)
+      const lo = view.getUint32(at + DIGEST_BYTES + 4)
+      if (tokens === undefined || halves === undefined) {
+        this.positions[slot] = view.getBigUint64(at + DIGEST_BYTES)
+        this.file(slot, arcOf(this.current!, this.positions[slot]!))
+      } else {
+        // The position's halves written in place: a BigInt per key costs more than the rest.
+        halves[slot * 2] = lo
+        halves[slot * 2 + 1] = hi
+        this.file(slot, arcOfHalves(tokens, hi, lo))
+      }
     }
   }
 

@@ -1,15 +1,11 @@
 // Positions on the 64-bit hash ring. Keys and tokens use cryptographic hashes so that
 // placement is uniform whatever the ids and keys look like (sequential, shared prefixes).
 import { createHash } from 'node:crypto'
-import { sha256 } from '../../base/sha256.js'
 
 /** Number of positions on the ring: positions are integers in [0, 2^64). */
 export const RING_SIZE = 1n << 64n
 
-/** A key's ring position: the first 8 bytes (big-endian) of SHA-256 of its UTF-8 bytes. */
-export function keyPosition(key: string): bigint {
-  return sha256(key).readBigUInt64BE(0)
-}
+export { keyPosition } from '../../base/key-hashes.js'
 
 // Domain separation keeps token positions unrelated to key positions even for a key that
 // equals a member id.
