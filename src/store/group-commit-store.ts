@@ -17,8 +17,6 @@ export interface CommittedLayer {
   hasKey(key: string): boolean
   /** Keys in `range`, in byte order, at most `limit` (all when undefined). */
   scan(range: KeyRange, limit: number | undefined): StoredKey[]
-  /** `scan`, keys and digests only. */
-  scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[]
   /** Store.scanIndexEntries. */
   scanIndexEntries(after: string | undefined, limit: number): IndexEntryPage
   /** Keys of `range` whose last change is after `after` (all when undefined), by that change, at most `limit`. */
@@ -112,12 +110,6 @@ export class GroupCommitStore implements Store {
 
   scan(opts: ScanOptions): StoredKey[] {
     return this.scanWith(opts, (range, limit) => this.layer.scan(range, limit))
-  }
-
-  scanDigests(opts: ScanOptions): StoredDigest[] {
-    return this.scanWith(opts, (range, limit) => this.layer.scanDigests(range, limit)).map((k) =>
-      'state' in k ? { key: k.key, digest: k.digest, ...(k.deletedAt === undefined ? {} : { deleted: true as const }) } : k,
-    )
   }
 
   scanIndexEntries(after: string | undefined, limit: number): IndexEntryPage {

@@ -116,11 +116,6 @@ class MemoryTables implements CommittedLayer {
     this.data.asides.delete(name)
   }
 
-  scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[] {
-    // Only the digest is copied: an index build reads no states.
-    return this.keysIn(range, limit).map(digestEntry)
-  }
-
   scanChanges(after: Uint8Array | undefined, range: KeyRange, limit: number): StoredChange[] {
     const out: StoredChange[] = []
     for (const k of this.data.keys.values()) {

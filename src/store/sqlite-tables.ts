@@ -28,7 +28,7 @@ interface MemberRow { peer_id: string; record: Bytes }
 const KEY_COLUMNS = 'key, type, state, hlc, digest, pages'
 /** PRAGMA auto_vacuum of a file created with it (sqlite-open.ts). */
 const INCREMENTAL_VACUUM = 2
-/** SQLite's page cache while an index build reads a page of digests (scanDigests). */
+/** SQLite's page cache while an index build reads a page of index entries (scanIndexEntries). */
 const SCAN_CACHE_BYTES = 2 * 1024 * 1024
 const HINT_COLUMNS = 'id, target, key, type, state, created_at'
 /** Below every encoded HLC: 'after nothing'. */
@@ -53,7 +53,6 @@ export class SqliteTables implements CommittedLayer {
         `SELECT ${columns} FROM keys WHERE key ${lower} ?${upper ? ' AND key < ?' : ''} ORDER BY key LIMIT ?`,
       )
     const scan = scanOf<KeyRow>(KEY_COLUMNS)
-    const scanDigests = scanOf<DigestRow>('key, digest, deleted_at IS NOT NULL AS deleted')
     this.sql = {
       getKey: db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE key = ?`),
       hasKey: db.prepare<[string], number>('SELECT 1 FROM keys WHERE key = ?').pluck(),
@@ -63,10 +62,6 @@ export class SqliteTables implements CommittedLayer {
       scan: [
         [scan('>=', false), scan('>=', true)],
         [scan('>', false), scan('>', true)],
-      ] as const,
-      scanDigests: [
-        [scanDigests('>=', false), scanDigests('>=', true)],
-        [scanDigests('>', false), scanDigests('>', true)],
       ] as const,
       getDigest: db.prepare<[string], Bytes>('SELECT digest FROM keys WHERE key = ?').pluck(),
       getDigestEntry: db.prepare<[string], DigestRow>('SELECT key, digest, deleted_at IS NOT NULL AS deleted FROM keys WHERE key = ?'),
@@ -181,10 +176,6 @@ export class SqliteTables implements CommittedLayer {
    * while a page of them is read (SQLite drops cached pages above the new size at once).
    * The writes of those seconds find fewer of their pages cached.
    */
-  scanDigests(range: KeyRange, limit: number | undefined): StoredDigest[] {
-    return this.withSmallCache(() => scanRows(this.sql.scanDigests, range, limit).map(digestEntry))
-  }
-
   scanIndexEntries(after: string | undefined, limit: number): IndexEntryPage {
     const args = after === undefined ? [limit] : [after, limit]
     return this.withSmallCache(() => {

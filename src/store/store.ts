@@ -185,8 +185,6 @@ export interface Store {
    * tombstone purge reads.
    */
   scanDeleted(beforeMs: number, limit: number, after?: DeletedKey): DeletedKey[]
-  /** `scan` reading only keys and digests: no states, so an index builds without reading them. */
-  scanDigests(opts: ScanOptions): StoredDigest[]
   /**
    * Committed keys that show something (tombstones left out): the first `limit` (≥ 1) in
    * key order after `after` (from the first when undefined), each with its digest and its

@@ -329,7 +329,7 @@ describe('SqliteStore', () => {
       store = await open({ path })
       expect(store.countKeys()).toBe(3_000)
       expect(store.diagnostics().pageCacheBytes).toBe(PAGE_CACHE_BYTES)
-      expect(store.scanDigests({ limit: 2_000 })).toHaveLength(2_000)
+      expect(store.scanIndexEntries(undefined, 2_000).keys).toHaveLength(2_000)
       expect(store.diagnostics().pageCacheBytes).toBe(PAGE_CACHE_BYTES)
     })
 

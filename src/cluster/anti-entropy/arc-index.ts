@@ -23,8 +23,6 @@ import { tokenIndexAt, type Ring } from '../ring/ring.js'
 
 export { FINGERPRINT_BYTES, keyFingerprint }
 
-/** Keys read per store scan page while rebuilding. */
-const REBUILD_PAGE = 1024
 /** Keys per page of index entries while building (no hashing: a page takes a few milliseconds). */
 export const BUILD_PAGE = 4096
 /** Keys per page while loading a snapshot (no store reads or hashing, so a page goes faster), from the first page's. */
@@ -136,9 +134,8 @@ export class ArcIndex {
   }
 
   /**
-   * Scans the store and indexes every key on `ring`, in one go. Positions and fingerprints
-   * of keys whose digest is unchanged are reused, so a rebuild after a ring change hashes
-   * nothing.
+   * Scans the store's index entries and indexes every key on `ring`, in one go, hashing
+   * nothing. Keys whose digest is unchanged keep their slot.
    */
   rebuild(ring: Ring, store: Store): void {
     if (this.store !== store) this.clear()
@@ -149,15 +146,16 @@ export class ArcIndex {
     const seen = new Set<number>()
     let after: string | undefined
     for (;;) {
-      const page = store.scanDigests(after === undefined ? { limit: REBUILD_PAGE } : { after, limit: REBUILD_PAGE })
-      for (const stored of page) {
-        // A tombstone is not indexed (see `update`).
-        if (stored.deleted === true) continue
-        const slot = this.slots.get(stored.key)
-        seen.add(slot !== undefined && this.sameDigest(slot, stored.digest) ? slot : this.fill(stored.key, stored.digest, slot))
-      }
-      if (page.length < REBUILD_PAGE) break
-      after = page[page.length - 1]!.key
+      // Committed keys, as in `build`: a staged one is indexed by `update` at its commit.
+      const page = store.scanIndexEntries(after, BUILD_PAGE)
+      const view = new DataView(page.records.buffer, page.records.byteOffset, page.records.byteLength)
+      page.keys.forEach((key, i) => {
+        const slot = this.slots.get(key)
+        const at = i * INDEX_RECORD_BYTES
+        seen.add(slot !== undefined && this.sameDigestAt(slot, view, at) ? slot : this.fillRecord(key, slot, view, at))
+      })
+      if (page.keys.length < BUILD_PAGE) break
+      after = page.last
     }
     for (const slot of [...this.slots.slots()]) if (!seen.has(slot)) this.release(this.slots.keyOf(slot)!, slot)
     this.refile(ring)
@@ -463,6 +461,23 @@ export class ArcIndex {
 
   private indexedKey(slot: number): IndexedKey {
     return { key: this.slots.keyOf(slot)!, position: this.positions[slot]!, digest: wordsAt(this.digests, slot) }
+  }
+
+  private sameDigestAt(slot: number, records: DataView, at: number): boolean {
+    const base = slot * 4
+    const d = this.digests
+    return d[base] === records.getUint32(at) && d[base + 1] === records.getUint32(at + 4) && d[base + 2] === records.getUint32(at + 8) && d[base + 3] === records.getUint32(at + 12)
+  }
+
+  /** Writes a key's record of Store.scanIndexEntries into `slot` (a new one when undefined). Not filed. */
+  private fillRecord(key: string, slot: number | undefined, records: DataView, at: number): number {
+    const filled = slot ?? this.allocate(key)
+    for (let w = 0; w < 4; w++) {
+      this.digests[filled * 4 + w] = records.getUint32(at + w * 4)
+      this.prints[filled * 4 + w] = records.getUint32(at + DIGEST_BYTES + POSITION_BYTES + w * 4)
+    }
+    this.positions[filled] = records.getBigUint64(at + DIGEST_BYTES)
+    return filled
   }
 
   private sameDigest(slot: number, digest: Uint8Array): boolean {
