@@ -34,10 +34,14 @@ export function keyFingerprint(key: string, digest: Uint8Array): Uint8Array {
   return new Uint8Array(h.buffer, h.byteOffset, FINGERPRINT_BYTES).slice()
 }
 
-/** The key's index entry (INDEX_ENTRY_BYTES): `keyPosition(key)` big-endian, then `keyFingerprint(key, digest)`. */
-export function indexEntryOf(key: string, digest: Uint8Array): Uint8Array {
+/**
+ * The key's index entry (INDEX_ENTRY_BYTES): `keyPosition(key)` big-endian, then
+ * `keyFingerprint(key, digest)`. `position`: the key's position bytes when the caller
+ * holds them (an earlier entry's head), which saves a hash.
+ */
+export function indexEntryOf(key: string, digest: Uint8Array, position?: Uint8Array): Uint8Array {
   const entry = new Uint8Array(INDEX_ENTRY_BYTES)
-  entry.set(sha256(key).subarray(0, POSITION_BYTES), 0)
+  entry.set(position?.length === POSITION_BYTES ? position : sha256(key).subarray(0, POSITION_BYTES), 0)
   entry.set(fingerprintHash(key, digest).subarray(0, FINGERPRINT_BYTES), POSITION_BYTES)
   return entry
 }

@@ -74,7 +74,10 @@ export class SqliteTables implements CommittedLayer {
         ),
       ),
       // undefined: no such key; null: its state is whole; else the digests of its pages.
-      getPageList: db.prepare<[string], { pages: Bytes | null; deleted: number }>('SELECT pages, deleted_at IS NOT NULL AS deleted FROM keys WHERE key = ?'),
+      // A row's ring position (the head of its index entry) never changes: a write reuses it.
+      getPageList: db.prepare<[string], { pages: Bytes | null; deleted: number; position: Bytes | null }>(
+        'SELECT pages, deleted_at IS NOT NULL AS deleted, substr(index_entry, 1, 8) AS position FROM keys WHERE key = ?',
+      ),
       upsertKey: db.prepare<[string, string, Uint8Array, Uint8Array, Uint8Array, Uint8Array | null, number | null, number | null, Uint8Array]>(
         `INSERT INTO keys (${KEY_COLUMNS}, expires_at, deleted_at, index_entry) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (key) DO UPDATE SET type = excluded.type, state = excluded.state,
@@ -350,7 +353,7 @@ export class SqliteTables implements CommittedLayer {
       const held = row?.pages ?? undefined
       if (k.paged === undefined) {
         if (held !== undefined && held.length > 0) s.deletePages.run(k.key)
-        s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest, null, k.expiresAt ?? null, k.deletedAt ?? null, indexEntryOf(k.key, k.digest))
+        s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest, null, k.expiresAt ?? null, k.deletedAt ?? null, indexEntryOf(k.key, k.digest, row?.position ?? undefined))
         continue
       }
       // Only the pages this row does not hold yet are written, and only those it no longer
@@ -366,7 +369,7 @@ export class SqliteTables implements CommittedLayer {
       for (let i = from; i < oldTo; i++) dropped.set(hex(old, i), old.subarray(i * DIGEST_BYTES, (i + 1) * DIGEST_BYTES))
       for (const [id, page] of added) if (!dropped.has(id)) s.putPage.run(k.key, page.digest, page.bytes)
       for (const [id, digest] of dropped) if (!added.has(id)) s.deletePage.run(k.key, digest)
-      s.upsertKey.run(k.key, k.type, prefix, k.hlc, k.digest, list, null, null, indexEntryOf(k.key, k.digest))
+      s.upsertKey.run(k.key, k.type, prefix, k.hlc, k.digest, list, null, null, indexEntryOf(k.key, k.digest, row?.position ?? undefined))
     }
     const purged = changes.purges.map((keys) => {
       let n = 0

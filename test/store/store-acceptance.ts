@@ -422,6 +422,9 @@ export function runStoreTests(
         check(store, shown)
         await store.write({ keys: [] })
         check(store, [...shown, 'staged'].sort(utf8Order))
+        // Written again: same position, the fingerprint of the new digest.
+        await store.write({ keys: [kw('staged', text('changed')), kw('a', text('changed too'))] })
+        check(store, [...shown, 'staged'].sort(utf8Order))
         expect(() => store.scanIndexEntries(undefined, 0)).toThrow(InvalidStoreArgumentError)
         if (reopen !== undefined) {
           await store.close()
