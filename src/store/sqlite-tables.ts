@@ -18,7 +18,7 @@ import type { StoreHooks } from './store-hooks.js'
 type Bytes = Buffer
 interface KeyRow { key: string; type: string; state: Bytes; hlc: Bytes; digest: Bytes; pages: Bytes | null }
 interface PageRow { digest: Bytes; bytes: Bytes }
-interface DigestRow { key: string; digest: Bytes; deleted: number }
+interface DigestRow { key: string; digest: Bytes; deleted: number; index_entry: Bytes | null }
 interface DeletedRow { key: string; digest: Bytes; deleted_at: number }
 interface IndexEntryRow { key: string; digest: Bytes; index_entry: Bytes | null }
 interface ChangeRow { key: string; hlc: Bytes }
@@ -64,7 +64,7 @@ export class SqliteTables implements CommittedLayer {
         [scan('>', false), scan('>', true)],
       ] as const,
       getDigest: db.prepare<[string], Bytes>('SELECT digest FROM keys WHERE key = ?').pluck(),
-      getDigestEntry: db.prepare<[string], DigestRow>('SELECT key, digest, deleted_at IS NOT NULL AS deleted FROM keys WHERE key = ?'),
+      getDigestEntry: db.prepare<[string], DigestRow>('SELECT key, digest, deleted_at IS NOT NULL AS deleted, index_entry FROM keys WHERE key = ?'),
       // Indexed by [prefix lower bound ? 1 : 0][upper bound ? 1 : 0]; keys_hlc orders them.
       changes: [false, true].map((lower) =>
         [false, true].map((upper) =>
@@ -397,7 +397,12 @@ export class SqliteTables implements CommittedLayer {
 }
 
 function digestEntry(row: DigestRow): StoredDigest {
-  return { key: row.key, digest: bytes(row.digest), ...(row.deleted === 1 ? { deleted: true as const } : {}) }
+  return {
+    key: row.key,
+    digest: bytes(row.digest),
+    ...(row.deleted === 1 ? { deleted: true as const } : {}),
+    ...(row.index_entry?.length === INDEX_ENTRY_BYTES ? { indexEntry: bytes(row.index_entry) } : {}),
+  }
 }
 
 type ScanStatements<Row> = readonly [readonly [Database.Statement<[string, ...unknown[]], Row>, Database.Statement<[string, ...unknown[]], Row>], readonly [Database.Statement<[string, ...unknown[]], Row>, Database.Statement<[string, ...unknown[]], Row>]]

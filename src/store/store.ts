@@ -42,6 +42,11 @@ export interface StoredDigest {
   digest: Uint8Array
   /** Set when the key shows nothing (KeyWrite.deletedAt): the anti-entropy index leaves it out. */
   deleted?: true
+  /**
+   * `indexEntryOf(key, digest)`, when the store keeps it (a committed row of SqliteStore):
+   * an index reads it instead of hashing.
+   */
+  indexEntry?: Uint8Array
 }
 
 /** A page of Store.scanIndexEntries. */

@@ -11,6 +11,10 @@ import type { Operation } from '../../src/base/operations.js'
 import { Replica } from '../../src/replica/replica.js'
 import { stateDigest } from '../../src/store/digest.js'
 import { InMemoryStore } from '../../src/store/memory-store.js'
+import { SqliteStore } from '../../src/store/sqlite-store.js'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
 const clock: Clock = {
   now: () => Date.UTC(2025, 0, 1),
@@ -203,6 +207,35 @@ describe('ArcIndex', () => {
       }),
       { numRuns: 8, seed },
     )
+  })
+
+  it('kept current from a SqliteStore (which gives each committed key its index entry) it equals one kept by hashing', async () => {
+    const seed = Number(process.env.RUMORDB_TEST_SEED ?? 20261203)
+    const dir = mkdtempSync(join(tmpdir(), 'rumordb-arc-index-'))
+    try {
+      await fc.assert(
+        fc.asyncProperty(fc.array(fc.record({ key: fc.integer({ min: 0, max: 30 }), state: fc.integer({ min: 0, max: 5 }), gone: fc.boolean() }), { minLength: 1, maxLength: 40 }), async (writes) => {
+          const sqlite = await SqliteStore.open({ path: join(dir, `s-${Math.random().toString(36).slice(2)}.db`) })
+          const memory = new InMemoryStore()
+          const withEntries = new ArcIndex()
+          const hashing = new ArcIndex()
+          withEntries.rebuild(ringA, sqlite)
+          hashing.rebuild(ringA, memory)
+          for (const w of writes) {
+            const write = { key: `k${w.key}`, type: 'lww' as const, state: new Uint8Array([w.state]), hlc: new Uint8Array(8), ...(w.gone ? { deletedAt: 1 } : {}) }
+            await Promise.all([sqlite.write({ keys: [write] }), memory.write({ keys: [write] })])
+            expect(sqlite.getDigestEntry(write.key)?.indexEntry).toBeDefined()
+            withEntries.update(write.key)
+            hashing.update(write.key)
+          }
+          expect(snapshot(withEntries, ringA)).toEqual(snapshot(hashing, ringA))
+          await sqlite.close()
+        }),
+        { numRuns: 20, seed },
+      )
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 
   it('a build stopped between pages stays not ready', async () => {

@@ -12,7 +12,7 @@
 //
 // Fingerprints and positions: base/key-hashes.ts. A first build reads them from the store
 // (Store.scanIndexEntries keeps them per key), so it hashes nothing.
-import { FINGERPRINT_BYTES, keyFingerprint, POSITION_BYTES } from '../../base/key-hashes.js'
+import { FINGERPRINT_BYTES, INDEX_ENTRY_BYTES, keyFingerprint, POSITION_BYTES } from '../../base/key-hashes.js'
 import { DIGEST_BYTES, INDEX_RECORD_BYTES } from '../../store/digest.js'
 import { compareKeys } from '../../store/key-order.js'
 import type { Store } from '../../store/store.js'
@@ -329,7 +329,8 @@ export class ArcIndex {
     if (store === undefined || current === undefined) return
     // A key the building scan has yet to reach: it will read the key then.
     if (building !== undefined && (building.after === undefined || compareKeys(key, building.after) > 0)) return
-    // The digest only: reading a big set's state would join all its pages. A key that shows
+    // The digest (and the index entry a committed row keeps) only: reading a big set's state
+    // would join all its pages. A key that shows
     // nothing (a tombstone) is left out, as if missing: replicas that both show nothing of a
     // key agree, whatever each remembers of its deletes, so tombstones cost anti-entropy
     // nothing and can be purged; a peer that still shows the key lists it, and the exchange
@@ -345,7 +346,7 @@ export class ArcIndex {
       // only the aggregate changes (the arc's sorted order stays valid).
       this.arcChanges[arc] = this.changes
       this.xor(slot, arc)
-      this.fill(key, digest, slot)
+      this.fill(key, digest, slot, entry?.indexEntry)
       this.xor(slot, arc)
       return
     }
@@ -355,7 +356,7 @@ export class ArcIndex {
       if (slot !== undefined) this.release(key, slot)
       return
     }
-    const filled = this.fill(key, digest, slot)
+    const filled = this.fill(key, digest, slot, entry?.indexEntry)
     this.file(filled, arcOf(current, this.positions[filled]!))
   }
 
@@ -487,10 +488,12 @@ export class ArcIndex {
   }
 
   /** Writes a key's data into `slot` (a new one when undefined): position, digest, fingerprint. Not filed. */
-  private fill(key: string, digest: Uint8Array, slot: number | undefined): number {
+  private fill(key: string, digest: Uint8Array, slot: number | undefined, entry?: Uint8Array): number {
     const at = slot ?? this.allocate(key)
-    if (slot === undefined) this.positions[at] = keyPosition(key)
-    const fp = keyFingerprint(key, digest)
+    // The store's entry when it has one (StoredDigest.indexEntry): no hash.
+    const stored = entry?.length === INDEX_ENTRY_BYTES ? entry : undefined
+    if (slot === undefined) this.positions[at] = stored === undefined ? keyPosition(key) : new DataView(stored.buffer, stored.byteOffset, POSITION_BYTES).getBigUint64(0)
+    const fp = stored === undefined ? keyFingerprint(key, digest) : stored.subarray(POSITION_BYTES)
     for (let w = 0; w < 4; w++) {
       this.digests[at * 4 + w] = word(digest, w * 4)
       this.prints[at * 4 + w] = word(fp, w * 4)
