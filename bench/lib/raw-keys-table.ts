@@ -14,18 +14,21 @@ export interface RowShape {
 /** Commits every key of the set as one row upsert, all in one transaction. */
 export type Committer = (keys: ReadonlySet<string>) => void
 
-// Same statement as SqliteTables' upsertKey.
-const UPSERT_SQL = `INSERT INTO keys (key, type, state, hlc, digest) VALUES (?, ?, ?, ?, ?)
+// The columns SqliteTables' upsertKey writes for a whole state that does not expire and
+// shows something (pages, expires_at and deleted_at NULL), with a 24-byte index entry.
+const UPSERT_SQL = `INSERT INTO keys (key, type, state, hlc, digest, index_entry) VALUES (?, ?, ?, ?, ?, ?)
   ON CONFLICT (key) DO UPDATE SET type = excluded.type, state = excluded.state,
-    hlc = excluded.hlc, digest = excluded.digest`
+    hlc = excluded.hlc, digest = excluded.digest, pages = NULL, expires_at = NULL, deleted_at = NULL,
+    index_entry = excluded.index_entry`
 const DIGEST_BYTES = 16
+const INDEX_ENTRY_BYTES = 24
 /** Distinct blobs per shape, cycled through so rows do not all carry the same bytes. */
 const BLOB_POOL = 256
 
 export class RawKeysTable {
   private constructor(
     private readonly db: Database.Database,
-    private readonly upsert: Database.Statement<[string, string, Uint8Array, Uint8Array, Uint8Array]>,
+    private readonly upsert: Database.Statement<[string, string, Uint8Array, Uint8Array, Uint8Array, Uint8Array]>,
   ) {}
 
   /** Opens (creating) a data file through rumordb's own open path: WAL, EXCLUSIVE, migrations. */
@@ -45,12 +48,13 @@ export class RawKeysTable {
       state: rng.bytes(shape.stateBytes),
       hlc: rng.bytes(shape.hlcBytes),
       digest: rng.bytes(DIGEST_BYTES),
+      entry: rng.bytes(INDEX_ENTRY_BYTES),
     }))
     let next = 0
     return this.db.transaction((keys: ReadonlySet<string>) => {
       for (const key of keys) {
         const b = pool[next++ % poolSize] as (typeof pool)[number]
-        this.upsert.run(key, shape.type, b.state, b.hlc, b.digest)
+        this.upsert.run(key, shape.type, b.state, b.hlc, b.digest, b.entry)
       }
     })
   }
