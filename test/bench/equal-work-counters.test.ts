@@ -101,6 +101,21 @@ describe('counter-partition judge', () => {
   })
 })
 
+describe('counter-partition options', () => {
+  it('runs only when named, with partition lengths 0, 2, 5, 10 s (0 and 5 with --quick), and refuses its flags otherwise', async () => {
+    const { parseEqualWorkOptions } = await import('../../bench/equal-work.js')
+    expect(parseEqualWorkOptions([]).counterPartition).toBeUndefined()
+    const o = parseEqualWorkOptions(['--workloads', 'burst,counter-partition', '--seed', '12'])
+    expect(o.workloads).toEqual(['burst'])
+    expect(o.counterPartition).toEqual({ partitionS: [0, 2, 5, 10], increments: 500, counters: 10, seed: 12, healTimeoutMs: 30_000 })
+    expect(parseEqualWorkOptions(['--quick', '--workloads', 'counter-partition']).counterPartition).toMatchObject({ partitionS: [0, 5], healTimeoutMs: 20_000 })
+    expect(parseEqualWorkOptions(['--workloads', 'counter-partition', '--partition-s', '0,1.5']).counterPartition?.partitionS).toEqual([0, 1.5])
+    expect(() => parseEqualWorkOptions(['--partition-s', '2'])).toThrow(/add counter-partition to --workloads/)
+    expect(() => parseEqualWorkOptions(['--workloads', 'counter-partition', '--partition-s', '2,-1'])).toThrow(/--partition-s/)
+    expect(() => parseEqualWorkOptions(['--workloads', 'counter-partition', '--increments', '20'])).toThrow(/at least nodes × counters \(50\)/)
+  })
+})
+
 const missing = missingPeerPackages()
 if (missing.length > 0) console.warn(`skipping the GUN and Automerge cuts: ${missing.join(', ')} not installed (run bash bench/peers/install.sh)`)
 const REPLY_MS = 60_000
