@@ -204,9 +204,10 @@ export async function runEqualWorkBenchmark(o: EqualWorkCliOptions): Promise<{ r
   const versions: Record<string, string> = { rumordb: rumordbVersion(), ...Object.fromEntries(peers.map((s) => [SYSTEMS[s].packageName, installedVersion(SYSTEMS[s].packageName)])) }
   const role = profileNode === 0 ? 'the writer' : 'a replica'
   const profile = o.profile ? summarizeProfile(profilePath, `rumordb node ${profileNode} (${role}) during the burst, ${largest} nodes, first repeat`) : null
-  const markdown = join(o.outDir, `${day}-equal-work.md`)
+  const stem = stemOf(o)
+  const markdown = join(o.outDir, `${day}-${stem}.md`)
   const base: EqualWorkReport = {
-    benchmark: 'equal-work',
+    benchmark: stem,
     date,
     options: o,
     machine,
@@ -229,6 +230,14 @@ export async function runEqualWorkBenchmark(o: EqualWorkCliOptions): Promise<{ r
   const path = writeReport(o.outDir, report)
   writeFileSync(markdown, formatEqualWorkMarkdown(report))
   return { report, path }
+}
+
+/**
+ * A run of the counter workload alone is its own result (<date>-equal-work-counters.*), so
+ * that it does not overwrite the same day's run of the other workloads.
+ */
+function stemOf(o: EqualWorkCliOptions): 'equal-work' | 'equal-work-counters' {
+  return o.workloads.length === 0 ? 'equal-work-counters' : 'equal-work'
 }
 
 /** The plots of a report, next to it: the register workloads' bars, the counter workload's lines. */
@@ -277,14 +286,15 @@ function rumordbVersion(): string {
  */
 export function renderEqualWorkReport(file: string): EqualWorkReport {
   const report = JSON.parse(readFileSync(file, 'utf8')) as EqualWorkReport
-  if (report.benchmark !== 'equal-work' || !Array.isArray(report.results?.rows)) throw new Error(`${file} is not an equal-work result`)
+  if (report.options === undefined || report.benchmark !== stemOf(report.options) || !Array.isArray(report.results?.rows)) throw new Error(`${file} is not an equal-work result`)
   const dir = dirname(file)
   const day = report.date.slice(0, 10)
   const old = report.results.profile
   const profile = old === null ? null : (summarizeProfile(old.file, old.what) ?? old)
-  const rendered: EqualWorkReport = { ...report, results: { ...report.results, profile, plots: [], markdown: join(dir, `${day}-equal-work.md`) } }
+  const markdown = join(dir, `${day}-${report.benchmark}.md`)
+  const rendered: EqualWorkReport = { ...report, results: { ...report.results, profile, plots: [], markdown } }
   if (report.options.plots) Object.assign(rendered.results, { plots: drawPlots(rendered, dir) })
-  writeFileSync(join(dir, `${day}-equal-work.md`), formatEqualWorkMarkdown(rendered))
+  writeFileSync(markdown, formatEqualWorkMarkdown(rendered))
   return rendered
 }
 
