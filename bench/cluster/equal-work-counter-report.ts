@@ -26,7 +26,7 @@ export interface CounterResults {
 
 export function counterTable(rows: readonly CounterRow[], nodes: number): { header: string[]; rows: string[][] } {
   return {
-    header: ['cut', 'system', 'cut lasted', 'heal → converged p50 (runs)', 'last write → converged', 'per counter from heal p50', 'p95', 'p99', 'max', 'bytes/increment', 'peak RSS node / cluster'],
+    header: ['cut', 'system', 'increments applied in', 'cut lasted', 'heal → converged p50 (runs)', 'last write → converged', 'per counter from heal p50', 'p95', 'p99', 'max', 'bytes/increment', 'peak RSS node / cluster'],
     rows: rows
       .filter((r) => r.nodes === nodes)
       .map((r) => {
@@ -34,6 +34,7 @@ export function counterTable(rows: readonly CounterRow[], nodes: number): { head
         return [
           `${r.partitionS} s`,
           r.system,
+          r.writeMs === null || r.writeMs === undefined ? '-' : formatMs(r.writeMs),
           r.cutMs === null ? '-' : r.partitionS === 0 ? 'no cut' : formatMs(r.cutMs),
           r.failed > 0 ? `${r.failed}/${r.runs} FAILED` : `${formatMs(medianOf(r.healToConvergeMs))} (${r.healToConvergeMs.length})`,
           r.lastWriteToConvergeMs.length === 0 ? '-' : formatMs(medianOf(r.lastWriteToConvergeMs)),

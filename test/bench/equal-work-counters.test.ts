@@ -60,6 +60,7 @@ describe('counter-partition judge', () => {
       [100, 110],
       [105, 115],
     ],
+    lastDoneAt: 130,
     values,
     changedAt: [
       [2_050, 2_300],
@@ -74,7 +75,7 @@ describe('counter-partition judge', () => {
 
   it('times each counter from the heal, the run from the heal and from the last increment', () => {
     const outcome = judgeCounterRun(plan, 2, run([[...plan.expected], [...plan.expected]]))
-    expect(outcome).toMatchObject({ ok: true, cutMs: 1_900, healToConvergeMs: 300, lastWriteToConvergeMs: 2_185, perCounterFromHealMs: [100, 300] })
+    expect(outcome).toMatchObject({ ok: true, cutMs: 1_900, healToConvergeMs: 300, lastWriteToConvergeMs: 2_185, writeMs: 30, perCounterFromHealMs: [100, 300] })
   })
 
   it('fails a run whose total is off by one increment, whatever the times say', () => {
@@ -95,7 +96,7 @@ describe('counter-partition judge', () => {
       [2],
     )
     expect(rows.find((r) => r.system === 'rumordb')).toMatchObject({ failed: 1, healToConvergeMs: [] })
-    expect(rows.find((r) => r.system === 'gun')).toMatchObject({ failed: 0, healToConvergeMs: [300], bytesPerIncrement: 200 })
+    expect(rows.find((r) => r.system === 'gun')).toMatchObject({ failed: 0, healToConvergeMs: [300], writeMs: 30, bytesPerIncrement: 200 })
     const [verdict] = judgeEqualWork(counterCells(rows))
     expect(verdict).toMatchObject({ workload: 'counter-partition, 2 s cut', verdict: 'FAIL' })
   })

@@ -10,6 +10,8 @@ import { COUNTER_PARTITION } from './counter-plan.js'
 export interface CounterRun {
   /** issuedAt[node][j]: when node issued its j-th increment of the plan. */
   readonly issuedAt: readonly (readonly number[])[]
+  /** When the last writer had applied its last increment. */
+  readonly lastDoneAt: number
   /** Each node's fresh local read of every counter, in plan order. */
   readonly values: readonly (readonly unknown[])[]
   /** changedAt[node][k]: when node's value of counter k last changed (null: never held). */
@@ -38,6 +40,8 @@ export type CounterOutcome =
       readonly healToConvergeMs: number
       /** Last increment issued → the same (ms). */
       readonly lastWriteToConvergeMs: number
+      /** First increment issued → the last writer had applied its last (ms). */
+      readonly writeMs: number
       /** Per counter: heal → the last node read its total (ms; 0 where every node had it by the heal). */
       readonly perCounterFromHealMs: readonly number[]
       readonly bytesSent: readonly number[]
@@ -62,13 +66,15 @@ export function judgeCounterRun(plan: CounterPlan, partitionS: number, run: Coun
     convergedAt = Math.max(convergedAt, held)
     return Math.max(0, held - run.healAt)
   })
-  const lastWrite = Math.max(...run.issuedAt.flat())
+  const issued = run.issuedAt.flat()
+  const lastWrite = Math.max(...issued)
   return {
     ...head,
     ok: true,
     cutMs: run.cutAt === null ? 0 : run.healAt - run.cutAt,
     healToConvergeMs: Math.max(0, convergedAt - run.healAt),
     lastWriteToConvergeMs: Math.max(0, convergedAt - lastWrite),
+    writeMs: run.lastDoneAt - Math.min(...issued),
     perCounterFromHealMs,
     bytesSent: run.bytesSent,
     cpuMs: run.cpuMs,
@@ -92,6 +98,8 @@ export interface CounterRow {
   readonly perCounterFromHealMs: Quantiles | null
   /** Median over runs of how long the cut lasted (ms). */
   readonly cutMs: number | null
+  /** Median over runs of first increment → the last applied (ms); absent in results from before it was recorded. */
+  readonly writeMs?: number | null
   /** Median over runs of all nodes' socket bytes (cut, heal and recovery included) ÷ increments. */
   readonly bytesPerIncrement: number | null
   readonly peakRssNodeBytes: number | null
@@ -129,6 +137,7 @@ export function summarizeCounterTrials(trials: readonly CounterTrial[], partitio
           lastWriteToConvergeMs: ok.map((o) => o.lastWriteToConvergeMs),
           perCounterFromHealMs: none ? null : quantiles(ok.flatMap((o) => o.perCounterFromHealMs)),
           cutMs: none ? null : medianOf(ok.map((o) => o.cutMs)),
+          writeMs: none ? null : medianOf(ok.map((o) => o.writeMs)),
           bytesPerIncrement: none ? null : medianOf(ok.map((o) => sum(o.bytesSent) / o.increments)),
           peakRssNodeBytes: none ? null : Math.max(...ok.flatMap((o) => o.peakRssBytes)),
           peakRssClusterBytes: none ? null : Math.max(...ok.map((o) => sum(o.peakRssBytes))),

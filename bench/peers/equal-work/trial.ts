@@ -227,6 +227,7 @@ async function runCounterPartition(procs: readonly NodeProcess[], infos: readonl
   const { written, collected, healAt } = driven
   return judgeCounterRun(plan, partitionS, {
     issuedAt: procs.map((_, i) => written.find((w) => w.node === i)?.issuedAt ?? []),
+    lastDoneAt: Math.max(...written.map((w) => w.doneAt)),
     values: collected.map((c) => c.values),
     changedAt: collected.map((c) => c.changedAt),
     cutAt,
