@@ -119,7 +119,7 @@ export function partialTable(partial: readonly PartialResult[], settings: { n: n
 export function formatEqualWorkReport(report: EqualWorkReport): string {
   const { options: o, results } = report
   const lines = [
-    `equal work: ${formatNumber(o.writes)} writes per workload, ${o.repeats} fresh cluster(s) per system and size, loopback only; systems ${o.systems.join(', ')}`,
+    `equal work: ${o.workloads.length === 0 ? 'counters only' : `${formatNumber(o.writes)} writes per workload`}, ${o.repeats} fresh cluster(s) per system and size, loopback only; systems ${o.systems.join(', ')}`,
     `machine: ${report.machine.cores} cores, node ${report.machine.node}, load ${report.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')} (after: ${report.machineAfter?.loadAverage.map((l) => l.toFixed(2)).join(' ') ?? '?'})`,
   ]
   if (o.workloads.length > 0) {
@@ -268,7 +268,8 @@ export function commandOf(o: EqualWorkCliOptions): string {
     ...(c === undefined ? [] : [`--partition-s ${c.partitionS.join(',')}`, `--increments ${c.increments}`, `--counters ${c.counters}`, `--seed ${c.seed}`]),
   ]
   if (o.quick) return ['npm run bench -- cluster --equal-work --quick', ...chosen].join(' ')
-  const parts = ['npm run bench -- cluster --equal-work', `--nodes ${o.nodes.join(',')}`, `--writes ${o.writes}`, `--repeats ${o.repeats}`, ...chosen]
+  const writes = o.workloads.length === 0 ? [] : [`--writes ${o.writes}`]
+  const parts = ['npm run bench -- cluster --equal-work', `--nodes ${o.nodes.join(',')}`, ...writes, `--repeats ${o.repeats}`, ...chosen]
   if (o.systems.join(',') !== 'rumordb,gun,automerge') parts.push(`--systems ${o.systems.join(',')}`)
   if (o.inFlight !== 1) parts.push(`--in-flight ${o.inFlight}`)
   if (o.profile) parts.push('--profile')
