@@ -12,10 +12,11 @@
 // Cuts: every message that arrives from a blocked node is dropped in GUN's mesh.hear (the
 // entry point of every incoming wire message, batches included), recognised by the pid
 // that node announced in GUN's DAM handshake. Both ends drop, so nothing crosses the cut
-// either way; the WebSockets stay open and senders still write to them. GUN's only
-// re-sync is its 'hi' handler asking peers again for subscribed nodes on a (re)connect,
-// and that handler returns at once on a super peer (every Node.js GUN: gun/src/mesh.js,
-// `if(opt.super){ return }`), so what a cut dropped comes back only with a later put.
+// either way; the WebSockets stay open and senders still write to them, so GUN sees no
+// reconnect. A reconnect would not help: GUN's only re-sync is its 'hi' handler asking
+// peers again for subscribed nodes on a (re)connect, and that handler returns at once on a
+// super peer (every Node.js GUN: gun/src/mesh.js, `if(opt.super){ return }`). What a cut
+// dropped comes back only with a later put.
 import { once } from 'node:events'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
