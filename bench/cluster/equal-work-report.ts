@@ -5,17 +5,21 @@
 import type { EqualWorkRow, EqualWorkVerdict } from '../peers/equal-work/index.js'
 import { medianOf } from '../peers/equal-work/judge.js'
 import { barChartSvg } from '../lib/svg-plot.js'
-import { formatMarkdownTable, formatNumber, formatTable } from '../lib/table.js'
+import { formatMarkdownTable, formatMiB, formatMs, formatNumber, formatTable } from '../lib/table.js'
 import type { BenchReport } from '../lib/report.js'
 import { PARTIAL_WORKLOADS, partialLabel, type PartialResult } from './equal-work-partial.js'
-import type { EqualWorkload } from '../peers/equal-work/workloads.js'
+import { EQUAL_WORKLOADS, type EqualWorkload } from '../peers/equal-work/workloads.js'
+import { COUNTER_PARTITION } from '../peers/equal-work/counter-plan.js'
 import type { ProfileBreakdown } from './equal-work-profile.js'
+import { counterNotes, counterTable, type CounterCliOptions, type CounterResults } from './equal-work-counter-report.js'
 
 export interface EqualWorkCliOptions {
   readonly systems: readonly string[]
   readonly nodes: readonly number[]
   readonly writes: number
   readonly workloads: readonly EqualWorkload[]
+  /** The counter workload under a partition, when named in --workloads (absent in results from before it existed). */
+  readonly counterPartition?: CounterCliOptions
   readonly repeats: number
   readonly pollMs: number
   readonly convergeTimeoutMs: number
@@ -52,6 +56,8 @@ export interface EqualWorkResults {
   readonly profile: ProfileSummary | null
   readonly plots: readonly string[]
   readonly markdown: string | null
+  /** The counter workload's rows, when it ran. */
+  readonly counters?: CounterResults
 }
 
 export type EqualWorkReport = BenchReport<EqualWorkCliOptions, EqualWorkResults>
@@ -76,15 +82,15 @@ export function equalWorkTable(rows: readonly EqualWorkRow[], nodes: number): { 
     rows: mine.map((r) => [
       r.workload,
       r.system,
-      r.failed > 0 ? `${r.failed}/${r.runs} FAILED` : r.convergeMs.length === 0 ? '-' : `${ms(medianOf(r.convergeMs))} (${r.convergeMs.length})`,
-      r.perKeyMs === null ? '-' : ms(r.perKeyMs.p50),
-      r.perKeyMs === null ? '-' : ms(r.perKeyMs.p95),
-      r.perKeyMs === null ? '-' : ms(r.perKeyMs.p99),
-      r.perKeyMs === null ? '-' : ms(r.perKeyMs.max),
+      r.failed > 0 ? `${r.failed}/${r.runs} FAILED` : r.convergeMs.length === 0 ? '-' : `${formatMs(medianOf(r.convergeMs))} (${r.convergeMs.length})`,
+      r.perKeyMs === null ? '-' : formatMs(r.perKeyMs.p50),
+      r.perKeyMs === null ? '-' : formatMs(r.perKeyMs.p95),
+      r.perKeyMs === null ? '-' : formatMs(r.perKeyMs.p99),
+      r.perKeyMs === null ? '-' : formatMs(r.perKeyMs.max),
       r.bytesPerWrite === null ? '-' : `${formatNumber(r.bytesPerWrite)} B`,
       r.cpuMsPerWrite === null || r.cpuMsPerWrite === undefined ? '-' : `${formatNumber(r.cpuMsPerWrite, 2)} ms${r.cpuSystemShare === null || r.cpuSystemShare === undefined ? '' : ` (${Math.round(100 * r.cpuSystemShare)}% sys)`}`,
-      r.peakRssNodeBytes === null || r.peakRssClusterBytes === null ? '-' : `${mib(r.peakRssNodeBytes)} / ${mib(r.peakRssClusterBytes)} MiB`,
-      r.writeMs === null ? '-' : ms(r.writeMs),
+      r.peakRssNodeBytes === null || r.peakRssClusterBytes === null ? '-' : `${formatMiB(r.peakRssNodeBytes)} / ${formatMiB(r.peakRssClusterBytes)} MiB`,
+      r.writeMs === null ? '-' : formatMs(r.writeMs),
     ]),
   }
 }
@@ -104,7 +110,7 @@ export function partialTable(partial: readonly PartialResult[], settings: { n: n
       const runs = p.runs.filter((r) => r.workload === w)
       if (runs.length === 0) continue
       const ok = runs.flatMap((r) => (r.fromFirstWriteMs === null ? [] : [r.fromFirstWriteMs]))
-      rows.push([String(p.nodes), partialLabel(w, settings), ok.length < runs.length ? `${runs.length - ok.length}/${runs.length} FAILED` : `${ms(medianOf(ok))} (${ok.length})`])
+      rows.push([String(p.nodes), partialLabel(w, settings), ok.length < runs.length ? `${runs.length - ok.length}/${runs.length} FAILED` : `${formatMs(medianOf(ok))} (${ok.length})`])
     }
   }
   return { header: ['nodes', 'rumordb, NOT equal work', 'first write → converged p50 (runs)'], rows }
@@ -113,16 +119,24 @@ export function partialTable(partial: readonly PartialResult[], settings: { n: n
 export function formatEqualWorkReport(report: EqualWorkReport): string {
   const { options: o, results } = report
   const lines = [
-    `equal work: ${formatNumber(o.writes)} writes per workload, ${o.repeats} fresh cluster(s) per system and size, loopback only; systems ${o.systems.join(', ')}`,
+    `equal work: ${o.workloads.length === 0 ? 'counters only' : `${formatNumber(o.writes)} writes per workload`}, ${o.repeats} fresh cluster(s) per system and size, loopback only; systems ${o.systems.join(', ')}`,
     `machine: ${report.machine.cores} cores, node ${report.machine.node}, load ${report.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')} (after: ${report.machineAfter?.loadAverage.map((l) => l.toFixed(2)).join(' ') ?? '?'})`,
   ]
-  for (const nodes of o.nodes) {
-    const t = equalWorkTable(results.rows, nodes)
-    lines.push('', `${nodes} nodes:`, formatTable(t.header, t.rows))
+  if (o.workloads.length > 0) {
+    for (const nodes of o.nodes) {
+      const t = equalWorkTable(results.rows, nodes)
+      lines.push('', `${nodes} nodes:`, formatTable(t.header, t.rows))
+    }
+  }
+  if (results.counters !== undefined) {
+    for (const nodes of o.nodes) {
+      const t = counterTable(results.counters.rows, nodes)
+      lines.push('', `${nodes} nodes, counters under a partition that heals:`, formatTable(t.header, t.rows))
+    }
   }
   if (results.verdicts.length > 0) {
     const v = verdictTable(results.verdicts)
-    lines.push('', 'goal (issue 15, equal work only): rumordb ≤ 0.5× the fastest peer on the 5-node burst, ≤ 1× on every other workload and size:', formatTable(v.header, v.rows))
+    lines.push('', `goal (issue 15, equal work only): ${GOAL_TEXT}:`, formatTable(v.header, v.rows))
   }
   if (results.partial !== null) {
     const p = partialTable(results.partial, results.partialSettings)
@@ -139,20 +153,32 @@ export function formatEqualWorkReport(report: EqualWorkReport): string {
     lines.push('  top functions by self time:')
     for (const e of results.profile.top) lines.push(`  ${(100 * e.share).toFixed(1).padStart(5)}%  ${formatNumber(e.selfMs).padStart(6)} ms  ${e.name}`)
   }
-  lines.push('', ...notes(o))
+  lines.push('', ...notes(o, results))
   return lines.join('\n')
 }
 
-function notes(o: EqualWorkCliOptions): string[] {
+const GOAL_TEXT = 'rumordb ≤ 0.5× the fastest peer on the 5-node burst, ≤ 1× on every other workload and size (counters: heal → converged, per partition length)'
+
+function notes(o: EqualWorkCliOptions, results: EqualWorkResults): string[] {
+  const registers =
+    o.workloads.length === 0
+      ? []
+      : [
+          CONVERGED_MEANS,
+          'converged p50: median over runs of first write → every node held every final value. per-key: each key from its last write until the last node held its final value, pooled over runs (nearest rank).',
+          "bytes/write: what every node's TCP sockets wrote from just before the first write until converged, ÷ writes (framing and encryption in, TCP/IP headers out; background traffic of the window in).",
+          "CPU/write: the CPU time (user + system) of every node process over the same window, ÷ writes: what one write costs the whole cluster (the harness's own reads of each node's local state included).",
+        ]
+  const counters =
+    o.counterPartition === undefined
+      ? ['Not run: the counter workload under a partition that heals (Maelstrom-style); ask for it with --workloads counter-partition [--partition-s 0,2,5,10].']
+      : counterNotes(o.counterPartition, results.counters?.notRun ?? {})
   return [
-    CONVERGED_MEANS,
+    ...registers,
     `Each writer issues its writes in order, ${o.inFlight === 1 ? 'each awaited before the next' : `${o.inFlight} in flight`}. rumordb writes with w = ${o.rumordbW} (the call returns once that many replicas committed it, and an unkeyed write is applied by the key's first preferred replica, another node for about (n − 1)/n of the keys); GUN's put and Automerge's change return once applied locally, OrbitDB's put once appended to its local log.`,
-    'converged p50: median over runs of first write → every node held every final value. per-key: each key from its last write until the last node held its final value, pooled over runs (nearest rank).',
-    "bytes/write: what every node's TCP sockets wrote from just before the first write until converged, ÷ writes (framing and encryption in, TCP/IP headers out; background traffic of the window in).",
-    'CPU/write: the CPU time (user + system) of every node process over the same window, ÷ writes: what one write costs the whole cluster (the harness\'s own reads of each node\'s local state included).',
-    'peak RSS: the largest node process, and the sum over a cluster\'s processes (each includes Node.js and tsx).',
+    "peak RSS: the largest node process, and the sum over a cluster's processes (each includes Node.js and tsx).",
     `Each node reports changes at most every ${o.pollMs} ms; times come from the change events themselves (OrbitDB: from a local read after each update event).`,
-    'Not yet run: a counter workload under a partition that heals (Maelstrom-style); the partial-replication cluster benchmark still has its own partition runs.',
+    ...counters,
   ]
 }
 
@@ -163,16 +189,23 @@ export function formatEqualWorkMarkdown(report: EqualWorkReport): string {
     '',
     `\`${commandOf(o)}\` — ${report.machine.cores} cores (${report.machine.cpuModel}), node ${report.machine.node}, load ${report.machine.loadAverage.map((l) => l.toFixed(2)).join(' ')} at the start; versions ${Object.entries(results.versions).map(([k, v]) => `${k} ${v}`).join(', ')}.`,
     '',
-    CONVERGED_MEANS,
-    '',
+    ...(o.workloads.length === 0 ? [] : [CONVERGED_MEANS, '']),
   ]
   if (results.verdicts.length > 0) {
     const v = verdictTable(results.verdicts)
-    lines.push('## Goal (equal work only)', '', formatMarkdownTable(v.header, v.rows), '')
+    lines.push('## Goal (equal work only)', '', `${GOAL_TEXT}.`, '', formatMarkdownTable(v.header, v.rows), '')
   }
-  for (const nodes of o.nodes) {
-    const t = equalWorkTable(results.rows, nodes)
-    lines.push(`## ${nodes} nodes`, '', formatMarkdownTable(t.header, t.rows), '')
+  if (o.workloads.length > 0) {
+    for (const nodes of o.nodes) {
+      const t = equalWorkTable(results.rows, nodes)
+      lines.push(`## ${nodes} nodes`, '', formatMarkdownTable(t.header, t.rows), '')
+    }
+  }
+  if (results.counters !== undefined) {
+    for (const nodes of o.nodes) {
+      const t = counterTable(results.counters.rows, nodes)
+      lines.push(`## ${nodes} nodes: counters under a partition that heals`, '', formatMarkdownTable(t.header, t.rows), '')
+    }
   }
   if (results.partial !== null) {
     const p = partialTable(results.partial, results.partialSettings)
@@ -191,7 +224,7 @@ export function formatEqualWorkMarkdown(report: EqualWorkReport): string {
     for (const e of results.profile.top) lines.push(`| ${(100 * e.share).toFixed(1)}% | ${formatNumber(e.selfMs)} | \`${e.name}\` |`)
     lines.push('')
   }
-  lines.push('## Notes', '', ...notes(o).map((n) => `- ${n}`), '')
+  lines.push('## Notes', '', ...notes(o, results).map((n) => `- ${n}`), '')
   for (const plot of results.plots) lines.push(`![equal-work convergence times](${plot.split('/').pop()})`)
   return `${lines.join('\n')}\n`
 }
@@ -228,8 +261,15 @@ export function equalWorkPlot(report: EqualWorkReport): string {
 }
 
 export function commandOf(o: EqualWorkCliOptions): string {
-  if (o.quick) return 'npm run bench -- cluster --equal-work --quick'
-  const parts = ['npm run bench -- cluster --equal-work', `--nodes ${o.nodes.join(',')}`, `--writes ${o.writes}`, `--repeats ${o.repeats}`]
+  const c = o.counterPartition
+  const workloads = [...o.workloads, ...(c === undefined ? [] : [COUNTER_PARTITION])]
+  const chosen = [
+    ...(workloads.join(',') === EQUAL_WORKLOADS.join(',') ? [] : [`--workloads ${workloads.join(',')}`]),
+    ...(c === undefined ? [] : [`--partition-s ${c.partitionS.join(',')}`, `--increments ${c.increments}`, `--counters ${c.counters}`, `--seed ${c.seed}`]),
+  ]
+  if (o.quick) return ['npm run bench -- cluster --equal-work --quick', ...chosen].join(' ')
+  const writes = o.workloads.length === 0 ? [] : [`--writes ${o.writes}`]
+  const parts = ['npm run bench -- cluster --equal-work', `--nodes ${o.nodes.join(',')}`, ...writes, `--repeats ${o.repeats}`, ...chosen]
   if (o.systems.join(',') !== 'rumordb,gun,automerge') parts.push(`--systems ${o.systems.join(',')}`)
   if (o.inFlight !== 1) parts.push(`--in-flight ${o.inFlight}`)
   if (o.profile) parts.push('--profile')
@@ -238,13 +278,5 @@ export function commandOf(o: EqualWorkCliOptions): string {
 }
 
 function breakdownHead(b: ProfileBreakdown): string {
-  return `window ${ms(b.windowMs)}: busy ${ms(b.busyMs)}, idle ${ms(b.idleMs)}, not scheduled ${ms(b.gapMs)} (gaps of over 1 ms between 100 µs samples)`
-}
-
-function ms(v: number): string {
-  return v >= 1000 ? `${formatNumber(v / 1000, 2)} s` : `${formatNumber(v, v >= 100 ? 0 : 1)} ms`
-}
-
-function mib(bytes: number): string {
-  return formatNumber(bytes / 2 ** 20)
+  return `window ${formatMs(b.windowMs)}: busy ${formatMs(b.busyMs)}, idle ${formatMs(b.idleMs)}, not scheduled ${formatMs(b.gapMs)} (gaps of over 1 ms between 100 µs samples)`
 }

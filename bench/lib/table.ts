@@ -18,6 +18,16 @@ export function formatNumber(n: number, digits = 0): string {
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 }
 
+/** A duration for a report: "1.23 s" from a second up, "456 ms", "7.8 ms" below 100 ms. */
+export function formatMs(v: number): string {
+  return v >= 1000 ? `${formatNumber(v / 1000, 2)} s` : `${formatNumber(v, v >= 100 ? 0 : 1)} ms`
+}
+
+/** Bytes in MiB, whole: 183500800 → "175". */
+export function formatMiB(bytes: number): string {
+  return formatNumber(bytes / 2 ** 20)
+}
+
 /** The same table in Markdown: the first column left-aligned, the others right-aligned (numbers). */
 export function formatMarkdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const line = (r: readonly string[]): string => `| ${r.map((cell) => cell.replace(/\|/g, '\\|')).join(' | ')} |`

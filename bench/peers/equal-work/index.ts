@@ -4,22 +4,26 @@
 // locally. Trials run one at a time, repeats interleaved across systems so that load from
 // other processes on a shared machine falls on every system alike. The peers' packages
 // come from bench/peers/node_modules (bench/peers/install.sh); rumordb from this repository.
-import type { EqualWorkTrial } from './trial.js'
+import type { CounterWorkloadSpec, EqualWorkTrial } from './trial.js'
 import { runEqualWorkTrial } from './trial.js'
 import type { EqualWorkload } from './workloads.js'
 
 export { EQUAL_WORKLOADS, isEqualWorkload, planWorkload, type EqualWorkload } from './workloads.js'
 export { judgeEqualWork, EQUAL_WORK_GOALS, RUMORDB, type EqualWorkVerdict } from './verdict.js'
 export { summarizeTrials, cellsOf, type EqualWorkRow } from './summary.js'
-export type { EqualWorkTrial, WorkloadOutcome } from './trial.js'
+export type { CounterWorkloadSpec, EqualWorkTrial, WorkloadOutcome } from './trial.js'
+export { COUNTER_PARTITION, planCounterPartition } from './counter-plan.js'
+export { counterCells, counterLabel, summarizeCounterTrials, type CounterOutcome, type CounterRow } from './counter-judge.js'
 
-export { NODE_SYSTEM_NAMES as EQUAL_WORK_SYSTEMS, DEFAULT_NODE_SYSTEMS as DEFAULT_EQUAL_WORK_SYSTEMS, isNodeSystemName } from './drivers/systems.js'
+export { NODE_SYSTEM_NAMES as EQUAL_WORK_SYSTEMS, DEFAULT_NODE_SYSTEMS as DEFAULT_EQUAL_WORK_SYSTEMS, NO_COUNTER_PARTITION, isNodeSystemName } from './drivers/systems.js'
 
 export interface EqualWorkOptions {
   readonly systems: readonly string[]
   readonly nodes: readonly number[]
   readonly writes: number
   readonly workloads: readonly EqualWorkload[]
+  /** The counter workload under a partition, when asked for (it runs after the others in each trial). */
+  readonly counters?: CounterWorkloadSpec
   readonly repeats: number
   readonly pollMs: number
   readonly startTimeoutMs: number
@@ -52,6 +56,7 @@ export async function runEqualWork(options: EqualWorkOptions): Promise<EqualWork
           nodes,
           writes: options.writes,
           workloads: options.workloads,
+          ...(options.counters === undefined ? {} : { counters: options.counters }),
           repeat,
           pollMs: options.pollMs,
           startTimeoutMs: options.startTimeoutMs,

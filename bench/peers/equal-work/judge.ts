@@ -3,14 +3,14 @@
 // times. The same rules for every system.
 import { percentile } from '../../lib/stats.js'
 import type { ViewProgress } from './node-view.js'
-import type { WorkloadPlan } from './workloads.js'
+import type { KeyPlan } from './workloads.js'
 
 /**
  * Converged: every writer has applied its writes and every node holds every key with the
  * expected value; where the plan leaves the final value to the system (conflict), every
  * node holds every key and all nodes hold the same values.
  */
-export function clusterConverged(plan: WorkloadPlan, progress: readonly (ViewProgress | undefined)[], writersDone: boolean): boolean {
+export function clusterConverged(plan: KeyPlan, progress: readonly (ViewProgress | undefined)[], writersDone: boolean): boolean {
   if (!writersDone || progress.length === 0) return false
   const size = plan.keys.length
   if (plan.expected !== null) return progress.every((p) => p !== undefined && p.matching === size)
@@ -19,7 +19,7 @@ export function clusterConverged(plan: WorkloadPlan, progress: readonly (ViewPro
 }
 
 /** Which nodes lag and by how much, for a FAILED run's reason. */
-export function laggingNodes(plan: WorkloadPlan, progress: readonly (ViewProgress | undefined)[]): string {
+export function laggingNodes(plan: KeyPlan, progress: readonly (ViewProgress | undefined)[]): string {
   const size = plan.keys.length
   const parts = progress.flatMap((p, i) => {
     if (p === undefined) return [`node ${i} never reported`]
@@ -31,13 +31,13 @@ export function laggingNodes(plan: WorkloadPlan, progress: readonly (ViewProgres
 }
 
 /** Why the nodes' final values break the plan, or null when they are right. */
-export function finalValueProblem(plan: WorkloadPlan, values: readonly (readonly unknown[])[]): string | null {
+export function finalValueProblem(plan: KeyPlan, values: readonly (readonly unknown[])[]): string | null {
   for (const [k, key] of plan.keys.entries()) {
     const first = values[0]?.[k]
     for (const [node, view] of values.entries()) {
       const v = view[k]
-      if (!plan.allowed[k]!.includes(v as number)) return `node ${node} reads ${key} = ${JSON.stringify(v)}; written: ${plan.allowed[k]!.join(' or ')}`
       if (plan.expected !== null && v !== plan.expected[k]) return `node ${node} reads ${key} = ${JSON.stringify(v)}, expected ${plan.expected[k]}`
+      if (!plan.allowed[k]!.includes(v as number)) return `node ${node} reads ${key} = ${JSON.stringify(v)}; written: ${plan.allowed[k]!.join(' or ')}`
       if (v !== first) return `nodes disagree on ${key}: node 0 reads ${JSON.stringify(first)}, node ${node} ${JSON.stringify(v)}`
     }
   }
@@ -55,7 +55,7 @@ export interface KeyTimes {
  * `issuedAt[node][j]`: when node issued its j-th write of the plan (epoch ms);
  * `changedAt[node][k]`: when node's value of key k last changed (epoch ms, null if never).
  */
-export function keyTimes(plan: WorkloadPlan, issuedAt: readonly (readonly number[])[], changedAt: readonly (readonly (number | null)[])[]): KeyTimes {
+export function keyTimes(plan: KeyPlan, issuedAt: readonly (readonly number[])[], changedAt: readonly (readonly (number | null)[])[]): KeyTimes {
   const position = new Map(plan.keys.map((k, i) => [k, i]))
   const lastIssue = new Array<number>(plan.keys.length).fill(-Infinity)
   let firstWrite = Infinity

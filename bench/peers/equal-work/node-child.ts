@@ -1,6 +1,7 @@
 // Entry of one node's process: `node --import tsx node-child.ts` with an IPC channel. It
-// loads one system's node driver, starts it when told, applies the writes the harness
-// sends (in-process, through the system's own API, each awaited), watches the workload's
+// loads one system's node driver, starts it when told, applies the writes or counter
+// increments the harness sends (in-process, through the system's own API, each awaited),
+// cuts and heals its links when told (the partition workload), watches the workload's
 // keys in its local state and pushes its progress, and answers with change times, a fresh
 // local read, the bytes its sockets wrote and its peak RSS. It exits when the harness
 // goes away, so no node outlives a run.
@@ -9,7 +10,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { Session, type Profiler } from 'node:inspector'
 import { SocketMeter } from '../harness/socket-meter.js'
 import { loadNodeSystem } from './drivers/index.js'
-import type { ChangeListener, NodeDriver } from './drivers/node-driver.js'
+import type { ChangeListener, CounterAbility, LinkCutter, NodeDriver } from './drivers/node-driver.js'
 import { NodeView } from './node-view.js'
 import { epochNow, type ChildMessage, type ParentMessage } from './protocol.js'
 
@@ -101,11 +102,15 @@ async function handle(message: ParentMessage): Promise<ChildMessage> {
       const local = await node.readLocal(message.prefix)
       const at = epochNow()
       for (const key of message.keys) if (local.has(key)) view.set(key, local.get(key), at)
+      // One report of that, so a node that already holds everything counts without changing again.
+      scheduleProgress()
       return { type: 'watching', seq: message.seq }
     }
     case 'write': {
       const node = need(driver)
       const { writes } = message
+      const counter = message.op === 'increment' ? counters(node) : undefined
+      const apply = (key: string, value: number): Promise<void> => (counter === undefined ? node.write(key, value) : counter.increment(key, value))
       const issuedAt = new Array<number>(writes.length)
       let next = 0
       // Writes are issued in order; with inFlight > 1 the next is issued before the last was applied.
@@ -113,13 +118,26 @@ async function handle(message: ParentMessage): Promise<ChildMessage> {
         while (next < writes.length) {
           const j = next++
           issuedAt[j] = epochNow()
-          await node.write(writes[j]![0], writes[j]![1])
+          await apply(writes[j]![0], writes[j]![1])
         }
       }
       await Promise.all(Array.from({ length: Math.max(1, Math.min(message.inFlight, writes.length)) }, worker))
       // A progress report after the last write, so the harness never judges on one sent before it.
       scheduleProgress()
       return { type: 'written', seq: message.seq, issuedAt, doneAt: epochNow() }
+    }
+    case 'create-counters': {
+      const counter = counters(need(driver))
+      if (counter.create !== undefined) await counter.create(message.keys)
+      return { type: 'counters-created', seq: message.seq, created: counter.create !== undefined }
+    }
+    case 'cut': {
+      await links(need(driver)).cut(message.blocked)
+      return { type: 'cut-done', seq: message.seq, at: epochNow() }
+    }
+    case 'heal': {
+      await links(need(driver)).heal()
+      return { type: 'healed', seq: message.seq, at: epochNow() }
     }
     case 'collect': {
       const node = need(driver)
@@ -164,6 +182,16 @@ async function handle(message: ParentMessage): Promise<ChildMessage> {
 
 function post<R>(session: Session, method: string, params: object = {}): Promise<R> {
   return new Promise((resolve, reject) => session.post(method, params, (err, res) => (err === null ? resolve(res as R) : reject(err))))
+}
+
+function counters(node: NodeDriver): CounterAbility {
+  if (node.counters === undefined) throw new Error('this system has no counters in the equal-work harness: leave it out of the counter workload')
+  return node.counters
+}
+
+function links(node: NodeDriver): LinkCutter {
+  if (node.links === undefined) throw new Error('this system cannot cut its links in the equal-work harness: leave it out of the partition workload')
+  return node.links
 }
 
 function need<T>(value: T | undefined): T {

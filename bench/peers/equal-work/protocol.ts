@@ -10,8 +10,13 @@ export type ParentMessage =
   | { readonly type: 'await-ready'; readonly seq: number; readonly timeoutMs: number }
   /** Watch these keys (replacing any earlier watch) and push progress at most every pollMs; also marks the byte counter. */
   | { readonly type: 'watch'; readonly seq: number; readonly prefix: string; readonly keys: readonly string[]; readonly expected: readonly number[] | null; readonly pollMs: number }
-  /** Applies the writes in order, at most `inFlight` awaited at once (1: each awaited before the next is issued). */
-  | { readonly type: 'write'; readonly seq: number; readonly writes: readonly (readonly [string, number])[]; readonly inFlight: number }
+  /** Applies the writes in order, at most `inFlight` awaited at once (1: each awaited before the next is issued); 'increment' adds each value to a counter. */
+  | { readonly type: 'write'; readonly seq: number; readonly op: 'set' | 'increment'; readonly writes: readonly (readonly [string, number])[]; readonly inFlight: number }
+  /** Creates these counters at 0 where the system needs that before concurrent increments (answers whether it did). */
+  | { readonly type: 'create-counters'; readonly seq: number; readonly keys: readonly string[] }
+  /** Drops every message to and from these nodes until heal (a cut is every node blocking the other side). */
+  | { readonly type: 'cut'; readonly seq: number; readonly blocked: readonly NodeInfo[] }
+  | { readonly type: 'heal'; readonly seq: number }
   /** The watched keys' change times, a fresh local read of their values, bytes since the watch began, peak RSS. */
   | { readonly type: 'collect'; readonly seq: number }
   /** Starts a CPU profile of this process (inspector, 100 µs samples), or stops it and writes it to `path`. */
@@ -27,6 +32,10 @@ export type ChildMessage =
   | { readonly type: 'progress'; readonly watch: number; readonly progress: ViewProgress; readonly sentAt: number }
   /** issuedAt[j]: when write j was handed to the system (epoch ms); doneAt: when the last had applied. */
   | { readonly type: 'written'; readonly seq: number; readonly issuedAt: readonly number[]; readonly doneAt: number }
+  | { readonly type: 'counters-created'; readonly seq: number; readonly created: boolean }
+  /** at: when this node's links were cut or healed (epoch ms). */
+  | { readonly type: 'cut-done'; readonly seq: number; readonly at: number }
+  | { readonly type: 'healed'; readonly seq: number; readonly at: number }
   | {
       readonly type: 'collected'
       readonly seq: number

@@ -1,8 +1,8 @@
 // The equal-work goal (issue 15), judged only on equal work and only on numbers from one
 // run: rumordb's 5-node burst converges in ≤ 0.5× the fastest peer's time, and in ≤ 1× on
-// every other workload and cluster size. Pure.
+// every other workload and cluster size (the counter workload under a partition judged per
+// partition length, on heal → converged). Pure.
 import { medianOf } from './judge.js'
-import type { EqualWorkload } from './workloads.js'
 
 export const EQUAL_WORK_GOALS = {
   /** The burst at this cluster size has the tighter limit. */
@@ -18,13 +18,14 @@ export type EqualWorkGoals = { readonly burstNodes: number; readonly burstLimit:
 export interface EqualWorkCell {
   readonly system: string
   readonly nodes: number
-  readonly workload: EqualWorkload
+  /** The workload, or its label with what else tells its runs apart (a counter run's partition length). */
+  readonly workload: string
   readonly convergeMs: readonly number[] | null
 }
 
 export interface EqualWorkVerdict {
   readonly nodes: number
-  readonly workload: EqualWorkload
+  readonly workload: string
   /** rumordb's median ÷ the fastest peer's must be at most this. */
   readonly limit: number
   readonly ratio: number | null
@@ -35,7 +36,7 @@ export interface EqualWorkVerdict {
 
 export const RUMORDB = 'rumordb'
 
-export function limitFor(nodes: number, workload: EqualWorkload, goals: EqualWorkGoals = EQUAL_WORK_GOALS): number {
+export function limitFor(nodes: number, workload: string, goals: EqualWorkGoals = EQUAL_WORK_GOALS): number {
   return workload === 'burst' && nodes === goals.burstNodes ? goals.burstLimit : goals.otherLimit
 }
 

@@ -31,6 +31,9 @@ export interface WorkloadPlan {
   readonly writeCount: number
 }
 
+/** What the judge and the harness need of any plan, the counter workload's included. */
+export type KeyPlan = Pick<WorkloadPlan, 'keys' | 'expected' | 'allowed' | 'writes' | 'writeCount'>
+
 /**
  * Key i of a plan: `<prefix>-<i>` with i zero-padded, so no key is a prefix of another (a
  * node may read one key as a prefix scan).
@@ -65,6 +68,6 @@ export function planWorkload(workload: EqualWorkload, nodes: number, writes: num
 }
 
 /** The nodes that write in a plan. */
-export function writersOf(plan: WorkloadPlan): number[] {
+export function writersOf(plan: KeyPlan): number[] {
   return plan.writes.flatMap((w, i) => (w.length > 0 ? [i] : []))
 }

@@ -35,6 +35,43 @@ export interface NodeDriver {
   readLocal(prefix: string): Promise<Map<string, unknown>>
   /** Stops the node and closes everything it opened. Idempotent. */
   stop(): Promise<void>
+  /** The counter workload's counters, in the system's own terms; absent where the system has none here. */
+  readonly counters?: CounterAbility
+  /** Cuts and heals this node's links at the system's network boundary; absent where not built. */
+  readonly links?: LinkCutter
+}
+
+/** A field node `info` published, or an error naming what is missing. */
+export function published(info: NodeInfo, field: string): string {
+  const value = info[field]
+  if (value === undefined) throw new RangeError(`a node published no ${field} (it published ${JSON.stringify(info)})`)
+  return value
+}
+
+export interface CounterAbility {
+  /**
+   * Adds `delta` (a negative delta subtracts) to the counter `key` here and resolves once
+   * this node has applied it; readLocal and onChange then give the counter as its total.
+   */
+  increment(key: string, delta: number): Promise<void>
+  /**
+   * Creates the counters at 0 on this node, before any node adds to them, where concurrent
+   * first increments would conflict (Automerge: two nodes each putting a new Counter at
+   * one key keep only one of them). Absent where a counter needs no creating.
+   */
+  create?(keys: readonly string[]): Promise<void>
+}
+
+/**
+ * A partition as each system's network boundary sees it: every message to and from the
+ * blocked nodes is dropped, not queued, until heal(); the system recovers with its own
+ * mechanisms afterwards. A cut is made by every node blocking the nodes of the other side.
+ */
+export interface LinkCutter {
+  /** Blocks these nodes (what each published), replacing any earlier cut. */
+  cut(blocked: readonly NodeInfo[]): void | Promise<void>
+  /** Unblocks every node. */
+  heal(): void | Promise<void>
 }
 
 export interface NodeSystem {

@@ -14,17 +14,40 @@
 // which can be older than what it merged meanwhile (the conflict workload never converged
 // when the harness trusted those values). Keys changed by a local write are therefore read
 // back from the store.
+//
+// Counters: `db.counter(key).increment(delta, { w })` (decrement for a negative delta), its
+// PN-counter. Cuts: the engine's transport is wrapped in the project's own fault injector
+// (node/faults, as its partition tests do): requests to a blocked peer fail at once as
+// unreachable, requests and gossip broadcasts from it are refused or dropped on arrival,
+// and it is reported lost (and seen again at the heal). Nothing is queued: anti-entropy
+// and hinted handoff bring back what was missed.
 import { join } from 'node:path'
+import { FaultInjector } from '../../../../node/faults/index.js'
 import { openDatabase, type NetworkedDatabase } from '../../../../node/open-database.js'
-import type { ChangeListener, NodeDriver, NodeStartContext, NodeSystem } from './node-driver.js'
+import { published, type ChangeListener, type CounterAbility, type LinkCutter, type NodeDriver, type NodeInfo, type NodeStartContext, type NodeSystem } from './node-driver.js'
 
 class RumordbNode implements NodeDriver {
   private stopped = false
+  readonly counters: CounterAbility = {
+    increment: async (key, delta) => {
+      const counter = this.db.counter(key)
+      await (delta < 0 ? counter.decrement(-delta, { w: this.w }) : counter.increment(delta, { w: this.w }))
+    },
+  }
+  readonly links: LinkCutter = {
+    cut: (blocked: readonly NodeInfo[]) => {
+      this.faults.block(blocked.map((b) => published(b, 'peer')))
+    },
+    heal: () => {
+      this.faults.block([])
+    },
+  }
 
   constructor(
     private readonly db: NetworkedDatabase,
     readonly info: Readonly<Record<string, string>>,
     private readonly w: number,
+    private readonly faults: FaultInjector,
   ) {}
 
   connectedPeers(): number {
@@ -90,6 +113,7 @@ export const rumordbNodeSystem: NodeSystem = {
     const { nodes, earlier, settings } = context
     const w = Number(settings.w ?? '1')
     const n = Number(settings.n ?? String(nodes))
+    const faults = new FaultInjector()
     const db = await openDatabase({
       dataDir: join(context.dir, 'data'),
       replication: { n, r: 1, w },
@@ -98,10 +122,11 @@ export const rumordbNodeSystem: NodeSystem = {
         bootstrap: earlier[0]?.addr === undefined ? [] : [earlier[0].addr],
         mdns: false,
         open: true,
+        wrapTransport: (transport) => faults.wrap(transport),
       },
     })
     const addr = db.transport?.multiaddrs()[0]
-    if (addr === undefined) throw new Error('rumordb node has no listen address')
-    return new RumordbNode(db, { addr }, w)
+    if (db.transport === undefined || addr === undefined) throw new Error('rumordb node has no listen address')
+    return new RumordbNode(db, { addr, peer: db.transport.localPeerId }, w, faults)
   },
 }
