@@ -1,7 +1,9 @@
-// The quorum coordinator (DESIGN.md, write and read paths). A write goes to the first live
-// member of the key's preference list, which applies it with its own actor id; the delta
-// then goes to the other preferred replicas, or, for each unreachable one, to the next
-// live member on the ring with a hint naming the owner. The call returns after `w`
+// The quorum coordinator (DESIGN.md, write and read paths). An unkeyed write is applied
+// with this node's own actor id when this node is one of the key's preferred replicas (any
+// of the top n coordinates, as in Dynamo and Riak's put FSM), else by the first live member
+// of the preference list with its actor id; a keyed write by the applier its replicas agreed
+// on (keyed-writes.ts). The delta then goes to the other preferred replicas, or, for each
+// unreachable one, to the next live member on the ring with a hint naming the owner. The call returns after `w`
 // durable acknowledgements, or, when fewer are possible, with the true count and
 // `quorum: false`: the write is durable where it landed and propagates from there.
 // Reads (read-path.ts) ask `r` live replicas, join their states and repair the ones that
@@ -123,7 +125,8 @@ export class Coordinator implements WritePath {
     const keyed = options.idempotency
 
     // 1. One replica applies the operation with its own actor id: for a keyed write the one
-    // a majority accepted (keyed-writes.ts), otherwise the first live preferred replica.
+    // a majority accepted (keyed-writes.ts), otherwise this node when it is a preferred
+    // replica, else the first live preferred replica.
     let landed: Landed
     if (keyed !== undefined) {
       const decision = await this.init.keyed.decide(key, keyed, preferred).catch((err: unknown) => this.unavailable(err, preferred))
@@ -132,7 +135,7 @@ export class Coordinator implements WritePath {
       if ('kind' in outcome) return outcome
       landed = outcome
     } else {
-      landed = await this.applyAtFirstLive(key, op, preferred, options.ttlMs)
+      landed = await this.applyUnkeyed(key, op, preferred, options.ttlMs)
     }
     const { applier, applied, failed } = landed
     const record = keyed === undefined ? undefined : this.recordFor(keyed, key, applied)
@@ -202,20 +205,22 @@ export class Coordinator implements WritePath {
   }
 
   /**
-   * An unkeyed write: the first live preferred replica applies it. The next one is tried
-   * only when the request certainly did not apply (refused before it left, or answered with
-   * a refusal): after an ambiguous failure, applying elsewhere could count it twice. With
-   * no preferred replica reachable, this node applies it and keeps a hint for the first
-   * owner, so the write is never refused for lack of peers.
+   * An unkeyed write: applied here when this node is a preferred replica (no round trip
+   * before the local commit; nothing needs one applier, since only keyed writes are
+   * deduplicated across nodes), else by the first live preferred replica. The next one is
+   * tried only when the request certainly did not apply (refused before it left, or
+   * answered with a refusal): after an ambiguous failure, applying elsewhere could count it
+   * twice. With no preferred replica reachable, this node applies it and keeps a hint for
+   * the first owner, so the write is never refused for lack of peers.
    */
-  private async applyAtFirstLive(key: string, op: KeyOperation, preferred: readonly string[], ttlMs: number | undefined): Promise<Landed> {
+  private async applyUnkeyed(key: string, op: KeyOperation, preferred: readonly string[], ttlMs: number | undefined): Promise<Landed> {
     const { self, membership } = this.init
     const failed = new Set<string>()
+    if (preferred.includes(self)) return { applier: self, applied: await this.applyLocally(key, op, ttlMs), failed }
     // One id for every attempt of this write: a replica applies it at most once.
     const opId = Buffer.from(this.init.random.bytes(16)).toString('base64url')
     for (const peer of preferred) {
       if (!membership.isLive(peer)) continue
-      if (peer === self) return { applier: self, applied: await this.applyLocally(key, op, ttlMs), failed }
       const response = await this.applyRemotely(peer, key, op, { idempotencyKey: opId }, ttlMs)
       if (response === 'not-applied') {
         failed.add(peer)
