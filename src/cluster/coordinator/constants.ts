@@ -1,4 +1,5 @@
 // Defaults of the quorum coordinator (DESIGN.md), applied with `??`.
+import { MAX_KEYS_PER_BATCH } from '../../wire/limits.js'
 
 export const DEFAULT_N = 3
 
@@ -14,3 +15,12 @@ export const MAX_RUMOR_STATE_BYTES = 64 * 1024
 
 /** Applied operations are remembered this long, so duplicated or retried requests apply once. */
 export const OP_ID_TTL_MS = 60 * 60 * 1000
+
+/** Deltas in one replicate-batch at most: the wire's bound. */
+export const MAX_REPLICATION_BATCH_ITEMS = MAX_KEYS_PER_BATCH
+
+/** Bytes of one replicate-batch, about: well within a frame, so a batch never travels in parts. */
+export const MAX_REPLICATION_BATCH_BYTES = 256 * 1024
+
+/** A delta above this goes in a replicate of its own rather than wait for a batch. */
+export const MAX_BATCH_DELTA_BYTES = 64 * 1024

@@ -31,6 +31,7 @@ import { DEFAULT_N, MAX_RUMOR_STATE_BYTES } from './constants.js'
 import type { KeyedWrites } from './keyed-writes.js'
 import { clampReplicas, isUnreachable, mergeExtras, requiredAcks, untilCount } from './quorum.js'
 import { ReadPath } from './read-path.js'
+import { ReplicationBatcher, type ReplicationStats } from './replication-batcher.js'
 import { hintExtras } from '../handoff/hints.js'
 import { errorFromResponse, RemoteError } from '../messaging/remote-errors.js'
 import type { Membership } from '../membership/membership.js'
@@ -69,10 +70,10 @@ export interface CoordinatorInit {
 
 /** The coordinator's counters before its first request. */
 export function zeroCoordinatorStats(): CoordinatorStats {
-  return { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, hintsKeptLocally: 0, readRepairs: 0, rumorsSent: 0 }
+  return { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, hintsKeptLocally: 0, readRepairs: 0, rumorsSent: 0, deltasReplicated: 0, replicationBatches: 0 }
 }
 
-export interface CoordinatorStats {
+export interface CoordinatorStats extends ReplicationStats {
   writes: number
   reads: number
   quorumMissed: number
@@ -91,10 +92,12 @@ export class Coordinator implements WritePath {
   private readonly throttle: LogThrottle
 
   private readonly reads: ReadPath
+  private readonly replication: ReplicationBatcher
 
   constructor(private readonly init: CoordinatorInit) {
     this.logger = init.logger ?? silentLogger
     this.throttle = new LogThrottle(() => init.clock.now())
+    this.replication = new ReplicationBatcher({ send: init.send, stats: this.stats })
     this.reads = new ReadPath({
       ...init,
       stats: this.stats,
@@ -384,20 +387,7 @@ export class Coordinator implements WritePath {
       if ((await merging).changed && here !== undefined) here.notified = true
       return true
     }
-    try {
-      const request: Request = {
-        type: 'replicate',
-        key,
-        state,
-        ...(hintFor === undefined ? {} : { hintFor }),
-        ...(record === undefined ? {} : { record }),
-      }
-      const response = await this.init.send(peer, request)
-      return response.type === 'ack'
-    } catch (err) {
-      if (isUnreachable(err)) return false
-      throw err
-    }
+    return this.replication.replicate(peer, { key, state, ...(hintFor === undefined ? {} : { hintFor }), ...(record === undefined ? {} : { record }) })
   }
 
   private recordRow(record: IdempotencyRecordPayload | undefined): BatchExtras | undefined {

@@ -1,0 +1,134 @@
+// Replication to one peer, coalesced. While a send to a peer is in flight, further deltas
+// for it wait, and go together as one replicate-batch when it returns (or at the end of
+// this turn, when nothing was in flight): a burst of writes costs each replica a message
+// per round trip, not one per write, and the replica merges the batch in one store
+// transaction. One delta alone still goes as a plain replicate, as does one too large to
+// share a message (it may travel in parts).
+//
+// Each delta is acknowledged on its own: a batch answered `replicated` acknowledges every
+// item it does not list as refused; a batch that failed (unreachable, timed out, reset,
+// refused whole) acknowledges none, and the coordinator delivers each of its deltas
+// elsewhere, as it did for a single replicate that failed. Merging is idempotent, so a
+// batch applied whose answer was lost, then delivered again, changes nothing twice.
+import type { ReplicateItem, Request, Response } from '../../wire/messages.js'
+import { MAX_BATCH_DELTA_BYTES, MAX_REPLICATION_BATCH_BYTES, MAX_REPLICATION_BATCH_ITEMS } from './constants.js'
+import { isUnreachable } from './quorum.js'
+
+export interface ReplicationBatcherInit {
+  readonly send: (peer: string, request: Request) => Promise<Response>
+  /** Counted here (the coordinator's, in its status). */
+  readonly stats: ReplicationStats
+  /** Bounds of one batch (defaults in constants.ts). */
+  readonly maxItems?: number
+  readonly maxBytes?: number
+}
+
+export interface ReplicationStats {
+  /** Deltas sent to other replicas, batched or not. */
+  deltasReplicated: number
+  /** Replicate-batch messages among the messages that carried them. */
+  replicationBatches: number
+}
+
+interface Waiting {
+  readonly item: ReplicateItem
+  readonly bytes: number
+  readonly resolve: (acked: boolean) => void
+  readonly reject: (err: unknown) => void
+}
+
+interface PeerQueue {
+  sending: boolean
+  waiting: Waiting[]
+}
+
+export class ReplicationBatcher {
+  private readonly queues = new Map<string, PeerQueue>()
+  private readonly maxItems: number
+  private readonly maxBytes: number
+
+  constructor(private readonly init: ReplicationBatcherInit) {
+    this.maxItems = init.maxItems ?? MAX_REPLICATION_BATCH_ITEMS
+    this.maxBytes = init.maxBytes ?? MAX_REPLICATION_BATCH_BYTES
+  }
+
+  /**
+   * Gets `item` durably merged on `peer`: resolves true once the peer acknowledged it,
+   * false when it did not (unreachable, timed out, refused). Rejects only on an error that
+   * is this node's own (a message it could not encode).
+   */
+  replicate(peer: string, item: ReplicateItem): Promise<boolean> {
+    this.init.stats.deltasReplicated++
+    const bytes = itemBytes(item)
+    if (bytes > MAX_BATCH_DELTA_BYTES) return this.sendOne(peer, item)
+    let queue = this.queues.get(peer)
+    if (queue === undefined) {
+      queue = { sending: false, waiting: [] }
+      this.queues.set(peer, queue)
+    }
+    const q = queue
+    return new Promise<boolean>((resolve, reject) => {
+      q.waiting.push({ item, bytes, resolve, reject })
+      // Nothing in flight: what else this turn queues for the peer goes with this one.
+      if (!q.sending && q.waiting.length === 1) queueMicrotask(() => this.flush(peer, q))
+    })
+  }
+
+  private flush(peer: string, queue: PeerQueue): void {
+    if (queue.sending || queue.waiting.length === 0) {
+      if (!queue.sending && this.queues.get(peer) === queue) this.queues.delete(peer)
+      return
+    }
+    let count = 0
+    let bytes = 0
+    while (count < queue.waiting.length && count < this.maxItems) {
+      const next = (queue.waiting[count] as Waiting).bytes
+      if (count > 0 && bytes + next > this.maxBytes) break
+      bytes += next
+      count++
+    }
+    const batch = queue.waiting.splice(0, count)
+    queue.sending = true
+    this.sendBatch(peer, batch).finally(() => {
+      queue.sending = false
+      this.flush(peer, queue)
+    })
+  }
+
+  /** Sends the batch and settles each of its deltas; never rejects. */
+  private async sendBatch(peer: string, batch: readonly Waiting[]): Promise<void> {
+    if (batch.length === 1) {
+      const only = batch[0] as Waiting
+      await this.sendOne(peer, only.item).then(only.resolve, only.reject)
+      return
+    }
+    this.init.stats.replicationBatches++
+    let response: Response
+    try {
+      response = await this.init.send(peer, { type: 'replicate-batch', items: batch.map((w) => w.item) })
+    } catch (err) {
+      for (const w of batch) {
+        if (isUnreachable(err)) w.resolve(false)
+        else w.reject(err)
+      }
+      return
+    }
+    const refused = response.type === 'replicated' ? new Set(response.refused) : undefined
+    batch.forEach((w, i) => w.resolve(refused !== undefined && !refused.has(i)))
+  }
+
+  private async sendOne(peer: string, item: ReplicateItem): Promise<boolean> {
+    try {
+      const response = await this.init.send(peer, { type: 'replicate', ...item })
+      return response.type === 'ack'
+    } catch (err) {
+      if (isUnreachable(err)) return false
+      throw err
+    }
+  }
+}
+
+/** About what the item adds to a message: its bytes and a little framing. */
+function itemBytes(item: ReplicateItem): number {
+  return item.key.length * 3 + item.state.length + (item.hintFor?.length ?? 0) + (item.record === undefined ? 0 : item.record.id.length * 3 + item.record.result.length) + 16
+}

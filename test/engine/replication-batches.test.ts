@@ -1,0 +1,124 @@
+// Replication to a peer coalesces (src/cluster/coordinator/replication-batcher.ts): deltas
+// that queue while a send to it is in flight go as one replicate-batch, merged there in one
+// store transaction. On whole Databases in the simulator, with the faults that matter to a
+// batch: its answer lost after it was applied, and its receiver killed between commit and
+// answer. Every acknowledged write stays, and none is counted twice.
+import { describe, expect, it } from 'vitest'
+import { preferenceList } from '../../src/cluster/ring/ring.js'
+import type { Transport } from '../../src/transport/transport.js'
+import { MESSAGE_TAGS } from '../../src/wire/codec.js'
+import { SimCluster } from './sim-cluster.js'
+
+const SEED = Number(process.env.RUMORDB_TEST_SEED ?? 20261204)
+const FAST = { heartbeatIntervalMs: 200, antiEntropyIntervalMs: 500, handoffIntervalMs: 300 }
+
+interface Sent {
+  readonly from: string
+  readonly to: string
+  readonly tag: number
+}
+
+async function cluster(size: number, config: { n?: number; w?: number } = {}): Promise<{ c: SimCluster; sent: Sent[] }> {
+  const sent: Sent[] = []
+  const c = new SimCluster({
+    seed: SEED,
+    size,
+    deadPeers: 'refuse',
+    link: { latency: { baseMs: 2, jitterMs: 1 } },
+    config: { ...FAST, ...config },
+    transport: (node) =>
+      new Proxy(node.transport, {
+        get(target, prop) {
+          if (prop === 'request') {
+            const request: Transport['request'] = (peer, frame, options) => {
+              sent.push({ from: node.id, to: peer, tag: frame[1] as number })
+              return target.request(peer, frame, options)
+            }
+            return request
+          }
+          const value: unknown = Reflect.get(target, prop)
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
+        },
+      }),
+  })
+  await c.start()
+  await c.runFor(1000)
+  return { c, sent }
+}
+
+const count = (sent: readonly Sent[], from: string, to: string, tag: number): number => sent.filter((s) => s.from === from && s.to === to && s.tag === tag).length
+
+function owners(c: SimCluster, key: string, n = 3): string[] {
+  return preferenceList(c.engine(c.ids[0] as string).membership.ring().ring, key, n)
+}
+
+/** Keys whose replicas are `coordinator` and `replica` among others. */
+function keysOn(c: SimCluster, coordinator: string, replica: string, howMany: number): string[] {
+  const keys: string[] = []
+  for (let i = 0; keys.length < howMany; i++) {
+    const list = owners(c, `b-${i}`)
+    if (list.includes(coordinator) && list.includes(replica)) keys.push(`b-${i}`)
+  }
+  return keys
+}
+
+async function countersEverywhere(c: SimCluster, keys: readonly string[]): Promise<number[][]> {
+  return c.settle(Promise.all(c.upIds().map((id) => Promise.all(keys.map((k) => c.db(id).counter(k).value({ r: 3 }))))))
+}
+
+describe(`replication batches (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} npx vitest run test/engine/replication-batches.test.ts)`, () => {
+  it('awaited writes one at a time reach each replica in a few batches, each merged in one transaction', async () => {
+    const { c, sent } = await cluster(3, { w: 1 })
+    const [writer, replica] = c.ids as [string, string]
+    const keys = Array.from({ length: 200 }, (_, i) => `seq-${i}`)
+    sent.length = 0
+    const commitsBefore = c.member(replica).store.stats().commits
+    for (const key of keys) await c.settle(c.db(writer).register(key).set(key))
+    await c.runFor(500)
+    const single = count(sent, writer, replica, MESSAGE_TAGS.replicate)
+    const batches = count(sent, writer, replica, MESSAGE_TAGS['replicate-batch'])
+    console.log(`200 writes reached ${replica} in ${single} replicates and ${batches} batches, ${c.member(replica).store.stats().commits - commitsBefore} commits there`)
+    expect(batches).toBeGreaterThan(0)
+    expect(single + batches).toBeLessThan(keys.length / 4)
+    // The replica's commits: its batches, plus a few of its own (heartbeats, anti-entropy).
+    expect(c.member(replica).store.stats().commits - commitsBefore).toBeLessThan(keys.length / 4)
+    for (const id of c.ids) for (const key of keys) expect((c.db(id).replica.readTyped(key, 'lww') as { value: unknown }).value).toBe(key)
+    expect(c.engine(writer).status().coordinator).toMatchObject({ deltasReplicated: 2 * keys.length })
+    expect(c.engine(writer).status().coordinator.replicationBatches).toBeGreaterThan(0)
+  })
+
+  it("a batch applied whose answer is lost: its writes are delivered elsewhere, acknowledged, and counted once", async () => {
+    const { c, sent } = await cluster(5)
+    const [coordinator, replica] = c.ids as [string, string]
+    const keys = keysOn(c, coordinator, replica, 30)
+    sent.length = 0
+    // Every answer from the replica to the coordinator is lost with its connection reset.
+    c.net.setLink(replica, coordinator, { reset: 1 }, { oneWay: true })
+    const results = await c.settle(Promise.all(keys.map((k) => c.db(coordinator).counter(k).increment(1, { w: 3 }))))
+    c.net.clearLink(replica, coordinator)
+    expect(count(sent, coordinator, replica, MESSAGE_TAGS['replicate-batch'])).toBeGreaterThan(0)
+    for (const r of results) expect(r).toMatchObject({ value: 1, acks: 3, quorum: true })
+    // The replica merged them (the answers were lost, not the requests); fallbacks hold hints.
+    for (const key of keys) expect(c.member(replica).store.getKey(key)).toBeDefined()
+    await c.runFor(5000)
+    const values = await countersEverywhere(c, keys)
+    for (const row of values) expect(row).toEqual(keys.map(() => 1))
+  })
+
+  it('a replica killed between committing a batch and answering: every acknowledged write stays, once, after it restarts', async () => {
+    const { c, sent } = await cluster(5)
+    const [coordinator, replica] = c.ids as [string, string]
+    const keys = keysOn(c, coordinator, replica, 30)
+    sent.length = 0
+    c.crashBeforeNextAnswer(replica, 'replicate-batch')
+    const outcomes = await c.settle(Promise.allSettled(keys.map((k) => c.db(coordinator).counter(k).increment(2, { w: 3 }))))
+    expect(c.member(replica).up).toBe(false)
+    expect(count(sent, coordinator, replica, MESSAGE_TAGS['replicate-batch'])).toBeGreaterThan(0)
+    // Each write was applied by the coordinator; its acks came from the others or fallbacks.
+    for (const o of outcomes) expect(o).toMatchObject({ status: 'fulfilled', value: { value: 2, quorum: true } })
+    await c.restart(replica)
+    await c.runFor(5000)
+    const values = await countersEverywhere(c, keys)
+    for (const row of values) expect(row).toEqual(keys.map(() => 2))
+  })
+})
