@@ -18,7 +18,7 @@ interface Sent {
   readonly tag: number
 }
 
-async function cluster(size: number, config: { n?: number; w?: number } = {}): Promise<{ c: SimCluster; sent: Sent[] }> {
+async function cluster(size: number, config: { n?: number; w?: number; replicationLingerMs?: number } = {}): Promise<{ c: SimCluster; sent: Sent[] }> {
   const sent: Sent[] = []
   const c = new SimCluster({
     seed: SEED,
@@ -85,6 +85,31 @@ describe(`replication batches (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} n
     for (const id of c.ids) for (const key of keys) expect((c.db(id).replica.readTyped(key, 'lww') as { value: unknown }).value).toBe(key)
     expect(c.engine(writer).status().coordinator).toMatchObject({ deltasReplicated: 2 * keys.length })
     expect(c.engine(writer).status().coordinator.replicationBatches).toBeGreaterThan(0)
+  })
+
+  it('a delta no write waits on lingers up to replicationLingerMs for company; one a write waits on goes at once', async () => {
+    const { c, sent } = await cluster(3, { replicationLingerMs: 50 })
+    const [writer, replica] = c.ids as [string, string]
+    const has = (key: string): boolean => c.member(replica).store.getKey(key) !== undefined
+    sent.length = 0
+    // w = 1: committed here, answered; its delta waits for others to the same replica.
+    const t0 = c.scheduler.now
+    await c.settle(c.db(writer).register('lingers').set(1, { w: 1 }))
+    await c.settle(c.db(writer).register('lingers-too').set(2, { w: 1 }))
+    await c.runFor(30)
+    expect(has('lingers')).toBe(false)
+    await c.scheduler.runUntil(() => has('lingers') && has('lingers-too'), { maxTime: 200 })
+    const tookMs = c.scheduler.now - t0
+    expect(tookMs).toBeGreaterThanOrEqual(50)
+    expect(tookMs).toBeLessThan(80)
+    // Both went in one message.
+    expect(count(sent, writer, replica, MESSAGE_TAGS['replicate-batch'])).toBe(1)
+    expect(count(sent, writer, replica, MESSAGE_TAGS.replicate)).toBe(0)
+    // w = 2 waits for another replica's acknowledgement: its delta goes at once.
+    const t1 = c.scheduler.now
+    const result = await c.settle(c.db(writer).register('waited-on').set(3, { w: 2 }))
+    expect(result).toMatchObject({ acks: 2, quorum: true })
+    expect(c.scheduler.now - t1).toBeLessThan(20)
   })
 
   it("a batch applied whose answer is lost: its writes are delivered elsewhere, acknowledged, and counted once", async () => {

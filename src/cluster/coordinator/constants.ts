@@ -24,3 +24,10 @@ export const MAX_REPLICATION_BATCH_BYTES = 256 * 1024
 
 /** A delta above this goes in a replicate of its own rather than wait for a batch. */
 export const MAX_BATCH_DELTA_BYTES = 64 * 1024
+
+/**
+ * A delta no write waits on (a w = 1 write committed here, a read repair) waits this long at
+ * most for others to the same replica, so a burst costs a replica a few messages, not one
+ * per write. Deltas a write waits on never linger.
+ */
+export const DEFAULT_REPLICATION_LINGER_MS = 10

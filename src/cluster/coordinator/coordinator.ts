@@ -60,6 +60,8 @@ export interface CoordinatorInit {
   readonly sessionReadTimeoutMs?: number
   /** Broadcast each write's delta as a rumor (default true). */
   readonly rumors?: boolean
+  /** How long a delta no write waits on may wait to share a message (replication-batcher.ts). */
+  readonly replicationLingerMs?: number
   /** A hint for `target` was staged here with a write or a merge, `committed` by that write (hinted handoff counts it). */
   readonly hintStored?: (target: string, key: string, committed: Promise<unknown>, bytes: number) => void
   /** Whether a hint for `target` may be kept here (a member, within the hints' bounds); default yes. */
@@ -97,7 +99,7 @@ export class Coordinator implements WritePath {
   constructor(private readonly init: CoordinatorInit) {
     this.logger = init.logger ?? silentLogger
     this.throttle = new LogThrottle(() => init.clock.now())
-    this.replication = new ReplicationBatcher({ send: init.send, stats: this.stats })
+    this.replication = new ReplicationBatcher({ send: init.send, clock: init.clock, stats: this.stats, lingerMs: init.replicationLingerMs })
     this.reads = new ReadPath({
       ...init,
       stats: this.stats,
@@ -115,6 +117,7 @@ export class Coordinator implements WritePath {
 
   /** Resolves when replication work started by earlier calls has finished (for stop()). */
   async drain(): Promise<void> {
+    this.replication.flushAll()
     while (this.background.size > 0) await Promise.allSettled([...this.background])
   }
 
@@ -163,8 +166,10 @@ export class Coordinator implements WritePath {
     }
     // Replicas the delta did not reach directly: it went to a fallback or a local hint.
     let missed = landed.heldFor !== undefined ? 1 : 0
+    // A write that is not acknowledged enough yet waits on these deliveries: they must not linger.
+    const urgent = acked.size < required
     const deliveries = slots.map((target) =>
-      this.deliver(key, applied.delta, target, !failed.has(target) && membership.isLive(target), nextFallback, record, here).then(
+      this.deliver(key, applied.delta, target, !failed.has(target) && membership.isLive(target), nextFallback, { record, here, urgent }).then(
         (holder) => {
           acked.add(holder)
           if (holder !== target) missed++
@@ -301,7 +306,7 @@ export class Coordinator implements WritePath {
       return undefined
     }
     const deliveries = preferred.map((target) =>
-      this.deliver(key, state, target, target === this.init.self || this.init.membership.isLive(target), nextFallback, undefined).then((holder) => {
+      this.deliver(key, state, target, target === this.init.self || this.init.membership.isLive(target), nextFallback, { urgent: true }).then((holder) => {
         acked.add(holder)
       }),
     )
@@ -360,25 +365,18 @@ export class Coordinator implements WritePath {
    * Gets the delta durably onto `target`, or onto a fallback with a hint for it, or, when
    * nobody else can take it, into a hint kept here. Resolves with the node that holds it.
    */
-  private async deliver(
-    key: string,
-    delta: Uint8Array,
-    target: string,
-    tryTarget: boolean,
-    nextFallback: () => string | undefined,
-    record: IdempotencyRecordPayload | undefined,
-    here?: { notified: boolean },
-  ): Promise<string> {
-    if (tryTarget && (await this.replicate(target, key, delta, undefined, record, here))) return target
+  private async deliver(key: string, delta: Uint8Array, target: string, tryTarget: boolean, nextFallback: () => string | undefined, via: Delivery): Promise<string> {
+    if (tryTarget && (await this.replicate(target, key, delta, via))) return target
     for (let fallback = nextFallback(); fallback !== undefined; fallback = nextFallback()) {
-      if (await this.replicate(fallback, key, delta, target, record, here)) return fallback
+      if (await this.replicate(fallback, key, delta, { ...via, hintFor: target })) return fallback
     }
-    await this.init.keepHint(target, key, delta, record)
+    await this.init.keepHint(target, key, delta, via.record)
     this.stats.hintsKeptLocally++
     return this.init.self
   }
 
-  private async replicate(peer: string, key: string, state: Uint8Array, hintFor?: string, record?: IdempotencyRecordPayload, here?: { notified: boolean }): Promise<boolean> {
+  private async replicate(peer: string, key: string, state: Uint8Array, via: Delivery & { readonly hintFor?: string } = {}): Promise<boolean> {
+    const { hintFor, record, here } = via
     if (peer === this.init.self) {
       const hinted = hintFor !== undefined && (this.init.admitHint?.(hintFor, state.length) ?? true)
       const extras = mergeExtras(hinted ? hintExtras(hintFor, key, state, this.init.clock.now()) : undefined, this.recordRow(record))
@@ -387,7 +385,8 @@ export class Coordinator implements WritePath {
       if ((await merging).changed && here !== undefined) here.notified = true
       return true
     }
-    return this.replication.replicate(peer, { key, state, ...(hintFor === undefined ? {} : { hintFor }), ...(record === undefined ? {} : { record }) })
+    const item = { key, state, ...(hintFor === undefined ? {} : { hintFor }), ...(record === undefined ? {} : { record }) }
+    return this.replication.replicate(peer, item, { urgent: via.urgent === true })
   }
 
   private recordRow(record: IdempotencyRecordPayload | undefined): BatchExtras | undefined {
@@ -425,6 +424,15 @@ export class Coordinator implements WritePath {
     this.background.add(p)
     void p.finally(() => this.background.delete(p))
   }
+}
+
+/** What travels with a delta to its replicas, and whether a caller waits on it. */
+interface Delivery {
+  readonly record?: IdempotencyRecordPayload
+  /** Set when this node's replica merged the delta with a change (its listeners were told). */
+  readonly here?: { notified: boolean }
+  /** A write waits on this delivery for its acknowledgements: it does not linger (replication-batcher.ts). */
+  readonly urgent?: boolean
 }
 
 /** The applied write as the coordinator carries it on: the delta encoded for the wire. */

@@ -1,23 +1,30 @@
 // Replication to one peer, coalesced. While a send to a peer is in flight, further deltas
-// for it wait, and go together as one replicate-batch when it returns (or at the end of
-// this turn, when nothing was in flight): a burst of writes costs each replica a message
-// per round trip, not one per write, and the replica merges the batch in one store
-// transaction. One delta alone still goes as a plain replicate, as does one too large to
-// share a message (it may travel in parts).
+// for it wait, and go together as one replicate-batch when it returns: a burst of writes
+// costs each replica a message per round trip, not one per write, and the replica merges
+// the batch in one store transaction. A delta a caller waits on (its write still needs
+// acknowledgements) goes at the end of this turn when nothing is in flight; one that nobody
+// waits on (a w = 1 write already committed here, a read repair) may linger up to
+// `lingerMs` for company, as Kafka's linger.ms or Nagle's algorithm do. One delta alone
+// still goes as a plain replicate, as does one too large to share a message (it may travel
+// in parts).
 //
 // Each delta is acknowledged on its own: a batch answered `replicated` acknowledges every
 // item it does not list as refused; a batch that failed (unreachable, timed out, reset,
 // refused whole) acknowledges none, and the coordinator delivers each of its deltas
 // elsewhere, as it did for a single replicate that failed. Merging is idempotent, so a
 // batch applied whose answer was lost, then delivered again, changes nothing twice.
+import type { Clock, TimerHandle } from '../../base/clock.js'
 import type { ReplicateItem, Request, Response } from '../../wire/messages.js'
-import { MAX_BATCH_DELTA_BYTES, MAX_REPLICATION_BATCH_BYTES, MAX_REPLICATION_BATCH_ITEMS } from './constants.js'
+import { DEFAULT_REPLICATION_LINGER_MS, MAX_BATCH_DELTA_BYTES, MAX_REPLICATION_BATCH_BYTES, MAX_REPLICATION_BATCH_ITEMS } from './constants.js'
 import { isUnreachable } from './quorum.js'
 
 export interface ReplicationBatcherInit {
   readonly send: (peer: string, request: Request) => Promise<Response>
+  readonly clock: Clock
   /** Counted here (the coordinator's, in its status). */
   readonly stats: ReplicationStats
+  /** How long a delta nobody waits on may wait for others (default DEFAULT_REPLICATION_LINGER_MS; 0: never). */
+  readonly lingerMs?: number
   /** Bounds of one batch (defaults in constants.ts). */
   readonly maxItems?: number
   readonly maxBytes?: number
@@ -40,14 +47,24 @@ interface Waiting {
 interface PeerQueue {
   sending: boolean
   waiting: Waiting[]
+  bytes: number
+  /** A delta a caller waits on is queued: no lingering. */
+  urgent: boolean
+  /** When the oldest waiting delta was queued. */
+  since: number
+  timer: TimerHandle | undefined
+  /** A flush is queued as a microtask. */
+  flushing: boolean
 }
 
 export class ReplicationBatcher {
   private readonly queues = new Map<string, PeerQueue>()
+  private readonly lingerMs: number
   private readonly maxItems: number
   private readonly maxBytes: number
 
   constructor(private readonly init: ReplicationBatcherInit) {
+    this.lingerMs = init.lingerMs ?? DEFAULT_REPLICATION_LINGER_MS
     this.maxItems = init.maxItems ?? MAX_REPLICATION_BATCH_ITEMS
     this.maxBytes = init.maxBytes ?? MAX_REPLICATION_BATCH_BYTES
   }
@@ -55,30 +72,67 @@ export class ReplicationBatcher {
   /**
    * Gets `item` durably merged on `peer`: resolves true once the peer acknowledged it,
    * false when it did not (unreachable, timed out, refused). Rejects only on an error that
-   * is this node's own (a message it could not encode).
+   * is this node's own (a message it could not encode). `urgent`: a caller waits on the
+   * acknowledgement, so the delta does not linger.
    */
-  replicate(peer: string, item: ReplicateItem): Promise<boolean> {
+  replicate(peer: string, item: ReplicateItem, options: { readonly urgent?: boolean } = {}): Promise<boolean> {
     this.init.stats.deltasReplicated++
     const bytes = itemBytes(item)
     if (bytes > MAX_BATCH_DELTA_BYTES) return this.sendOne(peer, item)
     let queue = this.queues.get(peer)
     if (queue === undefined) {
-      queue = { sending: false, waiting: [] }
+      queue = { sending: false, waiting: [], bytes: 0, urgent: false, since: 0, timer: undefined, flushing: false }
       this.queues.set(peer, queue)
     }
     const q = queue
     return new Promise<boolean>((resolve, reject) => {
+      if (q.waiting.length === 0) q.since = this.init.clock.now()
       q.waiting.push({ item, bytes, resolve, reject })
-      // Nothing in flight: what else this turn queues for the peer goes with this one.
-      if (!q.sending && q.waiting.length === 1) queueMicrotask(() => this.flush(peer, q))
+      q.bytes += bytes
+      if (options.urgent === true || this.lingerMs <= 0) q.urgent = true
+      this.schedule(peer, q)
     })
   }
 
-  private flush(peer: string, queue: PeerQueue): void {
-    if (queue.sending || queue.waiting.length === 0) {
-      if (!queue.sending && this.queues.get(peer) === queue) this.queues.delete(peer)
+  /** Sends every lingering delta now (a stopping node does not wait out the linger). */
+  flushAll(): void {
+    for (const [peer, queue] of this.queues) {
+      queue.urgent = true
+      this.schedule(peer, queue)
+    }
+  }
+
+  /** Flushes when the queue is due (at the end of this turn), else arms its linger timer. */
+  private schedule(peer: string, queue: PeerQueue): void {
+    if (queue.sending || queue.flushing) return
+    if (queue.waiting.length === 0) {
+      if (this.queues.get(peer) === queue) this.queues.delete(peer)
       return
     }
+    const full = queue.waiting.length >= this.maxItems || queue.bytes >= this.maxBytes
+    const dueIn = queue.urgent || full ? 0 : queue.since + this.lingerMs - this.init.clock.now()
+    if (dueIn <= 0) {
+      if (queue.timer !== undefined) this.init.clock.clearTimeout(queue.timer)
+      queue.timer = undefined
+      queue.flushing = true
+      // What else this turn queues for the peer goes with it.
+      queueMicrotask(() => {
+        queue.flushing = false
+        this.flush(peer, queue)
+      })
+      return
+    }
+    if (queue.timer === undefined) {
+      queue.timer = this.init.clock.setTimeout(() => {
+        queue.timer = undefined
+        queue.urgent = true
+        this.schedule(peer, queue)
+      }, dueIn)
+    }
+  }
+
+  private flush(peer: string, queue: PeerQueue): void {
+    if (queue.sending || queue.waiting.length === 0) return this.schedule(peer, queue)
     let count = 0
     let bytes = 0
     while (count < queue.waiting.length && count < this.maxItems) {
@@ -88,10 +142,13 @@ export class ReplicationBatcher {
       count++
     }
     const batch = queue.waiting.splice(0, count)
+    queue.bytes -= bytes
+    // What is left waited as long as the batch: it goes as soon as the batch returns.
+    queue.urgent = queue.waiting.length > 0
     queue.sending = true
-    this.sendBatch(peer, batch).finally(() => {
+    void this.sendBatch(peer, batch).finally(() => {
       queue.sending = false
-      this.flush(peer, queue)
+      this.schedule(peer, queue)
     })
   }
 
