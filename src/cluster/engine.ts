@@ -210,7 +210,7 @@ export class Engine {
       store,
       clock,
       random,
-      send,
+      replicate: (peer, item) => this.coordinator.sendDelta(peer, item),
       health: (peer) => this.membership.health(peer),
       intervalMs: config.handoffIntervalMs,
       windowMs: config.hintWindowMs,

@@ -112,6 +112,26 @@ describe(`replication batches (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} n
     expect(c.scheduler.now - t1).toBeLessThan(20)
   })
 
+  it('hints go back to their owner in replicate-batch messages, not one message per hint', async () => {
+    const { c, sent } = await cluster(5, { w: 1 })
+    const [coordinator, owner] = c.ids as [string, string]
+    const keys = keysOn(c, coordinator, owner, 100)
+    c.crash(owner)
+    await c.runFor(4000)
+    for (const key of keys) await c.settle(c.db(coordinator).counter(key).increment(1))
+    await c.runFor(500)
+    const holders = c.upIds().filter((id) => c.member(id).store.listHints(owner).length > 0)
+    const hints = holders.reduce((sum, id) => sum + c.member(id).store.listHints(owner).length, 0)
+    expect(hints).toBe(keys.length)
+    sent.length = 0
+    await c.restart(owner)
+    await c.scheduler.runUntil(() => c.upIds().every((id) => c.member(id).store.listHints(owner).length === 0), { maxTime: 20_000 })
+    const messages = holders.map((id) => count(sent, id, owner, MESSAGE_TAGS.replicate) + count(sent, id, owner, MESSAGE_TAGS['replicate-batch']))
+    console.log(`${hints} hints on ${holders.length} nodes went back to ${owner} in ${messages.join(' + ')} messages`)
+    expect(messages.reduce((a, b) => a + b, 0)).toBeLessThan(hints / 10)
+    for (const key of keys) expect(c.member(owner).store.getKey(key)).toBeDefined()
+  })
+
   it("a batch applied whose answer is lost: its writes are delivered elsewhere, acknowledged, and counted once", async () => {
     const { c, sent } = await cluster(5)
     const [coordinator, replica] = c.ids as [string, string]

@@ -25,7 +25,7 @@ import { outcomeId, outcomeRecord, type KeyedWrite } from '../../replica/idempot
 import type { KeyOperation } from '../../base/operations.js'
 import { crdtOf, type AppliedWrite, type BatchExtras, type Replica } from '../../replica/replica.js'
 import { PeerUnreachableError, TransportStoppedError } from '../../transport/transport.js'
-import type { AppliedResponse, Broadcast, IdempotencyRecordPayload, ReplayedResponse, Request, Response } from '../../wire/messages.js'
+import type { AppliedResponse, Broadcast, IdempotencyRecordPayload, ReplayedResponse, ReplicateItem, Request, Response } from '../../wire/messages.js'
 import type { AppliedResult, PathReadOptions, PathReadResult, PathWriteOptions, PathWriteResult, ReplayedResult, WritePath } from '../../replica/write-path.js'
 import { DEFAULT_N, MAX_RUMOR_STATE_BYTES } from './constants.js'
 import type { KeyedWrites } from './keyed-writes.js'
@@ -113,6 +113,14 @@ export class Coordinator implements WritePath {
    */
   read(key: string, type: CrdtTypeName | undefined, options: ClusterReadOptions = {}): Promise<ClusterReadResult> {
     return this.reads.read(key, type, options)
+  }
+
+  /**
+   * Sends a delta to `peer` in the per-peer batches writes use (replication-batcher.ts), at
+   * once: hinted handoff's deliveries. True once `peer` acknowledged a durable commit.
+   */
+  sendDelta(peer: string, item: ReplicateItem): Promise<boolean> {
+    return this.replication.replicate(peer, item, { urgent: true })
   }
 
   /** Resolves when replication work started by earlier calls has finished (for stop()). */
