@@ -30,4 +30,4 @@ export const MAX_BATCH_DELTA_BYTES = 64 * 1024
  * most for others to the same replica, so a burst costs a replica a few messages, not one
  * per write. Deltas a write waits on never linger.
  */
-export const DEFAULT_REPLICATION_LINGER_MS = 10
+export const DEFAULT_REPLICATION_LINGER_MS = 30
