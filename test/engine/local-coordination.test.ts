@@ -7,43 +7,22 @@ import { describe, expect, it } from 'vitest'
 import { LWWRegister, PNCounter, type LWWRegisterState } from '../../crdts/index.js'
 import { preferenceList } from '../../src/cluster/ring/ring.js'
 import type { Change } from '../../src/database/subscriptions.js'
-import type { Transport } from '../../src/transport/transport.js'
-import { MESSAGE_TAGS } from '../../src/wire/codec.js'
-import type { Request } from '../../src/wire/messages.js'
+import { recordRequests, sentOf, type SentRequest } from './recorded-requests.js'
 import { SimCluster } from './sim-cluster.js'
 
 const SEED = Number(process.env.RUMORDB_TEST_SEED ?? 20261203)
 const FAST = { heartbeatIntervalMs: 200, antiEntropyIntervalMs: 500, handoffIntervalMs: 300 }
 
-interface Sent {
-  readonly from: string
-  readonly to: string
-  readonly tag: number
-}
-
-/** A cluster whose nodes' requests are recorded (sender, receiver, message tag). */
-async function cluster(size: number, config: { n?: number; w?: number } = {}): Promise<{ c: SimCluster; sent: Sent[] }> {
-  const sent: Sent[] = []
+/** A cluster whose nodes' requests are recorded. */
+async function cluster(size: number, config: { n?: number; w?: number } = {}): Promise<{ c: SimCluster; sent: SentRequest[] }> {
+  const sent: SentRequest[] = []
   const c = new SimCluster({
     seed: SEED,
     size,
     deadPeers: 'refuse',
     link: { latency: { baseMs: 1, jitterMs: 1 } },
     config: { ...FAST, ...config },
-    transport: (node) =>
-      new Proxy(node.transport, {
-        get(target, prop) {
-          if (prop === 'request') {
-            const request: Transport['request'] = (peer, frame, options) => {
-              sent.push({ from: node.id, to: peer, tag: frame[1] as number })
-              return target.request(peer, frame, options)
-            }
-            return request
-          }
-          const value: unknown = Reflect.get(target, prop)
-          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-        },
-      }),
+    transport: recordRequests(sent),
   })
   await c.start()
   await c.runFor(1000)
@@ -66,10 +45,6 @@ function keyNotOn(c: SimCluster, coordinator: string, prefix: string): string {
   for (let i = 0; ; i++) if (!owners(c, `${prefix}${i}`).includes(coordinator)) return `${prefix}${i}`
 }
 
-function requestsOf(sent: readonly Sent[], from: string, type: Request['type']): Sent[] {
-  return sent.filter((s) => s.from === from && s.tag === MESSAGE_TAGS[type])
-}
-
 /** The actor of the register write `id` holds for `key`. */
 function registerActor(c: SimCluster, id: string, key: string): string | undefined {
   const stored = c.member(id).store.getKey(key)
@@ -85,9 +60,9 @@ describe(`who applies a write (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} n
     sent.length = 0
     const result = await c.settle(c.db(coordinator).register(key).set('v1', { w: 3 }))
     expect(result).toMatchObject({ value: 'v1', acks: 3, quorum: true })
-    expect(requestsOf(sent, coordinator, 'apply')).toEqual([])
+    expect(sentOf(sent, coordinator, 'apply')).toEqual([])
     // The delta went straight to each of the two other replicas.
-    expect(requestsOf(sent, coordinator, 'replicate').map((s) => s.to).sort()).toEqual(owners(c, key).filter((id) => id !== coordinator).sort())
+    expect(sentOf(sent, coordinator, 'replicate').map((s) => s.to).sort()).toEqual(owners(c, key).filter((id) => id !== coordinator).sort())
     await c.runFor(500)
     for (const id of owners(c, key)) expect(registerActor(c, id, key)).toBe(c.member(coordinator).replica.actor)
   })
@@ -100,7 +75,7 @@ describe(`who applies a write (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} n
       const result = await c.settle(c.db(writer).register(`burst-${i}`).set(i))
       expect(result).toMatchObject({ value: i, acks: 1, quorum: true })
     }
-    expect(requestsOf(sent, writer, 'apply')).toEqual([])
+    expect(sentOf(sent, writer, 'apply')).toEqual([])
     await c.runFor(1000)
     for (let i = 0; i < 20; i++) {
       for (const id of c.ids) expect(registerActor(c, id, `burst-${i}`)).toBe(c.member(writer).replica.actor)
@@ -132,7 +107,7 @@ describe(`who applies a write (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} n
     sent.length = 0
     const result = await c.settle(c.db(coordinator).register(key).set('once', { idempotencyKey: 'order-1' }))
     expect(result.replayed).not.toBe(true)
-    expect(requestsOf(sent, coordinator, 'apply').map((s) => s.to)).toEqual([applier])
+    expect(sentOf(sent, coordinator, 'apply').map((s) => s.to)).toEqual([applier])
     await c.runFor(500)
     expect(registerActor(c, coordinator, key)).toBe(c.member(applier).replica.actor)
     // A retry through another node replays it: applied once.
@@ -147,7 +122,7 @@ describe(`who applies a write (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} n
     const first = owners(c, key)[0] as string
     sent.length = 0
     await c.settle(c.db(coordinator).register(key).set('far'))
-    expect(requestsOf(sent, coordinator, 'apply').map((s) => s.to)).toEqual([first])
+    expect(sentOf(sent, coordinator, 'apply').map((s) => s.to)).toEqual([first])
     await c.runFor(500)
     expect(registerActor(c, first, key)).toBe(c.member(first).replica.actor)
   })
