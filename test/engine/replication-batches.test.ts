@@ -5,48 +5,29 @@
 // answer. Every acknowledged write stays, and none is counted twice.
 import { describe, expect, it } from 'vitest'
 import { preferenceList } from '../../src/cluster/ring/ring.js'
-import type { Transport } from '../../src/transport/transport.js'
-import { MESSAGE_TAGS } from '../../src/wire/codec.js'
+import type { Request } from '../../src/wire/messages.js'
+import { recordRequests, sentOf, type SentRequest } from './recorded-requests.js'
 import { SimCluster } from './sim-cluster.js'
 
 const SEED = Number(process.env.RUMORDB_TEST_SEED ?? 20261204)
 const FAST = { heartbeatIntervalMs: 200, antiEntropyIntervalMs: 500, handoffIntervalMs: 300 }
 
-interface Sent {
-  readonly from: string
-  readonly to: string
-  readonly tag: number
-}
-
-async function cluster(size: number, config: { n?: number; w?: number; replicationLingerMs?: number } = {}): Promise<{ c: SimCluster; sent: Sent[] }> {
-  const sent: Sent[] = []
+async function cluster(size: number, config: { n?: number; w?: number; replicationLingerMs?: number } = {}): Promise<{ c: SimCluster; sent: SentRequest[] }> {
+  const sent: SentRequest[] = []
   const c = new SimCluster({
     seed: SEED,
     size,
     deadPeers: 'refuse',
     link: { latency: { baseMs: 2, jitterMs: 1 } },
     config: { ...FAST, ...config },
-    transport: (node) =>
-      new Proxy(node.transport, {
-        get(target, prop) {
-          if (prop === 'request') {
-            const request: Transport['request'] = (peer, frame, options) => {
-              sent.push({ from: node.id, to: peer, tag: frame[1] as number })
-              return target.request(peer, frame, options)
-            }
-            return request
-          }
-          const value: unknown = Reflect.get(target, prop)
-          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value
-        },
-      }),
+    transport: recordRequests(sent),
   })
   await c.start()
   await c.runFor(1000)
   return { c, sent }
 }
 
-const count = (sent: readonly Sent[], from: string, to: string, tag: number): number => sent.filter((s) => s.from === from && s.to === to && s.tag === tag).length
+const count = (sent: readonly SentRequest[], from: string, to: string, type: Request['type']): number => sentOf(sent, from, type, to).length
 
 function owners(c: SimCluster, key: string, n = 3): string[] {
   return preferenceList(c.engine(c.ids[0] as string).membership.ring().ring, key, n)
@@ -75,8 +56,8 @@ describe(`replication batches (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} n
     const commitsBefore = c.member(replica).store.stats().commits
     for (const key of keys) await c.settle(c.db(writer).register(key).set(key))
     await c.runFor(500)
-    const single = count(sent, writer, replica, MESSAGE_TAGS.replicate)
-    const batches = count(sent, writer, replica, MESSAGE_TAGS['replicate-batch'])
+    const single = count(sent, writer, replica, 'replicate')
+    const batches = count(sent, writer, replica, 'replicate-batch')
     console.log(`200 writes reached ${replica} in ${single} replicates and ${batches} batches, ${c.member(replica).store.stats().commits - commitsBefore} commits there`)
     expect(batches).toBeGreaterThan(0)
     expect(single + batches).toBeLessThan(keys.length / 4)
@@ -103,8 +84,8 @@ describe(`replication batches (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} n
     expect(tookMs).toBeGreaterThanOrEqual(50)
     expect(tookMs).toBeLessThan(80)
     // Both went in one message.
-    expect(count(sent, writer, replica, MESSAGE_TAGS['replicate-batch'])).toBe(1)
-    expect(count(sent, writer, replica, MESSAGE_TAGS.replicate)).toBe(0)
+    expect(count(sent, writer, replica, 'replicate-batch')).toBe(1)
+    expect(count(sent, writer, replica, 'replicate')).toBe(0)
     // w = 2 waits for another replica's acknowledgement: its delta goes at once.
     const t1 = c.scheduler.now
     const result = await c.settle(c.db(writer).register('waited-on').set(3, { w: 2 }))
@@ -126,10 +107,30 @@ describe(`replication batches (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} n
     sent.length = 0
     await c.restart(owner)
     await c.scheduler.runUntil(() => c.upIds().every((id) => c.member(id).store.listHints(owner).length === 0), { maxTime: 20_000 })
-    const messages = holders.map((id) => count(sent, id, owner, MESSAGE_TAGS.replicate) + count(sent, id, owner, MESSAGE_TAGS['replicate-batch']))
+    const messages = holders.map((id) => count(sent, id, owner, 'replicate') + count(sent, id, owner, 'replicate-batch'))
     console.log(`${hints} hints on ${holders.length} nodes went back to ${owner} in ${messages.join(' + ')} messages`)
     expect(messages.reduce((a, b) => a + b, 0)).toBeLessThan(hints / 10)
     for (const key of keys) expect(c.member(owner).store.getKey(key)).toBeDefined()
+  })
+
+  it('a replica slower than the adaptive timeout is waited for when no write waits on its deltas: no hints, no rumors', async () => {
+    const { c } = await cluster(5, { w: 1 })
+    const [coordinator, slow] = c.ids as [string, string]
+    const keys = keysOn(c, coordinator, slow, 20)
+    // The slow replica's answers take 1.5 s (a loaded machine): far above its adaptive timeout (500 ms here).
+    c.net.setLink(slow, coordinator, { latency: { baseMs: 1500, jitterMs: 0 } }, { oneWay: true })
+    for (const key of keys) await c.settle(c.db(coordinator).counter(key).increment(1))
+    await c.runFor(3000)
+    const hints = c.upIds().reduce((sum, id) => sum + c.member(id).store.listHints(slow).length, 0)
+    expect(hints).toBe(0)
+    expect(c.engine(coordinator).status().coordinator).toMatchObject({ hintsKeptLocally: 0, rumorsSent: 0 })
+    for (const key of keys) expect(c.member(slow).store.getKey(key)).toBeDefined()
+    // A write that waits for the slow replica's acknowledgement still gives up on it at the adaptive timeout.
+    const waited = keys[0] as string
+    const t0 = c.scheduler.now
+    const result = await c.settle(c.db(coordinator).counter(waited).increment(1, { w: 3 }))
+    expect(result).toMatchObject({ acks: 3, quorum: true })
+    expect(c.scheduler.now - t0).toBeLessThan(1500)
   })
 
   it("a batch applied whose answer is lost: its writes are delivered elsewhere, acknowledged, and counted once", async () => {
@@ -141,7 +142,7 @@ describe(`replication batches (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} n
     c.net.setLink(replica, coordinator, { reset: 1 }, { oneWay: true })
     const results = await c.settle(Promise.all(keys.map((k) => c.db(coordinator).counter(k).increment(1, { w: 3 }))))
     c.net.clearLink(replica, coordinator)
-    expect(count(sent, coordinator, replica, MESSAGE_TAGS['replicate-batch'])).toBeGreaterThan(0)
+    expect(count(sent, coordinator, replica, 'replicate-batch')).toBeGreaterThan(0)
     for (const r of results) expect(r).toMatchObject({ value: 1, acks: 3, quorum: true })
     // The replica merged them (the answers were lost, not the requests); fallbacks hold hints.
     for (const key of keys) expect(c.member(replica).store.getKey(key)).toBeDefined()
@@ -158,7 +159,7 @@ describe(`replication batches (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} n
     c.crashBeforeNextAnswer(replica, 'replicate-batch')
     const outcomes = await c.settle(Promise.allSettled(keys.map((k) => c.db(coordinator).counter(k).increment(2, { w: 3 }))))
     expect(c.member(replica).up).toBe(false)
-    expect(count(sent, coordinator, replica, MESSAGE_TAGS['replicate-batch'])).toBeGreaterThan(0)
+    expect(count(sent, coordinator, replica, 'replicate-batch')).toBeGreaterThan(0)
     // Each write was applied by the coordinator; its acks came from the others or fallbacks.
     for (const o of outcomes) expect(o).toMatchObject({ status: 'fulfilled', value: { value: 2, quorum: true } })
     await c.restart(replica)

@@ -1,5 +1,6 @@
 // Defaults of the quorum coordinator (DESIGN.md), applied with `??`.
 import { MAX_KEYS_PER_BATCH } from '../../wire/limits.js'
+import { MAX_REQUEST_TIMEOUT_MS } from '../messaging/constants.js'
 
 export const DEFAULT_N = 3
 
@@ -31,3 +32,10 @@ export const MAX_BATCH_DELTA_BYTES = 64 * 1024
  * per write. Deltas a write waits on never linger.
  */
 export const DEFAULT_REPLICATION_LINGER_MS = 30
+
+/**
+ * The request timeout of a message carrying only deltas no write waits on: the adaptive
+ * timeout's upper bound, where a write waiting gets the adaptive one (from 500 ms). A slow
+ * replica is waited for rather than replaced by hints (replication-batcher.ts).
+ */
+export const REPLICATION_TIMEOUT_MS = MAX_REQUEST_TIMEOUT_MS

@@ -48,7 +48,8 @@ export interface CoordinatorInit {
   readonly membership: Membership
   readonly clock: Clock
   readonly random: Random
-  readonly send: (peer: string, request: Request) => Promise<Response>
+  /** `timeoutMs` overrides the peer's adaptive request timeout. */
+  readonly send: (peer: string, request: Request, options?: { readonly timeoutMs?: number }) => Promise<Response>
   readonly broadcast: (message: Broadcast) => void
   /** Keeps a hint here when no other node can take a delta. */
   readonly keepHint: (target: string, key: string, state: Uint8Array, record?: IdempotencyRecordPayload) => Promise<void>

@@ -8,6 +8,11 @@
 // still goes as a plain replicate, as does one too large to share a message (it may travel
 // in parts).
 //
+// A message carrying only deltas nobody waits on gets a long timeout (REPLICATION_TIMEOUT_MS)
+// instead of the peer's adaptive one: on a loaded machine a replica may take more than the
+// usual 500 ms to answer, and giving up on it only turns the deltas into hints, rumors and
+// handoffs, which load every node further (issue 15's 5-node all-writers run did that).
+//
 // Each delta is acknowledged on its own: a batch answered `replicated` acknowledges every
 // item it does not list as refused; a batch that failed (unreachable, timed out, reset,
 // refused whole) acknowledges none, and the coordinator delivers each of its deltas
@@ -15,11 +20,12 @@
 // batch applied whose answer was lost, then delivered again, changes nothing twice.
 import type { Clock, TimerHandle } from '../../base/clock.js'
 import type { ReplicateItem, Request, Response } from '../../wire/messages.js'
-import { DEFAULT_REPLICATION_LINGER_MS, MAX_BATCH_DELTA_BYTES, MAX_REPLICATION_BATCH_BYTES, MAX_REPLICATION_BATCH_ITEMS } from './constants.js'
+import { DEFAULT_REPLICATION_LINGER_MS, MAX_BATCH_DELTA_BYTES, MAX_REPLICATION_BATCH_BYTES, MAX_REPLICATION_BATCH_ITEMS, REPLICATION_TIMEOUT_MS } from './constants.js'
 import { isUnreachable } from './quorum.js'
 
 export interface ReplicationBatcherInit {
-  readonly send: (peer: string, request: Request) => Promise<Response>
+  /** `timeoutMs` overrides the peer's adaptive request timeout. */
+  readonly send: (peer: string, request: Request, options?: { readonly timeoutMs?: number }) => Promise<Response>
   readonly clock: Clock
   /** Counted here (the coordinator's, in its status). */
   readonly stats: ReplicationStats
@@ -40,6 +46,8 @@ export interface ReplicationStats {
 interface Waiting {
   readonly item: ReplicateItem
   readonly bytes: number
+  /** A caller waits on its acknowledgement. */
+  readonly urgent: boolean
   readonly resolve: (acked: boolean) => void
   readonly reject: (err: unknown) => void
 }
@@ -78,7 +86,8 @@ export class ReplicationBatcher {
   replicate(peer: string, item: ReplicateItem, options: { readonly urgent?: boolean } = {}): Promise<boolean> {
     this.init.stats.deltasReplicated++
     const bytes = itemBytes(item)
-    if (bytes > MAX_BATCH_DELTA_BYTES) return this.sendOne(peer, item)
+    const urgent = options.urgent === true
+    if (bytes > MAX_BATCH_DELTA_BYTES) return this.sendOne(peer, item, urgent)
     let queue = this.queues.get(peer)
     if (queue === undefined) {
       queue = { sending: false, waiting: [], bytes: 0, urgent: false, since: 0, timer: undefined, flushing: false }
@@ -87,9 +96,9 @@ export class ReplicationBatcher {
     const q = queue
     return new Promise<boolean>((resolve, reject) => {
       if (q.waiting.length === 0) q.since = this.init.clock.now()
-      q.waiting.push({ item, bytes, resolve, reject })
+      q.waiting.push({ item, bytes, urgent, resolve, reject })
       q.bytes += bytes
-      if (options.urgent === true || this.lingerMs <= 0) q.urgent = true
+      if (urgent || this.lingerMs <= 0) q.urgent = true
       this.schedule(peer, q)
     })
   }
@@ -156,13 +165,13 @@ export class ReplicationBatcher {
   private async sendBatch(peer: string, batch: readonly Waiting[]): Promise<void> {
     if (batch.length === 1) {
       const only = batch[0] as Waiting
-      await this.sendOne(peer, only.item).then(only.resolve, only.reject)
+      await this.sendOne(peer, only.item, only.urgent).then(only.resolve, only.reject)
       return
     }
     this.init.stats.replicationBatches++
     let response: Response
     try {
-      response = await this.init.send(peer, { type: 'replicate-batch', items: batch.map((w) => w.item) })
+      response = await this.init.send(peer, { type: 'replicate-batch', items: batch.map((w) => w.item) }, timeoutFor(batch.some((w) => w.urgent)))
     } catch (err) {
       for (const w of batch) {
         if (isUnreachable(err)) w.resolve(false)
@@ -174,15 +183,20 @@ export class ReplicationBatcher {
     batch.forEach((w, i) => w.resolve(refused !== undefined && !refused.has(i)))
   }
 
-  private async sendOne(peer: string, item: ReplicateItem): Promise<boolean> {
+  private async sendOne(peer: string, item: ReplicateItem, urgent: boolean): Promise<boolean> {
     try {
-      const response = await this.init.send(peer, { type: 'replicate', ...item })
+      const response = await this.init.send(peer, { type: 'replicate', ...item }, timeoutFor(urgent))
       return response.type === 'ack'
     } catch (err) {
       if (isUnreachable(err)) return false
       throw err
     }
   }
+}
+
+/** A caller waiting: the peer's adaptive timeout; nobody waiting: a long one. */
+function timeoutFor(urgent: boolean): { readonly timeoutMs?: number } {
+  return urgent ? {} : { timeoutMs: REPLICATION_TIMEOUT_MS }
 }
 
 /** About what the item adds to a message: its bytes and a little framing. */
