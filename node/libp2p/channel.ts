@@ -9,6 +9,11 @@
 // certainly never left (no channel could be opened); once a request was written, a broken
 // channel is a TransportError (it may or may not have been served). A request that times
 // out or is aborted is forgotten; its late answer is dropped and the channel goes on.
+//
+// Timeouts share one timer per channel, armed for the earliest deadline pending: a request
+// on an open channel costs no timer, AbortController or listener of its own (they were a
+// tenth of a writer's CPU in issue 15's profile). Only a request that must wait for its
+// channel to open, or that carries its caller's signal, gets a signal.
 import type { PeerId, Stream } from '@libp2p/interface'
 import { pushable, type Pushable } from 'it-pushable'
 import { PeerUnreachableError, TransportError } from '../../src/transport/transport.js'
@@ -34,7 +39,17 @@ export interface ChannelDialer {
 /** A request was offered to a channel that had already closed: it was not sent. */
 class ChannelClosedError extends Error {}
 
+/** When a request gives up: its deadline (performance.now() time) and its caller's signal. */
+export interface RequestLimits {
+  readonly deadline: number
+  /** The error a request past its deadline rejects with. */
+  readonly expired: () => Error
+  readonly signal?: AbortSignal
+}
+
 interface Pending {
+  readonly deadline: number
+  readonly expired: () => Error
   resolve(response: Uint8Array): void
   reject(err: unknown): void
 }
@@ -45,6 +60,9 @@ export class RequestChannel {
   private readonly out: Pushable<Uint8Array> = pushable<Uint8Array>()
   private readonly batcher = new FrameBatcher(this.out)
   private closedBy: Error | undefined
+  /** The shared timeout timer, armed for `timerAt`. */
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private timerAt = Infinity
 
   constructor(
     private readonly stream: Stream,
@@ -60,27 +78,39 @@ export class RequestChannel {
     return this.closedBy !== undefined
   }
 
-  /** Sends `frame` and resolves with the answer; rejects with `signal`'s reason when it fires first. */
-  request(frame: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+  /**
+   * Sends `frame` and resolves with the answer; rejects with `limits.expired()` once past
+   * its deadline, or with the signal's reason when it fires first.
+   */
+  request(frame: Uint8Array, limits: RequestLimits): Promise<Uint8Array> {
     if (this.closedBy !== undefined) return Promise.reject(new ChannelClosedError())
-    signal.throwIfAborted()
+    const { signal, deadline, expired } = limits
+    signal?.throwIfAborted()
+    if (performance.now() >= deadline) return Promise.reject(expired())
     const id = this.nextId++
     return new Promise<Uint8Array>((resolve, reject) => {
-      const onAbort = (): void => {
-        this.pending.delete(id)
-        reject(signal.reason)
+      if (signal === undefined) {
+        this.pending.set(id, { deadline, expired, resolve, reject })
+      } else {
+        const onAbort = (): void => {
+          this.pending.delete(id)
+          reject(signal.reason)
+        }
+        signal.addEventListener('abort', onAbort, { once: true })
+        this.pending.set(id, {
+          deadline,
+          expired,
+          resolve: (response) => {
+            signal.removeEventListener('abort', onAbort)
+            resolve(response)
+          },
+          reject: (err) => {
+            signal.removeEventListener('abort', onAbort)
+            reject(err)
+          },
+        })
       }
-      signal.addEventListener('abort', onAbort, { once: true })
-      this.pending.set(id, {
-        resolve: (response) => {
-          signal.removeEventListener('abort', onAbort)
-          resolve(response)
-        },
-        reject: (err) => {
-          signal.removeEventListener('abort', onAbort)
-          reject(err)
-        },
-      })
+      this.arm(deadline)
       this.batcher.push(encodeRequest(id, frame))
     })
   }
@@ -88,11 +118,39 @@ export class RequestChannel {
   close(reason: Error): void {
     if (this.closedBy !== undefined) return
     this.closedBy = reason
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.timerAt = Infinity
     this.batcher.end()
     this.stream.abort(reason)
     for (const p of this.pending.values()) p.reject(reason)
     this.pending.clear()
     this.onClosed(this)
+  }
+
+  /** Makes the shared timer fire by `deadline`. A later deadline waits for the next firing. */
+  private arm(deadline: number): void {
+    if (deadline >= this.timerAt) return
+    clearTimeout(this.timer)
+    this.timerAt = deadline
+    // Unref'd: a request in flight keeps the process alive through its connection, not its timer.
+    this.timer = setTimeout(this.expire, Math.max(0, deadline - performance.now()))
+    this.timer.unref()
+  }
+
+  /** Rejects the requests past their deadline, then arms the timer for the earliest left. */
+  private readonly expire = (): void => {
+    this.timer = undefined
+    this.timerAt = Infinity
+    const now = performance.now()
+    let next = Infinity
+    for (const [id, p] of this.pending) {
+      if (p.deadline <= now) {
+        this.pending.delete(id)
+        p.reject(p.expired())
+      } else if (p.deadline < next) next = p.deadline
+    }
+    if (next < Infinity) this.arm(next)
   }
 
   private async read(): Promise<void> {
@@ -136,17 +194,41 @@ export class ChannelPool {
     options.shutdown.addEventListener('abort', () => this.closeAll(options.shutdown.reason), { once: true })
   }
 
-  async request(peer: PeerId, protocol: string, frame: Uint8Array, signal: AbortSignal): Promise<Uint8Array> {
+  async request(peer: PeerId, protocol: string, frame: Uint8Array, limits: RequestLimits): Promise<Uint8Array> {
     // A channel can close between being looked up and being written to (its connection
     // dropped): the request was not sent, so one fresh channel is tried.
     for (let attempt = 0; ; attempt++) {
-      const channel = await this.channel(peer, protocol, signal)
+      const channel = this.openChannel(peer, protocol) ?? (await this.waitForChannel(peer, protocol, limits))
       try {
-        return await channel.request(frame, signal)
+        return await channel.request(frame, limits)
       } catch (err) {
         if (!(err instanceof ChannelClosedError)) throw err
         if (attempt >= 1) throw new PeerUnreachableError(peer.toString(), 'its channel closed before the request was sent')
       }
+    }
+  }
+
+  private openChannel(peer: PeerId, protocol: string): RequestChannel | undefined {
+    const existing = this.open.get(`${peer.toString()} ${protocol}`)
+    return existing !== undefined && !existing.closed ? existing : undefined
+  }
+
+  /** The channel once open; gives up at the request's deadline, its signal, or shutdown (with its reason). */
+  private async waitForChannel(peer: PeerId, protocol: string, limits: RequestLimits): Promise<RequestChannel> {
+    const controller = new AbortController()
+    const { shutdown } = this.options
+    const sources = limits.signal === undefined ? [shutdown] : [shutdown, limits.signal]
+    const onAbort = (event: Event): void => controller.abort((event.target as AbortSignal).reason)
+    for (const source of sources) {
+      if (source.aborted) controller.abort(source.reason)
+      else source.addEventListener('abort', onAbort, { once: true })
+    }
+    const timer = setTimeout(() => controller.abort(limits.expired()), Math.max(0, limits.deadline - performance.now()))
+    try {
+      return await this.channel(peer, protocol, controller.signal)
+    } finally {
+      clearTimeout(timer)
+      for (const source of sources) source.removeEventListener('abort', onAbort)
     }
   }
 

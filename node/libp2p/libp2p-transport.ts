@@ -86,7 +86,6 @@ class Libp2pTransportImpl implements Libp2pTransport {
   private broadcastHandler?: BroadcastHandler
   private readonly seenListeners: PeerListener[] = []
   private readonly lostListeners: PeerListener[] = []
-  private readonly pending = new Set<AbortController>()
   private readonly shutdown = new AbortController()
   private readonly stats = zeroCounters()
   private readonly log: TransportLogger
@@ -224,10 +223,7 @@ class Libp2pTransportImpl implements Libp2pTransport {
   private async doStop(): Promise<void> {
     const wasStarted = this.state !== 'new'
     this.state = 'stopped'
-    const stopped = new TransportStoppedError()
-    for (const controller of this.pending) controller.abort(stopped)
-    this.pending.clear()
-    this.shutdown.abort(stopped)
+    this.shutdown.abort(new TransportStoppedError())
     this.redialer.stop()
     this.gossip.stop()
     this.libp2p.removeEventListener('peer:connect', this.onConnect)
@@ -266,22 +262,16 @@ class Libp2pTransportImpl implements Libp2pTransport {
 
     this.stats.requestsSent++
     this.stats.rpcBytesSent += frame.length
-    const controller = new AbortController()
-    const onAbort = (): void => controller.abort(signal?.reason)
-    signal?.addEventListener('abort', onAbort, { once: true })
-    const timer = setTimeout(() => controller.abort(new TransportTimeoutError(peer, timeoutMs)), timeoutMs)
-    this.pending.add(controller)
+    // No timer or AbortController per request: the channel's shared timer enforces the
+    // deadline (channel.ts), and stop() closes every channel with TransportStoppedError.
+    const limits = { deadline: performance.now() + timeoutMs, expired: () => new TransportTimeoutError(peer, timeoutMs), ...(signal === undefined ? {} : { signal }) }
     try {
-      const response = await this.channels.request(target, protocolFor(frame), frame, controller.signal)
+      const response = await this.channels.request(target, protocolFor(frame), frame, limits)
       this.stats.rpcBytesReceived += response.length
       return response
     } catch (err) {
       this.stats.requestsFailed++
-      throw controller.signal.aborted ? controller.signal.reason : err
-    } finally {
-      clearTimeout(timer)
-      signal?.removeEventListener('abort', onAbort)
-      this.pending.delete(controller)
+      throw err
     }
   }
 

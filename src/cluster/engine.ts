@@ -55,6 +55,11 @@ export interface EngineConfig {
    * replicas only through the coordinator, hinted handoff and anti-entropy.
    */
   readonly rumors?: boolean
+  /**
+   * How long (ms) a delta no write waits on may wait to share a message with others to the
+   * same replica (default 30; 0: never). Writes that wait for acknowledgements never do.
+   */
+  readonly replicationLingerMs?: number
   /** Rings are immutable and depend only on the membership view: engines may share them. */
   readonly ringCache?: RingCache
 }
@@ -198,13 +203,14 @@ export class Engine {
       defaults: { n: config.n, r: config.r, w: config.w },
       sessionReadTimeoutMs: config.sessionReadTimeoutMs,
       rumors: config.rumors,
+      replicationLingerMs: config.replicationLingerMs,
       logger: logger.forComponent('coordinator'),
     })
     this.handoff = new HintedHandoff({
       store,
       clock,
       random,
-      send,
+      replicate: (peer, item) => this.coordinator.sendDelta(peer, item),
       health: (peer) => this.membership.health(peer),
       intervalMs: config.handoffIntervalMs,
       windowMs: config.hintWindowMs,

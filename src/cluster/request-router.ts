@@ -7,7 +7,7 @@ import { crdtOf } from '../replica/replica.js'
 import type { Store } from '../store/store.js'
 import { decodeResponse, encodeMessage } from '../wire/codec.js'
 import { MAX_MESSAGE_BYTES } from '../wire/limits.js'
-import type { AppliedResponse, ApplyRequest, Broadcast, ReplicateRequest, Request, Response } from '../wire/messages.js'
+import type { AppliedResponse, ApplyRequest, Broadcast, ReplicateBatchRequest, ReplicatedResponse, ReplicateItem, Request, Response } from '../wire/messages.js'
 import { OP_ID_TTL_MS } from './coordinator/constants.js'
 import { hintExtras } from './handoff/hints.js'
 import type { HintedHandoff } from './handoff/hinted-handoff.js'
@@ -122,7 +122,7 @@ export class RequestRouter {
    * hint for that owner too: kept only for a member and within the hints' bounds
    * (hinted-handoff.ts); either way the state is merged and acknowledged.
    */
-  private async replicate(request: ReplicateRequest): Promise<Response> {
+  private async replicate(request: ReplicateItem): Promise<Response> {
     const { now } = this.init
     const owner = request.hintFor
     const hinted = owner !== undefined && owner !== this.init.self && this.init.hints.admit(owner, request.state.length)
@@ -138,12 +138,29 @@ export class RequestRouter {
     return { type: 'ack' }
   }
 
+  /**
+   * Merges every item as replicate() would. They are all staged in this turn, so they
+   * commit in one store transaction (group commit); an item refused (a state from a clock
+   * too far ahead, a forged entry) is listed, and the others are still acknowledged.
+   */
+  private async replicateBatch(request: ReplicateBatchRequest): Promise<ReplicatedResponse> {
+    const outcomes = await Promise.allSettled(request.items.map((item) => this.replicate(item)))
+    const refused: number[] = []
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'rejected') refused.push(i)
+    })
+    if (refused.length > 0) this.stats.refused += refused.length
+    return { type: 'replicated', refused }
+  }
+
   private async serve(from: string, request: Request): Promise<Response> {
     switch (request.type) {
       case 'apply':
         return this.apply(request)
       case 'replicate':
         return this.replicate(request)
+      case 'replicate-batch':
+        return this.replicateBatch(request)
       case 'claim':
         return this.init.keyed.handleClaim(request)
       case 'read': {

@@ -22,6 +22,7 @@ type AnyPayloadCodec = PayloadCodec<MessageType, never>
 const REQUEST_TYPES: ReadonlySet<MessageType> = new Set<Request['type']>([
   'apply',
   'replicate',
+  'replicate-batch',
   'read',
   'join',
   'claim',
@@ -35,6 +36,7 @@ const REQUEST_TYPES: ReadonlySet<MessageType> = new Set<Request['type']>([
 const RESPONSE_TYPES: ReadonlySet<MessageType> = new Set<Response['type']>([
   'applied',
   'ack',
+  'replicated',
   'replayed',
   'claimed',
   'state',

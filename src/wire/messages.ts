@@ -65,6 +65,18 @@ export interface ReplicateRequest {
   readonly record?: IdempotencyRecordPayload
 }
 
+/** One delta of a replicate-batch: a replicate request without its type. */
+export type ReplicateItem = Omit<ReplicateRequest, 'type'>
+
+/**
+ * Several replicate requests to one peer, sent as one while an earlier send to it was in
+ * flight (src/cluster/coordinator/replication-batcher.ts); merged in one store transaction.
+ */
+export interface ReplicateBatchRequest {
+  readonly type: 'replicate-batch'
+  readonly items: readonly ReplicateItem[]
+}
+
 export interface ReadRequest {
   readonly type: 'read'
   readonly key: string
@@ -138,6 +150,7 @@ export interface SyncPushRequest {
 export type Request =
   | ApplyRequest
   | ReplicateRequest
+  | ReplicateBatchRequest
   | ReadRequest
   | JoinRequest
   | ClaimRequest
@@ -162,6 +175,12 @@ export interface AppliedResponse {
 /** A durable commit happened. */
 export interface AckResponse {
   readonly type: 'ack'
+}
+
+/** The answer to a replicate-batch: every item was merged durably except those at `refused` (ascending indexes). */
+export interface ReplicatedResponse {
+  readonly type: 'replicated'
+  readonly refused: readonly number[]
 }
 
 /** The keyed write was applied before: its outcome record (src/idempotency.ts). */
@@ -234,6 +253,7 @@ export interface ErrorResponse {
 export type Response =
   | AppliedResponse
   | AckResponse
+  | ReplicatedResponse
   | ReplayedResponse
   | ClaimedResponse
   | StateResponse

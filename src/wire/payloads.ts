@@ -29,7 +29,7 @@ import {
   MAX_RECORD_BYTES,
   MAX_VNODES,
 } from './limits.js'
-import type { ClaimRequest, ErrorCode, KeyDigest, KeyState, MemberAnnouncement, Message, MessageType } from './messages.js'
+import type { ClaimRequest, ErrorCode, KeyDigest, KeyState, MemberAnnouncement, Message, MessageType, ReplicateItem } from './messages.js'
 import * as pb from './rumordb-pb.js'
 
 type MessageOf<T extends MessageType> = Extract<Message, { type: T }>
@@ -114,6 +114,29 @@ function unsigned64(value: bigint): bigint {
 
 function hash(value: unknown, what: string, fail: Fail): Uint8Array {
   return f.bytes(value, what, fail, { max: MAX_HASH_BYTES })
+}
+
+/** A replicate's fields, on its own or as an item of a replicate-batch (`what` prefixes the field names). */
+function replicateToPb(m: { readonly key?: unknown; readonly state?: unknown; readonly hintFor?: unknown; readonly record?: unknown }, what: string, fail: Fail): pb.Replicate {
+  const out: pb.Replicate = { key: f.key(m.key, `${what}key`, fail), state: f.bytes(m.state, `${what}state`, fail) }
+  if (m.hintFor !== undefined) out.hintFor = f.text(m.hintFor, `${what}hintFor`, true, MAX_PEER_ID_BYTES, fail)
+  if (m.record !== undefined) {
+    const r = object(m.record, `${what}record`, fail)
+    out.record = {
+      id: f.text(r.id, `${what}record.id`, true, MAX_IDEMPOTENCY_KEY_BYTES, fail),
+      result: f.bytes(r.result, `${what}record.result`, fail, { max: MAX_RECORD_BYTES }),
+    }
+  }
+  return out
+}
+
+function replicateFromPb(p: pb.Replicate): ReplicateItem {
+  return {
+    key: p.key,
+    state: f.ownBytes(p.state),
+    ...(p.hintFor === undefined ? {} : { hintFor: p.hintFor }),
+    ...(p.record === undefined ? {} : { record: { id: p.record.id, result: f.ownBytes(p.record.result) } }),
+  }
 }
 
 // Field bounds of the transfer messages only: how parts fit together (count, lengths,
@@ -260,25 +283,17 @@ export const PAYLOADS: PayloadCodecs = {
   replicate: entry<'replicate', pb.Replicate>({
     tag: 0x02,
     codec: pb.Replicate.codec,
-    toPb: (m, fail) => {
-      const out: pb.Replicate = { key: f.key(m.key, 'key', fail), state: f.bytes(m.state, 'state', fail) }
-      if (m.hintFor !== undefined) out.hintFor = f.text(m.hintFor, 'hintFor', true, MAX_PEER_ID_BYTES, fail)
-      if (m.record !== undefined) {
-        const r = object(m.record, 'record', fail)
-        out.record = {
-          id: f.text(r.id, 'record.id', true, MAX_IDEMPOTENCY_KEY_BYTES, fail),
-          result: f.bytes(r.result, 'record.result', fail, { max: MAX_RECORD_BYTES }),
-        }
-      }
-      return out
-    },
-    fromPb: (p) => ({
-      type: 'replicate',
-      key: p.key,
-      state: f.ownBytes(p.state),
-      ...(p.hintFor === undefined ? {} : { hintFor: p.hintFor }),
-      ...(p.record === undefined ? {} : { record: { id: p.record.id, result: f.ownBytes(p.record.result) } }),
+    toPb: (m, fail) => replicateToPb(m, '', fail),
+    fromPb: (p) => ({ type: 'replicate', ...replicateFromPb(p) }),
+  }),
+  'replicate-batch': entry<'replicate-batch', pb.ReplicateBatch>({
+    tag: 0x0c,
+    codec: pb.ReplicateBatch.codec,
+    limits: { items: BATCH_LIMIT },
+    toPb: (m, fail) => ({
+      items: f.list<unknown>(m.items, 'items', MAX_KEYS_PER_BATCH, fail).map((item, i) => replicateToPb(object(item, `items[${i}]`, fail), `items[${i}].`, fail)),
     }),
+    fromPb: (p) => ({ type: 'replicate-batch', items: p.items.map(replicateFromPb) }),
   }),
   read: entry<'read', pb.Read>({
     tag: 0x03,
@@ -399,6 +414,19 @@ export const PAYLOADS: PayloadCodecs = {
     },
   }),
   ack: empty('ack', 0x12, pb.Ack.codec),
+  replicated: entry<'replicated', pb.Replicated>({
+    tag: 0x1f,
+    codec: pb.Replicated.codec,
+    limits: { refused: BATCH_LIMIT },
+    toPb: (m, fail) => {
+      const refused = f.list<unknown>(m.refused, 'refused', MAX_KEYS_PER_BATCH, fail).map((index, i) => f.intIn(index, `refused[${i}]`, 0, MAX_KEYS_PER_BATCH - 1, fail))
+      refused.forEach((index, i) => {
+        if (i > 0 && index <= (refused[i - 1] as number)) fail(`refused must be ascending indexes, got ${refused[i - 1]} then ${index}`)
+      })
+      return { refused }
+    },
+    fromPb: (p) => ({ type: 'replicated', refused: p.refused }),
+  }),
   replayed: entry<'replayed', pb.Replayed>({
     tag: 0x19,
     codec: pb.Replayed.codec,

@@ -642,6 +642,74 @@ export namespace Replicate {
   }
 }
 
+export interface ReplicateBatch {
+  items: Replicate[]
+}
+
+export namespace ReplicateBatch {
+  let _codec: Codec<ReplicateBatch>
+
+  export const codec = (): Codec<ReplicateBatch> => {
+    if (_codec == null) {
+      _codec = message<ReplicateBatch>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.items != null) {
+          for (const value of obj.items) {
+            w.uint32(10)
+            Replicate.codec().encode(value, w)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          items: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.items != null && obj.items.length === opts.limits.items) {
+                throw new MaxLengthError('Decode error - map field "items" had too many elements')
+              }
+
+              obj.items.push(Replicate.codec().decode(reader, reader.uint32(), {
+                limits: opts.limits?.items$
+              }))
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<ReplicateBatch>): Uint8Array => {
+    return encodeMessage(obj, ReplicateBatch.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<ReplicateBatch>): ReplicateBatch => {
+    return decodeMessage(buf, ReplicateBatch.codec(), opts)
+  }
+}
+
 export interface Read {
   key: string
 }
@@ -1337,6 +1405,72 @@ export namespace Ack {
 
   export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Ack>): Ack => {
     return decodeMessage(buf, Ack.codec(), opts)
+  }
+}
+
+export interface Replicated {
+  refused: number[]
+}
+
+export namespace Replicated {
+  let _codec: Codec<Replicated>
+
+  export const codec = (): Codec<Replicated> => {
+    if (_codec == null) {
+      _codec = message<Replicated>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.refused != null) {
+          for (const value of obj.refused) {
+            w.uint32(8)
+            w.uint32(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          refused: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.refused != null && obj.refused.length === opts.limits.refused) {
+                throw new MaxLengthError('Decode error - map field "refused" had too many elements')
+              }
+
+              obj.refused.push(reader.uint32())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<Replicated>): Uint8Array => {
+    return encodeMessage(obj, Replicated.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<Replicated>): Replicated => {
+    return decodeMessage(buf, Replicated.codec(), opts)
   }
 }
 

@@ -9,7 +9,6 @@ import { HintedHandoff } from '../../src/cluster/handoff/hinted-handoff.js'
 import type { MemberHealth } from '../../src/cluster/membership/membership.js'
 import { InMemoryStore } from '../../src/store/index.js'
 import type { StoredHint } from '../../src/store/store.js'
-import type { Request, Response } from '../../src/wire/messages.js'
 
 /** Counts listHints calls, and which owners they asked about. */
 class CountingStore extends InMemoryStore {
@@ -63,17 +62,15 @@ async function setup(hints: Record<string, number>, health: Record<string, Membe
   const sent = new Map<string, number>()
   const failing = new Set<string>()
   const lines: RecordedLine[] = []
-  const send = async (peer: string, request: Request): Promise<Response> => {
-    if (request.type !== 'replicate') throw new Error(`unexpected ${request.type}`)
+  const replicate = async (peer: string): Promise<boolean> => {
     sent.set(peer, (sent.get(peer) ?? 0) + 1)
-    if (failing.has(peer)) throw new Error('unreachable')
-    return { type: 'ack' }
+    return !failing.has(peer)
   }
   const handoff = new HintedHandoff({
     store,
     clock,
     random: seededRandom(7),
-    send,
+    replicate,
     health: (peer) => healthOf.get(peer),
     logger: recordingLogger(lines).forComponent('handoff'),
   })

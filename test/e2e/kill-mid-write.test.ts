@@ -1,6 +1,9 @@
-// Three `rumordb start` processes on loopback (n = 3). B, the first replica of a key, is
+// Four `rumordb start` processes on loopback (n = 3). B, the first replica of a key, is
 // frozen (SIGSTOP) while A coordinates a write to it, then killed (SIGKILL); retries go
 // through C while B is down, then through C and A once B is back from its data directory.
+// The unkeyed write's key leaves A out of its replicas: a replica would apply it itself,
+// and only a write forwarded to B can meet B's failure. D is a fourth member, so such keys
+// exist.
 // The promises checked: a write with an Idempotency-Key is applied at most once whichever
 // node a retry goes through; while its applier is down a retry answers 504 OUTCOME_UNKNOWN
 // or 503 IDEMPOTENCY_UNAVAILABLE; once it is back a retry returns the first result or
@@ -18,7 +21,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { eventually, NodeProcess } from './node-process.js'
 import { allAlive, allSynced, call, counters, freeze, holdsLocally, keyFirstOn, ringOf, stopAll, summary, thaw, type Answer } from './process-helpers.js'
 
-const N = 3
+/** Members; every key has 3 replicas (the default n). */
+const N = 4
+const REPLICAS = 3
 const ADD_7 = { type: 'pncounter', op: 'increment', amount: 7 }
 const ADD_1 = { type: 'pncounter', op: 'increment', amount: 1 }
 const UNKNOWN = '504 OUTCOME_UNKNOWN'
@@ -30,8 +35,9 @@ let dir: string
 let a: NodeProcess
 let b: NodeProcess
 let c: NodeProcess
+let d: NodeProcess
 
-const nodes = (): NodeProcess[] => [a, b, c]
+const nodes = (): NodeProcess[] => [a, b, c, d]
 const since = (start: number): number => Math.round(performance.now() - start)
 const report = (line: string): void => console.log(`[kill-mid-write] ${line}`)
 
@@ -45,7 +51,7 @@ function plainWrite(node: NodeProcess, key: string): Promise<Answer> {
 
 /** The counter's value read from all three replicas through `node`; 0 when no replica has it. */
 async function readAll(node: NodeProcess, key: string): Promise<number> {
-  const answer = await call(node, 'GET', `/v1/kv/${encodeURIComponent(key)}?r=${N}`)
+  const answer = await call(node, 'GET', `/v1/kv/${encodeURIComponent(key)}?r=${REPLICAS}`)
   if (answer.status === 404) return 0
   expect(answer.status, JSON.stringify(answer.body)).toBe(200)
   return answer.body.value as number
@@ -57,7 +63,7 @@ async function bringBackB(): Promise<{ readyMs: number; aliveMs: number }> {
   if (!b.running) await b.start()
   thaw(b)
   const readyMs = since(start)
-  await eventually(() => allAlive(nodes(), N), 'A, B and C to see three members alive', WAIT_MS)
+  await eventually(() => allAlive(nodes(), N), 'every node to see four members alive', WAIT_MS)
   return { readyMs, aliveMs: since(start) }
 }
 
@@ -117,13 +123,14 @@ beforeAll(async () => {
   const args = (): string[] => ['--bootstrap', a.info!.addrs[0] as string]
   b = new NodeProcess('B', join(dir, 'b'), { args, stopWithParent: true })
   c = new NodeProcess('C', join(dir, 'c'), { args, stopWithParent: true })
-  await Promise.all([b.start(), c.start()])
-  await eventually(() => allAlive(nodes(), N), 'three members alive everywhere', WAIT_MS)
-  report(`three nodes up and alive everywhere in ${since(start)} ms`)
+  d = new NodeProcess('D', join(dir, 'd'), { args, stopWithParent: true })
+  await Promise.all([b.start(), c.start(), d.start()])
+  await eventually(() => allAlive(nodes(), N), 'four members alive everywhere', WAIT_MS)
+  report(`four nodes up and alive everywhere in ${since(start)} ms`)
 }, 120_000)
 
 afterAll(async () => {
-  await stopAll([a, b, c])
+  await stopAll([a, b, c, d])
   if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
 }, 60_000)
 
@@ -131,8 +138,8 @@ describe('a replica killed in the middle of a write, on real processes', () => {
   it('B killed with the write in flight, before it applied it: 504, never applied elsewhere, applied once when B is back', async () => {
     await bringBackB()
     const ring = await ringOf(a)
-    const keyed = keyFirstOn(ring, b.info!.peerId, 'keyed-in-flight', N)
-    const plain = keyFirstOn(ring, b.info!.peerId, 'plain-in-flight', N)
+    const keyed = keyFirstOn(ring, b.info!.peerId, 'keyed-in-flight', REPLICAS)
+    const plain = keyFirstOn(ring, b.info!.peerId, 'plain-in-flight', REPLICAS, a.info!.peerId)
     const idempotencyKey = 'kill-in-flight'
     const before = await counters(a)
 
@@ -166,7 +173,7 @@ describe('a replica killed in the middle of a write, on real processes', () => {
 
     await retriesUntilApplied(keyed, idempotencyKey, false)
     const plainValues = await Promise.all(nodes().map((node) => readAll(node, plain)))
-    report(`plain increment of 1, read through A, B, C: ${plainValues.join(', ')}`)
+    report(`plain increment of 1, read through A, B, C, D: ${plainValues.join(', ')}`)
     // B never ran after the write reached it: nothing applied, and never twice.
     for (const value of plainValues) expect(value).toBe(0)
   }, 120_000)
@@ -174,8 +181,8 @@ describe('a replica killed in the middle of a write, on real processes', () => {
   it('B applied the write after A gave up on it, then was killed before anyone heard: the first result comes back, applied once', async () => {
     await bringBackB()
     const ring = await ringOf(a)
-    const keyed = keyFirstOn(ring, b.info!.peerId, 'keyed-applied', N)
-    const plain = keyFirstOn(ring, b.info!.peerId, 'plain-applied', N)
+    const keyed = keyFirstOn(ring, b.info!.peerId, 'keyed-applied', REPLICAS)
+    const plain = keyFirstOn(ring, b.info!.peerId, 'plain-applied', REPLICAS, a.info!.peerId)
     const idempotencyKey = 'kill-after-commit'
 
     freeze(b)
@@ -202,7 +209,7 @@ describe('a replica killed in the middle of a write, on real processes', () => {
 
     await retriesUntilApplied(keyed, idempotencyKey, appliedAtB)
     const plainValues = await Promise.all(nodes().map((node) => readAll(node, plain)))
-    report(`plain increment of 1, read through A, B, C: ${plainValues.join(', ')}`)
+    report(`plain increment of 1, read through A, B, C, D: ${plainValues.join(', ')}`)
     // Applied at B only: once, not lost, never twice.
     for (const value of plainValues) expect(value).toBe(1)
   }, 120_000)

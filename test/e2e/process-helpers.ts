@@ -97,13 +97,17 @@ export async function ringOf(node: NodeProcess): Promise<Ring> {
   return buildRing(members.map((m) => ({ id: m.id, vnodes: m.vnodes })))
 }
 
-/** The first key `${prefix}-0`, `${prefix}-1`, … whose preference list starts with `owner`. */
-export function keyFirstOn(ring: Ring, owner: string, prefix: string, n: number): string {
+/**
+ * The first key `${prefix}-0`, `${prefix}-1`, … whose preference list starts with `owner`
+ * (and leaves out `notOn`: a node that forwards the key's unkeyed writes to `owner`).
+ */
+export function keyFirstOn(ring: Ring, owner: string, prefix: string, n: number, notOn?: string): string {
   for (let i = 0; i < 10_000; i++) {
     const key = `${prefix}-${i}`
-    if (preferenceList(ring, key, n)[0] === owner) return key
+    const list = preferenceList(ring, key, n)
+    if (list[0] === owner && (notOn === undefined || !list.includes(notOn))) return key
   }
-  throw new Error(`no key ${prefix}-i in 10,000 has ${owner} as its first replica; is it on the ring?`)
+  throw new Error(`no key ${prefix}-i in 10,000 has ${owner} as its first replica${notOn === undefined ? '' : ` and leaves out ${notOn}`}; is it on the ring?`)
 }
 
 /** Whether every node sees `count` members alive (none suspected). */

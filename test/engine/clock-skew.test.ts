@@ -21,10 +21,16 @@ async function cluster(size: number, seed = SEED): Promise<SimCluster> {
   return c
 }
 
-/** A key whose first preferred replica (the one that applies its writes) is `applier`. */
-function keyAppliedBy(c: SimCluster, applier: string, prefix: string): string {
+/**
+ * A key whose first preferred replica among `n` is `applier`: it applies the key's writes
+ * coordinated by nodes outside those `n` (a replica applies its own), and keyed writes.
+ */
+function keyAppliedBy(c: SimCluster, applier: string, prefix: string, n = 3, outside?: string): string {
   const ring = c.engine(applier).membership.ring().ring
-  const key = Array.from({ length: 200 }, (_, i) => `${prefix}${i}`).find((k) => preferenceList(ring, k, 3)[0] === applier)
+  const key = Array.from({ length: 200 }, (_, i) => `${prefix}${i}`).find((k) => {
+    const replicas = preferenceList(ring, k, n)
+    return replicas[0] === applier && (outside === undefined || !replicas.includes(outside))
+  })
   if (key === undefined) throw new Error(`no key among 200 is applied by ${applier}`)
   return key
 }
@@ -65,7 +71,8 @@ describe(`clock skew (seed ${SEED})`, () => {
   it('a node whose clock is 2 s off notices within bounded time, refuses register writes coordinated or applied there, and recovers once fixed', async () => {
     const c = await cluster(3)
     const [a, b, skewed] = c.ids as [string, string, string]
-    const appliedBySkewed = keyAppliedBy(c, skewed, 'reg')
+    // With two replicas per write, a is not one of this key's: it forwards the write.
+    const appliedBySkewed = keyAppliedBy(c, skewed, 'reg', 2, a)
     const appliedByA = keyAppliedBy(c, a, 'other')
     c.net.setSkew(skewed, SKEW_MS)
     const noticed = (): boolean => c.engine(skewed).status().clock.off && [a, b].every((id) => c.engine(id).status().clock.peersDisagreeing === 1)
@@ -80,7 +87,7 @@ describe(`clock skew (seed ${SEED})`, () => {
     await expect(c.settle(c.engine(skewed).write(appliedByA, set('coordinated')))).rejects.toBeInstanceOf(ClockSkewError)
     // Sent to the skewed node to apply: it refuses (certainly applying nothing), so the
     // coordinator has the next replica apply it with a healthy clock.
-    const forwarded = await c.settle(c.engine(a).write(appliedBySkewed, set('forwarded')))
+    const forwarded = await c.settle(c.engine(a).write(appliedBySkewed, set('forwarded'), { n: 2 }))
     expect(registerValue(forwarded.state)).toBe('forwarded')
     expect(forwarded.state).not.toMatchObject({ actor: c.member(skewed).replica.actor })
     await c.runFor(500)
@@ -106,7 +113,8 @@ describe(`clock skew (seed ${SEED})`, () => {
     expect(c.engine(skewed).status().clock).toMatchObject({ off: false, peersDisagreeing: 0, timesFoundOff: 1 })
     const again = await c.settle(c.engine(skewed).write(appliedByA, set('coordinated')))
     expect(registerValue(again.state)).toBe('coordinated')
-    const forwardedAgain = await c.settle(c.engine(a).write(appliedBySkewed, set('forwarded')))
+    const forwardedAgain = await c.settle(c.engine(a).write(appliedBySkewed, set('forwarded'), { n: 2 }))
+    expect(forwardedAgain.state).toMatchObject({ actor: c.member(skewed).replica.actor })
     expect(registerValue(forwardedAgain.state)).toBe('forwarded')
   })
 
@@ -120,8 +128,10 @@ describe(`clock skew (seed ${SEED})`, () => {
     expect(c.engine(a).status().clock).toMatchObject({ off: false, peersMeasured: 1, peersDisagreeing: 1 })
     const here = await c.settle(c.engine(skewed).write(keyAppliedBy(c, skewed, 'reg'), set('here')))
     expect(registerValue(here.state)).toBe('here')
-    const forwarded = await c.settle(c.engine(a).write(keyAppliedBy(c, skewed, 'fwd'), set('forwarded')))
+    // One replica per write: a forwards it to the skewed node, which applies it.
+    const forwarded = await c.settle(c.engine(a).write(keyAppliedBy(c, skewed, 'fwd', 1), set('forwarded'), { n: 1 }))
     expect(registerValue(forwarded.state)).toBe('forwarded')
+    expect(forwarded.state).toMatchObject({ actor: c.member(skewed).replica.actor })
     expect(c.engine(skewed).status().clock.writesRefused).toBe(0)
   })
 

@@ -23,6 +23,9 @@ function bindAll(t: Transport): Transport {
   }
 }
 
+/** Deltas go to a replica as a replicate, or several as a replicate-batch. */
+const REPLICATION_TAGS: ReadonlySet<number> = new Set([MESSAGE_TAGS.replicate, MESSAGE_TAGS['replicate-batch']])
+
 const SEED = Number(process.env.RUMORDB_TEST_SEED ?? 20261122)
 const FAST = { heartbeatIntervalMs: 200, antiEntropyIntervalMs: 500, handoffIntervalMs: 300 }
 
@@ -145,7 +148,7 @@ describe(`cluster engine on the simulator (seed ${SEED})`, () => {
       transport: (node) => ({
         ...bindAll(node.transport),
         request: (peer, frame, options) =>
-          failing && peer === owner && frame[1] === MESSAGE_TAGS.replicate ? Promise.reject(new ConnectionResetError(peer)) : node.transport.request(peer, frame, options),
+          failing && peer === owner && REPLICATION_TAGS.has(frame[1] as number) ? Promise.reject(new ConnectionResetError(peer)) : node.transport.request(peer, frame, options),
       }),
     })
     await c.start()

@@ -13,7 +13,9 @@ const FAST = { heartbeatIntervalMs: 100, antiEntropyIntervalMs: 60_000, handoffI
 
 describe(`subscribers see the node's own replica, not only the applying one's (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEED} npx vitest run test/engine/subscribe-after-remote-apply.test.ts)`, () => {
   // a writes a key whose first replica is b; b applies it, stamped by its slow clock before
-  // the value d wrote while b was away, which a's replica holds. Returns a's events.
+  // the value d wrote while b was away, which a's replica holds. Returns a's events. The
+  // write is keyed: a replica coordinating an unkeyed write applies it itself, while a
+  // keyed one goes to the applier the replicas agree on (b, the first live replica).
   async function writeThroughB(w: number): Promise<{ events: Change[]; local: (id: string) => unknown; key: string }> {
     const c = new SimCluster({ seed: SEED, size: 3, link: { latency: { baseMs: 1, jitterMs: 0 } }, config: FAST })
     await c.start()
@@ -35,7 +37,7 @@ describe(`subscribers see the node's own replica, not only the applying one's (s
     await c.scheduler.runUntil(() => c.engine(a).membership.isLive(b), { maxTime: 5000 })
     const events: Change[] = []
     c.db(a).subscribe(key, (change) => events.push(change))
-    await c.settle(c.db(a).register(key).set('earlier stamp', { w }))
+    await c.settle(c.db(a).register(key).set('earlier stamp', { w, idempotencyKey: `through-b-${w}` }))
     await c.runFor(500)
     expect(local(b)).toBe('earlier stamp')
     expect(local(a)).toBe('later stamp')

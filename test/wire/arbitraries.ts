@@ -55,6 +55,16 @@ const ballotArb = fc.record({ round: safeNatArb, proposer: peerIdArb })
 
 const keyStatesArb = fc.array(fc.record({ key: keyArb, state: bytesArb }), { maxLength: 5 })
 
+const replicateItemArb = fc.record(
+  {
+    key: keyArb,
+    state: bytesArb,
+    hintFor: peerIdArb,
+    record: fc.record({ id: textArb(1024), result: fc.uint8Array({ maxLength: 48 }) }),
+  },
+  { requiredKeys: ['key', 'state'] },
+)
+
 const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
   // A fingerprint only comes with an idempotency key.
   apply: fc.oneof(
@@ -65,16 +75,8 @@ const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
       { requiredKeys: ['type', 'key', 'op', 'idempotencyKey'] },
     ),
   ),
-  replicate: fc.record(
-    {
-      type: fc.constant('replicate'),
-      key: keyArb,
-      state: bytesArb,
-      hintFor: peerIdArb,
-      record: fc.record({ id: textArb(1024), result: fc.uint8Array({ maxLength: 48 }) }),
-    },
-    { requiredKeys: ['type', 'key', 'state'] },
-  ),
+  replicate: replicateItemArb.map((item) => ({ type: 'replicate' as const, ...item })),
+  'replicate-batch': fc.record({ type: fc.constant('replicate-batch'), items: fc.array(replicateItemArb, { maxLength: 5 }) }),
   claim: fc.oneof(
     fc.record({ type: fc.constant('claim'), key: keyArb, id: textArb(1024), fingerprint: textArb(128), phase: fc.constant('prepare' as const), ballot: ballotArb }),
     fc.record({
@@ -110,6 +112,10 @@ const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
     .record({ delta: bytesArb, state: fc.uint8Array({ minLength: 1, maxLength: 48 }), same: fc.boolean() })
     .map(({ delta, state, same }) => ({ type: 'applied' as const, delta: same ? state : delta, state })),
   ack: fc.constant({ type: 'ack' }),
+  // Ascending, distinct indexes of items.
+  replicated: fc
+    .uniqueArray(fc.integer({ min: 0, max: 1023 }), { maxLength: 6 })
+    .map((indexes) => ({ type: 'replicated' as const, refused: [...indexes].sort((a, b) => a - b) })),
   replayed: fc.record({ type: fc.constant('replayed'), result: fc.uint8Array({ minLength: 1, maxLength: 48 }) }),
   claimed: fc.record(
     {

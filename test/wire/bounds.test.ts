@@ -71,6 +71,16 @@ describe('size limits', () => {
     )
   })
 
+  it('refuses a replicate-batch of 1025 deltas, and accepts 1024; refused indexes come ascending, each once', () => {
+    expect(decodeMessage(frame('replicate-batch', pb.ReplicateBatch.encode({ items: states(MAX_KEYS_PER_BATCH) }))).type).toBe('replicate-batch')
+    expectRefused(frame('replicate-batch', pb.ReplicateBatch.encode({ items: states(1025) })), /replicate-batch: items has 1025 entries; at most 1024/)
+    expectRefused(frame('replicate-batch', pb.ReplicateBatch.encode({ items: [{ key: '', state: new Uint8Array(1) }] })), /items\[0\]\.key is empty/)
+    expect(decodeMessage(frame('replicated', pb.Replicated.encode({ refused: [0, 5, 1023] })))).toEqual({ type: 'replicated', refused: [0, 5, 1023] })
+    expectRefused(frame('replicated', pb.Replicated.encode({ refused: [5, 0] })), /ascending indexes, got 5 then 0/)
+    expectRefused(frame('replicated', pb.Replicated.encode({ refused: [7, 7] })), /ascending indexes, got 7 then 7/)
+    expectRefused(frame('replicated', pb.Replicated.encode({ refused: [1024] })), /refused\[0\]/)
+  })
+
   it('refuses more than 1024 arcs or digest entries', () => {
     const arcs = Array.from({ length: 1025 }, (_, i) => BigInt(i))
     expectRefused(frame('sync-keys', pb.SyncKeys.encode({ ringVersion: new Uint8Array(0), arcs, entries: [] })), /arcs has 1025 entries/)

@@ -128,6 +128,11 @@ describe('encoding refuses what peers would refuse', () => {
     ['missing member', { type: 'heartbeat', seq: 1 }, /member must be an object/],
     ['unknown error code', { type: 'error', code: 'OOPS', message: '' }, /code must be one of/],
     ['1025 states', { type: 'sync-push', states: Array.from({ length: 1025 }, (_, i) => ({ key: `k${i}`, state: new Uint8Array(1) })) }, /states has 1025 entries; at most 1024/],
+    ['1025 batched deltas', { type: 'replicate-batch', items: Array.from({ length: 1025 }, (_, i) => ({ key: `k${i}`, state: new Uint8Array(1) })) }, /items has 1025 entries; at most 1024/],
+    ['batched delta without a key', { type: 'replicate-batch', items: [{ key: 'k', state: new Uint8Array(1) }, { state: new Uint8Array(1) }] }, /items\[1\].key/],
+    ['refused indexes out of order', { type: 'replicated', refused: [3, 1] }, /ascending indexes, got 3 then 1/],
+    ['a refused index twice', { type: 'replicated', refused: [2, 2] }, /ascending indexes, got 2 then 2/],
+    ['a refused index past a batch', { type: 'replicated', refused: [1024] }, /refused\[0\]/],
     ['4097 members', { type: 'members', members: Array.from({ length: 4097 }, () => ({ peerId: 'p', addrs: [], vnodes: 1, incarnation: 0, status: 'alive' })) }, /members has 4097 entries; at most 4096/],
   ]
 

@@ -1,4 +1,6 @@
 // Defaults of the quorum coordinator (DESIGN.md), applied with `??`.
+import { MAX_KEYS_PER_BATCH } from '../../wire/limits.js'
+import { MAX_REQUEST_TIMEOUT_MS } from '../messaging/constants.js'
 
 export const DEFAULT_N = 3
 
@@ -14,3 +16,26 @@ export const MAX_RUMOR_STATE_BYTES = 64 * 1024
 
 /** Applied operations are remembered this long, so duplicated or retried requests apply once. */
 export const OP_ID_TTL_MS = 60 * 60 * 1000
+
+/** Deltas in one replicate-batch at most: the wire's bound. */
+export const MAX_REPLICATION_BATCH_ITEMS = MAX_KEYS_PER_BATCH
+
+/** Bytes of one replicate-batch, about: well within a frame, so a batch never travels in parts. */
+export const MAX_REPLICATION_BATCH_BYTES = 256 * 1024
+
+/** A delta above this goes in a replicate of its own rather than wait for a batch. */
+export const MAX_BATCH_DELTA_BYTES = 64 * 1024
+
+/**
+ * A delta no write waits on (a w = 1 write committed here, a read repair) waits this long at
+ * most for others to the same replica, so a burst costs a replica a few messages, not one
+ * per write. Deltas a write waits on never linger.
+ */
+export const DEFAULT_REPLICATION_LINGER_MS = 30
+
+/**
+ * The request timeout of a message carrying only deltas no write waits on: the adaptive
+ * timeout's upper bound, where a write waiting gets the adaptive one (from 500 ms). A slow
+ * replica is waited for rather than replaced by hints (replication-batcher.ts).
+ */
+export const REPLICATION_TIMEOUT_MS = MAX_REQUEST_TIMEOUT_MS

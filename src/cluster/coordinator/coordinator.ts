@@ -1,7 +1,9 @@
-// The quorum coordinator (DESIGN.md, write and read paths). A write goes to the first live
-// member of the key's preference list, which applies it with its own actor id; the delta
-// then goes to the other preferred replicas, or, for each unreachable one, to the next
-// live member on the ring with a hint naming the owner. The call returns after `w`
+// The quorum coordinator (DESIGN.md, write and read paths). An unkeyed write is applied
+// with this node's own actor id when this node is one of the key's preferred replicas (any
+// of the top n coordinates, as in Dynamo and Riak's put FSM), else by the first live member
+// of the preference list with its actor id; a keyed write by the applier its replicas agreed
+// on (keyed-writes.ts). The delta then goes to the other preferred replicas, or, for each
+// unreachable one, to the next live member on the ring with a hint naming the owner. The call returns after `w`
 // durable acknowledgements, or, when fewer are possible, with the true count and
 // `quorum: false`: the write is durable where it landed and propagates from there.
 // Reads (read-path.ts) ask `r` live replicas, join their states and repair the ones that
@@ -23,12 +25,13 @@ import { outcomeId, outcomeRecord, type KeyedWrite } from '../../replica/idempot
 import type { KeyOperation } from '../../base/operations.js'
 import { crdtOf, type AppliedWrite, type BatchExtras, type Replica } from '../../replica/replica.js'
 import { PeerUnreachableError, TransportStoppedError } from '../../transport/transport.js'
-import type { AppliedResponse, Broadcast, IdempotencyRecordPayload, ReplayedResponse, Request, Response } from '../../wire/messages.js'
+import type { AppliedResponse, Broadcast, IdempotencyRecordPayload, ReplayedResponse, ReplicateItem, Request, Response } from '../../wire/messages.js'
 import type { AppliedResult, PathReadOptions, PathReadResult, PathWriteOptions, PathWriteResult, ReplayedResult, WritePath } from '../../replica/write-path.js'
 import { DEFAULT_N, MAX_RUMOR_STATE_BYTES } from './constants.js'
 import type { KeyedWrites } from './keyed-writes.js'
 import { clampReplicas, isUnreachable, mergeExtras, requiredAcks, untilCount } from './quorum.js'
 import { ReadPath } from './read-path.js'
+import { ReplicationBatcher, type ReplicationStats } from './replication-batcher.js'
 import { hintExtras } from '../handoff/hints.js'
 import { errorFromResponse, RemoteError } from '../messaging/remote-errors.js'
 import type { Membership } from '../membership/membership.js'
@@ -45,7 +48,8 @@ export interface CoordinatorInit {
   readonly membership: Membership
   readonly clock: Clock
   readonly random: Random
-  readonly send: (peer: string, request: Request) => Promise<Response>
+  /** `timeoutMs` overrides the peer's adaptive request timeout. */
+  readonly send: (peer: string, request: Request, options?: { readonly timeoutMs?: number }) => Promise<Response>
   readonly broadcast: (message: Broadcast) => void
   /** Keeps a hint here when no other node can take a delta. */
   readonly keepHint: (target: string, key: string, state: Uint8Array, record?: IdempotencyRecordPayload) => Promise<void>
@@ -57,6 +61,8 @@ export interface CoordinatorInit {
   readonly sessionReadTimeoutMs?: number
   /** Broadcast each write's delta as a rumor (default true). */
   readonly rumors?: boolean
+  /** How long a delta no write waits on may wait to share a message (replication-batcher.ts). */
+  readonly replicationLingerMs?: number
   /** A hint for `target` was staged here with a write or a merge, `committed` by that write (hinted handoff counts it). */
   readonly hintStored?: (target: string, key: string, committed: Promise<unknown>, bytes: number) => void
   /** Whether a hint for `target` may be kept here (a member, within the hints' bounds); default yes. */
@@ -67,10 +73,10 @@ export interface CoordinatorInit {
 
 /** The coordinator's counters before its first request. */
 export function zeroCoordinatorStats(): CoordinatorStats {
-  return { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, hintsKeptLocally: 0, readRepairs: 0, rumorsSent: 0 }
+  return { writes: 0, reads: 0, quorumMissed: 0, fallbackWrites: 0, hintsKeptLocally: 0, readRepairs: 0, rumorsSent: 0, deltasReplicated: 0, replicationBatches: 0 }
 }
 
-export interface CoordinatorStats {
+export interface CoordinatorStats extends ReplicationStats {
   writes: number
   reads: number
   quorumMissed: number
@@ -89,10 +95,12 @@ export class Coordinator implements WritePath {
   private readonly throttle: LogThrottle
 
   private readonly reads: ReadPath
+  private readonly replication: ReplicationBatcher
 
   constructor(private readonly init: CoordinatorInit) {
     this.logger = init.logger ?? silentLogger
     this.throttle = new LogThrottle(() => init.clock.now())
+    this.replication = new ReplicationBatcher({ send: init.send, clock: init.clock, stats: this.stats, lingerMs: init.replicationLingerMs })
     this.reads = new ReadPath({
       ...init,
       stats: this.stats,
@@ -108,8 +116,17 @@ export class Coordinator implements WritePath {
     return this.reads.read(key, type, options)
   }
 
+  /**
+   * Sends a delta to `peer` in the per-peer batches writes use (replication-batcher.ts), at
+   * once: hinted handoff's deliveries. True once `peer` acknowledged a durable commit.
+   */
+  sendDelta(peer: string, item: ReplicateItem): Promise<boolean> {
+    return this.replication.replicate(peer, item, { urgent: true })
+  }
+
   /** Resolves when replication work started by earlier calls has finished (for stop()). */
   async drain(): Promise<void> {
+    this.replication.flushAll()
     while (this.background.size > 0) await Promise.allSettled([...this.background])
   }
 
@@ -123,7 +140,8 @@ export class Coordinator implements WritePath {
     const keyed = options.idempotency
 
     // 1. One replica applies the operation with its own actor id: for a keyed write the one
-    // a majority accepted (keyed-writes.ts), otherwise the first live preferred replica.
+    // a majority accepted (keyed-writes.ts), otherwise this node when it is a preferred
+    // replica, else the first live preferred replica.
     let landed: Landed
     if (keyed !== undefined) {
       const decision = await this.init.keyed.decide(key, keyed, preferred).catch((err: unknown) => this.unavailable(err, preferred))
@@ -132,7 +150,7 @@ export class Coordinator implements WritePath {
       if ('kind' in outcome) return outcome
       landed = outcome
     } else {
-      landed = await this.applyAtFirstLive(key, op, preferred, options.ttlMs)
+      landed = await this.applyUnkeyed(key, op, preferred, options.ttlMs)
     }
     const { applier, applied, failed } = landed
     const record = keyed === undefined ? undefined : this.recordFor(keyed, key, applied)
@@ -157,8 +175,10 @@ export class Coordinator implements WritePath {
     }
     // Replicas the delta did not reach directly: it went to a fallback or a local hint.
     let missed = landed.heldFor !== undefined ? 1 : 0
+    // A write that is not acknowledged enough yet waits on these deliveries: they must not linger.
+    const urgent = acked.size < required
     const deliveries = slots.map((target) =>
-      this.deliver(key, applied.delta, target, !failed.has(target) && membership.isLive(target), nextFallback, record, here).then(
+      this.deliver(key, applied.delta, target, !failed.has(target) && membership.isLive(target), nextFallback, { record, here, urgent }).then(
         (holder) => {
           acked.add(holder)
           if (holder !== target) missed++
@@ -202,20 +222,22 @@ export class Coordinator implements WritePath {
   }
 
   /**
-   * An unkeyed write: the first live preferred replica applies it. The next one is tried
-   * only when the request certainly did not apply (refused before it left, or answered with
-   * a refusal): after an ambiguous failure, applying elsewhere could count it twice. With
-   * no preferred replica reachable, this node applies it and keeps a hint for the first
-   * owner, so the write is never refused for lack of peers.
+   * An unkeyed write: applied here when this node is a preferred replica (no round trip
+   * before the local commit; nothing needs one applier, since only keyed writes are
+   * deduplicated across nodes), else by the first live preferred replica. The next one is
+   * tried only when the request certainly did not apply (refused before it left, or
+   * answered with a refusal): after an ambiguous failure, applying elsewhere could count it
+   * twice. With no preferred replica reachable, this node applies it and keeps a hint for
+   * the first owner, so the write is never refused for lack of peers.
    */
-  private async applyAtFirstLive(key: string, op: KeyOperation, preferred: readonly string[], ttlMs: number | undefined): Promise<Landed> {
+  private async applyUnkeyed(key: string, op: KeyOperation, preferred: readonly string[], ttlMs: number | undefined): Promise<Landed> {
     const { self, membership } = this.init
     const failed = new Set<string>()
+    if (preferred.includes(self)) return { applier: self, applied: await this.applyLocally(key, op, ttlMs), failed }
     // One id for every attempt of this write: a replica applies it at most once.
     const opId = Buffer.from(this.init.random.bytes(16)).toString('base64url')
     for (const peer of preferred) {
       if (!membership.isLive(peer)) continue
-      if (peer === self) return { applier: self, applied: await this.applyLocally(key, op, ttlMs), failed }
       const response = await this.applyRemotely(peer, key, op, { idempotencyKey: opId }, ttlMs)
       if (response === 'not-applied') {
         failed.add(peer)
@@ -293,7 +315,7 @@ export class Coordinator implements WritePath {
       return undefined
     }
     const deliveries = preferred.map((target) =>
-      this.deliver(key, state, target, target === this.init.self || this.init.membership.isLive(target), nextFallback, undefined).then((holder) => {
+      this.deliver(key, state, target, target === this.init.self || this.init.membership.isLive(target), nextFallback, { urgent: true }).then((holder) => {
         acked.add(holder)
       }),
     )
@@ -352,25 +374,18 @@ export class Coordinator implements WritePath {
    * Gets the delta durably onto `target`, or onto a fallback with a hint for it, or, when
    * nobody else can take it, into a hint kept here. Resolves with the node that holds it.
    */
-  private async deliver(
-    key: string,
-    delta: Uint8Array,
-    target: string,
-    tryTarget: boolean,
-    nextFallback: () => string | undefined,
-    record: IdempotencyRecordPayload | undefined,
-    here?: { notified: boolean },
-  ): Promise<string> {
-    if (tryTarget && (await this.replicate(target, key, delta, undefined, record, here))) return target
+  private async deliver(key: string, delta: Uint8Array, target: string, tryTarget: boolean, nextFallback: () => string | undefined, via: Delivery): Promise<string> {
+    if (tryTarget && (await this.replicate(target, key, delta, via))) return target
     for (let fallback = nextFallback(); fallback !== undefined; fallback = nextFallback()) {
-      if (await this.replicate(fallback, key, delta, target, record, here)) return fallback
+      if (await this.replicate(fallback, key, delta, { ...via, hintFor: target })) return fallback
     }
-    await this.init.keepHint(target, key, delta, record)
+    await this.init.keepHint(target, key, delta, via.record)
     this.stats.hintsKeptLocally++
     return this.init.self
   }
 
-  private async replicate(peer: string, key: string, state: Uint8Array, hintFor?: string, record?: IdempotencyRecordPayload, here?: { notified: boolean }): Promise<boolean> {
+  private async replicate(peer: string, key: string, state: Uint8Array, via: Delivery & { readonly hintFor?: string } = {}): Promise<boolean> {
+    const { hintFor, record, here } = via
     if (peer === this.init.self) {
       const hinted = hintFor !== undefined && (this.init.admitHint?.(hintFor, state.length) ?? true)
       const extras = mergeExtras(hinted ? hintExtras(hintFor, key, state, this.init.clock.now()) : undefined, this.recordRow(record))
@@ -379,20 +394,8 @@ export class Coordinator implements WritePath {
       if ((await merging).changed && here !== undefined) here.notified = true
       return true
     }
-    try {
-      const request: Request = {
-        type: 'replicate',
-        key,
-        state,
-        ...(hintFor === undefined ? {} : { hintFor }),
-        ...(record === undefined ? {} : { record }),
-      }
-      const response = await this.init.send(peer, request)
-      return response.type === 'ack'
-    } catch (err) {
-      if (isUnreachable(err)) return false
-      throw err
-    }
+    const item = { key, state, ...(hintFor === undefined ? {} : { hintFor }), ...(record === undefined ? {} : { record }) }
+    return this.replication.replicate(peer, item, { urgent: via.urgent === true })
   }
 
   private recordRow(record: IdempotencyRecordPayload | undefined): BatchExtras | undefined {
@@ -430,6 +433,15 @@ export class Coordinator implements WritePath {
     this.background.add(p)
     void p.finally(() => this.background.delete(p))
   }
+}
+
+/** What travels with a delta to its replicas, and whether a caller waits on it. */
+interface Delivery {
+  readonly record?: IdempotencyRecordPayload
+  /** Set when this node's replica merged the delta with a change (its listeners were told). */
+  readonly here?: { notified: boolean }
+  /** A write waits on this delivery for its acknowledgements: it does not linger (replication-batcher.ts). */
+  readonly urgent?: boolean
 }
 
 /** The applied write as the coordinator carries it on: the delta encoded for the wire. */

@@ -1,6 +1,7 @@
 // Hinted handoff: deltas kept for an owner that was unreachable are delivered when the
 // failure detector sees it alive again, oldest first, in batches of HANDOFF_BATCH sent
-// together (one pass delivers every hint while the owner keeps answering), with
+// together (they share replicate-batch messages: replication-batcher.ts; one pass delivers
+// every hint while the owner keeps answering), with
 // exponential backoff and jitter between failed attempts. A hint is removed only after the owner acknowledged a durable
 // commit, and hints live in the store, so they survive restarts.
 //
@@ -24,7 +25,7 @@ import { heldBack, LogThrottle } from '../../base/log-throttle.js'
 import { silentLogger, type Logger } from '../../base/logger.js'
 import type { Random } from '../../base/random.js'
 import type { Store, StoredHint } from '../../store/store.js'
-import type { Request, Response } from '../../wire/messages.js'
+import type { ReplicateItem } from '../../wire/messages.js'
 import {
   DEFAULT_HANDOFF_INTERVAL_MS,
   DEFAULT_HINT_WINDOW_MS,
@@ -40,7 +41,8 @@ export interface HintedHandoffInit {
   readonly store: Store
   readonly clock: Clock
   readonly random: Random
-  readonly send: (peer: string, request: Request) => Promise<Response>
+  /** Hands a delta to `peer`: true once it acknowledged a durable commit (Coordinator.sendDelta). */
+  readonly replicate: (peer: string, item: ReplicateItem) => Promise<boolean>
   readonly health: (peer: string) => MemberHealth | undefined
   readonly intervalMs?: number
   /** Hints older than this are dropped (default 24 h, DEFAULT_HINT_WINDOW_MS). */
@@ -304,8 +306,7 @@ export class HintedHandoff {
   /** True once the owner acknowledged a durable commit of the hint's state. */
   private async handOver(target: string, hint: StoredHint): Promise<boolean> {
     try {
-      const response = await this.init.send(target, { type: 'replicate', key: hint.key, state: hint.state })
-      return response.type === 'ack'
+      return await this.init.replicate(target, { key: hint.key, state: hint.state })
     } catch {
       return false
     }
