@@ -2,7 +2,8 @@
 // stream channels refuse any frame above MAX_STREAM_FRAME_BYTES, so this proves the
 // messenger's parts (1 MiB each) are what carries it. A builds a 4.5 MB OR-set alone
 // (it is then the key's only replica); B joins, becomes a replica, and gets the state by
-// anti-entropy; a read with r = 2 at B answers from both.
+// anti-entropy; a read with r = 2 at B answers from both (retried while A's answer misses
+// the read's deadline on a loaded machine).
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -55,8 +56,17 @@ describe('a state above one frame on libp2p', () => {
     expect(a.transport!.counters().requestsRefused).toBe(0)
     expect(b.transport!.counters().requestsRefused).toBe(0)
 
-    const read = await b.get('big', { r: 2 })
-    expect(read?.replicas).toBe(2)
-    expect((read?.value as unknown[]).length).toBe(ELEMENTS)
+    // A read with r = 2 fetches the whole state from a too, in parts. On a loaded machine a's
+    // answer can miss the read's deadline: the read then says it joined 1 replica (honest, and
+    // checked here), and a later read joins both.
+    const reads: number[] = []
+    await until(async () => {
+      const read = await b.get('big', { r: 2 })
+      expect((read?.value as unknown[]).length).toBe(ELEMENTS)
+      reads.push(read?.replicas ?? 0)
+      expect([1, 2]).toContain(read?.replicas)
+      return read?.replicas === 2
+    }, 'a read with r = 2 at b to join both replicas', 60_000)
+    console.log(`replicas joined by each r = 2 read until both answered: ${reads.join(', ')}`)
   }, 120_000)
 })
