@@ -175,7 +175,7 @@ function notes(o: EqualWorkCliOptions, results: EqualWorkResults): string[] {
       : counterNotes(o.counterPartition, results.counters?.notRun ?? {})
   return [
     ...registers,
-    `Each writer issues its writes in order, ${o.inFlight === 1 ? 'each awaited before the next' : `${o.inFlight} in flight`}. rumordb writes with w = ${o.rumordbW} (the call returns once that many replicas committed it, and an unkeyed write is applied by the key's first preferred replica, another node for about (n − 1)/n of the keys); GUN's put and Automerge's change return once applied locally, OrbitDB's put once appended to its local log.`,
+    `Each writer issues its writes in order, ${o.inFlight === 1 ? 'each awaited before the next' : `${o.inFlight} in flight`}. rumordb writes with w = ${o.rumordbW} (the call returns once that many replicas committed it; with n = cluster size every node is a replica of every key, so the writer applies each unkeyed write itself and sends its delta to the others); GUN's put and Automerge's change return once applied locally, OrbitDB's put once appended to its local log.`,
     "peak RSS: the largest node process, and the sum over a cluster's processes (each includes Node.js and tsx).",
     `Each node reports changes at most every ${o.pollMs} ms; times come from the change events themselves (OrbitDB: from a local read after each update event).`,
     ...counters,

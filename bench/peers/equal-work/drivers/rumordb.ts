@@ -5,15 +5,13 @@
 //
 // Writes: `db.register(key).set(value, { w })`, a last-writer-wins register holding the
 // integer, as the peers put key → integer. w defaults to 1: the call returns once one
-// replica committed it, as the peers' writes return once applied locally (rumordb sends an
-// unkeyed write to the key's first preferred replica, which is node 0 for about 1/n of the
-// keys). Reads: the node's own store (`db.scan`, no network). `db.subscribe` says which keys
-// changed; a change merged from a peer (origin 'remote') carries the committed local state,
-// but one from a write here (origin 'local') need not: after a write that another replica
-// applied, the event carries that replica's state, which this node may not hold yet, or
-// which can be older than what it merged meanwhile (the conflict workload never converged
-// when the harness trusted those values). Keys changed by a local write are therefore read
-// back from the store.
+// replica committed it, as the peers' writes return once applied locally (with n = cluster
+// size this node is a replica of every key, so it applies each unkeyed write itself). Reads:
+// the node's own store (`db.scan`, no network). `db.subscribe` says which keys changed; a
+// change merged from a peer (origin 'remote') carries the committed local state. Keys changed
+// by a local write are read back from the store: when this harness was written, such an
+// event could carry another replica's older state (fixed since: a write's event is joined
+// with the local state), and reading back costs node 0 about a tenth of its CPU in a burst.
 //
 // Counters: `db.counter(key).increment(delta, { w })` (decrement for a negative delta), its
 // PN-counter. Cuts: the engine's transport is wrapped in the project's own fault injector
