@@ -4,7 +4,8 @@
 // in ranges of a few keys, or stops when nearly everything differs.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { ArcIndex, clockwiseOffset, keyFingerprint, type IndexedKey } from '../../src/cluster/anti-entropy/arc-index.js'
+import { ArcIndex, clockwiseOffset, type IndexedKey } from '../../src/cluster/anti-entropy/arc-index.js'
+import { keyFingerprint } from '../../src/base/key-hashes.js'
 import { sharingPlan } from '../../src/cluster/anti-entropy/arc-hashes.js'
 import { LEAF_KEYS, narrowDifferences, SPLIT_PARTS } from '../../src/cluster/anti-entropy/range-narrowing.js'
 import { keyCountInRange, keysInRange, rangeHash, splitByKeys } from '../../src/cluster/anti-entropy/sync-ranges.js'

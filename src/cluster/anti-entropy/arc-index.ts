@@ -12,7 +12,7 @@
 //
 // Fingerprints and positions: base/key-hashes.ts. A first build reads them from the store
 // (Store.scanIndexEntries keeps them per key), so it hashes nothing.
-import { FINGERPRINT_BYTES, INDEX_ENTRY_BYTES, keyFingerprint, POSITION_BYTES } from '../../base/key-hashes.js'
+import { INDEX_ENTRY_BYTES, keyFingerprint, POSITION_BYTES } from '../../base/key-hashes.js'
 import { DIGEST_BYTES, INDEX_RECORD_BYTES } from '../../store/digest.js'
 import { compareKeys } from '../../store/key-order.js'
 import type { Store } from '../../store/store.js'
@@ -21,7 +21,6 @@ import type { IndexSnapshot, IndexSnapshotReader } from './index-snapshot.js'
 import { KeySlots } from './key-slots.js'
 import { tokenIndexAt, type Ring } from '../ring/ring.js'
 
-export { FINGERPRINT_BYTES, keyFingerprint }
 
 /** Keys per page of index entries while building (no hashing: a page takes a few milliseconds). */
 export const BUILD_PAGE = 4096
@@ -206,10 +205,7 @@ export class ArcIndex {
     for (let i = 0; i < keys.length; i++) {
       const slot = this.allocate(keys[i]!)
       const at = i * INDEX_RECORD_BYTES
-      for (let w = 0; w < 4; w++) {
-        this.digests[slot * 4 + w] = view.getUint32(at + w * 4)
-        this.prints[slot * 4 + w] = view.getUint32(at + DIGEST_BYTES + POSITION_BYTES + w * 4)
-      }
+      this.copyRecordWords(slot, view, at)
       const hi = view.getUint32(at + DIGEST_BYTES)
       const lo = view.getUint32(at + DIGEST_BYTES + 4)
       if (tokens === undefined || halves === undefined) {
@@ -330,11 +326,10 @@ export class ArcIndex {
     // A key the building scan has yet to reach: it will read the key then.
     if (building !== undefined && (building.after === undefined || compareKeys(key, building.after) > 0)) return
     // The digest (and the index entry a committed row keeps) only: reading a big set's state
-    // would join all its pages. A key that shows
-    // nothing (a tombstone) is left out, as if missing: replicas that both show nothing of a
-    // key agree, whatever each remembers of its deletes, so tombstones cost anti-entropy
-    // nothing and can be purged; a peer that still shows the key lists it, and the exchange
-    // sends it our tombstone (SyncEndpoint).
+    // would join all its pages. A key that shows nothing (a tombstone) is left out, as if
+    // missing: replicas that both show nothing of a key agree, whatever each remembers of its
+    // deletes, so tombstones cost anti-entropy nothing and can be purged; a peer that still
+    // shows the key lists it, and the exchange sends it our tombstone (SyncEndpoint).
     const entry = store.getDigestEntry(key)
     const digest = entry === undefined || entry.deleted === true ? undefined : entry.digest
     const slot = this.slots.get(key)
@@ -473,12 +468,17 @@ export class ArcIndex {
   /** Writes a key's record of Store.scanIndexEntries into `slot` (a new one when undefined). Not filed. */
   private fillRecord(key: string, slot: number | undefined, records: DataView, at: number): number {
     const filled = slot ?? this.allocate(key)
-    for (let w = 0; w < 4; w++) {
-      this.digests[filled * 4 + w] = records.getUint32(at + w * 4)
-      this.prints[filled * 4 + w] = records.getUint32(at + DIGEST_BYTES + POSITION_BYTES + w * 4)
-    }
+    this.copyRecordWords(filled, records, at)
     this.positions[filled] = records.getBigUint64(at + DIGEST_BYTES)
     return filled
+  }
+
+  /** The digest and fingerprint of the record at `at` into `slot` (the position is the caller's). */
+  private copyRecordWords(slot: number, records: DataView, at: number): void {
+    for (let w = 0; w < 4; w++) {
+      this.digests[slot * 4 + w] = records.getUint32(at + w * 4)
+      this.prints[slot * 4 + w] = records.getUint32(at + DIGEST_BYTES + POSITION_BYTES + w * 4)
+    }
   }
 
   private sameDigest(slot: number, digest: Uint8Array): boolean {

@@ -10,7 +10,7 @@
 // alive peer sharing ranges is in sync, no hint is pending for anyone, and no key is left
 // unreconciled. A node alone has nothing to disagree with, so it is synced.
 import type { ArcIndex } from '../anti-entropy/arc-index.js'
-import { FINGERPRINT_BYTES } from '../anti-entropy/arc-index.js'
+import { FINGERPRINT_BYTES } from '../../base/key-hashes.js'
 import type { PeerComparison } from '../anti-entropy/anti-entropy.js'
 import { PENDING_COUNT_LIMIT } from '../handoff/hinted-handoff.js'
 import type { MemberHealth } from '../membership/membership.js'
