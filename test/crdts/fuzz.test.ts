@@ -3,7 +3,8 @@
 // re-encode to exactly the input.
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { CrdtDecodeError, typeOfEncoded } from '../../crdts/index.js'
+import { CrdtDecodeError, FORMAT_VERSION, typeOfEncoded } from '../../crdts/index.js'
+import { ORSET_PAGED_VERSION } from '../../crdts/orset-pages.js'
 import { SPECS, type AnySpec } from './specs.js'
 import { planArb, runPlan } from './universe.js'
 
@@ -41,7 +42,13 @@ function expectStrict(spec: AnySpec, bytes: Uint8Array): void {
     if (!(err instanceof CrdtDecodeError)) throw err
     return
   }
-  expect(spec.crdt.encode(state)).toEqual(bytes)
+  const encoded = spec.crdt.encode(state)
+  if (spec.name === 'orset' && bytes[1] === FORMAT_VERSION && encoded[1] === ORSET_PAGED_VERSION) {
+    // Version 1 (sets written before pages) is still read, and written as version 2.
+    expect(spec.crdt.equals(spec.crdt.decode(encoded), state)).toBe(true)
+    return
+  }
+  expect(encoded).toEqual(bytes)
 }
 
 /** covers() either fails with CrdtDecodeError or answers a boolean. */
@@ -78,7 +85,7 @@ describe.each(SPECS.map((spec) => [spec.name, spec] as const))('%s decoder fuzz'
         const witness = spec.crdt.witness(state)
         expectStrictWitness(spec, state, mutate(witness, mutations))
       }),
-      { numRuns: 250 },
+      { numRuns: 250, examples: [[{ replicas: 2, steps: [] }, 0, [{ kind: 'flip', at: 2057826509, value: 1 }, { kind: 'insert', at: 14, value: 0 }]]] },
     )
   })
 
