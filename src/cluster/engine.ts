@@ -184,19 +184,21 @@ export class Engine {
       random,
       send,
       broadcast: (m) => this.messenger.broadcast(m),
-      keepHint: (target, key, state, record) => {
+      keepHint: (target, key, state, via) => {
         const hinted = this.handoff.admit(target, state.length)
+        const createdAt = Math.min(via.createdAt ?? clock.now(), clock.now())
+        const record = via.record
         const merging = replica.merge(key, state, {
           origin: 'local',
           extras: {
-            ...(hinted ? hintExtras(target, key, state, clock.now()) : {}),
+            ...(hinted ? hintExtras(target, key, state, createdAt) : {}),
             ...(record === undefined ? {} : { idempotency: [{ id: outcomeId(record.id), result: record.result, expiresAt: clock.now() + idempotencyTtlMs }] }),
           },
         })
-        if (hinted) this.handoff.noteAdded(target, key, merging, state.length)
+        if (hinted) this.handoff.noteAdded(target, key, merging, state.length, createdAt)
         return merging.then(() => undefined)
       },
-      hintStored: (target, key, committed, bytes) => this.handoff.noteAdded(target, key, committed, bytes),
+      hintStored: (target, key, committed, bytes, createdAt) => this.handoff.noteAdded(target, key, committed, bytes, createdAt),
       admitHint: (target, bytes) => this.handoff.admit(target, bytes),
       keyed,
       idempotencyTtlMs,

@@ -120,20 +120,23 @@ export class RequestRouter {
   /**
    * Merges a peer's delta or state. With `hintFor`, the peer asks this node to keep it as a
    * hint for that owner too: kept only for a member and within the hints' bounds
-   * (hinted-handoff.ts); either way the state is merged and acknowledged.
+   * (hinted-handoff.ts), dated `hintAgeMs` before now; either way the state is merged and
+   * acknowledged.
    */
   private async replicate(request: ReplicateItem): Promise<Response> {
     const { now } = this.init
     const owner = request.hintFor
     const hinted = owner !== undefined && owner !== this.init.self && this.init.hints.admit(owner, request.state.length)
+    // Dated when the write began, by the sender's account of its age (an age cannot reach past now).
+    const createdAt = now() - (request.hintAgeMs ?? 0)
     const extras: BatchExtras = {
-      ...(hinted ? hintExtras(owner, request.key, request.state, now()) : {}),
+      ...(hinted ? hintExtras(owner, request.key, request.state, createdAt) : {}),
       ...(request.record === undefined
         ? {}
         : { idempotency: [{ id: outcomeId(request.record.id), result: request.record.result, expiresAt: now() + this.init.idempotencyTtlMs }] }),
     }
     const merging = this.init.replica.merge(request.key, request.state, { origin: 'remote', extras: Object.keys(extras).length > 0 ? extras : undefined })
-    if (hinted) this.init.hints.noteAdded(owner, request.key, merging, request.state.length)
+    if (hinted) this.init.hints.noteAdded(owner, request.key, merging, request.state.length, createdAt)
     await merging
     return { type: 'ack' }
   }

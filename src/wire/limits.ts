@@ -61,6 +61,9 @@ export const MAX_VNODES = 1024
 /** Peer ids are libp2p peer ids (~52 ASCII chars); 256 UTF-8 bytes leaves room. */
 export const MAX_PEER_ID_BYTES = 256
 
+/** A replicate's hintAgeMs (uint32 on the wire, about 49 days): a sender clamps an older age to it. */
+export const MAX_HINT_AGE_MS = 2 ** 32 - 1
+
 /** Per-address limit (a multiaddr string). */
 export const MAX_ADDR_BYTES = 1024
 

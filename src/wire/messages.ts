@@ -61,6 +61,12 @@ export interface ReplicateRequest {
   readonly key: string
   readonly state: Uint8Array
   readonly hintFor?: string
+  /**
+   * With `hintFor`: how long (ms, by the sender's clock) before sending the write that made
+   * the delta began. The hint's window counts from then (a hint kept late for an early write
+   * must not outlive the tombstone of a delete made after that write).
+   */
+  readonly hintAgeMs?: number
   /** Committed with the merge, so every replica that stores the write can answer a retry. */
   readonly record?: IdempotencyRecordPayload
 }

@@ -18,6 +18,7 @@ import {
   MAX_ERROR_MESSAGE_BYTES,
   MAX_HASH_BYTES,
   MAX_FINGERPRINT_BYTES,
+  MAX_HINT_AGE_MS,
   MAX_IDEMPOTENCY_KEY_BYTES,
   LARGE_DIGEST_BYTES,
   LARGE_PART_BYTES,
@@ -117,9 +118,17 @@ function hash(value: unknown, what: string, fail: Fail): Uint8Array {
 }
 
 /** A replicate's fields, on its own or as an item of a replicate-batch (`what` prefixes the field names). */
-function replicateToPb(m: { readonly key?: unknown; readonly state?: unknown; readonly hintFor?: unknown; readonly record?: unknown }, what: string, fail: Fail): pb.Replicate {
+function replicateToPb(
+  m: { readonly key?: unknown; readonly state?: unknown; readonly hintFor?: unknown; readonly hintAgeMs?: unknown; readonly record?: unknown },
+  what: string,
+  fail: Fail,
+): pb.Replicate {
   const out: pb.Replicate = { key: f.key(m.key, `${what}key`, fail), state: f.bytes(m.state, `${what}state`, fail) }
   if (m.hintFor !== undefined) out.hintFor = f.text(m.hintFor, `${what}hintFor`, true, MAX_PEER_ID_BYTES, fail)
+  if (m.hintAgeMs !== undefined) {
+    if (m.hintFor === undefined) fail(`${what}hintAgeMs without hintFor`)
+    out.hintAgeMs = f.intIn(m.hintAgeMs, `${what}hintAgeMs`, 0, MAX_HINT_AGE_MS, fail)
+  }
   if (m.record !== undefined) {
     const r = object(m.record, `${what}record`, fail)
     out.record = {
@@ -135,6 +144,7 @@ function replicateFromPb(p: pb.Replicate): ReplicateItem {
     key: p.key,
     state: f.ownBytes(p.state),
     ...(p.hintFor === undefined ? {} : { hintFor: p.hintFor }),
+    ...(p.hintFor === undefined || p.hintAgeMs === undefined ? {} : { hintAgeMs: p.hintAgeMs }),
     ...(p.record === undefined ? {} : { record: { id: p.record.id, result: f.ownBytes(p.record.result) } }),
   }
 }

@@ -554,6 +554,7 @@ export interface Replicate {
   state: Uint8Array
   hintFor?: string
   record?: IdempotencyRecord
+  hintAgeMs?: number
 }
 
 export namespace Replicate {
@@ -584,6 +585,11 @@ export namespace Replicate {
         if (obj.record != null) {
           w.uint32(34)
           IdempotencyRecord.codec().encode(obj.record, w)
+        }
+
+        if (obj.hintAgeMs != null) {
+          w.uint32(40)
+          w.uint32(obj.hintAgeMs)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -617,6 +623,10 @@ export namespace Replicate {
               obj.record = IdempotencyRecord.codec().decode(reader, reader.uint32(), {
                 limits: opts.limits?.record
               })
+              break
+            }
+            case 5: {
+              obj.hintAgeMs = reader.uint32()
               break
             }
             default: {

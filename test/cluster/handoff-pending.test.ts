@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest'
 import type { Clock, TimerHandle } from '../../src/base/clock.js'
 import { recordingLogger, type RecordedLine } from '../../src/base/logger.js'
 import { seededRandom } from '../../src/base/random.js'
+import { DEFAULT_HINT_WINDOW_MS } from '../../src/cluster/handoff/constants.js'
 import { HintedHandoff } from '../../src/cluster/handoff/hinted-handoff.js'
 import type { MemberHealth } from '../../src/cluster/membership/membership.js'
 import { InMemoryStore } from '../../src/store/index.js'
@@ -80,8 +81,9 @@ async function setup(hints: Record<string, number>, health: Record<string, Membe
 
 /** Stages one hint for `target` in the store, as a writer does, and tells the handoff. */
 function addHint(s: Setup, target: string, i: number): Promise<void> {
-  const committed = s.store.write({ hints: { add: [hint(target, i)] } })
-  s.handoff.noteAdded(target, `${target}-${i}`, committed)
+  const added = hint(target, i)
+  const committed = s.store.write({ hints: { add: [added] } })
+  s.handoff.noteAdded(target, `${target}-${i}`, committed, added.state.length, added.createdAt)
   return committed
 }
 
@@ -156,16 +158,32 @@ describe('hinted handoff counts in memory', () => {
 
   it('forgets a hint whose write failed, and mends a count that went wrong at the owner’s next pass', async () => {
     const s = await setup({ a: 3 }, { a: 'suspect' })
-    s.handoff.noteAdded('a', 'never-kept', Promise.reject(new Error('disk full')))
+    s.handoff.noteAdded('a', 'never-kept', Promise.reject(new Error('disk full')), 1, s.clock.now())
     expect(s.handoff.pending()).toBe(4)
     await new Promise((resolve) => setImmediate(resolve))
     expect(s.handoff.pending()).toBe(3)
 
     // Told of a hint the store does not hold: the pass finds out.
-    s.handoff.noteAdded('a', 'phantom', Promise.resolve())
+    s.handoff.noteAdded('a', 'phantom', Promise.resolve(), 1, s.clock.now())
     s.health.set('a', 'alive')
     await s.handoff.runOnce()
     expect(s.handoff.pending()).toBe(0)
     expect(s.handoff.stats.delivered).toBe(3)
+  })
+
+  it('never hands over a hint past its window, whatever the counts said: it is dropped as expired', async () => {
+    const s = await setup({}, { a: 'alive' })
+    s.clock.time = 2 * DEFAULT_HINT_WINDOW_MS
+    const now = s.clock.time
+    const stale = { ...hint('a', 1), createdAt: now - DEFAULT_HINT_WINDOW_MS - 1 }
+    const fresh = { ...hint('a', 2), createdAt: now - 1 }
+    await s.store.write({ hints: { add: [stale, fresh] } })
+    // Told both are new: the pass does not expire by the counts, and delivers.
+    s.handoff.noteAdded('a', stale.key, Promise.resolve(), 3, now)
+    s.handoff.noteAdded('a', fresh.key, Promise.resolve(), 3, now)
+    await s.handoff.runOnce()
+    expect(s.sent.get('a')).toBe(1)
+    expect(s.handoff.stats).toMatchObject({ delivered: 1, expired: 1 })
+    expect(s.store.listHints('a')).toEqual([])
   })
 })

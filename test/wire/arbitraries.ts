@@ -55,15 +55,21 @@ const ballotArb = fc.record({ round: safeNatArb, proposer: peerIdArb })
 
 const keyStatesArb = fc.array(fc.record({ key: keyArb, state: bytesArb }), { maxLength: 5 })
 
-const replicateItemArb = fc.record(
-  {
-    key: keyArb,
-    state: bytesArb,
-    hintFor: peerIdArb,
-    record: fc.record({ id: textArb(1024), result: fc.uint8Array({ maxLength: 48 }) }),
-  },
-  { requiredKeys: ['key', 'state'] },
-)
+// A hint's age only comes with hintFor.
+const replicateItemArb = fc
+  .tuple(
+    fc.record(
+      {
+        key: keyArb,
+        state: bytesArb,
+        hintFor: peerIdArb,
+        record: fc.record({ id: textArb(1024), result: fc.uint8Array({ maxLength: 48 }) }),
+      },
+      { requiredKeys: ['key', 'state'] },
+    ),
+    fc.option(fc.integer({ min: 0, max: 2 ** 32 - 1 })),
+  )
+  .map(([item, hintAgeMs]) => (item.hintFor === undefined || hintAgeMs === null ? item : { ...item, hintAgeMs }))
 
 const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
   // A fingerprint only comes with an idempotency key.

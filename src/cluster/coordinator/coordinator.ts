@@ -25,6 +25,7 @@ import { outcomeId, outcomeRecord, type KeyedWrite } from '../../replica/idempot
 import type { KeyOperation } from '../../base/operations.js'
 import { crdtOf, type AppliedWrite, type BatchExtras, type Replica } from '../../replica/replica.js'
 import { PeerUnreachableError, TransportStoppedError } from '../../transport/transport.js'
+import { MAX_HINT_AGE_MS } from '../../wire/limits.js'
 import type { AppliedResponse, Broadcast, IdempotencyRecordPayload, ReplayedResponse, ReplicateItem, Request, Response } from '../../wire/messages.js'
 import type { AppliedResult, PathReadOptions, PathReadResult, PathWriteOptions, PathWriteResult, ReplayedResult, WritePath } from '../../replica/write-path.js'
 import { DEFAULT_N, MAX_RUMOR_STATE_BYTES } from './constants.js'
@@ -51,8 +52,8 @@ export interface CoordinatorInit {
   /** `timeoutMs` overrides the peer's adaptive request timeout. */
   readonly send: (peer: string, request: Request, options?: { readonly timeoutMs?: number }) => Promise<Response>
   readonly broadcast: (message: Broadcast) => void
-  /** Keeps a hint here when no other node can take a delta. */
-  readonly keepHint: (target: string, key: string, state: Uint8Array, record?: IdempotencyRecordPayload) => Promise<void>
+  /** When no other node can take a delta: merges it here and keeps it as a hint for `target`, dated `createdAt` (Delivery.madeAt). */
+  readonly keepHint: (target: string, key: string, state: Uint8Array, via: { readonly record?: IdempotencyRecordPayload; readonly createdAt?: number }) => Promise<void>
   /** Claims for keyed writes (keyed-writes.ts). */
   readonly keyed: KeyedWrites
   /** How long idempotency records are kept. */
@@ -64,7 +65,7 @@ export interface CoordinatorInit {
   /** How long a delta no write waits on may wait to share a message (replication-batcher.ts). */
   readonly replicationLingerMs?: number
   /** A hint for `target` was staged here with a write or a merge, `committed` by that write (hinted handoff counts it). */
-  readonly hintStored?: (target: string, key: string, committed: Promise<unknown>, bytes: number) => void
+  readonly hintStored?: (target: string, key: string, committed: Promise<unknown>, bytes: number, createdAt: number) => void
   /** Whether a hint for `target` may be kept here (a member, within the hints' bounds); default yes. */
   readonly admitHint?: (target: string, bytes: number) => boolean
   /** `rumordb:coordinator`: OUTCOME_UNKNOWN and IDEMPOTENCY_UNAVAILABLE (warn), quorum missed (debug). */
@@ -133,6 +134,8 @@ export class Coordinator implements WritePath {
   async write(key: string, op: KeyOperation, options: ClusterWriteOptions = {}): Promise<ClusterWriteResult> {
     this.stats.writes++
     const { self, membership } = this.init
+    // No replica applied the write before this: a hint of its delta is as old as this (Delivery.madeAt).
+    const madeAt = this.init.clock.now()
     const { ring } = membership.ring()
     const n = clampReplicas(options.n ?? this.init.defaults?.n ?? DEFAULT_N, ring.members.length)
     const required = requiredAcks(options.w ?? this.init.defaults?.w, n)
@@ -178,7 +181,7 @@ export class Coordinator implements WritePath {
     // A write that is not acknowledged enough yet waits on these deliveries: they must not linger.
     const urgent = acked.size < required
     const deliveries = slots.map((target) =>
-      this.deliver(key, applied.delta, target, !failed.has(target) && membership.isLive(target), nextFallback, { record, here, urgent }).then(
+      this.deliver(key, applied.delta, target, !failed.has(target) && membership.isLive(target), nextFallback, { record, here, urgent, madeAt }).then(
         (holder) => {
           acked.add(holder)
           if (holder !== target) missed++
@@ -255,7 +258,7 @@ export class Coordinator implements WritePath {
       bytes = w.delta.length
       return hintExtras(owner, key, w.delta, now)
     })
-    if (hinted) this.init.hintStored?.(owner, key, applying, bytes)
+    if (hinted) this.init.hintStored?.(owner, key, applying, bytes, now)
     const applied = await applying
     this.stats.fallbackWrites++
     return { applier: self, applied, failed, heldFor: owner === self ? undefined : owner }
@@ -379,22 +382,25 @@ export class Coordinator implements WritePath {
     for (let fallback = nextFallback(); fallback !== undefined; fallback = nextFallback()) {
       if (await this.replicate(fallback, key, delta, { ...via, hintFor: target })) return fallback
     }
-    await this.init.keepHint(target, key, delta, via.record)
+    await this.init.keepHint(target, key, delta, { record: via.record, createdAt: via.madeAt })
     this.stats.hintsKeptLocally++
     return this.init.self
   }
 
   private async replicate(peer: string, key: string, state: Uint8Array, via: Delivery & { readonly hintFor?: string } = {}): Promise<boolean> {
     const { hintFor, record, here } = via
+    const now = this.init.clock.now()
+    const madeAt = Math.min(via.madeAt ?? now, now)
     if (peer === this.init.self) {
       const hinted = hintFor !== undefined && (this.init.admitHint?.(hintFor, state.length) ?? true)
-      const extras = mergeExtras(hinted ? hintExtras(hintFor, key, state, this.init.clock.now()) : undefined, this.recordRow(record))
+      const extras = mergeExtras(hinted ? hintExtras(hintFor, key, state, madeAt) : undefined, this.recordRow(record))
       const merging = this.init.replica.merge(key, state, { origin: 'local', extras })
-      if (hinted) this.init.hintStored?.(hintFor, key, merging, state.length)
+      if (hinted) this.init.hintStored?.(hintFor, key, merging, state.length, madeAt)
       if ((await merging).changed && here !== undefined) here.notified = true
       return true
     }
-    const item = { key, state, ...(hintFor === undefined ? {} : { hintFor }), ...(record === undefined ? {} : { record }) }
+    const hint = hintFor === undefined ? {} : { hintFor, hintAgeMs: Math.min(now - madeAt, MAX_HINT_AGE_MS) }
+    const item = { key, state, ...hint, ...(record === undefined ? {} : { record }) }
     return this.replication.replicate(peer, item, { urgent: via.urgent === true })
   }
 
@@ -442,6 +448,13 @@ interface Delivery {
   readonly here?: { notified: boolean }
   /** A write waits on this delivery for its acknowledgements: it does not linger (replication-batcher.ts). */
   readonly urgent?: boolean
+  /**
+   * When the write began, before any replica applied it (this node's clock; undefined: now).
+   * A hint of the delta is dated then, however late its delivery failed: its window must
+   * end before a tombstone of a delete made after the write can be purged
+   * (src/database/tombstone-purge.ts), or the hint would bring back what the delete removed.
+   */
+  readonly madeAt?: number
 }
 
 /** The applied write as the coordinator carries it on: the delta encoded for the wire. */

@@ -158,12 +158,12 @@ export class HintedHandoff {
    * it; `committed` is the write holding it: if that fails, the hint was never kept. Call it
    * once per hint, right after issuing the write.
    */
-  noteAdded(target: string, key: string, committed: Promise<unknown>, bytes = 0): void {
+  noteAdded(target: string, key: string, committed: Promise<unknown>, bytes: number, createdAt: number): void {
     this.stats.queued++
     const owner = this.ownerOf(target)
     owner.pending++
     owner.bytes += bytes
-    owner.oldestAt = Math.min(owner.oldestAt, this.init.clock.now())
+    owner.oldestAt = Math.min(owner.oldestAt, createdAt)
     this.total++
     committed.catch(() => {
       const current = this.owners.get(target)
@@ -246,6 +246,14 @@ export class HintedHandoff {
       if (batch.length === 0) {
         this.settle(target, 0)
         break
+      }
+      // A hint past its window is never handed over: the tombstone of a delete made after its
+      // write may be purged by now (tombstone-purge.ts), and the hint would bring back what
+      // the delete removed.
+      const cutoff = this.init.clock.now() - (this.init.windowMs ?? DEFAULT_HINT_WINDOW_MS)
+      if (batch.some((hint) => hint.createdAt < cutoff)) {
+        await this.expire(target, cutoff)
+        continue
       }
       const outcomes = await Promise.all(batch.map((hint) => this.handOver(target, hint)))
       const handed = batch.filter((_, i) => outcomes[i])

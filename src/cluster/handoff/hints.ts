@@ -4,8 +4,9 @@ import { decodeRecord, isMultiTypeEncoding, typeOfEncoded, type ContentEntry } f
 import type { CrdtTypeName } from '../../../crdts/types.js'
 import type { BatchExtras } from '../../replica/replica.js'
 
-export function hintExtras(target: string, key: string, state: Uint8Array, now: number): BatchExtras {
-  return { hints: { add: [{ target, key, type: typeColumnOf(state), state, createdAt: now }] } }
+/** The rows that keep `state` as a hint for `target`, dated `createdAt`: when the write that made it began, as far as known. */
+export function hintExtras(target: string, key: string, state: Uint8Array, createdAt: number): BatchExtras {
+  return { hints: { add: [{ target, key, type: typeColumnOf(state), state, createdAt }] } }
 }
 
 /** The `type` a store row gets for an encoding: its type, or a conflict's first type. */
