@@ -1,7 +1,7 @@
 // ClockOffsets alone: peers' offsets from heartbeat times, the majority rule, what it tells
 // the operator, and the read-side limit. Time is passed in, so nothing here waits.
 import { describe, expect, it } from 'vitest'
-import { ClockOffsets, FUTURE_REGISTER_LOG_INTERVAL_MS, MIN_CLOCK_OFFSET_SAMPLES } from '../../src/cluster/membership/clock-offsets.js'
+import { CLOCK_OFFSET_SAMPLES, ClockOffsets, FUTURE_REGISTER_LOG_INTERVAL_MS, MIN_CLOCK_OFFSET_SAMPLES } from '../../src/cluster/membership/clock-offsets.js'
 import type { Clock } from '../../src/base/clock.js'
 import { recordingLogger } from '../../src/base/logger.js'
 
@@ -21,18 +21,39 @@ function setup(peers: string[], maxOffsetMs = 500) {
 }
 
 describe('ClockOffsets', () => {
-  it('takes the median of the last heartbeats, and judges a peer only after a few', () => {
+  it('takes the least delayed of the last heartbeats (the largest sample), and judges a peer only after a few', () => {
     const { offsets, beat } = setup(['b', 'c'])
     beat('b', -2000, MIN_CLOCK_OFFSET_SAMPLES - 1)
     expect(offsets.offsetOf('b')).toBeUndefined()
     beat('b', -2000, 1)
     expect(offsets.offsetOf('b')).toBe(-2000)
-    // One or two odd heartbeats do not move the median.
-    beat('b', 3, 2)
+    // A delay only ever lowers a sample: the largest is the best estimate.
+    beat('b', -2300, 2)
     expect(offsets.offsetOf('b')).toBe(-2000)
-    // Only the last five count: [-2000, -2000, 3, 3, 3].
     beat('b', 3, 1)
     expect(offsets.offsetOf('b')).toBe(3)
+    // A clock set back shows once the samples from before it left the window.
+    beat('b', -2000, CLOCK_OFFSET_SAMPLES - 1)
+    expect(offsets.offsetOf('b')).toBe(3)
+    beat('b', -2000, 1)
+    expect(offsets.offsetOf('b')).toBe(-2000)
+  })
+
+  it('is not off when heartbeats arrive late (a busy event loop) while the clocks agree', () => {
+    // Nemesis-free repro of the 5-node equal-work runs: node 0's loop ran seconds behind, every
+    // heartbeat it read looked 0.5-3 s old, and it refused register writes with ClockSkewError.
+    const { offsets } = setup(['b', 'c'])
+    let t = T0
+    for (let i = 0; i < CLOCK_OFFSET_SAMPLES; i++) {
+      t += 1000
+      // Each peer's clock agrees with ours; each heartbeat is read 900 ms after it was sent, but one in the window 20 ms after.
+      const delay = i === 2 ? 20 : 900
+      offsets.record('b', t, t + delay)
+      offsets.record('c', t, t + delay)
+    }
+    expect(offsets.offsetOf('b')).toBe(-20)
+    expect(offsets.isOff()).toBe(false)
+    expect(offsets.registerWriteRefusal()).toBeUndefined()
   })
 
   it('is off when more than half of the live nodes, itself included, disagree with it', () => {

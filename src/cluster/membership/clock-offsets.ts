@@ -1,7 +1,10 @@
 // Whether this node's wall clock agrees with the cluster's (DESIGN.md, hybrid logical
 // clock). Every heartbeat carries its sender's wall clock; the sender's time minus ours at
-// receipt is one sample of that peer's offset (latency is milliseconds, far below the
-// limit), and the median of the last few samples is the peer's offset.
+// receipt is one sample of that peer's offset, less the heartbeat's delay (the network's,
+// and the time it waited on a busy event loop, which can be seconds). A delay only ever
+// lowers a sample, so the peer's offset is the largest of its last few samples: the least
+// delayed, as NTP's clock filter keeps the sample with the least delay. (The median made a
+// node whose loop ran behind see every peer's clock behind, and refuse register writes.)
 //
 // This node's clock is off when more than half of the cluster's live nodes, itself
 // included, are more than maxOffsetMs away from it: with 3 nodes when both peers disagree
@@ -18,8 +21,8 @@ import { silentLogger, type Logger } from '../../base/logger.js'
 import { heldBack, LogThrottle, LOG_THROTTLE_INTERVAL_MS } from '../../base/log-throttle.js'
 import { DEFAULT_MAX_CLOCK_OFFSET_MS } from './constants.js'
 
-/** Offset samples kept per peer; the median of these is its offset. */
-export const CLOCK_OFFSET_SAMPLES = 5
+/** Offset samples kept per peer; the largest of these is its offset. */
+export const CLOCK_OFFSET_SAMPLES = 8
 /** A peer's offset counts once this many heartbeats measured it (one late heartbeat is not a verdict). */
 export const MIN_CLOCK_OFFSET_SAMPLES = 3
 /** An ignored future register is logged at most once per peer and key in this interval (a LogThrottle). */
@@ -120,12 +123,14 @@ export class ClockOffsets {
     this.verdict()
   }
 
-  /** The peer's clock minus ours (median of recent heartbeats), ms; undefined until measured. */
+  /** The peer's clock minus ours (the least delayed of recent heartbeats), ms; undefined until measured. */
   offsetOf(peer: string): number | undefined {
     const slot = this.slots.get(peer)
     if (slot === undefined || (this.counts[slot] as number) < MIN_CLOCK_OFFSET_SAMPLES) return undefined
     const base = slot * CLOCK_OFFSET_SAMPLES
-    return median(this.samples.subarray(base, base + (this.counts[slot] as number)))
+    let largest = -Infinity
+    for (let i = base; i < base + (this.counts[slot] as number); i++) largest = Math.max(largest, this.samples[i] as number)
+    return largest
   }
 
   isOff(): boolean {
