@@ -61,6 +61,12 @@ export interface EngineConfig {
    * for acknowledgements never do.
    */
   readonly replicationLingerMs?: number
+  /**
+   * Anti-entropy sends an OR-set kept in pages by its page list from this many bytes of
+   * state on (default 64 KiB, LIST_PAGES_FROM_BYTES; 0: every set in pages), and the other
+   * side asks for the pages it lacks (src/cluster/anti-entropy/page-lists.ts).
+   */
+  readonly listPagesFromBytes?: number
   /** Rings are immutable and depend only on the membership view: engines may share them. */
   readonly ringCache?: RingCache
 }
@@ -174,6 +180,7 @@ export class Engine {
       livePeers: () => this.membership.livePeers(),
       ring: () => ({ ...this.membership.ring(), n: replicas() }),
       intervalMs: config.antiEntropyIntervalMs,
+      listPagesFromBytes: config.listPagesFromBytes,
       logger: logger.forComponent('anti-entropy'),
     })
     this.coordinator = new Coordinator({

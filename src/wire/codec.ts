@@ -30,6 +30,7 @@ const REQUEST_TYPES: ReadonlySet<MessageType> = new Set<Request['type']>([
   'sync-keys',
   'sync-ranges',
   'sync-push',
+  'sync-pages',
   'large-part',
   'large-pull',
 ])
@@ -45,6 +46,7 @@ const RESPONSE_TYPES: ReadonlySet<MessageType> = new Set<Response['type']>([
   'sync-arcs',
   'sync-differ',
   'sync-states',
+  'sync-page-data',
   'error',
   'large-stored',
   'large-ready',

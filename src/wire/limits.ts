@@ -61,6 +61,15 @@ export const MAX_VNODES = 1024
 /** Peer ids are libp2p peer ids (~52 ASCII chars); 256 UTF-8 bytes leaves room. */
 export const MAX_PEER_ID_BYTES = 256
 
+/**
+ * Pages an anti-entropy state may list (KeyState.pageDigests: 1 MiB of digests). At about
+ * 256 elements a page, a set of some 16 million elements; a larger one is not sent.
+ */
+export const MAX_LISTED_PAGES = 65_536
+
+/** Pages one sync-pages request asks for at most. */
+export const MAX_PAGES_PER_REQUEST = 1024
+
 /** A replicate's hintAgeMs (uint32 on the wire, about 49 days): a sender clamps an older age to it. */
 export const MAX_HINT_AGE_MS = 2 ** 32 - 1
 

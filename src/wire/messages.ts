@@ -16,7 +16,14 @@ export interface MemberAnnouncement {
 /** (key, state) pairs: full states or deltas, each a crdts/ encoding with its own type tag. */
 export interface KeyState {
   readonly key: string
+  /** The whole state; with `pageDigests`, only its prefix (an OR-set's header and causal context). */
   readonly state: Uint8Array
+  /**
+   * A big OR-set listed by its pages (crdts/orset-pages.ts): their digests (16 bytes each, in
+   * element order). The state is `state` followed by those pages; the receiver asks for the
+   * pages it does not hold (sync-pages), src/cluster/anti-entropy/page-lists.ts.
+   */
+  readonly pageDigests?: Uint8Array
 }
 
 export interface KeyDigest {
@@ -153,6 +160,14 @@ export interface SyncPushRequest {
   readonly states: readonly KeyState[]
 }
 
+/** Pages of a state you listed by its pages (KeyState.pageDigests) that I do not hold. */
+export interface SyncPagesRequest {
+  readonly type: 'sync-pages'
+  readonly key: string
+  /** The pages' digests, 16 bytes each. */
+  readonly digests: Uint8Array
+}
+
 export type Request =
   | ApplyRequest
   | ReplicateRequest
@@ -164,6 +179,7 @@ export type Request =
   | SyncKeysRequest
   | SyncRangesRequest
   | SyncPushRequest
+  | SyncPagesRequest
   | TransferRequest
 
 // ---- responses -----------------------------------------------------------------------
@@ -234,6 +250,12 @@ export interface SyncDifferResponse {
   readonly differ: readonly boolean[]
 }
 
+/** The first pages a sync-pages asked for, in its order (fewer than asked when they would make a large answer). */
+export interface SyncPageDataResponse {
+  readonly type: 'sync-page-data'
+  readonly pages: readonly Uint8Array[]
+}
+
 /** Anti-entropy step 4: states you lack or hold differently, and the keys I want from you. */
 export interface SyncStatesResponse {
   readonly type: 'sync-states'
@@ -268,6 +290,7 @@ export type Response =
   | SyncArcsResponse
   | SyncDifferResponse
   | SyncStatesResponse
+  | SyncPageDataResponse
   | ErrorResponse
   | TransferResponse
 

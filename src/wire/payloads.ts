@@ -24,6 +24,8 @@ import {
   LARGE_PART_BYTES,
   MAX_KEYS_PER_BATCH,
   MAX_LARGE_PARTS,
+  MAX_LISTED_PAGES,
+  MAX_PAGES_PER_REQUEST,
   MAX_MEMBERS,
   MAX_MESSAGE_BYTES,
   MAX_PEER_ID_BYTES,
@@ -96,12 +98,21 @@ function memberFromPb(p: pb.Member | undefined, what: string, fail: Fail): Membe
 function keyStatesToPb(value: unknown, what: string, fail: Fail): pb.KeyState[] {
   return f.list<unknown>(value, what, MAX_KEYS_PER_BATCH, fail).map((entry, i) => {
     const e = object(entry, `${what}[${i}]`, fail)
-    return { key: f.key(e.key, `${what}[${i}].key`, fail), state: f.bytes(e.state, `${what}[${i}].state`, fail) }
+    const out: pb.KeyState = { key: f.key(e.key, `${what}[${i}].key`, fail), state: f.bytes(e.state, `${what}[${i}].state`, fail) }
+    if (e.pageDigests !== undefined) out.pageDigests = digestList(e.pageDigests, `${what}[${i}].pageDigests`, MAX_LISTED_PAGES, fail)
+    return out
   })
 }
 
 function keyStatesFromPb(entries: readonly pb.KeyState[]): KeyState[] {
-  return entries.map((e) => ({ key: e.key, state: f.ownBytes(e.state) }))
+  return entries.map((e) => ({ key: e.key, state: f.ownBytes(e.state), ...(e.pageDigests === undefined ? {} : { pageDigests: f.ownBytes(e.pageDigests) }) }))
+}
+
+/** 1 to `max` digests of DIGEST_BYTES each, joined. */
+function digestList(value: unknown, what: string, max: number, fail: Fail): Uint8Array {
+  const bytes = f.bytes(value, what, fail, { max: max * DIGEST_BYTES })
+  if (bytes.length === 0 || bytes.length % DIGEST_BYTES !== 0) fail(`${what} must hold 1 to ${max} digests of ${DIGEST_BYTES} bytes, got ${bytes.length} bytes`)
+  return bytes
 }
 
 function keys(value: unknown, what: string, fail: Fail): string[] {
@@ -405,6 +416,12 @@ export const PAYLOADS: PayloadCodecs = {
     toPb: (m, fail) => ({ states: keyStatesToPb(m.states, 'states', fail) }),
     fromPb: (p) => ({ type: 'sync-push', states: keyStatesFromPb(p.states) }),
   }),
+  'sync-pages': entry<'sync-pages', pb.SyncPages>({
+    tag: 0x0d,
+    codec: pb.SyncPages.codec,
+    toPb: (m, fail) => ({ key: f.key(m.key, 'key', fail), digests: digestList(m.digests, 'digests', MAX_PAGES_PER_REQUEST, fail) }),
+    fromPb: (p) => ({ type: 'sync-pages', key: p.key, digests: f.ownBytes(p.digests) }),
+  }),
 
   // ---- responses
   applied: entry<'applied', pb.Applied>({
@@ -535,6 +552,13 @@ export const PAYLOADS: PayloadCodecs = {
       if (p.differ.length !== Math.ceil(p.count / 8)) fail(`differ must be ${Math.ceil(p.count / 8)} bytes for ${p.count} ranges, got ${p.differ.length}`)
       return { type: 'sync-differ', differ: Array.from({ length: p.count }, (_, i) => ((p.differ[i >> 3]! >> (i & 7)) & 1) === 1) }
     },
+  }),
+  'sync-page-data': entry<'sync-page-data', pb.SyncPageData>({
+    tag: 0x20,
+    codec: pb.SyncPageData.codec,
+    limits: { pages: MAX_PAGES_PER_REQUEST + 1 },
+    toPb: (m, fail) => ({ pages: f.list<unknown>(m.pages, 'pages', MAX_PAGES_PER_REQUEST, fail).map((page, i) => f.bytes(page, `pages[${i}]`, fail)) }),
+    fromPb: (p) => ({ type: 'sync-page-data', pages: p.pages.map(f.ownBytes) }),
   }),
   'sync-states': entry<'sync-states', pb.SyncStates>({
     tag: 0x17,

@@ -128,6 +128,7 @@ export namespace Member {
 export interface KeyState {
   key: string
   state: Uint8Array
+  pageDigests?: Uint8Array
 }
 
 export namespace KeyState {
@@ -148,6 +149,11 @@ export namespace KeyState {
         if ((obj.state != null && obj.state.byteLength > 0)) {
           w.uint32(18)
           w.bytes(obj.state)
+        }
+
+        if (obj.pageDigests != null) {
+          w.uint32(26)
+          w.bytes(obj.pageDigests)
         }
 
         if (opts.lengthDelimited !== false) {
@@ -173,6 +179,10 @@ export namespace KeyState {
               obj.state = reader.bytes()
               break
             }
+            case 3: {
+              obj.pageDigests = reader.bytes()
+              break
+            }
             default: {
               reader.skipType(tag & 7)
               break
@@ -193,6 +203,143 @@ export namespace KeyState {
 
   export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<KeyState>): KeyState => {
     return decodeMessage(buf, KeyState.codec(), opts)
+  }
+}
+
+export interface SyncPages {
+  key: string
+  digests: Uint8Array
+}
+
+export namespace SyncPages {
+  let _codec: Codec<SyncPages>
+
+  export const codec = (): Codec<SyncPages> => {
+    if (_codec == null) {
+      _codec = message<SyncPages>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if ((obj.key != null && obj.key !== '')) {
+          w.uint32(10)
+          w.string(obj.key)
+        }
+
+        if ((obj.digests != null && obj.digests.byteLength > 0)) {
+          w.uint32(18)
+          w.bytes(obj.digests)
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          key: '',
+          digests: uint8ArrayAlloc(0)
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              obj.key = reader.string()
+              break
+            }
+            case 2: {
+              obj.digests = reader.bytes()
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<SyncPages>): Uint8Array => {
+    return encodeMessage(obj, SyncPages.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncPages>): SyncPages => {
+    return decodeMessage(buf, SyncPages.codec(), opts)
+  }
+}
+
+export interface SyncPageData {
+  pages: Uint8Array[]
+}
+
+export namespace SyncPageData {
+  let _codec: Codec<SyncPageData>
+
+  export const codec = (): Codec<SyncPageData> => {
+    if (_codec == null) {
+      _codec = message<SyncPageData>((obj, w, opts = {}) => {
+        if (opts.lengthDelimited !== false) {
+          w.fork()
+        }
+
+        if (obj.pages != null) {
+          for (const value of obj.pages) {
+            w.uint32(10)
+            w.bytes(value)
+          }
+        }
+
+        if (opts.lengthDelimited !== false) {
+          w.ldelim()
+        }
+      }, (reader, length, opts = {}) => {
+        const obj: any = {
+          pages: []
+        }
+
+        const end = length == null ? reader.len : reader.pos + length
+
+        while (reader.pos < end) {
+          const tag = reader.uint32()
+
+          switch (tag >>> 3) {
+            case 1: {
+              if (opts.limits?.pages != null && obj.pages.length === opts.limits.pages) {
+                throw new MaxLengthError('Decode error - map field "pages" had too many elements')
+              }
+
+              obj.pages.push(reader.bytes())
+              break
+            }
+            default: {
+              reader.skipType(tag & 7)
+              break
+            }
+          }
+        }
+
+        return obj
+      })
+    }
+
+    return _codec
+  }
+
+  export const encode = (obj: Partial<SyncPageData>): Uint8Array => {
+    return encodeMessage(obj, SyncPageData.codec())
+  }
+
+  export const decode = (buf: Uint8Array | Uint8ArrayList, opts?: DecodeOptions<SyncPageData>): SyncPageData => {
+    return decodeMessage(buf, SyncPageData.codec(), opts)
   }
 }
 

@@ -56,7 +56,11 @@ export interface NemesisOptions {
    * messages travel in parts, which partitions, loss, resets and crashes then cut mid-transfer.
    */
   readonly smallFrames?: boolean
-  /** Every OR-set stored in pages (SimClusterOptions.inlineStateBytes -1), so crashes and restarts read them from page rows. */
+  /**
+   * Every OR-set stored in pages (SimClusterOptions.inlineStateBytes -1), so crashes and
+   * restarts read them from page rows, and sent by anti-entropy by its page list
+   * (engine.listPagesFromBytes 0), so faults cut page transfers.
+   */
   readonly pagedSets?: boolean
 }
 
@@ -127,6 +131,8 @@ export interface NemesisReport {
   readonly antiEntropyRounds: number
   /** Messages sent and received in parts, over every incarnation of every node. */
   readonly partedMessages: number
+  /** Pages of sets anti-entropy received by page lists, over every incarnation of every node. */
+  readonly pagesReceived: number
   /** Keys stored in pages (an OR-set, with pagedSets) on the nodes up at the end. */
   readonly pagedKeys: number
   /** Deletes the clients issued, and how many were acknowledged. */
@@ -181,7 +187,8 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
       reorder: options.reorder,
       reset: options.reset,
     },
-    config: ENGINE_TIMING,
+    // With every set in pages, anti-entropy also sends every set by its page list, so faults cut page transfers midway.
+    config: options.pagedSets === true ? { ...ENGINE_TIMING, listPagesFromBytes: 0 } : ENGINE_TIMING,
     database: { tombstonePurgeMs: options.purge === false ? 10 * 24 * 3600_000 : PURGE_WINDOW_MS },
     ...(options.smallFrames === true ? { largeMessages: SMALL_FRAMES } : {}),
     ...(options.pagedSets === true ? { inlineStateBytes: -1 } : {}),
@@ -190,9 +197,11 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   await cluster.start()
   // Counters of an engine are lost with it: added up before each crash or stop, and at the end.
   let parted = 0
+  let pagesReceived = 0
   const countParted = (id: string): void => {
-    const { largeSent, largeReceived } = cluster.engine(id).status().messages
-    parted += largeSent + largeReceived
+    const { messages, antiEntropy } = cluster.engine(id).status()
+    parted += messages.largeSent + messages.largeReceived
+    pagesReceived += antiEntropy.pagesReceived
   }
   await cluster.runFor(1000)
   const writes: WriteRecord[] = []
@@ -459,6 +468,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
     convergedAfterMs,
     antiEntropyRounds: totalRounds(cluster) - roundsBefore,
     partedMessages: 0,
+    pagesReceived: 0,
     pagedKeys: cluster.upIds().reduce((n, id) => n + keys.filter((k) => cluster.member(id).store.getKey(k.key)?.paged !== undefined).length, 0),
     deletes: writes.filter((w) => w.op.op === 'delete').length,
     deletesAcked: writes.filter((w) => w.op.op === 'delete' && w.acked).length,
@@ -469,7 +479,7 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   for (const id of cluster.upIds()) countParted(id)
   await cluster.settle(Promise.all(cluster.upIds().map((id) => cluster.db(id).close())))
   recording.delete(cluster)
-  return { ...report, partedMessages: parted }
+  return { ...report, partedMessages: parted, pagesReceived }
 }
 
 /**

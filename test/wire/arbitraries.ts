@@ -53,7 +53,9 @@ export const memberArb: fc.Arbitrary<MemberAnnouncement> = fc.record({
 
 const ballotArb = fc.record({ round: safeNatArb, proposer: peerIdArb })
 
-const keyStatesArb = fc.array(fc.record({ key: keyArb, state: bytesArb }), { maxLength: 5 })
+/** 1 to 4 page digests of 16 bytes, joined. */
+const pageDigestsArb = fc.integer({ min: 1, max: 4 }).chain((n) => fc.uint8Array({ minLength: n * 16, maxLength: n * 16 }))
+const keyStatesArb = fc.array(fc.record({ key: keyArb, state: bytesArb, pageDigests: pageDigestsArb }, { requiredKeys: ['key', 'state'] }), { maxLength: 5 })
 
 // A hint's age only comes with hintFor.
 const replicateItemArb = fc
@@ -113,6 +115,7 @@ const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
     }),
   ),
   'sync-push': fc.record({ type: fc.constant('sync-push'), states: keyStatesArb }),
+  'sync-pages': fc.record({ type: fc.constant('sync-pages'), key: keyArb, digests: pageDigestsArb }),
   // States are never empty; a state equal to the delta (sent once) is drawn often.
   applied: fc
     .record({ delta: bytesArb, state: fc.uint8Array({ minLength: 1, maxLength: 48 }), same: fc.boolean() })
@@ -142,6 +145,7 @@ const arbs: { readonly [T in MessageType]: fc.Arbitrary<MessageOf<T>> } = {
     arcs: fc.array(fc.record({ end: tokenArb, hash: hash16Arb }), { maxLength: 5 }),
   }),
   'sync-differ': fc.record({ type: fc.constant('sync-differ'), differ: fc.array(fc.boolean(), { maxLength: 20 }) }),
+  'sync-page-data': fc.record({ type: fc.constant('sync-page-data'), pages: fc.array(bytesArb, { maxLength: 5 }) }),
   'sync-states': fc.record({ type: fc.constant('sync-states'), states: keyStatesArb, want: fc.array(keyArb, { maxLength: 5 }) }),
   error: fc.record({
     type: fc.constant('error'),

@@ -143,6 +143,8 @@ export function zeroAntiEntropyStats(): AntiEntropyStats {
       keysReceived: 0,
       mergeErrors: 0,
       oversizedStates: 0,
+      pagesReceived: 0,
+      pageBytesReceived: 0,
       unreconciledKeys: 0,
       requestsServed: 0,
       requestErrors: 0,
@@ -189,13 +191,16 @@ export class AntiEntropy {
     this.intervalMs = init.intervalMs ?? DEFAULT_ANTI_ENTROPY_INTERVAL_MS
     this.requestTimeoutMs = init.requestTimeoutMs
     this.logger = init.logger ?? silentLogger
-    this.endpoint = new SyncEndpoint(init, this.stats)
+    const askPages = (peer: string, request: Request): Promise<Response> =>
+      this.init.send(peer, request, this.requestTimeoutMs === undefined ? {} : { timeoutMs: this.requestTimeoutMs })
+    this.endpoint = new SyncEndpoint({ ...init, askPages }, this.stats)
   }
 
   /** Starts the periodic rounds. Idempotent. */
   start(): void {
     if (this.started) return
     this.started = true
+    this.endpoint.resume()
     this.schedule()
   }
 
@@ -226,6 +231,7 @@ export class AntiEntropy {
     this.timer = undefined
     this.controller?.abort(new Error('anti-entropy stopped'))
     await this.running
+    await this.endpoint.stop()
   }
 
   /** One exchange with `peer`, or with a random live peer sharing arcs. Never two at once; never throws. */
@@ -251,6 +257,8 @@ export class AntiEntropy {
         return this.serve(from, request, () => this.endpoint.answerKeys(from, request))
       case 'sync-push':
         return this.serve(from, request, () => this.endpoint.answerPush(from, request))
+      case 'sync-pages':
+        return this.serve(from, request, () => this.endpoint.answerPages(from, request))
       default:
         return undefined
     }
@@ -421,7 +429,7 @@ export class AntiEntropy {
     // Only states of the ranges asked about: a confused peer cannot plant other keys here.
     const cover = new RangeCover(ring, selection.ranges, endpoint.sharedWith(view, peer))
     const incoming = uniqueStates(second.states).filter((s) => cover.has(endpoint.positionOf(s.key)))
-    const received = await endpoint.mergeAll(incoming, peer)
+    const received = await endpoint.mergeAll(incoming, peer, (pages) => this.request(peer, pages, signal))
     // A full batch of states may have left more: resume after the last one received
     // (the responder walks the ranges in our order).
     const last = second.states[second.states.length - 1]

@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from '../../base/logger.js'
 import type { Replica } from '../../replica/replica.js'
 import type { Store } from '../../store/store.js'
 import { MAX_KEY_BYTES, MAX_KEYS_PER_BATCH, MAX_MESSAGE_BYTES } from '../../wire/limits.js'
-import type { ErrorResponse, KeyState, Response, SyncKeysRequest, SyncPushRequest, SyncRangesRequest, SyncRootRequest } from '../../wire/messages.js'
+import type { ErrorResponse, KeyState, Response, SyncKeysRequest, SyncPagesRequest, SyncPushRequest, SyncRangesRequest, SyncRootRequest } from '../../wire/messages.js'
 import { arcOf, type ArcIndex } from './arc-index.js'
 import { MAX_SYNC_BATCH_BYTES, SYNC_GROUPS } from './constants.js'
 import { DEFAULT_N } from '../coordinator/constants.js'
@@ -19,6 +19,7 @@ import { groupArcs, groupHashes, rootOf, sharingPlan, type SharingPlan } from '.
 import type { Ring } from '../ring/ring.js'
 import { keysInRange, RangeCover, rangeHash, rangesFromWire, spanAtMostOnce } from './sync-ranges.js'
 import { UnreconciledKeys, type UnreconciledKey } from './unreconciled.js'
+import { answerPages, assembleListed, isListed, syncedBytes, syncedForm, type ListedState, type PageAsk } from './page-lists.js'
 
 /** Estimated bytes per listed state or key beyond its key and state (protobuf tags, lengths). */
 const ENTRY_OVERHEAD_BYTES = 16
@@ -61,6 +62,10 @@ export interface SyncEndpointInit {
   readonly n?: number
   /** Anti-entropy's component logger: failed rounds at debug/info, unreconciled keys at warn. */
   readonly logger?: Logger
+  /** OR-sets in pages from this many bytes on are sent by their page lists (default LIST_PAGES_FROM_BYTES). */
+  readonly listPagesFromBytes?: number
+  /** Sends a sync-pages request to `peer`: a responder pulls the pages of a set pushed to it by its page list. */
+  readonly askPages?: (peer: string, request: SyncPagesRequest) => Promise<Response>
 }
 
 /** Counters both ends update; AntiEntropyStats extends them. */
@@ -73,6 +78,9 @@ export interface SyncCounters {
   mergeErrors: number
   /** States above the largest message (MAX_SYNCED_STATE_BYTES): never sent, reported as unreconciled. */
   oversizedStates: number
+  /** Pages of big sets received by their page lists (page-lists.ts), and their bytes. */
+  pagesReceived: number
+  pageBytesReceived: number
   /** Keys not reconciled with some peer right now (a gauge: it goes down as they settle). */
   unreconciledKeys: number
 }
@@ -118,6 +126,9 @@ export class SyncEndpoint {
   private readonly logger: Logger
   /** Keys whose states could not be reconciled, per peer (unreconciled.ts). */
   readonly unreconciled: UnreconciledKeys
+  /** Pulls of pushed page lists, at most one per peer (answerPush). */
+  private readonly pulls = new Map<string, Promise<void>>()
+  private stopped = false
 
   constructor(
     private readonly init: SyncEndpointInit,
@@ -177,14 +188,25 @@ export class SyncEndpoint {
   }
 
   /**
-   * Merges `peer`'s states in one turn, so the store commits them in one transaction.
-   * Returns how many merged; the others are counted and kept as unreconciled.
+   * Merges `peer`'s states in one turn, so the store commits them in one transaction; a
+   * state listed by its pages is first put back together, its missing pages asked of the
+   * peer through `ask` (page-lists.ts). Returns how many merged; the others are counted and
+   * kept as unreconciled.
    */
-  async mergeAll(states: readonly KeyState[], peer: string): Promise<number> {
-    const results = await Promise.allSettled(states.map((s) => this.init.replica.merge(s.key, s.state)))
+  async mergeAll(states: readonly KeyState[], peer: string, ask?: PageAsk): Promise<number> {
+    const whole: KeyState[] = []
+    for (const s of states) {
+      if (!isListed(s)) whole.push(s)
+      else if (ask === undefined) this.unreconciled.add(s.key, peer, 'listed by its pages, with no way to ask for them')
+      else {
+        const assembled = await this.assemble(s, peer, ask)
+        if (assembled !== undefined) whole.push(assembled)
+      }
+    }
+    const results = await Promise.allSettled(whole.map((s) => this.init.replica.merge(s.key, s.state)))
     let merged = 0
     results.forEach((r, i) => {
-      const { key } = states[i]!
+      const { key } = whole[i]!
       if (r.status === 'fulfilled') {
         merged++
         this.unreconciled.clear(key, peer)
@@ -197,6 +219,30 @@ export class SyncEndpoint {
     return merged
   }
 
+  /** `listed` put back together (page-lists.ts), or undefined (counted, and kept as unreconciled). */
+  private async assemble(listed: ListedState, peer: string, ask: PageAsk): Promise<KeyState | undefined> {
+    const before = { pages: 0, bytes: 0 }
+    const counting: PageAsk = async (request) => {
+      const answer = await ask(request)
+      if (answer.type === 'sync-page-data') {
+        before.pages += answer.pages.length
+        for (const page of answer.pages) before.bytes += page.length
+      }
+      return answer
+    }
+    try {
+      const state = await assembleListed(listed, this.init.store.getKey(listed.key), counting)
+      return { key: listed.key, state }
+    } catch (err) {
+      this.counters.mergeErrors++
+      this.unreconciled.add(listed.key, peer, `its pages could not be fetched: ${describeError(err)}`)
+      return undefined
+    } finally {
+      this.counters.pagesReceived += before.pages
+      this.counters.pageBytesReceived += before.bytes
+    }
+  }
+
   /**
    * Of the keys `peer` just sent us states of, those we keep only tombstones of: the peer
    * showed them, so it needs our tombstones (tombstones are not indexed, arc-index.ts).
@@ -205,7 +251,7 @@ export class SyncEndpoint {
     return states.filter((s) => this.init.store.getDigestEntry(s.key)?.deleted === true).map((s) => s.key)
   }
 
-  /** Our states of `keys` for `peer`, in order, at most one batch. */
+  /** Our states of `keys` for `peer` (big sets listed by their pages), in order, at most one batch. */
   statesFor(keys: readonly string[], peer: string): KeyState[] {
     const states: KeyState[] = []
     let budget = MAX_SYNC_BATCH_BYTES
@@ -213,18 +259,19 @@ export class SyncEndpoint {
       if (states.length === MAX_KEYS_PER_BATCH) break
       const stored = this.init.store.getKey(key)
       if (stored === undefined) continue
-      const size = stateSize(key, stored.state)
+      const form = syncedForm(key, stored, this.init.listPagesFromBytes)
+      const size = stateSize(key, form)
       if (size > MAX_SYNCED_STATE_BYTES) {
         this.oversized(key, size, peer)
         continue
       }
       // Too large to share a batch: alone in this one, or first in a later one.
       if (size > MAX_SYNC_STATE_BYTES) {
-        if (states.length === 0) states.push({ key, state: stored.state })
+        if (states.length === 0) states.push(form)
         break
       }
       if (size > budget) break
-      states.push({ key, state: stored.state })
+      states.push(form)
       budget -= size
     }
     return states
@@ -365,9 +412,10 @@ export class SyncEndpoint {
     for (const key of deleted) {
       const stored = store.getKey(key)
       if (stored === undefined) continue
-      const size = stateSize(key, stored.state)
+      const form = syncedForm(key, stored, this.init.listPagesFromBytes)
+      const size = stateSize(key, form)
       if (states.length === MAX_KEYS_PER_BATCH || size > budget) break
-      states.push({ key, state: stored.state })
+      states.push(form)
       budget -= size
     }
     const seen = new Set<string>(deleted)
@@ -378,18 +426,19 @@ export class SyncEndpoint {
         seen.add(mine.key)
         const stored = store.getKey(mine.key)
         if (stored === undefined) continue
-        const size = stateSize(mine.key, stored.state)
+        const form = syncedForm(mine.key, stored, this.init.listPagesFromBytes)
+        const size = stateSize(mine.key, form)
         if (size > MAX_SYNCED_STATE_BYTES) {
           this.oversized(mine.key, size, from)
           continue
         }
         // Too large to share a batch: alone in this one, or first when the walk comes back.
         if (size > MAX_SYNC_STATE_BYTES) {
-          if (states.length === 0) states.push({ key: mine.key, state: stored.state })
+          if (states.length === 0) states.push(form)
           break walk
         }
         if (states.length === MAX_KEYS_PER_BATCH || size > budget) break walk
-        states.push({ key: mine.key, state: stored.state })
+        states.push(form)
         budget -= size
       }
     }
@@ -397,13 +446,51 @@ export class SyncEndpoint {
     return { type: 'sync-states', states, want }
   }
 
+  /**
+   * Merges the pushed states. A big set pushed by its page list is pulled after the answer
+   * (its pages asked of the sender, which is still waiting on this answer otherwise), at
+   * most one such pull per peer at a time: a list pushed while one runs waits for a later
+   * round.
+   */
   async answerPush(from: string, request: SyncPushRequest): Promise<Response> {
     if (request.states.length > MAX_KEYS_PER_BATCH) return refuse('BAD_REQUEST', `sync-push: more than ${MAX_KEYS_PER_BATCH} states`)
     const view = this.view()
     const accept = this.sharedWith(view, from)
     // States of arcs we do not share with the sender are not ours to keep.
-    await this.mergeAll(uniqueStates(request.states).filter((s) => accept(arcOf(view.ring, this.positionOf(s.key)))), from)
+    const ours = uniqueStates(request.states).filter((s) => accept(arcOf(view.ring, this.positionOf(s.key))))
+    const listed = ours.filter(isListed)
+    await this.mergeAll(
+      ours.filter((s) => !isListed(s)),
+      from,
+    )
+    const ask = this.init.askPages
+    if (listed.length > 0 && ask !== undefined && !this.stopped && !this.pulls.has(from)) {
+      const pull = this.mergeAll(listed, from, (r) => ask(from, r))
+        .then(() => undefined)
+        .catch((err: unknown) => this.logger.warn({ peer: from, err }, `anti-entropy could not pull the sets ${from} listed by their pages`))
+        .finally(() => this.pulls.delete(from))
+      this.pulls.set(from, pull)
+    }
     return { type: 'ack' }
+  }
+
+  /** Pages of a big set this node listed (page-lists.ts), for a peer sharing its arc. */
+  answerPages(from: string, request: SyncPagesRequest): Response {
+    const view = this.view()
+    if (!this.sharedWith(view, from)(arcOf(view.ring, this.positionOf(request.key)))) {
+      return refuse('BAD_REQUEST', `sync-pages: ${JSON.stringify(request.key)} is not in a range this node shares with ${from}`)
+    }
+    return answerPages(this.init.store.getKey(request.key), request)
+  }
+
+  /** No pull starts after this (until resume()); resolves once the running ones ended. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    await Promise.allSettled([...this.pulls.values()])
+  }
+
+  resume(): void {
+    this.stopped = false
   }
 
   /** A state above the largest message: it cannot travel at all. */
@@ -443,6 +530,6 @@ export function uniqueStates(states: readonly KeyState[]): KeyState[] {
   })
 }
 
-function stateSize(key: string, state: Uint8Array): number {
-  return utf8Length(key) + state.length + ENTRY_OVERHEAD_BYTES
+function stateSize(key: string, state: KeyState): number {
+  return utf8Length(key) + syncedBytes(state) + ENTRY_OVERHEAD_BYTES
 }
