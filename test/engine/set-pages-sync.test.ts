@@ -83,4 +83,34 @@ describe(`big sets by their pages (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEE
     for (const bytes of moved) expect(bytes).toBeLessThan(encoded.length / 2)
     for (const id of c.ids) expect(c.engine(id).status().antiEntropy.mergeErrors, id).toBe(0)
   })
+
+  it('a set that changes while its pages are fetched: that transfer ends, the key is unreconciled, and a later round settles it', async () => {
+    // 40 ms links: a round's page fetch comes tens of ms after the list, while a keeps writing.
+    const c = new SimCluster({ seed: SEED, size: 3, link: { latency: { baseMs: 40, jitterMs: 5 } }, config: FAST })
+    await c.start()
+    await c.runFor(2000)
+    const [a, b] = c.ids as [string, string, string]
+    const encoded = ORSet.encode(bigSet())
+    for (const id of c.ids) await c.settle(c.db(id).replica.merge(KEY, encoded))
+    c.net.partition([[a], c.ids.filter((id) => id !== a)])
+    // a's side changes every page: b's side must fetch them all, and a rewrites some meanwhile.
+    for (let i = 0; i < ELEMENTS; i += 200) await c.settle(c.db(a).replica.apply(KEY, { type: 'orset', op: 'remove', element: `e${String(i + 1).padStart(6, '0')}` }))
+    c.net.heal()
+    let writes = 0
+    for (let t = 0; t < 2000; t += 20) {
+      await c.settle(c.db(a).replica.apply(KEY, { type: 'orset', op: 'add', element: `late-${t}` }))
+      writes++
+      await c.runFor(20)
+    }
+    await c.scheduler.runUntil(() => equalEverywhere(c), { maxTime: 30_000 })
+    const unreconciledSeen = c.ids.reduce((n, id) => n + c.engine(id).status().antiEntropy.mergeErrors, 0)
+    console.log(`${writes} writes on a during the transfers; transfers ended by a changed page: ${unreconciledSeen}`)
+    expect(unreconciledSeen).toBeGreaterThan(0)
+    for (const id of c.ids) {
+      const values = ORSet.value(c.db(id).replica.read(KEY)?.state as ORSetState)
+      expect(values.length, id).toBe(ELEMENTS - ELEMENTS / 200 + writes)
+    }
+    await c.runFor(3000)
+    for (const id of c.ids) expect(c.db(id).syncStatus(), id).toMatchObject({ synced: true, unreconciled: [] })
+  })
 })
