@@ -104,7 +104,7 @@ export type RoundOutcome =
   /** Cut short by stop(). */
   | 'aborted'
   | 'no-peer'
-  /** A round was already running. */
+  /** A round was already running (for roundOnReturn: one with that peer). */
   | 'busy'
   /** The index is still being built from the store (ArcIndex.build): no round yet. */
   | 'indexing'
@@ -122,6 +122,8 @@ export interface RoundResult {
 export interface AntiEntropyStats extends SyncCounters {
   /** Rounds started with a peer (all outcomes but no-peer and busy). */
   rounds: number
+  /** Of those, rounds started because the peer came back or joined (roundOnReturn). */
+  returnRounds: number
   equalRounds: number
   syncedRounds: number
   viewMismatchRounds: number
@@ -135,6 +137,7 @@ export interface AntiEntropyStats extends SyncCounters {
 export function zeroAntiEntropyStats(): AntiEntropyStats {
   return {
       rounds: 0,
+      returnRounds: 0,
       equalRounds: 0,
       syncedRounds: 0,
       viewMismatchRounds: 0,
@@ -181,8 +184,12 @@ export class AntiEntropy {
   /** The peers this round of exchanges has yet to meet, in a random order (pickPeer). */
   private pending: string[] = []
   private timer: TimerHandle | undefined
+  /** The scheduled (or runRound) round in flight: one at a time. */
   private running: Promise<RoundResult> | undefined
-  private controller: AbortController | undefined
+  /** Rounds started by roundOnReturn, in flight beside the scheduled one. */
+  private readonly returning = new Set<Promise<RoundResult>>()
+  /** The abort of every round in flight, by peer: at most one round per peer. */
+  private readonly inFlight = new Map<string, AbortController>()
 
   constructor(private readonly init: AntiEntropyInit) {
     this.self = init.self
@@ -199,7 +206,6 @@ export class AntiEntropy {
     this.schedule()
   }
 
-  /** Clears the timer and aborts the round in flight. Idempotent. */
   /**
    * Whether every other replica of `key` compared the key's arc equal with this node at or
    * after `since` (clock ms), and within the last PURGE_CONFIRM_MS: tombstones are left out
@@ -220,12 +226,13 @@ export class AntiEntropy {
     return replicas.every((member) => member === this.self || this.endpoint.lastEqual(member, view.ring, arc) >= from)
   }
 
+  /** Clears the timer and aborts every round in flight. Idempotent. */
   async stop(): Promise<void> {
     this.started = false
     if (this.timer !== undefined) this.init.clock.clearTimeout(this.timer)
     this.timer = undefined
-    this.controller?.abort(new Error('anti-entropy stopped'))
-    await this.running
+    for (const controller of this.inFlight.values()) controller.abort(new Error('anti-entropy stopped'))
+    await Promise.all([this.running, ...this.returning])
   }
 
   /** One exchange with `peer`, or with a random live peer sharing arcs. Never two at once; never throws. */
@@ -237,6 +244,23 @@ export class AntiEntropy {
       return await round
     } finally {
       this.running = undefined
+    }
+  }
+
+  /**
+   * One exchange with `peer`, which has just come back (return-sync.ts), beside the
+   * scheduled rounds: those leave the schedule as it is. 'busy' while a round with that
+   * peer is in flight. Never throws.
+   */
+  async roundOnReturn(peer: string): Promise<RoundResult> {
+    if (!this.started) return { outcome: 'aborted', peer, received: 0, sent: 0 }
+    if (this.inFlight.has(peer)) return { outcome: 'busy', peer, received: 0, sent: 0 }
+    const round = this.round(peer, () => this.stats.returnRounds++)
+    this.returning.add(round)
+    try {
+      return await round
+    } finally {
+      this.returning.delete(round)
     }
   }
 
@@ -283,7 +307,7 @@ export class AntiEntropy {
     }, delay)
   }
 
-  private async round(requested: string | undefined): Promise<RoundResult> {
+  private async round(requested: string | undefined, onStart?: () => void): Promise<RoundResult> {
     if (!this.init.index.ready) return { outcome: 'indexing', received: 0, sent: 0 }
     let view: SyncView
     try {
@@ -294,9 +318,12 @@ export class AntiEntropy {
     }
     const peer = requested ?? this.pickPeer(view)
     if (peer === undefined) return { outcome: 'no-peer', received: 0, sent: 0 }
+    // A round with this peer started on its return is still running: it covers this one.
+    if (this.inFlight.has(peer)) return { outcome: 'busy', peer, received: 0, sent: 0 }
     this.stats.rounds++
+    onStart?.()
     const controller = new AbortController()
-    this.controller = controller
+    this.inFlight.set(peer, controller)
     try {
       const result = await this.exchange(peer, view, controller.signal)
       if (result.outcome === 'equal') this.stats.equalRounds++
@@ -312,7 +339,7 @@ export class AntiEntropy {
       this.logger[level]({ peer, err }, `anti-entropy round with ${peer} failed; the next round starts over`)
       return { outcome: 'failed', peer, received: 0, sent: 0, error: err }
     } finally {
-      this.controller = undefined
+      this.inFlight.delete(peer)
     }
   }
 
