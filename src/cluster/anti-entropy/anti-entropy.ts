@@ -1,6 +1,7 @@
 // Anti-entropy (DESIGN.md, "Spreading changes"): every interval this node picks a live peer
 // it shares arcs with (the peers in a shuffled round: each is met within two rounds of them,
-// where independent random picks leave a long tail) and reconciles those arcs. Equal
+// where independent random picks leave a long tail) and reconciles those arcs; a peer that
+// comes back gets a round at once besides (roundOnReturn, started by return-sync.ts). Equal
 // replicas cost one 16-byte hash each way; otherwise the differing groups of arcs are
 // narrowed by range until each holds a few keys, and only those keys are listed, and only
 // differing states travel, both ways, through Replica.merge (durable, listeners fire).
@@ -250,12 +251,12 @@ export class AntiEntropy {
   /**
    * One exchange with `peer`, which has just come back (return-sync.ts), beside the
    * scheduled rounds: those leave the schedule as it is. 'busy' while a round with that
-   * peer is in flight. Never throws.
+   * peer is in flight, 'no-peer' if it shares no arcs with this node. Never throws.
    */
   async roundOnReturn(peer: string): Promise<RoundResult> {
     if (!this.started) return { outcome: 'aborted', peer, received: 0, sent: 0 }
     if (this.inFlight.has(peer)) return { outcome: 'busy', peer, received: 0, sent: 0 }
-    const round = this.round(peer, () => this.stats.returnRounds++)
+    const round = this.round(peer, true)
     this.returning.add(round)
     try {
       return await round
@@ -307,7 +308,7 @@ export class AntiEntropy {
     }, delay)
   }
 
-  private async round(requested: string | undefined, onStart?: () => void): Promise<RoundResult> {
+  private async round(requested: string | undefined, onReturn = false): Promise<RoundResult> {
     if (!this.init.index.ready) return { outcome: 'indexing', received: 0, sent: 0 }
     let view: SyncView
     try {
@@ -317,11 +318,11 @@ export class AntiEntropy {
       return { outcome: 'failed', received: 0, sent: 0, error: err }
     }
     const peer = requested ?? this.pickPeer(view)
-    if (peer === undefined) return { outcome: 'no-peer', received: 0, sent: 0 }
+    if (peer === undefined || (onReturn && !view.plan.peers.has(peer))) return { outcome: 'no-peer', received: 0, sent: 0 }
     // A round with this peer started on its return is still running: it covers this one.
     if (this.inFlight.has(peer)) return { outcome: 'busy', peer, received: 0, sent: 0 }
     this.stats.rounds++
-    onStart?.()
+    if (onReturn) this.stats.returnRounds++
     const controller = new AbortController()
     this.inFlight.set(peer, controller)
     try {
