@@ -145,9 +145,8 @@ export class Membership {
 
   /**
    * `listener(peer)` runs when a peer comes back: heard from (a heartbeat, a join, the
-   * answer to ours) while the failure detector held it suspected or had never heard of it,
-   * or when its record shows it joined or restarted. It may run for a peer that is
-   * already alive (a join and its first heartbeat both tell of it): listeners tolerate that.
+   * answer to ours) or reconnected while the failure detector held it suspected, or its
+   * record shows it joined or restarted.
    */
   onPeerReturned(listener: (peer: string) => void): () => void {
     this.returnListeners.add(listener)
@@ -161,7 +160,7 @@ export class Membership {
     // The answer shows the peer alive as a heartbeat would. Taken as one only while it is
     // suspected, so it adds no short interval to its heartbeat history.
     const now = this.init.clock.now()
-    if (this.detector.isMonitoring(peer) && !this.detector.isAvailable(peer, now)) this.heard(peer, now)
+    if (!this.detector.isAvailable(peer, now)) this.heard(peer, now)
     // Only the peer's own record: the others come from their own heartbeats.
     await this.learn(response.members.filter((m) => m.peerId === peer), peer)
   }
@@ -256,9 +255,12 @@ export class Membership {
     return this.detector.phi(peer, this.init.clock.now())
   }
 
-  /** A heartbeat, or as good as one, from `peer`: it returned if the detector did not hold it alive before. */
+  /**
+   * A heartbeat, or as good as one, from `peer`: it returned if the detector held it
+   * suspected. A peer not monitored yet is new: its record tells of it (recordChanged).
+   */
   private heard(peer: string, now: number): void {
-    const back = !this.detector.isMonitoring(peer) || !this.detector.isAvailable(peer, now)
+    const back = this.detector.isMonitoring(peer) && !this.detector.isAvailable(peer, now)
     this.detector.heartbeat(peer, now)
     if (back && this.detector.isAvailable(peer, now)) this.returned(peer)
   }
