@@ -27,6 +27,7 @@ import { Membership, type MemberView, type RingCache } from './membership/member
 import { createMessenger, type Messenger } from './messaging/messenger.js'
 import { responseFromError } from './messaging/remote-errors.js'
 import { RequestRouter } from './request-router.js'
+import { ReturnSync } from './sync/return-sync.js'
 import { peerReports, syncStatus, type SyncStatus } from './sync/sync-status.js'
 
 export interface EngineConfig {
@@ -106,6 +107,7 @@ export class Engine {
   readonly arcIndex: ArcIndex
   readonly messenger: Messenger
   private readonly router: RequestRouter
+  private readonly returnSync: ReturnSync
   private readonly joinTimers = new Map<string, TimerHandle>()
   private readonly offs: (() => void)[] = []
   private started = false
@@ -241,6 +243,12 @@ export class Engine {
       antiEntropy: (from, request) => this.antiEntropy.handle(from, request),
     })
     this.router = router
+    this.returnSync = new ReturnSync({
+      clock,
+      isLive: (peer) => this.membership.isLive(peer),
+      exchange: (peer) => this.antiEntropy.roundOnReturn(peer),
+      handOff: (peer) => this.handoff.deliverNow(peer),
+    })
   }
 
   async start(): Promise<void> {
@@ -262,6 +270,8 @@ export class Engine {
     // Members announce their addresses: tell the transport, so every member is reachable,
     // not only the peers this node discovered itself.
     this.offs.push(this.membership.onChange(() => this.shareAddresses()))
+    // A peer back (or new) gets an exchange and its hints at once, not at the next round.
+    this.offs.push(this.membership.onPeerReturned((peer) => this.returnSync.peerReturned(peer)))
     // The transport starts first so the announced addresses carry the real ports; peers it
     // reports before membership is up are picked up from peers() right after.
     // A closed connection is news before a missed heartbeat is: suspect the peer now, and
@@ -283,6 +293,7 @@ export class Engine {
     for (const peer of transport.peers()) this.peerSeen(peer)
     this.handoff.start()
     this.antiEntropy.start()
+    this.returnSync.start()
   }
 
   /**
@@ -355,6 +366,7 @@ export class Engine {
     // The index build is not awaited: between pages it waits on the clock, which may have
     // stopped (a test's frozen clock); at its next page it sees the new generation and ends.
     this.generation++
+    await this.returnSync.stop()
     await this.antiEntropy.stop()
     await this.handoff.stop()
     await this.coordinator.drain()

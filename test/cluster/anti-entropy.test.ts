@@ -543,6 +543,31 @@ describe('AntiEntropy failures and lifecycle', () => {
     expect((await first).outcome).toBe('synced')
   })
 
+  it('a round on a return runs beside the scheduled one, never beside another with the same peer, and stop() aborts both', async () => {
+    const c = makeCluster(['A', 'B', 'C'])
+    await c.node('A').replica.apply('x', incr(1))
+    const a = c.node('A')
+    a.ae.start()
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => (release = resolve))
+    c.fault = (from, to, request) => gate.then(() => c.node(to).ae.handle(from, request)!)
+    const scheduled = a.ae.runRound('B')
+    expect(await a.ae.roundOnReturn('B')).toMatchObject({ outcome: 'busy' })
+    const returned = a.ae.roundOnReturn('C')
+    expect(await a.ae.roundOnReturn('C')).toMatchObject({ outcome: 'busy' })
+    // A scheduled round that picks a peer already being met on its return leaves it to that round.
+    expect(await a.ae.runRound('C')).toMatchObject({ outcome: 'busy' })
+    release()
+    expect((await scheduled).outcome).toBe('synced')
+    expect((await returned).outcome).toBe('synced')
+    expect(a.ae.stats).toMatchObject({ rounds: 2, returnRounds: 1 })
+    c.fault = () => new Promise<Response>(() => {})
+    const hanging = [a.ae.runRound('B'), a.ae.roundOnReturn('C')]
+    await a.ae.stop()
+    expect((await Promise.all(hanging)).map((r) => r.outcome)).toEqual(['aborted', 'aborted'])
+    expect(await a.ae.roundOnReturn('B')).toMatchObject({ outcome: 'aborted' })
+  })
+
   it('runs rounds on its timer; start and stop are idempotent and stop clears the timer', async () => {
     const c = await pair()
     const a = c.node('A')

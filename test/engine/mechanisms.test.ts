@@ -4,7 +4,7 @@ import { PNCounter, crdtTypes } from '../../crdts/index.js'
 import { preferenceList } from '../../src/cluster/ring/ring.js'
 import { QuorumNotMetError } from '../../src/base/errors.js'
 import { SimCluster } from './sim-cluster.js'
-import { ConnectionResetError, type Transport } from '../../src/transport/transport.js'
+import { ConnectionResetError, PeerUnreachableError, type Transport } from '../../src/transport/transport.js'
 import { MESSAGE_TAGS } from '../../src/wire/codec.js'
 
 /** A transport's methods bound to it, to wrap some of them. */
@@ -213,15 +213,30 @@ describe(`cluster engine on the simulator (seed ${SEED})`, () => {
   })
 
   it('read repair brings a stale replica up to date', async () => {
-    // Anti-entropy and handoff off: they would deliver the write without a read.
-    const c = await cluster(3, SEED, { antiEntropyIntervalMs: 1_000_000, handoffIntervalMs: 1_000_000 })
-    const key = 'repair-me'
-    c.net.isolate(c.ids[2] as string)
-    await c.runFor(4000)
+    // Anti-entropy, handoff and rumors off: they would deliver the write without a read. The
+    // stale replica misses the write's delta without ever being suspected: a node that came
+    // back would get an exchange and its hints at once (return-sync.ts).
+    let failing = true
+    const stale = 'n2'
+    const c = new SimCluster({
+      seed: SEED,
+      size: 3,
+      link: { latency: { baseMs: 1, jitterMs: 1 } },
+      config: { ...FAST, antiEntropyIntervalMs: 1_000_000, handoffIntervalMs: 1_000_000, rumors: false },
+      transport: (node) => ({
+        ...bindAll(node.transport),
+        request: (peer, frame, options) =>
+          failing && peer === stale && REPLICATION_TAGS.has(frame[1] as number) ? Promise.reject(new PeerUnreachableError(peer, 'test')) : node.transport.request(peer, frame, options),
+      }),
+    })
+    await c.start()
+    await c.runFor(1000)
+    expect(c.ids[2]).toBe(stale)
+    // Coordinated by its first replica, so the stale one gets only the delta.
+    const key = Array.from({ length: 100 }, (_, i) => `repair-me-${i}`).find((k) => owners(c, k)[0] === c.ids[0])!
     await c.settle(c.engine(c.ids[0] as string).write(key, { type: 'orset', op: 'add', element: 'x' }))
-    c.net.heal()
+    failing = false
     await c.runFor(1500)
-    // Rumors are broadcast once, so the isolated node missed it; only repair can fix it now.
     expect(c.member(c.ids[2] as string).store.getKey(key)).toBeUndefined()
     const r = await c.settle(c.engine(c.ids[1] as string).read(key, 'orset', { r: 3 }))
     expect(r.replicas).toBe(3)

@@ -75,9 +75,10 @@ describe(`big sets by their pages (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEE
     const after = pageCounters(c)
     const moved = c.ids.map((id, i) => c.net.nodeCounters(id).bytesReceived - (received[i] as number))
     console.log(`state ${encoded.length} bytes; pages received ${after.pages - before.pages} (${after.bytes - before.bytes} bytes); bytes received per node`, moved)
-    // Each side changed one or two pages; every node asked for at most those.
+    // Each side changed one or two of the set's ~160 pages; each node asked for those, a
+    // few twice (exchanges started by both ends when the partition healed).
     expect(after.pages - before.pages).toBeGreaterThan(0)
-    expect(after.pages - before.pages).toBeLessThanOrEqual(12)
+    expect(after.pages - before.pages).toBeLessThanOrEqual(24)
     expect(after.bytes - before.bytes).toBeLessThan(encoded.length / 4)
     // Everything any node received in the meantime (page lists, pages, heartbeats): far below one copy of the set.
     for (const bytes of moved) expect(bytes).toBeLessThan(encoded.length / 2)
@@ -89,7 +90,7 @@ describe(`big sets by their pages (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEE
     const c = new SimCluster({ seed: SEED, size: 3, link: { latency: { baseMs: 40, jitterMs: 5 } }, config: FAST })
     await c.start()
     await c.runFor(2000)
-    const [a, b] = c.ids as [string, string, string]
+    const a = c.ids[0] as string
     const encoded = ORSet.encode(bigSet())
     for (const id of c.ids) await c.settle(c.db(id).replica.merge(KEY, encoded))
     c.net.partition([[a], c.ids.filter((id) => id !== a)])
@@ -103,7 +104,7 @@ describe(`big sets by their pages (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEE
       await c.runFor(20)
     }
     await c.scheduler.runUntil(() => equalEverywhere(c), { maxTime: 30_000 })
-    const unreconciledSeen = c.ids.reduce((n, id) => n + c.engine(id).status().antiEntropy.mergeErrors, 0)
+    const unreconciledSeen = c.ids.reduce((n, id) => n + c.engine(id).status().antiEntropy.pageTransfersFailed, 0)
     console.log(`${writes} writes on a during the transfers; transfers ended by a changed page: ${unreconciledSeen}`)
     expect(unreconciledSeen).toBeGreaterThan(0)
     for (const id of c.ids) {

@@ -1,6 +1,7 @@
 // Anti-entropy (DESIGN.md, "Spreading changes"): every interval this node picks a live peer
 // it shares arcs with (the peers in a shuffled round: each is met within two rounds of them,
-// where independent random picks leave a long tail) and reconciles those arcs. Equal
+// where independent random picks leave a long tail) and reconciles those arcs; a peer that
+// comes back gets a round at once besides (roundOnReturn, started by return-sync.ts). Equal
 // replicas cost one 16-byte hash each way; otherwise the differing groups of arcs are
 // narrowed by range until each holds a few keys, and only those keys are listed, and only
 // differing states travel, both ways, through Replica.merge (durable, listeners fire).
@@ -104,7 +105,7 @@ export type RoundOutcome =
   /** Cut short by stop(). */
   | 'aborted'
   | 'no-peer'
-  /** A round was already running. */
+  /** A round was already running (for roundOnReturn: one with that peer). */
   | 'busy'
   /** The index is still being built from the store (ArcIndex.build): no round yet. */
   | 'indexing'
@@ -122,6 +123,8 @@ export interface RoundResult {
 export interface AntiEntropyStats extends SyncCounters {
   /** Rounds started with a peer (all outcomes but no-peer and busy). */
   rounds: number
+  /** Of those, rounds started because the peer came back or joined (roundOnReturn). */
+  returnRounds: number
   equalRounds: number
   syncedRounds: number
   viewMismatchRounds: number
@@ -135,6 +138,7 @@ export interface AntiEntropyStats extends SyncCounters {
 export function zeroAntiEntropyStats(): AntiEntropyStats {
   return {
       rounds: 0,
+      returnRounds: 0,
       equalRounds: 0,
       syncedRounds: 0,
       viewMismatchRounds: 0,
@@ -145,6 +149,7 @@ export function zeroAntiEntropyStats(): AntiEntropyStats {
       oversizedStates: 0,
       pagesReceived: 0,
       pageBytesReceived: 0,
+      pageTransfersFailed: 0,
       unreconciledKeys: 0,
       requestsServed: 0,
       requestErrors: 0,
@@ -183,8 +188,12 @@ export class AntiEntropy {
   /** The peers this round of exchanges has yet to meet, in a random order (pickPeer). */
   private pending: string[] = []
   private timer: TimerHandle | undefined
+  /** The scheduled (or runRound) round in flight: one at a time. */
   private running: Promise<RoundResult> | undefined
-  private controller: AbortController | undefined
+  /** Rounds started by roundOnReturn, in flight beside the scheduled one. */
+  private readonly returning = new Set<Promise<RoundResult>>()
+  /** The abort of every round in flight, by peer: at most one round per peer. */
+  private readonly inFlight = new Map<string, AbortController>()
 
   constructor(private readonly init: AntiEntropyInit) {
     this.self = init.self
@@ -204,7 +213,6 @@ export class AntiEntropy {
     this.schedule()
   }
 
-  /** Clears the timer and aborts the round in flight. Idempotent. */
   /**
    * Whether every other replica of `key` compared the key's arc equal with this node at or
    * after `since` (clock ms), and within the last PURGE_CONFIRM_MS: tombstones are left out
@@ -225,12 +233,13 @@ export class AntiEntropy {
     return replicas.every((member) => member === this.self || this.endpoint.lastEqual(member, view.ring, arc) >= from)
   }
 
+  /** Clears the timer and aborts every round in flight. Idempotent. */
   async stop(): Promise<void> {
     this.started = false
     if (this.timer !== undefined) this.init.clock.clearTimeout(this.timer)
     this.timer = undefined
-    this.controller?.abort(new Error('anti-entropy stopped'))
-    await this.running
+    for (const controller of this.inFlight.values()) controller.abort(new Error('anti-entropy stopped'))
+    await Promise.all([this.running, ...this.returning])
     await this.endpoint.stop()
   }
 
@@ -243,6 +252,23 @@ export class AntiEntropy {
       return await round
     } finally {
       this.running = undefined
+    }
+  }
+
+  /**
+   * One exchange with `peer`, which has just come back (return-sync.ts), beside the
+   * scheduled rounds: those leave the schedule as it is. 'busy' while a round with that
+   * peer is in flight, 'no-peer' if it shares no arcs with this node. Never throws.
+   */
+  async roundOnReturn(peer: string): Promise<RoundResult> {
+    if (!this.started) return { outcome: 'aborted', peer, received: 0, sent: 0 }
+    if (this.inFlight.has(peer)) return { outcome: 'busy', peer, received: 0, sent: 0 }
+    const round = this.round(peer, true)
+    this.returning.add(round)
+    try {
+      return await round
+    } finally {
+      this.returning.delete(round)
     }
   }
 
@@ -291,7 +317,7 @@ export class AntiEntropy {
     }, delay)
   }
 
-  private async round(requested: string | undefined): Promise<RoundResult> {
+  private async round(requested: string | undefined, onReturn = false): Promise<RoundResult> {
     if (!this.init.index.ready) return { outcome: 'indexing', received: 0, sent: 0 }
     let view: SyncView
     try {
@@ -301,10 +327,13 @@ export class AntiEntropy {
       return { outcome: 'failed', received: 0, sent: 0, error: err }
     }
     const peer = requested ?? this.pickPeer(view)
-    if (peer === undefined) return { outcome: 'no-peer', received: 0, sent: 0 }
+    if (peer === undefined || (onReturn && !view.plan.peers.has(peer))) return { outcome: 'no-peer', received: 0, sent: 0 }
+    // A round with this peer started on its return is still running: it covers this one.
+    if (this.inFlight.has(peer)) return { outcome: 'busy', peer, received: 0, sent: 0 }
     this.stats.rounds++
+    if (onReturn) this.stats.returnRounds++
     const controller = new AbortController()
-    this.controller = controller
+    this.inFlight.set(peer, controller)
     try {
       const result = await this.exchange(peer, view, controller.signal)
       if (result.outcome === 'equal') this.stats.equalRounds++
@@ -320,7 +349,7 @@ export class AntiEntropy {
       this.logger[level]({ peer, err }, `anti-entropy round with ${peer} failed; the next round starts over`)
       return { outcome: 'failed', peer, received: 0, sent: 0, error: err }
     } finally {
-      this.controller = undefined
+      this.inFlight.delete(peer)
     }
   }
 

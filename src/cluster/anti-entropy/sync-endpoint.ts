@@ -81,6 +81,8 @@ export interface SyncCounters {
   /** Pages of big sets received by their page lists (page-lists.ts), and their bytes. */
   pagesReceived: number
   pageBytesReceived: number
+  /** Page lists not put back together (a page the sender no longer held, or one that did not match): the key waits for a later round. */
+  pageTransfersFailed: number
   /** Keys not reconciled with some peer right now (a gauge: it goes down as they settle). */
   unreconciledKeys: number
 }
@@ -234,7 +236,7 @@ export class SyncEndpoint {
       const state = await assembleListed(listed, this.init.store.getKey(listed.key), counting)
       return { key: listed.key, state }
     } catch (err) {
-      this.counters.mergeErrors++
+      this.counters.pageTransfersFailed++
       this.unreconciled.add(listed.key, peer, `its pages could not be fetched: ${describeError(err)}`)
       return undefined
     } finally {

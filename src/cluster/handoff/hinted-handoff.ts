@@ -1,5 +1,6 @@
 // Hinted handoff: deltas kept for an owner that was unreachable are delivered when the
-// failure detector sees it alive again, oldest first, in batches of HANDOFF_BATCH sent
+// failure detector sees it alive again (at once when it comes back: return-sync.ts; else
+// at the next pass), oldest first, in batches of HANDOFF_BATCH sent
 // together (they share replicate-batch messages: replication-batcher.ts; one pass delivers
 // every hint while the owner keeps answering), with
 // exponential backoff and jitter between failed attempts. A hint is removed only after the owner acknowledged a durable
@@ -98,6 +99,8 @@ export class HintedHandoff {
   private readonly backlogLog: LogThrottle
   private timer: TimerHandle | undefined
   private running: Promise<void> | undefined
+  /** Deliveries in flight, by owner: a pass and a return never send one owner's hints twice at once. */
+  private readonly delivering = new Map<string, Promise<void>>()
   private started = false
   /** Set by stop(): a pass in progress sends no further batch. */
   private stopping = false
@@ -126,7 +129,7 @@ export class HintedHandoff {
     this.stopping = true
     if (this.timer !== undefined) this.init.clock.clearTimeout(this.timer)
     this.timer = undefined
-    await this.running
+    await Promise.allSettled([this.running, ...this.delivering.values()])
   }
 
   /**
@@ -202,6 +205,17 @@ export class HintedHandoff {
     return this.running
   }
 
+  /**
+   * The owner came back (return-sync.ts): its backoff is forgotten and its hints are handed
+   * over now, not at the next pass, if it is alive. Resolves when that delivery ends.
+   */
+  deliverNow(peer: string): Promise<void> {
+    this.peerReturned(peer)
+    const owner = this.owners.get(peer)
+    if (this.stopping || owner === undefined || owner.pending === 0 || this.init.health(peer) !== 'alive') return Promise.resolve()
+    return this.deliverOnce(peer)
+  }
+
   /** The owner was seen again: forget its backoff so the next pass tries at once. */
   peerReturned(peer: string): void {
     const owner = this.owners.get(peer)
@@ -231,10 +245,20 @@ export class HintedHandoff {
         // Back from suspicion: a return, as a new connection is (a partition no connection
         // noticed heals without one), so the backoff of attempts made before is forgotten.
         if (owner.suspectedInBackoff) this.peerReturned(target)
-        if (now >= owner.notBefore) work.push(this.deliver(target))
+        if (now >= owner.notBefore) work.push(this.deliverOnce(target))
       }
     }
     await Promise.all(work)
+  }
+
+  /** deliver(), unless a delivery to `target` is in flight already: then that one. */
+  private deliverOnce(target: string): Promise<void> {
+    let delivery = this.delivering.get(target)
+    if (delivery === undefined) {
+      delivery = this.deliver(target).finally(() => this.delivering.delete(target))
+      this.delivering.set(target, delivery)
+    }
+    return delivery
   }
 
   /** Batch after batch, each sent at once; stops at the first batch with a failure. */

@@ -78,6 +78,7 @@ export class Membership {
   private readonly heartbeatIntervalMs: number
   private readonly lastSeq = new Map<string, { incarnation: number; seq: number }>()
   private readonly listeners = new Set<() => void>()
+  private readonly returnListeners = new Set<(peer: string) => void>()
   private seq = 0
   private timer: TimerHandle | undefined
   private started = false
@@ -142,17 +143,31 @@ export class Membership {
     return () => this.listeners.delete(listener)
   }
 
+  /**
+   * `listener(peer)` runs when a peer comes back: heard from (a heartbeat, a join, the
+   * answer to ours) or reconnected while the failure detector held it suspected, or its
+   * record shows it joined or restarted.
+   */
+  onPeerReturned(listener: (peer: string) => void): () => void {
+    this.returnListeners.add(listener)
+    return () => this.returnListeners.delete(listener)
+  }
+
   /** A discovered peer: introduce ourselves and learn its table. Failures are retried by the caller. */
   async join(peer: string): Promise<void> {
     const response = await this.init.send(peer, { type: 'join', member: this.selfRecord() })
     if (response.type !== 'members') throw new Error(`peer ${peer} answered join with ${response.type}`)
+    // The answer shows the peer alive as a heartbeat would. Taken as one only while it is
+    // suspected, so it adds no short interval to its heartbeat history.
+    const now = this.init.clock.now()
+    if (!this.detector.isAvailable(peer, now)) this.heard(peer, now)
     // Only the peer's own record: the others come from their own heartbeats.
     await this.learn(response.members.filter((m) => m.peerId === peer), peer)
   }
 
   /** Answers a peer's join: merge its record, return our table. */
   async handleJoin(from: string, member: MemberAnnouncement): Promise<Response> {
-    if (member.peerId === from) this.detector.heartbeat(from, this.init.clock.now())
+    if (member.peerId === from) this.heard(from, this.init.clock.now())
     if (this.speaksForItself(from, member)) await this.learn([member], from)
     return { type: 'members', members: memberTable.members(this.table) }
   }
@@ -165,7 +180,7 @@ export class Membership {
     if (fresh) {
       this.lastSeq.set(from, { incarnation: member.incarnation, seq })
       const now = this.init.clock.now()
-      this.detector.heartbeat(from, now)
+      this.heard(from, now)
       // Only fresh heartbeats: a duplicate or a stale copy arrives late and would look behind.
       if (time !== undefined) this.clockOffsets.record(from, time, now)
     }
@@ -190,9 +205,15 @@ export class Membership {
     if (peer !== this.self) this.detector.connectionLost(peer, this.init.clock.now())
   }
 
-  /** The transport (re)connected to `peer`: its heartbeats decide again. */
+  /**
+   * The transport (re)connected to `peer`: its heartbeats decide again. If they show it
+   * alive at once (the connection was down for less than a heartbeat's silence), it returned.
+   */
   connectionSeen(peer: string): void {
+    const now = this.init.clock.now()
+    const wasLost = this.detector.isMonitoring(peer) && !this.detector.isAvailable(peer, now)
     this.detector.connectionSeen(peer)
+    if (wasLost && this.detector.isAvailable(peer, now)) this.returned(peer)
   }
 
   /** Alive and not suspected: coordinators send to these. */
@@ -232,6 +253,21 @@ export class Membership {
 
   phi(peer: string): number {
     return this.detector.phi(peer, this.init.clock.now())
+  }
+
+  /**
+   * A heartbeat, or as good as one, from `peer`: it returned if the detector held it
+   * suspected. A peer not monitored yet is new: its record tells of it (recordChanged).
+   */
+  private heard(peer: string, now: number): void {
+    const back = this.detector.isMonitoring(peer) && !this.detector.isAvailable(peer, now)
+    this.detector.heartbeat(peer, now)
+    if (back && this.detector.isAvailable(peer, now)) this.returned(peer)
+  }
+
+  private returned(peer: string): void {
+    if (peer === this.self || !this.started) return
+    for (const listener of this.returnListeners) listener(peer)
   }
 
   private selfRecord(): MemberRecord {
@@ -327,8 +363,10 @@ export class Membership {
       if (before?.status !== 'left') this.logger.info(fields, `member ${id} left the cluster`)
     } else if (before === undefined || before.status === 'left') {
       this.logger.info(fields, `member ${id} joined the cluster (incarnation ${after.incarnation}, ${after.vnodes} vnodes)`)
+      this.returned(id)
     } else if (after.incarnation > before.incarnation) {
       this.logger.info(fields, `member ${id} restarted (incarnation ${after.incarnation})`)
+      this.returned(id)
     }
   }
 
