@@ -65,7 +65,7 @@ export interface EngineConfig {
   /**
    * Anti-entropy sends an OR-set kept in pages by its page list from this many bytes of
    * state on (default 64 KiB, LIST_PAGES_FROM_BYTES; 0: every set in pages), and the other
-   * side asks for the pages it lacks (src/cluster/anti-entropy/page-lists.ts).
+   * side asks for the pages it lacks (src/cluster/page-transfer/page-lists.ts).
    */
   readonly listPagesFromBytes?: number
   /** Rings are immutable and depend only on the membership view: engines may share them. */
@@ -241,6 +241,7 @@ export class Engine {
       idempotencyTtlMs,
       hints: this.handoff,
       antiEntropy: (from, request) => this.antiEntropy.handle(from, request),
+      listPagesFromBytes: config.listPagesFromBytes,
     })
     this.router = router
     this.returnSync = new ReturnSync({

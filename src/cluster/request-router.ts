@@ -10,6 +10,7 @@ import { MAX_MESSAGE_BYTES } from '../wire/limits.js'
 import type { AppliedResponse, ApplyRequest, Broadcast, ReplicateBatchRequest, ReplicatedResponse, ReplicateItem, Request, Response } from '../wire/messages.js'
 import { OP_ID_TTL_MS } from './coordinator/constants.js'
 import { hintExtras } from './handoff/hints.js'
+import { syncedForm } from './page-transfer/page-lists.js'
 import type { HintedHandoff } from './handoff/hinted-handoff.js'
 import type { KeyedWrites } from './coordinator/keyed-writes.js'
 import type { Membership } from './membership/membership.js'
@@ -31,6 +32,8 @@ export interface RouterInit {
   readonly idempotencyTtlMs: number
   /** Anti-entropy requests (sync-*); undefined when the request is not one of its. */
   readonly antiEntropy: (from: string, request: Request) => Promise<Response> | undefined
+  /** A read answers an OR-set in pages from this many bytes on by its page list (EngineConfig.listPagesFromBytes). */
+  readonly listPagesFromBytes?: number
 }
 
 /** The router's counters before the first request. */
@@ -167,8 +170,11 @@ export class RequestRouter {
       case 'claim':
         return this.init.keyed.handleClaim(request)
       case 'read': {
+        // A big set by its page list: the reader takes the pages it holds and asks for the rest (page-lists.ts).
         const stored = this.init.store.getKey(request.key)
-        return stored === undefined ? { type: 'state' } : { type: 'state', state: stored.state }
+        if (stored === undefined) return { type: 'state' }
+        const { state, pageDigests } = syncedForm(request.key, stored, this.init.listPagesFromBytes)
+        return pageDigests === undefined ? { type: 'state', state } : { type: 'state', state, pageDigests }
       }
       case 'join':
         return this.init.membership.handleJoin(from, request.member)

@@ -21,7 +21,7 @@ export interface KeyState {
   /**
    * A big OR-set listed by its pages (crdts/orset-pages.ts): their digests (16 bytes each, in
    * element order). The state is `state` followed by those pages; the receiver asks for the
-   * pages it does not hold (sync-pages), src/cluster/anti-entropy/page-lists.ts.
+   * pages it does not hold (sync-pages), src/cluster/page-transfer/page-lists.ts.
    */
   readonly pageDigests?: Uint8Array
 }
@@ -225,6 +225,8 @@ export interface StateResponse {
   readonly type: 'state'
   /** Absent when the replica has never seen the key. */
   readonly state?: Uint8Array
+  /** A big OR-set listed by its pages, as KeyState.pageDigests: `state` is then its prefix. */
+  readonly pageDigests?: Uint8Array
 }
 
 export interface MembersResponse {

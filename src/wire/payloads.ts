@@ -502,8 +502,19 @@ export const PAYLOADS: PayloadCodecs = {
   state: entry<'state', pb.State>({
     tag: 0x13,
     codec: pb.State.codec,
-    toPb: (m, fail) => (m.state === undefined ? {} : { state: f.bytes(m.state, 'state', fail) }),
-    fromPb: (p) => (p.state === undefined ? { type: 'state' } : { type: 'state', state: f.ownBytes(p.state) }),
+    toPb: (m, fail) => {
+      if (m.state === undefined) {
+        if (m.pageDigests !== undefined) fail('pageDigests without a state')
+        return {}
+      }
+      const out: pb.State = { state: f.bytes(m.state, 'state', fail) }
+      if (m.pageDigests !== undefined) out.pageDigests = digestList(m.pageDigests, 'pageDigests', MAX_LISTED_PAGES, fail)
+      return out
+    },
+    fromPb: (p) =>
+      p.state === undefined
+        ? { type: 'state' }
+        : { type: 'state', state: f.ownBytes(p.state), ...(p.pageDigests === undefined ? {} : { pageDigests: f.ownBytes(p.pageDigests) }) },
   }),
   members: entry<'members', pb.Members>({
     tag: 0x14,

@@ -1819,6 +1819,7 @@ export namespace Claimed {
 
 export interface State {
   state?: Uint8Array
+  pageDigests?: Uint8Array
 }
 
 export namespace State {
@@ -1836,6 +1837,11 @@ export namespace State {
           w.bytes(obj.state)
         }
 
+        if (obj.pageDigests != null) {
+          w.uint32(18)
+          w.bytes(obj.pageDigests)
+        }
+
         if (opts.lengthDelimited !== false) {
           w.ldelim()
         }
@@ -1850,6 +1856,10 @@ export namespace State {
           switch (tag >>> 3) {
             case 1: {
               obj.state = reader.bytes()
+              break
+            }
+            case 2: {
+              obj.pageDigests = reader.bytes()
               break
             }
             default: {

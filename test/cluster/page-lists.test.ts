@@ -1,10 +1,10 @@
-// Page lists alone (src/cluster/anti-entropy/page-lists.ts): which states are listed, how a
+// Page lists alone (src/cluster/page-transfer/page-lists.ts): which states are listed, how a
 // listed state is put back together from held and asked pages, and what a peer that answers
 // wrongly gets (PageTransferError, nothing assembled).
 import { describe, expect, it } from 'vitest'
 import { ORSet, type ORSetEntry, type ORSetState } from '../../crdts/index.js'
 import { contextFromDots } from '../../crdts/causal-context.js'
-import { answerPages, assembleListed, isListed, LIST_PAGES_FROM_BYTES, PageTransferError, syncedForm, type ListedState, type PageAsk } from '../../src/cluster/anti-entropy/page-lists.js'
+import { answerPages, assembleListed, isListed, LIST_PAGES_FROM_BYTES, PageTransferError, syncedForm, type ListedState, type PageAsk } from '../../src/cluster/page-transfer/page-lists.js'
 import { stateDigest } from '../../src/store/digest.js'
 import type { StoredKey } from '../../src/store/store.js'
 import type { Response, SyncPagesRequest } from '../../src/wire/messages.js'

@@ -1,12 +1,12 @@
 // Anti-entropy sends a big OR-set by its page list and moves only the pages the other side
-// lacks (src/cluster/anti-entropy/page-lists.ts, issue 13). Before, a set differing by one
+// lacks (src/cluster/page-transfer/page-lists.ts, issue 13). Before, a set differing by one
 // element travelled whole each time: here a 40,000-element set (about 0.6 MB) that each
 // side changed by one element while apart.
 import { describe, expect, it } from 'vitest'
 import { ORSet, type ORSetEntry, type ORSetState } from '../../crdts/index.js'
 import { contextFromDots } from '../../crdts/causal-context.js'
 import type { EngineConfig } from '../../src/cluster/engine.js'
-import { LIST_PAGES_FROM_BYTES } from '../../src/cluster/anti-entropy/page-lists.js'
+import { LIST_PAGES_FROM_BYTES } from '../../src/cluster/page-transfer/page-lists.js'
 import { SimCluster } from './sim-cluster.js'
 
 const SEED = Number(process.env.RUMORDB_TEST_SEED ?? 20261205)
@@ -113,5 +113,36 @@ describe(`big sets by their pages (seed ${SEED}; replay: RUMORDB_TEST_SEED=${SEE
     }
     await c.runFor(3000)
     for (const id of c.ids) expect(c.db(id).syncStatus(), id).toMatchObject({ synced: true, unreconciled: [] })
+  })
+
+  it('a read with r = 3 gets the other replicas\' page lists: nothing more when they hold the same set, only the changed pages when not', async () => {
+    const c = new SimCluster({ seed: SEED, size: 3, link: { latency: { baseMs: 1, jitterMs: 1 } }, config: FAST })
+    await c.start()
+    await c.runFor(1000)
+    const [a, b] = c.ids as [string, string, string]
+    for (const id of c.ids) await c.settle(c.engine(id).antiEntropy.stop())
+    const encoded = ORSet.encode(bigSet())
+    for (const id of c.ids) await c.settle(c.db(id).replica.merge(KEY, encoded))
+    const receivedBy = async (id: string, read: () => Promise<unknown>): Promise<number> => {
+      const before = c.net.nodeCounters(id).bytesReceived
+      await c.settle(read())
+      return c.net.nodeCounters(id).bytesReceived - before
+    }
+    let value: readonly unknown[] = []
+    const equal = await receivedBy(a, async () => {
+      value = await c.db(a).set(KEY).values({ r: 3 })
+    })
+    expect(value).toHaveLength(ELEMENTS)
+    // Two page lists (about 2.5 KB each for ~160 pages), no page, no state.
+    expect(equal).toBeLessThan(encoded.length / 50)
+
+    await c.settle(c.db(b).replica.apply(KEY, { type: 'orset', op: 'add', element: 'only-on-b' }))
+    const changed = await receivedBy(a, async () => {
+      value = await c.db(a).set(KEY).values({ r: 3 })
+    })
+    expect(value).toHaveLength(ELEMENTS + 1)
+    expect(value).toContain('only-on-b')
+    expect(changed).toBeLessThan(encoded.length / 20)
+    console.log(`state ${encoded.length} bytes; a read with r = 3 received ${equal} bytes (replicas equal), ${changed} bytes (one replica one element ahead)`)
   })
 })

@@ -44,6 +44,7 @@ import {
   type SyncView,
 } from './sync-endpoint.js'
 import { arcOf, arcStart } from './arc-index.js'
+import { answerPages } from '../page-transfer/page-lists.js'
 import { keyPosition } from '../ring/hash.js'
 import { preferenceListAt } from '../ring/ring.js'
 import { narrowDifferences } from './range-narrowing.js'
@@ -283,8 +284,11 @@ export class AntiEntropy {
         return this.serve(from, request, () => this.endpoint.answerKeys(from, request))
       case 'sync-push':
         return this.serve(from, request, () => this.endpoint.answerPush(from, request))
+      // Pages of a set this node listed, to anti-entropy's other end or to a node reading the
+      // key (RequestRouter's read): like a read, for any peer, and answered while the index is built.
       case 'sync-pages':
-        return this.serve(from, request, () => this.endpoint.answerPages(from, request))
+        this.stats.requestsServed++
+        return Promise.resolve(answerPages(this.init.store.getKey(request.key), request))
       default:
         return undefined
     }

@@ -19,7 +19,7 @@ import { groupArcs, groupHashes, rootOf, sharingPlan, type SharingPlan } from '.
 import type { Ring } from '../ring/ring.js'
 import { keysInRange, RangeCover, rangeHash, rangesFromWire, spanAtMostOnce } from './sync-ranges.js'
 import { UnreconciledKeys, type UnreconciledKey } from './unreconciled.js'
-import { answerPages, assembleListed, isListed, syncedBytes, syncedForm, type ListedState, type PageAsk } from './page-lists.js'
+import { assembleListed, isListed, syncedBytes, syncedForm, type ListedState, type PageAsk } from '../page-transfer/page-lists.js'
 
 /** Estimated bytes per listed state or key beyond its key and state (protobuf tags, lengths). */
 const ENTRY_OVERHEAD_BYTES = 16
@@ -474,15 +474,6 @@ export class SyncEndpoint {
       this.pulls.set(from, pull)
     }
     return { type: 'ack' }
-  }
-
-  /** Pages of a big set this node listed (page-lists.ts), for a peer sharing its arc. */
-  answerPages(from: string, request: SyncPagesRequest): Response {
-    const view = this.view()
-    if (!this.sharedWith(view, from)(arcOf(view.ring, this.positionOf(request.key)))) {
-      return refuse('BAD_REQUEST', `sync-pages: ${JSON.stringify(request.key)} is not in a range this node shares with ${from}`)
-    }
-    return answerPages(this.init.store.getKey(request.key), request)
   }
 
   /** No pull starts after this (until resume()); resolves once the running ones ended. */

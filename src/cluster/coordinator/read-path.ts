@@ -16,6 +16,10 @@ import { clampReplicas, isUnreachable } from './quorum.js'
 import { errorFromResponse, RemoteError } from '../messaging/remote-errors.js'
 import type { Membership } from '../membership/membership.js'
 import { preferenceList, successors } from '../ring/ring.js'
+import { assembleListed, listedDigest, PageTransferError } from '../page-transfer/page-lists.js'
+import { equals } from 'uint8arrays/equals'
+
+const NO_DIGEST = new Uint8Array(0)
 
 export interface ReadPathInit {
   readonly self: string
@@ -146,8 +150,20 @@ export class ReadPath {
     const response = await this.init.send(peer, { type: 'read', key })
     if (response.type !== 'state') throw errorFromResponse(peer, response, key, undefined)
     if (response.state === undefined) return undefined
+    let state = response.state
+    if (response.pageDigests !== undefined) {
+      const listed = { key, state, pageDigests: response.pageDigests }
+      // The same state as this node's (its digest says so): this node's record, not decoded again.
+      if (equals(listedDigest(listed), this.init.replica.store.getDigest(key) ?? NO_DIGEST)) return this.init.replica.readRecord(key)
+      try {
+        state = await assembleListed(listed, this.init.replica.store.getKey(key), (request) => this.init.send(peer, request))
+      } catch (err) {
+        if (err instanceof PageTransferError) throw new RemoteError(peer, 'UNAVAILABLE', `the pages of ${JSON.stringify(key)} it listed: ${err.message}`)
+        throw err
+      }
+    }
     try {
-      return decodeRecord(response.state)
+      return decodeRecord(state)
     } catch (err) {
       if (err instanceof CrdtDecodeError) throw new RemoteError(peer, 'BAD_REQUEST', `undecodable state for ${key}`)
       throw err

@@ -8,10 +8,12 @@
 // the sender's state, so the merge is the usual join. A set of 10^6 elements that differs
 // in one element moves its page list (about 62 KB) and one page (a few KB), not 16 MB; and
 // a state above the largest message (64 MiB) travels too, a page at a time, up to
-// MAX_LISTED_PAGES pages and MAX_ASSEMBLED_STATE_BYTES.
+// MAX_LISTED_PAGES pages and MAX_ASSEMBLED_STATE_BYTES. A read's answer (RequestRouter) lists
+// a big set the same way, and the reading node (read-path.ts) takes its own record when
+// the list's digest is its own, else puts the state together as anti-entropy does.
 import { equals } from 'uint8arrays/equals'
 import { splitPagedORSet } from '../../../crdts/orset-pages.js'
-import { pageDigest, DIGEST_BYTES } from '../../store/digest.js'
+import { DIGEST_BYTES, pageDigest, pagedDigest } from '../../store/digest.js'
 import type { StatePage, StoredKey } from '../../store/store.js'
 import { MAX_LISTED_PAGES, MAX_PAGES_PER_REQUEST } from '../../wire/limits.js'
 import type { KeyState, Response, SyncPagesRequest } from '../../wire/messages.js'
@@ -20,6 +22,9 @@ import type { KeyState, Response, SyncPagesRequest } from '../../wire/messages.j
 export const LIST_PAGES_FROM_BYTES = 64 * 1024
 /** A sync-pages answer stops before the page that would take it past this (a larger page goes alone). */
 export const PAGE_ANSWER_BYTES = 1024 * 1024
+/** Pages the first sync-pages of a transfer asks for; later ones ask for twice what the last answer held. */
+const FIRST_PAGE_REQUEST = 256
+const MIN_PAGE_REQUEST = 16
 /** The largest state a node puts back together from a page list (it is held whole in memory to be merged). */
 export const MAX_ASSEMBLED_STATE_BYTES = 256 * 1024 * 1024
 
@@ -53,6 +58,13 @@ export function syncedForm(key: string, stored: StoredKey, fromBytes = LIST_PAGE
   const digests = new Uint8Array(paged.pages.length * DIGEST_BYTES)
   paged.pages.forEach((page, i) => digests.set(page.digest, i * DIGEST_BYTES))
   return { key, state: paged.prefix, pageDigests: digests }
+}
+
+/** The store's digest of the state `listed` stands for (store/digest.ts), without its pages. */
+export function listedDigest(listed: ListedState): Uint8Array {
+  const digests: Uint8Array[] = []
+  for (let at = 0; at + DIGEST_BYTES <= listed.pageDigests.length; at += DIGEST_BYTES) digests.push(listed.pageDigests.subarray(at, at + DIGEST_BYTES))
+  return pagedDigest(listed.state, digests)
 }
 
 /** The bytes a KeyState takes in a message, pages not counted. */
@@ -89,8 +101,11 @@ export async function assembleListed(listed: ListedState, held: StoredKey | unde
     missing.push(digest)
   }
   let fetchedBytes = 0
+  // Ask for about as many pages as the last answer held, doubled (a 1 MiB answer holds about
+  // 256 pages of short elements): asking for 1,024 each time would repeat most digests.
+  let batch = FIRST_PAGE_REQUEST
   for (let next = 0; next < missing.length; ) {
-    const wanted = missing.slice(next, next + MAX_PAGES_PER_REQUEST)
+    const wanted = missing.slice(next, next + batch)
     const request: SyncPagesRequest = { type: 'sync-pages', key: listed.key, digests: joinDigests(wanted) }
     const answer = await ask(request)
     if (answer.type === 'error') throw new PageTransferError(`the peer could not give pages of it: ${answer.code} ${answer.message}`)
@@ -104,6 +119,7 @@ export async function assembleListed(listed: ListedState, held: StoredKey | unde
       pages.set(digestKey(digest), page)
     })
     next += answer.pages.length
+    batch = Math.min(MAX_PAGES_PER_REQUEST, Math.max(MIN_PAGE_REQUEST, 2 * answer.pages.length))
   }
   let size = listed.state.length
   const ordered = digests.map((digest) => {
