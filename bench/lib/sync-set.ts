@@ -12,9 +12,10 @@
 // run until the two stores hold the same digest of the set.
 import { ORSet, type ORSetEntry, type ORSetState } from '../../crdts/index.js'
 import { contextFromDots } from '../../crdts/causal-context.js'
-import { seededRandom } from '../../src/base/random.js'
 import { splitPagedORSet } from '../../crdts/orset-pages.js'
+import { seededRandom } from '../../src/base/random.js'
 import type { AntiEntropyStats, RoundOutcome } from '../../src/cluster/anti-entropy/anti-entropy.js'
+import { LIST_PAGES_FROM_BYTES } from '../../src/cluster/anti-entropy/page-lists.js'
 import { startProgress } from './progress.js'
 import { actorOf, buildIndexes, createSyncPair, statsSince, type SyncPair, type SyncPairOptions, type Traffic } from './sync-fixture.js'
 import { formatNumber, formatTable } from './table.js'
@@ -254,7 +255,7 @@ export function setNotes(o: SetOptions): string[] {
   return [
     `Set: one OR-set of ${formatNumber(o.elements)} elements (e0000000…, 8 bytes each), built as a state (one dot each, by a third actor) ` +
       'and merged with Replica.merge into the replicas that start with it; stored in pages (crdts/orset-pages.ts), ' +
-      `listed by its pages in anti-entropy from ${o.listPagesFromBytes ?? 65_536} bytes of state.`,
+      `listed by its pages in anti-entropy from ${formatNumber(o.listPagesFromBytes ?? LIST_PAGES_FROM_BYTES)} bytes of state.`,
     'Set, wiped: a holds it, b holds nothing. Set, diffs: both hold it, then ' +
       `${Math.ceil(o.diffs / 2)} elements are added on a and ${Math.floor(o.diffs / 2)} on b (Replica.apply), each after a seeded existing element. ` +
       "Rounds: a.runRound('b') and the page pulls it set off, until both stores hold the same digest of the set. " +
