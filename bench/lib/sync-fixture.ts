@@ -14,6 +14,7 @@ import { ArcIndex } from '../../src/cluster/anti-entropy/arc-index.js'
 import { ringVersionOf } from '../../src/cluster/ring/ring-version.js'
 import { buildRing } from '../../src/cluster/ring/ring.js'
 import { Replica } from '../../src/replica/replica.js'
+import { DIGEST_BYTES } from '../../src/store/digest.js'
 import { InMemoryStore, MemoryData } from '../../src/store/memory-store.js'
 import type { KeyWrite, Store } from '../../src/store/store.js'
 import { decodeRequest, decodeResponse, encodeMessage } from '../../src/wire/codec.js'
@@ -64,10 +65,33 @@ export interface Traffic {
   wanted: number
   /** States in sync-push requests. */
   statesAtoB: number
+  /** States listed by their pages (KeyState.pageDigests) in sync-states and sync-push. */
+  listedStates: number
+  /** Pages asked for in sync-pages requests, and pages (and their bytes) in sync-page-data answers. */
+  pagesAsked: number
+  pagesSent: number
+  pageBytes: number
 }
 
 export function zeroTraffic(): Traffic {
-  return { bytesAtoB: 0, bytesBtoA: 0, bytesByType: {}, frames: 0, groups: 0, narrowSteps: 0, narrowRanges: 0, ranges: 0, listed: 0, statesBtoA: 0, wanted: 0, statesAtoB: 0 }
+  return {
+    bytesAtoB: 0,
+    bytesBtoA: 0,
+    bytesByType: {},
+    frames: 0,
+    groups: 0,
+    narrowSteps: 0,
+    narrowRanges: 0,
+    ranges: 0,
+    listed: 0,
+    statesBtoA: 0,
+    wanted: 0,
+    statesAtoB: 0,
+    listedStates: 0,
+    pagesAsked: 0,
+    pagesSent: 0,
+    pageBytes: 0,
+  }
 }
 
 /** Counts every frame; `take()` returns the traffic since the last take and starts over. */
@@ -95,9 +119,18 @@ export class SyncMeter {
       case 'sync-states':
         t.statesBtoA += message.states.length
         t.wanted += message.want.length
+        t.listedStates += message.states.filter((s) => s.pageDigests !== undefined).length
         break
       case 'sync-push':
         t.statesAtoB += message.states.length
+        t.listedStates += message.states.filter((s) => s.pageDigests !== undefined).length
+        break
+      case 'sync-pages':
+        t.pagesAsked += message.digests.length / DIGEST_BYTES
+        break
+      case 'sync-page-data':
+        t.pagesSent += message.pages.length
+        for (const page of message.pages) t.pageBytes += page.length
         break
     }
   }
@@ -114,7 +147,22 @@ export interface SyncPair {
   readonly b: SyncNode
   readonly meter: SyncMeter
   readonly view: AntiEntropyRingView & { readonly n: number }
+  /**
+   * Resolves once no request is in flight between the nodes and none started for a few
+   * turns of the event loop. A round does not wait for everything it set off: a node
+   * pushed a set by its page list pulls the pages after its answer (SyncEndpoint.answerPush),
+   * then merges them, so a caller measuring "a round" waits for this too.
+   */
+  quiet(): Promise<void>
 }
+
+export interface SyncPairOptions {
+  /** AntiEntropyInit.listPagesFromBytes of both nodes (default: anti-entropy's own, 64 KiB). */
+  readonly listPagesFromBytes?: number
+}
+
+/** Turns of the event loop with nothing in flight before quiet() resolves: a pull's merge commits in a group commit (setImmediate) after its last page arrived. */
+const QUIET_TURNS = 5
 
 /** A libp2p-peer-id-like actor id (52 characters), as production replicas have. */
 export function actorOf(name: string): string {
@@ -129,12 +177,31 @@ const benchClock: Clock = { now: () => T0, setTimeout: systemClock.setTimeout, c
  * TOKENS_PER_VNODE tokens each, as createDatabase places them), n = 2: every key on both.
  * With `data`, a's store opens it and b's a clone of it: both start with the same keys.
  */
-export function createSyncPair(seed: number, data?: MemoryData): SyncPair {
+export function createSyncPair(seed: number, data?: MemoryData, options: SyncPairOptions = {}): SyncPair {
   const members = [{ id: 'a' }, { id: 'b' }]
   const view = { ring: buildRing(members), version: ringVersionOf(members), n: 2 }
   const meter = new SyncMeter()
   const nodes = new Map<NodeId, SyncNode>()
-  const deliver = async (from: NodeId, to: NodeId, request: Request): Promise<Response> => {
+  const inFlight = new Set<Promise<Response>>()
+  const deliver = (from: NodeId, to: NodeId, request: Request): Promise<Response> => {
+    const delivery = exchange(from, to, request)
+    inFlight.add(delivery)
+    const done = (): void => void inFlight.delete(delivery)
+    delivery.then(done, done)
+    return delivery
+  }
+  const quiet = async (): Promise<void> => {
+    for (let idle = 0; idle < QUIET_TURNS; ) {
+      if (inFlight.size > 0) {
+        idle = 0
+        await Promise.allSettled([...inFlight])
+      } else {
+        await new Promise<void>((resolve) => setImmediate(resolve))
+        idle++
+      }
+    }
+  }
+  const exchange = async (from: NodeId, to: NodeId, request: Request): Promise<Response> => {
     const sent = encodeMessage(request, SIZE)
     const decoded = decodeRequest(sent, SIZE)
     meter.count(from, sent, decoded)
@@ -164,10 +231,11 @@ export function createSyncPair(seed: number, data?: MemoryData): SyncPair {
       send: (peer, request) => deliver(id, peer as NodeId, request),
       livePeers: () => [other],
       ring: () => view,
+      ...(options.listPagesFromBytes === undefined ? {} : { listPagesFromBytes: options.listPagesFromBytes }),
     })
     nodes.set(id, { id, store, replica, index, antiEntropy })
   })
-  return { a: nodes.get('a')!, b: nodes.get('b')!, meter, view }
+  return { a: nodes.get('a')!, b: nodes.get('b')!, meter, view, quiet }
 }
 
 /** `k/000123`: zero-padded, so byte order is numeric order and preloading appends. */
