@@ -1,7 +1,7 @@
 // The set part of `npm run bench -- sync` (bench/sync.ts): one big OR-set between nodes a and
 // b of the two-node fixture (sync-fixture.ts), reconciled by anti-entropy, which sends a set
 // kept in pages by its prefix and page digests and lets the other side ask only for the
-// pages it lacks (src/cluster/anti-entropy/page-lists.ts). Two cases, each on a fresh pair:
+// pages it lacks (src/cluster/page-transfer/page-lists.ts). Two cases, each on a fresh pair:
 //
 //   wiped: a holds the set, b holds nothing (a replica that lost its disk);
 //   diffs: both hold it, then a few elements are added on a and a few on b (Replica.apply,
@@ -15,7 +15,7 @@ import { contextFromDots } from '../../crdts/causal-context.js'
 import { splitPagedORSet } from '../../crdts/orset-pages.js'
 import { seededRandom } from '../../src/base/random.js'
 import type { AntiEntropyStats, RoundOutcome } from '../../src/cluster/anti-entropy/anti-entropy.js'
-import { LIST_PAGES_FROM_BYTES } from '../../src/cluster/anti-entropy/page-lists.js'
+import { LIST_PAGES_FROM_BYTES } from '../../src/cluster/page-transfer/page-lists.js'
 import { startProgress } from './progress.js'
 import { actorOf, buildIndexes, createSyncPair, statsSince, type SyncPair, type SyncPairOptions, type Traffic } from './sync-fixture.js'
 import { formatNumber, formatTable } from './table.js'
