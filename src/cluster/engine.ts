@@ -58,7 +58,7 @@ export interface EngineConfig {
   readonly rumors?: boolean
   /**
    * How long (ms) a delta no write waits on may wait to share a message with others to the
-   * same replica (default 0: never; DEFAULT_REPLICATION_LINGER_MS says why). Writes that wait
+   * same replica (default 30 ms, DEFAULT_REPLICATION_LINGER_MS; 0: never). Writes that wait
    * for acknowledgements never do.
    */
   readonly replicationLingerMs?: number
