@@ -27,6 +27,7 @@ import { silentLogger, type Logger } from '../../base/logger.js'
 import type { Random } from '../../base/random.js'
 import type { Store, StoredHint } from '../../store/store.js'
 import type { ReplicateItem } from '../../wire/messages.js'
+import { groupHints, type HintGroup } from './hint-groups.js'
 import {
   DEFAULT_HANDOFF_INTERVAL_MS,
   DEFAULT_HINT_WINDOW_MS,
@@ -279,8 +280,9 @@ export class HintedHandoff {
         await this.expire(target, cutoff)
         continue
       }
-      const outcomes = await Promise.all(batch.map((hint) => this.handOver(target, hint)))
-      const handed = batch.filter((_, i) => outcomes[i])
+      const groups = groupHints(batch)
+      const outcomes = await Promise.all(groups.map((group) => this.handOver(target, group)))
+      const handed = groups.flatMap((group, i) => (outcomes[i] === true ? group.hints : []))
       if (handed.length > 0) await this.remove(target, handed, 'delivered')
       delivered += handed.length
       if (handed.length < batch.length) {
@@ -335,10 +337,10 @@ export class HintedHandoff {
     )
   }
 
-  /** True once the owner acknowledged a durable commit of the hint's state. */
-  private async handOver(target: string, hint: StoredHint): Promise<boolean> {
+  /** True once the owner acknowledged a durable commit of the group's delta (hint-groups.ts). */
+  private async handOver(target: string, group: HintGroup): Promise<boolean> {
     try {
-      return await this.init.replicate(target, { key: hint.key, state: hint.state })
+      return await this.init.replicate(target, { key: group.key, state: group.state })
     } catch {
       return false
     }
