@@ -156,16 +156,27 @@ export class SimCluster {
    * it back on what it committed.
    */
   async stop(id: string): Promise<void> {
+    await this.settle(this.closeDown(id))
+  }
+
+  /**
+   * stop() without running the scheduler: the close goes on while the caller runs it (and
+   * injects other faults meanwhile); resolves once the node is down.
+   */
+  closeDown(id: string): Promise<void> {
     const m = this.member(id)
-    if (!m.up) return
+    if (!m.up) return Promise.resolve()
     // A kill armed earlier (crashBeforeNextAnswer) may fire while the node closes: then the
     // process is gone mid-close, crash() did the rest, and the close never finishes.
     const killed = new Promise<void>((resolve) => (m.onCrash = resolve))
-    await this.settle(Promise.race([m.db.close(), killed]))
+    return Promise.race([m.db.close(), killed]).then(() => this.downAfterClose(m))
+  }
+
+  private downAfterClose(m: SimMember): void {
     m.onCrash = undefined
     if (!m.up) return
     m.store = m.store.crashCopy({ schedule: m.node.schedule })
-    this.net.crash(id, { connections: 'reset' })
+    this.net.crash(m.id, { connections: 'reset' })
     m.up = false
   }
 
