@@ -3,6 +3,7 @@
 // networked database on a fixed, injected clock; its two peers are bare transports that
 // only send heartbeats stamped with the time they claim, so nothing here waits on time.
 import { afterEach, describe, expect, it } from 'vitest'
+import { CLOCK_OFFSET_SAMPLES } from '../../src/cluster/membership/clock-offsets.js'
 import { ClockSkewError, openDatabase } from '../../src/index.js'
 import type { Clock } from '../../src/base/clock.js'
 import { encodeMessage } from '../../src/wire/codec.js'
@@ -45,8 +46,10 @@ async function skewedNode() {
   const db = track(await openDatabase({ dataDir: tempDir(), transport: hub.transport('node-a'), clock: stillClock }))
   const peers = [await fakePeer(hub, 'node-b'), await fakePeer(hub, 'node-c')]
   const { server } = await testServer({ db })
+  // A full window of samples: a peer's offset is the largest of its last CLOCK_OFFSET_SAMPLES,
+  // so a clock set back shows once the samples from before have left the window.
   const heartbeats = async (clockMs: number): Promise<void> => {
-    for (const p of peers) p.heartbeats(clockMs, 5)
+    for (const p of peers) p.heartbeats(clockMs, CLOCK_OFFSET_SAMPLES)
     await deliver()
   }
   return { db, server, heartbeats }
