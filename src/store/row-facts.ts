@@ -1,8 +1,9 @@
 // What a commit must know of a row it overwrites with a whole state: that the row exists,
 // whether it is a tombstone (for the store's counts), and its ring position (the head of
 // its index entry, which never changes). A commit learns this with a SELECT per key before
-// its upsert, a quarter of a counter write's SQLite time; rows this process wrote whole are
-// remembered here instead, so rewriting a hot key skips that SELECT. Rows in pages are not
+// its upsert, a quarter of a counter write's SQLite time; rows this process wrote whole, or
+// read whole by key (a replica's cache miss reads the row its write then replaces), are
+// remembered here instead, so their next commit skips that SELECT. Rows in pages are not
 // remembered: their commit reads the page list anyway.
 //
 // Bounded by entries in two generations: when the newer one fills, the older is dropped
@@ -34,7 +35,7 @@ export class RowFactsCache {
     return old
   }
 
-  /** After a committed transaction only: what the row now is. */
+  /** What the committed row is now: after its transaction committed, or as a read found it. */
   set(key: string, facts: RowFacts): void {
     this.current.set(key, facts)
     if (this.current.size < this.perGeneration) return

@@ -18,6 +18,8 @@ import { RowFactsCache, type RowFacts } from './row-facts.js'
 
 type Bytes = Buffer
 interface KeyRow { key: string; type: string; state: Bytes; hlc: Bytes; digest: Bytes; pages: Bytes | null }
+/** A row read by key, with what a commit rewriting it needs to know (row-facts.ts). */
+interface KeyRowWithFacts extends KeyRow { deleted: number; position: Bytes | null }
 interface PageRow { digest: Bytes; bytes: Bytes }
 interface DigestRow { key: string; digest: Bytes; deleted: number; index_entry: Bytes | null }
 interface DeletedRow { key: string; digest: Bytes; deleted_at: number }
@@ -59,7 +61,9 @@ export class SqliteTables implements CommittedLayer {
       )
     const scan = scanOf<KeyRow>(KEY_COLUMNS)
     this.sql = {
-      getKey: db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE key = ?`),
+      getKey: db.prepare<[string], KeyRowWithFacts>(
+        `SELECT ${KEY_COLUMNS}, deleted_at IS NOT NULL AS deleted, substr(index_entry, 1, 8) AS position FROM keys WHERE key = ?`,
+      ),
       hasKey: db.prepare<[string], number>('SELECT 1 FROM keys WHERE key = ?').pluck(),
       countKeys: db.prepare<[], number>('SELECT count(*) FROM keys').pluck(),
       countDeleted: db.prepare<[], number>('SELECT count(*) FROM keys WHERE deleted_at IS NOT NULL').pluck(),
@@ -157,6 +161,10 @@ export class SqliteTables implements CommittedLayer {
 
   getKey(key: string): StoredKey | undefined {
     const row = this.sql.getKey.get(key)
+    // A read before a write (a replica's cache miss) saves that write's commit a SELECT.
+    if (row !== undefined && row.pages === null && row.position?.length === POSITION_BYTES) {
+      this.rowFacts.set(key, { deleted: row.deleted === 1, position: bytes(row.position) })
+    }
     return row === undefined ? undefined : this.toStoredKey(row)
   }
 

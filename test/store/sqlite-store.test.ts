@@ -392,7 +392,13 @@ describe('SqliteStore', () => {
       }
       const again = await open({ path })
       expect([again.countKeys(), again.countShownKeys()]).toEqual([2, 2])
+      // What a read found serves the next commit of the key as well.
       expect(again.getKey('k')?.state).toEqual(new Uint8Array([7]))
+      await again.write({ keys: [tomb(8)] })
+      expect([again.countKeys(), again.countShownKeys()]).toEqual([2, 1])
+      expect(again.getKey('k')?.state).toEqual(new Uint8Array([8]))
+      await again.write({ keys: [kw('k', new Uint8Array([9]))] })
+      expect([again.countKeys(), again.countShownKeys()]).toEqual([2, 2])
     })
   })
 
