@@ -202,8 +202,7 @@ export function patchChunks(chunks: readonly Chunk[], changes: readonly EntryCha
       noteLast(q)
     }
     let start = 0
-    for (let i = 0; i < region.length; i++) {
-      if (!ends(region[i] as Entry, unknown, ending)) continue
+    for (const i of cutsOf(region, unknown, ending)) {
       out.push(region.slice(start, i + 1))
       start = i + 1
     }
@@ -212,6 +211,23 @@ export function patchChunks(chunks: readonly Chunk[], changes: readonly EntryCha
   }
   for (let i = next; i < chunks.length; i++) out.push(chunks[i] as Chunk)
   return out
+}
+
+/**
+ * Where a region ends pages (patchChunks): the indices, ascending, of its entries that end
+ * pages. Only the few entries of `ending` and `unknown` can, so each is looked up by key
+ * (and kept only if it is still the region's entry) instead of every entry of the region
+ * being compared with both lists.
+ */
+function cutsOf(region: readonly Entry[], unknown: readonly Entry[], ending: readonly Entry[]): number[] {
+  const cuts: number[] = []
+  const at = (entry: Entry): void => {
+    const i = indexOfKey(region, entry.key)
+    if (i >= 0 && region[i] === entry && !cuts.includes(i)) cuts.push(i)
+  }
+  for (const entry of ending) at(entry)
+  for (const entry of unknown) if (endsPage(entry.key)) at(entry)
+  return cuts.sort((x, y) => x - y)
 }
 
 /** Whether an entry of a region being cut ends pages, reading its key only when that is not known (patchChunks). */
