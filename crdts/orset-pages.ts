@@ -71,6 +71,15 @@ export function writeDots(enc: Encoder, dots: readonly Dot[], index: ReadonlyMap
   }
 }
 
+/** writeDots for dots that all have the actor of index 0. */
+function writeOneActorDots(enc: Encoder, dots: readonly Dot[]): void {
+  writeVarUint(enc, dots.length)
+  for (const d of dots) {
+    writeUint8(enc, 0)
+    writeVarUint(enc, d.counter)
+  }
+}
+
 /** Reads sorted, distinct dots that the context `ctx` includes. */
 export function readDots(dec: Decoder, ctx: CausalContext, actors: readonly string[], minCount: number): Dot[] {
   const n = readCount(dec, 2, 'dot')
@@ -105,18 +114,25 @@ function encodePrefix(context: CausalContext): Uint8Array {
 
 /** The page holding entries[from, to). */
 export function encodePage(entries: readonly Entry[], from: number, to: number): ORSetPage {
-  const used = new Set<string>()
+  // The actors the page's dots use. Most pages have one (a set one node writes): then no
+  // set of them is built and every dot's actor index is 0.
+  let only: string | undefined
+  let used: Set<string> | undefined
   // Room for the body, guessed from the UTF-16 lengths (ASCII is the common case), so the
   // encoder rarely grows.
   let guess = 16
   for (let i = from; i < to; i++) {
     const entry = entries[i] as Entry
     guess += entry.key.length + 4 + entry.dots.length * 6
-    for (const d of entry.dots) used.add(d.actor)
+    for (const d of entry.dots) {
+      if (used !== undefined) used.add(d.actor)
+      else if (only === undefined) only = d.actor
+      else if (d.actor !== only) used = new Set([only, d.actor])
+    }
   }
-  const actors = [...used].sort()
+  const actors = used !== undefined ? [...used].sort() : only === undefined ? [] : [only]
   for (const actor of actors) guess += actor.length + 2
-  const index = actorIndex(actors)
+  const index = actors.length > 1 ? actorIndex(actors) : undefined
   const body = createEncoder(guess)
   writeVarUint(body, actors.length)
   for (const actor of actors) writeString(body, actor)
@@ -124,7 +140,8 @@ export function encodePage(entries: readonly Entry[], from: number, to: number):
   for (let i = from; i < to; i++) {
     const entry = entries[i] as Entry
     writeString(body, entry.key)
-    writeDots(body, entry.dots, index)
+    if (index !== undefined) writeDots(body, entry.dots, index)
+    else writeOneActorDots(body, entry.dots)
   }
   // The page: the body's length, then the body, in one allocation.
   const length = createEncoder(8)
