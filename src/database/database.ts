@@ -394,8 +394,12 @@ export class Database implements KeyAccess {
   }
 
   /** Runs a write at most once per idempotency key: attempts of one key through this node run one after another, and the second finds the first's record. */
-  private async once<R>(key: string, op: KeyOperation, id: string | undefined, run: (keyed?: KeyedWrite) => Promise<R>, ttl?: number): Promise<R> {
-    if (id === undefined) return run()
+  private once<R>(key: string, op: KeyOperation, id: string | undefined, run: (keyed?: KeyedWrite) => Promise<R>, ttl?: number): Promise<R> {
+    // Without a key the write's own promise, not one more wrapped around it.
+    return id === undefined ? run() : this.onceKeyed(key, op, id, run, ttl)
+  }
+
+  private async onceKeyed<R>(key: string, op: KeyOperation, id: string, run: (keyed?: KeyedWrite) => Promise<R>, ttl?: number): Promise<R> {
     validateIdempotencyKey(id)
     const pending = this.pendingIdempotency.get(id)
     if (pending !== undefined) await pending.catch(() => undefined)
