@@ -133,7 +133,7 @@ export function encodePage(entries: readonly Entry[], from: number, to: number):
   const actors = used !== undefined ? [...used].sort() : only === undefined ? [] : [only]
   for (const actor of actors) guess += actor.length + 2
   const index = actors.length > 1 ? actorIndex(actors) : undefined
-  const body = createEncoder(guess)
+  const body = bodyEncoder(guess)
   writeVarUint(body, actors.length)
   for (const actor of actors) writeString(body, actor)
   writeVarUint(body, to - from)
@@ -149,7 +149,23 @@ export function encodePage(entries: readonly Entry[], from: number, to: number):
   const bytes = new Uint8Array(length.pos + body.pos)
   bytes.set(length.buf.subarray(0, length.pos), 0)
   bytes.set(body.buf.subarray(0, body.pos), length.pos)
+  if (body.buf.length > MAX_KEPT_BODY_BYTES) pageBody.buf = new Uint8Array(KEPT_BODY_BYTES)
   return { bytes }
+}
+
+/**
+ * A page body is written here, then copied into the page's own bytes: one buffer reused by
+ * every page instead of a fresh one each (an allocation outside the JS heap per page). It
+ * grows for a big page and is replaced by a small one afterwards.
+ */
+const KEPT_BODY_BYTES = 4096
+const MAX_KEPT_BODY_BYTES = 64 * 1024
+const pageBody: Encoder = createEncoder(KEPT_BODY_BYTES)
+
+function bodyEncoder(capacity: number): Encoder {
+  if (pageBody.buf.length < capacity) pageBody.buf = new Uint8Array(capacity)
+  pageBody.pos = 0
+  return pageBody
 }
 
 const pageOfChunk = new WeakMap<Chunk, ORSetPage>()
