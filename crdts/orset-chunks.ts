@@ -143,6 +143,14 @@ export function entriesAfter(s: State, key: string | undefined, limit: number): 
   return out
 }
 
+/** The chunk a chunk was patched from (patchChunks): most of its entries are that chunk's own entry objects. */
+const patched = new WeakMap<Chunk, Chunk>()
+
+/** The chunk `chunk` was cut from by patchChunks, whose unchanged entries it shares; undefined for others. */
+export function patchedFrom(chunk: Chunk): Chunk | undefined {
+  return patched.get(chunk)
+}
+
 /** A new entry for an element, or undefined to remove it. */
 export interface EntryChange {
   readonly key: string
@@ -202,11 +210,16 @@ export function patchChunks(chunks: readonly Chunk[], changes: readonly EntryCha
       noteLast(q)
     }
     let start = 0
+    const from = chunks[p]
+    const cut = (chunk: Chunk): void => {
+      if (from !== undefined) patched.set(chunk, from)
+      out.push(chunk)
+    }
     for (const i of cutsOf(region, unknown, ending)) {
-      out.push(region.slice(start, i + 1))
+      cut(region.slice(start, i + 1))
       start = i + 1
     }
-    if (start < region.length) out.push(region.slice(start))
+    if (start < region.length) cut(region.slice(start))
     next = q + 1
   }
   for (let i = next; i < chunks.length; i++) out.push(chunks[i] as Chunk)
