@@ -163,7 +163,7 @@ export class SqliteTables implements CommittedLayer {
     const row = this.sql.getKey.get(key)
     // A read before a write (a replica's cache miss) saves that write's commit a SELECT.
     if (row !== undefined && row.pages === null && row.position?.length === POSITION_BYTES) {
-      this.rowFacts.set(key, { deleted: row.deleted === 1, position: bytes(row.position) })
+      this.rowFacts.set(key, { deleted: row.deleted === 1, position: new Uint8Array(row.position) })
     }
     return row === undefined ? undefined : this.toStoredKey(row)
   }
@@ -377,7 +377,7 @@ export class SqliteTables implements CommittedLayer {
         if (held !== undefined && held.length > 0) s.deletePages.run(k.key)
         const entry = indexEntryOf(k.key, k.digest, row?.position ?? undefined)
         s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest, null, k.expiresAt ?? null, k.deletedAt ?? null, entry)
-        facts.push([k.key, { deleted: k.deletedAt !== undefined, position: entry.subarray(0, POSITION_BYTES) }])
+        facts.push([k.key, { deleted: k.deletedAt !== undefined, position: entry.slice(0, POSITION_BYTES) }])
         continue
       }
       facts.push([k.key, undefined])
