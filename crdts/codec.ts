@@ -77,6 +77,24 @@ export function writeRawBytes(enc: Encoder, bytes: Uint8Array): void {
 /** Length-prefixed UTF-8. ASCII, the common case for actors and JSON, skips TextEncoder. */
 export function writeString(enc: Encoder, s: string): void {
   const len = s.length
+  // Short ASCII (a one-byte length): copied in the same pass that checks it. A string that
+  // turns out not to be ASCII is written again below, over the partial copy.
+  if (len < 0x80) {
+    ensureCapacity(enc, len + 1)
+    const buf = enc.buf
+    const start = enc.pos
+    let i = 0
+    for (; i < len; i++) {
+      const c = s.charCodeAt(i)
+      if (c >= 0x80) break
+      buf[start + 1 + i] = c
+    }
+    if (i === len) {
+      buf[start] = len
+      enc.pos = start + 1 + len
+      return
+    }
+  }
   let ascii = true
   for (let i = 0; i < len; i++) {
     if (s.charCodeAt(i) >= 0x80) {

@@ -143,6 +143,14 @@ export function entriesAfter(s: State, key: string | undefined, limit: number): 
   return out
 }
 
+/** The chunk a chunk was patched from (patchChunks): most of its entries are that chunk's own entry objects. */
+const patched = new WeakMap<Chunk, Chunk>()
+
+/** The chunk `chunk` was cut from by patchChunks, whose unchanged entries it shares; undefined for others. */
+export function patchedFrom(chunk: Chunk): Chunk | undefined {
+  return patched.get(chunk)
+}
+
 /** A new entry for an element, or undefined to remove it. */
 export interface EntryChange {
   readonly key: string
@@ -202,16 +210,37 @@ export function patchChunks(chunks: readonly Chunk[], changes: readonly EntryCha
       noteLast(q)
     }
     let start = 0
-    for (let i = 0; i < region.length; i++) {
-      if (!ends(region[i] as Entry, unknown, ending)) continue
-      out.push(region.slice(start, i + 1))
+    const from = chunks[p]
+    const cut = (chunk: Chunk): void => {
+      if (from !== undefined) patched.set(chunk, from)
+      out.push(chunk)
+    }
+    for (const i of cutsOf(region, unknown, ending)) {
+      cut(region.slice(start, i + 1))
       start = i + 1
     }
-    if (start < region.length) out.push(region.slice(start))
+    if (start < region.length) cut(region.slice(start))
     next = q + 1
   }
   for (let i = next; i < chunks.length; i++) out.push(chunks[i] as Chunk)
   return out
+}
+
+/**
+ * Where a region ends pages (patchChunks): the indices, ascending, of its entries that end
+ * pages. Only the few entries of `ending` and `unknown` can, so each is looked up by key
+ * (and kept only if it is still the region's entry) instead of every entry of the region
+ * being compared with both lists.
+ */
+function cutsOf(region: readonly Entry[], unknown: readonly Entry[], ending: readonly Entry[]): number[] {
+  const cuts: number[] = []
+  const at = (entry: Entry): void => {
+    const i = indexOfKey(region, entry.key)
+    if (i >= 0 && region[i] === entry && !cuts.includes(i)) cuts.push(i)
+  }
+  for (const entry of ending) at(entry)
+  for (const entry of unknown) if (endsPage(entry.key)) at(entry)
+  return cuts.sort((x, y) => x - y)
 }
 
 /** Whether an entry of a region being cut ends pages, reading its key only when that is not known (patchChunks). */

@@ -26,6 +26,7 @@ import {
   readVarUint,
   remaining,
   toUint8Array,
+  writeRawBytes,
   writeString,
   writeUint8,
   writeVarUint,
@@ -35,7 +36,7 @@ import {
 import { MAX_JSON_BYTES, parseCanonicalJson } from './canonical-json.js'
 import { contextHas, readContext, sortedActors, writeContext, type CausalContext, type Dot } from './causal-context.js'
 import { CrdtDecodeError, InvalidValueError } from './errors.js'
-import { chunkedState, chunksOf, endsPage, type Chunk, type Entry, type State } from './orset-chunks.js'
+import { chunkedState, chunksOf, endsPage, patchedFrom, type Chunk, type Entry, type State } from './orset-chunks.js'
 import type { JsonValue } from './types.js'
 
 export { endsPage }
@@ -67,6 +68,15 @@ export function writeDots(enc: Encoder, dots: readonly Dot[], index: ReadonlyMap
   writeVarUint(enc, dots.length)
   for (const d of dots) {
     writeVarUint(enc, index.get(d.actor) as number)
+    writeVarUint(enc, d.counter)
+  }
+}
+
+/** writeDots for dots that all have the actor of index 0. */
+function writeOneActorDots(enc: Encoder, dots: readonly Dot[]): void {
+  writeVarUint(enc, dots.length)
+  for (const d of dots) {
+    writeUint8(enc, 0)
     writeVarUint(enc, d.counter)
   }
 }
@@ -105,43 +115,147 @@ function encodePrefix(context: CausalContext): Uint8Array {
 
 /** The page holding entries[from, to). */
 export function encodePage(entries: readonly Entry[], from: number, to: number): ORSetPage {
-  const used = new Set<string>()
+  return writePage(entries, from, to, undefined).page
+}
+
+/**
+ * Where a page's elements lie in its bytes, kept for pages encoded here so that the page of
+ * a chunk patched from this one (orset-chunks.ts patchedFrom) copies the bytes of the
+ * elements it did not change instead of encoding them again.
+ */
+interface PageLayout {
+  /** The page's actor table: the entries' bytes hold indices into it. */
+  readonly actors: readonly string[]
+  /** Offset in the page's bytes where each entry starts, then the end of the last. */
+  readonly starts: readonly number[]
+}
+
+const layoutOf = new WeakMap<ORSetPage, PageLayout>()
+
+/** A page to copy unchanged entries from: the chunk it encodes, and where its entries lie. */
+interface PageSource {
+  readonly chunk: Chunk
+  readonly page: ORSetPage
+  readonly layout: PageLayout
+}
+
+/**
+ * The page holding entries[from, to), with its layout. With a `source` whose actor table is
+ * the new page's, every run of entries that are the source's own entry objects (unchanged
+ * by the patch) is copied from the source's bytes: the same bytes, since an entry's
+ * encoding depends only on the entry and the actor table.
+ */
+function writePage(entries: readonly Entry[], from: number, to: number, source: PageSource | undefined): { page: ORSetPage; layout: PageLayout } {
+  // The actors the page's dots use. Most pages have one (a set one node writes): then no
+  // set of them is built and every dot's actor index is 0.
+  let only: string | undefined
+  let used: Set<string> | undefined
   // Room for the body, guessed from the UTF-16 lengths (ASCII is the common case), so the
   // encoder rarely grows.
   let guess = 16
   for (let i = from; i < to; i++) {
     const entry = entries[i] as Entry
     guess += entry.key.length + 4 + entry.dots.length * 6
-    for (const d of entry.dots) used.add(d.actor)
+    for (const d of entry.dots) {
+      if (used !== undefined) used.add(d.actor)
+      else if (only === undefined) only = d.actor
+      else if (d.actor !== only) used = new Set([only, d.actor])
+    }
   }
-  const actors = [...used].sort()
+  const actors = used !== undefined ? [...used].sort() : only === undefined ? [] : [only]
   for (const actor of actors) guess += actor.length + 2
-  const index = actorIndex(actors)
-  const body = createEncoder(guess)
+  const index = actors.length > 1 ? actorIndex(actors) : undefined
+  const copyFrom = source !== undefined && sameActors(source.layout.actors, actors) ? source : undefined
+  const body = bodyEncoder(guess)
   writeVarUint(body, actors.length)
   for (const actor of actors) writeString(body, actor)
   writeVarUint(body, to - from)
+  // Body offsets for now; shifted by the length prefix once it is known.
+  const starts: number[] = new Array<number>(to - from + 1)
+  let j = 0 // the next entry of the source's chunk not yet passed
+  let runFrom = -1 // a run of source entries to copy: source indices [runFrom, j)
+  let runAt = 0 // where the run goes in the body
+  const flush = (): void => {
+    if (runFrom < 0) return
+    const src = copyFrom as PageSource
+    const a = src.layout.starts[runFrom] as number
+    writeRawBytes(body, src.page.bytes.subarray(a, src.layout.starts[j] as number))
+    runFrom = -1
+  }
   for (let i = from; i < to; i++) {
     const entry = entries[i] as Entry
+    if (copyFrom !== undefined) {
+      const old = copyFrom.chunk
+      while (j < old.length && (old[j] as Entry).key < entry.key) {
+        if (runFrom >= 0) flush()
+        j++
+      }
+      if (old[j] === entry) {
+        if (runFrom < 0) {
+          runFrom = j
+          runAt = body.pos
+        }
+        starts[i - from] = runAt + (copyFrom.layout.starts[j] as number) - (copyFrom.layout.starts[runFrom] as number)
+        j++
+        continue
+      }
+      flush()
+    }
+    starts[i - from] = body.pos
     writeString(body, entry.key)
-    writeDots(body, entry.dots, index)
+    if (index !== undefined) writeDots(body, entry.dots, index)
+    else writeOneActorDots(body, entry.dots)
   }
+  flush()
+  starts[to - from] = body.pos
   // The page: the body's length, then the body, in one allocation.
   const length = createEncoder(8)
   writeVarUint(length, body.pos)
   const bytes = new Uint8Array(length.pos + body.pos)
   bytes.set(length.buf.subarray(0, length.pos), 0)
   bytes.set(body.buf.subarray(0, body.pos), length.pos)
-  return { bytes }
+  if (body.buf.length > MAX_KEPT_BODY_BYTES) pageBody.buf = new Uint8Array(KEPT_BODY_BYTES)
+  for (let k = 0; k < starts.length; k++) starts[k] = (starts[k] as number) + length.pos
+  return { page: { bytes }, layout: { actors, starts } }
+}
+
+function sameActors(a: readonly string[], b: readonly string[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
+}
+
+/**
+ * A page body is written here, then copied into the page's own bytes: one buffer reused by
+ * every page instead of a fresh one each (an allocation outside the JS heap per page). It
+ * grows for a big page and is replaced by a small one afterwards.
+ */
+const KEPT_BODY_BYTES = 4096
+const MAX_KEPT_BODY_BYTES = 64 * 1024
+const pageBody: Encoder = createEncoder(KEPT_BODY_BYTES)
+
+function bodyEncoder(capacity: number): Encoder {
+  if (pageBody.buf.length < capacity) pageBody.buf = new Uint8Array(capacity)
+  pageBody.pos = 0
+  return pageBody
 }
 
 const pageOfChunk = new WeakMap<Chunk, ORSetPage>()
 
-/** The page of one chunk, encoded once per chunk. */
+/**
+ * The page of one chunk, encoded once per chunk; a chunk patched from another whose page
+ * was encoded here copies that page's unchanged entries (writePage).
+ */
 function pageOf(chunk: Chunk): ORSetPage {
   let page = pageOfChunk.get(chunk)
   if (page === undefined) {
-    page = encodePage(chunk, 0, chunk.length)
+    const old = patchedFrom(chunk)
+    const oldPage = old === undefined ? undefined : pageOfChunk.get(old)
+    const layout = oldPage === undefined ? undefined : layoutOf.get(oldPage)
+    const source = layout === undefined ? undefined : { chunk: old as Chunk, page: oldPage as ORSetPage, layout }
+    const written = writePage(chunk, 0, chunk.length, source)
+    page = written.page
+    layoutOf.set(page, written.layout)
     pageOfChunk.set(chunk, page)
   }
   return page

@@ -40,10 +40,15 @@ const MAX_ECHOED_NAME = 40
 /**
  * Throws InvalidOptionError unless `value` is undefined or an object whose every defined
  * property is named in `spec` and has the kind given there. `where` names the call in
- * messages, e.g. `db.get` or `counter("visits").increment`.
+ * messages, e.g. `db.get` or `counter("visits").increment`; a function is called only
+ * when options were given, so a handle's write without options builds no name.
  */
-export function checkOptions(value: unknown, spec: OptionSpec, where: string): void {
+export function checkOptions(value: unknown, spec: OptionSpec, where: string | (() => string)): void {
   if (value === undefined) return
+  checkGiven(value, spec, typeof where === 'string' ? where : where())
+}
+
+function checkGiven(value: unknown, spec: OptionSpec, where: string): void {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new InvalidOptionError(`${where}: options must be an object, got ${describe(value)}`)
   }

@@ -394,8 +394,12 @@ export class Database implements KeyAccess {
   }
 
   /** Runs a write at most once per idempotency key: attempts of one key through this node run one after another, and the second finds the first's record. */
-  private async once<R>(key: string, op: KeyOperation, id: string | undefined, run: (keyed?: KeyedWrite) => Promise<R>, ttl?: number): Promise<R> {
-    if (id === undefined) return run()
+  private once<R>(key: string, op: KeyOperation, id: string | undefined, run: (keyed?: KeyedWrite) => Promise<R>, ttl?: number): Promise<R> {
+    // Without a key the write's own promise, not one more wrapped around it.
+    return id === undefined ? run() : this.onceKeyed(key, op, id, run, ttl)
+  }
+
+  private async onceKeyed<R>(key: string, op: KeyOperation, id: string, run: (keyed?: KeyedWrite) => Promise<R>, ttl?: number): Promise<R> {
     validateIdempotencyKey(id)
     const pending = this.pendingIdempotency.get(id)
     if (pending !== undefined) await pending.catch(() => undefined)
@@ -490,7 +494,7 @@ export class Database implements KeyAccess {
     // replica merged meanwhile, and the subscriber's last event must not show less than the
     // store holds.
     if (!result.notifiedHere && this.subscriptions.wants(key)) this.subscriptions.emit(changeOf(key, type, this.joinedWithLocal(key, type, state), 'local'))
-    return Object.assign(lazyValue(type, state), { token: encodeSessionToken(key, type, result.witness), acks: result.acks, quorum: result.quorum })
+    return writeResultOf(type, state, () => encodeSessionToken(key, type, result.witness), result.acks, result.quorum)
   }
 
   /** `state` (of `type`) joined with what this node's replica shows of the key, when it shows that type alone. */
@@ -579,6 +583,28 @@ function lazyValue(type: CrdtTypeName, state: unknown): { readonly value: unknow
   }
 }
 
+
+/**
+ * A write's result, with its value (lazyValue) and its session token built when first read:
+ * most callers of a hot write path look at neither, and the token's base64 costs a few µs.
+ */
+function writeResultOf(type: CrdtTypeName, state: unknown, encodeToken: () => string, acks: number, quorum: boolean): WriteResult<unknown> {
+  let value: unknown
+  let token: string | undefined
+  return {
+    get value() {
+      value ??= crdtOf(type).value(state)
+      return value
+    },
+    get token() {
+      token ??= encodeToken()
+      return token
+    },
+    acks,
+    quorum,
+    ...(type === 'orset' ? { size: ORSet.size(state as ORSetState) } : {}),
+  }
+}
 
 /** A change as subscribers see it (its value built when first read). */
 function changeOf(key: string, type: CrdtTypeName, state: unknown, origin: 'local' | 'remote'): Change {

@@ -117,7 +117,7 @@ export abstract class Handle<T extends CrdtTypeName> {
   }
 
   protected async write(op: Operation, options?: WriteOptions, method: string = op.op): Promise<WriteResult<ValueOf[T]>> {
-    checkOptions(options, WRITE_OPTIONS, this.where(method))
+    checkOptions(options, WRITE_OPTIONS, () => this.where(method))
     return (await this.access.write(this.key, op, options)) as WriteResult<ValueOf[T]>
   }
 
@@ -126,13 +126,13 @@ export abstract class Handle<T extends CrdtTypeName> {
    * its type; the key reads as never written until written again.
    */
   async delete(options?: DeleteOptions): Promise<DeleteResult> {
-    checkOptions(options, DELETE_OPTIONS, this.where('delete'))
+    checkOptions(options, DELETE_OPTIONS, () => this.where('delete'))
     return this.access.delete(this.key, options)
   }
 
   /** The key's current value (0, [] or undefined when it was never written or deleted). */
   async value(options?: ReadOptions): Promise<ValueOf[T]> {
-    checkOptions(options, READ_OPTIONS, this.where('value'))
+    checkOptions(options, READ_OPTIONS, () => this.where('value'))
     return crdtOf(this.type).value(await this.access.readState(this.key, this.type, options)) as ValueOf[T]
   }
 
@@ -184,7 +184,7 @@ export class SetHandle extends Handle<'orset'> {
    * elements after `after`, at most `limit`), found without a pass over the others.
    */
   async values(options?: SetPageOptions): Promise<JsonValue[]> {
-    checkOptions(options, SET_PAGE_OPTIONS, this.where('values'))
+    checkOptions(options, SET_PAGE_OPTIONS, () => this.where('values'))
     const { after, limit, ...read } = options ?? {}
     const state = (await this.access.readState(this.key, 'orset', read)) as ORSetState
     if (after === undefined && limit === undefined) return ORSet.value(state)
@@ -193,7 +193,7 @@ export class SetHandle extends Handle<'orset'> {
 
   /** How many elements the set holds. */
   async size(options?: ReadOptions): Promise<number> {
-    checkOptions(options, READ_OPTIONS, this.where('size'))
+    checkOptions(options, READ_OPTIONS, () => this.where('size'))
     return ORSet.size((await this.access.readState(this.key, 'orset', options)) as ORSetState)
   }
 
@@ -203,7 +203,7 @@ export class SetHandle extends Handle<'orset'> {
    * not appear, but none appears twice and every element present throughout appears.
    */
   async *elements(options?: ReadOptions & { readonly pageSize?: number }): AsyncGenerator<JsonValue, void, undefined> {
-    checkOptions(options, { ...READ_OPTIONS, pageSize: optionKinds.positiveInteger }, this.where('elements'))
+    checkOptions(options, { ...READ_OPTIONS, pageSize: optionKinds.positiveInteger }, () => this.where('elements'))
     const { pageSize = DEFAULT_ELEMENTS_PAGE, ...read } = options ?? {}
     let after: JsonValue | undefined
     for (;;) {
@@ -214,7 +214,7 @@ export class SetHandle extends Handle<'orset'> {
     }
   }
   async has(element: JsonValue, options?: ReadOptions): Promise<boolean> {
-    checkOptions(options, READ_OPTIONS, this.where('has'))
+    checkOptions(options, READ_OPTIONS, () => this.where('has'))
     return ORSet.has((await this.access.readState(this.key, 'orset', options)) as ORSetState, element)
   }
 }

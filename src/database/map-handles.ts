@@ -53,7 +53,7 @@ export class MapHandle extends Handle<'map'> {
 
   /** @internal What the field at `path` holds (undefined: never written). */
   async fieldContent(path: readonly string[], options: ReadOptions | undefined, method: string): Promise<KeyContent | undefined> {
-    checkOptions(options, READ_OPTIONS, this.where(`${describePath(path)}.${method}`))
+    checkOptions(options, READ_OPTIONS, () => this.where(`${describePath(path)}.${method}`))
     const state = (await this.access.readState(this.key, 'map', options)) as ORMapState
     return ORMap.at(state, path)
   }

@@ -402,11 +402,14 @@ export class Replica {
     const ttlMs = options.ttlMs
     if (ttlMs !== undefined && !(Number.isSafeInteger(ttlMs) && ttlMs > 0)) throw new RangeError(`ttl must be a positive integer number of milliseconds, got ${String(ttlMs)}`)
     const timestamp = this.hlc.now()
-    // A due expiry first removes what the key held, so the write starts a new key.
-    const record = this.readRecord(key)
-    const live = record === undefined ? undefined : expired(record, timestamp.wallMs)
+    const held = this.read(key)
+    // A key of one type without an expiry (the common case) is its own live state: no record
+    // is built for it. Otherwise a due expiry first removes what the key held, so the write
+    // starts a new key.
+    const plain = held !== undefined && held.content === undefined && held.expiry === undefined
+    const live = held === undefined || plain ? undefined : expired(recordOf(held), timestamp.wallMs)
     const expiry = nextExpiry(live, ttlMs === undefined ? undefined : timestamp.wallMs + ttlMs, this.actor, timestamp)
-    const stored = live === undefined ? undefined : keyStateOf(live)
+    const stored = plain ? held : live === undefined ? undefined : keyStateOf(live)
     const current = typedState(key, stored, op.type)
     const delta = mutateKey(key, current, op, (type, state) => writerActor(this.actor, this.epoch, type, state), timestamp)
     const crdt = crdtOf(op.type)
@@ -415,7 +418,8 @@ export class Replica {
     const state = op.type === 'orset' && op.op === 'remove' ? ORSet.applyRemove(current as never, op.element) : crdt.merge(current, delta)
     const conflict = stored?.content
     const content = conflict === undefined ? undefined : withState(conflict, op.type, state)
-    const { next, form } = storedFormOf(withExpiry(content ?? singleContent(op.type, state), expiry), this.inlineStateBytes)
+    const { next, form } =
+      content === undefined && expiry === undefined ? plainFormOf(op.type, state, this.inlineStateBytes) : storedFormOf(withExpiry(content ?? singleContent(op.type, state), expiry), this.inlineStateBytes)
     // What a reader sees of the written type (counters after a delete count from their tombstone).
     const seen = content === undefined ? state : (visibleEntries(content).find((e) => e.type === op.type)?.state ?? crdt.empty())
     // The delta carries the key's expiry, so a replica judges the write by the expiry it was made under.
@@ -586,6 +590,13 @@ function storedFormOf(joined: KeyRecord, inlineBytes: number | undefined): { nex
   if (next.content !== undefined || next.type !== 'orset') return { next, form: { state: encodeRecord(joined), ...expiring } }
   const paging = pageORSet(next.state as ORSetState)
   return { next: { ...next, paging }, form: pagedWrite(paging, inlineBytes) }
+}
+
+/** storedFormOf of one type's state without an expiry, without building its record. */
+function plainFormOf(type: CrdtTypeName, state: unknown, inlineBytes: number | undefined): { next: KeyState; form: StoredForm } {
+  if (type !== 'orset') return { next: { type, state }, form: { state: crdtOf(type).encode(state) } }
+  const paging = pageORSet(state as ORSetState)
+  return { next: { type, state, paging }, form: pagedWrite(paging, inlineBytes) }
 }
 
 function withExpiry(content: KeyContent, expiry: Expiry | undefined): KeyRecord {

@@ -21,17 +21,13 @@ export const DEFAULT_STATE_CACHE_BYTES = 32 * 1024 * 1024
 /** Per-entry overhead counted on top of the encoded size (map entry, key string, object). */
 const ENTRY_OVERHEAD_BYTES = 128
 
-interface Entry extends CachedState {
-  readonly cost: number
-}
-
 export class StateCache {
   /** Absent with a budget below one byte: lru-cache needs a positive maxSize. */
-  private readonly entries: LRUCache<string, Entry> | undefined
+  private readonly entries: LRUCache<string, CachedState> | undefined
 
   constructor(budgetBytes = DEFAULT_STATE_CACHE_BYTES) {
     const maxSize = Math.floor(budgetBytes)
-    this.entries = maxSize >= 1 ? new LRUCache<string, Entry>({ maxSize, sizeCalculation: (e) => e.cost }) : undefined
+    this.entries = maxSize >= 1 ? new LRUCache<string, CachedState>({ maxSize }) : undefined
   }
 
   /** A hit makes the key the most recently used. */
@@ -45,7 +41,8 @@ export class StateCache {
     const cost = encodedBytes + key.length * 2 + ENTRY_OVERHEAD_BYTES
     // Larger than the whole budget: not cached, and the key's older state must go too.
     if (cost > this.entries.maxSize) this.entries.delete(key)
-    else this.entries.set(key, { ...entry, cost })
+    // The entry itself, its cost passed beside it: no copy per write.
+    else this.entries.set(key, entry, { size: cost })
   }
 
   delete(key: string): void {

@@ -4,7 +4,7 @@ import { renameSync, rmSync, writeFileSync } from 'node:fs'
 import { open, type FileHandle } from 'node:fs/promises'
 import type Database from 'better-sqlite3'
 import type { CrdtTypeName } from '../../crdts/types.js'
-import { INDEX_ENTRY_BYTES, indexEntryOf } from '../base/key-hashes.js'
+import { INDEX_ENTRY_BYTES, indexEntryOf, POSITION_BYTES } from '../base/key-hashes.js'
 import { DIGEST_BYTES, INDEX_RECORD_BYTES } from './digest.js'
 import { CorruptDatabaseError } from './errors.js'
 import { pragmaNumber } from './migrations.js'
@@ -14,9 +14,12 @@ import { joinPaging } from '../../crdts/orset-pages.js'
 import type { CommitCounts, IdempotencyEntry, StagedChanges } from './staged-changes.js'
 import type { DeletedKey, IndexEntryPage, StatePage, StoredChange, StoredDigest, StoredHint, StoredKey, StoredMember } from './store.js'
 import type { StoreHooks } from './store-hooks.js'
+import { RowFactsCache, type RowFacts } from './row-facts.js'
 
 type Bytes = Buffer
 interface KeyRow { key: string; type: string; state: Bytes; hlc: Bytes; digest: Bytes; pages: Bytes | null }
+/** A row read by key, with what a commit rewriting it needs to know (row-facts.ts). */
+interface KeyRowWithFacts extends KeyRow { deleted: number; position: Bytes | null }
 interface PageRow { digest: Bytes; bytes: Bytes }
 interface DigestRow { key: string; digest: Bytes; deleted: number; index_entry: Bytes | null }
 interface DeletedRow { key: string; digest: Bytes; deleted_at: number }
@@ -41,6 +44,10 @@ export class SqliteTables implements CommittedLayer {
   private readonly applyChanges: (changes: StagedChanges) => CommitCounts
   /** The counts a transaction in progress will leave, set at its end. */
   private pendingCounts: { keyCount: number; deletedCount: number } | undefined
+  /** Rows this process wrote whole, so their next commit needs no SELECT (row-facts.ts). */
+  private readonly rowFacts = new RowFactsCache()
+  /** What a transaction in progress changes in rowFacts (undefined: forget the row), kept only if it commits. */
+  private pendingFacts: [string, RowFacts | undefined][] = []
   private readonly sql
 
   constructor(
@@ -54,7 +61,9 @@ export class SqliteTables implements CommittedLayer {
       )
     const scan = scanOf<KeyRow>(KEY_COLUMNS)
     this.sql = {
-      getKey: db.prepare<[string], KeyRow>(`SELECT ${KEY_COLUMNS} FROM keys WHERE key = ?`),
+      getKey: db.prepare<[string], KeyRowWithFacts>(
+        `SELECT ${KEY_COLUMNS}, deleted_at IS NOT NULL AS deleted, substr(index_entry, 1, 8) AS position FROM keys WHERE key = ?`,
+      ),
       hasKey: db.prepare<[string], number>('SELECT 1 FROM keys WHERE key = ?').pluck(),
       countKeys: db.prepare<[], number>('SELECT count(*) FROM keys').pluck(),
       countDeleted: db.prepare<[], number>('SELECT count(*) FROM keys WHERE deleted_at IS NOT NULL').pluck(),
@@ -152,6 +161,10 @@ export class SqliteTables implements CommittedLayer {
 
   getKey(key: string): StoredKey | undefined {
     const row = this.sql.getKey.get(key)
+    // A read before a write (a replica's cache miss) saves that write's commit a SELECT.
+    if (row !== undefined && row.pages === null && row.position?.length === POSITION_BYTES) {
+      this.rowFacts.set(key, { deleted: row.deleted === 1, position: new Uint8Array(row.position) })
+    }
     return row === undefined ? undefined : this.toStoredKey(row)
   }
 
@@ -282,9 +295,15 @@ export class SqliteTables implements CommittedLayer {
 
   commit(changes: StagedChanges): CommitCounts {
     this.pendingCounts = undefined
+    this.pendingFacts = []
     const counts = this.applyChanges(changes)
-    // Only a committed transaction changes the counts.
+    // Only a committed transaction changes the counts and what is known of its rows.
     if (this.pendingCounts !== undefined) ({ keyCount: this.keyCount, deletedCount: this.deletedCount } = this.pendingCounts)
+    for (const [key, facts] of this.pendingFacts) {
+      if (facts === undefined) this.rowFacts.delete(key)
+      else this.rowFacts.set(key, facts)
+    }
+    this.pendingFacts = []
     return counts
   }
 
@@ -346,16 +365,22 @@ export class SqliteTables implements CommittedLayer {
     // Counted here, kept only if the transaction commits.
     let keyCount = this.keyCount
     let deletedCount = this.deletedCount
+    const facts = this.pendingFacts
     for (const k of changes.keys.values()) {
-      const row = s.getPageList.get(k.key)
+      // A row this process wrote whole is known without reading it (row-facts.ts).
+      const known = k.paged === undefined ? this.rowFacts.get(k.key) : undefined
+      const row = known === undefined ? s.getPageList.get(k.key) : { pages: null, deleted: known.deleted ? 1 : 0, position: known.position }
       if (row === undefined) keyCount++
       deletedCount += (k.deletedAt === undefined ? 0 : 1) - (row?.deleted === 1 ? 1 : 0)
       const held = row?.pages ?? undefined
       if (k.paged === undefined) {
         if (held !== undefined && held.length > 0) s.deletePages.run(k.key)
-        s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest, null, k.expiresAt ?? null, k.deletedAt ?? null, indexEntryOf(k.key, k.digest, row?.position ?? undefined))
+        const entry = indexEntryOf(k.key, k.digest, row?.position ?? undefined)
+        s.upsertKey.run(k.key, k.type, k.state, k.hlc, k.digest, null, k.expiresAt ?? null, k.deletedAt ?? null, entry)
+        facts.push([k.key, { deleted: k.deletedAt !== undefined, position: entry.slice(0, POSITION_BYTES) }])
         continue
       }
+      facts.push([k.key, undefined])
       // Only the pages this row does not hold yet are written, and only those it no longer
       // uses are deleted (pages are found by digest). A write of a big set changes a few
       // pages in one place, so the lists are compared past their common start and end.
@@ -373,7 +398,10 @@ export class SqliteTables implements CommittedLayer {
     }
     const purged = changes.purges.map((keys) => {
       let n = 0
-      for (const { key, digest } of keys) n += s.purgeKey.run(key, digest).changes
+      for (const { key, digest } of keys) {
+        n += s.purgeKey.run(key, digest).changes
+        facts.push([key, undefined])
+      }
       return n
     })
     keyCount -= purged.reduce((a, b) => a + b, 0)

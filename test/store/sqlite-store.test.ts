@@ -344,6 +344,64 @@ describe('SqliteStore', () => {
     })
   })
 
+  describe('rewriting a key in one process', () => {
+    // A commit remembers the rows it wrote whole instead of reading them again (row-facts.ts):
+    // counts and pages must stay exact through every kind of row a key can become.
+    it('keeps the counts and the pages exact through tombstones, pages, a failed commit and a purge', async () => {
+      const path = join(scratch(), 'data.db')
+      let fail = false
+      const store = await open({
+        path,
+        hooks: {
+          beforeCommit: () => {
+            if (fail) throw new Error('injected')
+          },
+        },
+      })
+      const page = (b: number) => ({ digest: stateDigest(Uint8Array.from([b])), bytes: Uint8Array.from([b]) })
+      const counts = () => [store.countKeys(), store.countShownKeys()]
+      const tomb = (state: number): KeyWrite => ({ ...kw('k', new Uint8Array([state])), deletedAt: 5 })
+      await store.write({ keys: [kw('k'), kw('other')] })
+      expect(counts()).toEqual([2, 2])
+      await store.write({ keys: [tomb(2)] })
+      expect(counts()).toEqual([2, 1])
+      await store.write({ keys: [kw('k', new Uint8Array([3]))] })
+      expect(counts()).toEqual([2, 2])
+      await store.write({ keys: [{ ...kw('k', new Uint8Array([9])), type: 'orset', pages: [page(1), page(2)] }] })
+      expect(store.getKey('k')?.paged?.pages.length).toBe(2)
+      await store.write({ keys: [kw('k', new Uint8Array([4]))] })
+      expect(counts()).toEqual([2, 2])
+      // Rolled back: the row is still the live one, so the next tombstone counts once.
+      fail = true
+      await expect(store.write({ keys: [tomb(5)] })).rejects.toThrow(/none of them was stored/)
+      fail = false
+      expect(counts()).toEqual([2, 2])
+      await store.write({ keys: [tomb(6)] })
+      expect(counts()).toEqual([2, 1])
+      expect(await store.purge([{ key: 'k', digest: stateDigest(new Uint8Array([6])) }])).toBe(1)
+      expect(counts()).toEqual([1, 1])
+      // A new row again.
+      await store.write({ keys: [kw('k', new Uint8Array([7]))] })
+      expect(counts()).toEqual([2, 2])
+      await store.close()
+      const db = new Database(path, { readonly: true })
+      try {
+        expect(db.prepare('SELECT count(*) FROM key_pages').pluck().get()).toBe(0)
+      } finally {
+        db.close()
+      }
+      const again = await open({ path })
+      expect([again.countKeys(), again.countShownKeys()]).toEqual([2, 2])
+      // What a read found serves the next commit of the key as well.
+      expect(again.getKey('k')?.state).toEqual(new Uint8Array([7]))
+      await again.write({ keys: [tomb(8)] })
+      expect([again.countKeys(), again.countShownKeys()]).toEqual([2, 1])
+      expect(again.getKey('k')?.state).toEqual(new Uint8Array([8]))
+      await again.write({ keys: [kw('k', new Uint8Array([9]))] })
+      expect([again.countKeys(), again.countShownKeys()]).toEqual([2, 2])
+    })
+  })
+
   describe('group commit on disk', () => {
     it('writes one turn of writes as one transaction (counted in WAL frames)', async () => {
       const path = join(scratch(), 'data.db')
