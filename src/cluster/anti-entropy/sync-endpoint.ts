@@ -130,6 +130,12 @@ export class SyncEndpoint {
   readonly unreconciled: UnreconciledKeys
   /** Pulls of pushed page lists, at most one per peer (answerPush). */
   private readonly pulls = new Map<string, Promise<void>>()
+  /**
+   * Listed states being put back together, by peer and key: when both ends start a round at
+   * once (a peer comes back), one end's answer and the other's push list the same set, and
+   * fetching its pages twice from the same peer would move it twice.
+   */
+  private readonly assembling = new Set<string>()
   private stopped = false
 
   constructor(
@@ -223,6 +229,10 @@ export class SyncEndpoint {
 
   /** `listed` put back together (page-lists.ts), or undefined (counted, and kept as unreconciled). */
   private async assemble(listed: ListedState, peer: string, ask: PageAsk): Promise<KeyState | undefined> {
+    const transfer = `${peer}\u0000${listed.key}`
+    // The transfer under way merges it (and clears this), or fails and leaves it for a later round.
+    if (this.assembling.has(transfer)) return undefined
+    this.assembling.add(transfer)
     const before = { pages: 0, bytes: 0 }
     const counting: PageAsk = async (request) => {
       const answer = await ask(request)
@@ -240,6 +250,7 @@ export class SyncEndpoint {
       this.unreconciled.add(listed.key, peer, `its pages could not be fetched: ${describeError(err)}`)
       return undefined
     } finally {
+      this.assembling.delete(transfer)
       this.counters.pagesReceived += before.pages
       this.counters.pageBytesReceived += before.bytes
     }
