@@ -42,6 +42,19 @@ describe('SqliteStore', () => {
     cleanups.push(() => store.close())
     return store
   }
+  /** A store whose commits throw before they commit while `failCommits(true)` holds. */
+  async function failableStore(path: string): Promise<{ store: SqliteStore; failCommits: (on: boolean) => void }> {
+    let fail = false
+    const store = await open({
+      path,
+      hooks: {
+        beforeCommit: () => {
+          if (fail) throw new Error('injected')
+        },
+      },
+    })
+    return { store, failCommits: (on) => (fail = on) }
+  }
 
   describe('exclusive ownership', () => {
     function startProcess(mode: 'hold' | 'try-open' | 'churn', path: string) {
@@ -349,15 +362,7 @@ describe('SqliteStore', () => {
     // counts and pages must stay exact through every kind of row a key can become.
     it('keeps the counts and the pages exact through tombstones, pages, a failed commit and a purge', async () => {
       const path = join(scratch(), 'data.db')
-      let fail = false
-      const store = await open({
-        path,
-        hooks: {
-          beforeCommit: () => {
-            if (fail) throw new Error('injected')
-          },
-        },
-      })
+      const { store, failCommits } = await failableStore(path)
       const page = (b: number) => ({ digest: stateDigest(Uint8Array.from([b])), bytes: Uint8Array.from([b]) })
       const counts = () => [store.countKeys(), store.countShownKeys()]
       const tomb = (state: number): KeyWrite => ({ ...kw('k', new Uint8Array([state])), deletedAt: 5 })
@@ -372,9 +377,9 @@ describe('SqliteStore', () => {
       await store.write({ keys: [kw('k', new Uint8Array([4]))] })
       expect(counts()).toEqual([2, 2])
       // Rolled back: the row is still the live one, so the next tombstone counts once.
-      fail = true
+      failCommits(true)
       await expect(store.write({ keys: [tomb(5)] })).rejects.toThrow(/none of them was stored/)
-      fail = false
+      failCommits(false)
       expect(counts()).toEqual([2, 2])
       await store.write({ keys: [tomb(6)] })
       expect(counts()).toEqual([2, 1])
@@ -425,17 +430,9 @@ describe('SqliteStore', () => {
 
     it('rolls back a transaction that failed after its statements ran', async () => {
       const path = join(scratch(), 'data.db')
-      let fail = false
-      const store = await open({
-        path,
-        hooks: {
-          beforeCommit: () => {
-            if (fail) throw new Error('injected')
-          },
-        },
-      })
+      const { store, failCommits } = await failableStore(path)
       await store.write({ keys: [kw('a')], meta: [{ name: 'm', value: new Uint8Array([1]) }] })
-      fail = true
+      failCommits(true)
       const lost = store.write({
         keys: [kw('b'), kw('a', new Uint8Array([2]))],
         meta: [{ name: 'm', value: null }],
@@ -444,7 +441,7 @@ describe('SqliteStore', () => {
         members: { upsert: [{ peerId: 'p', record: new Uint8Array([1]) }] },
       })
       await expect(lost).rejects.toThrow(/none of them was stored/)
-      fail = false
+      failCommits(false)
       expect(store.integrityCheck()).toBe('ok')
       await store.close()
       const again = await open({ path })
