@@ -363,10 +363,12 @@ export async function runNemesis(options: NemesisOptions): Promise<NemesisReport
   }
 
   // Heal: network whole, clocks right, every node back; then only repair traffic remains.
-  await cluster.settle(Promise.all([...closing.values()]))
+  // The closes under way end once the network is whole (their writes in flight then land),
+  // before the nodes they stop are restarted.
   cluster.disarmCrashes()
   cluster.net.heal({ connections })
   for (const id of cluster.ids) cluster.net.setSkew(id, 0)
+  await cluster.settle(Promise.all([...closing.values()]))
   for (const id of cluster.ids) if (!cluster.member(id).up) await cluster.restart(id)
   cluster.net.setDefaultLink({ loss: 0, duplicate: 0, reorder: 0, reset: 0 })
   faults.push('final heal')
