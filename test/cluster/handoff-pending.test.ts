@@ -50,6 +50,8 @@ interface Setup {
   readonly sent: Map<string, number>
   /** Owners whose replicate requests fail. */
   readonly failing: Set<string>
+  /** Replicate requests in flight at once above this fail (a message too big for a lossy link). */
+  limit: { inFlight: number; max: number; peak: number }
   readonly lines: RecordedLine[]
 }
 
@@ -63,9 +65,16 @@ async function setup(hints: Record<string, number>, health: Record<string, Membe
   const sent = new Map<string, number>()
   const failing = new Set<string>()
   const lines: RecordedLine[] = []
+  const limit = { inFlight: 0, max: Infinity, peak: 0 }
   const replicate = async (peer: string): Promise<boolean> => {
     sent.set(peer, (sent.get(peer) ?? 0) + 1)
-    return !failing.has(peer)
+    limit.inFlight++
+    limit.peak = Math.max(limit.peak, limit.inFlight)
+    await Promise.resolve()
+    // Requests sent together share one message: above the limit, all of it fails.
+    const over = limit.peak > limit.max
+    if (--limit.inFlight === 0) limit.peak = 0
+    return !failing.has(peer) && !over
   }
   const handoff = new HintedHandoff({
     store,
@@ -76,7 +85,7 @@ async function setup(hints: Record<string, number>, health: Record<string, Membe
     logger: recordingLogger(lines).forComponent('handoff'),
   })
   store.reset()
-  return { store, clock, handoff, health: healthOf, sent, failing, lines }
+  return { store, clock, handoff, health: healthOf, sent, failing, lines, limit }
 }
 
 /** Stages one hint for `target` in the store, as a writer does, and tells the handoff. */
@@ -185,5 +194,21 @@ describe('hinted handoff counts in memory', () => {
     expect(s.sent.get('a')).toBe(1)
     expect(s.handoff.stats).toMatchObject({ delivered: 1, expired: 1 })
     expect(s.store.listHints('a')).toEqual([])
+  })
+
+  it('halves its batches to an owner after one fails and doubles them after one goes through, so big batches that keep failing do not starve it', async () => {
+    const s = await setup({ a: 40 }, { a: 'alive' })
+    // Batches of more than 4 fail whole, as a message too big for a lossy link does.
+    s.limit.max = 4
+    const passes: number[] = []
+    for (let i = 0; i < 20 && s.handoff.pending() > 0; i++) {
+      s.clock.time += 60_000 // past any backoff
+      await s.handoff.runOnce()
+      passes.push(s.handoff.pending())
+    }
+    // Batches of 40 (all the hints), 20, 10 and 5 fail; then 2 and 4 go through, 8 fails, 4 goes... Before: 40 every time, failing for ever.
+    expect(s.handoff.pending(), `pending after each pass: ${passes.join(', ')}`).toBe(0)
+    expect(s.handoff.stats.delivered).toBe(40)
+    expect(s.handoff.stats.failedAttempts).toBeGreaterThan(0)
   })
 })
